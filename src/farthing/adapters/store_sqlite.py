@@ -1,0 +1,265 @@
+"""The embedded store: SQLite in WAL mode with `synchronous=FULL` (every commit reaches the disk).
+
+The engine writes through one connection inside `BEGIN IMMEDIATE`, which takes SQLite's write lock:
+several processes may share the file, and take turns batch by batch. Reads for audit use their own
+connections, which WAL lets run beside the writer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sqlite3
+import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from farthing.adapters import migrate
+from farthing.adapters.rows import account_from, b16, b16_or_none, int16, pending_info, status_of
+from farthing.domain.journal import JournalRecord
+from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
+from farthing.engine.store import BatchCommit, Changes, Head, StoredEvent
+from farthing.errors import ErrorCode, StoreError
+
+_LOOKUP_CHUNK = 256
+"""Ids per look-up statement; short chunks are padded so that one prepared statement serves all."""
+
+_ACCOUNT_COLS = (
+    "id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
+    "seq, timestamp_ms"
+)
+_TRANSFER_COLS = (
+    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, user_data, timeout_s"
+)
+_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
+    (id_, ledger, code, flags, ud, dp, dpo, cp, cpo, seq, ts) = row
+    return account_from(id_, ledger, code, flags, ud, int16(dp), int16(dpo), int16(cp), int16(cpo), seq, ts)
+
+
+def _transfer(row: tuple) -> Transfer:  # type: ignore[type-arg]
+    (id_, dr, cr, amount, ledger, code, flags, pid, ud, timeout) = row
+    return Transfer(int16(id_), int16(dr), int16(cr), int16(amount), ledger, code, flags, int16(pid), int16(ud), timeout)
+
+
+def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
+    if synchronous.upper() not in _SYNCHRONOUS:
+        raise StoreError(ErrorCode.database_url_invalid, f"synchronous must be one of {_SYNCHRONOUS}")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class SqliteWriter:
+    """One write transaction; see `farthing.engine.store.StoreWriter`."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def head(self) -> Head:
+        batch_no, last_seq, hash_, ts = self.conn.execute(
+            "SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1"
+        ).fetchone()
+        return Head(batch_no, last_seq, bytes(hash_), ts)
+
+    def changes_since(self, seq: int) -> Changes:
+        c = self.conn
+        accounts = [_account(r) for r in c.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE updated_seq > ?", (seq,))]
+        opened = [
+            pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
+            for r in c.execute(
+                f"SELECT {_TRANSFER_COLS}, t.timestamp_ms FROM transfers t WHERE (flags & 2) != 0 AND seq > ? "
+                "AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) "
+                "AND NOT EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id)",
+                (seq,),
+            )
+        ]
+        closed = [
+            int16(pid)
+            for (pid,) in c.execute(
+                "SELECT pending_id FROM transfers WHERE seq > ? AND pending_id IS NOT NULL "
+                "UNION ALL SELECT pending_id FROM expirations WHERE seq > ?",
+                (seq, seq),
+            )
+        ]
+        return Changes(accounts, opened, closed)
+
+    def _chunks(self, ids: Collection[int]) -> Iterator[list[bytes]]:
+        keys = [b16(i) for i in ids]
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            chunk.extend([chunk[0]] * (_LOOKUP_CHUNK - len(chunk)))
+            yield chunk
+
+    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
+        sql = f"SELECT {_TRANSFER_COLS} FROM transfers WHERE id IN ({','.join('?' * _LOOKUP_CHUNK)})"
+        found: dict[int, Transfer] = {}
+        for chunk in self._chunks(ids):
+            for row in self.conn.execute(sql, chunk):
+                t = _transfer(row)
+                found[t.id] = t
+        return found
+
+    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
+        sql = (
+            f"SELECT {_TRANSFER_COLS}, t.timestamp_ms, "
+            "(SELECT r.flags FROM transfers r WHERE r.pending_id = t.id), "
+            "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
+            f"FROM transfers t WHERE t.id IN ({','.join('?' * _LOOKUP_CHUNK)})"
+        )
+        found: dict[int, PendingInfo] = {}
+        for chunk in self._chunks(ids):
+            for row in self.conn.execute(sql, chunk):
+                t = _transfer(row[:10])
+                found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
+        return found
+
+    def write(self, batch: BatchCommit) -> None:
+        c = self.conn
+        rec = batch.record
+        ts = rec.timestamp_ms
+        if batch.accounts_created:
+            c.executemany(
+                f"INSERT INTO accounts ({_ACCOUNT_COLS}, updated_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (b16(a.id), a.ledger, a.code, a.flags, b16_or_none(a.user_data), b16(a.debits_pending),
+                     b16(a.debits_posted), b16(a.credits_pending), b16(a.credits_posted), a.seq, ts, rec.last_seq)
+                    for a in batch.accounts_created
+                ],
+            )  # fmt: skip
+        if batch.transfers:
+            c.executemany(
+                f"INSERT INTO transfers (seq, {_TRANSFER_COLS}, timestamp_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (seq, t.id.to_bytes(16, "big"), t.debit_account_id.to_bytes(16, "big"),
+                     t.credit_account_id.to_bytes(16, "big"), t.amount.to_bytes(16, "big"), t.ledger, t.code,
+                     t.flags, b16_or_none(t.pending_id), b16_or_none(t.user_data), t.timeout_s, ts)
+                    for seq, t in batch.transfers
+                ],
+            )  # fmt: skip
+        if batch.expired:
+            c.executemany(
+                "INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES (?,?,?)",
+                [(seq, b16(pid), ts) for seq, pid in batch.expired],
+            )
+        c.executemany(
+            "UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ?, "
+            "updated_seq = ? WHERE id = ?",
+            [
+                (b16(a.debits_pending), b16(a.debits_posted), b16(a.credits_pending), b16(a.credits_posted),
+                 rec.last_seq, b16(a.id))
+                for a in batch.touched
+            ],
+        )  # fmt: skip
+        c.execute(
+            "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (rec.batch_no, rec.first_seq, rec.last_seq, ts, rec.event_count, rec.prev_hash, rec.hash),
+        )
+        c.execute(
+            "UPDATE ledger_head SET batch_no = ?, last_seq = ?, hash = ?, timestamp_ms = ? WHERE id = 1",
+            (rec.batch_no, rec.last_seq, rec.hash, ts),
+        )
+        c.execute("COMMIT")
+
+
+class SqliteStore:
+    """The SQLite store; `path` is a file (created with its schema if new)."""
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        self.url = f"sqlite://{Path(self.path).resolve()}"
+        self.synchronous = synchronous
+        self._conn = connect(self.path, synchronous)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                      "applied_at_ms INTEGER NOT NULL)")  # fmt: skip
+            (applied,) = c.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            for mig in migrate.pending("sqlite", applied):
+                for statement in _statements(mig.sql):
+                    c.execute(statement)
+                c.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (mig.version, mig.name, time.time_ns() // 10**6)
+                )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def writer(self) -> Iterator[SqliteWriter]:
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteWriter(c)
+        finally:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+
+    def _read(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def head(self) -> Head:
+        conn = self._read()
+        try:
+            return SqliteWriter(conn).head()
+        finally:
+            conn.close()
+
+    def accounts(self) -> list[AccountState]:
+        conn = self._read()
+        try:
+            return [_account(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+        finally:
+            conn.close()
+
+    def journal(self) -> Iterator[JournalRecord]:
+        conn = self._read()
+        try:
+            for row in conn.execute(
+                "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
+                "FROM journal ORDER BY batch_no"
+            ):
+                yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
+        finally:
+            conn.close()
+
+    def events(self) -> Iterator[StoredEvent]:
+        conn = self._read()
+        try:
+            conn.execute("BEGIN")  # one snapshot for the three cursors
+            accounts = (
+                StoredEvent(r[9], "account", account=_account(r))
+                for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
+            )
+            transfers = (
+                StoredEvent(r[0], "transfer", transfer=_transfer(r[1:]))
+                for r in conn.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
+            )
+            expiries = (
+                StoredEvent(r[0], "expiry", pending_id=int16(r[1]))
+                for r in conn.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
+            )
+            yield from heapq.merge(accounts, transfers, expiries, key=lambda e: e.seq)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (they hold no semicolons inside literals)."""
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]

@@ -1,0 +1,1 @@
+"""The pure core: money, ledger rules, journal encoding. No I/O, no clock, no randomness."""

@@ -1,0 +1,1 @@
+"""The ledger engine: the only writer of balances; batches, group commit, recovery."""

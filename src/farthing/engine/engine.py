@@ -1,0 +1,174 @@
+"""The ledger engine: the only writer of balances.
+
+It holds every account and open pending transfer in memory, validates each batch in order against
+that state with the pure rules of `farthing.domain.ledger`, and writes the batch, its balance changes
+and one journal record in ONE database transaction. Only after that transaction commits does any
+caller learn its result ("ack = committed"). If the write fails, the memory that ran ahead of the
+database is thrown away and reloaded from the store before the next batch.
+
+Concurrent callers are coalesced by `farthing.engine.committer.GroupCommitter`; this class does one
+batch at a time and is not itself thread-safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from farthing import limits
+from farthing.domain import journal
+from farthing.domain.invariant import invariant
+from farthing.domain.ledger import BatchEffects, LedgerState, TransferRules, create_accounts, expire_due
+from farthing.domain.ledger_types import Account, AccountState, Transfer
+from farthing.engine.store import BatchCommit, Head, Store, StoreWriter
+from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
+
+_RESOLVING = 4 | 8  # post_pending | void_pending
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One caller's events: all accounts or all transfers. Linked chains never cross requests."""
+
+    kind: str  # "accounts" | "transfers"
+    events: Sequence[Account] | Sequence[Transfer]
+
+
+def check_request(kind: str, events: Sequence[object]) -> Request:
+    """Refuse a request that is not a batch at all, before it reaches the committer."""
+    expected = Account if kind == "accounts" else Transfer
+    if isinstance(events, (str, bytes)) or not isinstance(events, Sequence):
+        raise BatchError(ErrorCode.event_type_invalid, f"{kind} must be a list of {expected.__name__}")
+    if not events:
+        raise BatchError(ErrorCode.batch_must_not_be_empty, f"a batch of {kind} must hold at least one")
+    if len(events) > limits.events_per_batch_max:
+        raise BatchError(
+            ErrorCode.batch_too_large,
+            f"{len(events)} {kind} in one batch; the most is {limits.events_per_batch_max}",
+        )
+    for i, e in enumerate(events):
+        if type(e) is not expected:
+            raise BatchError(
+                ErrorCode.event_type_invalid, f"{kind}[{i}] is a {type(e).__name__}, not a {expected.__name__}"
+            )
+    return Request(kind, events)  # type: ignore[arg-type]
+
+
+class LedgerEngine:
+    """Validates and commits batches of requests; recovers its memory from the store."""
+
+    def __init__(self, store: Store, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+        self.store = store
+        self.clock_ms = clock_ms
+        self.state = LedgerState()
+        self.head = Head(0, 0, journal.GENESIS_HASH, 0)
+        self.batches_committed = 0
+        self.reload()
+
+    def reload(self) -> None:
+        """Forget memory and rebuild it from what the store committed."""
+        self.state = LedgerState()
+        self.head = Head(0, 0, journal.GENESIS_HASH, 0)
+        with self.store.writer() as w:
+            self._catch_up(w, w.head())
+
+    def _catch_up(self, w: StoreWriter, head: Head) -> None:
+        """Apply what other writers (or a previous life of this engine) committed since our head."""
+        changes = w.changes_since(self.head.last_seq)
+        accounts = self.state.accounts
+        for acc in changes.accounts:
+            accounts[acc.id] = acc
+        for pid in changes.closed_pending_ids:
+            self.state.pending.pop(pid, None)
+        for info in changes.opened:
+            self.state.add_pending(info)
+        self.head = head
+
+    def commit(self, requests: Sequence[Request]) -> list[list[AccountResult] | list[TransferResult]]:
+        """Validate and durably commit a group of requests; one list of results per request."""
+        try:
+            return self._commit(requests)
+        except BaseException:
+            # Memory may hold effects the database never got: rebuild it from the store.
+            self.reload()
+            raise
+
+    def _commit(self, requests: Sequence[Request]) -> list[list[AccountResult] | list[TransferResult]]:
+        invariant(sum(len(r.events) for r in requests) <= limits.events_per_commit_max, "group too large")
+        with self.store.writer() as w:
+            head = w.head()
+            if head != self.head:
+                self._catch_up(w, head)
+            now_ms = max(self.clock_ms(), head.timestamp_ms)
+            effects = BatchEffects()
+            expire_due(self.state, now_ms, effects)
+            rules = self._rules(w, requests, effects, now_ms)
+            out: list[list[AccountResult] | list[TransferResult]] = []
+            for req in requests:
+                if req.kind == "accounts":
+                    out.append(create_accounts(req.events, self.state, effects, now_ms))  # type: ignore[arg-type]
+                else:
+                    out.append(rules.apply(req.events))  # type: ignore[arg-type]
+            if effects.event_count():
+                batch = self._seal(head, effects, now_ms)
+                w.write(batch)
+                self.head = Head(batch.record.batch_no, batch.record.last_seq, batch.record.hash, now_ms)
+                self.batches_committed += 1
+        return out
+
+    def _rules(
+        self, w: StoreWriter, requests: Sequence[Request], effects: BatchEffects, now_ms: int
+    ) -> TransferRules:
+        """Prefetch what the rules need that memory does not hold: ids seen before, closed pendings."""
+        ids: list[int] = []
+        resolving: set[int] = set()
+        pending = self.state.pending
+        for req in requests:
+            if req.kind != "transfers":
+                continue
+            for t in req.events:
+                assert isinstance(t, Transfer)
+                if 0 < t.id < limits.u128_max:
+                    ids.append(t.id)
+                pid = t.pending_id
+                if t.flags & _RESOLVING and 0 < pid < limits.u128_max and pid not in pending:
+                    resolving.add(pid)
+        known = w.find_transfers(ids) if ids else {}
+        closed = w.find_pending(resolving) if resolving else {}
+        return TransferRules(self.state, known, closed, effects, now_ms)
+
+    def _seal(self, head: Head, effects: BatchEffects, now_ms: int) -> BatchCommit:
+        """Number the batch's events, encode them in sequence order and chain the journal record."""
+        seq = head.last_seq
+        encoded: list[bytes] = []
+        expired: list[tuple[int, int]] = []
+        for pid in effects.expired:
+            seq += 1
+            expired.append((seq, pid))
+            encoded.append(journal.encode_expiry(seq, pid))
+        for acc in effects.accounts_created:
+            seq += 1
+            acc.seq = seq
+            encoded.append(journal.encode_account(seq, acc))
+        transfers: list[tuple[int, Transfer]] = []
+        encode_transfer = journal.encode_transfer
+        for t in effects.transfers:
+            seq += 1
+            transfers.append((seq, t))
+            encoded.append(encode_transfer(seq, t))
+        record = journal.seal(head.hash, head.batch_no + 1, head.last_seq + 1, seq, now_ms, encoded)
+        invariant(record.event_count == seq - head.last_seq, "journal count differs from the events")
+        touched = list(effects.touched.values())
+        return BatchCommit(record, effects.accounts_created, transfers, expired, touched)
+
+    def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
+        """Copies of accounts as committed (the caller must hold the committer's lock, or be it)."""
+        accounts = self.state.accounts
+        chosen = accounts.values() if ids is None else (accounts[i] for i in ids if i in accounts)
+        return [dataclasses.replace(a) for a in chosen]

@@ -1,0 +1,101 @@
+"""The `Store` protocol: what the engine needs from a database, and nothing more.
+
+Adapters (`farthing.adapters.store_sqlite`, `store_postgres`) implement it. A write happens inside
+`Store.writer()`: a transaction that first takes the ledger's write lock (SQLite `BEGIN IMMEDIATE`,
+PostgreSQL `SELECT … FOR UPDATE` of the one `ledger_head` row), so that several engine processes
+sharing one database take turns batch by batch, and each sees the others' commits before it
+validates. `write()` commits; leaving the block without it rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from farthing.domain.journal import JournalRecord
+from farthing.domain.ledger_types import AccountState, PendingInfo, Transfer
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest committed batch: the chain's tip and the last sequence number used."""
+
+    batch_no: int
+    last_seq: int
+    hash: bytes
+    timestamp_ms: int
+
+
+@dataclass(slots=True)
+class Changes:
+    """What was committed after a sequence number: enough to bring an engine's memory up to date."""
+
+    accounts: list[AccountState] = field(default_factory=list)
+    """Every account created or whose balances changed (all of them, from seq 0)."""
+    opened: list[PendingInfo] = field(default_factory=list)
+    """Pending transfers committed after the seq that are still open."""
+    closed_pending_ids: list[int] = field(default_factory=list)
+    """Pending transfers posted, voided or expired after the seq."""
+
+
+@dataclass(slots=True)
+class BatchCommit:
+    """Everything one batch writes, in one transaction."""
+
+    record: JournalRecord
+    accounts_created: list[AccountState]
+    transfers: list[tuple[int, Transfer]]
+    """(seq, transfer) in sequence order."""
+    expired: list[tuple[int, int]]
+    """(seq, pending id) in sequence order."""
+    touched: list[AccountState]
+    """Accounts whose balances the batch changed, with their new balances."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One committed event as read back for audit: its seq, kind and value."""
+
+    seq: int
+    kind: str  # "account", "transfer" or "expiry"
+    account: AccountState | None = None
+    transfer: Transfer | None = None
+    pending_id: int = 0
+
+
+class StoreWriter(Protocol):
+    def head(self) -> Head: ...
+
+    def changes_since(self, seq: int) -> Changes: ...
+
+    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]: ...
+
+    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
+        """The transfers with these ids, each with its pending status (open if never resolved)."""
+        ...
+
+    def write(self, batch: BatchCommit) -> None:
+        """Write the batch and its journal record, move the head, and commit."""
+        ...
+
+
+class Store(Protocol):
+    url: str
+
+    def writer(self) -> AbstractContextManager[StoreWriter]: ...
+
+    def head(self) -> Head: ...
+
+    def accounts(self) -> list[AccountState]:
+        """Every account with its committed balances."""
+        ...
+
+    def journal(self) -> Iterator[JournalRecord]: ...
+
+    def events(self) -> Iterator[StoredEvent]:
+        """Every committed event, in sequence order."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,44 @@
+"""Every named limit of Farthing, in one place, with their relations checked at import.
+
+A leaf module like `farthing.errors`: every layer may import it. Units and qualifiers come last in
+the names (`_max`, `_ms`, `_s`), so a reader never has to guess what a number counts.
+"""
+
+from __future__ import annotations
+
+u128_max = 2**128 - 1
+"""Ids, account ids and user data are unsigned 128-bit integers; 0 and u128_max are reserved."""
+
+amount_max = 2**127 - 1
+"""The largest amount of one transfer and of any balance column, in ledger minor units."""
+
+ledger_max = 2**32 - 1
+code_max = 2**16 - 1
+timeout_s_max = 2**32 - 1
+
+events_per_batch_max = 8190
+"""The most events (accounts or transfers) one call may submit, and one committed batch may hold."""
+
+events_per_commit_max = 8190
+"""The most events the group committer coalesces into one database transaction."""
+
+group_commit_wait_ms_max = 2
+"""How long the committer waits for more callers before it commits what it has."""
+
+request_queue_depth_max = 4096
+"""Requests queued for the committer before callers block: back-pressure, never unbounded memory."""
+
+pending_expiry_tick_ms = 1000
+"""How often an idle engine expires pending transfers whose timeout has passed."""
+
+ledger_scale_max = 18
+"""The most decimal places a ledger may keep below the major unit."""
+
+ledger_scale_default = 6
+"""Default decimal places below the major unit: $0.000001 is one unit of a USD ledger."""
+
+assert 0 < amount_max < u128_max
+assert 0 < events_per_commit_max <= 8190
+assert 0 < events_per_batch_max <= events_per_commit_max
+assert 0 < group_commit_wait_ms_max <= 2
+assert ledger_scale_default <= ledger_scale_max
