@@ -16,9 +16,10 @@ from pathlib import Path
 
 from farthing.adapters import migrate
 from farthing.adapters.rows import account_from, b16, b16_or_none, int16, pending_info, status_of
+from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
-from farthing.engine.store import BatchCommit, Changes, Head, StoredEvent
+from farthing.engine.store import BatchCommit, Changes, Head
 from farthing.errors import ErrorCode, StoreError
 
 _LOOKUP_CHUNK = 256
@@ -235,20 +236,20 @@ class SqliteStore:
         finally:
             conn.close()
 
-    def events(self) -> Iterator[StoredEvent]:
+    def events(self) -> Iterator[AuditEvent]:
         conn = self._read()
         try:
             conn.execute("BEGIN")  # one snapshot for the three cursors
             accounts = (
-                StoredEvent(r[9], "account", account=_account(r))
+                AuditEvent(r[9], account=_account(r))
                 for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
             )
             transfers = (
-                StoredEvent(r[0], "transfer", transfer=_transfer(r[1:]))
+                AuditEvent(r[0], transfer=_transfer(r[1:]))
                 for r in conn.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
             )
             expiries = (
-                StoredEvent(r[0], "expiry", pending_id=int16(r[1]))
+                AuditEvent(r[0], pending_id=int16(r[1]))
                 for r in conn.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
             )
             yield from heapq.merge(accounts, transfers, expiries, key=lambda e: e.seq)

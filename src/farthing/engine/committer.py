@@ -70,12 +70,13 @@ class GroupCommitter:
             return self.engine.accounts(ids)
 
     def close(self) -> None:
-        """Commit what was submitted, then stop the writer thread."""
+        """Commit what was submitted, stop the writer thread and close the store."""
         if self._closed:
             return
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join()
+        self.engine.store.close()
 
     # -- the writer thread --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, Transfer
 
@@ -54,17 +55,6 @@ class BatchCommit:
     """Accounts whose balances the batch changed, with their new balances."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """One committed event as read back for audit: its seq, kind and value."""
-
-    seq: int
-    kind: str  # "account", "transfer" or "expiry"
-    account: AccountState | None = None
-    transfer: Transfer | None = None
-    pending_id: int = 0
-
-
 class StoreWriter(Protocol):
     def head(self) -> Head: ...
 
@@ -94,7 +84,7 @@ class Store(Protocol):
 
     def journal(self) -> Iterator[JournalRecord]: ...
 
-    def events(self) -> Iterator[StoredEvent]:
+    def events(self) -> Iterator[AuditEvent]:
         """Every committed event, in sequence order."""
         ...
 

@@ -1,0 +1,46 @@
+"""Open a store from a database URL: `sqlite:///abs/path.db`, a plain file path, or `postgresql://…`."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+from farthing.engine.store import Store
+from farthing.errors import ErrorCode, StoreError
+
+DEFAULT_PATH = "farthing.db"
+"""The embedded default: a SQLite file in the working directory."""
+
+
+def sqlite_path(url: str) -> tuple[str, dict[str, str]]:
+    """The file path and options of a SQLite URL; `sqlite:///tmp/x.db` is the absolute /tmp/x.db."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise StoreError(ErrorCode.database_url_invalid, f"{url!r}: a SQLite URL names a file: sqlite:///abs/path.db")
+    path = "/" + parts.path.lstrip("/") if parts.path.startswith("/") else parts.path
+    if not path:
+        raise StoreError(ErrorCode.database_url_invalid, f"{url!r} names no file")
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return path, options
+
+
+def open_store(url: str | None = None) -> Store:
+    """The store for `url` (default: farthing.db in the working directory), schema migrated."""
+    url = url or DEFAULT_PATH
+    if url.startswith(("postgresql://", "postgres://")):
+        from farthing.adapters.store_postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite:"):
+        path, options = sqlite_path(url)
+    elif "://" in url:
+        raise StoreError(
+            ErrorCode.database_url_invalid, f"{url!r}: use sqlite:///abs/path.db, a file path, or postgresql://…"
+        )
+    else:
+        path, options = url, {}
+    from farthing.adapters.store_sqlite import SqliteStore
+
+    unknown = set(options) - {"synchronous"}
+    if unknown:
+        raise StoreError(ErrorCode.database_url_invalid, f"unknown SQLite URL options: {', '.join(sorted(unknown))}")
+    return SqliteStore(path, synchronous=options.get("synchronous", "FULL"))

@@ -1,0 +1,267 @@
+"""The production store: PostgreSQL through psycopg 3.
+
+A batch is one transaction on the writer's connection: it locks the single `ledger_head` row
+(`SELECT … FOR UPDATE`) first, so several engine processes may share one database and take turns
+batch by batch; the engine then catches up with what the others committed before it validates.
+Transfers go in with COPY, balances with one `UPDATE … FROM unnest(…)`, so a batch costs a handful
+of round trips whatever its size. Amounts are NUMERIC(39,0), read back as exact `int`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from farthing.adapters import migrate
+from farthing.adapters.rows import account_from, b16, b16_or_none, int16, pending_info, status_of
+from farthing.domain.audit import AuditEvent
+from farthing.domain.journal import JournalRecord
+from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
+from farthing.engine.store import BatchCommit, Changes, Head
+from farthing.errors import ErrorCode, StoreError
+
+try:
+    import psycopg
+    from psycopg.adapt import Loader
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise StoreError(
+        ErrorCode.store_unavailable, "PostgreSQL support needs the extra: pip install 'farthing[postgres]'"
+    ) from exc
+
+
+class _IntNumericLoader(Loader):
+    """NUMERIC(39,0) columns hold whole numbers: load them as exact `int`, never `Decimal`."""
+
+    def load(self, data: Any) -> int:
+        return int(bytes(data))
+
+
+_ACCOUNT_COLS = (
+    "id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
+    "seq, timestamp_ms"
+)
+_TRANSFER_COLS = (
+    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, user_data, timeout_s"
+)
+
+
+def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
+    (id_, ledger, code, flags, ud, dp, dpo, cp, cpo, seq, ts) = row
+    return account_from(bytes(id_), ledger, code, flags, _b(ud), dp, dpo, cp, cpo, seq, ts)
+
+
+def _b(raw: Any) -> bytes | None:
+    return bytes(raw) if raw is not None else None
+
+
+def _transfer(row: tuple) -> Transfer:  # type: ignore[type-arg]
+    (id_, dr, cr, amount, ledger, code, flags, pid, ud, timeout) = row
+    return Transfer(
+        int16(bytes(id_)), int16(bytes(dr)), int16(bytes(cr)), amount, ledger, code, flags,
+        int16(_b(pid)), int16(_b(ud)), timeout,
+    )  # fmt: skip
+
+
+def connect(url: str) -> psycopg.Connection[Any]:
+    try:
+        conn = psycopg.connect(url, autocommit=False)
+    except psycopg.OperationalError as exc:
+        raise StoreError(ErrorCode.store_unavailable, f"cannot connect to {url}: {exc}") from exc
+    conn.adapters.register_loader("numeric", _IntNumericLoader)
+    return conn
+
+
+class PostgresWriter:
+    """One write transaction; see `farthing.engine.store.StoreWriter`."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self._head: Head | None = None
+
+    def head(self) -> Head:
+        if self._head is None:
+            row = self.conn.execute(
+                "SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1 FOR UPDATE"
+            ).fetchone()
+            assert row is not None
+            self._head = Head(row[0], row[1], bytes(row[2]), row[3])
+        return self._head
+
+    def changes_since(self, seq: int) -> Changes:
+        c = self.conn
+        accounts = [
+            _account(r) for r in c.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE updated_seq > %s", (seq,))
+        ]
+        opened = [
+            pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
+            for r in c.execute(
+                f"SELECT {_TRANSFER_COLS}, t.timestamp_ms FROM transfers t WHERE (flags & 2) <> 0 AND seq > %s "
+                "AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) "
+                "AND NOT EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id)",
+                (seq,),
+            )
+        ]
+        closed = [
+            int16(bytes(pid))
+            for (pid,) in c.execute(
+                "SELECT pending_id FROM transfers WHERE seq > %s AND pending_id IS NOT NULL "
+                "UNION ALL SELECT pending_id FROM expirations WHERE seq > %s",
+                (seq, seq),
+            )
+        ]
+        return Changes(accounts, opened, closed)
+
+    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
+        rows = self.conn.execute(
+            f"SELECT {_TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
+        )
+        found: dict[int, Transfer] = {}
+        for row in rows:
+            t = _transfer(row)
+            found[t.id] = t
+        return found
+
+    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
+        rows = self.conn.execute(
+            f"SELECT {_TRANSFER_COLS}, t.timestamp_ms, "
+            "(SELECT r.flags FROM transfers r WHERE r.pending_id = t.id), "
+            "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
+            "FROM transfers t WHERE t.id = ANY(%s::bytea[])",
+            ([b16(i) for i in ids],),
+        )
+        found: dict[int, PendingInfo] = {}
+        for row in rows:
+            t = _transfer(row[:10])
+            found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
+        return found
+
+    def write(self, batch: BatchCommit) -> None:
+        c = self.conn
+        rec = batch.record
+        ts = rec.timestamp_ms
+        cur = c.cursor()
+        if batch.accounts_created:
+            with cur.copy(f"COPY accounts ({_ACCOUNT_COLS}, updated_seq) FROM STDIN") as copy:
+                for a in batch.accounts_created:
+                    copy.write_row(
+                        (b16(a.id), a.ledger, a.code, a.flags, b16_or_none(a.user_data), a.debits_pending,
+                         a.debits_posted, a.credits_pending, a.credits_posted, a.seq, ts, rec.last_seq)
+                    )  # fmt: skip
+        if batch.transfers:
+            with cur.copy(f"COPY transfers (seq, {_TRANSFER_COLS}, timestamp_ms) FROM STDIN") as copy:
+                write_row = copy.write_row
+                for seq, t in batch.transfers:
+                    write_row(
+                        (seq, t.id.to_bytes(16, "big"), t.debit_account_id.to_bytes(16, "big"),
+                         t.credit_account_id.to_bytes(16, "big"), t.amount, t.ledger, t.code, t.flags,
+                         b16_or_none(t.pending_id), b16_or_none(t.user_data), t.timeout_s, ts)
+                    )  # fmt: skip
+        if batch.expired:
+            with cur.copy("COPY expirations (seq, pending_id, timestamp_ms) FROM STDIN") as copy:
+                for seq, pid in batch.expired:
+                    copy.write_row((seq, b16(pid), ts))
+        touched = batch.touched
+        cur.execute(
+            "UPDATE accounts a SET debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, "
+            "credits_posted = u.cpo, updated_seq = %s "
+            "FROM unnest(%s::bytea[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]) "
+            "AS u(id, dp, dpo, cp, cpo) WHERE a.id = u.id",
+            (
+                rec.last_seq,
+                [b16(a.id) for a in touched],
+                [str(a.debits_pending) for a in touched],
+                [str(a.debits_posted) for a in touched],
+                [str(a.credits_pending) for a in touched],
+                [str(a.credits_posted) for a in touched],
+            ),
+        )
+        cur.execute(
+            "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (rec.batch_no, rec.first_seq, rec.last_seq, ts, rec.event_count, rec.prev_hash, rec.hash),
+        )
+        cur.execute(
+            "UPDATE ledger_head SET batch_no = %s, last_seq = %s, hash = %s, timestamp_ms = %s WHERE id = 1",
+            (rec.batch_no, rec.last_seq, rec.hash, ts),
+        )
+        c.commit()
+
+
+class PostgresStore:
+    """The PostgreSQL store at `url` (schema migrated on open)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn = connect(url)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        c = self._conn
+        with c.transaction():
+            # An advisory lock keeps two processes from migrating the same database at once.
+            c.execute("SELECT pg_advisory_xact_lock(7242001)")
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                "applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            row = c.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+            assert row is not None
+            for mig in migrate.pending("postgres", row[0]):
+                c.execute(mig.sql.encode())
+                c.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (mig.version, mig.name))
+        c.commit()
+
+    @contextmanager
+    def writer(self) -> Iterator[PostgresWriter]:
+        c = self._conn
+        try:
+            yield PostgresWriter(c)
+        finally:
+            if c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                c.rollback()
+
+    def _read(self) -> psycopg.Connection[Any]:
+        conn = connect(self.url)
+        conn.read_only = True
+        return conn
+
+    def head(self) -> Head:
+        with self._read() as conn:
+            row = conn.execute("SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1").fetchone()
+            assert row is not None
+            return Head(row[0], row[1], bytes(row[2]), row[3])
+
+    def accounts(self) -> list[AccountState]:
+        with self._read() as conn:
+            return [_account(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+
+    def journal(self) -> Iterator[JournalRecord]:
+        with self._read() as conn:
+            cur = conn.cursor(name="journal")
+            cur.execute(
+                "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
+                "FROM journal ORDER BY batch_no"
+            )
+            for row in cur:
+                yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
+
+    def events(self) -> Iterator[AuditEvent]:
+        with self._read() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for all cursors
+            acc = conn.cursor(name="accounts")
+            acc.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
+            tr = conn.cursor(name="transfers")
+            tr.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
+            ex = conn.cursor(name="expirations")
+            ex.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
+            yield from heapq.merge(
+                (AuditEvent(r[9], account=_account(r)) for r in acc),
+                (AuditEvent(r[0], transfer=_transfer(r[1:])) for r in tr),
+                (AuditEvent(r[0], pending_id=int16(bytes(r[1]))) for r in ex),
+                key=lambda e: e.seq,
+            )
+
+    def close(self) -> None:
+        self._conn.close()

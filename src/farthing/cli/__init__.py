@@ -1,0 +1,1 @@
+"""The `farthing` command line."""

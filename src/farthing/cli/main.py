@@ -1,0 +1,115 @@
+"""`farthing` commands: the demo and the audit (more arrive with the HTTP API and the policy engine)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from farthing.errors import FarthingError
+
+app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chained ledger.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FARTHING_DATABASE_URL",
+        help="sqlite:///abs/path.db, a file path, or postgresql://host/db (default: ./farthing.db)",
+    ),
+]
+
+
+def _fail(exc: FarthingError) -> typer.Exit:
+    console.print(f"[red]error[/red] {exc.code.value}: {exc.detail}")
+    return typer.Exit(2)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    payments: Annotated[int, typer.Option(min=1, max=1_000_000, help="micropayments to run")] = 5_000,
+) -> None:
+    """Create a ledger, run thousands of micropayments from several threads, print balances and the audit."""
+    from farthing.services.audit import verify
+    from farthing.services.demo import FEES, FUNDING, MERCHANT_BASE, PAYER_BASE, run_demo
+    from farthing.services.ledger import open_ledger
+
+    try:
+        ledger = open_ledger(db)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        result = run_demo(ledger, payments=payments)
+        store = ledger.engine.store
+    finally:
+        ledger.close()
+    cur = result.currency
+    names = {FUNDING: "platform funding", FEES: "platform fees"}
+    table = Table(title=f"Balances ({cur.code}), {store.url}")
+    for col in ("account", "debits", "credits", "pending out", "balance"):
+        table.add_column(col, justify="right" if col != "account" else "left")
+    payers = [a for a in result.accounts if PAYER_BASE <= a.id < MERCHANT_BASE]
+    shown = [a for a in result.accounts if a.id in names or a.id >= MERCHANT_BASE] + payers[:3]
+    for a in shown:
+        name = names.get(a.id) or (f"merchant {a.id - MERCHANT_BASE}" if a.id >= MERCHANT_BASE else f"payer {a.id - PAYER_BASE}")
+        table.add_row(name, cur.format(a.debits_posted), cur.format(a.credits_posted), cur.format(a.debits_pending),
+                      cur.format(a.credits_posted - a.debits_posted))  # fmt: skip
+    console.print(table)
+    total = sum(a.credits_posted - a.debits_posted for a in result.accounts)
+    rate = result.payments_ok / result.seconds if result.seconds else 0.0
+    console.print(
+        f"{result.payments_ok} payments committed, {result.payments_refused} refused (insufficient funds), "
+        f"{len(payers) - 3} more payers not shown; {rate:,.0f} payments/s. Sum of all balances: {cur.format(total)}"
+    )
+    from farthing.adapters.open_store import open_store
+
+    check = open_store(store.url)
+    try:
+        report = verify(check)
+    finally:
+        check.close()
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: object) -> None:
+    from farthing.domain.audit import AuditReport
+
+    assert isinstance(report, AuditReport)
+    if report.ok:
+        console.print(
+            f"[green]audit ok[/green]: {report.batches} batches, {report.events} events "
+            f"({report.accounts} accounts, {report.transfers} transfers), chain head {report.head_hash.hex()}"
+        )
+        return
+    console.print(f"[red]audit FAILED[/red]: first bad batch {report.first_bad_batch}")
+    for problem in report.problems[:20]:
+        console.print(f"  - {problem}")
+    if len(report.problems) > 20:
+        console.print(f"  … and {len(report.problems) - 20} more")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Recompute the journal's hash chain and every balance; exit 1 naming the first bad batch."""
+    from farthing.adapters.open_store import open_store
+    from farthing.services.audit import verify
+
+    try:
+        store = open_store(db)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        report = verify(store)
+    finally:
+        store.close()
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)

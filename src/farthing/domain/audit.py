@@ -1,0 +1,179 @@
+"""Audit of a ledger from its rows alone: recompute the journal chain and every balance.
+
+Pure: the caller streams in the journal records, the committed events in sequence order, the head
+row and the stored accounts. The audit trusts none of them: it re-encodes every event, re-hashes
+every batch against the previous one, replays every transfer to rebuild the four balance columns of
+every account, and compares. The first problem found names its batch, so an operator knows where
+the rows were changed, deleted or inserted behind the engine's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from farthing.domain import journal
+from farthing.domain.journal import JournalRecord
+from farthing.domain.ledger_types import AccountState, Transfer
+
+_PENDING, _POST, _VOID = 2, 4, 8
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One committed event as read from the store (exactly one of account, transfer, pending_id)."""
+
+    seq: int
+    account: AccountState | None = None
+    transfer: Transfer | None = None
+    pending_id: int = 0
+
+
+@dataclass
+class AuditReport:
+    batches: int = 0
+    events: int = 0
+    accounts: int = 0
+    transfers: int = 0
+    head_hash: bytes = journal.GENESIS_HASH
+    problems: list[str] = field(default_factory=list)
+    first_bad_batch: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, batch_no: int | None, message: str) -> None:
+        if self.first_bad_batch is None and batch_no is not None:
+            self.first_bad_batch = batch_no
+        self.problems.append(message)
+
+
+class _Replay:
+    """Rebuilds balances from transfers: the ledger's state is a fold over its events."""
+
+    def __init__(self, report: AuditReport) -> None:
+        self.report = report
+        self.balances: dict[int, list[int]] = {}
+        self.pending: dict[int, Transfer] = {}
+
+    def apply(self, batch_no: int, e: AuditEvent) -> None:
+        if e.account is not None:
+            self.balances[e.account.id] = [0, 0, 0, 0]
+            self.report.accounts += 1
+            return
+        if e.transfer is None:
+            released = self.pending.pop(e.pending_id, None)
+            if released is None:
+                self.report.fail(batch_no, f"batch {batch_no}: expiry of unknown pending transfer {e.pending_id}")
+                return
+            self._move(batch_no, released, -released.amount, 0)
+            return
+        t = e.transfer
+        self.report.transfers += 1
+        if t.flags & (_POST | _VOID):
+            p = self.pending.pop(t.pending_id, None)
+            if p is None:
+                self.report.fail(batch_no, f"batch {batch_no}: transfer {t.id} resolves unknown pending {t.pending_id}")
+                return
+            self._move(batch_no, p, -p.amount, t.amount if t.flags & _POST else 0)
+        elif t.flags & _PENDING:
+            self.pending[t.id] = t
+            self._move(batch_no, t, t.amount, 0)
+        else:
+            self._move(batch_no, t, 0, t.amount)
+
+    def _move(self, batch_no: int, t: Transfer, pending: int, posted: int) -> None:
+        dr = self.balances.get(t.debit_account_id)
+        cr = self.balances.get(t.credit_account_id)
+        if dr is None or cr is None:
+            self.report.fail(batch_no, f"batch {batch_no}: transfer {t.id} names an account never created")
+            return
+        dr[0] += pending
+        dr[1] += posted
+        cr[2] += pending
+        cr[3] += posted
+
+
+def _encode(e: AuditEvent) -> bytes:
+    if e.account is not None:
+        return journal.encode_account(e.seq, e.account)
+    if e.transfer is not None:
+        return journal.encode_transfer(e.seq, e.transfer)
+    return journal.encode_expiry(e.seq, e.pending_id)
+
+
+def audit(
+    records: Iterable[JournalRecord],
+    events: Iterable[AuditEvent],
+    head: tuple[int, int, bytes],
+    stored_accounts: Iterable[AccountState],
+) -> AuditReport:
+    """Verify the chain, the coverage of events by batches, the head, and every stored balance."""
+    report = AuditReport()
+    replay = _Replay(report)
+    stream: Iterator[AuditEvent] = iter(events)
+    nxt = next(stream, None)
+    prev_hash = journal.GENESIS_HASH
+    expected_seq = 1
+    last_no = 0
+    for rec in records:
+        no = rec.batch_no
+        if no != last_no + 1:
+            report.fail(no, f"batch {no}: follows batch {last_no} (a journal record is missing)")
+        if rec.prev_hash != prev_hash:
+            report.fail(no, f"batch {no}: previous hash does not match batch {last_no}'s hash")
+        if rec.first_seq != expected_seq or rec.last_seq < rec.first_seq:
+            report.fail(no, f"batch {no}: holds seq {rec.first_seq}..{rec.last_seq}, expected to start at {expected_seq}")
+        while nxt is not None and nxt.seq < rec.first_seq:
+            report.fail(no, f"batch {no}: event seq {nxt.seq} belongs to no batch (inserted row?)")
+            nxt = next(stream, None)
+        encoded: list[bytes] = []
+        while nxt is not None and nxt.seq <= rec.last_seq:
+            encoded.append(_encode(nxt))
+            replay.apply(no, nxt)
+            nxt = next(stream, None)
+        sealed = journal.seal(rec.prev_hash, no, rec.first_seq, rec.last_seq, rec.timestamp_ms, encoded)
+        if sealed.hash != rec.hash:
+            report.fail(
+                no,
+                f"batch {no}: hash mismatch ({len(encoded)} events found for {rec.event_count} recorded): "
+                "a row of this batch was changed, deleted or inserted",
+            )
+        report.batches += 1
+        report.events += len(encoded)
+        prev_hash = rec.hash
+        expected_seq = rec.last_seq + 1
+        last_no = no
+    while nxt is not None:
+        report.fail(last_no + 1, f"event seq {nxt.seq} comes after the last journal batch {last_no}")
+        nxt = next(stream, None)
+    head_no, head_seq, head_hash = head
+    if (head_no, head_seq, head_hash) != (last_no, expected_seq - 1, prev_hash):
+        report.fail(last_no, f"the head (batch {head_no}, seq {head_seq}) is not the journal's last batch {last_no}")
+    report.head_hash = prev_hash
+    _compare_balances(report, replay, stored_accounts)
+    return report
+
+
+def _compare_balances(report: AuditReport, replay: _Replay, stored_accounts: Iterable[AccountState]) -> None:
+    sums = [0, 0, 0, 0]
+    seen = 0
+    for acc in stored_accounts:
+        seen += 1
+        stored = [acc.debits_pending, acc.debits_posted, acc.credits_pending, acc.credits_posted]
+        for i, v in enumerate(stored):
+            sums[i] += v
+        expected = replay.balances.get(acc.id)
+        if expected is None:
+            report.fail(None, f"account {acc.id} is stored but no batch created it")
+        elif expected != stored:
+            report.fail(
+                None,
+                f"account {acc.id}: stored balances {stored} differ from the transfers' {expected} "
+                f"",
+            )
+    if seen != len(replay.balances):
+        report.fail(None, f"{len(replay.balances)} accounts were created but {seen} are stored")
+    if sums[0] != sums[2] or sums[1] != sums[3]:
+        report.fail(None, f"stored balances do not sum to zero: debits {sums[:2]} vs credits {sums[2:]}")
