@@ -238,8 +238,7 @@ class PostgresStore:
             return [_account(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")]
 
     def journal(self) -> Iterator[JournalRecord]:
-        with self._read() as conn:
-            cur = conn.cursor(name="journal")
+        with self._read() as conn, conn.cursor(name="journal") as cur:
             cur.execute(
                 "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
                 "FROM journal ORDER BY batch_no"
@@ -250,18 +249,20 @@ class PostgresStore:
     def events(self) -> Iterator[AuditEvent]:
         with self._read() as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for all cursors
-            acc = conn.cursor(name="accounts")
-            acc.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
-            tr = conn.cursor(name="transfers")
-            tr.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
-            ex = conn.cursor(name="expirations")
-            ex.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
-            yield from heapq.merge(
-                (AuditEvent(r[9], account=_account(r)) for r in acc),
-                (AuditEvent(r[0], transfer=_transfer(r[1:])) for r in tr),
-                (AuditEvent(r[0], pending_id=int16(bytes(r[1]))) for r in ex),
-                key=lambda e: e.seq,
-            )
+            with (
+                conn.cursor(name="accounts") as acc,
+                conn.cursor(name="transfers") as tr,
+                conn.cursor(name="expirations") as ex,
+            ):
+                acc.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
+                tr.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
+                ex.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
+                yield from heapq.merge(
+                    (AuditEvent(r[9], account=_account(r)) for r in acc),
+                    (AuditEvent(r[0], transfer=_transfer(r[1:])) for r in tr),
+                    (AuditEvent(r[0], pending_id=int16(bytes(r[1]))) for r in ex),
+                    key=lambda e: e.seq,
+                )
 
     def close(self) -> None:
         self._conn.close()

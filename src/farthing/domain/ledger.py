@@ -67,7 +67,8 @@ class BatchEffects:
 
     accounts_created: list[AccountState] = field(default_factory=list)
     transfers: list[Transfer] = field(default_factory=list)
-    expired: list[int] = field(default_factory=list)
+    expired: list[PendingInfo] = field(default_factory=list)
+    """Pending transfers released because their time ran out, with status `expired`."""
     touched: dict[int, AccountState] = field(default_factory=dict)
 
     def event_count(self) -> int:
@@ -91,7 +92,8 @@ def expire_due(state: LedgerState, now_ms: int, effects: BatchEffects) -> None:
         invariant(dr.debits_pending >= 0 and cr.credits_pending >= 0, "pending balance went negative")
         effects.touched[dr.id] = dr
         effects.touched[cr.id] = cr
-        effects.expired.append(pid)
+        info.status = PendingStatus.expired
+        effects.expired.append(info)
 
 
 _E = TypeVar("_E", Account, Transfer)
@@ -325,7 +327,9 @@ class TransferRules:
         self.known = known
         """Transfers committed before, by id (prefetched by the engine), plus those this batch applies."""
         self.resolved = dict(resolved)
-        """Pending transfers that are not open (prefetched), plus those this batch resolves."""
+        """Pending transfers that are not open (prefetched), plus those this batch resolves or expired."""
+        for info in effects.expired:
+            self.resolved[info.transfer.id] = info
         self.effects = effects
         self.now_ms = now_ms
         self._undo: list[tuple[AccountState, tuple[int, int, int, int]]] = []

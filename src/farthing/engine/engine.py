@@ -148,7 +148,8 @@ class LedgerEngine:
         seq = head.last_seq
         encoded: list[bytes] = []
         expired: list[tuple[int, int]] = []
-        for pid in effects.expired:
+        for info in effects.expired:
+            pid = info.transfer.id
             seq += 1
             expired.append((seq, pid))
             encoded.append(journal.encode_expiry(seq, pid))

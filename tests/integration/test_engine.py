@@ -1,0 +1,280 @@
+"""The engine on real stores (SQLite and PostgreSQL): commit, recovery, idempotency, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from farthing import limits
+from farthing.adapters.open_store import open_store
+from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
+from farthing.engine.committer import GroupCommitter
+from farthing.engine.engine import LedgerEngine, Request
+from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
+from farthing.services.audit import verify
+
+R = TransferResult
+L = 840
+WALLET = int(AccountFlags.debits_must_not_exceed_credits)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 1_800_000_000_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+def start(url: str, clock: Clock | None = None) -> GroupCommitter:
+    return GroupCommitter(LedgerEngine(open_store(url), clock or Clock()), wait_ms=1.0)
+
+
+@pytest.fixture
+def ledger(store_url: str) -> Iterator[GroupCommitter]:
+    lg = start(store_url)
+    assert lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1, flags=WALLET)]) == [
+        AccountResult.ok
+    ] * 3
+    assert lg.create_transfers([Transfer(100, 1, 2, 1_000_000, L, 1)]) == [R.ok]
+    yield lg
+    lg.close()
+
+
+def balances(lg: GroupCommitter) -> dict[int, tuple[int, int, int, int]]:
+    return {a.id: a.balances() for a in lg.accounts()}
+
+
+def test_committed_state_survives_a_restart_and_ids_stay_unique(ledger: GroupCommitter, store_url: str) -> None:
+    assert ledger.create_transfers([Transfer(101, 2, 3, 250, L, 1), Transfer(102, 2, 3, 5, L, 1)]) == [R.ok, R.ok]
+    before = balances(ledger)
+    ledger.close()
+    again = start(store_url)
+    try:
+        assert balances(again) == before
+        assert again.create_transfers([Transfer(101, 2, 3, 250, L, 1)]) == [R.exists]
+        assert again.create_transfers([Transfer(102, 2, 3, 6, L, 1)]) == [R.exists_with_different_amount]
+        assert balances(again) == before
+        assert verify(again.engine.store).ok
+    finally:
+        again.close()
+
+
+def test_bad_batches_are_refused_whole_and_change_nothing(ledger: GroupCommitter) -> None:
+    head = ledger.engine.head
+    with pytest.raises(BatchError) as info:
+        ledger.create_transfers([])
+    assert info.value.code is ErrorCode.batch_must_not_be_empty
+    with pytest.raises(BatchError) as info:
+        ledger.create_transfers([Transfer(i + 1_000, 2, 3, 1, L, 1) for i in range(limits.events_per_batch_max + 1)])
+    assert info.value.code is ErrorCode.batch_too_large
+    with pytest.raises(BatchError) as info:
+        ledger.create_transfers([Account(5, L, 1)])  # type: ignore[list-item]
+    assert info.value.code is ErrorCode.event_type_invalid
+    with pytest.raises(BatchError):
+        ledger.create_transfers("not a batch")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Transfer(9, 2, 3, 1.5, L, 1)  # type: ignore[arg-type]
+    assert ledger.engine.head == head
+
+
+def test_bad_events_get_their_codes_and_change_nothing(ledger: GroupCommitter) -> None:
+    before = balances(ledger)
+    head = ledger.engine.head
+    results = ledger.create_transfers(
+        [
+            Transfer(200, 2, 3, -1, L, 1),
+            Transfer(201, 2, 3, 0, L, 1),
+            Transfer(202, 2, 3, 2**127, L, 1),
+            Transfer(203, 2, 99, 1, L, 1),
+            Transfer(204, 2, 3, 1, 978, 1),
+            Transfer(205, 2, 3, 10**9, L, 1),
+            Transfer(206, 2, 3, 1, L, 1, flags=int(TransferFlags.linked)),
+        ]
+    )
+    assert results == [
+        R.amount_must_be_positive,
+        R.amount_must_be_positive,
+        R.amount_exceeds_max,
+        R.credit_account_not_found,
+        R.transfer_must_have_the_same_ledger_as_accounts,
+        R.exceeds_credits,
+        R.linked_event_chain_open,
+    ]
+    assert balances(ledger) == before
+    assert ledger.engine.head == head  # nothing to write: no batch, no journal record
+
+
+def test_amounts_up_to_the_128_bit_maximum_round_trip(store_url: str) -> None:
+    lg = start(store_url)
+    big = limits.amount_max
+    try:
+        assert lg.create_accounts([Account(1, L, 1), Account(2, L, 1, user_data=2**128 - 2)]) == [AccountResult.ok] * 2
+        assert lg.create_transfers([Transfer(2**128 - 2, 1, 2, big, L, 1, user_data=2**100)]) == [R.ok]
+        assert lg.create_transfers([Transfer(5, 1, 2, 1, L, 1)]) == [R.overflows_debits_posted]
+    finally:
+        lg.close()
+    again = start(store_url)
+    try:
+        accounts = {a.id: a for a in again.accounts()}
+        assert accounts[2].credits_posted == big and accounts[1].debits_posted == big
+        assert accounts[2].user_data == 2**128 - 2
+        assert again.create_transfers([Transfer(2**128 - 2, 1, 2, big, L, 1, user_data=2**100)]) == [R.exists]
+        assert verify(again.engine.store).ok
+    finally:
+        again.close()
+
+
+def test_concurrent_callers_share_commits(ledger: GroupCommitter) -> None:
+    threads, per_thread = 8, 40
+    errors: list[object] = []
+
+    def pay(base: int) -> None:
+        for i in range(per_thread):
+            res = ledger.create_transfers([Transfer(base + i, 2, 3, 1, L, 1)])
+            if res != [R.ok]:
+                errors.append(res)
+
+    batches_before = ledger.engine.batches_committed
+    pool = [threading.Thread(target=pay, args=(10_000 * (k + 1),)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert errors == []
+    assert balances(ledger)[3] == (0, 0, 0, threads * per_thread)
+    batches = ledger.engine.batches_committed - batches_before
+    assert batches < threads * per_thread, "group commit should coalesce concurrent requests"
+
+
+def test_asyncio_callers(ledger: GroupCommitter) -> None:
+    async def main() -> list[list[TransferResult]]:
+        return await asyncio.gather(
+            *(ledger.create_transfers_async([Transfer(50_000 + i, 2, 3, 2, L, 1)]) for i in range(100))
+        )
+
+    assert asyncio.run(main()) == [[R.ok]] * 100
+    assert balances(ledger)[3] == (0, 0, 0, 200)
+
+
+def test_the_same_payment_sent_by_many_callers_at_once_applies_once(ledger: GroupCommitter) -> None:
+    results: list[list[TransferResult]] = []
+    barrier = threading.Barrier(20)
+
+    def send() -> None:
+        barrier.wait()
+        results.append(ledger.create_transfers([Transfer(777, 2, 3, 40, L, 1)]))
+
+    pool = [threading.Thread(target=send) for _ in range(20)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert sorted(r[0] for r in results) == [R.ok] + [R.exists] * 19
+    assert balances(ledger)[3] == (0, 0, 0, 40)
+
+
+def test_pending_transfers_expire_across_a_restart(store_url: str) -> None:
+    clock = Clock()
+    lg = start(store_url, clock)
+    pending = int(TransferFlags.pending)
+    try:
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+        lg.create_transfers([Transfer(10, 1, 2, 100, L, 1)])
+        assert lg.create_transfers(
+            [Transfer(11, 2, 3, 60, L, 1, flags=pending, timeout_s=5), Transfer(12, 2, 3, 30, L, 1, flags=pending)]
+        ) == [R.ok, R.ok]
+        assert balances(lg)[2] == (90, 0, 0, 100)
+    finally:
+        lg.close()
+    clock.ms += 5_000
+    again = start(store_url, clock)
+    try:
+        assert balances(again)[2] == (90, 0, 0, 100)  # recovery alone writes nothing
+        post = int(TransferFlags.post_pending)
+        assert again.create_transfers([Transfer(13, 0, 0, 0, 0, 0, flags=post, pending_id=11)]) == [
+            R.pending_transfer_expired
+        ]
+        assert again.create_transfers([Transfer(14, 0, 0, 20, 0, 0, flags=post, pending_id=12)]) == [R.ok]
+        assert balances(again)[2] == (0, 20, 0, 100)
+        assert again.create_transfers([Transfer(15, 0, 0, 0, 0, 0, flags=post, pending_id=12)]) == [
+            R.pending_transfer_already_posted
+        ]
+        report = verify(again.engine.store)
+        assert report.ok, report.problems
+    finally:
+        again.close()
+
+
+def test_two_engines_on_one_database_take_turns_and_lose_nothing(store_url: str) -> None:
+    a = start(store_url)
+    a.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+    a.create_transfers([Transfer(1, 1, 2, 1_000, L, 1)])
+    b = start(store_url)
+    try:
+        results: list[TransferResult] = []
+        for i in range(30):
+            engine = a if i % 2 == 0 else b
+            results += engine.create_transfers([Transfer(100 + i, 2, 3, 10, L, 1), Transfer(100 + i, 2, 3, 10, L, 1)])
+        assert results == [R.ok, R.exists] * 30
+        # Each engine saw the other's commits before validating: the wallet's limit held across both.
+        assert b.create_transfers([Transfer(999, 2, 3, 701, L, 1)]) == [R.exceeds_credits]
+        assert a.create_transfers([Transfer(998, 2, 3, 700, L, 1)]) == [R.ok]
+        assert b.create_transfers([Transfer(998, 2, 3, 700, L, 1)]) == [R.exists]
+        assert {x.id: x.balances() for x in b.accounts()}[2] == (0, 1_000, 0, 1_000)
+        report = verify(b.engine.store)
+        assert report.ok, report.problems
+    finally:
+        a.close()
+        b.close()
+
+
+class FailingStore:
+    """A store whose next write fails, as a full disk or a lost connection would."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.fail_next = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def writer(self):  # type: ignore[no-untyped-def]
+        outer = self
+        ctx = self.inner.writer()  # type: ignore[attr-defined]
+
+        class Wrap:
+            def __enter__(self):  # type: ignore[no-untyped-def]
+                w = ctx.__enter__()
+                if outer.fail_next:
+                    outer.fail_next = False
+
+                    def broken(batch: object) -> None:
+                        raise OSError("disk full")
+
+                    w.write = broken
+                return w
+
+            def __exit__(self, *exc: object) -> object:
+                return ctx.__exit__(*exc)
+
+        return Wrap()
+
+
+def test_a_failed_write_fails_its_callers_and_leaves_memory_as_the_database(store_url: str) -> None:
+    store = FailingStore(open_store(store_url))
+    engine = LedgerEngine(store, Clock())  # type: ignore[arg-type]
+    engine.commit([Request("accounts", [Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])])
+    engine.commit([Request("transfers", [Transfer(1, 1, 2, 100, L, 1)])])
+    store.fail_next = True
+    with pytest.raises(OSError):
+        engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])])
+    assert {a.id: a.balances() for a in engine.accounts()}[2] == (0, 0, 0, 100)
+    # The failed transfer was not applied: the same id now succeeds, once.
+    assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.ok]]
+    assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.exists]]
+    assert verify(store.inner).ok  # type: ignore[arg-type]
+    store.inner.close()  # type: ignore[attr-defined]
