@@ -132,6 +132,11 @@ def test_a_transfer_moves_the_same_amount_out_and_in(ledger: Ledger) -> None:
     assert (dp, dpo) == (cp, cpo)
 
 
+def test_a_wallet_can_spend_exactly_what_it_holds_and_not_a_unit_more(ledger: Ledger) -> None:
+    assert ledger.transfers(t(1, amount=1_000), t(2, amount=1)) == [R.ok, R.exceeds_credits]
+    assert ledger.balances(2) == (0, 1_000, 0, 1_000)
+
+
 def test_a_repeated_id_is_never_applied_twice(ledger: Ledger) -> None:
     assert ledger.transfers(t(1, amount=250), t(1, amount=250)) == [R.ok, R.exists]
     assert ledger.transfers(t(1, amount=250)) == [R.exists]

@@ -1,0 +1,3 @@
+from farthing.cli.main import app
+
+app(prog_name="farthing")
