@@ -56,28 +56,29 @@ def execute(url: str, sql: str) -> None:
             conn.execute(sql.replace("X'", "'\\x"))
 
 
-def id_(n: int) -> str:
-    return "X'" + n.to_bytes(16, "big").hex() + "'"
-
-
-def amount(url: str, n: int) -> str:
-    return id_(n) if url.startswith("sqlite:") else str(n)
+def id_(url: str, n: int) -> str:
+    """A small id as each store writes it: an INTEGER in SQLite, 16 bytes in PostgreSQL."""
+    return str(n) if url.startswith("sqlite:") else "X'" + n.to_bytes(16, "big").hex() + "'"
 
 
 TAMPERS: dict[str, tuple[Callable[[str], str], str]] = {
-    "amount changed": (lambda u: f"UPDATE transfers SET amount = {amount(u, 6)} WHERE id = {id_(20)}", "first bad batch 3"),
-    "transfer deleted": (lambda u: f"DELETE FROM transfers WHERE id = {id_(21)}", "first bad batch 3"),
+    "amount changed": (lambda u: f"UPDATE transfers SET amount = 6 WHERE id = {id_(u, 20)}", "first bad batch 3"),
+    "transfer deleted": (lambda u: f"DELETE FROM transfers WHERE id = {id_(u, 21)}", "first bad batch 3"),
     "transfer inserted": (
         lambda u: "INSERT INTO transfers (seq, id, debit_account_id, credit_account_id, amount, ledger, code, flags, "
-        f"timeout_s, timestamp_ms) VALUES (99, {id_(99)}, {id_(1)}, {id_(3)}, {amount(u, 500)}, 840, 1, 0, 0, 0)",
+        f"timeout_s, timestamp_ms) VALUES (99, {id_(u, 99)}, {id_(u, 1)}, {id_(u, 3)}, 500, 840, 1, 0, 0, 0)",
         "first bad batch 5",
     ),
     "balance changed": (
-        lambda u: f"UPDATE accounts SET credits_posted = {amount(u, 2_000)} WHERE id = {id_(2)}",
+        lambda u: f"UPDATE accounts SET credits_posted = 2000 WHERE id = {id_(u, 2)}",
         "account 2: stored balances",
     ),
     "journal record deleted": (lambda u: "DELETE FROM journal WHERE batch_no = 2", "first bad batch 3"),
-    "account flags changed": (lambda u: f"UPDATE accounts SET flags = 0 WHERE id = {id_(2)}", "first bad batch 1"),
+    "account flags changed": (lambda u: f"UPDATE accounts SET flags = 0 WHERE id = {id_(u, 2)}", "first bad batch 1"),
+    "transfer amount widened to a huge value": (
+        lambda u: f"UPDATE transfers SET amount = {2**62} WHERE id = {id_(u, 21)}",
+        "first bad batch 3",
+    ),
 }
 
 

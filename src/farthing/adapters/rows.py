@@ -1,7 +1,10 @@
-"""Row codecs shared by the stores: 128-bit integers as 16-byte big-endian strings.
+"""Row codecs shared by the stores for unsigned 128-bit integers (ids, user data, amounts).
 
-Ids, user data and (on SQLite, whose INTEGER is 64-bit) amounts are unsigned 128-bit integers. As
-16-byte big-endian strings they compare in numeric order, so indexes and `ORDER BY` stay meaningful.
+PostgreSQL keeps ids as 16-byte big-endian `bytea` (numeric order under byte comparison) and amounts
+as NUMERIC(39,0). SQLite's INTEGER is 64-bit, so there a u128 is stored as an INTEGER when it is
+below 2^63 and as a 16-byte big-endian BLOB otherwise (`sql_u128`). The encoding is one-to-one, and
+SQLite orders every INTEGER before every BLOB, so indexes, uniqueness and `ORDER BY` stay numeric;
+the common small amounts stay cheap to write and readable in the sqlite3 shell.
 Zero pending ids and user data are stored as NULL, which keeps the partial indexes small.
 """
 
@@ -10,6 +13,26 @@ from __future__ import annotations
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
 
 _FROM = int.from_bytes
+
+
+_I63 = 1 << 63
+
+
+def sql_u128(value: int) -> int | bytes:
+    """SQLite's form of a u128: the int itself below 2^63, else 16 big-endian bytes."""
+    return value if value < _I63 else value.to_bytes(16, "big")
+
+
+def sql_u128_or_none(value: int) -> int | bytes | None:
+    if not value:
+        return None
+    return value if value < _I63 else value.to_bytes(16, "big")
+
+
+def from_sql_u128(raw: int | bytes | None) -> int:
+    if raw is None:
+        return 0
+    return raw if type(raw) is int else _FROM(raw, "big")  # type: ignore[arg-type]
 
 
 def b16(value: int) -> bytes:
@@ -36,8 +59,3 @@ def pending_info(t: Transfer, timestamp_ms: int, status: PendingStatus) -> Pendi
     return PendingInfo(t, expires, status)
 
 
-def account_from(
-    id_: bytes, ledger: int, code: int, flags: int, user_data: bytes | None,
-    dp: int, dpo: int, cp: int, cpo: int, seq: int, timestamp_ms: int,
-) -> AccountState:  # fmt: skip
-    return AccountState(int16(id_), ledger, code, flags, int16(user_data), dp, dpo, cp, cpo, seq, timestamp_ms)

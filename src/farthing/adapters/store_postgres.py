@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from farthing.adapters import migrate
-from farthing.adapters.rows import account_from, b16, b16_or_none, int16, pending_info, status_of
+from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status_of
 from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
@@ -49,7 +49,7 @@ _TRANSFER_COLS = (
 
 def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
     (id_, ledger, code, flags, ud, dp, dpo, cp, cpo, seq, ts) = row
-    return account_from(bytes(id_), ledger, code, flags, _b(ud), dp, dpo, cp, cpo, seq, ts)
+    return AccountState(int16(bytes(id_)), ledger, code, flags, int16(_b(ud)), dp, dpo, cp, cpo, seq, ts)
 
 
 def _b(raw: Any) -> bytes | None:
@@ -111,7 +111,9 @@ class PostgresWriter:
                 (seq, seq),
             )
         ]
-        return Changes(accounts, opened, closed)
+        row = c.execute("SELECT id FROM transfers ORDER BY id DESC LIMIT 1").fetchone()
+        max_id = int16(bytes(row[0])) if row and row[0] is not None else 0
+        return Changes(accounts, opened, closed, max_id)
 
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
         rows = self.conn.execute(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from farthing.adapters import migrate
-from farthing.adapters.rows import account_from, b16, b16_or_none, int16, pending_info, status_of
+from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, sql_u128_or_none, status_of
 from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
@@ -35,14 +35,17 @@ _TRANSFER_COLS = (
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
+_u = from_sql_u128
+
+
 def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
     (id_, ledger, code, flags, ud, dp, dpo, cp, cpo, seq, ts) = row
-    return account_from(id_, ledger, code, flags, ud, int16(dp), int16(dpo), int16(cp), int16(cpo), seq, ts)
+    return AccountState(_u(id_), ledger, code, flags, _u(ud), _u(dp), _u(dpo), _u(cp), _u(cpo), seq, ts)
 
 
 def _transfer(row: tuple) -> Transfer:  # type: ignore[type-arg]
     (id_, dr, cr, amount, ledger, code, flags, pid, ud, timeout) = row
-    return Transfer(int16(id_), int16(dr), int16(cr), int16(amount), ledger, code, flags, int16(pid), int16(ud), timeout)
+    return Transfer(_u(id_), _u(dr), _u(cr), _u(amount), ledger, code, flags, _u(pid), _u(ud), timeout)
 
 
 def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -80,17 +83,18 @@ class SqliteWriter:
             )
         ]
         closed = [
-            int16(pid)
+            _u(pid)
             for (pid,) in c.execute(
                 "SELECT pending_id FROM transfers WHERE seq > ? AND pending_id IS NOT NULL "
                 "UNION ALL SELECT pending_id FROM expirations WHERE seq > ?",
                 (seq, seq),
             )
         ]
-        return Changes(accounts, opened, closed)
+        (max_id,) = c.execute("SELECT max(id) FROM transfers").fetchone()
+        return Changes(accounts, opened, closed, _u(max_id))
 
-    def _chunks(self, ids: Collection[int]) -> Iterator[list[bytes]]:
-        keys = [b16(i) for i in ids]
+    def _chunks(self, ids: Collection[int]) -> Iterator[list[int | bytes]]:
+        keys = [sql_u128(i) for i in ids]
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = keys[start : start + _LOOKUP_CHUNK]
             chunk.extend([chunk[0]] * (_LOOKUP_CHUNK - len(chunk)))
@@ -123,12 +127,13 @@ class SqliteWriter:
         c = self.conn
         rec = batch.record
         ts = rec.timestamp_ms
+        u, un = sql_u128, sql_u128_or_none
         if batch.accounts_created:
             c.executemany(
                 f"INSERT INTO accounts ({_ACCOUNT_COLS}, updated_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (b16(a.id), a.ledger, a.code, a.flags, b16_or_none(a.user_data), b16(a.debits_pending),
-                     b16(a.debits_posted), b16(a.credits_pending), b16(a.credits_posted), a.seq, ts, rec.last_seq)
+                    (u(a.id), a.ledger, a.code, a.flags, un(a.user_data), u(a.debits_pending), u(a.debits_posted),
+                     u(a.credits_pending), u(a.credits_posted), a.seq, ts, rec.last_seq)
                     for a in batch.accounts_created
                 ],
             )  # fmt: skip
@@ -136,23 +141,22 @@ class SqliteWriter:
             c.executemany(
                 f"INSERT INTO transfers (seq, {_TRANSFER_COLS}, timestamp_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (seq, t.id.to_bytes(16, "big"), t.debit_account_id.to_bytes(16, "big"),
-                     t.credit_account_id.to_bytes(16, "big"), t.amount.to_bytes(16, "big"), t.ledger, t.code,
-                     t.flags, b16_or_none(t.pending_id), b16_or_none(t.user_data), t.timeout_s, ts)
+                    (seq, u(t.id), u(t.debit_account_id), u(t.credit_account_id), u(t.amount), t.ledger, t.code,
+                     t.flags, un(t.pending_id), un(t.user_data), t.timeout_s, ts)
                     for seq, t in batch.transfers
                 ],
             )  # fmt: skip
         if batch.expired:
             c.executemany(
                 "INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES (?,?,?)",
-                [(seq, b16(pid), ts) for seq, pid in batch.expired],
+                [(seq, u(pid), ts) for seq, pid in batch.expired],
             )
         c.executemany(
             "UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ?, "
             "updated_seq = ? WHERE id = ?",
             [
-                (b16(a.debits_pending), b16(a.debits_posted), b16(a.credits_pending), b16(a.credits_posted),
-                 rec.last_seq, b16(a.id))
+                (u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted), rec.last_seq,
+                 u(a.id))
                 for a in batch.touched
             ],
         )  # fmt: skip
@@ -249,7 +253,7 @@ class SqliteStore:
                 for r in conn.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
             )
             expiries = (
-                AuditEvent(r[0], pending_id=int16(r[1]))
+                AuditEvent(r[0], pending_id=_u(r[1]))
                 for r in conn.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
             )
             yield from heapq.merge(accounts, transfers, expiries, key=lambda e: e.seq)

@@ -68,6 +68,8 @@ class LedgerEngine:
         self.clock_ms = clock_ms
         self.state = LedgerState()
         self.head = Head(0, 0, journal.GENESIS_HASH, 0)
+        self.max_transfer_id = 0
+        """Every committed transfer id is at most this, so a larger (time-ordered, new) id needs no look-up."""
         self.batches_committed = 0
         self.reload()
 
@@ -75,6 +77,7 @@ class LedgerEngine:
         """Forget memory and rebuild it from what the store committed."""
         self.state = LedgerState()
         self.head = Head(0, 0, journal.GENESIS_HASH, 0)
+        self.max_transfer_id = 0
         with self.store.writer() as w:
             self._catch_up(w, w.head())
 
@@ -88,6 +91,7 @@ class LedgerEngine:
             self.state.pending.pop(pid, None)
         for info in changes.opened:
             self.state.add_pending(info)
+        self.max_transfer_id = max(self.max_transfer_id, changes.max_transfer_id)
         self.head = head
 
     def commit(self, requests: Sequence[Request]) -> list[list[AccountResult] | list[TransferResult]]:
@@ -119,6 +123,8 @@ class LedgerEngine:
                 batch = self._seal(head, effects, now_ms)
                 w.write(batch)
                 self.head = Head(batch.record.batch_no, batch.record.last_seq, batch.record.hash, now_ms)
+                if effects.transfers:
+                    self.max_transfer_id = max(self.max_transfer_id, max(t.id for t in effects.transfers))
                 self.batches_committed += 1
         return out
 
@@ -129,12 +135,13 @@ class LedgerEngine:
         ids: list[int] = []
         resolving: set[int] = set()
         pending = self.state.pending
+        max_id = self.max_transfer_id
         for req in requests:
             if req.kind != "transfers":
                 continue
             for t in req.events:
                 assert isinstance(t, Transfer)
-                if 0 < t.id < limits.u128_max:
+                if 0 < t.id <= max_id:
                     ids.append(t.id)
                 pid = t.pending_id
                 if t.flags & _RESOLVING and 0 < pid < limits.u128_max and pid not in pending:

@@ -39,6 +39,8 @@ class Changes:
     """Pending transfers committed after the seq that are still open."""
     closed_pending_ids: list[int] = field(default_factory=list)
     """Pending transfers posted, voided or expired after the seq."""
+    max_transfer_id: int = 0
+    """The largest transfer id committed so far: an id above it cannot exist yet."""
 
 
 @dataclass(slots=True)

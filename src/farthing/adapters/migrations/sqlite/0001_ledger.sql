@@ -1,5 +1,6 @@
 -- The ledger: accounts with their balances, transfers, expirations of pending transfers, and the
--- hash-chained journal. 128-bit values are 16-byte big-endian BLOBs (SQLite's INTEGER is 64-bit).
+-- hash-chained journal. A 128-bit value (id, amount, balance) is an INTEGER below 2^63, else a 16-byte
+-- big-endian BLOB: SQLite sorts INTEGERs before BLOBs, so order stays numeric (see adapters/rows.py).
 CREATE TABLE accounts (
     id BLOB PRIMARY KEY,
     ledger INTEGER NOT NULL,

@@ -1,0 +1,204 @@
+"""Ledger throughput: the engine with group commit against a naive baseline and the store's raw limit.
+
+For each store (SQLite always; PostgreSQL when reachable) and two workloads (uniform random pairs
+over 10,000 accounts; half the transfers crediting one hot merchant), it measures in one run:
+- engine_transfers_per_s: client threads submit batches through the group committer; the engine
+  validates, writes and journals them, one database transaction per batch, and acknowledges;
+- naive_transfers_per_s: the same engine, one transfer per call and per transaction;
+- raw_transfers_per_s: the same rows written by the store with no validation or hashing (its limit).
+SQLite runs durable (WAL, synchronous=FULL). Ratios are engine/naive and engine/raw in the same run.
+
+    python bench/ledger.py            # full run
+    python bench/ledger.py --quick    # under 30 s
+    python bench/ledger.py --json     # one JSON object on the last line
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from farthing import limits
+from farthing.adapters.open_store import open_store
+from farthing.domain import journal
+from farthing.domain.ledger_types import Account, AccountState, Transfer
+from farthing.engine.committer import GroupCommitter
+from farthing.engine.engine import LedgerEngine, Request
+from farthing.engine.ids import IdGenerator
+from farthing.engine.store import BatchCommit, Store
+from farthing.errors import TransferResult
+
+L = 840
+ACCOUNTS = 10_000
+HOT = ACCOUNTS + 1
+PG_ADMIN_URL = os.environ.get("FARTHING_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def workload(n: int, hot: bool, seed: int) -> list[Transfer]:
+    rng = random.Random(seed)
+    new_id = IdGenerator()
+    out = []
+    for i in range(n):
+        dr = rng.randint(1, ACCOUNTS)
+        cr = HOT if hot and i % 2 == 0 else rng.randint(1, ACCOUNTS)
+        if cr == dr:
+            cr = dr % ACCOUNTS + 1
+        out.append(Transfer(new_id(), dr, cr, rng.randint(1, 10_000), L, 1))
+    return out
+
+
+def setup(url: str) -> GroupCommitter:
+    lg = GroupCommitter(LedgerEngine(open_store(url)), wait_ms=1.0)
+    accounts = [Account(i, L, 1) for i in range(1, HOT + 1)]
+    for start in range(0, len(accounts), limits.events_per_batch_max):
+        lg.create_accounts(accounts[start : start + limits.events_per_batch_max])
+    return lg
+
+
+def engine_rate(lg: GroupCommitter, transfers: list[Transfer], clients: int = 4, per_call: int = 2_000) -> float:
+    """Client threads each submit batches of `per_call`; the committer coalesces them."""
+    chunks = [transfers[i : i + per_call] for i in range(0, len(transfers), per_call)]
+    failures: list[object] = []
+
+    def client(k: int) -> None:
+        for chunk in chunks[k::clients]:
+            results = lg.create_transfers(chunk)
+            if any(r is not TransferResult.ok for r in results):
+                failures.append(k)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    assert not failures, "the benchmark's transfers must all succeed"
+    return len(transfers) / elapsed
+
+
+def naive_rate(lg: GroupCommitter, transfers: list[Transfer]) -> float:
+    engine = lg.engine
+    started = time.perf_counter()
+    with lg.lock:
+        for t in transfers:
+            [[result]] = engine.commit([Request("transfers", [t])])
+            assert result is TransferResult.ok
+    return len(transfers) / (time.perf_counter() - started)
+
+
+def raw_rate(store: Store, transfers: list[Transfer]) -> float:
+    """The store writing the same rows (transfers, balance updates, a journal row) with no validation."""
+    head = store.head()
+    seq, batch_no, prev = head.last_seq, head.batch_no, head.hash
+    batches = []
+    for start in range(0, len(transfers), limits.events_per_commit_max):
+        chunk = transfers[start : start + limits.events_per_commit_max]
+        ids = {t.debit_account_id for t in chunk} | {t.credit_account_id for t in chunk}
+        touched = [AccountState(i, L, 1, 0, 0, 0, 7, 0, 7) for i in ids]
+        numbered = [(seq + 1 + k, t) for k, t in enumerate(chunk)]
+        seq += len(chunk)
+        batch_no += 1
+        record = journal.JournalRecord(batch_no, numbered[0][0], seq, 0, len(chunk), prev, os.urandom(32))
+        prev = record.hash
+        batches.append(BatchCommit(record, [], numbered, [], touched))
+    started = time.perf_counter()
+    for batch in batches:
+        with store.writer() as w:
+            w.write(batch)
+    return len(transfers) / (time.perf_counter() - started)
+
+
+@contextmanager
+def sqlite_url() -> Iterator[str]:
+    folder = tempfile.mkdtemp(prefix="farthing-bench-")
+    try:
+        yield f"sqlite:///{folder}/ledger.db"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_url() -> Iterator[str | None]:
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:  # noqa: BLE001 - report and carry on with SQLite alone
+        print(f"postgres: skipped ({str(exc).strip()})", file=sys.stderr)
+        yield None
+        return
+    name = f"farthing_bench_{uuid.uuid4().hex[:8]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rpartition("/")[0] + "/" + name
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def measure(url_factory: Callable[[], AbstractContextManager[str | None]], n: int, naive_n: int) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for hot in (False, True):
+        with url_factory() as url:
+            if url is None:
+                return {}
+            lg = setup(url)
+            try:
+                transfers = workload(n, hot, seed=1 if hot else 2)
+                rate = engine_rate(lg, transfers)
+                if hot:
+                    figures["hot_engine_transfers_per_s"] = rate
+                    continue
+                figures["engine_transfers_per_s"] = rate
+                figures["naive_transfers_per_s"] = naive_rate(lg, workload(naive_n, False, seed=3))
+            finally:
+                lg.close()
+        with url_factory() as url:
+            setup(url).close()  # the same 10,001 accounts, so balance updates hit real rows
+            store = open_store(url)
+            try:
+                figures["raw_transfers_per_s"] = raw_rate(store, workload(n, False, seed=2))
+            finally:
+                store.close()
+    figures["engine_vs_naive"] = figures["engine_transfers_per_s"] / figures["naive_transfers_per_s"]
+    figures["engine_vs_raw"] = figures["engine_transfers_per_s"] / figures["raw_transfers_per_s"]
+    figures["hot_vs_uniform"] = figures["hot_engine_transfers_per_s"] / figures["engine_transfers_per_s"]
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a run under 30 s")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    args = parser.parse_args()
+    n = 50_000 if args.quick else 300_000
+    naive_n = 500 if args.quick else 3_000
+    result: dict[str, dict[str, float]] = {}
+    for name, factory in (("sqlite", sqlite_url), ("postgres", postgres_url)):
+        figures = measure(factory, n, naive_n)
+        if not figures:
+            continue
+        result[name] = figures
+        print(
+            f"{name:8s} engine {figures['engine_transfers_per_s']:>10,.0f}/s  "
+            f"naive {figures['naive_transfers_per_s']:>8,.0f}/s  raw {figures['raw_transfers_per_s']:>10,.0f}/s  "
+            f"hot {figures['hot_engine_transfers_per_s']:>10,.0f}/s  | engine/naive {figures['engine_vs_naive']:.1f}x  "
+            f"engine/raw {figures['engine_vs_raw']:.0%}  hot/uniform {figures['hot_vs_uniform']:.0%}"
+        )
+    if args.json:
+        print(json.dumps({k: {f: round(v, 3) for f, v in figs.items()} for k, figs in result.items()}))
+
+
+if __name__ == "__main__":
+    main()
