@@ -47,6 +47,16 @@ _TRANSFER_COLS = (
 )
 
 
+# The accounts a catch-up must re-read: created after the seq, or moved by a transfer or an expiry after it.
+_CHANGED_ACCOUNTS = (
+    "SELECT {cols} FROM accounts WHERE seq > {p} OR id IN ("
+    "SELECT debit_account_id FROM transfers WHERE seq > {p} "
+    "UNION SELECT credit_account_id FROM transfers WHERE seq > {p} "
+    "UNION SELECT t.debit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p} "
+    "UNION SELECT t.credit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p})"
+)
+
+
 def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
     (id_, ledger, code, flags, ud, dp, dpo, cp, cpo, seq, ts) = row
     return AccountState(int16(bytes(id_)), ledger, code, flags, int16(_b(ud)), dp, dpo, cp, cpo, seq, ts)
@@ -91,9 +101,8 @@ class PostgresWriter:
 
     def changes_since(self, seq: int) -> Changes:
         c = self.conn
-        accounts = [
-            _account(r) for r in c.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE updated_seq > %s", (seq,))
-        ]
+        sql = _CHANGED_ACCOUNTS.format(cols=_ACCOUNT_COLS, p="%(seq)s")
+        accounts = [_account(r) for r in c.execute(sql, {"seq": seq})]
         opened = [
             pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
             for r in c.execute(
@@ -145,11 +154,11 @@ class PostgresWriter:
         ts = rec.timestamp_ms
         cur = c.cursor()
         if batch.accounts_created:
-            with cur.copy(f"COPY accounts ({_ACCOUNT_COLS}, updated_seq) FROM STDIN") as copy:
+            with cur.copy(f"COPY accounts ({_ACCOUNT_COLS}) FROM STDIN") as copy:
                 for a in batch.accounts_created:
                     copy.write_row(
                         (b16(a.id), a.ledger, a.code, a.flags, b16_or_none(a.user_data), a.debits_pending,
-                         a.debits_posted, a.credits_pending, a.credits_posted, a.seq, ts, rec.last_seq)
+                         a.debits_posted, a.credits_pending, a.credits_posted, a.seq, ts)
                     )  # fmt: skip
         if batch.transfers:
             with cur.copy(f"COPY transfers (seq, {_TRANSFER_COLS}, timestamp_ms) FROM STDIN") as copy:
@@ -167,11 +176,10 @@ class PostgresWriter:
         touched = batch.touched
         cur.execute(
             "UPDATE accounts a SET debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, "
-            "credits_posted = u.cpo, updated_seq = %s "
+            "credits_posted = u.cpo "
             "FROM unnest(%s::bytea[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]) "
             "AS u(id, dp, dpo, cp, cpo) WHERE a.id = u.id",
             (
-                rec.last_seq,
                 [b16(a.id) for a in touched],
                 [str(a.debits_pending) for a in touched],
                 [str(a.debits_posted) for a in touched],

@@ -34,6 +34,15 @@ _TRANSFER_COLS = (
 )
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
+# The accounts a catch-up must re-read: created after the seq, or moved by a transfer or an expiry after it.
+_CHANGED_ACCOUNTS = (
+    "SELECT {cols} FROM accounts WHERE seq > {p} OR id IN ("
+    "SELECT debit_account_id FROM transfers WHERE seq > {p} "
+    "UNION SELECT credit_account_id FROM transfers WHERE seq > {p} "
+    "UNION SELECT t.debit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p} "
+    "UNION SELECT t.credit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p})"
+)
+
 
 _u = from_sql_u128
 
@@ -72,7 +81,8 @@ class SqliteWriter:
 
     def changes_since(self, seq: int) -> Changes:
         c = self.conn
-        accounts = [_account(r) for r in c.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE updated_seq > ?", (seq,))]
+        sql = _CHANGED_ACCOUNTS.format(cols=_ACCOUNT_COLS, p="?1")
+        accounts = [_account(r) for r in c.execute(sql, (seq,))]
         opened = [
             pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
             for r in c.execute(
@@ -130,10 +140,10 @@ class SqliteWriter:
         u, un = sql_u128, sql_u128_or_none
         if batch.accounts_created:
             c.executemany(
-                f"INSERT INTO accounts ({_ACCOUNT_COLS}, updated_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO accounts ({_ACCOUNT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (u(a.id), a.ledger, a.code, a.flags, un(a.user_data), u(a.debits_pending), u(a.debits_posted),
-                     u(a.credits_pending), u(a.credits_posted), a.seq, ts, rec.last_seq)
+                     u(a.credits_pending), u(a.credits_posted), a.seq, ts)
                     for a in batch.accounts_created
                 ],
             )  # fmt: skip
@@ -152,11 +162,10 @@ class SqliteWriter:
                 [(seq, u(pid), ts) for seq, pid in batch.expired],
             )
         c.executemany(
-            "UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ?, "
-            "updated_seq = ? WHERE id = ?",
+            "UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?, credits_posted = ? "
+            "WHERE seq = ?",
             [
-                (u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted), rec.last_seq,
-                 u(a.id))
+                (u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted), a.seq)
                 for a in batch.touched
             ],
         )  # fmt: skip

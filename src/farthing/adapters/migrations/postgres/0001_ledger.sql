@@ -11,10 +11,8 @@ CREATE TABLE accounts (
     credits_pending numeric(39, 0) NOT NULL CHECK (credits_pending >= 0),
     credits_posted numeric(39, 0) NOT NULL CHECK (credits_posted >= 0),
     seq bigint NOT NULL UNIQUE,
-    timestamp_ms bigint NOT NULL,
-    updated_seq bigint NOT NULL
+    timestamp_ms bigint NOT NULL
 );
-CREATE INDEX accounts_updated_seq ON accounts (updated_seq);
 
 CREATE TABLE transfers (
     seq bigint PRIMARY KEY,

@@ -1,8 +1,10 @@
 -- The ledger: accounts with their balances, transfers, expirations of pending transfers, and the
 -- hash-chained journal. A 128-bit value (id, amount, balance) is an INTEGER below 2^63, else a 16-byte
 -- big-endian BLOB: SQLite sorts INTEGERs before BLOBs, so order stays numeric (see adapters/rows.py).
+-- seq (the rowid) is the account's place in the ledger's order; the engine updates balances by it.
 CREATE TABLE accounts (
-    id BLOB PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
     ledger INTEGER NOT NULL,
     code INTEGER NOT NULL,
     flags INTEGER NOT NULL,
@@ -11,11 +13,8 @@ CREATE TABLE accounts (
     debits_posted BLOB NOT NULL,
     credits_pending BLOB NOT NULL,
     credits_posted BLOB NOT NULL,
-    seq INTEGER NOT NULL UNIQUE,
-    timestamp_ms INTEGER NOT NULL,
-    updated_seq INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX accounts_updated_seq ON accounts (updated_seq);
+    timestamp_ms INTEGER NOT NULL
+);
 
 -- seq is the rowid: transfers append in commit order. Ids are time-ordered when the engine makes them.
 CREATE TABLE transfers (
