@@ -31,7 +31,7 @@ from contextlib import AbstractContextManager, contextmanager
 from farthing import limits
 from farthing.adapters.open_store import open_store
 from farthing.domain import journal
-from farthing.domain.ledger_types import Account, AccountState, Transfer
+from farthing.domain.ledger_types import Account, Transfer
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.engine import LedgerEngine, Request
 from farthing.engine.ids import IdGenerator
@@ -101,11 +101,12 @@ def raw_rate(store: Store, transfers: list[Transfer]) -> float:
     """The store writing the same rows (transfers, balance updates, a journal row) with no validation."""
     head = store.head()
     seq, batch_no, prev = head.last_seq, head.batch_no, head.hash
+    accounts = {a.id: a for a in store.accounts()}
     batches = []
     for start in range(0, len(transfers), limits.events_per_commit_max):
         chunk = transfers[start : start + limits.events_per_commit_max]
         ids = {t.debit_account_id for t in chunk} | {t.credit_account_id for t in chunk}
-        touched = [AccountState(i, L, 1, 0, 0, 0, 7, 0, 7) for i in ids]
+        touched = [accounts[i] for i in ids]
         numbered = [(seq + 1 + k, t) for k, t in enumerate(chunk)]
         seq += len(chunk)
         batch_no += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from farthing.domain.ledger_types import AccountState, Transfer
@@ -26,9 +26,9 @@ GENESIS_HASH = bytes(32)
 JOURNAL_VERSION = 1
 
 _HEADER = struct.Struct("!BQQQQI")
-_ACCOUNT_TAIL = struct.Struct("!IHH")
-_TRANSFER_TAIL = struct.Struct("!IHHI")
-_SEQ = struct.Struct("!Q")
+_ACCOUNT = struct.Struct("!cQ16s16sIHH")
+_TRANSFER = struct.Struct("!cQ16s16s16s16s16s16sIHHI")
+_EXPIRY = struct.Struct("!cQ16s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,41 +47,37 @@ def u128(value: int) -> bytes:
 
 
 def encode_account(seq: int, a: AccountState) -> bytes:
-    return b"".join(
-        (b"A", _SEQ.pack(seq), u128(a.id), u128(a.user_data), _ACCOUNT_TAIL.pack(a.ledger, a.code, a.flags))
-    )
+    return _ACCOUNT.pack(b"A", seq, u128(a.id), u128(a.user_data), a.ledger, a.code, a.flags)
 
 
-def encode_transfer(seq: int, t: Transfer) -> bytes:
-    return b"".join(
-        (
-            b"T",
-            _SEQ.pack(seq),
-            t.id.to_bytes(16, "big"),
-            t.debit_account_id.to_bytes(16, "big"),
-            t.credit_account_id.to_bytes(16, "big"),
-            t.amount.to_bytes(16, "big"),
-            t.pending_id.to_bytes(16, "big"),
-            t.user_data.to_bytes(16, "big"),
-            _TRANSFER_TAIL.pack(t.ledger, t.code, t.flags, t.timeout_s),
-        )
+def encode_transfer(seq: int, t: Transfer, _pack: Callable[..., bytes] = _TRANSFER.pack) -> bytes:
+    return _pack(
+        b"T",
+        seq,
+        t.id.to_bytes(16, "big"),
+        t.debit_account_id.to_bytes(16, "big"),
+        t.credit_account_id.to_bytes(16, "big"),
+        t.amount.to_bytes(16, "big"),
+        t.pending_id.to_bytes(16, "big"),
+        t.user_data.to_bytes(16, "big"),
+        t.ledger,
+        t.code,
+        t.flags,
+        t.timeout_s,
     )
 
 
 def encode_expiry(seq: int, pending_id: int) -> bytes:
-    return b"X" + _SEQ.pack(seq) + u128(pending_id)
+    return _EXPIRY.pack(b"X", seq, u128(pending_id))
 
 
 def seal(
     prev_hash: bytes, batch_no: int, first_seq: int, last_seq: int, timestamp_ms: int, events: Iterable[bytes]
 ) -> JournalRecord:
     """The journal record of a batch whose events, in sequence order, encode to `events`."""
+    encoded = list(events)
+    body = hashlib.sha256(b"".join(encoded)).digest()
     digest = hashlib.sha256(prev_hash)
-    count = 0
-    body = hashlib.sha256()
-    for event in events:
-        body.update(event)
-        count += 1
-    digest.update(_HEADER.pack(JOURNAL_VERSION, batch_no, first_seq, last_seq, timestamp_ms, count))
-    digest.update(body.digest())
-    return JournalRecord(batch_no, first_seq, last_seq, timestamp_ms, count, prev_hash, digest.digest())
+    digest.update(_HEADER.pack(JOURNAL_VERSION, batch_no, first_seq, last_seq, timestamp_ms, len(encoded)))
+    digest.update(body)
+    return JournalRecord(batch_no, first_seq, last_seq, timestamp_ms, len(encoded), prev_hash, digest.digest())

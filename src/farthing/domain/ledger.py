@@ -335,9 +335,18 @@ class TransferRules:
         self._undo: list[tuple[AccountState, tuple[int, int, int, int]]] = []
         self._undo_pending: list[tuple[int, PendingInfo | None]] = []
         self._chain_transfers: list[Transfer] = []
+        self._linked = False
 
     def apply(self, events: Sequence[Transfer]) -> list[R]:
-        return run_linked(events, R, self._one, self._commit_chain, self._rollback_chain)
+        # Without linked events nothing is ever rolled back (a failing event changes nothing before it
+        # fails), so the undo log is kept only for batches that hold a chain.
+        self._linked = any(t.flags & _LINKED for t in events)
+        if not self._linked:
+            return [self._one(t) for t in events]
+        try:
+            return run_linked(events, R, self._one, self._commit_chain, self._rollback_chain)
+        finally:
+            self._linked = False
 
     def _commit_chain(self) -> None:
         self.effects.transfers.extend(self._chain_transfers)
@@ -419,7 +428,8 @@ class TransferRules:
             cr.credits_pending += amount
             expires = self.now_ms + t.timeout_s * 1000 if t.timeout_s else 0
             self.state.add_pending(PendingInfo(t, expires))
-            self._undo_pending.append((t.id, None))
+            if self._linked:
+                self._undo_pending.append((t.id, None))
         else:
             dr.debits_posted += amount
             cr.credits_posted += amount
@@ -470,7 +480,8 @@ class TransferRules:
             cr.credits_posted += amount
         invariant(dr.debits_pending >= 0 and cr.credits_pending >= 0, "pending balance went negative")
         del self.state.pending[pid]
-        self._undo_pending.append((pid, info))
+        if self._linked:
+            self._undo_pending.append((pid, info))
         self.resolved[pid] = PendingInfo(p, info.expires_at_ms, PendingStatus.posted if post else PendingStatus.voided)
         effective = Transfer(
             t.id, p.debit_account_id, p.credit_account_id, amount, p.ledger, p.code,
@@ -480,12 +491,13 @@ class TransferRules:
         return R.ok
 
     def _save(self, dr: AccountState, cr: AccountState) -> None:
-        self._undo.append((dr, dr.balances()))
-        self._undo.append((cr, cr.balances()))
+        if self._linked:
+            self._undo.append((dr, dr.balances()))
+            self._undo.append((cr, cr.balances()))
 
     def _accept(self, t: Transfer, dr: AccountState, cr: AccountState) -> None:
         self.known[t.id] = t
-        self._chain_transfers.append(t)
+        (self._chain_transfers if self._linked else self.effects.transfers).append(t)
         touched = self.effects.touched
         touched[dr.id] = dr
         touched[cr.id] = cr
