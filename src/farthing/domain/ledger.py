@@ -44,6 +44,8 @@ _CMNED = 4  # account flag credits_must_not_exceed_debits
 _CLOSED = 8
 _U128_MAX = limits.u128_max
 _AMOUNT_MAX = limits.amount_max
+_LEDGER_MAX = limits.ledger_max
+_CODE_MAX = limits.code_max
 
 
 @dataclass
@@ -281,6 +283,28 @@ def _transfer_fields(t: Transfer) -> R:
     return R.ok
 
 
+def plain_in_range(t: Transfer) -> bool:
+    """The common case, checked in one expression: a plain transfer whose every field is in range.
+
+    True implies that `_transfer_shape` and `_transfer_fields` both pass (a property test holds
+    it to that); anything else takes the full path, which names the first rule broken.
+    """
+    dr, cr = t.debit_account_id, t.credit_account_id
+    return (
+        t.flags == 0
+        and t.pending_id == 0
+        and t.timeout_s == 0
+        and 0 < t.id < _U128_MAX
+        and 0 < t.amount <= _AMOUNT_MAX
+        and 0 < dr < _U128_MAX
+        and 0 < cr < _U128_MAX
+        and dr != cr
+        and 0 < t.ledger <= _LEDGER_MAX
+        and 0 < t.code <= _CODE_MAX
+        and 0 <= t.user_data < _U128_MAX
+    )
+
+
 def _transfer_exists(t: Transfer, e: Transfer) -> R:
     """Compare a repeated id with what was committed; zeros on post/void mean "as committed"."""
     if (t.flags & ~_LINKED) != (e.flags & ~_LINKED):
@@ -370,6 +394,11 @@ class TransferRules:
         self._undo_pending.clear()
 
     def _one(self, t: Transfer) -> R:
+        if plain_in_range(t):
+            existing = self.known.get(t.id)
+            if existing is not None:
+                return _transfer_exists(t, existing)
+            return self._move(t)
         result = _transfer_shape(t)
         if result is not R.ok:
             return result
@@ -403,9 +432,17 @@ class TransferRules:
 
     def _move(self, t: Transfer) -> R:
         """A posted or pending transfer: check balances and limits, then apply."""
-        result, dr, cr = self._accounts(t)
-        if dr is None or cr is None:
-            return result
+        accounts = self.state.accounts
+        dr = accounts.get(t.debit_account_id)
+        cr = accounts.get(t.credit_account_id)
+        if (
+            dr is None
+            or cr is None
+            or dr.ledger != t.ledger
+            or cr.ledger != t.ledger
+            or (dr.flags | cr.flags) & _CLOSED
+        ):
+            return self._accounts(t)[0]
         amount = t.amount
         pending = t.flags & _PENDING
         if pending:
@@ -422,7 +459,8 @@ class TransferRules:
             return R.exceeds_credits
         if cr.flags & _CMNED and cr.credits_pending + cr.credits_posted + amount > cr.debits_posted:
             return R.exceeds_debits
-        self._save(dr, cr)
+        if self._linked:
+            self._save(dr, cr)
         if pending:
             dr.debits_pending += amount
             cr.credits_pending += amount
@@ -492,8 +530,8 @@ class TransferRules:
 
     def _save(self, dr: AccountState, cr: AccountState) -> None:
         if self._linked:
-            self._undo.append((dr, dr.balances()))
-            self._undo.append((cr, cr.balances()))
+            self._undo.append((dr, (dr.debits_pending, dr.debits_posted, dr.credits_pending, dr.credits_posted)))
+            self._undo.append((cr, (cr.debits_pending, cr.debits_posted, cr.credits_pending, cr.credits_posted)))
 
     def _accept(self, t: Transfer, dr: AccountState, cr: AccountState) -> None:
         self.known[t.id] = t

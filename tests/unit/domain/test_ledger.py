@@ -290,3 +290,31 @@ def test_random_batches_keep_the_books_balanced(ops: list[tuple[str, int, int, i
                 assert acc.debits_pending + acc.debits_posted <= acc.credits_posted
             if acc.flags & CMNED:
                 assert acc.credits_pending + acc.credits_posted <= acc.debits_posted
+
+
+_u128ish = st.one_of(st.integers(-2, 5), st.sampled_from([limits.u128_max - 1, limits.u128_max, 2**128]))
+
+
+@given(
+    st.builds(
+        Transfer,
+        id=_u128ish,
+        debit_account_id=_u128ish,
+        credit_account_id=_u128ish,
+        amount=st.one_of(st.integers(-2, 3), st.sampled_from([limits.amount_max, limits.amount_max + 1])),
+        ledger=st.sampled_from([0, 1, limits.ledger_max, limits.ledger_max + 1]),
+        code=st.sampled_from([0, 1, limits.code_max, limits.code_max + 1]),
+        flags=st.sampled_from([0, LINKED, PENDING, POST, VOID, 16]),
+        pending_id=st.integers(0, 2),
+        user_data=st.sampled_from([-1, 0, limits.u128_max - 1, limits.u128_max]),
+        timeout_s=st.integers(0, 1),
+    )
+)
+def test_the_fast_path_admits_only_transfers_the_full_rules_admit(t: Transfer) -> None:
+    from farthing.domain.ledger import _transfer_fields, _transfer_shape, plain_in_range
+
+    full = _transfer_shape(t) is R.ok and _transfer_fields(t) is R.ok
+    if plain_in_range(t):
+        assert full
+    elif full:
+        assert t.flags or t.pending_id or t.timeout_s  # only non-plain transfers leave the fast path
