@@ -48,7 +48,9 @@ def main(url: str, ack_path: str, seed: int) -> None:
                 results = lg.create_transfers(batch)
                 done = [t for t, r in zip(batch, results, strict=True) if r is TransferResult.ok]
                 with lock:
-                    ack.write("".join(f"{t.id:x} {t.debit_account_id} {t.credit_account_id} {t.amount}\n" for t in done))
+                    ack.write(
+                        "".join(f"{t.id:x} {t.debit_account_id} {t.credit_account_id} {t.amount}\n" for t in done)
+                    )
                     ack.flush()
 
         threads = [threading.Thread(target=pay, args=(seed * 10 + k,), daemon=True) for k in range(3)]

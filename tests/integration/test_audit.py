@@ -23,7 +23,11 @@ def build(url: str) -> None:
         lg.create_transfers([Transfer(10, 1, 2, 1_000, L, 1)])
         pending, post = int(TransferFlags.pending), int(TransferFlags.post_pending)
         lg.create_transfers(
-            [Transfer(20, 2, 3, 5, L, 1), Transfer(21, 2, 3, 7, L, 1), Transfer(22, 2, 3, 50, L, 1, flags=pending)]
+            [
+                Transfer(20, 2, 3, 5, L, 1),
+                Transfer(21, 2, 3, 7, L, 1),
+                Transfer(22, 2, 3, 50, L, 1, flags=pending),
+            ]
         )
         lg.create_transfers([Transfer(23, 0, 0, 20, 0, 0, flags=post, pending_id=22)])
     finally:
@@ -62,11 +66,16 @@ def id_(url: str, n: int) -> str:
 
 
 TAMPERS: dict[str, tuple[Callable[[str], str], str]] = {
-    "amount changed": (lambda u: f"UPDATE transfers SET amount = 6 WHERE id = {id_(u, 20)}", "first bad batch 3"),
+    "amount changed": (
+        lambda u: f"UPDATE transfers SET amount = 6 WHERE id = {id_(u, 20)}",
+        "first bad batch 3",
+    ),
     "transfer deleted": (lambda u: f"DELETE FROM transfers WHERE id = {id_(u, 21)}", "first bad batch 3"),
     "transfer inserted": (
-        lambda u: "INSERT INTO transfers (seq, id, debit_account_id, credit_account_id, amount, ledger, code, flags, "
-        f"timeout_s, timestamp_ms) VALUES (99, {id_(u, 99)}, {id_(u, 1)}, {id_(u, 3)}, 500, 840, 1, 0, 0, 0)",
+        lambda u: (
+            "INSERT INTO transfers (seq, id, debit_account_id, credit_account_id, amount, ledger, code, flags, "
+            f"timeout_s, timestamp_ms) VALUES (99, {id_(u, 99)}, {id_(u, 1)}, {id_(u, 3)}, 500, 840, 1, 0, 0, 0)"
+        ),
         "first bad batch 5",
     ),
     "balance changed": (
@@ -74,7 +83,10 @@ TAMPERS: dict[str, tuple[Callable[[str], str], str]] = {
         "account 2: stored balances",
     ),
     "journal record deleted": (lambda u: "DELETE FROM journal WHERE batch_no = 2", "first bad batch 3"),
-    "account flags changed": (lambda u: f"UPDATE accounts SET flags = 0 WHERE id = {id_(u, 2)}", "first bad batch 1"),
+    "account flags changed": (
+        lambda u: f"UPDATE accounts SET flags = 0 WHERE id = {id_(u, 2)}",
+        "first bad batch 1",
+    ),
     "transfer amount widened to a huge value": (
         lambda u: f"UPDATE transfers SET amount = {2**62} WHERE id = {id_(u, 21)}",
         "first bad batch 3",

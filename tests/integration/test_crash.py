@@ -44,7 +44,9 @@ def test_killed_writers_lose_no_acknowledged_transfer(store_url: str, tmp_path: 
         errors = tmp_path / "child.err"
         with errors.open("wb") as err:
             child = subprocess.Popen(
-                [sys.executable, str(CHILD), store_url, str(ack), str(round_no)], stdout=subprocess.DEVNULL, stderr=err
+                [sys.executable, str(CHILD), store_url, str(ack), str(round_no)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
             )
         deadline = time.monotonic() + 60
         while (not ack.exists() or ack.stat().st_size == size_before) and child.poll() is None:

@@ -36,9 +36,10 @@ def start(url: str, clock: Clock | None = None) -> GroupCommitter:
 @pytest.fixture
 def ledger(store_url: str) -> Iterator[GroupCommitter]:
     lg = start(store_url)
-    assert lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1, flags=WALLET)]) == [
-        AccountResult.ok
-    ] * 3
+    assert (
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1, flags=WALLET)])
+        == [AccountResult.ok] * 3
+    )
     assert lg.create_transfers([Transfer(100, 1, 2, 1_000_000, L, 1)]) == [R.ok]
     yield lg
     lg.close()
@@ -49,7 +50,10 @@ def balances(lg: GroupCommitter) -> dict[int, tuple[int, int, int, int]]:
 
 
 def test_committed_state_survives_a_restart_and_ids_stay_unique(ledger: GroupCommitter, store_url: str) -> None:
-    assert ledger.create_transfers([Transfer(101, 2, 3, 250, L, 1), Transfer(102, 2, 3, 5, L, 1)]) == [R.ok, R.ok]
+    assert ledger.create_transfers([Transfer(101, 2, 3, 250, L, 1), Transfer(102, 2, 3, 5, L, 1)]) == [
+        R.ok,
+        R.ok,
+    ]
     before = balances(ledger)
     ledger.close()
     again = start(store_url)
@@ -185,7 +189,10 @@ def test_pending_transfers_expire_across_a_restart(store_url: str) -> None:
         lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
         lg.create_transfers([Transfer(10, 1, 2, 100, L, 1)])
         assert lg.create_transfers(
-            [Transfer(11, 2, 3, 60, L, 1, flags=pending, timeout_s=5), Transfer(12, 2, 3, 30, L, 1, flags=pending)]
+            [
+                Transfer(11, 2, 3, 60, L, 1, flags=pending, timeout_s=5),
+                Transfer(12, 2, 3, 30, L, 1, flags=pending),
+            ]
         ) == [R.ok, R.ok]
         assert balances(lg)[2] == (90, 0, 0, 100)
     finally:

@@ -19,7 +19,10 @@ HOT = 100
 def main(url: str, worker: int, out_path: str) -> None:
     lg = open_ledger(url, wait_ms=1.0)
     try:
-        assert set(lg.create_accounts([Account(1, L, 1), Account(HOT, L, 1)])) <= {AccountResult.ok, AccountResult.exists}
+        assert set(lg.create_accounts([Account(1, L, 1), Account(HOT, L, 1)])) <= {
+            AccountResult.ok,
+            AccountResult.exists,
+        }
         lines = []
         for b in range(60):
             own = [Transfer(1_000_000 * (worker + 1) + b * 10 + k, 1, HOT, 1 + k, L, 1) for k in range(10)]

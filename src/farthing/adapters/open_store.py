@@ -34,7 +34,8 @@ def open_store(url: str | None = None) -> Store:
         path, options = sqlite_path(url)
     elif "://" in url:
         raise StoreError(
-            ErrorCode.database_url_invalid, f"{url!r}: use sqlite:///abs/path.db, a file path, or postgresql://…"
+            ErrorCode.database_url_invalid,
+            f"{url!r}: use sqlite:///abs/path.db, a file path, or postgresql://…",
         )
     else:
         path, options = url, {}

@@ -10,7 +10,7 @@ Zero pending ids and user data are stored as NULL, which keeps the partial index
 
 from __future__ import annotations
 
-from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
+from farthing.domain.ledger_types import PendingInfo, PendingStatus, Transfer
 
 _FROM = int.from_bytes
 
@@ -57,5 +57,3 @@ def status_of(resolver_flags: int | None, expired: object) -> PendingStatus:
 def pending_info(t: Transfer, timestamp_ms: int, status: PendingStatus) -> PendingInfo:
     expires = timestamp_ms + t.timeout_s * 1000 if t.timeout_s else 0
     return PendingInfo(t, expires, status)
-
-

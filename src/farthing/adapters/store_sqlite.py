@@ -202,7 +202,8 @@ class SqliteStore:
                 for statement in _statements(mig.sql):
                     c.execute(statement)
                 c.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", (mig.version, mig.name, time.time_ns() // 10**6)
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (mig.version, mig.name, time.time_ns() // 10**6),
                 )
             c.execute("COMMIT")
         except BaseException:

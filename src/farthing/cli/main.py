@@ -57,7 +57,9 @@ def demo(
     payers = [a for a in result.accounts if PAYER_BASE <= a.id < MERCHANT_BASE]
     shown = [a for a in result.accounts if a.id in names or a.id >= MERCHANT_BASE] + payers[:3]
     for a in shown:
-        name = names.get(a.id) or (f"merchant {a.id - MERCHANT_BASE}" if a.id >= MERCHANT_BASE else f"payer {a.id - PAYER_BASE}")
+        name = names.get(a.id) or (
+            f"merchant {a.id - MERCHANT_BASE}" if a.id >= MERCHANT_BASE else f"payer {a.id - PAYER_BASE}"
+        )
         table.add_row(name, cur.format(a.debits_posted), cur.format(a.credits_posted), cur.format(a.debits_pending),
                       cur.format(a.credits_posted - a.debits_posted))  # fmt: skip
     console.print(table)

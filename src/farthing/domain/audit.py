@@ -124,7 +124,10 @@ def audit(
         if rec.prev_hash != prev_hash:
             report.fail(no, f"batch {no}: previous hash does not match batch {last_no}'s hash")
         if rec.first_seq != expected_seq or rec.last_seq < rec.first_seq:
-            report.fail(no, f"batch {no}: holds seq {rec.first_seq}..{rec.last_seq}, expected to start at {expected_seq}")
+            report.fail(
+                no,
+                f"batch {no}: holds seq {rec.first_seq}..{rec.last_seq}, expected to start at {expected_seq}",
+            )
         while nxt is not None and nxt.seq < rec.first_seq:
             report.fail(no, f"batch {no}: event seq {nxt.seq} belongs to no batch (inserted row?)")
             nxt = next(stream, None)
@@ -170,8 +173,7 @@ def _compare_balances(report: AuditReport, replay: _Replay, stored_accounts: Ite
         elif expected != stored:
             report.fail(
                 None,
-                f"account {acc.id}: stored balances {stored} differ from the transfers' {expected} "
-                f"",
+                f"account {acc.id}: stored balances {stored} differ from the transfers' {expected} ",
             )
     if seen != len(replay.balances):
         report.fail(None, f"{len(replay.balances)} accounts were created but {seen} are stored")

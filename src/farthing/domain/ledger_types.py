@@ -59,6 +59,8 @@ class Account:
             ("id", "ledger", "code", "flags", "user_data"),
             (self.id, self.ledger, self.code, self.flags, self.user_data),
         )
+        if type(self.flags) is not int:  # an AccountFlags value: keep the plain int, as the store does
+            object.__setattr__(self, "flags", int(self.flags))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,8 @@ class Transfer:
                 self.timeout_s,
             ),
         )
+        if type(self.flags) is not int:  # a TransferFlags value: keep the plain int, as the store does
+            object.__setattr__(self, "flags", int(self.flags))
 
 
 @dataclass(slots=True)

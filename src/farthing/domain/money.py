@@ -54,7 +54,7 @@ class Currency:
 
     @property
     def units_per_major(self) -> int:
-        return 10**self.scale
+        return int(10**self.scale)
 
     def parse(self, text: str | Decimal | int) -> int:
         """Exact ledger units of a decimal amount in major units, e.g. USD.parse("0.0025") == 2500."""
@@ -101,11 +101,12 @@ _DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 def parse_amount(text: str | Decimal | int, cur: Currency) -> int:
     """Ledger units of a decimal amount; refuses floats, exponents, and places beyond the scale."""
-    if isinstance(text, bool) or isinstance(text, float):
+    if isinstance(text, float):
         raise AmountFloatError(
-            ErrorCode.amount_float_not_allowed,
-            f"amount must be a decimal string, not {type(text).__name__} {text!r}",
+            ErrorCode.amount_float_not_allowed, f"amount must be a decimal string, not float {text!r}"
         )
+    if isinstance(text, bool):
+        raise TypeError(f"amount must be a decimal string, not bool {text!r}")
     if isinstance(text, int):
         return text * cur.units_per_major
     if isinstance(text, Decimal):

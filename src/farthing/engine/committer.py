@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import cast
 
 from farthing import limits
 from farthing.domain.ledger_types import Account, AccountState, Transfer
@@ -54,16 +55,16 @@ class GroupCommitter:
         return fut
 
     def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
-        return self.submit("accounts", accounts).result()  # type: ignore[return-value]
+        return cast(list[AccountResult], self.submit("accounts", accounts).result())
 
     def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
-        return self.submit("transfers", transfers).result()  # type: ignore[return-value]
+        return cast(list[TransferResult], self.submit("transfers", transfers).result())
 
     async def create_accounts_async(self, accounts: Sequence[Account]) -> list[AccountResult]:
-        return await asyncio.wrap_future(self.submit("accounts", accounts))  # type: ignore[return-value]
+        return cast(list[AccountResult], await asyncio.wrap_future(self.submit("accounts", accounts)))
 
     async def create_transfers_async(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
-        return await asyncio.wrap_future(self.submit("transfers", transfers))  # type: ignore[return-value]
+        return cast(list[TransferResult], await asyncio.wrap_future(self.submit("transfers", transfers)))
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
         with self.lock:
@@ -125,7 +126,7 @@ class GroupCommitter:
         try:
             with self.lock:
                 results = self.engine.commit([req for req, _ in group])
-        except BaseException as exc:  # noqa: BLE001 - every waiting caller must hear of the failure
+        except BaseException as exc:
             for _, fut in group:
                 fut.set_exception(exc)
             return
@@ -138,5 +139,5 @@ class GroupCommitter:
             if self.engine.state.expiries and self.engine.state.expiries[0][0] <= self.engine.clock_ms():
                 try:
                     self.engine.commit([])
-                except Exception:  # noqa: BLE001 - retried on the next tick or batch
+                except Exception:
                     return

@@ -57,7 +57,8 @@ def check_request(kind: str, events: Sequence[object]) -> Request:
     for i, e in enumerate(events):
         if type(e) is not expected:
             raise BatchError(
-                ErrorCode.event_type_invalid, f"{kind}[{i}] is a {type(e).__name__}, not a {expected.__name__}"
+                ErrorCode.event_type_invalid,
+                f"{kind}[{i}] is a {type(e).__name__}, not a {expected.__name__}",
             )
     return Request(kind, events)  # type: ignore[arg-type]
 
@@ -130,9 +131,7 @@ class LedgerEngine:
                 self.batches_committed += 1
         return out
 
-    def _rules(
-        self, w: StoreWriter, requests: Sequence[Request], effects: BatchEffects, now_ms: int
-    ) -> TransferRules:
+    def _rules(self, w: StoreWriter, requests: Sequence[Request], effects: BatchEffects, now_ms: int) -> TransferRules:
         """Prefetch what the rules need that memory does not hold: ids seen before, closed pendings."""
         ids: list[int] = []
         resolving: set[int] = set()
@@ -166,7 +165,7 @@ class LedgerEngine:
             seq += 1
             acc.seq = seq
             encoded.append(journal.encode_account(seq, acc))
-        transfers = list(zip(range(seq + 1, seq + 1 + len(effects.transfers)), effects.transfers))
+        transfers = list(zip(range(seq + 1, seq + 1 + len(effects.transfers)), effects.transfers, strict=True))
         seq += len(transfers)
         encode_transfer = journal.encode_transfer
         encoded += [encode_transfer(s, t) for s, t in transfers]

@@ -55,7 +55,12 @@ def _payment(cur: Currency, rng: random.Random, payers: int, merchants: int) -> 
 
 
 def run_demo(
-    ledger: GroupCommitter, payments: int = 5_000, payers: int = 50, merchants: int = 5, threads: int = 4, seed: int = 7
+    ledger: GroupCommitter,
+    payments: int = 5_000,
+    payers: int = 50,
+    merchants: int = 5,
+    threads: int = 4,
+    seed: int = 7,
 ) -> DemoResult:
     cur = currency("USD")
     ledger.create_accounts(_accounts(cur, payers, merchants))
@@ -71,7 +76,9 @@ def run_demo(
         for done in range(0, n, 100):
             batch = [leg for _ in range(min(100, n - done)) for leg in _payment(cur, rng, payers, merchants)]
             results = ledger.create_transfers(batch)
-            ok = sum(1 for t, r in zip(batch, results, strict=True) if t.code == CODE_PAYMENT and r is TransferResult.ok)
+            ok = sum(
+                1 for t, r in zip(batch, results, strict=True) if t.code == CODE_PAYMENT and r is TransferResult.ok
+            )
             with lock:
                 counts["ok"] += ok
                 counts["refused"] += sum(1 for t in batch if t.code == CODE_PAYMENT) - ok
@@ -86,7 +93,9 @@ def run_demo(
     hold = Transfer(new_id(), PAYER_BASE, MERCHANT_BASE, cur.parse("1.00"), cur.ledger, CODE_HOLD,
                     flags=int(TransferFlags.pending), timeout_s=3600)  # fmt: skip
     ledger.create_transfers([hold])
-    capture = Transfer(new_id(), 0, 0, cur.parse("0.40"), 0, 0, flags=int(TransferFlags.post_pending), pending_id=hold.id)
+    capture = Transfer(
+        new_id(), 0, 0, cur.parse("0.40"), 0, 0, flags=int(TransferFlags.post_pending), pending_id=hold.id
+    )
     ledger.create_transfers([capture])
     elapsed = time.perf_counter() - started
     return DemoResult(cur, ledger.accounts(), counts["ok"], counts["refused"], elapsed)

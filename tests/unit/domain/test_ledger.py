@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from farthing import limits
-from farthing.domain.ledger import BatchEffects, LedgerState, TransferRules, balance_sums, create_accounts, expire_due
+from farthing.domain.ledger import (
+    BatchEffects,
+    LedgerState,
+    TransferRules,
+    balance_sums,
+    create_accounts,
+    expire_due,
+)
 from farthing.domain.ledger_types import (
     Account,
     AccountFlags,
@@ -55,14 +62,17 @@ class Ledger:
 @pytest.fixture
 def ledger() -> Ledger:
     lg = Ledger()
-    assert lg.accounts(
-        Account(1, L, 1),  # funding: may go negative
-        Account(2, L, 1, flags=DMNEC),  # a wallet
-        Account(3, L, 1, flags=DMNEC),
-        Account(4, L, 1, flags=CMNED),
-        Account(9, 978, 1),  # another ledger
-        Account(10, L, 1, flags=int(AccountFlags.closed)),
-    ) == [AccountResult.ok] * 6
+    assert (
+        lg.accounts(
+            Account(1, L, 1),  # funding: may go negative
+            Account(2, L, 1, flags=DMNEC),  # a wallet
+            Account(3, L, 1, flags=DMNEC),
+            Account(4, L, 1, flags=CMNED),
+            Account(9, 978, 1),  # another ledger
+            Account(10, L, 1, flags=int(AccountFlags.closed)),
+        )
+        == [AccountResult.ok] * 6
+    )
     assert lg.transfers(Transfer(100, 1, 2, 1_000, L, 1)) == [R.ok]
     return lg
 
@@ -252,7 +262,10 @@ def test_account_creation_rules() -> None:
         A.exists_with_different_code,
     ]
     linked = int(AccountFlags.linked)
-    assert lg.accounts(Account(6, L, 1, flags=linked), Account(7, 0, 1)) == [A.linked_event_failed, A.ledger_must_not_be_zero]
+    assert lg.accounts(Account(6, L, 1, flags=linked), Account(7, 0, 1)) == [
+        A.linked_event_failed,
+        A.ledger_must_not_be_zero,
+    ]
     assert 6 not in lg.state.accounts
 
 
@@ -281,7 +294,10 @@ def test_random_batches_keep_the_books_balanced(ops: list[tuple[str, int, int, i
         next_id += 1
         f = {"plain": 0, "pending": PENDING, "post": POST, "void": VOID, "linked": LINKED}[kind]
         pid = 2_000 + ref if f in (POST, VOID) else 0
-        lg.transfers(Transfer(next_id, dr, cr, amount, L, 1, flags=f, pending_id=pid), Transfer(next_id + 10**6, 1, 2, 1, L, 1))
+        lg.transfers(
+            Transfer(next_id, dr, cr, amount, L, 1, flags=f, pending_id=pid),
+            Transfer(next_id + 10**6, 1, 2, 1, L, 1),
+        )
         dp, dpo, cp, cpo = balance_sums(lg.state.accounts.values())
         assert (dp, dpo) == (cp, cpo)
         for acc in lg.state.accounts.values():

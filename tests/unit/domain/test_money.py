@@ -25,7 +25,14 @@ KRW = currency("KRW")
 
 @pytest.mark.parametrize(
     ("text", "units"),
-    [("0.0025", 2_500), ("0.000001", 1), ("1", 1_000_000), ("12.5", 12_500_000), ("-0.01", -10_000), ("0", 0)],
+    [
+        ("0.0025", 2_500),
+        ("0.000001", 1),
+        ("1", 1_000_000),
+        ("12.5", 12_500_000),
+        ("-0.01", -10_000),
+        ("0", 0),
+    ],
 )
 def test_parse_decimal_strings_exactly(text: str, units: int) -> None:
     assert USD.parse(text) == units
