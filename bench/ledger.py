@@ -107,12 +107,12 @@ def raw_rate(store: Store, transfers: list[Transfer]) -> float:
         chunk = transfers[start : start + limits.events_per_commit_max]
         ids = {t.debit_account_id for t in chunk} | {t.credit_account_id for t in chunk}
         touched = [accounts[i] for i in ids]
-        numbered = [(seq + 1 + k, t) for k, t in enumerate(chunk)]
+        first = seq + 1
         seq += len(chunk)
         batch_no += 1
-        record = journal.JournalRecord(batch_no, numbered[0][0], seq, 0, len(chunk), prev, os.urandom(32))
+        record = journal.JournalRecord(batch_no, first, seq, 0, len(chunk), prev, os.urandom(32))
         prev = record.hash
-        batches.append(BatchCommit(record, [], numbered, [], touched))
+        batches.append(BatchCommit(record, [], chunk, first, [], touched))
     started = time.perf_counter()
     for batch in batches:
         with store.writer() as w:

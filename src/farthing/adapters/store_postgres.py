@@ -163,7 +163,7 @@ class PostgresWriter:
         if batch.transfers:
             with cur.copy(f"COPY transfers (seq, {_TRANSFER_COLS}, timestamp_ms) FROM STDIN") as copy:
                 write_row = copy.write_row
-                for seq, t in batch.transfers:
+                for seq, t in enumerate(batch.transfers, batch.first_transfer_seq):
                     write_row(
                         (seq, t.id.to_bytes(16, "big"), t.debit_account_id.to_bytes(16, "big"),
                          t.credit_account_id.to_bytes(16, "big"), t.amount, t.ledger, t.code, t.flags,

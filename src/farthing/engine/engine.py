@@ -13,7 +13,6 @@ batch at a time and is not itself thread-safe.
 from __future__ import annotations
 
 import dataclasses
-import operator
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from farthing.engine.store import BatchCommit, Head, Store, StoreWriter
 from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
 
 _RESOLVING = 4 | 8  # post_pending | void_pending
-_by_seq = operator.attrgetter("seq")
 
 
 def wall_clock_ms() -> int:
@@ -165,15 +163,14 @@ class LedgerEngine:
             seq += 1
             acc.seq = seq
             encoded.append(journal.encode_account(seq, acc))
-        transfers = list(zip(range(seq + 1, seq + 1 + len(effects.transfers)), effects.transfers, strict=True))
-        seq += len(transfers)
+        first_transfer_seq = seq + 1
         encode_transfer = journal.encode_transfer
-        encoded += [encode_transfer(s, t) for s, t in transfers]
+        encoded += [encode_transfer(s, t) for s, t in enumerate(effects.transfers, first_transfer_seq)]
+        seq += len(effects.transfers)
         record = journal.seal(head.hash, head.batch_no + 1, head.last_seq + 1, seq, now_ms, encoded)
         invariant(record.event_count == seq - head.last_seq, "journal count differs from the events")
-        # In account order: the balance updates walk the index forwards (and lock rows in a stable order).
-        touched = sorted(effects.touched.values(), key=_by_seq)
-        return BatchCommit(record, effects.accounts_created, transfers, expired, touched)
+        touched = list(effects.touched.values())
+        return BatchCommit(record, effects.accounts_created, effects.transfers, first_transfer_seq, expired, touched)
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
         """Copies of accounts as committed (the caller must hold the committer's lock, or be it)."""

@@ -49,8 +49,9 @@ class BatchCommit:
 
     record: JournalRecord
     accounts_created: list[AccountState]
-    transfers: list[tuple[int, Transfer]]
-    """(seq, transfer) in sequence order."""
+    transfers: list[Transfer]
+    """In sequence order: the first has `first_transfer_seq`, each next one the next seq."""
+    first_transfer_seq: int
     expired: list[tuple[int, int]]
     """(seq, pending id) in sequence order."""
     touched: list[AccountState]
