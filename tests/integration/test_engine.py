@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -232,6 +232,8 @@ def test_two_engines_on_one_database_take_turns_and_lose_nothing(store_url: str)
         assert a.create_transfers([Transfer(998, 2, 3, 700, L, 1)]) == [R.ok]
         assert b.create_transfers([Transfer(998, 2, 3, 700, L, 1)]) == [R.exists]
         assert {x.id: x.balances() for x in b.accounts()}[2] == (0, 1_000, 0, 1_000)
+        # Each turn found the head moved by the other engine and validated again on the locked path.
+        assert a.head_moved_retries + b.head_moved_retries >= 30
         report = verify(b.engine.store)
         assert report.ok, report.problems
     finally:
@@ -285,3 +287,100 @@ def test_a_failed_write_fails_its_callers_and_leaves_memory_as_the_database(stor
     assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.exists]]
     assert verify(store.inner).ok  # type: ignore[arg-type]
     store.inner.close()  # type: ignore[attr-defined]
+
+
+class GatedStore:
+    """A store whose writes wait for a gate, so that one batch stays in flight while the next is prepared."""
+
+    def __init__(self, inner: object, fail: bool = False) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+        self.fail = fail
+        self.armed = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def writer(self):  # type: ignore[no-untyped-def]
+        outer = self
+        ctx = self.inner.writer()  # type: ignore[attr-defined]
+
+        class Wrap:
+            def __enter__(self):  # type: ignore[no-untyped-def]
+                w = ctx.__enter__()
+                if outer.armed:
+                    outer.armed = False
+                    real = w.write
+
+                    def gated(batch: object, encoded: object = None) -> None:
+                        outer.gate.wait(30)
+                        if outer.fail:
+                            raise OSError("disk full")
+                        real(batch, encoded)
+
+                    w.write = gated
+                return w
+
+            def __exit__(self, *exc: object) -> object:
+                return ctx.__exit__(*exc)
+
+        return Wrap()
+
+
+def _wait_for(condition: Callable[[], bool], message: str) -> None:
+    pause = threading.Event()
+    for _ in range(2000):
+        if condition():
+            return
+        pause.wait(0.005)
+    raise AssertionError(message)
+
+
+def _in_flight_pair(store_url: str, fail: bool) -> tuple[list[object], list[object], GroupCommitter]:
+    """Batch A (a payment and a hold) stays in flight while batch B (its retry and the capture) is prepared."""
+    store = GatedStore(open_store(store_url), fail=fail)
+    lg = GroupCommitter(LedgerEngine(store, Clock()), wait_ms=0)  # type: ignore[arg-type]
+    lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+    lg.create_transfers([Transfer(1, 1, 2, 1_000, L, 1)])
+    store.armed = True
+    pending, post = int(TransferFlags.pending), int(TransferFlags.post_pending)
+    a = lg.submit("transfers", [Transfer(10, 2, 3, 100, L, 1), Transfer(11, 2, 3, 300, L, 1, flags=pending)])
+    _wait_for(lambda: not store.armed, "batch A never reached the store")
+    b = lg.submit(
+        "transfers",
+        [
+            Transfer(10, 2, 3, 100, L, 1),
+            Transfer(12, 0, 0, 200, 0, 0, flags=post, pending_id=11),
+            Transfer(13, 0, 0, 0, 0, 0, flags=post, pending_id=11),
+        ],
+    )
+    _wait_for(lambda: len(lg.engine._inflight) == 2, "batch B was not prepared while A was in flight")
+    store.gate.set()
+    return [a], [b], lg
+
+
+def test_a_batch_prepared_behind_one_in_flight_sees_its_effects(store_url: str) -> None:
+    (a,), (b,), lg = _in_flight_pair(store_url, fail=False)
+    try:
+        assert a.result(30) == [R.ok, R.ok]  # type: ignore[attr-defined]
+        assert b.result(30) == [R.exists, R.ok, R.pending_transfer_already_posted]  # type: ignore[attr-defined]
+        assert balances(lg)[2] == (0, 300, 0, 1_000)
+        report = verify(lg.engine.store.inner)  # type: ignore[attr-defined]
+        assert report.ok, report.problems
+    finally:
+        lg.close()
+
+
+def test_when_a_write_fails_the_batch_behind_it_is_validated_again(store_url: str) -> None:
+    (a,), (b,), lg = _in_flight_pair(store_url, fail=True)
+    try:
+        with pytest.raises(OSError):
+            a.result(30)  # type: ignore[attr-defined]
+        # B no longer sees A: its payment is new, and there is no hold to capture.
+        assert b.result(30) == [R.ok, R.pending_transfer_not_found, R.pending_transfer_not_found]  # type: ignore[attr-defined]
+        assert balances(lg)[2] == (0, 100, 0, 1_000)
+        assert lg.create_transfers([Transfer(11, 2, 3, 300, L, 1)]) == [R.ok]  # A's ids were never used
+        report = verify(lg.engine.store.inner)  # type: ignore[attr-defined]
+        assert report.ok, report.problems
+    finally:
+        lg.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from farthing.adapters import migrate
@@ -83,11 +84,76 @@ def connect(url: str) -> psycopg.Connection[Any]:
     return conn
 
 
-class PostgresWriter:
-    """One write transaction; see `farthing.engine.store.StoreWriter`."""
+class PostgresLookups:
+    """Look-ups by id on one connection; see `farthing.engine.store.StoreLookups`."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+
+    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
+        rows = self.conn.execute(
+            f"SELECT {_TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
+        )
+        found: dict[int, Transfer] = {}
+        for row in rows:
+            t = _transfer(row)
+            found[t.id] = t
+        return found
+
+    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
+        rows = self.conn.execute(
+            f"SELECT {_TRANSFER_COLS}, t.timestamp_ms, "
+            "(SELECT r.flags FROM transfers r WHERE r.pending_id = t.id), "
+            "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
+            "FROM transfers t WHERE t.id = ANY(%s::bytea[])",
+            ([b16(i) for i in ids],),
+        )
+        found: dict[int, PendingInfo] = {}
+        for row in rows:
+            t = _transfer(row[:10])
+            found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
+        return found
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A batch's rows for COPY and its balance arrays for one UPDATE (built off the write path)."""
+
+    accounts: list[tuple[object, ...]]
+    transfers: list[tuple[object, ...]]
+    expirations: list[tuple[object, ...]]
+    balances: tuple[list[bytes], list[str], list[str], list[str], list[str]]
+
+
+def _encode(batch: BatchCommit) -> _Rows:
+    ts = batch.record.timestamp_ms
+    accounts = [
+        (b16(a.id), a.ledger, a.code, a.flags, b16_or_none(a.user_data), a.debits_pending, a.debits_posted,
+         a.credits_pending, a.credits_posted, a.seq, ts)
+        for a in batch.accounts_created
+    ]  # fmt: skip
+    transfers = [
+        (seq, t.id.to_bytes(16, "big"), t.debit_account_id.to_bytes(16, "big"), t.credit_account_id.to_bytes(16, "big"),
+         t.amount, t.ledger, t.code, t.flags, b16_or_none(t.pending_id), b16_or_none(t.user_data), t.timeout_s, ts)
+        for seq, t in enumerate(batch.transfers, batch.first_transfer_seq)
+    ]  # fmt: skip
+    expirations = [(seq, b16(pid), ts) for seq, pid in batch.expired]
+    touched = batch.touched
+    balances = (
+        [b16(a.id) for a in touched],
+        [str(a.debits_pending) for a in touched],
+        [str(a.debits_posted) for a in touched],
+        [str(a.credits_pending) for a in touched],
+        [str(a.credits_posted) for a in touched],
+    )
+    return _Rows(accounts, transfers, expirations, balances)
+
+
+class PostgresWriter(PostgresLookups):
+    """One write transaction; see `farthing.engine.store.StoreWriter`."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        super().__init__(conn)
         self._head: Head | None = None
 
     def head(self) -> Head:
@@ -124,68 +190,28 @@ class PostgresWriter:
         max_id = int16(bytes(row[0])) if row and row[0] is not None else 0
         return Changes(accounts, opened, closed, max_id)
 
-    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
-        rows = self.conn.execute(
-            f"SELECT {_TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
-        )
-        found: dict[int, Transfer] = {}
-        for row in rows:
-            t = _transfer(row)
-            found[t.id] = t
-        return found
-
-    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
-        rows = self.conn.execute(
-            f"SELECT {_TRANSFER_COLS}, t.timestamp_ms, "
-            "(SELECT r.flags FROM transfers r WHERE r.pending_id = t.id), "
-            "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
-            "FROM transfers t WHERE t.id = ANY(%s::bytea[])",
-            ([b16(i) for i in ids],),
-        )
-        found: dict[int, PendingInfo] = {}
-        for row in rows:
-            t = _transfer(row[:10])
-            found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
-        return found
-
-    def write(self, batch: BatchCommit) -> None:
+    def write(self, batch: BatchCommit, encoded: object = None) -> None:
         c = self.conn
         rec = batch.record
         ts = rec.timestamp_ms
+        rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
         cur = c.cursor()
-        if batch.accounts_created:
-            with cur.copy(f"COPY accounts ({_ACCOUNT_COLS}) FROM STDIN") as copy:
-                for a in batch.accounts_created:
-                    copy.write_row(
-                        (b16(a.id), a.ledger, a.code, a.flags, b16_or_none(a.user_data), a.debits_pending,
-                         a.debits_posted, a.credits_pending, a.credits_posted, a.seq, ts)
-                    )  # fmt: skip
-        if batch.transfers:
-            with cur.copy(f"COPY transfers (seq, {_TRANSFER_COLS}, timestamp_ms) FROM STDIN") as copy:
-                write_row = copy.write_row
-                for seq, t in enumerate(batch.transfers, batch.first_transfer_seq):
-                    write_row(
-                        (seq, t.id.to_bytes(16, "big"), t.debit_account_id.to_bytes(16, "big"),
-                         t.credit_account_id.to_bytes(16, "big"), t.amount, t.ledger, t.code, t.flags,
-                         b16_or_none(t.pending_id), b16_or_none(t.user_data), t.timeout_s, ts)
-                    )  # fmt: skip
-        if batch.expired:
-            with cur.copy("COPY expirations (seq, pending_id, timestamp_ms) FROM STDIN") as copy:
-                for seq, pid in batch.expired:
-                    copy.write_row((seq, b16(pid), ts))
-        touched = batch.touched
+        for table, cols, data in (
+            ("accounts", _ACCOUNT_COLS, rows.accounts),
+            ("transfers", f"seq, {_TRANSFER_COLS}, timestamp_ms", rows.transfers),
+            ("expirations", "seq, pending_id, timestamp_ms", rows.expirations),
+        ):
+            if data:
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    write_row = copy.write_row
+                    for row in data:
+                        write_row(row)
         cur.execute(
             "UPDATE accounts a SET debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, "
             "credits_posted = u.cpo "
             "FROM unnest(%s::bytea[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[]) "
             "AS u(id, dp, dpo, cp, cpo) WHERE a.id = u.id",
-            (
-                [b16(a.id) for a in touched],
-                [str(a.debits_pending) for a in touched],
-                [str(a.debits_posted) for a in touched],
-                [str(a.credits_pending) for a in touched],
-                [str(a.credits_posted) for a in touched],
-            ),
+            rows.balances,
         )
         cur.execute(
             "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
@@ -205,6 +231,7 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn = connect(url)
+        self._reader_conn: psycopg.Connection[Any] | None = None
         self._migrate()
 
     def _migrate(self) -> None:
@@ -231,6 +258,17 @@ class PostgresStore:
         finally:
             if c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 c.rollback()
+
+    def encode(self, batch: BatchCommit) -> object:
+        return _encode(batch)
+
+    @contextmanager
+    def reader(self) -> Iterator[PostgresLookups]:
+        """Look-ups of committed rows on a connection of their own, each query seeing the latest commits."""
+        if self._reader_conn is None:
+            self._reader_conn = connect(self.url)
+            self._reader_conn.autocommit = True
+        yield PostgresLookups(self._reader_conn)
 
     def _read(self) -> psycopg.Connection[Any]:
         conn = connect(self.url)
@@ -275,4 +313,6 @@ class PostgresStore:
                 )
 
     def close(self) -> None:
+        if self._reader_conn is not None:
+            self._reader_conn.close()
         self._conn.close()

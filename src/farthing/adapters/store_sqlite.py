@@ -135,41 +135,11 @@ def _many(conn: sqlite3.Connection, statement: _Statement, flat: list[object]) -
         start += n
 
 
-class SqliteWriter:
-    """One write transaction; see `farthing.engine.store.StoreWriter`."""
+class SqliteLookups:
+    """Look-ups by id on one connection; see `farthing.engine.store.StoreLookups`."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-
-    def head(self) -> Head:
-        batch_no, last_seq, hash_, ts = self.conn.execute(
-            "SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1"
-        ).fetchone()
-        return Head(batch_no, last_seq, bytes(hash_), ts)
-
-    def changes_since(self, seq: int) -> Changes:
-        c = self.conn
-        sql = _CHANGED_ACCOUNTS.format(cols=_ACCOUNT_COLS, p="?1")
-        accounts = [_account(r) for r in c.execute(sql, (seq,))]
-        opened = [
-            pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
-            for r in c.execute(
-                f"SELECT {_TRANSFER_COLS}, t.timestamp_ms FROM transfers t WHERE (flags & 2) != 0 AND seq > ? "
-                "AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) "
-                "AND NOT EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id)",
-                (seq,),
-            )
-        ]
-        closed = [
-            _u(pid)
-            for (pid,) in c.execute(
-                "SELECT pending_id FROM transfers WHERE seq > ? AND pending_id IS NOT NULL "
-                "UNION ALL SELECT pending_id FROM expirations WHERE seq > ?",
-                (seq, seq),
-            )
-        ]
-        (max_id,) = c.execute("SELECT max(id) FROM transfers").fetchone()
-        return Changes(accounts, opened, closed, _u(max_id))
 
     def _chunks(self, ids: Collection[int]) -> Iterator[list[int | bytes]]:
         keys = [sql_u128(i) for i in ids]
@@ -201,31 +171,82 @@ class SqliteWriter:
                 found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
         return found
 
-    def write(self, batch: BatchCommit) -> None:
+
+@dataclass(frozen=True)
+class _Rows:
+    """A batch's parameters, flat, ready for the multi-row statements (built off the write path)."""
+
+    accounts: list[object]
+    transfers: list[object]
+    expirations: list[object]
+    balances: list[object]
+
+
+def _encode(batch: BatchCommit) -> _Rows:
+    ts = batch.record.timestamp_ms
+    u, un = sql_u128, sql_u128_or_none
+    accounts: list[object] = []
+    put = accounts.extend
+    for a in batch.accounts_created:
+        put((a.seq, u(a.id), a.ledger, a.code, a.flags, un(a.user_data), u(a.debits_pending), u(a.debits_posted),
+             u(a.credits_pending), u(a.credits_posted), ts))  # fmt: skip
+    transfers: list[object] = []
+    put = transfers.extend
+    for seq, t in enumerate(batch.transfers, batch.first_transfer_seq):
+        put((seq, u(t.id), u(t.debit_account_id), u(t.credit_account_id), u(t.amount), t.ledger, t.code,
+             t.flags, un(t.pending_id), un(t.user_data), t.timeout_s, ts))  # fmt: skip
+    expirations: list[object] = []
+    for seq, pid in batch.expired:
+        expirations.extend((seq, u(pid), ts))
+    balances: list[object] = []
+    put = balances.extend
+    for a in sorted(batch.touched, key=_by_seq):  # rowid order: the update walks the table forwards
+        put((a.seq, u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted)))
+    return _Rows(accounts, transfers, expirations, balances)
+
+
+class SqliteWriter(SqliteLookups):
+    """One write transaction; see `farthing.engine.store.StoreWriter`."""
+
+    def head(self) -> Head:
+        batch_no, last_seq, hash_, ts = self.conn.execute(
+            "SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1"
+        ).fetchone()
+        return Head(batch_no, last_seq, bytes(hash_), ts)
+
+    def changes_since(self, seq: int) -> Changes:
+        c = self.conn
+        sql = _CHANGED_ACCOUNTS.format(cols=_ACCOUNT_COLS, p="?1")
+        accounts = [_account(r) for r in c.execute(sql, (seq,))]
+        opened = [
+            pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
+            for r in c.execute(
+                f"SELECT {_TRANSFER_COLS}, t.timestamp_ms FROM transfers t WHERE (flags & 2) != 0 AND seq > ? "
+                "AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) "
+                "AND NOT EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id)",
+                (seq,),
+            )
+        ]
+        closed = [
+            _u(pid)
+            for (pid,) in c.execute(
+                "SELECT pending_id FROM transfers WHERE seq > ? AND pending_id IS NOT NULL "
+                "UNION ALL SELECT pending_id FROM expirations WHERE seq > ?",
+                (seq, seq),
+            )
+        ]
+        (max_id,) = c.execute("SELECT max(id) FROM transfers").fetchone()
+        return Changes(accounts, opened, closed, _u(max_id))
+
+    def write(self, batch: BatchCommit, encoded: object = None) -> None:
         c = self.conn
         rec = batch.record
         ts = rec.timestamp_ms
-        u, un = sql_u128, sql_u128_or_none
-        flat: list[object] = []
-        put = flat.extend
-        if batch.accounts_created:
-            for a in batch.accounts_created:
-                put((a.seq, u(a.id), a.ledger, a.code, a.flags, un(a.user_data), u(a.debits_pending),
-                     u(a.debits_posted), u(a.credits_pending), u(a.credits_posted), ts))  # fmt: skip
-            _many(c, _INSERT_ACCOUNTS, flat)
-            flat.clear()
-        for seq, t in enumerate(batch.transfers, batch.first_transfer_seq):
-            put((seq, u(t.id), u(t.debit_account_id), u(t.credit_account_id), u(t.amount), t.ledger, t.code,
-                 t.flags, un(t.pending_id), un(t.user_data), t.timeout_s, ts))  # fmt: skip
-        _many(c, _INSERT_TRANSFERS, flat)
-        flat.clear()
-        for seq, pid in batch.expired:
-            put((seq, u(pid), ts))
-        _many(c, _INSERT_EXPIRATIONS, flat)
-        flat.clear()
-        for a in sorted(batch.touched, key=_by_seq):  # rowid order: the update walks the table forwards
-            put((a.seq, u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted)))
-        _many(c, _UPDATE_BALANCES, flat)
+        rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
+        _many(c, _INSERT_ACCOUNTS, rows.accounts)
+        _many(c, _INSERT_TRANSFERS, rows.transfers)
+        _many(c, _INSERT_EXPIRATIONS, rows.expirations)
+        _many(c, _UPDATE_BALANCES, rows.balances)
         c.execute(
             "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
             "VALUES (?,?,?,?,?,?,?)",
@@ -246,6 +267,7 @@ class SqliteStore:
         self.url = f"sqlite://{Path(self.path).resolve()}"
         self.synchronous = synchronous
         self._conn = connect(self.path, synchronous)
+        self._reader_conn: sqlite3.Connection | None = None
         self._migrate()
 
     def _migrate(self) -> None:
@@ -276,6 +298,16 @@ class SqliteStore:
         finally:
             if c.in_transaction:
                 c.execute("ROLLBACK")
+
+    def encode(self, batch: BatchCommit) -> object:
+        return _encode(batch)
+
+    @contextmanager
+    def reader(self) -> Iterator[SqliteLookups]:
+        """Look-ups of committed rows on a connection of their own (WAL lets it read beside the writer)."""
+        if self._reader_conn is None:
+            self._reader_conn = self._read()
+        yield SqliteLookups(self._reader_conn)
 
     def _read(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
@@ -328,6 +360,8 @@ class SqliteStore:
             conn.close()
 
     def close(self) -> None:
+        if self._reader_conn is not None:
+            self._reader_conn.close()
         self._conn.close()
 
 

@@ -21,8 +21,8 @@ from farthing import limits
 from farthing.domain import journal
 from farthing.domain.invariant import invariant
 from farthing.domain.ledger import BatchEffects, LedgerState, TransferRules, create_accounts, expire_due
-from farthing.domain.ledger_types import Account, AccountState, Transfer
-from farthing.engine.store import BatchCommit, Head, Store, StoreWriter
+from farthing.domain.ledger_types import Account, AccountState, PendingInfo, PendingStatus, Transfer
+from farthing.engine.store import BatchCommit, Head, Store, StoreLookups, StoreWriter
 from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
 
 _RESOLVING = 4 | 8  # post_pending | void_pending
@@ -32,12 +32,36 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+Results = list[AccountResult] | list[TransferResult]
+
+
+class HeadMoved(Exception):
+    """Another writer committed after a batch was prepared: reload and validate it again."""
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One caller's events: all accounts or all transfers. Linked chains never cross requests."""
 
     kind: str  # "accounts" | "transfers"
     events: Sequence[Account] | Sequence[Transfer]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A group validated and sealed against memory, waiting to be written by `LedgerEngine.flush`."""
+
+    requests: Sequence[Request]
+    results: list[Results]
+    base_head: Head
+    """The head the batch was prepared on; the store's head must still be this when it is written."""
+    batch: BatchCommit | None
+    """None when nothing is to be written (every event failed or already existed)."""
+    encoded: object
+    known: dict[int, Transfer]
+    """The transfers this batch applies, by id: look-ups of later batches must see them before the store does."""
+    resolved: dict[int, PendingInfo]
+    """Pending transfers this batch posts, voids or expires."""
 
 
 def check_request(kind: str, events: Sequence[object]) -> Request:
@@ -72,10 +96,13 @@ class LedgerEngine:
         self.max_transfer_id = 0
         """Every committed transfer id is at most this, so a larger (time-ordered, new) id needs no look-up."""
         self.batches_committed = 0
+        self._inflight: list[Prepared] = []
+        """Batches prepared but not yet written, oldest first (the pipelined committer keeps one or two)."""
         self.reload()
 
     def reload(self) -> None:
-        """Forget memory and rebuild it from what the store committed."""
+        """Forget memory (and whatever was in flight) and rebuild it from what the store committed."""
+        self._inflight.clear()
         self.state = LedgerState()
         self.head = Head(0, 0, journal.GENESIS_HASH, 0)
         self.max_transfer_id = 0
@@ -95,8 +122,13 @@ class LedgerEngine:
         self.max_transfer_id = max(self.max_transfer_id, changes.max_transfer_id)
         self.head = head
 
-    def commit(self, requests: Sequence[Request]) -> list[list[AccountResult] | list[TransferResult]]:
-        """Validate and durably commit a group of requests; one list of results per request."""
+    def commit(self, requests: Sequence[Request]) -> list[Results]:
+        """Validate and durably commit a group of requests under the write lock; one result list each.
+
+        The safe path: it takes the store's write lock first and catches up with other writers before
+        validating, so it never conflicts. Nothing may be in flight from `prepare`.
+        """
+        invariant(not self._inflight, "commit() while prepared batches are in flight")
         try:
             return self._commit(requests)
         except BaseException:
@@ -104,32 +136,84 @@ class LedgerEngine:
             self.reload()
             raise
 
-    def _commit(self, requests: Sequence[Request]) -> list[list[AccountResult] | list[TransferResult]]:
+    def _commit(self, requests: Sequence[Request]) -> list[Results]:
         invariant(sum(len(r.events) for r in requests) <= limits.events_per_commit_max, "group too large")
         with self.store.writer() as w:
             head = w.head()
             if head != self.head:
                 self._catch_up(w, head)
             now_ms = max(self.clock_ms(), head.timestamp_ms)
-            effects = BatchEffects()
-            expire_due(self.state, now_ms, effects)
-            rules = self._rules(w, requests, effects, now_ms)
-            out: list[list[AccountResult] | list[TransferResult]] = []
-            for req in requests:
-                if req.kind == "accounts":
-                    out.append(create_accounts(req.events, self.state, effects, now_ms))  # type: ignore[arg-type]
-                else:
-                    out.append(rules.apply(req.events))  # type: ignore[arg-type]
+            out, effects, _ = self._validate(w, requests, now_ms, ())
             if effects.event_count():
                 batch = self._seal(head, effects, now_ms)
                 w.write(batch)
-                self.head = Head(batch.record.batch_no, batch.record.last_seq, batch.record.hash, now_ms)
-                if effects.transfers:
-                    self.max_transfer_id = max(self.max_transfer_id, max(t.id for t in effects.transfers))
+                self._advance(batch, effects, now_ms)
                 self.batches_committed += 1
         return out
 
-    def _rules(self, w: StoreWriter, requests: Sequence[Request], effects: BatchEffects, now_ms: int) -> TransferRules:
+    def prepare(self, requests: Sequence[Request]) -> Prepared:
+        """Validate and seal a group against memory, optimistically, without the write lock.
+
+        Memory moves on at once, so the next group can be prepared while this one is written by
+        `flush` on another thread: validation of batch N+1 overlaps the commit of batch N. Look-ups
+        see committed rows plus the batches still in flight. If another process wrote in between,
+        `flush` finds the head moved and raises `HeadMoved`; the caller then reloads and retries.
+        """
+        invariant(sum(len(r.events) for r in requests) <= limits.events_per_commit_max, "group too large")
+        now_ms = max(self.clock_ms(), self.head.timestamp_ms)
+        inflight = list(self._inflight)  # before the look-ups: a batch that lands meanwhile is in one or the other
+        with self.store.reader() as r:
+            out, effects, rules = self._validate(r, requests, now_ms, inflight)
+        base = self.head
+        batch = encoded = None
+        if effects.event_count():
+            batch = self._seal(base, effects, now_ms)
+            encoded = self.store.encode(batch)
+            self._advance(batch, effects, now_ms)
+        resolved = {t.pending_id: rules.resolved[t.pending_id] for t in effects.transfers if t.flags & _RESOLVING}
+        resolved.update((info.transfer.id, info) for info in effects.expired)
+        prepared = Prepared(requests, out, base, batch, encoded, {t.id: t for t in effects.transfers}, resolved)
+        self._inflight.append(prepared)
+        return prepared
+
+    def flush(self, prepared: Prepared) -> None:
+        """Durably write a prepared batch, if the head is still where it was prepared on."""
+        if prepared.batch is not None:
+            with self.store.writer() as w:
+                head = w.head()
+                if head != prepared.base_head:
+                    raise HeadMoved(f"the head moved to batch {head.batch_no}: another writer committed")
+                w.write(prepared.batch, prepared.encoded)
+            self.batches_committed += 1
+        self._inflight.remove(prepared)
+
+    def _validate(
+        self, lookups: StoreLookups, requests: Sequence[Request], now_ms: int, inflight: Sequence[Prepared]
+    ) -> tuple[list[Results], BatchEffects, TransferRules]:
+        effects = BatchEffects()
+        expire_due(self.state, now_ms, effects)
+        rules = self._rules(lookups, requests, effects, now_ms, inflight)
+        out: list[Results] = []
+        for req in requests:
+            if req.kind == "accounts":
+                out.append(create_accounts(req.events, self.state, effects, now_ms))  # type: ignore[arg-type]
+            else:
+                out.append(rules.apply(req.events))  # type: ignore[arg-type]
+        return out, effects, rules
+
+    def _advance(self, batch: BatchCommit, effects: BatchEffects, now_ms: int) -> None:
+        self.head = Head(batch.record.batch_no, batch.record.last_seq, batch.record.hash, now_ms)
+        if effects.transfers:
+            self.max_transfer_id = max(self.max_transfer_id, max(t.id for t in effects.transfers))
+
+    def _rules(
+        self,
+        lookups: StoreLookups,
+        requests: Sequence[Request],
+        effects: BatchEffects,
+        now_ms: int,
+        inflight: Sequence[Prepared],
+    ) -> TransferRules:
         """Prefetch what the rules need that memory does not hold: ids seen before, closed pendings."""
         ids: list[int] = []
         resolving: set[int] = set()
@@ -145,8 +229,17 @@ class LedgerEngine:
                 pid = t.pending_id
                 if t.flags & _RESOLVING and 0 < pid < limits.u128_max and pid not in pending:
                     resolving.add(pid)
-        known = w.find_transfers(ids) if ids else {}
-        closed = w.find_pending(resolving) if resolving else {}
+        known = lookups.find_transfers(ids) if ids else {}
+        closed = lookups.find_pending(resolving) if resolving else {}
+        for p in inflight:  # not yet in the store, already in memory
+            for tid in ids:
+                if tid in p.known:
+                    known[tid] = p.known[tid]
+            for pid in resolving:
+                if pid in p.known:
+                    closed[pid] = PendingInfo(p.known[pid], 0, PendingStatus.open)
+                if pid in p.resolved:
+                    closed[pid] = p.resolved[pid]
         return TransferRules(self.state, known, closed, effects, now_ms)
 
     def _seal(self, head: Head, effects: BatchEffects, now_ms: int) -> BatchCommit:

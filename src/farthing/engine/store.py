@@ -58,19 +58,22 @@ class BatchCommit:
     """Accounts whose balances the batch changed, with their new balances."""
 
 
-class StoreWriter(Protocol):
-    def head(self) -> Head: ...
-
-    def changes_since(self, seq: int) -> Changes: ...
-
+class StoreLookups(Protocol):
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]: ...
 
     def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
         """The transfers with these ids, each with its pending status (open if never resolved)."""
         ...
 
-    def write(self, batch: BatchCommit) -> None:
-        """Write the batch and its journal record, move the head, and commit."""
+
+class StoreWriter(StoreLookups, Protocol):
+    def head(self) -> Head: ...
+
+    def changes_since(self, seq: int) -> Changes: ...
+
+    def write(self, batch: BatchCommit, encoded: object = None) -> None:
+        """Write the batch (with its rows from `Store.encode`, if given) and its journal record, move the
+        head, and commit."""
         ...
 
 
@@ -78,6 +81,14 @@ class Store(Protocol):
     url: str
 
     def writer(self) -> AbstractContextManager[StoreWriter]: ...
+
+    def reader(self) -> AbstractContextManager[StoreLookups]:
+        """Look-ups of committed rows beside the writer (the pipelined engine validates with these)."""
+        ...
+
+    def encode(self, batch: BatchCommit) -> object:
+        """The batch's rows in the store's own form: CPU work that can run off the write path."""
+        ...
 
     def head(self) -> Head: ...
 
