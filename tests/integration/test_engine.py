@@ -241,56 +241,9 @@ def test_two_engines_on_one_database_take_turns_and_lose_nothing(store_url: str)
         b.close()
 
 
-class FailingStore:
-    """A store whose next write fails, as a full disk or a lost connection would."""
-
-    def __init__(self, inner: object) -> None:
-        self.inner = inner
-        self.fail_next = False
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-    def writer(self):  # type: ignore[no-untyped-def]
-        outer = self
-        ctx = self.inner.writer()  # type: ignore[attr-defined]
-
-        class Wrap:
-            def __enter__(self):  # type: ignore[no-untyped-def]
-                w = ctx.__enter__()
-                if outer.fail_next:
-                    outer.fail_next = False
-
-                    def broken(batch: object) -> None:
-                        raise OSError("disk full")
-
-                    w.write = broken
-                return w
-
-            def __exit__(self, *exc: object) -> object:
-                return ctx.__exit__(*exc)
-
-        return Wrap()
-
-
-def test_a_failed_write_fails_its_callers_and_leaves_memory_as_the_database(store_url: str) -> None:
-    store = FailingStore(open_store(store_url))
-    engine = LedgerEngine(store, Clock())  # type: ignore[arg-type]
-    engine.commit([Request("accounts", [Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])])
-    engine.commit([Request("transfers", [Transfer(1, 1, 2, 100, L, 1)])])
-    store.fail_next = True
-    with pytest.raises(OSError):
-        engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])])
-    assert {a.id: a.balances() for a in engine.accounts()}[2] == (0, 0, 0, 100)
-    # The failed transfer was not applied: the same id now succeeds, once.
-    assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.ok]]
-    assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.exists]]
-    assert verify(store.inner).ok  # type: ignore[arg-type]
-    store.inner.close()  # type: ignore[attr-defined]
-
-
 class GatedStore:
-    """A store whose writes wait for a gate, so that one batch stays in flight while the next is prepared."""
+    """A store whose next write, once armed, waits for a gate (so that a batch stays in flight while the
+    next is prepared) and then fails, if asked, as a full disk or a lost connection would."""
 
     def __init__(self, inner: object, fail: bool = False) -> None:
         self.inner = inner
@@ -325,6 +278,23 @@ class GatedStore:
                 return ctx.__exit__(*exc)
 
         return Wrap()
+
+
+def test_a_failed_write_fails_its_callers_and_leaves_memory_as_the_database(store_url: str) -> None:
+    store = GatedStore(open_store(store_url), fail=True)
+    store.gate.set()
+    engine = LedgerEngine(store, Clock())  # type: ignore[arg-type]
+    engine.commit([Request("accounts", [Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])])
+    engine.commit([Request("transfers", [Transfer(1, 1, 2, 100, L, 1)])])
+    store.armed = True
+    with pytest.raises(OSError):
+        engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])])
+    assert {a.id: a.balances() for a in engine.accounts()}[2] == (0, 0, 0, 100)
+    # The failed transfer was not applied: the same id now succeeds, once.
+    assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.ok]]
+    assert engine.commit([Request("transfers", [Transfer(2, 2, 3, 100, L, 1)])]) == [[R.exists]]
+    assert verify(store.inner).ok  # type: ignore[arg-type]
+    store.inner.close()  # type: ignore[attr-defined]
 
 
 def _wait_for(condition: Callable[[], bool], message: str) -> None:

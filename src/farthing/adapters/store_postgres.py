@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
+from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
 from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status_of
 from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
@@ -37,25 +39,6 @@ class _IntNumericLoader(Loader):
 
     def load(self, data: Any) -> int:
         return int(bytes(data))
-
-
-_ACCOUNT_COLS = (
-    "id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
-    "seq, timestamp_ms"
-)
-_TRANSFER_COLS = (
-    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, user_data, timeout_s"
-)
-
-
-# The accounts a catch-up must re-read: created after the seq, or moved by a transfer or an expiry after it.
-_CHANGED_ACCOUNTS = (
-    "SELECT {cols} FROM accounts WHERE seq > {p} OR id IN ("
-    "SELECT debit_account_id FROM transfers WHERE seq > {p} "
-    "UNION SELECT credit_account_id FROM transfers WHERE seq > {p} "
-    "UNION SELECT t.debit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p} "
-    "UNION SELECT t.credit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p})"
-)
 
 
 def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
@@ -92,7 +75,7 @@ class PostgresLookups:
 
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
         rows = self.conn.execute(
-            f"SELECT {_TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
+            f"SELECT {TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
         )
         found: dict[int, Transfer] = {}
         for row in rows:
@@ -102,10 +85,7 @@ class PostgresLookups:
 
     def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
         rows = self.conn.execute(
-            f"SELECT {_TRANSFER_COLS}, t.timestamp_ms, "
-            "(SELECT r.flags FROM transfers r WHERE r.pending_id = t.id), "
-            "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
-            "FROM transfers t WHERE t.id = ANY(%s::bytea[])",
+            sql.PENDING_WITH_STATUS + "t.id = ANY(%s::bytea[])",
             ([b16(i) for i in ids],),
         )
         found: dict[int, PendingInfo] = {}
@@ -167,25 +147,12 @@ class PostgresWriter(PostgresLookups):
 
     def changes_since(self, seq: int) -> Changes:
         c = self.conn
-        sql = _CHANGED_ACCOUNTS.format(cols=_ACCOUNT_COLS, p="%(seq)s")
-        accounts = [_account(r) for r in c.execute(sql, {"seq": seq})]
+        accounts = [_account(r) for r in c.execute(sql.CHANGED_ACCOUNTS.format(p="%(seq)s"), {"seq": seq})]
         opened = [
             pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
-            for r in c.execute(
-                f"SELECT {_TRANSFER_COLS}, t.timestamp_ms FROM transfers t WHERE (flags & 2) <> 0 AND seq > %s "
-                "AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) "
-                "AND NOT EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id)",
-                (seq,),
-            )
+            for r in c.execute(sql.OPENED_PENDING.format(p="%(seq)s"), {"seq": seq})
         ]
-        closed = [
-            int16(bytes(pid))
-            for (pid,) in c.execute(
-                "SELECT pending_id FROM transfers WHERE seq > %s AND pending_id IS NOT NULL "
-                "UNION ALL SELECT pending_id FROM expirations WHERE seq > %s",
-                (seq, seq),
-            )
-        ]
+        closed = [int16(bytes(pid)) for (pid,) in c.execute(sql.CLOSED_PENDING.format(p="%(seq)s"), {"seq": seq})]
         row = c.execute("SELECT id FROM transfers ORDER BY id DESC LIMIT 1").fetchone()
         max_id = int16(bytes(row[0])) if row and row[0] is not None else 0
         return Changes(accounts, opened, closed, max_id)
@@ -197,8 +164,8 @@ class PostgresWriter(PostgresLookups):
         rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
         cur = c.cursor()
         for table, cols, data in (
-            ("accounts", _ACCOUNT_COLS, rows.accounts),
-            ("transfers", f"seq, {_TRANSFER_COLS}, timestamp_ms", rows.transfers),
+            ("accounts", ACCOUNT_COLS, rows.accounts),
+            ("transfers", f"seq, {TRANSFER_COLS}, timestamp_ms", rows.transfers),
             ("expirations", "seq, pending_id, timestamp_ms", rows.expirations),
         ):
             if data:
@@ -283,7 +250,7 @@ class PostgresStore:
 
     def accounts(self) -> list[AccountState]:
         with self._read() as conn:
-            return [_account(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+            return [_account(r) for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")]
 
     def journal(self) -> Iterator[JournalRecord]:
         with self._read() as conn, conn.cursor(name="journal") as cur:
@@ -302,8 +269,8 @@ class PostgresStore:
                 conn.cursor(name="transfers") as tr,
                 conn.cursor(name="expirations") as ex,
             ):
-                acc.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
-                tr.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
+                acc.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")
+                tr.execute(f"SELECT seq, {TRANSFER_COLS} FROM transfers ORDER BY seq")
                 ex.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
                 yield from heapq.merge(
                     (AuditEvent(r[9], account=_account(r)) for r in acc),

@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
+from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
 from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, sql_u128_or_none, status_of
 from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
@@ -28,27 +30,11 @@ from farthing.errors import ErrorCode, StoreError
 _LOOKUP_CHUNK = 256
 """Ids per look-up statement; short chunks are padded so that one prepared statement serves all."""
 
-_ACCOUNT_COLS = (
-    "id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
-    "seq, timestamp_ms"
-)
-_ACCOUNT_COLS_BY_SEQ = (
+_ACCOUNT_COLS_SEQ_FIRST = (
     "seq, id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
     "timestamp_ms"
 )
-_TRANSFER_COLS = (
-    "id, debit_account_id, credit_account_id, amount, ledger, code, flags, pending_id, user_data, timeout_s"
-)
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-
-# The accounts a catch-up must re-read: created after the seq, or moved by a transfer or an expiry after it.
-_CHANGED_ACCOUNTS = (
-    "SELECT {cols} FROM accounts WHERE seq > {p} OR id IN ("
-    "SELECT debit_account_id FROM transfers WHERE seq > {p} "
-    "UNION SELECT credit_account_id FROM transfers WHERE seq > {p} "
-    "UNION SELECT t.debit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p} "
-    "UNION SELECT t.credit_account_id FROM expirations e JOIN transfers t ON t.id = e.pending_id WHERE e.seq > {p})"
-)
 
 
 _u = from_sql_u128
@@ -102,10 +88,10 @@ _VARIABLES_MAX = 32766
 """SQLite's default limit on parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)."""
 
 _INSERT_ACCOUNTS = _Statement(
-    f"INSERT INTO accounts ({_ACCOUNT_COLS_BY_SEQ}) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?)", "", 11
+    f"INSERT INTO accounts ({_ACCOUNT_COLS_SEQ_FIRST}) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?)", "", 11
 )
 _INSERT_TRANSFERS = _Statement(
-    f"INSERT INTO transfers (seq, {_TRANSFER_COLS}, timestamp_ms) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?)", "", 12
+    f"INSERT INTO transfers (seq, {TRANSFER_COLS}, timestamp_ms) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?)", "", 12
 )
 _INSERT_EXPIRATIONS = _Statement("INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES ", "(?,?,?)", "", 3)
 _UPDATE_BALANCES = _Statement(
@@ -149,24 +135,19 @@ class SqliteLookups:
             yield chunk
 
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
-        sql = f"SELECT {_TRANSFER_COLS} FROM transfers WHERE id IN ({','.join('?' * _LOOKUP_CHUNK)})"
+        query = f"SELECT {TRANSFER_COLS} FROM transfers WHERE id IN ({','.join('?' * _LOOKUP_CHUNK)})"
         found: dict[int, Transfer] = {}
         for chunk in self._chunks(ids):
-            for row in self.conn.execute(sql, chunk):
+            for row in self.conn.execute(query, chunk):
                 t = _transfer(row)
                 found[t.id] = t
         return found
 
     def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
-        sql = (
-            f"SELECT {_TRANSFER_COLS}, t.timestamp_ms, "
-            "(SELECT r.flags FROM transfers r WHERE r.pending_id = t.id), "
-            "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
-            f"FROM transfers t WHERE t.id IN ({','.join('?' * _LOOKUP_CHUNK)})"
-        )
+        query = sql.PENDING_WITH_STATUS + f"t.id IN ({','.join('?' * _LOOKUP_CHUNK)})"
         found: dict[int, PendingInfo] = {}
         for chunk in self._chunks(ids):
-            for row in self.conn.execute(sql, chunk):
+            for row in self.conn.execute(query, chunk):
                 t = _transfer(row[:10])
                 found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
         return found
@@ -216,25 +197,12 @@ class SqliteWriter(SqliteLookups):
 
     def changes_since(self, seq: int) -> Changes:
         c = self.conn
-        sql = _CHANGED_ACCOUNTS.format(cols=_ACCOUNT_COLS, p="?1")
-        accounts = [_account(r) for r in c.execute(sql, (seq,))]
+        accounts = [_account(r) for r in c.execute(sql.CHANGED_ACCOUNTS.format(p="?1"), (seq,))]
         opened = [
             pending_info(_transfer(r[:-1]), r[-1], PendingStatus.open)
-            for r in c.execute(
-                f"SELECT {_TRANSFER_COLS}, t.timestamp_ms FROM transfers t WHERE (flags & 2) != 0 AND seq > ? "
-                "AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id) "
-                "AND NOT EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id)",
-                (seq,),
-            )
+            for r in c.execute(sql.OPENED_PENDING.format(p="?1"), (seq,))
         ]
-        closed = [
-            _u(pid)
-            for (pid,) in c.execute(
-                "SELECT pending_id FROM transfers WHERE seq > ? AND pending_id IS NOT NULL "
-                "UNION ALL SELECT pending_id FROM expirations WHERE seq > ?",
-                (seq, seq),
-            )
-        ]
+        closed = [_u(pid) for (pid,) in c.execute(sql.CLOSED_PENDING.format(p="?1"), (seq,))]
         (max_id,) = c.execute("SELECT max(id) FROM transfers").fetchone()
         return Changes(accounts, opened, closed, _u(max_id))
 
@@ -324,7 +292,7 @@ class SqliteStore:
     def accounts(self) -> list[AccountState]:
         conn = self._read()
         try:
-            return [_account(r) for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+            return [_account(r) for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")]
         finally:
             conn.close()
 
@@ -345,11 +313,11 @@ class SqliteStore:
             conn.execute("BEGIN")  # one snapshot for the three cursors
             accounts = (
                 AuditEvent(r[9], account=_account(r))
-                for r in conn.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY seq")
+                for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")
             )
             transfers = (
                 AuditEvent(r[0], transfer=_transfer(r[1:]))
-                for r in conn.execute(f"SELECT seq, {_TRANSFER_COLS} FROM transfers ORDER BY seq")
+                for r in conn.execute(f"SELECT seq, {TRANSFER_COLS} FROM transfers ORDER BY seq")
             )
             expiries = (
                 AuditEvent(r[0], pending_id=_u(r[1]))

@@ -36,7 +36,6 @@ def demo(
     payments: Annotated[int, typer.Option(min=1, max=1_000_000, help="micropayments to run")] = 5_000,
 ) -> None:
     """Create a ledger, run thousands of micropayments from several threads, print balances and the audit."""
-    from farthing.services.audit import verify
     from farthing.services.demo import FEES, FUNDING, MERCHANT_BASE, PAYER_BASE, run_demo
     from farthing.services.ledger import open_ledger
 
@@ -69,22 +68,22 @@ def demo(
         f"{result.payments_ok} payments committed, {result.payments_refused} refused (insufficient funds), "
         f"{len(payers) - 3} more payers not shown; {rate:,.0f} payments/s. Sum of all balances: {cur.format(total)}"
     )
+    _verify(store.url)
+
+
+def _verify(url: str | None) -> None:
+    """Audit the ledger at `url`, print the report, and exit 1 if it found a problem."""
     from farthing.adapters.open_store import open_store
+    from farthing.services.audit import verify
 
-    check = open_store(store.url)
     try:
-        report = verify(check)
+        store = open_store(url)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        report = verify(store)
     finally:
-        check.close()
-    _print_report(report)
-    if not report.ok:
-        raise typer.Exit(1)
-
-
-def _print_report(report: object) -> None:
-    from farthing.domain.audit import AuditReport
-
-    assert isinstance(report, AuditReport)
+        store.close()
     if report.ok:
         console.print(
             f"[green]audit ok[/green]: {report.batches} batches, {report.events} events "
@@ -96,22 +95,10 @@ def _print_report(report: object) -> None:
         console.print(f"  - {problem}")
     if len(report.problems) > 20:
         console.print(f"  … and {len(report.problems) - 20} more")
+    raise typer.Exit(1)
 
 
 @audit_app.command("verify")
 def audit_verify(db: DbOption = None) -> None:
     """Recompute the journal's hash chain and every balance; exit 1 naming the first bad batch."""
-    from farthing.adapters.open_store import open_store
-    from farthing.services.audit import verify
-
-    try:
-        store = open_store(db)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    try:
-        report = verify(store)
-    finally:
-        store.close()
-    _print_report(report)
-    if not report.ok:
-        raise typer.Exit(1)
+    _verify(db)
