@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from farthing import limits
 from farthing.domain import journal
 from farthing.domain.invariant import invariant
-from farthing.domain.ledger import BatchEffects, LedgerState, TransferRules, create_accounts, expire_due
+from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts, expire_due
+from farthing.domain.ledger_transfers import TransferRules
 from farthing.domain.ledger_types import Account, AccountState, PendingInfo, PendingStatus, Transfer
 from farthing.engine.store import BatchCommit, Head, Store, StoreLookups, StoreWriter
 from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult

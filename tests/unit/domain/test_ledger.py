@@ -7,14 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from farthing import limits
-from farthing.domain.ledger import (
-    BatchEffects,
-    LedgerState,
-    TransferRules,
-    balance_sums,
-    create_accounts,
-    expire_due,
-)
+from farthing.domain.ledger import BatchEffects, LedgerState, balance_sums, create_accounts, expire_due
+from farthing.domain.ledger_transfers import TransferRules
 from farthing.domain.ledger_types import (
     Account,
     AccountFlags,
@@ -327,7 +321,7 @@ _u128ish = st.one_of(st.integers(-2, 5), st.sampled_from([limits.u128_max - 1, l
     )
 )
 def test_the_fast_path_admits_only_transfers_the_full_rules_admit(t: Transfer) -> None:
-    from farthing.domain.ledger import _transfer_fields, _transfer_shape, plain_in_range
+    from farthing.domain.ledger_transfers import _transfer_fields, _transfer_shape, plain_in_range
 
     full = _transfer_shape(t) is R.ok and _transfer_fields(t) is R.ok
     if plain_in_range(t):
