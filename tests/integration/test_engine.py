@@ -13,7 +13,7 @@ from farthing.adapters.open_store import open_store
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.engine import LedgerEngine, Request
-from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
+from farthing.errors import AccountResult, BatchError, ErrorCode, StoreError, TransferResult
 from farthing.services.audit import verify
 
 R = TransferResult
@@ -352,5 +352,59 @@ def test_when_a_write_fails_the_batch_behind_it_is_validated_again(store_url: st
         assert lg.create_transfers([Transfer(11, 2, 3, 300, L, 1)]) == [R.ok]  # A's ids were never used
         report = verify(lg.engine.store.inner)  # type: ignore[attr-defined]
         assert report.ok, report.problems
+    finally:
+        lg.close()
+
+
+class FlakyStore:
+    """A store that, while `down`, cannot be written: its write lock cannot even be taken."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.down = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def writer(self):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise StoreError(ErrorCode.store_unavailable, "the database is not answering")
+        return self.inner.writer()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("pipeline", [True, False])
+def test_an_unreachable_store_fails_callers_and_the_ledger_recovers_when_it_returns(
+    store_url: str, pipeline: bool
+) -> None:
+    store = FlakyStore(open_store(store_url))
+    lg = GroupCommitter(LedgerEngine(store, Clock()), wait_ms=0, pipeline=pipeline)  # type: ignore[arg-type]
+    try:
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+        lg.create_transfers([Transfer(1, 1, 2, 1_000, L, 1)])
+        store.down = True
+        for tid in (10, 11):
+            with pytest.raises(StoreError):
+                lg.create_transfers([Transfer(tid, 2, 3, 100, L, 1)])
+        store.down = False
+        # Memory was rebuilt from the store, not from the failed attempts: both ids are still free.
+        assert lg.create_transfers([Transfer(10, 2, 3, 100, L, 1), Transfer(11, 2, 3, 100, L, 1)]) == [R.ok, R.ok]
+        assert balances(lg)[2] == (0, 200, 0, 1_000)
+        assert verify(store.inner).ok  # type: ignore[arg-type]
+    finally:
+        lg.close()
+
+
+def test_a_caller_cannot_cancel_a_batch_the_committer_has_taken_on(store_url: str) -> None:
+    store = GatedStore(open_store(store_url))
+    lg = GroupCommitter(LedgerEngine(store, Clock()), wait_ms=0)  # type: ignore[arg-type]
+    try:
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1)])
+        store.armed = True
+        fut = lg.submit("transfers", [Transfer(5, 1, 2, 7, L, 1)])
+        _wait_for(lambda: not store.armed, "the batch never reached the store")
+        assert fut.cancel() is False  # it is being written: what commits is what the caller is told
+        store.gate.set()
+        assert fut.result(30) == [R.ok]
+        assert lg.create_transfers([Transfer(6, 1, 2, 1, L, 1)]) == [R.ok]  # the writer thread lives on
     finally:
         lg.close()

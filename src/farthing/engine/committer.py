@@ -50,7 +50,8 @@ def _resolve(group: list[_Item], results: Sequence[_Results]) -> None:
 
 def _fail(group: list[_Item], exc: BaseException) -> None:
     for _, fut in group:
-        fut.set_exception(exc)
+        if not fut.done():  # a caller is told once; an error after its result changes nothing it was told
+            fut.set_exception(exc)
 
 
 SWITCH_INTERVAL_S = 0.001
@@ -160,7 +161,13 @@ class GroupCommitter:
                 first = got  # type: ignore[assignment]
             assert first is not None
             group, stop = self._gather(first)
-            self._commit(group)
+            # Taken on: from here a caller can no longer cancel, so what commits is what it is told.
+            group = [item for item in group if item[1].set_running_or_notify_cancel()]
+            try:
+                if group:
+                    self._commit(group)
+            except BaseException as exc:  # the committer thread must outlive any one batch
+                _fail(group, exc)
             if stop:
                 return
 
@@ -196,7 +203,7 @@ class GroupCommitter:
                 prepared = self.engine.prepare([req for req, _ in group])
             except BaseException as exc:  # every waiting caller must hear of the failure
                 self._drain()
-                self.engine.reload()  # validation may have half-applied the group to memory
+                self.engine.reload_quietly()  # validation may have half-applied the group to memory
                 _fail(group, exc)
                 return
             if self._drain():
@@ -221,8 +228,8 @@ class GroupCommitter:
             return False
         failed, exc = self._failure
         self._failure = None
-        self.engine.reload()
-        if isinstance(exc, HeadMoved):
+        self.engine.reload_quietly()
+        if isinstance(exc, HeadMoved) and self.engine.loaded:
             self.head_moved_retries += 1
             self._commit_locked(failed.group)  # another process wrote first: validate again, safely
         else:
@@ -253,8 +260,7 @@ class GroupCommitter:
         """With no callers, still release pending transfers whose time has run out."""
         with self.lock:
             self._drain()
-            if self.engine.state.expiries and self.engine.state.expiries[0][0] <= self.engine.clock_ms():
-                try:
+            due = self.engine.state.expiries and self.engine.state.expiries[0][0] <= self.engine.clock_ms()
+            if due or not self.engine.loaded:
+                with contextlib.suppress(Exception):  # retried on the next tick or batch
                     self.engine.commit([])
-                except Exception:
-                    return

@@ -12,6 +12,7 @@ batch at a time and is not itself thread-safe.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -99,16 +100,29 @@ class LedgerEngine:
         self.batches_committed = 0
         self._inflight: list[Prepared] = []
         """Batches prepared but not yet written, oldest first (the pipelined committer keeps one or two)."""
+        self.loaded = False
+        """False after a reload failed (the store did not answer): memory must not be used until one succeeds."""
         self.reload()
 
     def reload(self) -> None:
         """Forget memory (and whatever was in flight) and rebuild it from what the store committed."""
+        self.loaded = False
         self._inflight.clear()
         self.state = LedgerState()
         self.head = Head(0, 0, journal.GENESIS_HASH, 0)
         self.max_transfer_id = 0
         with self.store.writer() as w:
             self._catch_up(w, w.head())
+        self.loaded = True
+
+    def reload_quietly(self) -> None:
+        """Reload if the store answers; if not, stay unloaded and let the next request try again."""
+        with contextlib.suppress(Exception):  # `loaded` stays False: the next commit or prepare tries again
+            self.reload()
+
+    def _ensure_loaded(self) -> None:
+        if not self.loaded:
+            self.reload()
 
     def _catch_up(self, w: StoreWriter, head: Head) -> None:
         """Apply what other writers (or a previous life of this engine) committed since our head."""
@@ -130,11 +144,12 @@ class LedgerEngine:
         validating, so it never conflicts. Nothing may be in flight from `prepare`.
         """
         invariant(not self._inflight, "commit() while prepared batches are in flight")
+        self._ensure_loaded()
         try:
             return self._commit(requests)
         except BaseException:
             # Memory may hold effects the database never got: rebuild it from the store.
-            self.reload()
+            self.reload_quietly()
             raise
 
     def _commit(self, requests: Sequence[Request]) -> list[Results]:
@@ -161,6 +176,7 @@ class LedgerEngine:
         `flush` finds the head moved and raises `HeadMoved`; the caller then reloads and retries.
         """
         invariant(sum(len(r.events) for r in requests) <= limits.events_per_commit_max, "group too large")
+        self._ensure_loaded()
         now_ms = max(self.clock_ms(), self.head.timestamp_ms)
         inflight = list(self._inflight)  # before the look-ups: a batch that lands meanwhile is in one or the other
         with self.store.reader() as r:
