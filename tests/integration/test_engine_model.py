@@ -18,7 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from farthing.adapters.store_sqlite import SqliteStore
 from farthing.domain.ledger_types import Account, Transfer
-from farthing.engine.engine import LedgerEngine, Request
+from farthing.engine.engine import LedgerEngine, Prepared, Request
 from farthing.errors import TransferResult
 from farthing.services.audit import verify
 
@@ -156,6 +156,7 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.path = f"{self.dir}/ledger.db"
         self.now_ms = 1_800_000_000_000
         self.engine = self._open()
+        self.in_flight: Prepared | None = None
         self.model = Model()
         self.engine.commit([Request("accounts", [Account(i, L, 1, flags=f) for i, f in FLAGS.items()])])
         funding = [Transfer(1_000 + i, 1, i, 5_000, L, 1) for i in (2, 3)] + [Transfer(1_004, 4, 5, 3_000, L, 1)]
@@ -170,9 +171,18 @@ class EngineVersusModel(RuleBasedStateMachine):
         self.next_id += 1
         return self.next_id
 
+    pipelined = False
+    """When true, every batch is prepared while the one before it is still in flight (not yet written)."""
+
     def check(self, transfers: list[Transfer]) -> list[R]:
         expected = self.model.batch(transfers, self.now_ms)
-        [got] = self.engine.commit([Request("transfers", transfers)])
+        if self.pipelined:
+            prepared = self.engine.prepare([Request("transfers", transfers)])
+            self.flush()
+            self.in_flight = prepared
+            [got] = prepared.results
+        else:
+            [got] = self.engine.commit([Request("transfers", transfers)])
         assert got == expected, (transfers, got, expected)
         return list(got)  # type: ignore[arg-type]
 
@@ -221,7 +231,13 @@ class EngineVersusModel(RuleBasedStateMachine):
 
     @precondition(lambda self: self.next_id % 3 == 0)
     @rule()
+    def flush(self) -> None:
+        if self.in_flight is not None:
+            self.engine.flush(self.in_flight)
+            self.in_flight = None
+
     def restart(self) -> None:
+        self.flush()
         self.engine.store.close()
         self.engine = self._open()
 
@@ -240,6 +256,7 @@ class EngineVersusModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            self.flush()
             report = verify(self.engine.store)
             assert report.ok, report.problems
         finally:
@@ -247,5 +264,13 @@ class EngineVersusModel(RuleBasedStateMachine):
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class PipelinedEngineVersusModel(EngineVersusModel):
+    """The same walk through `prepare` and `flush`, one batch always in flight: look-ups must see it."""
+
+    pipelined = True
+
+
 EngineVersusModel.TestCase.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)
+PipelinedEngineVersusModel.TestCase.settings = settings(max_examples=100, stateful_step_count=50, deadline=None)
 test_engine_matches_the_model = EngineVersusModel.TestCase
+test_pipelined_engine_matches_the_model = PipelinedEngineVersusModel.TestCase
