@@ -144,6 +144,20 @@ class ErrorCode(enum.StrEnum):
     engine_closed = "engine_closed"
     engine_failed = "engine_failed"
     journal_chain_broken = "journal_chain_broken"
+    # The HTTP API's own (problem+json `code`).
+    unauthenticated = "unauthenticated"
+    forbidden = "forbidden"
+    not_found = "not_found"
+    validation_failed = "validation_failed"
+    malformed_json = "malformed_json"
+    request_too_large = "request_too_large"
+    unsupported_media_type = "unsupported_media_type"
+    insufficient_funds = "insufficient_funds"
+    payment_refused = "payment_refused"
+    card_declined = "card_declined"
+    card_authentication_required = "card_authentication_required"
+    idempotency_key_reused = "idempotency_key_reused"
+    idempotency_key_invalid = "idempotency_key_invalid"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -37,6 +37,11 @@ ledger_scale_max = 18
 ledger_scale_default = 6
 """Default decimal places below the major unit: $0.000001 is one unit of a USD ledger."""
 
+request_bytes_max = 4 * 1024 * 1024
+"""The largest HTTP request body the API reads (a full batch of payments fits well within it)."""
+
+idempotency_key_length_max = 255
+
 assert 0 < amount_max < u128_max
 assert 0 < events_per_commit_max <= 8190
 assert 0 < events_per_batch_max <= events_per_commit_max

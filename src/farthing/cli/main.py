@@ -98,6 +98,47 @@ def _verify(url: str | None) -> None:
     raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8402,
+    demo: Annotated[bool, typer.Option("--demo", help="also create a demo merchant and customer")] = False,
+) -> None:
+    """Serve the HTTP API (docs at /docs); prints an operator key on first start."""
+    import uvicorn
+
+    from farthing.api.app import create_app
+    from farthing.services.platform import bootstrap, open_platform
+
+    try:
+        platform = open_platform(db)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        lines = bootstrap(platform, demo)
+        url = platform.ledger.engine.store.url
+    finally:
+        platform.ledger.close()
+        platform.db.close()
+    for line in lines:
+        console.print(line, soft_wrap=True)
+    if demo:
+        customer_key = lines[-1].rsplit(" ", 1)[-1]
+        merchant = lines[-2].split()[2].rstrip(",")
+        console.print("A first payment of a tenth of a cent:", soft_wrap=True)
+        console.print(
+            f"curl -s http://{host}:{port}/v1/payments -H 'Authorization: Bearer {customer_key}' "
+            f'-H \'Content-Type: application/json\' -d \'{{"merchant": "{merchant}", "amount": "0.001", '
+            f'"currency": "USD"}}\'',
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
+    console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
+    uvicorn.run(create_app(lambda: open_platform(url)), host=host, port=port, log_level="warning")
+
+
 @audit_app.command("verify")
 def audit_verify(db: DbOption = None) -> None:
     """Recompute the journal's hash chain and every balance; exit 1 naming the first bad batch."""

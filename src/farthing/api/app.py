@@ -1,0 +1,236 @@
+"""The FastAPI application: `/v1` routes for parties, wallets, top-ups and payments.
+
+Routes are plain functions run in the server's thread pool: each blocks on the group committer,
+which coalesces concurrent requests into one database transaction per batch. Amounts are decimal
+strings in and out, never JSON numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from farthing import limits
+from farthing.api import problems
+from farthing.domain.money import AmountFloatError, currency
+from farthing.errors import ErrorCode
+from farthing.services.platform import Platform, PlatformError, Principal
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartyIn(_In):
+    name: StrictStr = Field(min_length=1, max_length=200, examples=["Daily Crossword"])
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    secret: str = Field(description="Shown once; only its SHA-256 is stored.")
+
+
+class PartyOut(BaseModel):
+    id: str
+    object: Literal["merchant", "customer"]
+    name: str
+    mode: Literal["test", "live"]
+    api_key: ApiKeyOut
+
+
+Amount = Annotated[
+    Any, Field(description='A decimal string in major units, e.g. "0.001"; never a JSON number.', examples=["0.001"])
+]
+
+
+class TopUpIn(_In):
+    amount: Amount
+    currency: StrictStr = Field(examples=["USD"])
+    card_number: StrictStr = Field(examples=["4242424242424242"])
+
+
+class TopUpOut(BaseModel):
+    id: str
+    object: Literal["topup"] = "topup"
+    status: Literal["captured"] = "captured"
+    amount: str
+    processor_fee: str
+    currency: str
+
+
+class PaymentIn(_In):
+    merchant: StrictStr = Field(examples=["mer_0123456789abcdef01234567"])
+    amount: Amount
+    currency: StrictStr = Field(examples=["USD"])
+    reference: StrictStr | None = Field(default=None, max_length=255, examples=["article-42"])
+
+
+class PaymentOut(BaseModel):
+    id: str
+    object: Literal["payment"] = "payment"
+    status: Literal["succeeded"] = "succeeded"
+    customer: str
+    merchant: str
+    amount: str
+    fee: str
+    currency: str
+    reference: str | None
+
+
+class WalletOut(BaseModel):
+    object: Literal["wallet"] = "wallet"
+    currency: str
+    available: str
+    pending: str
+    credits_posted: str
+    debits_posted: str
+
+
+def _amount(value: Any) -> str:
+    if not isinstance(value, str):
+        raise AmountFloatError(
+            ErrorCode.amount_float_not_allowed,
+            f'amounts are decimal strings such as "0.001", never JSON numbers (got {value!r})',
+        )
+    return value
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+def _principal(
+    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
+    principal = _platform(request).authenticate(authorization.removeprefix("Bearer ").strip())
+    if principal is None:
+        raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+PlatformDep = Annotated[Platform, Depends(_platform)]
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    if value is not None and not 0 < len(value) <= limits.idempotency_key_length_max:
+        raise PlatformError(
+            ErrorCode.idempotency_key_invalid,
+            f"Idempotency-Key must be 1 to {limits.idempotency_key_length_max} characters",
+        )
+    return value
+
+
+def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
+    """The application; `open_platform` is called at start-up, and the platform closed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.platform = open_platform()
+        try:
+            yield
+        finally:
+            app.state.platform.ledger.close()
+            app.state.platform.db.close()
+
+    app = FastAPI(
+        title="Farthing",
+        version="0.1.0",
+        description="Micropayments on an exact, batched, hash-chained ledger. Errors are RFC 9457 problem+json.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+
+    @app.middleware("http")
+    async def guard_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > limits.request_bytes_max):
+                return problems.problem(
+                    ErrorCode.request_too_large, f"request bodies are limited to {limits.request_bytes_max} bytes"
+                )
+            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/json":
+                return problems.problem(ErrorCode.unsupported_media_type, "send the body as application/json")
+        return await call_next(request)
+
+    @app.post("/v1/merchants", status_code=201, response_model=PartyOut, tags=["parties"])
+    def create_merchant(body: PartyIn, principal: PrincipalDep, platform: PlatformDep) -> PartyOut:
+        """Create a merchant (operator key); its API key's secret is shown once."""
+        return _party_out("merchant", body.name, principal, platform)
+
+    @app.post("/v1/customers", status_code=201, response_model=PartyOut, tags=["parties"])
+    def create_customer(body: PartyIn, principal: PrincipalDep, platform: PlatformDep) -> PartyOut:
+        """Create a customer (operator key); its API key's secret is shown once."""
+        return _party_out("customer", body.name, principal, platform)
+
+    @app.get("/v1/wallets", response_model=list[WalletOut], tags=["wallets"])
+    def list_wallets(principal: PrincipalDep, platform: PlatformDep) -> list[WalletOut]:
+        """The caller's wallets with their balances (available excludes held amounts)."""
+        out = []
+        for code, acc in platform.wallets(principal):
+            cur = currency(code)
+            available = acc.credits_posted - acc.debits_posted - acc.debits_pending
+            out.append(
+                WalletOut(
+                    currency=code,
+                    available=cur.format(available),
+                    pending=cur.format(acc.debits_pending),
+                    credits_posted=cur.format(acc.credits_posted),
+                    debits_posted=cur.format(acc.debits_posted),
+                )
+            )
+        return out
+
+    @app.post("/v1/topups", status_code=201, response_model=TopUpOut, tags=["wallets"])
+    def create_topup(body: TopUpIn, principal: PrincipalDep, platform: PlatformDep) -> TopUpOut:
+        """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002 declines)."""
+        topup_id, amount, fee = platform.top_up(principal, _amount(body.amount), body.currency, body.card_number)
+        return TopUpOut(id=topup_id, amount=amount, processor_fee=fee, currency=body.currency.upper())
+
+    @app.post("/v1/payments", status_code=201, response_model=PaymentOut, tags=["payments"])
+    def create_payment(
+        body: PaymentIn,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> PaymentOut | JSONResponse:
+        """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
+        `Idempotency-Key` and body answer the first result and move nothing again."""
+        payment = platform.pay(
+            principal,
+            body.merchant,
+            _amount(body.amount),
+            body.currency,
+            body.reference,
+            _idempotency_key(idempotency_key),
+        )
+        out = PaymentOut(
+            id=payment.id, customer=payment.customer, merchant=payment.merchant, amount=payment.amount,
+            fee=payment.fee, currency=payment.currency, reference=payment.reference,
+        )  # fmt: skip
+        if payment.replayed:
+            return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
+        return out
+
+    return app
+
+
+def _party_out(kind: Literal["merchant", "customer"], name: str, principal: Principal, platform: Platform) -> PartyOut:
+    party_id, key_id, secret = platform.create_party(principal, kind, name)
+    return PartyOut(
+        id=party_id,
+        object=kind,
+        name=name,
+        mode="live" if principal.mode == "live" else "test",
+        api_key=ApiKeyOut(id=key_id, secret=secret),
+    )

@@ -1,0 +1,302 @@
+"""The platform's use cases: parties and their keys, wallets, top-ups and payments.
+
+Each payment is a ledger transfer from the customer's wallet to the merchant's, linked with the
+platform's fee leg (merchant -> platform fees), so both apply or neither. Idempotency lives with the
+write: a payment's transfer id is derived from its owner and `Idempotency-Key`, so a retry with the
+same body finds its transfer (`exists`) and gets the same answer, a retry with another body finds the
+transfer with other fields (`exists_with_different_*`), and nothing is ever applied twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from farthing import limits
+from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.rows import b16, int16
+from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Transfer, TransferFlags
+from farthing.domain.money import Currency, allocate, currency
+from farthing.engine.committer import GroupCommitter
+from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
+from farthing.services.funding import ChargeStatus, FundingGateway
+
+R = TransferResult
+
+# Account codes and transfer codes of the platform's chart of accounts.
+CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
+T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE = 1, 2, 3, 4
+SCOPES = {
+    "operator": "parties:write read",
+    "merchant": "read",
+    "customer": "payments:write topups:write read",
+}
+_ID_MASK = (1 << 127) - 1
+
+
+class PlatformError(FarthingError):
+    """A request the platform refuses; `code` says why and maps to an HTTP status."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: str
+    kind: str  # operator | merchant | customer
+    party_id: str | None
+    mode: str  # test | live
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    customer: str
+    merchant: str
+    amount: str
+    fee: str
+    currency: str
+    reference: str | None
+    replayed: bool
+
+
+def _derive_id(*parts: str) -> int:
+    """A 127-bit id from names (never zero): the same names give the same id, in every process."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return (int.from_bytes(digest[:16], "big") & _ID_MASK) or 1
+
+
+def _public_id(prefix: str, value: int) -> str:
+    return prefix + base64.b32encode(value.to_bytes(16, "big")).decode().rstrip("=").lower()
+
+
+def _new_party_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(12)
+
+
+class Platform:
+    def __init__(
+        self,
+        ledger: GroupCommitter,
+        db: PlatformDb,
+        gateway: FundingGateway,
+        fee_ppm: int = 20_000,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        if not 0 <= fee_ppm < 1_000_000:
+            raise ValueError(f"fee_ppm must be in 0..999999, not {fee_ppm}")
+        self.ledger = ledger
+        self.db = db
+        self.gateway = gateway
+        self.fee_ppm = fee_ppm
+        self.clock_ms = clock_ms
+        self._opened: set[int] = set()
+        """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
+
+    # -- accounts --------------------------------------------------------------------------------
+
+    def platform_account(self, code: int, cur: Currency) -> int:
+        account_id = _derive_id("platform", str(code), cur.code)
+        if account_id not in self._opened:
+            flags = int(AccountFlags.credits_must_not_exceed_debits) if code == CODE_CARD_FEES else 0
+            self._create_account(Account(account_id, cur.ledger, code, flags=flags))
+            self._opened.add(account_id)
+        return account_id
+
+    def _create_account(self, account: Account) -> None:
+        [result] = self.ledger.create_accounts([account])
+        if result not in (AccountResult.ok, AccountResult.exists):
+            raise PlatformError(ErrorCode.engine_failed, f"could not open account {account.id}: {result.name}")
+
+    def wallet_account(self, party_id: str, kind: str, cur: Currency) -> int:
+        """The party's wallet in `cur`, opened on first use (the same id every time)."""
+        account_id = _derive_id("wallet", party_id, cur.code)
+        if account_id in self._opened:
+            return account_id
+        code = CODE_CUSTOMER if kind == "customer" else CODE_MERCHANT
+        flags = int(AccountFlags.debits_must_not_exceed_credits)
+        self._create_account(Account(account_id, cur.ledger, code, flags=flags))
+        self.db.query(
+            "INSERT INTO wallets (party_id, currency, account_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (party_id, cur.code, b16(account_id)),
+        )
+        self._opened.add(account_id)
+        return account_id
+
+    # -- parties and keys ------------------------------------------------------------------------
+
+    def create_party(self, principal: Principal, kind: str, name: str) -> tuple[str, str, str]:
+        """A new merchant or customer in the operator's mode; returns (party id, key id, secret)."""
+        self._require(principal, "operator", "parties:write")
+        party_id = _new_party_id("mer_" if kind == "merchant" else "cus_")
+        self.db.query(
+            "INSERT INTO parties (id, kind, name, mode, created_ms) VALUES (?, ?, ?, ?, ?)",
+            (party_id, kind, name, principal.mode, self.clock_ms()),
+        )
+        key_id, secret = self.issue_key(kind, party_id, principal.mode)
+        return party_id, key_id, secret
+
+    def issue_key(self, kind: str, party_id: str | None, mode: str) -> tuple[str, str]:
+        """A new API key; the secret is returned once and only its SHA-256 is kept."""
+        secret = f"sk_{mode}_{secrets.token_urlsafe(32)}"
+        key_id = "key_" + secrets.token_hex(8)
+        self.db.query(
+            "INSERT INTO api_keys (id, secret_sha256, kind, party_id, mode, scopes, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key_id, hashlib.sha256(secret.encode()).digest(), kind, party_id, mode, SCOPES[kind], self.clock_ms()),
+        )
+        return key_id, secret
+
+    def has_operator_key(self) -> bool:
+        return bool(self.db.query("SELECT 1 FROM api_keys WHERE kind = 'operator' AND revoked_ms IS NULL LIMIT 1"))
+
+    def authenticate(self, secret: str) -> Principal | None:
+        rows = self.db.query(
+            "SELECT id, kind, party_id, mode, scopes FROM api_keys WHERE secret_sha256 = ? AND revoked_ms IS NULL",
+            (hashlib.sha256(secret.encode()).digest(),),
+        )
+        if not rows:
+            return None
+        key_id, kind, party_id, mode, scopes = rows[0]
+        return Principal(key_id, kind, party_id, mode, frozenset(scopes.split()))
+
+    def _require(self, principal: Principal, kind: str, scope: str) -> None:
+        if principal.kind != kind or scope not in principal.scopes:
+            raise PlatformError(ErrorCode.forbidden, f"this needs a {kind} key with the {scope} scope")
+
+    def _party(self, party_id: str, kind: str, mode: str) -> str:
+        rows = self.db.query("SELECT kind, mode FROM parties WHERE id = ?", (party_id,))
+        if not rows or rows[0][0] != kind or rows[0][1] != mode:  # another mode's party does not exist here
+            raise PlatformError(ErrorCode.not_found, f"no {kind} {party_id!r}")
+        return party_id
+
+    # -- wallets ---------------------------------------------------------------------------------
+
+    def wallets(self, principal: Principal) -> list[tuple[str, AccountState]]:
+        if principal.party_id is None:
+            raise PlatformError(ErrorCode.forbidden, "an operator key has no wallets")
+        rows = self.db.query(
+            "SELECT currency, account_id FROM wallets WHERE party_id = ? ORDER BY currency", (principal.party_id,)
+        )
+        ids = [int16(bytes(r[1])) for r in rows]
+        states = {a.id: a for a in self.ledger.accounts(ids)}
+        return [(code, states[i]) for (code, _), i in zip(rows, ids, strict=True) if i in states]
+
+    # -- money in and out ------------------------------------------------------------------------
+
+    def top_up(self, principal: Principal, amount: str, currency_code: str, card_number: str) -> tuple[str, str, str]:
+        """Charge a card and credit the customer's wallet; returns (top-up id, amount, processor fee)."""
+        self._require(principal, "customer", "topups:write")
+        assert principal.party_id is not None
+        cur = currency(currency_code)
+        units = _positive_units(cur, amount)
+        if units % 10 ** (cur.scale - cur.exponent):
+            raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
+        wallet = self.wallet_account(principal.party_id, "customer", cur)
+        topup_id = secrets.randbits(127) | 1
+        public = _public_id("top_", topup_id)
+        charge = self.gateway.charge(card_number, units, cur, public)
+        if charge.status is ChargeStatus.declined:
+            raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
+        if charge.status is ChargeStatus.authentication_required:
+            raise PlatformError(ErrorCode.card_authentication_required, "the card needs strong authentication")
+        clearing = self.platform_account(CODE_FUNDING_CLEARING, cur)
+        fees = self.platform_account(CODE_CARD_FEES, cur)
+        legs = [Transfer(topup_id, clearing, wallet, units, cur.ledger, T_TOPUP, flags=int(TransferFlags.linked))]
+        legs.append(
+            Transfer(_derive_id("card-fee", str(topup_id)), fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE)
+        )
+        results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
+        if any(r is not R.ok for r in results):
+            raise PlatformError(ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}")
+        return public, cur.format(units), cur.format(charge.fee_units)
+
+    def pay(
+        self,
+        principal: Principal,
+        merchant_id: str,
+        amount: str,
+        currency_code: str,
+        reference: str | None,
+        idempotency_key: str | None,
+    ) -> Payment:
+        """Move `amount` from the customer's wallet to the merchant's, with the platform fee linked."""
+        self._require(principal, "customer", "payments:write")
+        assert principal.party_id is not None
+        cur = currency(currency_code)
+        units = _positive_units(cur, amount)
+        self._party(merchant_id, "merchant", principal.mode)
+        payer = self.wallet_account(principal.party_id, "customer", cur)
+        payee = self.wallet_account(merchant_id, "merchant", cur)
+        revenue = self.platform_account(CODE_FEE_REVENUE, cur)
+        fee, _ = allocate(units, [self.fee_ppm, 1_000_000 - self.fee_ppm])
+        key = idempotency_key or secrets.token_hex(16)
+        payment_id = _derive_id("payment", principal.key_id if idempotency_key is None else principal.party_id, key)
+        user_data = _derive_id("reference", reference) if reference else 0
+        legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
+        if fee:
+            legs = [
+                Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.linked),
+                         user_data=user_data),
+                Transfer(_derive_id("fee", str(payment_id)), payee, revenue, fee, cur.ledger, T_PLATFORM_FEE),
+            ]  # fmt: skip
+        results = self.ledger.create_transfers(legs)
+        replayed = all(r is R.exists for r in results)
+        if not replayed and any(r is not R.ok for r in results):
+            raise _payment_error(results)
+        return Payment(
+            _public_id("pay_", payment_id), principal.party_id, merchant_id, cur.format(units), cur.format(fee),
+            cur.code, reference, replayed,
+        )  # fmt: skip
+
+
+def _positive_units(cur: Currency, amount: str) -> int:
+    units = cur.parse(amount)
+    if not 0 < units <= limits.amount_max:
+        raise PlatformError(
+            ErrorCode.amount_invalid, f"the amount must be more than zero and at most {cur.format(limits.amount_max)}"
+        )
+    return units
+
+
+def _payment_error(results: list[TransferResult]) -> PlatformError:
+    first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
+    if first is R.exceeds_credits:
+        return PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold enough for this payment")
+    if first.name.startswith("exists_with_different"):
+        return PlatformError(
+            ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for a payment with other parameters"
+        )
+    return PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {first.name}")
+
+
+def open_platform(url: str | None = None) -> Platform:
+    """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway."""
+    from farthing.services.funding import TestGateway
+    from farthing.services.ledger import open_ledger
+
+    ledger = open_ledger(url)
+    return Platform(ledger, PlatformDb(ledger.engine.store), TestGateway())
+
+
+def bootstrap(platform: Platform, demo: bool) -> list[str]:
+    """Lines to show the operator at start: a new operator key if there is none, and with `demo` a
+    merchant and a customer with $5.00 in their wallet, their keys, and a first payment to copy."""
+    lines = []
+    if not platform.has_operator_key():
+        _, secret = platform.issue_key("operator", None, "test")
+        lines.append(f"Operator key (shown once, keep it): {secret}")
+    if demo:
+        operator = Principal("bootstrap", "operator", None, "test", frozenset({"parties:write"}))
+        merchant, _, merchant_key = platform.create_party(operator, "merchant", "Demo Daily")
+        customer, customer_key_id, customer_key = platform.create_party(operator, "customer", "Demo Reader")
+        payer = Principal(customer_key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
+        platform.top_up(payer, "5.00", "USD", "4242424242424242")
+        lines += [
+            f"Demo merchant {merchant}, key: {merchant_key}",
+            f"Demo customer {customer} (wallet: 5.00 USD), key: {customer_key}",
+        ]
+    return lines
