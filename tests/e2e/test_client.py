@@ -1,0 +1,56 @@
+"""The Python client against a real server: typed results, automatic idempotency keys, typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from farthing.client import AsyncFarthing, Farthing, ForbiddenError, InsufficientFundsError, InvalidRequestError
+
+from .test_api import Server, server  # noqa: F401 - the module-scoped server fixture
+
+
+def test_the_client_pays_retries_safely_and_raises_typed_errors(server: Server) -> None:  # noqa: F811
+    with Farthing(api_key=server.operator, base_url=server.base) as operator:
+        merchant = operator.merchants.create(name="Client Co")
+        customer = operator.customers.create(name="Client Reader")
+    with Farthing(api_key=customer.api_key["secret"], base_url=server.base) as farthing:
+        topup = farthing.topups.create(amount="2.00", currency="USD", card_number="4242424242424242")
+        assert (topup.status, topup.amount) == ("captured", "2.00")
+        first = farthing.payments.create(merchant=merchant.id, amount="0.0025", currency="USD", idempotency_key="k-1")
+        again = farthing.payments.create(merchant=merchant.id, amount="0.0025", currency="USD", idempotency_key="k-1")
+        assert (first.replayed, again.replayed, again.id) == (False, True, first.id)
+        other = farthing.payments.create(merchant=merchant.id, amount="0.0025", currency="USD")  # a fresh key
+        assert other.id != first.id
+        [wallet] = farthing.wallets()
+        assert wallet.available == "1.995"
+        with pytest.raises(InsufficientFundsError) as info:
+            farthing.payments.create(merchant=merchant.id, amount="3.00", currency="USD")
+        assert info.value.code == "insufficient_funds"
+        with pytest.raises(InvalidRequestError) as bad:
+            farthing.payments.create(merchant=merchant.id, amount="1e-3", currency="USD")
+        assert bad.value.code == "amount_invalid"
+        with pytest.raises(ForbiddenError):
+            farthing.merchants.create(name="not mine to make")
+        assert farthing.wallets() == [wallet]
+
+
+def test_the_async_client_pays_concurrently(server: Server) -> None:  # noqa: F811
+    with Farthing(api_key=server.operator, base_url=server.base) as operator:
+        merchant = operator.merchants.create(name="Async Co")
+        customer = operator.customers.create(name="Async Reader")
+    key = customer.api_key["secret"]
+    with Farthing(api_key=key, base_url=server.base) as farthing:
+        farthing.topups.create(amount="1.00", currency="USD", card_number="4242424242424242")
+
+    async def main() -> list[str]:
+        async with AsyncFarthing(api_key=key, base_url=server.base) as client:
+            payments = await asyncio.gather(
+                *(client.pay(merchant=merchant.id, amount="0.01", currency="USD") for _ in range(50))
+            )
+            [wallet] = await client.wallets()
+            return [p.id for p in payments] + [wallet.available]
+
+    *ids, available = asyncio.run(main())
+    assert len(set(ids)) == 50 and available == "0.50"
