@@ -42,6 +42,9 @@ request_bytes_max = 4 * 1024 * 1024
 
 idempotency_key_length_max = 255
 
+payments_per_batch_max = 8000
+"""The most payments one `POST /v1/payments/batch` may hold (each is two ledger transfers with its fee)."""
+
 assert 0 < amount_max < u128_max
 assert 0 < events_per_commit_max <= 8190
 assert 0 < events_per_batch_max <= events_per_commit_max

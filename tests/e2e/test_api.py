@@ -241,3 +241,40 @@ def test_declined_cards_book_nothing(server: Server) -> None:
         assert (r.status_code, r.json()["code"]) == (402, code)
     r = httpx.get(f"{server.base}/v1/wallets", headers=_auth(key))
     assert all(w["credits_posted"] == "0.00" for w in r.json())
+
+
+def test_batch_payments_answer_each_item(server: Server) -> None:
+    merchant, merchant_key = _party(server, "merchant", "Batch Co")
+    _, key = _party(server, "customer", "Batcher")
+    httpx.post(
+        f"{server.base}/v1/topups",
+        json={"amount": "10.00", "currency": "USD", "card_number": "4242424242424242"},
+        headers=_auth(key),
+    )
+    good = [{"merchant": merchant, "amount": "0.001", "currency": "USD"} for _ in range(5000)]
+    bad = [
+        {"merchant": merchant, "amount": 0.5, "currency": "USD"},
+        {"merchant": merchant, "amount": "0.01", "currency": "EUR"},  # no EUR in the wallet
+        {"merchant": "mer_nobody", "amount": "0.01", "currency": "USD"},
+        {"merchant": merchant, "amount": "20.00", "currency": "USD"},
+    ]
+    headers = {**_auth(key), "Idempotency-Key": "nightly-run-1"}
+    r = httpx.post(f"{server.base}/v1/payments/batch", json={"payments": good + bad}, headers=headers, timeout=60)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert all(item["payment"] and not item["error"] for item in data[:5000])
+    assert [item["error"]["code"] for item in data[5000:]] == [
+        "amount_float_not_allowed",
+        "insufficient_funds",
+        "not_found",
+        "insufficient_funds",
+    ]
+    assert _balances(server, key)["USD"][0] == "5.00"  # available
+    assert _balances(server, merchant_key)["USD"][1] == "5.00"  # credits posted
+    # The same batch again, with the same key: every payment is already there, nothing moves.
+    again = httpx.post(f"{server.base}/v1/payments/batch", json={"payments": good}, headers=headers, timeout=60)
+    assert [i["payment"]["id"] for i in again.json()["data"]] == [i["payment"]["id"] for i in data[:5000]]
+    assert _balances(server, key)["USD"][0] == "5.00"
+    too_many = {"payments": good * 2}
+    r = httpx.post(f"{server.base}/v1/payments/batch", json=too_many, headers=_auth(key), timeout=60)
+    assert (r.status_code, r.json()["code"]) == (422, "validation_failed")

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from farthing import limits
 from farthing.api import problems
-from farthing.domain.money import AmountFloatError, currency
+from farthing.domain.money import currency
 from farthing.errors import ErrorCode
-from farthing.services.platform import Platform, PlatformError, Principal
+from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 
 
 class _In(BaseModel):
@@ -70,6 +70,19 @@ class PaymentIn(_In):
     reference: StrictStr | None = Field(default=None, max_length=255, examples=["article-42"])
 
 
+class BatchPaymentIn(PaymentIn):
+    idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=255)
+
+
+class BatchIn(_In):
+    payments: list[BatchPaymentIn] = Field(min_length=1, max_length=limits.payments_per_batch_max)
+
+
+class ItemError(BaseModel):
+    code: str
+    detail: str
+
+
 class PaymentOut(BaseModel):
     id: str
     object: Literal["payment"] = "payment"
@@ -82,6 +95,16 @@ class PaymentOut(BaseModel):
     reference: str | None
 
 
+class BatchItemOut(BaseModel):
+    payment: PaymentOut | None = None
+    error: ItemError | None = None
+
+
+class BatchOut(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[BatchItemOut]
+
+
 class WalletOut(BaseModel):
     object: Literal["wallet"] = "wallet"
     currency: str
@@ -89,15 +112,6 @@ class WalletOut(BaseModel):
     pending: str
     credits_posted: str
     debits_posted: str
-
-
-def _amount(value: Any) -> str:
-    if not isinstance(value, str):
-        raise AmountFloatError(
-            ErrorCode.amount_float_not_allowed,
-            f'amounts are decimal strings such as "0.001", never JSON numbers (got {value!r})',
-        )
-    return value
 
 
 def _platform(request: Request) -> Platform:
@@ -193,7 +207,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     @app.post("/v1/topups", status_code=201, response_model=TopUpOut, tags=["wallets"])
     def create_topup(body: TopUpIn, principal: PrincipalDep, platform: PlatformDep) -> TopUpOut:
         """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002 declines)."""
-        topup_id, amount, fee = platform.top_up(principal, _amount(body.amount), body.currency, body.card_number)
+        topup_id, amount, fee = platform.top_up(principal, body.amount, body.currency, body.card_number)
         return TopUpOut(id=topup_id, amount=amount, processor_fee=fee, currency=body.currency.upper())
 
     @app.post("/v1/payments", status_code=201, response_model=PaymentOut, tags=["payments"])
@@ -209,20 +223,44 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         payment = platform.pay(
             principal,
             body.merchant,
-            _amount(body.amount),
+            body.amount,
             body.currency,
             body.reference,
             _idempotency_key(idempotency_key),
         )
-        out = PaymentOut(
-            id=payment.id, customer=payment.customer, merchant=payment.merchant, amount=payment.amount,
-            fee=payment.fee, currency=payment.currency, reference=payment.reference,
-        )  # fmt: skip
+        out = _payment_out(payment)
         if payment.replayed:
             return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
         return out
 
+    @app.post("/v1/payments/batch", response_model=BatchOut, tags=["payments"])
+    def create_payments(
+        body: BatchIn,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> BatchOut:
+        """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
+        order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
+        items = [PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key) for p in body.payments]
+        answers = platform.pay_batch(principal, items, _idempotency_key(idempotency_key))
+        return BatchOut(
+            data=[
+                BatchItemOut(error=ItemError(code=a.code.value, detail=a.detail))
+                if isinstance(a, PlatformError)
+                else BatchItemOut(payment=_payment_out(a))
+                for a in answers
+            ]
+        )
+
     return app
+
+
+def _payment_out(payment: Payment) -> PaymentOut:
+    return PaymentOut(
+        id=payment.id, customer=payment.customer, merchant=payment.merchant, amount=payment.amount,
+        fee=payment.fee, currency=payment.currency, reference=payment.reference,
+    )  # fmt: skip
 
 
 def _party_out(kind: Literal["merchant", "customer"], name: str, principal: Principal, platform: Platform) -> PartyOut:

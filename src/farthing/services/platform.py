@@ -10,10 +10,11 @@ transfer with other fields (`exists_with_different_*`), and nothing is ever appl
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from farthing import limits
@@ -49,6 +50,16 @@ class Principal:
     party_id: str | None
     mode: str  # test | live
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentItem:
+    merchant: str
+    amount: object
+    """A decimal string; anything else is refused as `amount_float_not_allowed`."""
+    currency: str
+    reference: str | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,7 @@ class Platform:
         self.gateway = gateway
         self.fee_ppm = fee_ppm
         self.clock_ms = clock_ms
+        self._parties: set[tuple[str, str, str]] = set()
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
 
@@ -168,9 +180,12 @@ class Platform:
             raise PlatformError(ErrorCode.forbidden, f"this needs a {kind} key with the {scope} scope")
 
     def _party(self, party_id: str, kind: str, mode: str) -> str:
+        if (party_id, kind, mode) in self._parties:
+            return party_id
         rows = self.db.query("SELECT kind, mode FROM parties WHERE id = ?", (party_id,))
         if not rows or rows[0][0] != kind or rows[0][1] != mode:  # another mode's party does not exist here
             raise PlatformError(ErrorCode.not_found, f"no {kind} {party_id!r}")
+        self._parties.add((party_id, kind, mode))  # a party never changes its kind or mode
         return party_id
 
     # -- wallets ---------------------------------------------------------------------------------
@@ -187,7 +202,9 @@ class Platform:
 
     # -- money in and out ------------------------------------------------------------------------
 
-    def top_up(self, principal: Principal, amount: str, currency_code: str, card_number: str) -> tuple[str, str, str]:
+    def top_up(
+        self, principal: Principal, amount: object, currency_code: str, card_number: str
+    ) -> tuple[str, str, str]:
         """Charge a card and credit the customer's wallet; returns (top-up id, amount, processor fee)."""
         self._require(principal, "customer", "topups:write")
         assert principal.party_id is not None
@@ -218,24 +235,84 @@ class Platform:
         self,
         principal: Principal,
         merchant_id: str,
-        amount: str,
+        amount: object,
         currency_code: str,
         reference: str | None,
         idempotency_key: str | None,
     ) -> Payment:
         """Move `amount` from the customer's wallet to the merchant's, with the platform fee linked."""
         self._require(principal, "customer", "payments:write")
+        legs, payment = self._payment(
+            principal, PaymentItem(merchant_id, amount, currency_code, reference), idempotency_key
+        )
+        return _settled(payment, self.ledger.create_transfers(legs))
+
+    def pay_batch(
+        self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None
+    ) -> list[Payment | PlatformError]:
+        """Many payments in one call, each applied or refused on its own; one answer per item, in order.
+
+        An item's legs never straddle two ledger batches; the chunks are submitted together, so the
+        group committer writes them in as few transactions as their size allows.
+        """
+        self._require(principal, "customer", "payments:write")
+        if not 0 < len(items) <= limits.payments_per_batch_max:
+            raise PlatformError(
+                ErrorCode.batch_too_large if items else ErrorCode.batch_must_not_be_empty,
+                f"a batch holds 1 to {limits.payments_per_batch_max} payments",
+            )
+        answers: list[Payment | PlatformError] = []
+        prepared: list[tuple[int, list[Transfer], Payment]] = []
+        for i, item in enumerate(items):
+            key = item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None)
+            try:
+                legs, payment = self._payment(principal, item, key)
+            except PlatformError as exc:
+                answers.append(exc)
+                continue
+            except FarthingError as exc:
+                answers.append(PlatformError(exc.code, exc.detail))
+                continue
+            answers.append(payment)
+            prepared.append((i, legs, payment))
+        chunks: list[list[tuple[int, list[Transfer], Payment]]] = [[]]
+        size = 0
+        for entry in prepared:
+            if size + len(entry[1]) > limits.events_per_batch_max:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(entry)
+            size += len(entry[1])
+        futures = [
+            (chunk, self.ledger.submit("transfers", [leg for _, legs, _ in chunk for leg in legs]))
+            for chunk in chunks
+            if chunk
+        ]
+        for chunk, future in futures:
+            results = list(future.result())
+            for i, legs, payment in chunk:
+                mine, results = results[: len(legs)], results[len(legs) :]
+                try:
+                    answers[i] = _settled(payment, mine)  # type: ignore[arg-type]
+                except PlatformError as exc:
+                    answers[i] = exc
+        return answers
+
+    def _payment(
+        self, principal: Principal, item: PaymentItem, idempotency_key: str | None
+    ) -> tuple[list[Transfer], Payment]:
+        """The ledger legs of one payment, and the payment they make if the ledger applies them."""
         assert principal.party_id is not None
-        cur = currency(currency_code)
-        units = _positive_units(cur, amount)
-        self._party(merchant_id, "merchant", principal.mode)
+        cur = currency(item.currency)
+        units = _positive_units(cur, item.amount)
+        self._party(item.merchant, "merchant", principal.mode)
         payer = self.wallet_account(principal.party_id, "customer", cur)
-        payee = self.wallet_account(merchant_id, "merchant", cur)
+        payee = self.wallet_account(item.merchant, "merchant", cur)
         revenue = self.platform_account(CODE_FEE_REVENUE, cur)
         fee, _ = allocate(units, [self.fee_ppm, 1_000_000 - self.fee_ppm])
         key = idempotency_key or secrets.token_hex(16)
         payment_id = _derive_id("payment", principal.key_id if idempotency_key is None else principal.party_id, key)
-        user_data = _derive_id("reference", reference) if reference else 0
+        user_data = _derive_id("reference", item.reference) if item.reference else 0
         legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
         if fee:
             legs = [
@@ -243,17 +320,28 @@ class Platform:
                          user_data=user_data),
                 Transfer(_derive_id("fee", str(payment_id)), payee, revenue, fee, cur.ledger, T_PLATFORM_FEE),
             ]  # fmt: skip
-        results = self.ledger.create_transfers(legs)
-        replayed = all(r is R.exists for r in results)
-        if not replayed and any(r is not R.ok for r in results):
-            raise _payment_error(results)
-        return Payment(
-            _public_id("pay_", payment_id), principal.party_id, merchant_id, cur.format(units), cur.format(fee),
-            cur.code, reference, replayed,
+        payment = Payment(
+            _public_id("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
+            cur.code, item.reference, False,
         )  # fmt: skip
+        return legs, payment
 
 
-def _positive_units(cur: Currency, amount: str) -> int:
+def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
+    """The payment as the ledger's results make it: applied, replayed (every leg existed), or refused."""
+    if all(r is R.exists for r in results):
+        return dataclasses.replace(payment, replayed=True)
+    if any(r is not R.ok for r in results):
+        raise _payment_error(list(results))
+    return payment
+
+
+def _positive_units(cur: Currency, amount: object) -> int:
+    if not isinstance(amount, str):  # a JSON number is a binary float in most clients: never money
+        raise PlatformError(
+            ErrorCode.amount_float_not_allowed,
+            f'amounts are decimal strings such as "0.001", never JSON numbers (got {amount!r})',
+        )
     units = cur.parse(amount)
     if not 0 < units <= limits.amount_max:
         raise PlatformError(
