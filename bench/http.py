@@ -50,7 +50,7 @@ class Body(BaseModel):
 
 
 @app.post("/v1/payments", status_code=201)
-def pay(body: Body) -> dict[str, str]:
+async def pay(body: Body) -> dict[str, str]:
     return {"status": "succeeded"}
 """
 

@@ -7,13 +7,15 @@ strings in and out, never JSON numbers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from farthing import limits
 from farthing.api import problems
@@ -114,12 +116,38 @@ class WalletOut(BaseModel):
     debits_posted: str
 
 
+class BodyGuard:
+    """Pure ASGI middleware: refuse bodies that are too large or not JSON before any route reads them.
+
+    (Starlette's BaseHTTPMiddleware would cost every request an extra task and stream copy.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = dict(scope["headers"])
+            length = headers.get(b"content-length")
+            refusal = None
+            if length is not None and (not length.isdigit() or int(length) > limits.request_bytes_max):
+                refusal = problems.problem(
+                    ErrorCode.request_too_large, f"request bodies are limited to {limits.request_bytes_max} bytes"
+                )
+            elif headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json":
+                refusal = problems.problem(ErrorCode.unsupported_media_type, "send the body as application/json")
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def _platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
 
-def _principal(
+async def _principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
@@ -156,25 +184,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             app.state.platform.db.close()
 
     app = FastAPI(
+        middleware=[Middleware(BodyGuard)],
         title="Farthing",
         version="0.1.0",
         description="Micropayments on an exact, batched, hash-chained ledger. Errors are RFC 9457 problem+json.",
         lifespan=lifespan,
     )
     problems.install(app)
-
-    @app.middleware("http")
-    async def guard_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.method in ("POST", "PUT", "PATCH"):
-            length = request.headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > limits.request_bytes_max):
-                return problems.problem(
-                    ErrorCode.request_too_large, f"request bodies are limited to {limits.request_bytes_max} bytes"
-                )
-            media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if media != "application/json":
-                return problems.problem(ErrorCode.unsupported_media_type, "send the body as application/json")
-        return await call_next(request)
 
     @app.post("/v1/merchants", status_code=201, response_model=PartyOut, tags=["parties"])
     def create_merchant(body: PartyIn, principal: PrincipalDep, platform: PlatformDep) -> PartyOut:
@@ -211,7 +227,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         return TopUpOut(id=topup_id, amount=amount, processor_fee=fee, currency=body.currency.upper())
 
     @app.post("/v1/payments", status_code=201, response_model=PaymentOut, tags=["payments"])
-    def create_payment(
+    async def create_payment(
         body: PaymentIn,
         principal: PrincipalDep,
         platform: PlatformDep,
@@ -220,7 +236,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     ) -> PaymentOut | JSONResponse:
         """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
         `Idempotency-Key` and body answer the first result and move nothing again."""
-        payment = platform.pay(
+        payment = await platform.pay_async(
             principal,
             body.merchant,
             body.amount,

@@ -9,6 +9,7 @@ transfer with other fields (`exists_with_different_*`), and nothing is ever appl
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -246,6 +247,23 @@ class Platform:
             principal, PaymentItem(merchant_id, amount, currency_code, reference), idempotency_key
         )
         return _settled(payment, self.ledger.create_transfers(legs))
+
+    async def pay_async(
+        self,
+        principal: Principal,
+        merchant_id: str,
+        amount: object,
+        currency_code: str,
+        reference: str | None,
+        idempotency_key: str | None,
+    ) -> Payment:
+        """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
+        self._require(principal, "customer", "payments:write")
+        legs, payment = self._payment(
+            principal, PaymentItem(merchant_id, amount, currency_code, reference), idempotency_key
+        )
+        results = await asyncio.wrap_future(self.ledger.submit("transfers", legs))
+        return _settled(payment, results)  # type: ignore[arg-type]
 
     def pay_batch(
         self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None
