@@ -24,6 +24,7 @@ from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Transfer, TransferFlags
 from farthing.domain.money import Currency, allocate, currency
 from farthing.engine.committer import GroupCommitter
+from farthing.engine.ids import new_id
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
 from farthing.services.funding import ChargeStatus, FundingGateway
 
@@ -328,15 +329,20 @@ class Platform:
         payee = self.wallet_account(item.merchant, "merchant", cur)
         revenue = self.platform_account(CODE_FEE_REVENUE, cur)
         fee, _ = allocate(units, [self.fee_ppm, 1_000_000 - self.fee_ppm])
-        key = idempotency_key or secrets.token_hex(16)
-        payment_id = _derive_id("payment", principal.key_id if idempotency_key is None else principal.party_id, key)
+        if idempotency_key is None:
+            # No key, no retry to recognise: time-ordered ids append to the index and need no look-up.
+            payment_id, fee_id = new_id(), new_id()
+        else:
+            # The same owner and key give the same ids in every process: the ledger spots the retry.
+            payment_id = _derive_id("payment", principal.party_id, idempotency_key)
+            fee_id = _derive_id("fee", str(payment_id))
         user_data = _derive_id("reference", item.reference) if item.reference else 0
         legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
         if fee:
             legs = [
                 Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.linked),
                          user_data=user_data),
-                Transfer(_derive_id("fee", str(payment_id)), payee, revenue, fee, cur.ledger, T_PLATFORM_FEE),
+                Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE),
             ]  # fmt: skip
         payment = Payment(
             _public_id("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
