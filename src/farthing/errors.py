@@ -157,6 +157,11 @@ class ErrorCode(enum.StrEnum):
     card_declined = "card_declined"
     card_authentication_required = "card_authentication_required"
     idempotency_key_reused = "idempotency_key_reused"
+    payment_not_capturable = "payment_not_capturable"
+    payment_already_captured = "payment_already_captured"
+    payment_canceled = "payment_canceled"
+    hold_expired = "hold_expired"
+    amount_exceeds_hold = "amount_exceeds_hold"
     idempotency_key_invalid = "idempotency_key_invalid"
 
     def transient(self) -> bool:

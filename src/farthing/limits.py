@@ -42,9 +42,15 @@ request_bytes_max = 4 * 1024 * 1024
 
 idempotency_key_length_max = 255
 
+hold_s_default = 7 * 24 * 3600
+"""How long a hold (a payment made with capture=false) lasts unless captured or voided first."""
+
+hold_s_max = 31 * 24 * 3600
+
 payments_per_batch_max = 8000
 """The most payments one `POST /v1/payments/batch` may hold (each is two ledger transfers with its fee)."""
 
+assert 0 < hold_s_default <= hold_s_max <= timeout_s_max
 assert 0 < amount_max < u128_max
 assert 0 < events_per_commit_max <= 8190
 assert 0 < events_per_batch_max <= events_per_commit_max

@@ -73,6 +73,9 @@ class PostgresLookups:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
 
+    def close(self) -> None:
+        self.conn.close()
+
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
         rows = self.conn.execute(
             f"SELECT {TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
@@ -236,6 +239,11 @@ class PostgresStore:
             self._reader_conn = connect(self.url)
             self._reader_conn.autocommit = True
         yield PostgresLookups(self._reader_conn)
+
+    def open_lookups(self) -> PostgresLookups:
+        conn = connect(self.url)
+        conn.autocommit = True
+        return PostgresLookups(conn)
 
     def _read(self) -> psycopg.Connection[Any]:
         conn = connect(self.url)

@@ -127,6 +127,9 @@ class SqliteLookups:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    def close(self) -> None:
+        self.conn.close()
+
     def _chunks(self, ids: Collection[int]) -> Iterator[list[int | bytes]]:
         keys = [sql_u128(i) for i in ids]
         for start in range(0, len(keys), _LOOKUP_CHUNK):
@@ -276,6 +279,9 @@ class SqliteStore:
         if self._reader_conn is None:
             self._reader_conn = self._read()
         yield SqliteLookups(self._reader_conn)
+
+    def open_lookups(self) -> SqliteLookups:
+        return SqliteLookups(self._read())
 
     def _read(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)

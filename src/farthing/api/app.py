@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,6 +21,7 @@ from farthing import limits
 from farthing.api import problems
 from farthing.domain.money import currency
 from farthing.errors import ErrorCode
+from farthing.services.holds import Holds
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 
 
@@ -70,6 +71,14 @@ class PaymentIn(_In):
     amount: Amount
     currency: StrictStr = Field(examples=["USD"])
     reference: StrictStr | None = Field(default=None, max_length=255, examples=["article-42"])
+    capture: StrictBool = Field(default=True, description="false places a hold, to capture or void later")
+    hold_expires_s: StrictInt = Field(
+        default=limits.hold_s_default, ge=1, le=limits.hold_s_max, description="how long a hold lasts"
+    )
+
+
+class CaptureIn(_In):
+    amount: Amount | None = Field(default=None, description="what to capture; the whole hold when left out")
 
 
 class BatchPaymentIn(PaymentIn):
@@ -88,7 +97,7 @@ class ItemError(BaseModel):
 class PaymentOut(BaseModel):
     id: str
     object: Literal["payment"] = "payment"
-    status: Literal["succeeded"] = "succeeded"
+    status: Literal["succeeded", "requires_capture", "canceled", "expired"] = "succeeded"
     customer: str
     merchant: str
     amount: str
@@ -129,12 +138,13 @@ class BodyGuard:
         if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
             headers = dict(scope["headers"])
             length = headers.get(b"content-length")
+            has_body = (length is not None and length != b"0") or b"transfer-encoding" in headers
             refusal = None
             if length is not None and (not length.isdigit() or int(length) > limits.request_bytes_max):
                 refusal = problems.problem(
                     ErrorCode.request_too_large, f"request bodies are limited to {limits.request_bytes_max} bytes"
                 )
-            elif headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json":
+            elif has_body and headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json":
                 refusal = problems.problem(ErrorCode.unsupported_media_type, "send the body as application/json")
             if refusal is not None:
                 await refusal(scope, receive, send)
@@ -177,11 +187,12 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.platform = open_platform()
+        app.state.holds = Holds.open(app.state.platform)
         try:
             yield
         finally:
-            app.state.platform.ledger.close()
-            app.state.platform.db.close()
+            app.state.holds.close()
+            app.state.platform.close()
 
     app = FastAPI(
         middleware=[Middleware(BodyGuard)],
@@ -231,7 +242,6 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         body: PaymentIn,
         principal: PrincipalDep,
         platform: PlatformDep,
-        response: Response,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> PaymentOut | JSONResponse:
         """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
@@ -243,11 +253,31 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             body.currency,
             body.reference,
             _idempotency_key(idempotency_key),
+            capture=body.capture,
+            hold_s=body.hold_expires_s,
         )
-        out = _payment_out(payment)
-        if payment.replayed:
-            return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
-        return out
+        return _replayable(_payment_out(payment), payment.replayed)
+
+    @app.get("/v1/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
+    def get_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut:
+        """A payment the caller made or received, with its status (a hold's: requires_capture, succeeded,
+        canceled or expired)."""
+        return _payment_out(request.app.state.holds.get(principal, payment_id))
+
+    @app.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut, tags=["payments"])
+    def capture_payment(
+        payment_id: str, principal: PrincipalDep, request: Request, body: CaptureIn | None = None
+    ) -> PaymentOut | JSONResponse:
+        """Capture all or part of a hold; the platform fee is taken on what is captured. A retry answers
+        the same; a second capture of another amount is refused."""
+        payment = request.app.state.holds.capture(principal, payment_id, body.amount if body else None)
+        return _replayable(_payment_out(payment), payment.replayed)
+
+    @app.post("/v1/payments/{payment_id}/void", response_model=PaymentOut, tags=["payments"])
+    def void_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut | JSONResponse:
+        """Release a hold: nothing is paid."""
+        payment = request.app.state.holds.void(principal, payment_id)
+        return _replayable(_payment_out(payment), payment.replayed)
 
     @app.post("/v1/payments/batch", response_model=BatchOut, tags=["payments"])
     def create_payments(
@@ -274,9 +304,17 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
 
 def _payment_out(payment: Payment) -> PaymentOut:
     return PaymentOut(
-        id=payment.id, customer=payment.customer, merchant=payment.merchant, amount=payment.amount,
-        fee=payment.fee, currency=payment.currency, reference=payment.reference,
+        id=payment.id, status=payment.status, customer=payment.customer,  # type: ignore[arg-type]
+        merchant=payment.merchant, amount=payment.amount, fee=payment.fee, currency=payment.currency,
+        reference=payment.reference,
     )  # fmt: skip
+
+
+def _replayable(out: PaymentOut, replayed: bool) -> PaymentOut | JSONResponse:
+    """A retry that moved nothing answers 200 with `Idempotent-Replayed: true`; a first answer as declared."""
+    if replayed:
+        return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
+    return out
 
 
 def _party_out(kind: Literal["merchant", "customer"], name: str, principal: Principal, platform: Platform) -> PartyOut:

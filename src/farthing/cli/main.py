@@ -119,8 +119,7 @@ def serve(
         lines = bootstrap(platform, demo)
         url = platform.ledger.engine.store.url
     finally:
-        platform.ledger.close()
-        platform.db.close()
+        platform.close()
     for line in lines:
         console.print(line, soft_wrap=True)
     if demo:

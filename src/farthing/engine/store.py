@@ -66,6 +66,10 @@ class StoreLookups(Protocol):
         ...
 
 
+class ClosableLookups(StoreLookups, Protocol):
+    def close(self) -> None: ...
+
+
 class StoreWriter(StoreLookups, Protocol):
     def head(self) -> Head: ...
 
@@ -84,6 +88,10 @@ class Store(Protocol):
 
     def reader(self) -> AbstractContextManager[StoreLookups]:
         """Look-ups of committed rows beside the writer (the pipelined engine validates with these)."""
+        ...
+
+    def open_lookups(self) -> ClosableLookups:
+        """Look-ups on a connection of the caller's own (close it when done)."""
         ...
 
     def encode(self, batch: BatchCommit) -> object:

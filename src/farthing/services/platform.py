@@ -62,6 +62,9 @@ class PaymentItem:
     currency: str
     reference: str | None = None
     idempotency_key: str | None = None
+    capture: bool = True
+    """False places a hold (a pending transfer) that `farthing.services.holds` captures or voids."""
+    hold_s: int = limits.hold_s_default
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +77,17 @@ class Payment:
     currency: str
     reference: str | None
     replayed: bool
+    status: str = "succeeded"
+    """succeeded, requires_capture (a hold), canceled (a voided hold) or expired (a hold past its time)."""
 
 
-def _derive_id(*parts: str) -> int:
+def derive_id(*parts: str) -> int:
     """A 127-bit id from names (never zero): the same names give the same id, in every process."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return (int.from_bytes(digest[:16], "big") & _ID_MASK) or 1
 
 
-def _public_id(prefix: str, value: int) -> str:
+def public_id_of(prefix: str, value: int) -> str:
     return prefix + base64.b32encode(value.to_bytes(16, "big")).decode().rstrip("=").lower()
 
 
@@ -110,10 +115,14 @@ class Platform:
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
 
+    def close(self) -> None:
+        self.ledger.close()
+        self.db.close()
+
     # -- accounts --------------------------------------------------------------------------------
 
     def platform_account(self, code: int, cur: Currency) -> int:
-        account_id = _derive_id("platform", str(code), cur.code)
+        account_id = derive_id("platform", str(code), cur.code)
         if account_id not in self._opened:
             flags = int(AccountFlags.credits_must_not_exceed_debits) if code == CODE_CARD_FEES else 0
             self._create_account(Account(account_id, cur.ledger, code, flags=flags))
@@ -127,7 +136,7 @@ class Platform:
 
     def wallet_account(self, party_id: str, kind: str, cur: Currency) -> int:
         """The party's wallet in `cur`, opened on first use (the same id every time)."""
-        account_id = _derive_id("wallet", party_id, cur.code)
+        account_id = derive_id("wallet", party_id, cur.code)
         if account_id in self._opened:
             return account_id
         code = CODE_CUSTOMER if kind == "customer" else CODE_MERCHANT
@@ -211,12 +220,12 @@ class Platform:
         self._require(principal, "customer", "topups:write")
         assert principal.party_id is not None
         cur = currency(currency_code)
-        units = _positive_units(cur, amount)
+        units = positive_units(cur, amount)
         if units % 10 ** (cur.scale - cur.exponent):
             raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
         wallet = self.wallet_account(principal.party_id, "customer", cur)
         topup_id = secrets.randbits(127) | 1
-        public = _public_id("top_", topup_id)
+        public = public_id_of("top_", topup_id)
         charge = self.gateway.charge(card_number, units, cur, public)
         if charge.status is ChargeStatus.declined:
             raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
@@ -226,7 +235,7 @@ class Platform:
         fees = self.platform_account(CODE_CARD_FEES, cur)
         legs = [Transfer(topup_id, clearing, wallet, units, cur.ledger, T_TOPUP, flags=int(TransferFlags.linked))]
         legs.append(
-            Transfer(_derive_id("card-fee", str(topup_id)), fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE)
+            Transfer(derive_id("card-fee", str(topup_id)), fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE)
         )
         results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
         if any(r is not R.ok for r in results):
@@ -257,12 +266,13 @@ class Platform:
         currency_code: str,
         reference: str | None,
         idempotency_key: str | None,
+        capture: bool = True,
+        hold_s: int = limits.hold_s_default,
     ) -> Payment:
         """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
         self._require(principal, "customer", "payments:write")
-        legs, payment = self._payment(
-            principal, PaymentItem(merchant_id, amount, currency_code, reference), idempotency_key
-        )
+        item = PaymentItem(merchant_id, amount, currency_code, reference, capture=capture, hold_s=hold_s)
+        legs, payment = self._payment(principal, item, idempotency_key)
         results = await asyncio.wrap_future(self.ledger.submit("transfers", legs))
         return _settled(payment, results)  # type: ignore[arg-type]
 
@@ -323,7 +333,7 @@ class Platform:
         """The ledger legs of one payment, and the payment they make if the ledger applies them."""
         assert principal.party_id is not None
         cur = currency(item.currency)
-        units = _positive_units(cur, item.amount)
+        units = positive_units(cur, item.amount)
         self._party(item.merchant, "merchant", principal.mode)
         payer = self.wallet_account(principal.party_id, "customer", cur)
         payee = self.wallet_account(item.merchant, "merchant", cur)
@@ -334,9 +344,19 @@ class Platform:
             payment_id, fee_id = new_id(), new_id()
         else:
             # The same owner and key give the same ids in every process: the ledger spots the retry.
-            payment_id = _derive_id("payment", principal.party_id, idempotency_key)
-            fee_id = _derive_id("fee", str(payment_id))
-        user_data = _derive_id("reference", item.reference) if item.reference else 0
+            payment_id = derive_id("payment", principal.party_id, idempotency_key)
+            fee_id = derive_id("fee", str(payment_id))
+        user_data = derive_id("reference", item.reference) if item.reference else 0
+        if not item.capture:
+            if not 0 < item.hold_s <= limits.hold_s_max:
+                raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
+            hold = Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.pending),
+                            user_data=user_data, timeout_s=item.hold_s)  # fmt: skip
+            payment = Payment(
+                public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(0),
+                cur.code, item.reference, False, "requires_capture",
+            )  # fmt: skip
+            return [hold], payment
         legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
         if fee:
             legs = [
@@ -345,7 +365,7 @@ class Platform:
                 Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE),
             ]  # fmt: skip
         payment = Payment(
-            _public_id("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
+            public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
             cur.code, item.reference, False,
         )  # fmt: skip
         return legs, payment
@@ -360,7 +380,7 @@ def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
     return payment
 
 
-def _positive_units(cur: Currency, amount: object) -> int:
+def positive_units(cur: Currency, amount: object) -> int:
     if not isinstance(amount, str):  # a JSON number is a binary float in most clients: never money
         raise PlatformError(
             ErrorCode.amount_float_not_allowed,

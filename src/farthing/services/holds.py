@@ -1,0 +1,152 @@
+"""Holds: capture (all or part) or void a payment made with `capture: false`, and read a payment back.
+
+A hold is a pending ledger transfer from the customer's wallet to the merchant's; it reserves the
+amount and expires on its own. Capturing posts some or all of it, linked with the platform fee on what
+was captured; voiding releases it. Both take ids derived from the hold's, so a retried capture or void
+finds its own transfer (`exists`) and answers the same, and a second, different capture is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from dataclasses import dataclass
+
+from farthing.adapters.rows import b16
+from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags
+from farthing.domain.money import Currency, allocate, currencies
+from farthing.engine.store import ClosableLookups
+from farthing.errors import ErrorCode, TransferResult
+from farthing.services.platform import (
+    CODE_FEE_REVENUE,
+    T_PLATFORM_FEE,
+    Payment,
+    Platform,
+    PlatformError,
+    Principal,
+    derive_id,
+    positive_units,
+)
+
+R = TransferResult
+_PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
+_STATUS = {
+    PendingStatus.open: "requires_capture",
+    PendingStatus.posted: "succeeded",
+    PendingStatus.voided: "canceled",
+    PendingStatus.expired: "expired",
+}
+
+
+def _transfer_id(public_id: str) -> int:
+    if not public_id.startswith("pay_") or len(public_id) != 30:
+        raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
+    try:
+        raw = base64.b32decode(public_id[4:].upper() + "======")
+    except (binascii.Error, ValueError):
+        raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}") from None
+    return int.from_bytes(raw, "big")
+
+
+@dataclass
+class Holds:
+    """Reads of committed payments go through a look-up connection of their own."""
+
+    platform: Platform
+    lookups: ClosableLookups
+    _lock: threading.Lock
+
+    @classmethod
+    def open(cls, platform: Platform) -> Holds:
+        return cls(platform, platform.ledger.engine.store.open_lookups(), threading.Lock())
+
+    def close(self) -> None:
+        with self._lock:
+            self.lookups.close()
+
+    def _find(self, principal: Principal, public_id: str) -> tuple[Transfer, str, str, Currency]:
+        """The payment's transfer, customer and merchant, if the caller is one of them (else not found)."""
+        tid = _transfer_id(public_id)
+        with self._lock:
+            found = self.lookups.find_transfers([tid]).get(tid)
+        if found is None:
+            raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
+        owners = dict(
+            self.platform.db.query(
+                "SELECT account_id, party_id FROM wallets WHERE account_id IN (?, ?)",
+                (b16(found.debit_account_id), b16(found.credit_account_id)),
+            )
+        )
+        customer = owners.get(b16(found.debit_account_id))
+        merchant = owners.get(b16(found.credit_account_id))
+        if customer is None or merchant is None or principal.party_id not in (customer, merchant):
+            raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
+        cur = next(c for c in currencies() if c.ledger == found.ledger)
+        return found, customer, merchant, cur
+
+    def get(self, principal: Principal, public_id: str) -> Payment:
+        t, customer, merchant, cur = self._find(principal, public_id)
+        status, amount = "succeeded", t.amount
+        if t.flags & _PENDING:
+            with self._lock:
+                info = self.lookups.find_pending([t.id])[t.id]
+                status = _STATUS[info.status]
+                if info.status is PendingStatus.posted:
+                    capture = self.lookups.find_transfers([derive_id("capture", str(t.id))])
+                    amount = next(iter(capture.values())).amount if capture else amount
+        return Payment(public_id, customer, merchant, cur.format(amount), "", cur.code, None, False, status)
+
+    def capture(self, principal: Principal, public_id: str, amount: object | None) -> Payment:
+        """Post all or part of a hold, with the platform fee on what is captured."""
+        hold, customer, merchant, cur = self._find(principal, public_id)
+        if not hold.flags & _PENDING:
+            raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
+        units = hold.amount if amount is None else positive_units(cur, amount)
+        if units > hold.amount:
+            raise PlatformError(ErrorCode.amount_exceeds_hold, f"the hold is for {cur.format(hold.amount)}")
+        fee, _ = allocate(units, [self.platform.fee_ppm, 1_000_000 - self.platform.fee_ppm])
+        revenue = self.platform.platform_account(CODE_FEE_REVENUE, cur)
+        post = Transfer(derive_id("capture", str(hold.id)), hold.debit_account_id, hold.credit_account_id, units,
+                        hold.ledger, hold.code, flags=_POST | (int(TransferFlags.linked) if fee else 0),
+                        pending_id=hold.id)  # fmt: skip
+        legs = [post]
+        if fee:
+            legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
+                                 hold.ledger, T_PLATFORM_FEE))  # fmt: skip
+        results = self.platform.ledger.create_transfers(legs)
+        replayed = _check(results)
+        return Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, replayed)
+
+    def void(self, principal: Principal, public_id: str) -> Payment:
+        """Release a hold: nothing is paid, and the customer's money is available again."""
+        hold, customer, merchant, cur = self._find(principal, public_id)
+        if not hold.flags & _PENDING:
+            raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
+        void = Transfer(derive_id("void", str(hold.id)), hold.debit_account_id, hold.credit_account_id, hold.amount,
+                        hold.ledger, hold.code, flags=_VOID, pending_id=hold.id)  # fmt: skip
+        replayed = _check(self.platform.ledger.create_transfers([void]))
+        return Payment(
+            public_id, customer, merchant, cur.format(hold.amount), cur.format(0), cur.code, None, replayed, "canceled"
+        )
+
+
+_REFUSALS = {
+    R.pending_transfer_already_posted: (ErrorCode.payment_already_captured, "the hold was captured already"),
+    R.pending_transfer_already_voided: (ErrorCode.payment_canceled, "the hold was voided"),
+    R.pending_transfer_expired: (ErrorCode.hold_expired, "the hold expired; its amount was released"),
+    R.exceeds_pending_transfer_amount: (ErrorCode.amount_exceeds_hold, "more than the hold"),
+}
+
+
+def _check(results: list[TransferResult]) -> bool:
+    """True when every leg existed already (a retry); raises when the ledger refused the capture or void."""
+    if all(r is R.exists for r in results):
+        return True
+    if all(r is R.ok for r in results):
+        return False
+    first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
+    if first.name.startswith("exists_with_different"):
+        raise PlatformError(ErrorCode.payment_already_captured, "the hold was captured already, for another amount")
+    code, detail = _REFUSALS.get(first, (ErrorCode.payment_refused, f"the ledger refused: {first.name}"))
+    raise PlatformError(code, detail)
