@@ -148,6 +148,7 @@ class ErrorCode(enum.StrEnum):
     unauthenticated = "unauthenticated"
     forbidden = "forbidden"
     not_found = "not_found"
+    method_not_allowed = "method_not_allowed"
     validation_failed = "validation_failed"
     malformed_json = "malformed_json"
     request_too_large = "request_too_large"

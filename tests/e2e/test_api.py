@@ -7,15 +7,7 @@ every balance as it was; each kind of key reaches only what it may.
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -23,98 +15,22 @@ import pytest
 from farthing.adapters.open_store import open_store
 from farthing.services.audit import verify
 
-
-@dataclass
-class Server:
-    base: str
-    operator: str
-    db: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server per store for the module; each test makes its own merchants and customers."""
-    tmp_path = tmp_path_factory.mktemp("server")
-    if request.param == "sqlite":
-        store_url = f"sqlite:///{tmp_path}/ledger.db"
-    else:
-        from conftest import pg_schema_url
-
-        store_url = pg_schema_url(request.getfixturevalue("pg_database"))
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "farthing.cli", "serve", "--db", store_url, "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-            env={**os.environ, "COLUMNS": "400"},
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                httpx.get(base + "/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        found = re.search(r"Operator key \(shown once, keep it\): (sk_test_\S+)", log.read_text())
-        assert found, log.read_text()
-        yield Server(base, found.group(1), store_url)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def _party(srv: Server, kind: str, name: str) -> tuple[str, str]:
-    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": name}, headers=_auth(srv.operator))
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert body["id"].startswith("mer_" if kind == "merchant" else "cus_")
-    return body["id"], body["api_key"]["secret"]
-
-
-def _wallet(srv: Server, key: str) -> dict[str, str]:
-    r = httpx.get(f"{srv.base}/v1/wallets", headers=_auth(key))
-    assert r.status_code == 200, r.text
-    [wallet] = r.json()
-    return wallet
-
-
-def _balances(srv: Server, key: str) -> dict[str, tuple[str, str, str]]:
-    """Balances by currency; a wallet not opened yet holds nothing (a refused payment may open one empty)."""
-    r = httpx.get(f"{srv.base}/v1/wallets", headers=_auth(key))
-    assert r.status_code == 200, r.text
-    held = {w["currency"]: (w["available"], w["credits_posted"], w["debits_posted"]) for w in r.json()}
-    return {cur: bal for cur, bal in held.items() if bal != ("0.00", "0.00", "0.00")}
+from .conftest import Server
+from .helpers import auth, balances, party, wallet
 
 
 def test_a_thousand_tenth_of_a_cent_payments(server: Server) -> None:
-    merchant, merchant_key = _party(server, "merchant", "Daily Crossword")
-    _, customer_key = _party(server, "customer", "Ada")
+    merchant, merchant_key = party(server, "merchant", "Daily Crossword")
+    _, customer_key = party(server, "customer", "Ada")
     r = httpx.post(
         f"{server.base}/v1/topups",
         json={"amount": "5.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=_auth(customer_key),
+        headers=auth(customer_key),
     )
     assert r.status_code == 201, r.text
     assert r.json()["processor_fee"] == "0.445"  # 2.9 % of $5.00 + 30¢
 
-    with httpx.Client(base_url=server.base, headers=_auth(customer_key), limits=httpx.Limits(max_connections=8)) as c:
+    with httpx.Client(base_url=server.base, headers=auth(customer_key), limits=httpx.Limits(max_connections=8)) as c:
 
         def pay(i: int) -> int:
             body = {"merchant": merchant, "amount": "0.001", "currency": "USD", "reference": f"article-{i}"}
@@ -123,8 +39,8 @@ def test_a_thousand_tenth_of_a_cent_payments(server: Server) -> None:
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(pay, range(1000)))
     assert statuses == [201] * 1000
-    assert _wallet(server, customer_key)["available"] == "4.00"
-    merchant_wallet = _wallet(server, merchant_key)
+    assert wallet(server, customer_key)["available"] == "4.00"
+    merchant_wallet = wallet(server, merchant_key)
     assert merchant_wallet["credits_posted"] == "1.00"
     assert merchant_wallet["debits_posted"] == "0.02"  # the platform's 2 % fee, linked to each payment
 
@@ -137,15 +53,15 @@ def test_a_thousand_tenth_of_a_cent_payments(server: Server) -> None:
 
 
 def test_idempotent_payments_apply_once(server: Server) -> None:
-    merchant, _ = _party(server, "merchant", "API Co")
-    _, key = _party(server, "customer", "Bob")
+    merchant, _ = party(server, "merchant", "API Co")
+    _, key = party(server, "customer", "Bob")
     httpx.post(
         f"{server.base}/v1/topups",
         json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=_auth(key),
+        headers=auth(key),
     )
     body = {"merchant": merchant, "amount": "0.25", "currency": "USD"}
-    headers = {**_auth(key), "Idempotency-Key": "order-7"}
+    headers = {**auth(key), "Idempotency-Key": "order-7"}
 
     def send(_: int) -> httpx.Response:
         return httpx.post(f"{server.base}/v1/payments", json=body, headers=headers)
@@ -155,10 +71,10 @@ def test_idempotent_payments_apply_once(server: Server) -> None:
     assert sorted(r.status_code for r in responses) == [200] * 49 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert all(r.headers.get("Idempotent-Replayed") == "true" for r in responses if r.status_code == 200)
-    assert _wallet(server, key)["available"] == "0.75"
+    assert wallet(server, key)["available"] == "0.75"
     other = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "0.30"}, headers=headers)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
-    assert _wallet(server, key)["available"] == "0.75"
+    assert wallet(server, key)["available"] == "0.75"
 
 
 BAD = [
@@ -179,38 +95,38 @@ BAD = [
 def test_bad_payments_get_their_code_and_change_nothing(
     server: Server, change: dict[str, object], status: int, code: str
 ) -> None:
-    merchant, merchant_key = _party(server, "merchant", "M")
-    _, key = _party(server, "customer", "C")
+    merchant, merchant_key = party(server, "merchant", "M")
+    _, key = party(server, "customer", "C")
     httpx.post(
         f"{server.base}/v1/topups",
         json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=_auth(key),
+        headers=auth(key),
     )
-    before = (_balances(server, key), _balances(server, merchant_key))
+    before = (balances(server, key), balances(server, merchant_key))
     body = {"merchant": merchant, "amount": "0.01", "currency": "USD", **change}
-    r = httpx.post(f"{server.base}/v1/payments", json=body, headers=_auth(key))
+    r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
     assert problem["code"] == code and problem["status"] == status and problem["type"].endswith(code)
-    after = (_balances(server, key), _balances(server, merchant_key))
+    after = (balances(server, key), balances(server, merchant_key))
     assert after == before
 
 
 def test_requests_that_are_not_json_or_too_large_are_refused(server: Server) -> None:
-    _, key = _party(server, "customer", "C")
+    _, key = party(server, "customer", "C")
     url = f"{server.base}/v1/payments"
-    r = httpx.post(url, content=b"amount=1", headers={**_auth(key), "Content-Type": "text/plain"})
+    r = httpx.post(url, content=b"amount=1", headers={**auth(key), "Content-Type": "text/plain"})
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
-    r = httpx.post(url, content=b'{"amount": ', headers={**_auth(key), "Content-Type": "application/json"})
-    assert (r.status_code, r.json()["code"]) == (422, "malformed_json")
-    r = httpx.post(url, content=b"x" * (5 * 1024 * 1024), headers={**_auth(key), "Content-Type": "application/json"})
+    r = httpx.post(url, content=b'{"amount": ', headers={**auth(key), "Content-Type": "application/json"})
+    assert (r.status_code, r.json()["code"]) == (400, "malformed_json")
+    r = httpx.post(url, content=b"x" * (5 * 1024 * 1024), headers={**auth(key), "Content-Type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (413, "request_too_large")
 
 
 def test_each_key_reaches_only_what_it_may(server: Server) -> None:
-    merchant, merchant_key = _party(server, "merchant", "M")
-    _, customer_key = _party(server, "customer", "C")
+    merchant, merchant_key = party(server, "merchant", "M")
+    _, customer_key = party(server, "customer", "C")
     pay = {"merchant": merchant, "amount": "0.01", "currency": "USD"}
     topup = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"}
     cases = [
@@ -225,31 +141,31 @@ def test_each_key_reaches_only_what_it_may(server: Server) -> None:
         ("GET", "/v1/wallets", None, None, 401, "unauthenticated"),
     ]
     for method, path, key, body, status, code in cases:
-        headers = _auth(key) if key else {}
+        headers = auth(key) if key else {}
         r = httpx.request(method, server.base + path, json=body, headers=headers)
         assert (r.status_code, r.json().get("code")) == (status, code), (method, path, r.text)
 
 
 def test_declined_cards_book_nothing(server: Server) -> None:
-    _, key = _party(server, "customer", "C")
+    _, key = party(server, "customer", "C")
     for card, code in (("4000000000000002", "card_declined"), ("4000002500003155", "card_authentication_required")):
         r = httpx.post(
             f"{server.base}/v1/topups",
             json={"amount": "5.00", "currency": "USD", "card_number": card},
-            headers=_auth(key),
+            headers=auth(key),
         )
         assert (r.status_code, r.json()["code"]) == (402, code)
-    r = httpx.get(f"{server.base}/v1/wallets", headers=_auth(key))
+    r = httpx.get(f"{server.base}/v1/wallets", headers=auth(key))
     assert all(w["credits_posted"] == "0.00" for w in r.json())
 
 
 def test_batch_payments_answer_each_item(server: Server) -> None:
-    merchant, merchant_key = _party(server, "merchant", "Batch Co")
-    _, key = _party(server, "customer", "Batcher")
+    merchant, merchant_key = party(server, "merchant", "Batch Co")
+    _, key = party(server, "customer", "Batcher")
     httpx.post(
         f"{server.base}/v1/topups",
         json={"amount": "10.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=_auth(key),
+        headers=auth(key),
     )
     good = [{"merchant": merchant, "amount": "0.001", "currency": "USD"} for _ in range(5000)]
     bad = [
@@ -258,7 +174,7 @@ def test_batch_payments_answer_each_item(server: Server) -> None:
         {"merchant": "mer_nobody", "amount": "0.01", "currency": "USD"},
         {"merchant": merchant, "amount": "20.00", "currency": "USD"},
     ]
-    headers = {**_auth(key), "Idempotency-Key": "nightly-run-1"}
+    headers = {**auth(key), "Idempotency-Key": "nightly-run-1"}
     r = httpx.post(f"{server.base}/v1/payments/batch", json={"payments": good + bad}, headers=headers, timeout=60)
     assert r.status_code == 200, r.text
     data = r.json()["data"]
@@ -269,12 +185,12 @@ def test_batch_payments_answer_each_item(server: Server) -> None:
         "not_found",
         "insufficient_funds",
     ]
-    assert _balances(server, key)["USD"][0] == "5.00"  # available
-    assert _balances(server, merchant_key)["USD"][1] == "5.00"  # credits posted
+    assert balances(server, key)["USD"][0] == "5.00"  # available
+    assert balances(server, merchant_key)["USD"][1] == "5.00"  # credits posted
     # The same batch again, with the same key: every payment is already there, nothing moves.
     again = httpx.post(f"{server.base}/v1/payments/batch", json={"payments": good}, headers=headers, timeout=60)
     assert [i["payment"]["id"] for i in again.json()["data"]] == [i["payment"]["id"] for i in data[:5000]]
-    assert _balances(server, key)["USD"][0] == "5.00"
+    assert balances(server, key)["USD"][0] == "5.00"
     too_many = {"payments": good * 2}
-    r = httpx.post(f"{server.base}/v1/payments/batch", json=too_many, headers=_auth(key), timeout=60)
+    r = httpx.post(f"{server.base}/v1/payments/batch", json=too_many, headers=auth(key), timeout=60)
     assert (r.status_code, r.json()["code"]) == (422, "validation_failed")

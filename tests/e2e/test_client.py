@@ -8,10 +8,10 @@ import pytest
 
 from farthing.client import AsyncFarthing, Farthing, ForbiddenError, InsufficientFundsError, InvalidRequestError
 
-from .test_api import Server, server  # noqa: F401 - the module-scoped server fixture
+from .conftest import Server
 
 
-def test_the_client_pays_retries_safely_and_raises_typed_errors(server: Server) -> None:  # noqa: F811
+def test_the_client_pays_retries_safely_and_raises_typed_errors(server: Server) -> None:
     with Farthing(api_key=server.operator, base_url=server.base) as operator:
         merchant = operator.merchants.create(name="Client Co")
         customer = operator.customers.create(name="Client Reader")
@@ -36,7 +36,7 @@ def test_the_client_pays_retries_safely_and_raises_typed_errors(server: Server) 
         assert farthing.wallets() == [wallet]
 
 
-def test_the_async_client_pays_concurrently(server: Server) -> None:  # noqa: F811
+def test_the_async_client_pays_concurrently(server: Server) -> None:
     with Farthing(api_key=server.operator, base_url=server.base) as operator:
         merchant = operator.merchants.create(name="Async Co")
         customer = operator.customers.create(name="Async Reader")

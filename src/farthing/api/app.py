@@ -202,6 +202,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    problems.document(app)
 
     @app.post("/v1/merchants", status_code=201, response_model=PartyOut, tags=["parties"])
     def create_merchant(body: PartyIn, principal: PrincipalDep, platform: PlatformDep) -> PartyOut:
@@ -258,6 +259,27 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         )
         return _replayable(_payment_out(payment), payment.replayed)
 
+    # Before the /v1/payments/{payment_id} routes, so that 'batch' is never taken for a payment id.
+    @app.post("/v1/payments/batch", response_model=BatchOut, tags=["payments"])
+    def create_payments(
+        body: BatchIn,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> BatchOut:
+        """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
+        order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
+        items = [PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key) for p in body.payments]
+        answers = platform.pay_batch(principal, items, _idempotency_key(idempotency_key))
+        return BatchOut(
+            data=[
+                BatchItemOut(error=ItemError(code=a.code.value, detail=a.detail))
+                if isinstance(a, PlatformError)
+                else BatchItemOut(payment=_payment_out(a))
+                for a in answers
+            ]
+        )
+
     @app.get("/v1/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
     def get_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut:
         """A payment the caller made or received, with its status (a hold's: requires_capture, succeeded,
@@ -278,26 +300,6 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         """Release a hold: nothing is paid."""
         payment = request.app.state.holds.void(principal, payment_id)
         return _replayable(_payment_out(payment), payment.replayed)
-
-    @app.post("/v1/payments/batch", response_model=BatchOut, tags=["payments"])
-    def create_payments(
-        body: BatchIn,
-        principal: PrincipalDep,
-        platform: PlatformDep,
-        idempotency_key: Annotated[str | None, Header()] = None,
-    ) -> BatchOut:
-        """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
-        order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
-        items = [PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key) for p in body.payments]
-        answers = platform.pay_batch(principal, items, _idempotency_key(idempotency_key))
-        return BatchOut(
-            data=[
-                BatchItemOut(error=ItemError(code=a.code.value, detail=a.detail))
-                if isinstance(a, PlatformError)
-                else BatchItemOut(payment=_payment_out(a))
-                for a in answers
-            ]
-        )
 
     return app
 

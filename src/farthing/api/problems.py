@@ -19,9 +19,11 @@ from farthing.errors import ErrorCode, FarthingError
 MEDIA_TYPE = "application/problem+json"
 
 _STATUS = {
+    ErrorCode.malformed_json: 400,
     ErrorCode.unauthenticated: 401,
     ErrorCode.forbidden: 403,
     ErrorCode.not_found: 404,
+    ErrorCode.method_not_allowed: 405,
     ErrorCode.request_too_large: 413,
     ErrorCode.unsupported_media_type: 415,
     ErrorCode.insufficient_funds: 402,
@@ -43,7 +45,11 @@ def status_of(code: ErrorCode) -> int:
 
 
 def problem(
-    code: ErrorCode, detail: str, status: int | None = None, errors: list[dict[str, Any]] | None = None
+    code: ErrorCode,
+    detail: str,
+    status: int | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     status = status or status_of(code)
     body: dict[str, Any] = {
@@ -55,7 +61,52 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details; `code` is stable and safe to branch on.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "examples": ["urn:farthing:problem:insufficient_funds"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "enum": [c.value for c in ErrorCode]},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message", "type"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string"}},
+            },
+        },
+    },
+}
+_DOCUMENTED = (400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 500, 503)
+
+
+def document(app: FastAPI) -> None:
+    """Say in the OpenAPI document that every error is problem+json, for every status a route may answer."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            spec["components"]["schemas"].pop("HTTPValidationError", None)
+            spec["components"]["schemas"].pop("ValidationError", None)
+            ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            for operation in (op for path in spec["paths"].values() for op in path.values()):
+                responses = operation.setdefault("responses", {})
+                for status in _DOCUMENTED:
+                    responses[str(status)] = {"description": HTTPStatus(status).phrase, "content": ref}
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:
@@ -70,12 +121,18 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if any(e["type"] == "json_invalid" for e in errors):
-            return problem(ErrorCode.malformed_json, "the body is not valid JSON", 422, errors)
+            return problem(ErrorCode.malformed_json, "the body is not valid JSON", 400, errors)
         return problem(ErrorCode.validation_failed, "the request is not valid; see errors[]", 422, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: ErrorCode.unauthenticated, 403: ErrorCode.forbidden, 413: ErrorCode.request_too_large}.get(
-            exc.status_code, ErrorCode.not_found if exc.status_code in (404, 405) else ErrorCode.validation_failed
-        )
-        return problem(code, str(exc.detail) or HTTPStatus(exc.status_code).phrase, exc.status_code)
+        code = {
+            400: ErrorCode.malformed_json,
+            401: ErrorCode.unauthenticated,
+            403: ErrorCode.forbidden,
+            404: ErrorCode.not_found,
+            405: ErrorCode.method_not_allowed,
+            413: ErrorCode.request_too_large,
+        }.get(exc.status_code, ErrorCode.validation_failed)
+        detail = str(exc.detail) or HTTPStatus(exc.status_code).phrase
+        return problem(code, detail, exc.status_code, headers=dict(exc.headers or {}))  # keeps 405's Allow

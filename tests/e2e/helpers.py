@@ -1,0 +1,34 @@
+"""Small helpers of the end-to-end tests: keys, parties and balances over HTTP."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import Server
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def party(srv: Server, kind: str, name: str) -> tuple[str, str]:
+    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": name}, headers=auth(srv.operator))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["id"].startswith("mer_" if kind == "merchant" else "cus_")
+    return body["id"], body["api_key"]["secret"]
+
+
+def wallet(srv: Server, key: str) -> dict[str, str]:
+    r = httpx.get(f"{srv.base}/v1/wallets", headers=auth(key))
+    assert r.status_code == 200, r.text
+    [wallet] = r.json()
+    return wallet
+
+
+def balances(srv: Server, key: str) -> dict[str, tuple[str, str, str]]:
+    """Balances by currency; a wallet not opened yet holds nothing (a refused payment may open one empty)."""
+    r = httpx.get(f"{srv.base}/v1/wallets", headers=auth(key))
+    assert r.status_code == 200, r.text
+    held = {w["currency"]: (w["available"], w["credits_posted"], w["debits_posted"]) for w in r.json()}
+    return {cur: bal for cur, bal in held.items() if bal != ("0.00", "0.00", "0.00")}
