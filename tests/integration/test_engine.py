@@ -408,3 +408,44 @@ def test_a_caller_cannot_cancel_a_batch_the_committer_has_taken_on(store_url: st
         assert lg.create_transfers([Transfer(6, 1, 2, 1, L, 1)]) == [R.ok]  # the writer thread lives on
     finally:
         lg.close()
+
+
+def _outbox(store_url: str) -> list[tuple[str, str]]:
+    if store_url.startswith("sqlite:"):
+        import sqlite3
+
+        from farthing.adapters.open_store import sqlite_path
+
+        conn = sqlite3.connect(sqlite_path(store_url)[0])
+        rows = conn.execute("SELECT event_id, type FROM outbox ORDER BY id").fetchall()
+        conn.close()
+        return rows
+    import psycopg
+
+    with psycopg.connect(store_url) as conn:
+        return [tuple(r) for r in conn.execute("SELECT event_id, type FROM outbox ORDER BY id")]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("pipeline", [True, False])
+def test_events_are_recorded_with_the_transfers_that_applied_and_only_those(store_url: str, pipeline: bool) -> None:
+    from farthing.engine.store import OutboxEvent
+
+    lg = GroupCommitter(LedgerEngine(open_store(store_url), Clock()), wait_ms=0, pipeline=pipeline)
+    try:
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+        lg.create_transfers([Transfer(1, 1, 2, 100, L, 1)])
+
+        def event(n: int) -> OutboxEvent:
+            return OutboxEvent(f"evt_{n}", "payment.succeeded", "mer_x", f'{{"n": {n}}}')
+
+        batch = [Transfer(10, 2, 3, 60, L, 1), Transfer(11, 2, 3, 60, L, 1), Transfer(12, 2, 3, 40, L, 1)]
+        results = lg.submit("transfers", batch, [(0, event(10)), (1, event(11)), (2, event(12))]).result()
+        assert results == [R.ok, R.exceeds_credits, R.ok]
+        again = lg.submit("transfers", batch[:1], [(0, event(10))]).result()  # a retry: exists, no new event
+        assert again == [R.exists]
+        lg.drain()
+        assert _outbox(store_url) == [("evt_10", "payment.succeeded"), ("evt_12", "payment.succeeded")]
+        with pytest.raises(BatchError):
+            lg.submit("transfers", batch[:1], [(5, event(99))])
+    finally:
+        lg.close()

@@ -106,6 +106,7 @@ class _Rows:
     transfers: list[tuple[object, ...]]
     expirations: list[tuple[object, ...]]
     balances: tuple[list[bytes], list[str], list[str], list[str], list[str]]
+    outbox: list[tuple[object, ...]]
 
 
 def _encode(batch: BatchCommit) -> _Rows:
@@ -129,7 +130,8 @@ def _encode(batch: BatchCommit) -> _Rows:
         [str(a.credits_pending) for a in touched],
         [str(a.credits_posted) for a in touched],
     )
-    return _Rows(accounts, transfers, expirations, balances)
+    outbox = [(e.event_id, e.type, e.party_id, e.body, ts) for e in batch.events]
+    return _Rows(accounts, transfers, expirations, balances, outbox)
 
 
 class PostgresWriter(PostgresLookups):
@@ -183,6 +185,12 @@ class PostgresWriter(PostgresLookups):
             "AS u(id, dp, dpo, cp, cpo) WHERE a.id = u.id",
             rows.balances,
         )
+        if rows.outbox:
+            cur.executemany(
+                "INSERT INTO outbox (event_id, type, party_id, body, created_ms) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (event_id) DO NOTHING",
+                rows.outbox,
+            )
         cur.execute(
             "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",

@@ -94,6 +94,12 @@ _INSERT_TRANSFERS = _Statement(
     f"INSERT INTO transfers (seq, {TRANSFER_COLS}, timestamp_ms) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?)", "", 12
 )
 _INSERT_EXPIRATIONS = _Statement("INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES ", "(?,?,?)", "", 3)
+_INSERT_OUTBOX = _Statement(
+    "INSERT INTO outbox (event_id, type, party_id, body, created_ms) VALUES ",
+    "(?,?,?,?,?)",
+    " ON CONFLICT (event_id) DO NOTHING",
+    5,
+)
 _UPDATE_BALANCES = _Statement(
     "UPDATE accounts SET debits_pending = v.column2, debits_posted = v.column3, credits_pending = v.column4, "
     "credits_posted = v.column5 FROM (VALUES ",
@@ -164,6 +170,7 @@ class _Rows:
     transfers: list[object]
     expirations: list[object]
     balances: list[object]
+    outbox: list[object]
 
 
 def _encode(batch: BatchCommit) -> _Rows:
@@ -186,7 +193,10 @@ def _encode(batch: BatchCommit) -> _Rows:
     put = balances.extend
     for a in sorted(batch.touched, key=_by_seq):  # rowid order: the update walks the table forwards
         put((a.seq, u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted)))
-    return _Rows(accounts, transfers, expirations, balances)
+    outbox: list[object] = []
+    for e in batch.events:
+        outbox.extend((e.event_id, e.type, e.party_id, e.body, ts))
+    return _Rows(accounts, transfers, expirations, balances, outbox)
 
 
 class SqliteWriter(SqliteLookups):
@@ -218,6 +228,7 @@ class SqliteWriter(SqliteLookups):
         _many(c, _INSERT_TRANSFERS, rows.transfers)
         _many(c, _INSERT_EXPIRATIONS, rows.expirations)
         _many(c, _UPDATE_BALANCES, rows.balances)
+        _many(c, _INSERT_OUTBOX, rows.outbox)
         c.execute(
             "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
             "VALUES (?,?,?,?,?,?,?)",

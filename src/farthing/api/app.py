@@ -7,6 +7,8 @@ strings in and out, never JSON numbers.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -23,6 +25,7 @@ from farthing.domain.money import currency
 from farthing.errors import ErrorCode
 from farthing.services.holds import Holds
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
+from farthing.services.webhooks import Webhooks
 
 
 class _In(BaseModel):
@@ -116,6 +119,25 @@ class BatchOut(BaseModel):
     data: list[BatchItemOut]
 
 
+class EndpointIn(_In):
+    url: StrictStr = Field(min_length=8, max_length=2048, examples=["https://merchant.example/farthing-webhooks"])
+
+
+class EndpointOut(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    url: str
+    secret: str = Field(description="whsec_…: verify deliveries with it (Standard Webhooks). Shown once.")
+
+
+class AttemptOut(BaseModel):
+    event_id: str
+    attempt: int
+    status_code: int | None
+    error: str | None
+    at_ms: int
+
+
 class WalletOut(BaseModel):
     object: Literal["wallet"] = "wallet"
     currency: str
@@ -188,9 +210,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.platform = open_platform()
         app.state.holds = Holds.open(app.state.platform)
+        backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
+        app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
+        app.state.webhooks.start()
         try:
             yield
         finally:
+            app.state.webhooks.close()
             app.state.holds.close()
             app.state.platform.close()
 
@@ -258,6 +284,20 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             hold_s=body.hold_expires_s,
         )
         return _replayable(_payment_out(payment), payment.replayed)
+
+    @app.post("/v1/webhook_endpoints", status_code=201, response_model=EndpointOut, tags=["webhooks"])
+    def create_endpoint(body: EndpointIn, principal: PrincipalDep, request: Request) -> EndpointOut:
+        """Register an endpoint (merchant key): events from now on are POSTed to it, signed per Standard
+        Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with backoff."""
+        endpoint_id, secret = request.app.state.webhooks.create_endpoint(principal, body.url)
+        return EndpointOut(id=endpoint_id, url=body.url, secret=secret)
+
+    @app.get("/v1/webhook_endpoints/{endpoint_id}/attempts", response_model=list[AttemptOut], tags=["webhooks"])
+    def list_attempts(endpoint_id: str, principal: PrincipalDep, request: Request) -> list[AttemptOut]:
+        """Every delivery attempt to the endpoint, oldest first: event, attempt number, answer or error."""
+        return [
+            AttemptOut(**dataclasses.asdict(a)) for a in request.app.state.webhooks.attempts(principal, endpoint_id)
+        ]
 
     # Before the /v1/payments/{payment_id} routes, so that 'batch' is never taken for a payment id.
     @app.post("/v1/payments/batch", response_model=BatchOut, tags=["payments"])

@@ -29,6 +29,7 @@ from typing import cast
 from farthing import limits
 from farthing.domain.ledger_types import Account, AccountState, Transfer
 from farthing.engine.engine import HeadMoved, LedgerEngine, Prepared, Request, check_request
+from farthing.engine.store import OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
 
 _Results = list[AccountResult] | list[TransferResult]
@@ -96,8 +97,12 @@ class GroupCommitter:
 
     # -- submitting ---------------------------------------------------------------------------
 
-    def submit(self, kind: str, events: Sequence[object]) -> Future[_Results]:
-        request = check_request(kind, events)
+    def submit(
+        self, kind: str, events: Sequence[object], outbox: Sequence[tuple[int, OutboxEvent]] = ()
+    ) -> Future[_Results]:
+        """Queue a request; the future resolves with one result per event once its batch committed.
+        `outbox` pairs transfer indexes with events to record in the same transaction iff they apply."""
+        request = check_request(kind, events, outbox)
         if self._closed:
             raise FarthingError(ErrorCode.engine_closed, "the ledger engine is closed")
         fut: Future[_Results] = Future()

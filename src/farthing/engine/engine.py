@@ -24,7 +24,7 @@ from farthing.domain.invariant import invariant
 from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts, expire_due
 from farthing.domain.ledger_transfers import TransferRules
 from farthing.domain.ledger_types import Account, AccountState, PendingInfo, PendingStatus, Transfer
-from farthing.engine.store import BatchCommit, Head, Store, StoreLookups, StoreWriter
+from farthing.engine.store import BatchCommit, Head, OutboxEvent, Store, StoreLookups, StoreWriter
 from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
 
 _RESOLVING = 4 | 8  # post_pending | void_pending
@@ -47,6 +47,8 @@ class Request:
 
     kind: str  # "accounts" | "transfers"
     events: Sequence[Account] | Sequence[Transfer]
+    outbox: Sequence[tuple[int, OutboxEvent]] = ()
+    """(index of a transfer in `events`, the event to record iff that transfer applies)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,7 @@ class Prepared:
     """Pending transfers this batch posts, voids or expires."""
 
 
-def check_request(kind: str, events: Sequence[object]) -> Request:
+def check_request(kind: str, events: Sequence[object], outbox: Sequence[tuple[int, OutboxEvent]] = ()) -> Request:
     """Refuse a request that is not a batch at all, before it reaches the committer."""
     expected = Account if kind == "accounts" else Transfer
     if isinstance(events, (str, bytes)) or not isinstance(events, Sequence):
@@ -84,7 +86,10 @@ def check_request(kind: str, events: Sequence[object]) -> Request:
                 ErrorCode.event_type_invalid,
                 f"{kind}[{i}] is a {type(e).__name__}, not a {expected.__name__}",
             )
-    return Request(kind, events)  # type: ignore[arg-type]
+    for i, event in outbox:
+        if kind != "transfers" or not 0 <= i < len(events) or not isinstance(event, OutboxEvent):
+            raise BatchError(ErrorCode.event_type_invalid, f"outbox entry for event {i} does not fit the request")
+    return Request(kind, events, tuple(outbox))  # type: ignore[arg-type]
 
 
 class LedgerEngine:
@@ -100,6 +105,8 @@ class LedgerEngine:
         self.batches_committed = 0
         self._inflight: list[Prepared] = []
         """Batches prepared but not yet written, oldest first (the pipelined committer keeps one or two)."""
+        self._outbox: list[OutboxEvent] = []
+        """Events of the batch being validated whose transfers applied."""
         self.loaded = False
         """False after a reload failed (the store did not answer): memory must not be used until one succeeds."""
         self.reload()
@@ -207,6 +214,7 @@ class LedgerEngine:
     def _validate(
         self, lookups: StoreLookups, requests: Sequence[Request], now_ms: int, inflight: Sequence[Prepared]
     ) -> tuple[list[Results], BatchEffects, TransferRules]:
+        self._outbox = []
         effects = BatchEffects()
         expire_due(self.state, now_ms, effects)
         rules = self._rules(lookups, requests, effects, now_ms, inflight)
@@ -215,7 +223,9 @@ class LedgerEngine:
             if req.kind == "accounts":
                 out.append(create_accounts(req.events, self.state, effects, now_ms))  # type: ignore[arg-type]
             else:
-                out.append(rules.apply(req.events))  # type: ignore[arg-type]
+                results = rules.apply(req.events)  # type: ignore[arg-type]
+                out.append(results)
+                self._outbox.extend(event for i, event in req.outbox if results[i] is TransferResult.ok)
         return out, effects, rules
 
     def _advance(self, batch: BatchCommit, effects: BatchEffects, now_ms: int) -> None:
@@ -280,7 +290,10 @@ class LedgerEngine:
         record = journal.seal(head.hash, head.batch_no + 1, head.last_seq + 1, seq, now_ms, encoded)
         invariant(record.event_count == seq - head.last_seq, "journal count differs from the events")
         touched = list(effects.touched.values())
-        return BatchCommit(record, effects.accounts_created, effects.transfers, first_transfer_seq, expired, touched)
+        events, self._outbox = self._outbox, []
+        return BatchCommit(
+            record, effects.accounts_created, effects.transfers, first_transfer_seq, expired, touched, events
+        )
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
         """Copies of accounts as committed (the caller must hold the committer's lock, or be it)."""

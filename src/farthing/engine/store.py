@@ -43,6 +43,19 @@ class Changes:
     """The largest transfer id committed so far: an id above it cannot exist yet."""
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An event that rides with a transfer: written in the batch's transaction iff that transfer applies,
+    so a committed payment always has its event, and a refused one never does. Not part of the journal's
+    hash chain: the chain covers money; the outbox is what webhooks deliver, at least once."""
+
+    event_id: str
+    type: str
+    party_id: str
+    body: str
+    """JSON text of the event's payload."""
+
+
 @dataclass(slots=True)
 class BatchCommit:
     """Everything one batch writes, in one transaction."""
@@ -56,6 +69,7 @@ class BatchCommit:
     """(seq, pending id) in sequence order."""
     touched: list[AccountState]
     """Accounts whose balances the batch changed, with their new balances."""
+    events: list[OutboxEvent] = field(default_factory=list)
 
 
 class StoreLookups(Protocol):

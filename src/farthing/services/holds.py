@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from farthing.services.platform import (
     PlatformError,
     Principal,
     derive_id,
+    payment_event,
     positive_units,
 )
 
@@ -114,9 +116,10 @@ class Holds:
         if fee:
             legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
                                  hold.ledger, T_PLATFORM_FEE))  # fmt: skip
-        results = self.platform.ledger.create_transfers(legs)
-        replayed = _check(results)
-        return Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, replayed)
+        payment = Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, False)
+        event = payment_event(payment, "payment.succeeded")
+        replayed = _check(self.platform.ledger.submit("transfers", legs, [(0, event)]).result())  # type: ignore[arg-type]
+        return dataclasses.replace(payment, replayed=replayed)
 
     def void(self, principal: Principal, public_id: str) -> Payment:
         """Release a hold: nothing is paid, and the customer's money is available again."""
@@ -125,10 +128,12 @@ class Holds:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
         void = Transfer(derive_id("void", str(hold.id)), hold.debit_account_id, hold.credit_account_id, hold.amount,
                         hold.ledger, hold.code, flags=_VOID, pending_id=hold.id)  # fmt: skip
-        replayed = _check(self.platform.ledger.create_transfers([void]))
-        return Payment(
-            public_id, customer, merchant, cur.format(hold.amount), cur.format(0), cur.code, None, replayed, "canceled"
+        payment = Payment(
+            public_id, customer, merchant, cur.format(hold.amount), cur.format(0), cur.code, None, False, "canceled"
         )
+        event = payment_event(payment, "payment.canceled")
+        replayed = _check(self.platform.ledger.submit("transfers", [void], [(0, event)]).result())  # type: ignore[arg-type]
+        return dataclasses.replace(payment, replayed=replayed)
 
 
 _REFUSALS = {

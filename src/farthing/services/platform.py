@@ -13,6 +13,7 @@ import asyncio
 import base64
 import dataclasses
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Tr
 from farthing.domain.money import Currency, allocate, currency
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import new_id
+from farthing.engine.store import OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
 from farthing.services.funding import ChargeStatus, FundingGateway
 
@@ -253,10 +255,10 @@ class Platform:
     ) -> Payment:
         """Move `amount` from the customer's wallet to the merchant's, with the platform fee linked."""
         self._require(principal, "customer", "payments:write")
-        legs, payment = self._payment(
+        legs, payment, event = self._payment(
             principal, PaymentItem(merchant_id, amount, currency_code, reference), idempotency_key
         )
-        return _settled(payment, self.ledger.create_transfers(legs))
+        return _settled(payment, self.ledger.submit("transfers", legs, [(0, event)]).result())  # type: ignore[arg-type]
 
     async def pay_async(
         self,
@@ -272,8 +274,8 @@ class Platform:
         """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
         self._require(principal, "customer", "payments:write")
         item = PaymentItem(merchant_id, amount, currency_code, reference, capture=capture, hold_s=hold_s)
-        legs, payment = self._payment(principal, item, idempotency_key)
-        results = await asyncio.wrap_future(self.ledger.submit("transfers", legs))
+        legs, payment, event = self._payment(principal, item, idempotency_key)
+        results = await asyncio.wrap_future(self.ledger.submit("transfers", legs, [(0, event)]))
         return _settled(payment, results)  # type: ignore[arg-type]
 
     def pay_batch(
@@ -291,11 +293,11 @@ class Platform:
                 f"a batch holds 1 to {limits.payments_per_batch_max} payments",
             )
         answers: list[Payment | PlatformError] = []
-        prepared: list[tuple[int, list[Transfer], Payment]] = []
+        prepared: list[tuple[int, list[Transfer], Payment, OutboxEvent]] = []
         for i, item in enumerate(items):
             key = item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None)
             try:
-                legs, payment = self._payment(principal, item, key)
+                legs, payment, event = self._payment(principal, item, key)
             except PlatformError as exc:
                 answers.append(exc)
                 continue
@@ -303,8 +305,8 @@ class Platform:
                 answers.append(PlatformError(exc.code, exc.detail))
                 continue
             answers.append(payment)
-            prepared.append((i, legs, payment))
-        chunks: list[list[tuple[int, list[Transfer], Payment]]] = [[]]
+            prepared.append((i, legs, payment, event))
+        chunks: list[list[tuple[int, list[Transfer], Payment, OutboxEvent]]] = [[]]
         size = 0
         for entry in prepared:
             if size + len(entry[1]) > limits.events_per_batch_max:
@@ -312,14 +314,19 @@ class Platform:
                 size = 0
             chunks[-1].append(entry)
             size += len(entry[1])
-        futures = [
-            (chunk, self.ledger.submit("transfers", [leg for _, legs, _ in chunk for leg in legs]))
-            for chunk in chunks
-            if chunk
-        ]
+        futures = []
+        for chunk in chunks:
+            if not chunk:
+                continue
+            flat: list[Transfer] = []
+            outbox: list[tuple[int, OutboxEvent]] = []
+            for _, legs, _, event in chunk:
+                outbox.append((len(flat), event))  # the event rides with the payment's first leg
+                flat.extend(legs)
+            futures.append((chunk, self.ledger.submit("transfers", flat, outbox)))
         for chunk, future in futures:
             results = list(future.result())
-            for i, legs, payment in chunk:
+            for i, legs, payment, _ in chunk:
                 mine, results = results[: len(legs)], results[len(legs) :]
                 try:
                     answers[i] = _settled(payment, mine)  # type: ignore[arg-type]
@@ -329,7 +336,7 @@ class Platform:
 
     def _payment(
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None
-    ) -> tuple[list[Transfer], Payment]:
+    ) -> tuple[list[Transfer], Payment, OutboxEvent]:
         """The ledger legs of one payment, and the payment they make if the ledger applies them."""
         assert principal.party_id is not None
         cur = currency(item.currency)
@@ -356,7 +363,7 @@ class Platform:
                 public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(0),
                 cur.code, item.reference, False, "requires_capture",
             )  # fmt: skip
-            return [hold], payment
+            return [hold], payment, payment_event(payment, "payment.requires_capture")
         legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
         if fee:
             legs = [
@@ -368,7 +375,19 @@ class Platform:
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
             cur.code, item.reference, False,
         )  # fmt: skip
-        return legs, payment
+        return legs, payment, payment_event(payment, "payment.succeeded")
+
+
+def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
+    """The webhook event that rides with a payment's transfer: `payment.succeeded`, `payment.canceled`…"""
+    event_id = f"evt_{payment.id.removeprefix('pay_')}_{event_type.rpartition('.')[2]}"
+    data = {
+        "id": payment.id, "object": "payment", "status": event_type.rpartition(".")[2], "customer": payment.customer,
+        "merchant": payment.merchant, "amount": payment.amount, "fee": payment.fee, "currency": payment.currency,
+        "reference": payment.reference,
+    }  # fmt: skip
+    body = json.dumps({"id": event_id, "type": event_type, "data": data}, separators=(",", ":"))
+    return OutboxEvent(event_id, event_type, payment.merchant, body)
 
 
 def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:

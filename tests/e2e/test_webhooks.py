@@ -1,0 +1,110 @@
+"""Webhooks end to end: events written with the money movements arrive signed, in order, retried after
+failures, verified here with the independent `standardwebhooks` package, and logged per attempt."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from .conftest import Server
+from .helpers import auth, party
+
+
+class Receiver:
+    """A merchant's endpoint on this machine: fails its first `failures` requests, then accepts."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # the name http.server calls
+                body = self.rfile.read(int(self.headers["content-length"]))
+                with receiver.lock:
+                    fail = receiver.failures > 0
+                    receiver.failures -= fail
+                    if not fail:
+                        receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(500 if fail else 204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver(failures=2)
+    yield r
+    r.close()
+
+
+def test_events_arrive_signed_in_order_after_retries(server: Server, receiver: Receiver) -> None:
+    merchant, merchant_key = party(server, "merchant", "Hooked")
+    _, key = party(server, "customer", "Payer")
+    r = httpx.post(f"{server.base}/v1/webhook_endpoints", json={"url": receiver.url}, headers=auth(merchant_key))
+    assert r.status_code == 201, r.text
+    endpoint, secret = r.json()["id"], r.json()["secret"]
+    assert secret.startswith("whsec_")
+    httpx.post(
+        f"{server.base}/v1/topups",
+        json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
+        headers=auth(key),
+    ).raise_for_status()
+
+    def pay(amount: str, **extra: object) -> dict[str, str]:
+        body = {"merchant": merchant, "amount": amount, "currency": "USD", **extra}
+        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
+
+    paid = [pay("0.01")["id"] for _ in range(3)]
+    refused = pay("5.00")
+    assert refused["code"] == "insufficient_funds"
+    held, dropped = pay("0.20", capture=False)["id"], pay("0.10", capture=False)["id"]
+    httpx.post(f"{server.base}/v1/payments/{held}/capture", headers=auth(merchant_key)).raise_for_status()
+    httpx.post(f"{server.base}/v1/payments/{dropped}/void", headers=auth(merchant_key)).raise_for_status()
+
+    expected = 3 + 2 + 1 + 1  # payments, holds placed, the capture, the void
+    deadline = time.monotonic() + 30
+    while len(receiver.received) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # nothing more, and nothing twice, should follow
+    events = [Webhook(secret).verify(body, headers) for headers, body in receiver.received]
+    assert [(e["type"], e["data"]["id"]) for e in events] == [
+        *(("payment.succeeded", p) for p in paid),
+        ("payment.requires_capture", held),
+        ("payment.requires_capture", dropped),
+        ("payment.succeeded", held),
+        ("payment.canceled", dropped),
+    ]
+    assert len({headers["webhook-id"] for headers, _ in receiver.received}) == expected
+    assert json.loads(receiver.received[0][1])["data"]["amount"] == "0.01"
+    with pytest.raises(WebhookVerificationError):  # a tampered body must not verify
+        Webhook(secret).verify(receiver.received[0][1].replace(b"0.01", b"9.99"), receiver.received[0][0])
+
+    attempts = httpx.get(f"{server.base}/v1/webhook_endpoints/{endpoint}/attempts", headers=auth(merchant_key)).json()
+    first = [a for a in attempts if a["event_id"] == attempts[0]["event_id"]]
+    assert [(a["attempt"], a["status_code"], a["error"]) for a in first] == [
+        (1, 500, "HTTP 500"),
+        (2, 500, "HTTP 500"),
+        (3, 204, None),
+    ]
+    assert len(attempts) == expected + 2
+    other = httpx.get(f"{server.base}/v1/webhook_endpoints/{endpoint}/attempts", headers=auth(key))
+    assert other.status_code == 404
