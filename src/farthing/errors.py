@@ -163,6 +163,7 @@ class ErrorCode(enum.StrEnum):
     payment_canceled = "payment_canceled"
     hold_expired = "hold_expired"
     amount_exceeds_hold = "amount_exceeds_hold"
+    refund_exceeds_payment = "refund_exceeds_payment"
     idempotency_key_invalid = "idempotency_key_invalid"
 
     def transient(self) -> bool:

@@ -25,6 +25,7 @@ from farthing.domain.money import currency
 from farthing.errors import ErrorCode
 from farthing.services.holds import Holds
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
+from farthing.services.refunds import refund
 from farthing.services.webhooks import Webhooks
 
 
@@ -136,6 +137,18 @@ class AttemptOut(BaseModel):
     status_code: int | None
     error: str | None
     at_ms: int
+
+
+class RefundIn(_In):
+    amount: Amount | None = Field(default=None, description="what to refund; all that is left when left out")
+
+
+class RefundOut(BaseModel):
+    id: str
+    object: Literal["refund"] = "refund"
+    payment: str
+    amount: str
+    currency: str
 
 
 class WalletOut(BaseModel):
@@ -334,6 +347,28 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         the same; a second capture of another amount is refused."""
         payment = request.app.state.holds.capture(principal, payment_id, body.amount if body else None)
         return _replayable(_payment_out(payment), payment.replayed)
+
+    @app.post("/v1/payments/{payment_id}/refunds", status_code=201, response_model=RefundOut, tags=["payments"])
+    def create_refund(
+        payment_id: str,
+        principal: PrincipalDep,
+        request: Request,
+        body: RefundIn | None = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> RefundOut | JSONResponse:
+        """Refund all or part of a payment (merchant key); refunds never pass what was paid in total.
+        The platform keeps its fee."""
+        done = refund(
+            request.app.state.holds,
+            principal,
+            payment_id,
+            body.amount if body else None,
+            _idempotency_key(idempotency_key),
+        )
+        out = RefundOut(id=done.id, payment=done.payment, amount=done.amount, currency=done.currency)
+        if done.replayed:
+            return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
+        return out
 
     @app.post("/v1/payments/{payment_id}/void", response_model=PaymentOut, tags=["payments"])
     def void_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut | JSONResponse:

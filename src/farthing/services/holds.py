@@ -67,7 +67,7 @@ class Holds:
         with self._lock:
             self.lookups.close()
 
-    def _find(self, principal: Principal, public_id: str) -> tuple[Transfer, str, str, Currency]:
+    def find(self, principal: Principal, public_id: str) -> tuple[Transfer, str, str, Currency]:
         """The payment's transfer, customer and merchant, if the caller is one of them (else not found)."""
         tid = _transfer_id(public_id)
         with self._lock:
@@ -87,8 +87,19 @@ class Holds:
         cur = next(c for c in currencies() if c.ledger == found.ledger)
         return found, customer, merchant, cur
 
+    def paid(self, payment: Transfer) -> int:
+        """What the customer paid: the payment's amount, or for a hold what was captured of it (0 if none)."""
+        if not payment.flags & _PENDING:
+            return payment.amount
+        with self._lock:
+            info = self.lookups.find_pending([payment.id])[payment.id]
+            if info.status is not PendingStatus.posted:
+                return 0
+            capture = self.lookups.find_transfers([derive_id("capture", str(payment.id))])
+        return next(iter(capture.values())).amount if capture else 0
+
     def get(self, principal: Principal, public_id: str) -> Payment:
-        t, customer, merchant, cur = self._find(principal, public_id)
+        t, customer, merchant, cur = self.find(principal, public_id)
         status, amount = "succeeded", t.amount
         if t.flags & _PENDING:
             with self._lock:
@@ -101,7 +112,7 @@ class Holds:
 
     def capture(self, principal: Principal, public_id: str, amount: object | None) -> Payment:
         """Post all or part of a hold, with the platform fee on what is captured."""
-        hold, customer, merchant, cur = self._find(principal, public_id)
+        hold, customer, merchant, cur = self.find(principal, public_id)
         if not hold.flags & _PENDING:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
         units = hold.amount if amount is None else positive_units(cur, amount)
@@ -123,7 +134,7 @@ class Holds:
 
     def void(self, principal: Principal, public_id: str) -> Payment:
         """Release a hold: nothing is paid, and the customer's money is available again."""
-        hold, customer, merchant, cur = self._find(principal, public_id)
+        hold, customer, merchant, cur = self.find(principal, public_id)
         if not hold.flags & _PENDING:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
         void = Transfer(derive_id("void", str(hold.id)), hold.debit_account_id, hold.credit_account_id, hold.amount,

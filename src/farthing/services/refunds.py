@@ -1,0 +1,100 @@
+"""Refunds: full or partial, never more in total than was paid, booked back through the ledger.
+
+The cap is a ledger rule, not a read-then-write check: each refunded payment gets a memo account, in a
+memo ledger beside the currency's, funded once with what was paid and flagged so that its debits
+cannot pass its credits. A refund is two linked transfers: the memo account gives up the amount, and
+the merchant's wallet pays the customer's. Past the cap the memo leg fails with `exceeds_credits`, so
+the money leg fails with it; concurrent refunds are serialised by the engine like any transfers, and
+a retried refund (same `Idempotency-Key`) finds its own transfers. The platform keeps its fee.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
+from farthing.engine.ids import new_id
+from farthing.engine.store import OutboxEvent
+from farthing.errors import ErrorCode, TransferResult
+from farthing.services.holds import Holds
+from farthing.services.platform import PlatformError, Principal, derive_id, positive_units, public_id_of
+
+R = TransferResult
+MEMO_LEDGER_OFFSET = 1_000_000
+"""Memo ledgers (refund allowances) sit at the currency's ledger number plus this."""
+CODE_REFUND_SOURCE, CODE_REFUNDABLE = 30, 31
+T_ALLOWANCE, T_ALLOWANCE_USED, T_REFUND = 30, 31, 5
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    payment: str
+    amount: str
+    currency: str
+    replayed: bool = False
+
+
+def refund(
+    holds: Holds, principal: Principal, payment_public_id: str, amount: object | None, key: str | None
+) -> Refund:
+    """Refund `amount` (all that is left when None) of a payment the caller received."""
+    platform = holds.platform
+    payment, customer, merchant, cur = holds.find(principal, payment_public_id)
+    if principal.kind != "merchant" or principal.party_id != merchant:
+        raise PlatformError(ErrorCode.forbidden, "refunds are made by the merchant that was paid")
+    paid = holds.paid(payment)
+    if paid == 0:
+        raise PlatformError(
+            ErrorCode.payment_not_capturable, "nothing was paid: a hold not captured cannot be refunded"
+        )
+    memo_ledger = cur.ledger + MEMO_LEDGER_OFFSET
+    source = derive_id("refund-source", cur.code)
+    refundable = derive_id("refundable", str(payment.id))
+    created = platform.ledger.create_accounts(
+        [
+            Account(source, memo_ledger, CODE_REFUND_SOURCE),
+            Account(refundable, memo_ledger, CODE_REFUNDABLE, flags=int(AccountFlags.debits_must_not_exceed_credits)),
+        ]
+    )
+    if any(r.name not in ("ok", "exists") for r in created):
+        raise PlatformError(ErrorCode.engine_failed, f"could not open the refund allowance: {created}")
+    allowance = Transfer(derive_id("allowance", str(payment.id)), source, refundable, paid, memo_ledger, T_ALLOWANCE)
+    [funded] = platform.ledger.create_transfers([allowance])
+    if funded not in (R.ok, R.exists):
+        raise PlatformError(ErrorCode.engine_failed, f"could not fund the refund allowance: {funded.name}")
+    units = positive_units(cur, amount) if amount is not None else _left(holds, refundable)
+    if units == 0:
+        raise PlatformError(ErrorCode.refund_exceeds_payment, "this payment was refunded in full already")
+    refund_id = derive_id("refund", merchant, key) if key else new_id()
+    legs = [
+        Transfer(derive_id("refund-memo", str(refund_id)), refundable, source, units, memo_ledger, T_ALLOWANCE_USED,
+                 flags=int(TransferFlags.linked)),
+        Transfer(refund_id, payment.credit_account_id, payment.debit_account_id, units, cur.ledger, T_REFUND,
+                 user_data=payment.id),
+    ]  # fmt: skip
+    public = public_id_of("ref_", refund_id)
+    event_body = {"id": f"evt_{public[4:]}_created", "type": "refund.created",
+                  "data": {"id": public, "payment": payment_public_id, "amount": cur.format(units),
+                           "currency": cur.code, "customer": customer}}  # fmt: skip
+    event = OutboxEvent(event_body["id"], "refund.created", merchant, json.dumps(event_body, separators=(",", ":")))
+    results = platform.ledger.submit("transfers", legs, [(1, event)]).result()
+    answer = Refund(public, payment_public_id, cur.format(units), cur.code)
+    if all(r is R.exists for r in results):
+        return dataclasses.replace(answer, replayed=True)
+    if results[0] is R.exceeds_credits:
+        raise PlatformError(ErrorCode.refund_exceeds_payment, "refunds may not pass what was paid")
+    if results[1] is R.exceeds_credits:
+        raise PlatformError(ErrorCode.insufficient_funds, "the merchant's wallet does not hold enough for this refund")
+    if any(r is not R.ok for r in results):
+        if any(r.name.startswith("exists_with_different") for r in results):
+            raise PlatformError(ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for another refund")
+        raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the refund: {[r.name for r in results]}")
+    return answer
+
+
+def _left(holds: Holds, refundable: int) -> int:
+    [account] = holds.platform.ledger.accounts([refundable])
+    return account.credits_posted - account.debits_posted
