@@ -145,6 +145,7 @@ class ErrorCode(enum.StrEnum):
     engine_failed = "engine_failed"
     journal_chain_broken = "journal_chain_broken"
     # The HTTP API's own (problem+json `code`).
+    internal_error = "internal_error"
     unauthenticated = "unauthenticated"
     forbidden = "forbidden"
     not_found = "not_found"

@@ -194,3 +194,10 @@ def test_batch_payments_answer_each_item(server: Server) -> None:
     too_many = {"payments": good * 2}
     r = httpx.post(f"{server.base}/v1/payments/batch", json=too_many, headers=auth(key), timeout=60)
     assert (r.status_code, r.json()["code"]) == (422, "validation_failed")
+
+
+def test_text_with_control_characters_is_refused_not_a_server_error(server: Server) -> None:
+    # Found by schemathesis: PostgreSQL text cannot hold NUL, and the 500 was not even problem+json.
+    r = httpx.post(f"{server.base}/v1/merchants", json={"name": "Shop\u0000"}, headers=auth(server.operator))
+    assert (r.status_code, r.json()["code"]) == (422, "validation_failed")
+    assert r.json()["errors"][0]["field"] == "name"

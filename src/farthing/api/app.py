@@ -33,8 +33,12 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""Text kept in the database: no control characters (PostgreSQL text cannot even hold NUL)."""
+
+
 class PartyIn(_In):
-    name: StrictStr = Field(min_length=1, max_length=200, examples=["Daily Crossword"])
+    name: StrictStr = Field(min_length=1, max_length=200, pattern=_PRINTABLE, examples=["Daily Crossword"])
 
 
 class ApiKeyOut(BaseModel):
@@ -74,7 +78,7 @@ class PaymentIn(_In):
     merchant: StrictStr = Field(examples=["mer_0123456789abcdef01234567"])
     amount: Amount
     currency: StrictStr = Field(examples=["USD"])
-    reference: StrictStr | None = Field(default=None, max_length=255, examples=["article-42"])
+    reference: StrictStr | None = Field(default=None, max_length=255, pattern=_PRINTABLE, examples=["article-42"])
     capture: StrictBool = Field(default=True, description="false places a hold, to capture or void later")
     hold_expires_s: StrictInt = Field(
         default=limits.hold_s_default, ge=1, le=limits.hold_s_max, description="how long a hold lasts"
@@ -121,7 +125,9 @@ class BatchOut(BaseModel):
 
 
 class EndpointIn(_In):
-    url: StrictStr = Field(min_length=8, max_length=2048, examples=["https://merchant.example/farthing-webhooks"])
+    url: StrictStr = Field(
+        min_length=8, max_length=2048, pattern=_PRINTABLE, examples=["https://merchant.example/farthing-webhooks"]
+    )
 
 
 class EndpointOut(BaseModel):

@@ -36,6 +36,7 @@ _STATUS = {
     ErrorCode.store_unavailable: 503,
     ErrorCode.engine_closed: 503,
     ErrorCode.engine_failed: 500,
+    ErrorCode.internal_error: 500,
 }
 """Codes not listed are the caller's input: 422."""
 
@@ -113,6 +114,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(FarthingError)
     async def farthing_error(_: Request, exc: FarthingError) -> JSONResponse:
         return problem(exc.code, exc.detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # A bug, not the caller's fault: say so as a problem, and let the server log the traceback.
+        return problem(ErrorCode.internal_error, "an unexpected error; nothing was changed by this request")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
