@@ -201,3 +201,20 @@ def test_text_with_control_characters_is_refused_not_a_server_error(server: Serv
     r = httpx.post(f"{server.base}/v1/merchants", json={"name": "Shop\u0000"}, headers=auth(server.operator))
     assert (r.status_code, r.json()["code"]) == (422, "validation_failed")
     assert r.json()["errors"][0]["field"] == "name"
+
+
+def test_keys_rotate_and_a_revoked_key_stops_at_once(server: Server) -> None:
+    _, old = party(server, "merchant", "Rotating")
+    made = httpx.post(f"{server.base}/v1/api_keys", headers=auth(old))
+    assert made.status_code == 201 and made.json()["secret"].startswith("sk_test_"), made.text
+    new = made.json()["secret"]
+    listed = httpx.get(f"{server.base}/v1/api_keys", headers=auth(new)).json()
+    assert len(listed) == 2 and all(k["secret"] is None for k in listed)
+    old_id = next(k["id"] for k in listed if k["id"] != made.json()["id"])
+    revoked = httpx.post(f"{server.base}/v1/api_keys/{old_id}/revoke", headers=auth(new))
+    assert revoked.status_code == 200 and any(k["revoked_ms"] for k in revoked.json())
+    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(old)).json()["code"] == "unauthenticated"
+    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(new)).status_code == 200
+    _, stranger = party(server, "customer", "Stranger")
+    other = httpx.post(f"{server.base}/v1/api_keys/{made.json()['id']}/revoke", headers=auth(stranger))
+    assert (other.status_code, other.json()["code"]) == (404, "not_found")

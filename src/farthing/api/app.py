@@ -157,6 +157,17 @@ class RefundOut(BaseModel):
     currency: str
 
 
+class KeyOut(BaseModel):
+    id: str
+    object: Literal["api_key"] = "api_key"
+    kind: str
+    mode: str
+    scopes: list[str]
+    created_ms: int
+    revoked_ms: int | None
+    secret: str | None = Field(default=None, description="Only when the key is made; never again.")
+
+
 class WalletOut(BaseModel):
     object: Literal["wallet"] = "wallet"
     currency: str
@@ -303,6 +314,28 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             hold_s=body.hold_expires_s,
         )
         return _replayable(_payment_out(payment), payment.replayed)
+
+    @app.get("/v1/api_keys", response_model=list[KeyOut], tags=["keys"])
+    def list_keys(principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:
+        """The caller's keys (never their secrets), revoked ones included."""
+        return [
+            KeyOut(id=k, kind=kind, mode=mode, scopes=scopes.split(), created_ms=created, revoked_ms=revoked)
+            for k, kind, mode, scopes, created, revoked in platform.keys(principal)
+        ]
+
+    @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, tags=["keys"])
+    def create_key(principal: PrincipalDep, platform: PlatformDep) -> KeyOut:
+        """Another key for the caller's party, to rotate keys without downtime. The secret is shown once."""
+        key_id, secret = platform.new_key(principal)
+        [made] = [k for k in platform.keys(principal) if k[0] == key_id]
+        return KeyOut(id=key_id, kind=made[1], mode=made[2], scopes=made[3].split(), created_ms=made[4],
+                      revoked_ms=None, secret=secret)  # fmt: skip
+
+    @app.post("/v1/api_keys/{key_id}/revoke", response_model=list[KeyOut], tags=["keys"])
+    def revoke_key(key_id: str, principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:
+        """Revoke a key at once (yours, or any as operator); answers the caller's keys as they are now."""
+        platform.revoke_key(principal, key_id)
+        return list_keys(principal, platform)
 
     @app.post("/v1/webhook_endpoints", status_code=201, response_model=EndpointOut, tags=["webhooks"])
     def create_endpoint(body: EndpointIn, principal: PrincipalDep, request: Request) -> EndpointOut:

@@ -110,6 +110,16 @@ def document(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _methods_for(app: FastAPI, path: str) -> list[str]:
+    """Methods of the routes at `path`; routes written out literally win over templates that also match."""
+    matched = [r for r in app.routes if getattr(r, "path_regex", None) is not None and r.path_regex.match(path)]  # type: ignore[attr-defined]
+    literal = [r for r in matched if getattr(r, "path", None) == path]
+    methods: set[str] = set()
+    for route in literal or matched:
+        methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FarthingError)
     async def farthing_error(_: Request, exc: FarthingError) -> JSONResponse:
@@ -131,7 +141,7 @@ def install(app: FastAPI) -> None:
         return problem(ErrorCode.validation_failed, "the request is not valid; see errors[]", 422, errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {
             400: ErrorCode.malformed_json,
             401: ErrorCode.unauthenticated,
@@ -141,4 +151,7 @@ def install(app: FastAPI) -> None:
             413: ErrorCode.request_too_large,
         }.get(exc.status_code, ErrorCode.validation_failed)
         detail = str(exc.detail) or HTTPStatus(exc.status_code).phrase
-        return problem(code, detail, exc.status_code, headers=dict(exc.headers or {}))  # keeps 405's Allow
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path; RFC 9110 wants them all
+            headers["Allow"] = ", ".join(_methods_for(app, request.url.path))
+        return problem(code, detail, exc.status_code, headers=headers)

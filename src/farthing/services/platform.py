@@ -175,6 +175,29 @@ class Platform:
         )
         return key_id, secret
 
+    def keys(self, principal: Principal) -> list[tuple[str, str, str, str, int, int | None]]:
+        """The caller's keys (an operator's: the operator keys): id, kind, mode, scopes, created, revoked."""
+        columns = "SELECT id, kind, mode, scopes, created_ms, revoked_ms FROM api_keys"
+        if principal.party_id is None:
+            rows = self.db.query(f"{columns} WHERE kind = 'operator' ORDER BY created_ms")
+        else:
+            rows = self.db.query(f"{columns} WHERE party_id = ? ORDER BY created_ms", (principal.party_id,))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def new_key(self, principal: Principal) -> tuple[str, str]:
+        """Another key for the caller's own party (or another operator key), e.g. to rotate: (id, secret)."""
+        return self.issue_key(principal.kind, principal.party_id, principal.mode)
+
+    def revoke_key(self, principal: Principal, key_id: str) -> None:
+        """Revoke a key of the caller's party (an operator may revoke any key). Takes effect at once."""
+        rows = self.db.query("SELECT party_id, kind FROM api_keys WHERE id = ?", (key_id,))
+        mine = rows and (principal.kind == "operator" or rows[0][0] == principal.party_id)
+        if not mine:
+            raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
+        self.db.query(
+            "UPDATE api_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (self.clock_ms(), key_id)
+        )
+
     def has_operator_key(self) -> bool:
         return bool(self.db.query("SELECT 1 FROM api_keys WHERE kind = 'operator' AND revoked_ms IS NULL LIMIT 1"))
 
