@@ -139,6 +139,13 @@ def _headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "User-Agent": "farthing-python/0.1"}
 
 
+def _payment_request(
+    merchant: str, amount: str, currency: str, reference: str | None, idempotency_key: str | None
+) -> dict[str, Any]:
+    body = {"merchant": merchant, "amount": amount, "currency": currency, "reference": reference}
+    return {"json": body, "headers": _key(idempotency_key)}
+
+
 def _key(idempotency_key: str | None) -> dict[str, str]:
     return {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
 
@@ -156,8 +163,9 @@ class _Payments:
         reference: str | None = None,
         idempotency_key: str | None = None,
     ) -> Payment:
-        body = {"merchant": merchant, "amount": amount, "currency": currency, "reference": reference}
-        return _payment(self._http.post("/v1/payments", json=body, headers=_key(idempotency_key)))
+        return _payment(
+            self._http.post("/v1/payments", **_payment_request(merchant, amount, currency, reference, idempotency_key))
+        )
 
 
 class _TopUps:
@@ -222,8 +230,8 @@ class AsyncFarthing:
         reference: str | None = None,
         idempotency_key: str | None = None,
     ) -> Payment:
-        body = {"merchant": merchant, "amount": amount, "currency": currency, "reference": reference}
-        return _payment(await self._http.post("/v1/payments", json=body, headers=_key(idempotency_key)))
+        request = _payment_request(merchant, amount, currency, reference, idempotency_key)
+        return _payment(await self._http.post("/v1/payments", **request))
 
     async def wallets(self) -> list[Wallet]:
         response = await self._http.get("/v1/wallets")

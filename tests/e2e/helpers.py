@@ -32,3 +32,15 @@ def balances(srv: Server, key: str) -> dict[str, tuple[str, str, str]]:
     assert r.status_code == 200, r.text
     held = {w["currency"]: (w["available"], w["credits_posted"], w["debits_posted"]) for w in r.json()}
     return {cur: bal for cur, bal in held.items() if bal != ("0.00", "0.00", "0.00")}
+
+
+def top_up(srv: Server, key: str, amount: str) -> dict[str, str]:
+    """Fund a customer's USD wallet with the test card that always succeeds; the top-up as answered."""
+    r = httpx.post(
+        f"{srv.base}/v1/topups",
+        json={"amount": amount, "currency": "USD", "card_number": "4242424242424242"},
+        headers=auth(key),
+    )
+    assert r.status_code == 201, r.text
+    answer: dict[str, str] = r.json()
+    return answer

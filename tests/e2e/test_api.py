@@ -16,19 +16,13 @@ from farthing.adapters.open_store import open_store
 from farthing.services.audit import verify
 
 from .conftest import Server
-from .helpers import auth, balances, party, wallet
+from .helpers import auth, balances, party, top_up, wallet
 
 
 def test_a_thousand_tenth_of_a_cent_payments(server: Server) -> None:
     merchant, merchant_key = party(server, "merchant", "Daily Crossword")
     _, customer_key = party(server, "customer", "Ada")
-    r = httpx.post(
-        f"{server.base}/v1/topups",
-        json={"amount": "5.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(customer_key),
-    )
-    assert r.status_code == 201, r.text
-    assert r.json()["processor_fee"] == "0.445"  # 2.9 % of $5.00 + 30¢
+    assert top_up(server, customer_key, "5.00")["processor_fee"] == "0.445"  # 2.9 % of $5.00 + 30¢
 
     with httpx.Client(base_url=server.base, headers=auth(customer_key), limits=httpx.Limits(max_connections=8)) as c:
 
@@ -55,11 +49,7 @@ def test_a_thousand_tenth_of_a_cent_payments(server: Server) -> None:
 def test_idempotent_payments_apply_once(server: Server) -> None:
     merchant, _ = party(server, "merchant", "API Co")
     _, key = party(server, "customer", "Bob")
-    httpx.post(
-        f"{server.base}/v1/topups",
-        json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(key),
-    )
+    top_up(server, key, "1.00")
     body = {"merchant": merchant, "amount": "0.25", "currency": "USD"}
     headers = {**auth(key), "Idempotency-Key": "order-7"}
 
@@ -97,11 +87,7 @@ def test_bad_payments_get_their_code_and_change_nothing(
 ) -> None:
     merchant, merchant_key = party(server, "merchant", "M")
     _, key = party(server, "customer", "C")
-    httpx.post(
-        f"{server.base}/v1/topups",
-        json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(key),
-    )
+    top_up(server, key, "1.00")
     before = (balances(server, key), balances(server, merchant_key))
     body = {"merchant": merchant, "amount": "0.01", "currency": "USD", **change}
     r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
@@ -162,11 +148,7 @@ def test_declined_cards_book_nothing(server: Server) -> None:
 def test_batch_payments_answer_each_item(server: Server) -> None:
     merchant, merchant_key = party(server, "merchant", "Batch Co")
     _, key = party(server, "customer", "Batcher")
-    httpx.post(
-        f"{server.base}/v1/topups",
-        json={"amount": "10.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(key),
-    )
+    top_up(server, key, "10.00")
     good = [{"merchant": merchant, "amount": "0.001", "currency": "USD"} for _ in range(5000)]
     bad = [
         {"merchant": merchant, "amount": 0.5, "currency": "USD"},

@@ -7,18 +7,13 @@ import time
 import httpx
 
 from .conftest import Server
-from .helpers import auth, balances, party
+from .helpers import auth, balances, party, top_up
 
 
 def _setup(srv: Server) -> tuple[str, str, str]:
     merchant, merchant_key = party(srv, "merchant", "Hotel")
     _, key = party(srv, "customer", "Guest")
-    r = httpx.post(
-        f"{srv.base}/v1/topups",
-        json={"amount": "5.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(key),
-    )
-    assert r.status_code == 201, r.text
+    top_up(srv, key, "5.00")
     return merchant, merchant_key, key
 
 

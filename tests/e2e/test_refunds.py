@@ -7,17 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from .conftest import Server
-from .helpers import auth, balances, party
+from .helpers import auth, balances, party, top_up
 
 
 def _paid(srv: Server, amount: str, capture: bool = True) -> tuple[str, str, str, str]:
     merchant, merchant_key = party(srv, "merchant", "Shop")
     _, key = party(srv, "customer", "Buyer")
-    httpx.post(
-        f"{srv.base}/v1/topups",
-        json={"amount": "5.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(key),
-    ).raise_for_status()
+    top_up(srv, key, "5.00")
     body = {"merchant": merchant, "amount": amount, "currency": "USD", "capture": capture}
     payment = httpx.post(f"{srv.base}/v1/payments", json=body, headers=auth(key)).json()["id"]
     return payment, merchant_key, key, merchant

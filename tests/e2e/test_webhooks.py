@@ -14,7 +14,7 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from .conftest import Server
-from .helpers import auth, party
+from .helpers import auth, party, top_up
 
 
 class Receiver:
@@ -63,11 +63,7 @@ def test_events_arrive_signed_in_order_after_retries(server: Server, receiver: R
     assert r.status_code == 201, r.text
     endpoint, secret = r.json()["id"], r.json()["secret"]
     assert secret.startswith("whsec_")
-    httpx.post(
-        f"{server.base}/v1/topups",
-        json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
-        headers=auth(key),
-    ).raise_for_status()
+    top_up(server, key, "1.00")
 
     def pay(amount: str, **extra: object) -> dict[str, str]:
         body = {"merchant": merchant, "amount": amount, "currency": "USD", **extra}

@@ -303,16 +303,10 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     ) -> PaymentOut | JSONResponse:
         """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
         `Idempotency-Key` and body answer the first result and move nothing again."""
-        payment = await platform.pay_async(
-            principal,
-            body.merchant,
-            body.amount,
-            body.currency,
-            body.reference,
-            _idempotency_key(idempotency_key),
-            capture=body.capture,
-            hold_s=body.hold_expires_s,
+        item = PaymentItem(
+            body.merchant, body.amount, body.currency, body.reference, capture=body.capture, hold_s=body.hold_expires_s
         )
+        payment = await platform.pay_async(principal, item, _idempotency_key(idempotency_key))
         return _replayable(_payment_out(payment), payment.replayed)
 
     @app.get("/v1/api_keys", response_model=list[KeyOut], tags=["keys"])

@@ -17,6 +17,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from farthing import limits
@@ -267,39 +268,23 @@ class Platform:
             raise PlatformError(ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}")
         return public, cur.format(units), cur.format(charge.fee_units)
 
-    def pay(
-        self,
-        principal: Principal,
-        merchant_id: str,
-        amount: object,
-        currency_code: str,
-        reference: str | None,
-        idempotency_key: str | None,
-    ) -> Payment:
-        """Move `amount` from the customer's wallet to the merchant's, with the platform fee linked."""
-        self._require(principal, "customer", "payments:write")
-        legs, payment, event = self._payment(
-            principal, PaymentItem(merchant_id, amount, currency_code, reference), idempotency_key
-        )
-        return _settled(payment, self.ledger.submit("transfers", legs, [(0, event)]).result())  # type: ignore[arg-type]
+    def pay(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
+        """Move the item's amount from the customer's wallet to the merchant's, the platform fee linked
+        (or, with `capture=False`, place a hold); blocks until the batch holding it is committed."""
+        future, payment = self._submit_payment(principal, item, idempotency_key)
+        return _settled(payment, future.result())  # type: ignore[arg-type]
 
-    async def pay_async(
-        self,
-        principal: Principal,
-        merchant_id: str,
-        amount: object,
-        currency_code: str,
-        reference: str | None,
-        idempotency_key: str | None,
-        capture: bool = True,
-        hold_s: int = limits.hold_s_default,
-    ) -> Payment:
+    async def pay_async(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
         """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
+        future, payment = self._submit_payment(principal, item, idempotency_key)
+        return _settled(payment, await asyncio.wrap_future(future))  # type: ignore[arg-type]
+
+    def _submit_payment(
+        self, principal: Principal, item: PaymentItem, idempotency_key: str | None
+    ) -> tuple[Future[list[AccountResult] | list[TransferResult]], Payment]:
         self._require(principal, "customer", "payments:write")
-        item = PaymentItem(merchant_id, amount, currency_code, reference, capture=capture, hold_s=hold_s)
         legs, payment, event = self._payment(principal, item, idempotency_key)
-        results = await asyncio.wrap_future(self.ledger.submit("transfers", legs, [(0, event)]))
-        return _settled(payment, results)  # type: ignore[arg-type]
+        return self.ledger.submit("transfers", legs, [(0, event)]), payment
 
     def pay_batch(
         self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None
