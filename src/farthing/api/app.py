@@ -352,19 +352,19 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         principal: PrincipalDep,
         platform: PlatformDep,
         idempotency_key: Annotated[str | None, Header()] = None,
-    ) -> BatchOut:
+    ) -> JSONResponse:
         """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
         order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
         items = [PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key) for p in body.payments]
         answers = platform.pay_batch(principal, items, _idempotency_key(idempotency_key))
-        return BatchOut(
-            data=[
-                BatchItemOut(error=ItemError(code=a.code.value, detail=a.detail))
-                if isinstance(a, PlatformError)
-                else BatchItemOut(payment=_payment_out(a))
-                for a in answers
-            ]
-        )
+        # Plain dicts in the documented shape (BatchOut): thousands of items are not worth a model each.
+        data = [
+            {"payment": None, "error": {"code": a.code.value, "detail": a.detail}}
+            if isinstance(a, PlatformError)
+            else {"payment": _payment_dict(a), "error": None}
+            for a in answers
+        ]
+        return JSONResponse({"object": "list", "data": data})
 
     @app.get("/v1/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
     def get_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut:
@@ -410,6 +410,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         return _replayable(_payment_out(payment), payment.replayed)
 
     return app
+
+
+def _payment_dict(p: Payment) -> dict[str, object]:
+    return {
+        "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
+        "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference,
+    }  # fmt: skip
 
 
 def _payment_out(payment: Payment) -> PaymentOut:

@@ -26,7 +26,7 @@ from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Transfer, TransferFlags
 from farthing.domain.money import Currency, allocate, currency
 from farthing.engine.committer import GroupCommitter
-from farthing.engine.ids import new_id
+from farthing.engine.ids import DERIVED_ID_BITS, new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
 from farthing.services.funding import ChargeStatus, FundingGateway
@@ -41,7 +41,7 @@ SCOPES = {
     "merchant": "read",
     "customer": "payments:write topups:write read",
 }
-_ID_MASK = (1 << 127) - 1
+_ID_MASK = (1 << DERIVED_ID_BITS) - 1
 
 
 class PlatformError(FarthingError):
@@ -85,7 +85,8 @@ class Payment:
 
 
 def derive_id(*parts: str) -> int:
-    """A 127-bit id from names (never zero): the same names give the same id, in every process."""
+    """A 120-bit id from names (never zero): the same names give the same id, in every process. Below
+    every time-ordered id (see `farthing.engine.ids.DERIVED_ID_BITS`)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return (int.from_bytes(digest[:16], "big") & _ID_MASK) or 1
 
@@ -250,7 +251,7 @@ class Platform:
         if units % 10 ** (cur.scale - cur.exponent):
             raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
         wallet = self.wallet_account(principal.party_id, "customer", cur)
-        topup_id = secrets.randbits(127) | 1
+        topup_id = new_id()
         public = public_id_of("top_", topup_id)
         charge = self.gateway.charge(card_number, units, cur, public)
         if charge.status is ChargeStatus.declined:
