@@ -1,15 +1,14 @@
-"""Time-ordered 128-bit ids (UUIDv7-style): 48 bits of milliseconds, then 80 bits that only grow.
+"""Time-ordered 128-bit ids (UUIDv7-style): 48 bits of milliseconds, then an 80-bit sequence.
 
 Ids made in order land at the end of the transfers index, so inserts append instead of scattering
 over the B-tree (measured here: about 2x the write rate of random ids). Within one millisecond the
-low bits count up from a random start, so ids from one generator are strictly increasing.
+low bits count up from a random start, so the ids one thread makes strictly increase.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import random
-import threading
 import time
 from collections.abc import Callable
 
@@ -24,21 +23,23 @@ time-ordered one and new time-ordered ids never need a look-up."""
 
 
 class IdGenerator:
+    """Ids of 48 bits of milliseconds then an 80-bit sequence that starts at a random point.
+
+    No lock: the sequence is an `itertools.count`, whose `next()` is one atomic step under the GIL.
+    (A lock here, with several request threads making ids while the committer thread is busy, became a
+    convoy: each holder lost the GIL mid-call and the others queued behind it — measured at a third of
+    the batch route's time.) Ids from one thread strictly increase; across threads they increase up to
+    the millisecond. Two processes collide only if they pick overlapping windows of 2^80 in the same
+    millisecond.
+    """
+
     def __init__(self, clock_ms: Callable[[], int] | None = None) -> None:
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
-        self._lock = threading.Lock()
-        self._last = 0
-        # Uniqueness, not secrecy: a PRNG seeded from the OS. Calling os.urandom here instead would release
-        # the GIL on every id, and beside a busy thread each id then waited a switch interval (measured:
-        # more than half of the batch route's time).
-        self._random = random.Random(os.urandom(16))
+        self._sequence = itertools.count(int.from_bytes(os.urandom(10), "big") >> 1)
 
     def __call__(self) -> int:
-        with self._lock:
-            ms = self._clock_ms() & ((1 << 48) - 1)
-            candidate = (ms << _LOW_BITS) | self._random.getrandbits(_LOW_BITS - 8)
-            self._last = candidate if candidate > self._last else self._last + 1
-            return self._last
+        ms = self._clock_ms() & ((1 << 48) - 1)
+        return (ms << _LOW_BITS) | (next(self._sequence) & _LOW_MAX)
 
 
 new_id = IdGenerator()
