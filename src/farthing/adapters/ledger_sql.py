@@ -4,6 +4,8 @@ driver's style (`?1` for sqlite3, `%(seq)s` for psycopg); both drivers then pass
 
 from __future__ import annotations
 
+from farthing.domain.journal import JournalRecord
+
 ACCOUNT_COLS = (
     "id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
     "seq, timestamp_ms"
@@ -36,3 +38,18 @@ PENDING_WITH_STATUS = (
     "EXISTS (SELECT 1 FROM expirations e WHERE e.pending_id = t.id) "
     "FROM transfers t WHERE "
 )
+
+# Written with `?` placeholders; the PostgreSQL store turns them into `%s`.
+INSERT_JOURNAL = (
+    "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+ADVANCE_HEAD = "UPDATE ledger_head SET batch_no = ?, last_seq = ?, hash = ?, timestamp_ms = ? WHERE id = 1"
+
+
+def journal_row(rec: JournalRecord) -> tuple[object, ...]:
+    return (rec.batch_no, rec.first_seq, rec.last_seq, rec.timestamp_ms, rec.event_count, rec.prev_hash, rec.hash)
+
+
+def head_row(rec: JournalRecord) -> tuple[object, ...]:
+    return (rec.batch_no, rec.last_seq, rec.hash, rec.timestamp_ms)

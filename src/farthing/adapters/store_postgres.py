@@ -165,7 +165,6 @@ class PostgresWriter(PostgresLookups):
     def write(self, batch: BatchCommit, encoded: object = None) -> None:
         c = self.conn
         rec = batch.record
-        ts = rec.timestamp_ms
         rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
         cur = c.cursor()
         for table, cols, data in (
@@ -191,15 +190,8 @@ class PostgresWriter(PostgresLookups):
                 "ON CONFLICT (event_id) DO NOTHING",
                 rows.outbox,
             )
-        cur.execute(
-            "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (rec.batch_no, rec.first_seq, rec.last_seq, ts, rec.event_count, rec.prev_hash, rec.hash),
-        )
-        cur.execute(
-            "UPDATE ledger_head SET batch_no = %s, last_seq = %s, hash = %s, timestamp_ms = %s WHERE id = 1",
-            (rec.batch_no, rec.last_seq, rec.hash, ts),
-        )
+        cur.execute(sql.INSERT_JOURNAL.replace("?", "%s"), sql.journal_row(rec))
+        cur.execute(sql.ADVANCE_HEAD.replace("?", "%s"), sql.head_row(rec))
         c.commit()
 
 

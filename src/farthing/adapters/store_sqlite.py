@@ -11,7 +11,6 @@ import functools
 import heapq
 import operator
 import sqlite3
-import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, sql_u1
 from farthing.domain.audit import AuditEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
+from farthing.engine.engine import wall_clock_ms
 from farthing.engine.store import BatchCommit, Changes, Head
 from farthing.errors import ErrorCode, StoreError
 
@@ -222,22 +222,14 @@ class SqliteWriter(SqliteLookups):
     def write(self, batch: BatchCommit, encoded: object = None) -> None:
         c = self.conn
         rec = batch.record
-        ts = rec.timestamp_ms
         rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
         _many(c, _INSERT_ACCOUNTS, rows.accounts)
         _many(c, _INSERT_TRANSFERS, rows.transfers)
         _many(c, _INSERT_EXPIRATIONS, rows.expirations)
         _many(c, _UPDATE_BALANCES, rows.balances)
         _many(c, _INSERT_OUTBOX, rows.outbox)
-        c.execute(
-            "INSERT INTO journal (batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (rec.batch_no, rec.first_seq, rec.last_seq, ts, rec.event_count, rec.prev_hash, rec.hash),
-        )
-        c.execute(
-            "UPDATE ledger_head SET batch_no = ?, last_seq = ?, hash = ?, timestamp_ms = ? WHERE id = 1",
-            (rec.batch_no, rec.last_seq, rec.hash, ts),
-        )
+        c.execute(sql.INSERT_JOURNAL, sql.journal_row(rec))
+        c.execute(sql.ADVANCE_HEAD, sql.head_row(rec))
         c.execute("COMMIT")
 
 
@@ -264,7 +256,7 @@ class SqliteStore:
                     c.execute(statement)
                 c.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                    (mig.version, mig.name, time.time_ns() // 10**6),
+                    (mig.version, mig.name, wall_clock_ms()),
                 )
             c.execute("COMMIT")
         except BaseException:

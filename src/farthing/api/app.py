@@ -420,11 +420,7 @@ def _payment_dict(p: Payment) -> dict[str, object]:
 
 
 def _payment_out(payment: Payment) -> PaymentOut:
-    return PaymentOut(
-        id=payment.id, status=payment.status, customer=payment.customer,  # type: ignore[arg-type]
-        merchant=payment.merchant, amount=payment.amount, fee=payment.fee, currency=payment.currency,
-        reference=payment.reference,
-    )  # fmt: skip
+    return PaymentOut.model_validate(_payment_dict(payment))
 
 
 def _replayable(out: PaymentOut, replayed: bool) -> PaymentOut | JSONResponse:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from collections.abc import Callable
+
+from farthing.engine.engine import wall_clock_ms
 
 _LOW_BITS = 80
 _LOW_MAX = (1 << _LOW_BITS) - 1
@@ -34,7 +35,7 @@ class IdGenerator:
     """
 
     def __init__(self, clock_ms: Callable[[], int] | None = None) -> None:
-        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self._clock_ms = clock_ms or wall_clock_ms
         self._sequence = itertools.count(int.from_bytes(os.urandom(10), "big") >> 1)
 
     def __call__(self) -> int:

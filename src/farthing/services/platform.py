@@ -15,7 +15,6 @@ import dataclasses
 import hashlib
 import json
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Transfer, TransferFlags
 from farthing.domain.money import Currency, allocate, currency
 from farthing.engine.committer import GroupCommitter
+from farthing.engine.engine import wall_clock_ms
 from farthing.engine.ids import DERIVED_ID_BITS, new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
@@ -106,7 +106,7 @@ class Platform:
         db: PlatformDb,
         gateway: FundingGateway,
         fee_ppm: int = 20_000,
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         if not 0 <= fee_ppm < 1_000_000:
             raise ValueError(f"fee_ppm must be in 0..999999, not {fee_ppm}")

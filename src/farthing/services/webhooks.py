@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import httpx
 
 from farthing.adapters.platform_db import PlatformDb
+from farthing.engine.engine import wall_clock_ms
 from farthing.errors import ErrorCode
 from farthing.services.platform import PlatformError, Principal
 
@@ -53,7 +54,7 @@ class Webhooks:
         db: PlatformDb,
         attempts_max: int = 8,
         backoff_ms: int = 1000,
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        clock_ms: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self.db = db
         self.attempts_max = attempts_max
