@@ -166,6 +166,8 @@ class ErrorCode(enum.StrEnum):
     amount_exceeds_hold = "amount_exceeds_hold"
     refund_exceeds_payment = "refund_exceeds_payment"
     idempotency_key_invalid = "idempotency_key_invalid"
+    page_invalid = "page_invalid"
+    idempotency_key_in_flight = "idempotency_key_in_flight"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

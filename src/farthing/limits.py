@@ -47,6 +47,12 @@ hold_s_default = 7 * 24 * 3600
 
 hold_s_max = 31 * 24 * 3600
 
+page_size_max = 100
+"""The most lines one page of a wallet's transactions holds."""
+
+timestamp_ms_max = 253_402_300_799_999
+"""The last millisecond of the year 9999: the latest moment a query may name."""
+
 payments_per_batch_max = 8000
 """The most payments one `POST /v1/payments/batch` may hold (each is two ledger transfers with its fee)."""
 

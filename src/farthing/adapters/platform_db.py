@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
+from farthing.adapters.rows import from_sql_u128, sql_u128
 from farthing.adapters.store_sqlite import SqliteStore
 from farthing.engine.store import Store
 
@@ -36,6 +40,57 @@ class PlatformDb:
             cur = self._conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
 
+    @property
+    def postgres(self) -> bool:
+        return self._postgres
+
+    def u128(self, value: int) -> object:
+        """A u128 as the dialect stores it beside the ledger: NUMERIC(39,0), or SQLite's INTEGER/BLOB form."""
+        return value if self._postgres else sql_u128(value)
+
+    @staticmethod
+    def from_u128(raw: object) -> int:
+        if isinstance(raw, Decimal):
+            return int(raw)
+        return from_sql_u128(raw)  # type: ignore[arg-type]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Several statements that commit together, or not at all."""
+        with self._lock:
+            if self._postgres:
+                with self._conn.transaction():
+                    yield Transaction(self._conn, True)
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn, False)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class Transaction:
+    def __init__(self, conn: Any, postgres: bool) -> None:
+        self._conn = conn
+        self._postgres = postgres
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        cur = self._conn.execute(sql, params)
+        return list(cur.fetchall()) if cur.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if not rows:
+            return
+        if self._postgres:
+            with self._conn.cursor() as cur:
+                cur.executemany(sql.replace("?", "%s"), rows)
+        else:
+            self._conn.executemany(sql, rows)

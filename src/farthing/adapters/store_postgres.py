@@ -19,7 +19,7 @@ from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
 from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status_of
-from farthing.domain.audit import AuditEvent
+from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
 from farthing.engine.store import BatchCommit, Changes, Head
@@ -269,7 +269,8 @@ class PostgresStore:
             for row in cur:
                 yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
 
-    def events(self) -> Iterator[AuditEvent]:
+    def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
+        span = (after_seq, upto_seq)
         with self._read() as conn:
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for all cursors
             with (
@@ -277,13 +278,20 @@ class PostgresStore:
                 conn.cursor(name="transfers") as tr,
                 conn.cursor(name="expirations") as ex,
             ):
-                acc.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")
-                tr.execute(f"SELECT seq, {TRANSFER_COLS} FROM transfers ORDER BY seq")
-                ex.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
+                acc.execute(f"SELECT {ACCOUNT_COLS} FROM accounts WHERE seq > %s AND seq <= %s ORDER BY seq", span)
+                tr.execute(
+                    f"SELECT seq, {TRANSFER_COLS}, timestamp_ms FROM transfers "
+                    "WHERE seq > %s AND seq <= %s ORDER BY seq",
+                    span,
+                )
+                ex.execute(
+                    "SELECT seq, pending_id, timestamp_ms FROM expirations WHERE seq > %s AND seq <= %s ORDER BY seq",
+                    span,
+                )
                 yield from heapq.merge(
-                    (AuditEvent(r[9], account=_account(r)) for r in acc),
-                    (AuditEvent(r[0], transfer=_transfer(r[1:])) for r in tr),
-                    (AuditEvent(r[0], pending_id=int16(bytes(r[1]))) for r in ex),
+                    (LedgerEvent(r[9], account=_account(r), timestamp_ms=r[10]) for r in acc),
+                    (LedgerEvent(r[0], transfer=_transfer(r[1:11]), timestamp_ms=r[11]) for r in tr),
+                    (LedgerEvent(r[0], pending_id=int16(bytes(r[1])), timestamp_ms=r[2]) for r in ex),
                     key=lambda e: e.seq,
                 )
 

@@ -20,7 +20,7 @@ from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
 from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, sql_u128_or_none, status_of
-from farthing.domain.audit import AuditEvent
+from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
 from farthing.engine.engine import wall_clock_ms
@@ -316,21 +316,30 @@ class SqliteStore:
         finally:
             conn.close()
 
-    def events(self) -> Iterator[AuditEvent]:
+    def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
         conn = self._read()
         try:
             conn.execute("BEGIN")  # one snapshot for the three cursors
+            span = (after_seq, upto_seq)
             accounts = (
-                AuditEvent(r[9], account=_account(r))
-                for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")
+                LedgerEvent(r[9], account=_account(r), timestamp_ms=r[10])
+                for r in conn.execute(
+                    f"SELECT {ACCOUNT_COLS} FROM accounts WHERE seq > ? AND seq <= ? ORDER BY seq", span
+                )
             )
             transfers = (
-                AuditEvent(r[0], transfer=_transfer(r[1:]))
-                for r in conn.execute(f"SELECT seq, {TRANSFER_COLS} FROM transfers ORDER BY seq")
+                LedgerEvent(r[0], transfer=_transfer(r[1:11]), timestamp_ms=r[11])
+                for r in conn.execute(
+                    f"SELECT seq, {TRANSFER_COLS}, timestamp_ms FROM transfers WHERE seq > ? AND seq <= ? ORDER BY seq",
+                    span,
+                )
             )
             expiries = (
-                AuditEvent(r[0], pending_id=_u(r[1]))
-                for r in conn.execute("SELECT seq, pending_id FROM expirations ORDER BY seq")
+                LedgerEvent(r[0], pending_id=_u(r[1]), timestamp_ms=r[2])
+                for r in conn.execute(
+                    "SELECT seq, pending_id, timestamp_ms FROM expirations WHERE seq > ? AND seq <= ? ORDER BY seq",
+                    span,
+                )
             )
             yield from heapq.merge(accounts, transfers, expiries, key=lambda e: e.seq)
         finally:

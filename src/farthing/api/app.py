@@ -13,17 +13,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from farthing import limits
+from farthing.adapters.platform_db import PlatformDb
 from farthing.api import problems
-from farthing.domain.money import currency
+from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode
-from farthing.services.holds import Holds
+from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
+from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.refunds import refund
 from farthing.services.webhooks import Webhooks
@@ -177,6 +179,36 @@ class WalletOut(BaseModel):
     debits_posted: str
 
 
+class TransactionOut(BaseModel):
+    id: str = Field(description="txn_<seq>: the line's place in the ledger's order")
+    object: Literal["transaction"] = "transaction"
+    type: Literal[
+        "topup",
+        "card_fee",
+        "payment",
+        "hold",
+        "capture",
+        "hold_voided",
+        "hold_expired",
+        "platform_fee",
+        "refund",
+        "transfer",
+    ]
+    amount: str = Field(description="signed change of the posted balance (+ received, - paid)")
+    pending: str = Field(description="signed change of the amount held on this side (+ a hold, - its release)")
+    available: str = Field(description="the wallet's available balance after this line")
+    payment: str | None = Field(description="the payment this line belongs to (a fee's, a refund's …)")
+    reference: str | None
+    created_ms: int
+
+
+class TransactionListOut(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[TransactionOut]
+    has_more: bool
+    next_page: str | None = Field(description="pass as `page` for the next (older) lines; keeps the filters")
+
+
 class BodyGuard:
     """Pure ASGI middleware: refuse bodies that are too large or not JSON before any route reads them.
 
@@ -240,6 +272,9 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.platform = open_platform()
         app.state.holds = Holds.open(app.state.platform)
+        store = app.state.platform.ledger.engine.store
+        app.state.history = History(store, PlatformDb(store))
+        app.state.history.start()
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
         app.state.webhooks.start()
@@ -247,6 +282,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             yield
         finally:
             app.state.webhooks.close()
+            app.state.history.close()
             app.state.holds.close()
             app.state.platform.close()
 
@@ -273,20 +309,62 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     @app.get("/v1/wallets", response_model=list[WalletOut], tags=["wallets"])
     def list_wallets(principal: PrincipalDep, platform: PlatformDep) -> list[WalletOut]:
         """The caller's wallets with their balances (available excludes held amounts)."""
-        out = []
-        for code, acc in platform.wallets(principal):
-            cur = currency(code)
-            available = acc.credits_posted - acc.debits_posted - acc.debits_pending
-            out.append(
-                WalletOut(
-                    currency=code,
-                    available=cur.format(available),
-                    pending=cur.format(acc.debits_pending),
-                    credits_posted=cur.format(acc.credits_posted),
-                    debits_posted=cur.format(acc.debits_posted),
+        return [_wallet_out(currency(code), acc.balances()) for code, acc in platform.wallets(principal)]
+
+    @app.get("/v1/wallets/{currency_code}", response_model=WalletOut, tags=["wallets"])
+    def get_wallet(
+        currency_code: str,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        request: Request,
+        at_ms: Annotated[
+            int | None, Query(ge=0, le=limits.timestamp_ms_max, description="balances as they stood then (Unix ms)")
+        ] = None,
+    ) -> WalletOut:
+        """The caller's wallet in one currency; with `at_ms`, its balances at that moment."""
+        account_id, cur = platform.wallet_of(principal, currency_code)
+        if at_ms is not None:
+            return _wallet_out(cur, request.app.state.history.balances_at(account_id, at_ms))
+        [acc] = platform.ledger.accounts([account_id])
+        return _wallet_out(cur, acc.balances())
+
+    @app.get("/v1/wallets/{currency_code}/transactions", response_model=TransactionListOut, tags=["wallets"])
+    def list_transactions(
+        currency_code: str,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=limits.page_size_max)] = 20,
+        starting_after: Annotated[str | None, Query(description="a txn_ id: list the lines older than it")] = None,
+        type: Annotated[list[str] | None, Query(description=f"only these types: {', '.join(TYPES)}")] = None,
+        reference: Annotated[
+            str | None, Query(max_length=255, description="only lines of payments with this reference")
+        ] = None,
+        created_gte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
+        created_lte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
+        page: Annotated[
+            str | None, Query(max_length=2048, description="a `next_page` token; it carries the filters")
+        ] = None,
+    ) -> TransactionListOut:
+        """The wallet's lines, newest first: top-ups, payments, holds and their capture, release or expiry,
+        fees and refunds, each with the available balance after it. `type=hold_expired` lists expired holds."""
+        account_id, cur = platform.wallet_of(principal, currency_code)
+        if page is not None:
+            if starting_after or type or reference or created_gte_ms is not None or created_lte_ms is not None:
+                raise PlatformError(ErrorCode.page_invalid, "a page token carries its filters; send it alone")
+            filters, before = Filters.from_token(page)
+        else:
+            unknown = [t for t in type or () if t not in TYPES]
+            if unknown:
+                raise PlatformError(
+                    ErrorCode.validation_failed, f"unknown type {unknown[0]!r}; known: {', '.join(TYPES)}"
                 )
-            )
-        return out
+            filters = Filters(tuple(type or ()), reference, created_gte_ms, created_lte_ms)
+            before = _seq_of(starting_after) if starting_after else None
+        found = request.app.state.history.page(account_id, filters, before, limit)
+        return TransactionListOut(
+            data=[_transaction_out(cur, e) for e in found.entries], has_more=found.has_more, next_page=found.next_page
+        )
 
     @app.post("/v1/topups", status_code=201, response_model=TopUpOut, tags=["wallets"])
     def create_topup(body: TopUpIn, principal: PrincipalDep, platform: PlatformDep) -> TopUpOut:
@@ -370,7 +448,10 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     def get_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut:
         """A payment the caller made or received, with its status (a hold's: requires_capture, succeeded,
         canceled or expired)."""
-        return _payment_out(request.app.state.holds.get(principal, payment_id))
+        payment = request.app.state.holds.get(principal, payment_id)
+        fee, reference = request.app.state.history.payment_details(payment_transfer_id(payment_id))
+        cur = currency(payment.currency)
+        return _payment_out(dataclasses.replace(payment, fee=cur.format(fee), reference=reference))
 
     @app.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut, tags=["payments"])
     def capture_payment(
@@ -410,6 +491,39 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         return _replayable(_payment_out(payment), payment.replayed)
 
     return app
+
+
+def _wallet_out(cur: Currency, balances: tuple[int, int, int, int]) -> WalletOut:
+    debits_pending, debits_posted, _, credits_posted = balances
+    return WalletOut(
+        currency=cur.code,
+        available=cur.format(credits_posted - debits_posted - debits_pending),
+        pending=cur.format(debits_pending),
+        credits_posted=cur.format(credits_posted),
+        debits_posted=cur.format(debits_posted),
+    )
+
+
+def _transaction_out(cur: Currency, e: Entry) -> TransactionOut:
+    debit = e.side == "debit"
+    dp, dpo, _, cpo = e.balances
+    return TransactionOut(
+        id=e.id,
+        type=e.type,  # type: ignore[arg-type]
+        amount=cur.format(-e.amount if debit else e.amount),
+        pending=cur.format(e.pending_delta),
+        available=cur.format(cpo - dpo - dp),
+        payment=public_payment_id(e.payment_id),
+        reference=e.reference,
+        created_ms=e.timestamp_ms,
+    )
+
+
+def _seq_of(txn_id: str) -> int:
+    digits = txn_id.removeprefix("txn_")
+    if not txn_id.startswith("txn_") or not digits.isdigit() or len(digits) > 18:
+        raise PlatformError(ErrorCode.not_found, f"no transaction {txn_id!r}")
+    return int(digits)
 
 
 def _payment_dict(p: Payment) -> dict[str, object]:

@@ -13,20 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from farthing.domain import journal
+from farthing.domain.balances import BalanceFold, LedgerEvent, UnknownReference
 from farthing.domain.journal import JournalRecord
-from farthing.domain.ledger_types import AccountState, Transfer
-
-_PENDING, _POST, _VOID = 2, 4, 8
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One committed event as read from the store (exactly one of account, transfer, pending_id)."""
-
-    seq: int
-    account: AccountState | None = None
-    transfer: Transfer | None = None
-    pending_id: int = 0
+from farthing.domain.ledger_types import AccountState
 
 
 @dataclass
@@ -54,48 +43,21 @@ class _Replay:
 
     def __init__(self, report: AuditReport) -> None:
         self.report = report
-        self.balances: dict[int, list[int]] = {}
-        self.pending: dict[int, Transfer] = {}
+        self.fold = BalanceFold()
+        self.balances = self.fold.balances
 
-    def apply(self, batch_no: int, e: AuditEvent) -> None:
+    def apply(self, batch_no: int, e: LedgerEvent) -> None:
         if e.account is not None:
-            self.balances[e.account.id] = [0, 0, 0, 0]
             self.report.accounts += 1
-            return
-        if e.transfer is None:
-            released = self.pending.pop(e.pending_id, None)
-            if released is None:
-                self.report.fail(batch_no, f"batch {batch_no}: expiry of unknown pending transfer {e.pending_id}")
-                return
-            self._move(batch_no, released, -released.amount, 0)
-            return
-        t = e.transfer
-        self.report.transfers += 1
-        if t.flags & (_POST | _VOID):
-            p = self.pending.pop(t.pending_id, None)
-            if p is None:
-                self.report.fail(batch_no, f"batch {batch_no}: transfer {t.id} resolves unknown pending {t.pending_id}")
-                return
-            self._move(batch_no, p, -p.amount, t.amount if t.flags & _POST else 0)
-        elif t.flags & _PENDING:
-            self.pending[t.id] = t
-            self._move(batch_no, t, t.amount, 0)
-        else:
-            self._move(batch_no, t, 0, t.amount)
-
-    def _move(self, batch_no: int, t: Transfer, pending: int, posted: int) -> None:
-        dr = self.balances.get(t.debit_account_id)
-        cr = self.balances.get(t.credit_account_id)
-        if dr is None or cr is None:
-            self.report.fail(batch_no, f"batch {batch_no}: transfer {t.id} names an account never created")
-            return
-        dr[0] += pending
-        dr[1] += posted
-        cr[2] += pending
-        cr[3] += posted
+        elif e.transfer is not None:
+            self.report.transfers += 1
+        try:
+            self.fold.apply(e)
+        except UnknownReference as exc:
+            self.report.fail(batch_no, f"batch {batch_no}: {exc}")
 
 
-def _encode(e: AuditEvent) -> bytes:
+def _encode(e: LedgerEvent) -> bytes:
     if e.account is not None:
         return journal.encode_account(e.seq, e.account)
     if e.transfer is not None:
@@ -105,14 +67,14 @@ def _encode(e: AuditEvent) -> bytes:
 
 def audit(
     records: Iterable[JournalRecord],
-    events: Iterable[AuditEvent],
+    events: Iterable[LedgerEvent],
     head: tuple[int, int, bytes],
     stored_accounts: Iterable[AccountState],
 ) -> AuditReport:
     """Verify the chain, the coverage of events by batches, the head, and every stored balance."""
     report = AuditReport()
     replay = _Replay(report)
-    stream: Iterator[AuditEvent] = iter(events)
+    stream: Iterator[LedgerEvent] = iter(events)
     nxt = next(stream, None)
     prev_hash = journal.GENESIS_HASH
     expected_seq = 1

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from farthing.domain.audit import AuditEvent
+from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, Transfer
 
@@ -120,8 +120,8 @@ class Store(Protocol):
 
     def journal(self) -> Iterator[JournalRecord]: ...
 
-    def events(self) -> Iterator[AuditEvent]:
-        """Every committed event, in sequence order."""
+    def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
+        """The committed events with `after_seq < seq <= upto_seq` (all by default), in sequence order."""
         ...
 
     def close(self) -> None: ...

@@ -41,7 +41,7 @@ _STATUS = {
 }
 
 
-def _transfer_id(public_id: str) -> int:
+def payment_transfer_id(public_id: str) -> int:
     if not public_id.startswith("pay_") or len(public_id) != 30:
         raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
     try:
@@ -69,7 +69,7 @@ class Holds:
 
     def find(self, principal: Principal, public_id: str) -> tuple[Transfer, str, str, Currency]:
         """The payment's transfer, customer and merchant, if the caller is one of them (else not found)."""
-        tid = _transfer_id(public_id)
+        tid = payment_transfer_id(public_id)
         with self._lock:
             found = self.lookups.find_transfers([tid]).get(tid)
         if found is None:

@@ -35,7 +35,7 @@ R = TransferResult
 
 # Account codes and transfer codes of the platform's chart of accounts.
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
-T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE = 1, 2, 3, 4
+T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND = 1, 2, 3, 4, 5
 SCOPES = {
     "operator": "parties:write read",
     "merchant": "read",
@@ -237,6 +237,18 @@ class Platform:
         ids = [int16(bytes(r[1])) for r in rows]
         states = {a.id: a for a in self.ledger.accounts(ids)}
         return [(code, states[i]) for (code, _), i in zip(rows, ids, strict=True) if i in states]
+
+    def wallet_of(self, principal: Principal, currency_code: str) -> tuple[int, Currency]:
+        """The caller's wallet account in a currency, if it has one (else not found)."""
+        cur = currency(currency_code)
+        if principal.party_id is None:
+            raise PlatformError(ErrorCode.forbidden, "an operator key has no wallets")
+        rows = self.db.query(
+            "SELECT account_id FROM wallets WHERE party_id = ? AND currency = ?", (principal.party_id, cur.code)
+        )
+        if not rows:
+            raise PlatformError(ErrorCode.not_found, f"no {cur.code} wallet")
+        return int16(bytes(rows[0][0])), cur
 
     # -- money in and out ------------------------------------------------------------------------
 

@@ -19,13 +19,13 @@ from farthing.engine.ids import new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, TransferResult
 from farthing.services.holds import Holds
-from farthing.services.platform import PlatformError, Principal, derive_id, positive_units, public_id_of
+from farthing.services.platform import T_REFUND, PlatformError, Principal, derive_id, positive_units, public_id_of
 
 R = TransferResult
 MEMO_LEDGER_OFFSET = 1_000_000
 """Memo ledgers (refund allowances) sit at the currency's ledger number plus this."""
 CODE_REFUND_SOURCE, CODE_REFUNDABLE = 30, 31
-T_ALLOWANCE, T_ALLOWANCE_USED, T_REFUND = 30, 31, 5
+T_ALLOWANCE, T_ALLOWANCE_USED = 30, 31
 
 
 @dataclass(frozen=True, slots=True)
