@@ -11,7 +11,10 @@ its kind) carrying the problem's stable `code`, `status`, `detail` and `errors`.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +23,7 @@ import httpx
 __all__ = [
     "AsyncFarthing",
     "AuthenticationError",
+    "ConflictError",
     "Farthing",
     "FarthingAPIError",
     "ForbiddenError",
@@ -29,6 +33,7 @@ __all__ = [
     "Party",
     "Payment",
     "TopUp",
+    "Transaction",
     "Wallet",
 ]
 
@@ -60,6 +65,11 @@ class InsufficientFundsError(FarthingAPIError):
     """402 insufficient_funds, card_declined or card_authentication_required."""
 
 
+class ConflictError(FarthingAPIError):
+    """409: the object's state forbids this (a hold already captured), or the same Idempotency-Key is in
+    flight (`idempotency_key_in_flight`: the client retries that by itself for a few seconds)."""
+
+
 class InvalidRequestError(FarthingAPIError):
     """422 and other refusals of the request as sent."""
 
@@ -69,7 +79,10 @@ _BY_STATUS: dict[int, type[FarthingAPIError]] = {
     403: ForbiddenError,
     404: NotFoundError,
     402: InsufficientFundsError,
+    409: ConflictError,
 }
+_IN_FLIGHT_RETRIES = 40
+"""Tries of a request whose Idempotency-Key is still in flight, 50 ms apart (its first try answers soon)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,18 @@ class Wallet:
 
 
 @dataclass(frozen=True)
+class Transaction:
+    id: str
+    type: str
+    amount: str
+    pending: str
+    available: str
+    payment: str | None
+    reference: str | None
+    created_ms: int
+
+
+@dataclass(frozen=True)
 class Party:
     id: str
     object: str
@@ -135,6 +160,10 @@ def _payment(response: httpx.Response) -> Payment:
     return Payment(**_fields(Payment, response.json()), replayed=replayed)
 
 
+def _in_flight(response: httpx.Response) -> bool:
+    return response.status_code == 409 and response.json().get("code") == "idempotency_key_in_flight"
+
+
 def _headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}", "User-Agent": "farthing-python/0.1"}
 
@@ -163,9 +192,16 @@ class _Payments:
         reference: str | None = None,
         idempotency_key: str | None = None,
     ) -> Payment:
-        return _payment(
-            self._http.post("/v1/payments", **_payment_request(merchant, amount, currency, reference, idempotency_key))
-        )
+        request = _payment_request(merchant, amount, currency, reference, idempotency_key)
+        for _ in range(_IN_FLIGHT_RETRIES):
+            response = self._http.post("/v1/payments", **request)
+            if not _in_flight(response):
+                break
+            time.sleep(0.05)
+        return _payment(response)
+
+    def retrieve(self, payment_id: str) -> Payment:
+        return _payment(self._http.get(f"/v1/payments/{payment_id}"))
 
 
 class _TopUps:
@@ -205,6 +241,28 @@ class Farthing:
         _raise_for(response)
         return [Wallet(**_fields(Wallet, w)) for w in response.json()]
 
+    def transactions(
+        self, currency: str, *, types: Sequence[str] = (), reference: str | None = None, page_size: int = 100
+    ) -> Iterator[Transaction]:
+        """The wallet's lines, newest first, fetched page by page as you iterate."""
+        params: dict[str, Any] = {"limit": page_size, "type": list(types)}
+        if reference is not None:
+            params["reference"] = reference
+        while True:
+            response = self._http.get(f"/v1/wallets/{currency}/transactions", params=params)
+            _raise_for(response)
+            page = response.json()
+            yield from (Transaction(**_fields(Transaction, t)) for t in page["data"])
+            if not page["has_more"]:
+                return
+            params = {"page": page["next_page"], "limit": page_size}
+
+    def wallet(self, currency: str, *, at_ms: int | None = None) -> Wallet:
+        """One wallet; with `at_ms`, its balances as they stood at that moment."""
+        response = self._http.get(f"/v1/wallets/{currency}", params={} if at_ms is None else {"at_ms": at_ms})
+        _raise_for(response)
+        return Wallet(**_fields(Wallet, response.json()))
+
     def close(self) -> None:
         self._http.close()
 
@@ -231,7 +289,12 @@ class AsyncFarthing:
         idempotency_key: str | None = None,
     ) -> Payment:
         request = _payment_request(merchant, amount, currency, reference, idempotency_key)
-        return _payment(await self._http.post("/v1/payments", **request))
+        for _ in range(_IN_FLIGHT_RETRIES):
+            response = await self._http.post("/v1/payments", **request)
+            if not _in_flight(response):
+                break
+            await asyncio.sleep(0.05)
+        return _payment(response)
 
     async def wallets(self) -> list[Wallet]:
         response = await self._http.get("/v1/wallets")

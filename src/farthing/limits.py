@@ -47,6 +47,9 @@ hold_s_default = 7 * 24 * 3600
 
 hold_s_max = 31 * 24 * 3600
 
+webhook_attempts_max = 20
+"""The most delivery attempts an endpoint may ask for per event (with doubling backoff: days)."""
+
 page_size_max = 100
 """The most lines one page of a wallet's transactions holds."""
 

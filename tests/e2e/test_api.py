@@ -58,9 +58,14 @@ def test_idempotent_payments_apply_once(server: Server) -> None:
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(pool.map(send, range(50)))
-    assert sorted(r.status_code for r in responses) == [200] * 49 + [201]
-    assert len({r.json()["id"] for r in responses}) == 1
+    # One applies (201); the others replay it (200) or, while it is still in flight, are told so (409).
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 1 and set(statuses) <= {200, 201, 409}, statuses
+    assert len({r.json()["id"] for r in responses if r.status_code != 409}) == 1
     assert all(r.headers.get("Idempotent-Replayed") == "true" for r in responses if r.status_code == 200)
+    assert all(r.json()["code"] == "idempotency_key_in_flight" for r in responses if r.status_code == 409)
+    retry = send(0)
+    assert retry.status_code == 200 and retry.json()["id"] == responses[statuses.index(201)].json()["id"]
     assert wallet(server, key)["available"] == "0.75"
     other = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "0.30"}, headers=headers)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
@@ -143,6 +148,40 @@ def test_declined_cards_book_nothing(server: Server) -> None:
         assert (r.status_code, r.json()["code"]) == (402, code)
     r = httpx.get(f"{server.base}/v1/wallets", headers=auth(key))
     assert all(w["credits_posted"] == "0.00" for w in r.json())
+
+
+def test_idempotent_creations_replay_without_secrets(server: Server) -> None:
+    headers = {**auth(server.operator), "Idempotency-Key": "onboard-acme"}
+    first = httpx.post(f"{server.base}/v1/merchants", json={"name": "Acme"}, headers=headers)
+    again = httpx.post(f"{server.base}/v1/merchants", json={"name": "Acme"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"] and first.json()["api_key"]["secret"].startswith("sk_test_")
+    assert again.json()["api_key"] == {"id": first.json()["api_key"]["id"], "secret": None}
+    other = httpx.post(f"{server.base}/v1/merchants", json={"name": "Acme Ltd"}, headers=headers)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    elsewhere = httpx.post(f"{server.base}/v1/customers", json={"name": "Acme"}, headers=headers)
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "idempotency_key_reused")
+    merchant_key = first.json()["api_key"]["secret"]
+    keys = [httpx.post(f"{server.base}/v1/api_keys", headers={**auth(merchant_key), "Idempotency-Key": "rotate-1"})
+            for _ in range(2)]  # fmt: skip
+    assert [k.status_code for k in keys] == [201, 200] and keys[1].json()["secret"] is None
+    listed = httpx.get(f"{server.base}/v1/api_keys", headers=auth(merchant_key)).json()
+    assert len(listed) == 2  # the first key and one rotation, not two
+
+
+def test_idempotent_top_ups_charge_once(server: Server) -> None:
+    _, key = party(server, "customer", "Twice")
+    body = {"amount": "2.00", "currency": "USD", "card_number": "4242424242424242"}
+    headers = {**auth(key), "Idempotency-Key": "topup-1"}
+    first = httpx.post(f"{server.base}/v1/topups", json=body, headers=headers)
+    again = httpx.post(f"{server.base}/v1/topups", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert first.json()["processor_fee"] == "0.358"  # 2.9 % of 2.00 + 0.30
+    other = httpx.post(f"{server.base}/v1/topups", json={**body, "amount": "3.00"}, headers=headers)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert wallet(server, key)["available"] == "2.00"
 
 
 def test_batch_payments_answer_each_item(server: Server) -> None:

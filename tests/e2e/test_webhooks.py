@@ -104,3 +104,48 @@ def test_events_arrive_signed_in_order_after_retries(server: Server, receiver: R
     assert len(attempts) == expected + 2
     other = httpx.get(f"{server.base}/v1/webhook_endpoints/{endpoint}/attempts", headers=auth(key))
     assert other.status_code == 404
+
+
+def test_retries_are_configurable_and_a_skipped_event_can_be_redelivered(server: Server, receiver: Receiver) -> None:
+    merchant, merchant_key = party(server, "merchant", "Impatient")
+    _, key = party(server, "customer", "Payer")
+    body = {"url": receiver.url, "attempts_max": 2}
+    r = httpx.post(f"{server.base}/v1/webhook_endpoints", json=body, headers=auth(merchant_key))
+    assert r.status_code == 201 and r.json()["attempts_max"] == 2, r.text
+    endpoint, secret = r.json()["id"], r.json()["secret"]
+    top_up(server, key, "1.00")
+    paid = []
+    for _ in range(2):
+        answer = httpx.post(f"{server.base}/v1/payments", json={"merchant": merchant, "amount": "0.01",
+                            "currency": "USD"}, headers=auth(key))  # fmt: skip
+        paid.append(answer.json()["id"])
+    deadline = time.monotonic() + 30
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # Two failed attempts used up the first event's budget: it was skipped, the second arrived.
+    assert [Webhook(secret).verify(b, h)["data"]["id"] for h, b in receiver.received] == [paid[1]]
+    attempts_url = f"{server.base}/v1/webhook_endpoints/{endpoint}/attempts"
+    attempts = httpx.get(attempts_url, headers=auth(merchant_key)).json()
+    skipped = attempts[0]["event_id"]
+    assert [(a["attempt"], a["status_code"], a["manual"]) for a in attempts if a["event_id"] == skipped] == [
+        (1, 500, False),
+        (2, 500, False),
+    ]
+
+    url = f"{server.base}/v1/webhook_endpoints/{endpoint}/redeliver"
+    r = httpx.post(url, json={"event_id": skipped}, headers=auth(merchant_key))
+    assert r.status_code == 202 and r.json()["status"] == "queued", r.text
+    while len(receiver.received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [Webhook(secret).verify(b, h)["data"]["id"] for h, b in receiver.received] == [paid[1], paid[0]]
+    attempts = httpx.get(attempts_url, headers=auth(merchant_key)).json()
+    assert (attempts[-1]["event_id"], attempts[-1]["status_code"], attempts[-1]["manual"]) == (skipped, 204, True)
+
+    # Only the merchant's own events, on its own endpoints.
+    _, other_key = party(server, "merchant", "Other")
+    r = httpx.post(url, json={"event_id": skipped}, headers=auth(other_key))
+    assert (r.status_code, r.json()["code"]) == (404, "not_found")
+    r = httpx.post(url, json={"event_id": "evt_nope"}, headers=auth(merchant_key))
+    assert (r.status_code, r.json()["code"]) == (404, "not_found")
+    r = httpx.post(f"{server.base}/v1/webhook_endpoints", json={**body, "attempts_max": 0}, headers=auth(merchant_key))
+    assert (r.status_code, r.json()["code"]) == (422, "validation_failed")

@@ -11,7 +11,7 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
@@ -26,6 +26,7 @@ from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
+from farthing.services.idempotency import Remembered
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.refunds import refund
 from farthing.services.webhooks import Webhooks
@@ -45,7 +46,9 @@ class PartyIn(_In):
 
 class ApiKeyOut(BaseModel):
     id: str
-    secret: str = Field(description="Shown once; only its SHA-256 is stored.")
+    secret: str | None = Field(
+        description="Shown once; only its SHA-256 is stored (null in a replayed answer: secrets are never kept)."
+    )
 
 
 class PartyOut(BaseModel):
@@ -130,13 +133,28 @@ class EndpointIn(_In):
     url: StrictStr = Field(
         min_length=8, max_length=2048, pattern=_PRINTABLE, examples=["https://merchant.example/farthing-webhooks"]
     )
+    attempts_max: StrictInt = Field(
+        default=8, ge=1, le=limits.webhook_attempts_max, description="delivery attempts per event before skipping it"
+    )
 
 
 class EndpointOut(BaseModel):
     id: str
     object: Literal["webhook_endpoint"] = "webhook_endpoint"
     url: str
-    secret: str = Field(description="whsec_…: verify deliveries with it (Standard Webhooks). Shown once.")
+    secret: str = Field(description="whsec_…: verify deliveries with it (Standard Webhooks).")
+    attempts_max: int
+
+
+class RedeliverIn(_In):
+    event_id: StrictStr = Field(min_length=1, max_length=200, examples=["evt_0123_succeeded"])
+
+
+class RedeliveryOut(BaseModel):
+    object: Literal["redelivery"] = "redelivery"
+    endpoint: str
+    event_id: str
+    status: Literal["queued"] = "queued"
 
 
 class AttemptOut(BaseModel):
@@ -145,6 +163,7 @@ class AttemptOut(BaseModel):
     status_code: int | None
     error: str | None
     at_ms: int
+    manual: bool = Field(description="a redelivery asked for by hand")
 
 
 class RefundIn(_In):
@@ -236,6 +255,17 @@ class BodyGuard:
         await self.app(scope, receive, send)
 
 
+def _replayed(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The documented answer to a retry with the same Idempotency-Key."""
+    return {
+        200: {
+            "model": model,
+            "description": "A retry with the same Idempotency-Key and body: the first answer again (secrets "
+            "excepted), with the header `Idempotent-Replayed: true`; nothing was applied twice.",
+        }
+    }
+
+
 def _platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
@@ -253,6 +283,7 @@ async def _principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
+KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", description="retries with it apply once")]
 PlatformDep = Annotated[Platform, Depends(_platform)]
 
 
@@ -278,6 +309,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
         app.state.webhooks.start()
+        app.state.remembered = Remembered(app.state.platform)
         try:
             yield
         finally:
@@ -296,15 +328,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     problems.install(app)
     problems.document(app)
 
-    @app.post("/v1/merchants", status_code=201, response_model=PartyOut, tags=["parties"])
-    def create_merchant(body: PartyIn, principal: PrincipalDep, platform: PlatformDep) -> PartyOut:
-        """Create a merchant (operator key); its API key's secret is shown once."""
-        return _party_out("merchant", body.name, principal, platform)
-
-    @app.post("/v1/customers", status_code=201, response_model=PartyOut, tags=["parties"])
-    def create_customer(body: PartyIn, principal: PrincipalDep, platform: PlatformDep) -> PartyOut:
-        """Create a customer (operator key); its API key's secret is shown once."""
-        return _party_out("customer", body.name, principal, platform)
+    for kind in ("merchant", "customer"):
+        _party_route(app, kind)
 
     @app.get("/v1/wallets", response_model=list[WalletOut], tags=["wallets"])
     def list_wallets(principal: PrincipalDep, platform: PlatformDep) -> list[WalletOut]:
@@ -366,13 +391,25 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             data=[_transaction_out(cur, e) for e in found.entries], has_more=found.has_more, next_page=found.next_page
         )
 
-    @app.post("/v1/topups", status_code=201, response_model=TopUpOut, tags=["wallets"])
-    def create_topup(body: TopUpIn, principal: PrincipalDep, platform: PlatformDep) -> TopUpOut:
-        """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002 declines)."""
-        topup_id, amount, fee = platform.top_up(principal, body.amount, body.currency, body.card_number)
-        return TopUpOut(id=topup_id, amount=amount, processor_fee=fee, currency=body.currency.upper())
+    @app.post("/v1/topups", status_code=201, response_model=TopUpOut, responses=_replayed(TopUpOut), tags=["wallets"])
+    def create_topup(
+        body: TopUpIn,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> TopUpOut | JSONResponse:
+        """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002
+        declines, 4000002500003155 needs authentication). Authorised, booked, then captured; a retry with
+        the same `Idempotency-Key` charges nothing again."""
+        done = platform.top_up(
+            principal, body.amount, body.currency, body.card_number, _idempotency_key(idempotency_key)
+        )
+        out = TopUpOut(id=done.id, amount=done.amount, processor_fee=done.processor_fee, currency=done.currency)
+        return _replayable(out, done.replayed)
 
-    @app.post("/v1/payments", status_code=201, response_model=PaymentOut, tags=["payments"])
+    @app.post(
+        "/v1/payments", status_code=201, response_model=PaymentOut, responses=_replayed(PaymentOut), tags=["payments"]
+    )
     async def create_payment(
         body: PaymentIn,
         principal: PrincipalDep,
@@ -395,13 +432,19 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             for k, kind, mode, scopes, created, revoked in platform.keys(principal)
         ]
 
-    @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, tags=["keys"])
-    def create_key(principal: PrincipalDep, platform: PlatformDep) -> KeyOut:
+    @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, responses=_replayed(KeyOut), tags=["keys"])
+    def create_key(
+        principal: PrincipalDep, platform: PlatformDep, request: Request, idempotency_key: KeyHeader = None
+    ) -> KeyOut | JSONResponse:
         """Another key for the caller's party, to rotate keys without downtime. The secret is shown once."""
-        key_id, secret = platform.new_key(principal)
-        [made] = [k for k in platform.keys(principal) if k[0] == key_id]
-        return KeyOut(id=key_id, kind=made[1], mode=made[2], scopes=made[3].split(), created_ms=made[4],
-                      revoked_ms=None, secret=secret)  # fmt: skip
+
+        def make() -> KeyOut:
+            key_id, secret = platform.new_key(principal)
+            [made] = [k for k in platform.keys(principal) if k[0] == key_id]
+            return KeyOut(id=key_id, kind=made[1], mode=made[2], scopes=made[3].split(), created_ms=made[4],
+                          revoked_ms=None, secret=secret)  # fmt: skip
+
+        return _remembered(request, principal, idempotency_key, "api_keys", None, make)
 
     @app.post("/v1/api_keys/{key_id}/revoke", response_model=list[KeyOut], tags=["keys"])
     def revoke_key(key_id: str, principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:
@@ -409,12 +452,37 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         platform.revoke_key(principal, key_id)
         return list_keys(principal, platform)
 
-    @app.post("/v1/webhook_endpoints", status_code=201, response_model=EndpointOut, tags=["webhooks"])
-    def create_endpoint(body: EndpointIn, principal: PrincipalDep, request: Request) -> EndpointOut:
+    @app.post(
+        "/v1/webhook_endpoints",
+        status_code=201,
+        response_model=EndpointOut,
+        responses=_replayed(EndpointOut),
+        tags=["webhooks"],
+    )
+    def create_endpoint(
+        body: EndpointIn, principal: PrincipalDep, request: Request, idempotency_key: KeyHeader = None
+    ) -> EndpointOut | JSONResponse:
         """Register an endpoint (merchant key): events from now on are POSTed to it, signed per Standard
-        Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with backoff."""
-        endpoint_id, secret = request.app.state.webhooks.create_endpoint(principal, body.url)
-        return EndpointOut(id=endpoint_id, url=body.url, secret=secret)
+        Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with doubling backoff
+        up to `attempts_max` times per event."""
+
+        def make() -> EndpointOut:
+            endpoint_id, secret = request.app.state.webhooks.create_endpoint(principal, body.url, body.attempts_max)
+            return EndpointOut(id=endpoint_id, url=body.url, secret=secret, attempts_max=body.attempts_max)
+
+        return _remembered(request, principal, idempotency_key, "webhook_endpoints", body, make)
+
+    @app.post(
+        "/v1/webhook_endpoints/{endpoint_id}/redeliver",
+        status_code=202,
+        response_model=RedeliveryOut,
+        tags=["webhooks"],
+    )
+    def redeliver(endpoint_id: str, body: RedeliverIn, principal: PrincipalDep, request: Request) -> RedeliveryOut:
+        """Deliver one of your events to the endpoint once more (for instance one that ran out of
+        attempts); the attempt shows in the endpoint's log as manual."""
+        request.app.state.webhooks.redeliver(principal, endpoint_id, body.event_id)
+        return RedeliveryOut(endpoint=endpoint_id, event_id=body.event_id)
 
     @app.get("/v1/webhook_endpoints/{endpoint_id}/attempts", response_model=list[AttemptOut], tags=["webhooks"])
     def list_attempts(endpoint_id: str, principal: PrincipalDep, request: Request) -> list[AttemptOut]:
@@ -462,7 +530,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         payment = request.app.state.holds.capture(principal, payment_id, body.amount if body else None)
         return _replayable(_payment_out(payment), payment.replayed)
 
-    @app.post("/v1/payments/{payment_id}/refunds", status_code=201, response_model=RefundOut, tags=["payments"])
+    @app.post(
+        "/v1/payments/{payment_id}/refunds",
+        status_code=201,
+        response_model=RefundOut,
+        responses=_replayed(RefundOut),
+        tags=["payments"],
+    )
     def create_refund(
         payment_id: str,
         principal: PrincipalDep,
@@ -479,10 +553,9 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             body.amount if body else None,
             _idempotency_key(idempotency_key),
         )
-        out = RefundOut(id=done.id, payment=done.payment, amount=done.amount, currency=done.currency)
-        if done.replayed:
-            return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
-        return out
+        return _replayable(
+            RefundOut(id=done.id, payment=done.payment, amount=done.amount, currency=done.currency), done.replayed
+        )
 
     @app.post("/v1/payments/{payment_id}/void", response_model=PaymentOut, tags=["payments"])
     def void_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut | JSONResponse:
@@ -537,11 +610,70 @@ def _payment_out(payment: Payment) -> PaymentOut:
     return PaymentOut.model_validate(_payment_dict(payment))
 
 
-def _replayable(out: PaymentOut, replayed: bool) -> PaymentOut | JSONResponse:
+_Out = TypeVar("_Out", bound=BaseModel)
+
+
+def _remembered(
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    route: str,
+    body: BaseModel | None,
+    make: Callable[[], _Out],
+) -> _Out | JSONResponse:
+    """Run a POST that moves no money once per Idempotency-Key (see `farthing.services.idempotency`)."""
+    made: list[_Out] = []
+
+    def run() -> tuple[int, dict[str, Any]]:
+        made.append(make())
+        return 201, made[0].model_dump(mode="json")
+
+    _, answer, replayed = request.app.state.remembered.run(
+        principal.party_id or principal.key_id, _idempotency_key(key), route,
+        body.model_dump_json().encode() if body is not None else b"", run, _without_secrets,
+    )  # fmt: skip
+    if replayed:
+        return JSONResponse(answer, status_code=200, headers={"Idempotent-Replayed": "true"})
+    return made[0]
+
+
+def _without_secrets(body: dict[str, Any]) -> dict[str, Any]:
+    """An answer as kept for replays: API key secrets become null (webhook secrets are kept anyway)."""
+    if body.get("object") == "api_key":
+        return {**body, "secret": None}
+    if isinstance(body.get("api_key"), dict):
+        return {**body, "api_key": {**body["api_key"], "secret": None}}
+    return body
+
+
+def _replayable(out: _Out, replayed: bool) -> _Out | JSONResponse:
     """A retry that moved nothing answers 200 with `Idempotent-Replayed: true`; a first answer as declared."""
     if replayed:
         return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
     return out
+
+
+def _party_route(app: FastAPI, kind: Literal["merchant", "customer"]) -> None:
+    def create_party(
+        body: PartyIn,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        request: Request,
+        idempotency_key: KeyHeader = None,
+    ) -> PartyOut | JSONResponse:
+        return _remembered(request, principal, idempotency_key, f"{kind}s", body,
+                           lambda: _party_out(kind, body.name, principal, platform))  # fmt: skip
+
+    app.post(
+        f"/v1/{kind}s",
+        status_code=201,
+        response_model=PartyOut,
+        responses=_replayed(PartyOut),
+        tags=["parties"],
+        name=f"create_{kind}",
+        summary=f"Create {kind.capitalize()}",
+        description=f"Create a {kind} (operator key); its API key's secret is shown once.",
+    )(create_party)
 
 
 def _party_out(kind: Literal["merchant", "customer"], name: str, principal: Principal, platform: Platform) -> PartyOut:

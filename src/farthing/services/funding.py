@@ -1,13 +1,18 @@
 """Funding gateways: how money enters a wallet from outside (a card charge for a top-up).
 
-`FundingGateway` is the protocol a real processor adapter implements; `TestGateway` answers by test
-card number, deterministically, and charges what a card processor would (2.9 % + 30¢, Stripe's US
-standard price per `shared/reference/protocol-facts.md` §4) so that the platform's costs are real.
+`FundingGateway` is the protocol a real processor adapter implements: two-phase, like card networks.
+`authorize` reserves the amount on the card (the same `reference` answers the same authorisation, as a
+processor's idempotency key does), `capture` takes it once the ledger has booked the top-up, `release`
+gives it back when the ledger refused. `TestGateway` answers by test card number, deterministically,
+and charges what a card processor would (2.9 % + 30¢, Stripe's US standard price per
+`shared/reference/protocol-facts.md` §4) so that the platform's costs are real.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,10 +31,22 @@ class Charge:
     fee_units: int
     """What the processor keeps, in ledger units of the charge's currency."""
     reference: str
+    amount_units: int = 0
+    captured: bool = False
 
 
 class FundingGateway(Protocol):
-    def charge(self, card_number: str, amount_units: int, currency: Currency, reference: str) -> Charge: ...
+    def authorize(self, card_number: str, amount_units: int, currency: Currency, reference: str) -> Charge:
+        """Reserve the amount; the same reference answers the first authorisation again."""
+        ...
+
+    def capture(self, reference: str) -> Charge:
+        """Take what was authorised (again: the same answer)."""
+        ...
+
+    def release(self, reference: str) -> None:
+        """Give back an authorisation that will not be captured."""
+        ...
 
 
 TEST_CARD_SUCCEEDS = "4242424242424242"
@@ -39,16 +56,37 @@ TEST_CARD_NEEDS_AUTHENTICATION = "4000002500003155"
 
 class TestGateway:
     __test__ = False  # a test double for processors, not a test case
-    """Deterministic test cards; any other number is declined."""
+    """Deterministic test cards; any other number is declined. Remembers its authorisations in memory."""
 
     fee_ppm = 29_000
     fee_fixed_cents = 30
 
-    def charge(self, card_number: str, amount_units: int, currency: Currency, reference: str) -> Charge:
-        if card_number == TEST_CARD_NEEDS_AUTHENTICATION:
-            return Charge(ChargeStatus.authentication_required, 0, reference)
-        if card_number != TEST_CARD_SUCCEEDS:
-            return Charge(ChargeStatus.declined, 0, reference)
-        proportional, _ = allocate(amount_units, [self.fee_ppm, 1_000_000 - self.fee_ppm])
-        fixed = self.fee_fixed_cents * 10 ** (currency.scale - 2) if currency.exponent == 2 else 0
-        return Charge(ChargeStatus.succeeded, proportional + fixed, reference)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.charges: dict[str, Charge] = {}
+        self.released: set[str] = set()
+
+    def authorize(self, card_number: str, amount_units: int, currency: Currency, reference: str) -> Charge:
+        with self._lock:
+            if reference in self.charges:
+                return self.charges[reference]
+            if card_number == TEST_CARD_NEEDS_AUTHENTICATION:
+                return Charge(ChargeStatus.authentication_required, 0, reference)
+            if card_number != TEST_CARD_SUCCEEDS:
+                return Charge(ChargeStatus.declined, 0, reference)
+            proportional, _ = allocate(amount_units, [self.fee_ppm, 1_000_000 - self.fee_ppm])
+            fixed = self.fee_fixed_cents * 10 ** (currency.scale - 2) if currency.exponent == 2 else 0
+            charge = Charge(ChargeStatus.succeeded, proportional + fixed, reference, amount_units)
+            self.charges[reference] = charge
+            return charge
+
+    def capture(self, reference: str) -> Charge:
+        with self._lock:
+            charge = dataclasses.replace(self.charges[reference], captured=True)
+            self.charges[reference] = charge
+            return charge
+
+    def release(self, reference: str) -> None:
+        with self._lock:
+            self.charges.pop(reference, None)
+            self.released.add(reference)

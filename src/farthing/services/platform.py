@@ -15,8 +15,10 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from farthing import limits
@@ -71,6 +73,15 @@ class PaymentItem:
 
 
 @dataclass(frozen=True, slots=True)
+class TopUp:
+    id: str
+    amount: str
+    processor_fee: str
+    currency: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Payment:
     id: str
     customer: str
@@ -116,6 +127,8 @@ class Platform:
         self.fee_ppm = fee_ppm
         self.clock_ms = clock_ms
         self._parties: set[tuple[str, str, str]] = set()
+        self._claims: set[tuple[str, str, str]] = set()
+        self._claims_lock = threading.Lock()
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
 
@@ -253,9 +266,16 @@ class Platform:
     # -- money in and out ------------------------------------------------------------------------
 
     def top_up(
-        self, principal: Principal, amount: object, currency_code: str, card_number: str
-    ) -> tuple[str, str, str]:
-        """Charge a card and credit the customer's wallet; returns (top-up id, amount, processor fee)."""
+        self,
+        principal: Principal,
+        amount: object,
+        currency_code: str,
+        card_number: str,
+        idempotency_key: str | None = None,
+    ) -> TopUp:
+        """Fund the customer's wallet by card, in two phases: the card is authorised, the ledger books the
+        top-up with the processor's fee, then the card is captured (released if the ledger refused).
+        With an `Idempotency-Key`, a retry finds the same authorisation and the same transfers."""
         self._require(principal, "customer", "topups:write")
         assert principal.party_id is not None
         cur = currency(currency_code)
@@ -263,23 +283,53 @@ class Platform:
         if units % 10 ** (cur.scale - cur.exponent):
             raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
         wallet = self.wallet_account(principal.party_id, "customer", cur)
-        topup_id = new_id()
+        topup_id = derive_id("topup", principal.party_id, idempotency_key) if idempotency_key else new_id()
         public = public_id_of("top_", topup_id)
-        charge = self.gateway.charge(card_number, units, cur, public)
-        if charge.status is ChargeStatus.declined:
-            raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
-        if charge.status is ChargeStatus.authentication_required:
-            raise PlatformError(ErrorCode.card_authentication_required, "the card needs strong authentication")
-        clearing = self.platform_account(CODE_FUNDING_CLEARING, cur)
-        fees = self.platform_account(CODE_CARD_FEES, cur)
-        legs = [Transfer(topup_id, clearing, wallet, units, cur.ledger, T_TOPUP, flags=int(TransferFlags.linked))]
-        legs.append(
-            Transfer(derive_id("card-fee", str(topup_id)), fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE)
-        )
-        results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
-        if any(r is not R.ok for r in results):
-            raise PlatformError(ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}")
-        return public, cur.format(units), cur.format(charge.fee_units)
+        with self.in_flight(principal.party_id, "topup", idempotency_key):
+            charge = self.gateway.authorize(card_number, units, cur, public)
+            if charge.status is ChargeStatus.declined:
+                raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
+            if charge.status is ChargeStatus.authentication_required:
+                raise PlatformError(ErrorCode.card_authentication_required, "the card needs strong authentication")
+            if charge.amount_units != units:
+                raise PlatformError(
+                    ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for a top-up of another amount"
+                )
+            clearing = self.platform_account(CODE_FUNDING_CLEARING, cur)
+            fees = self.platform_account(CODE_CARD_FEES, cur)
+            legs = [Transfer(topup_id, clearing, wallet, units, cur.ledger, T_TOPUP, flags=int(TransferFlags.linked))]
+            fee_id = derive_id("card-fee", str(topup_id))
+            legs.append(Transfer(fee_id, fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE))
+            results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
+            replayed = all(r is R.exists for r in results)
+            if not replayed and any(r is not R.ok for r in results):
+                self.gateway.release(public)
+                raise PlatformError(
+                    ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}"
+                )
+            self.gateway.capture(public)
+        return TopUp(public, cur.format(units), cur.format(charge.fee_units), cur.code, replayed)
+
+    @contextmanager
+    def in_flight(self, owner: str, kind: str, idempotency_key: str | None) -> Iterator[None]:
+        """Claim an owner's Idempotency-Key while its request runs: a second request with the same key
+        meanwhile is answered 409 (in this process; across processes the ledger still applies it once)."""
+        if idempotency_key is None:
+            yield
+            return
+        claim = (owner, kind, idempotency_key)
+        with self._claims_lock:
+            if claim in self._claims:
+                raise PlatformError(
+                    ErrorCode.idempotency_key_in_flight,
+                    "a request with this Idempotency-Key is still being processed; retry once it has answered",
+                )
+            self._claims.add(claim)
+        try:
+            yield
+        finally:
+            with self._claims_lock:
+                self._claims.discard(claim)
 
     def pay(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
         """Move the item's amount from the customer's wallet to the merchant's, the platform fee linked
@@ -297,7 +347,18 @@ class Platform:
     ) -> tuple[Future[list[AccountResult] | list[TransferResult]], Payment]:
         self._require(principal, "customer", "payments:write")
         legs, payment, event = self._payment(principal, item, idempotency_key)
-        return self.ledger.submit("transfers", legs, [(0, event)]), payment
+        if idempotency_key is None:
+            return self.ledger.submit("transfers", legs, [(0, event)]), payment
+        assert principal.party_id is not None
+        claim = self.in_flight(principal.party_id, "payment", idempotency_key)
+        claim.__enter__()
+        try:
+            future = self.ledger.submit("transfers", legs, [(0, event)])
+        except BaseException:
+            claim.__exit__(None, None, None)
+            raise
+        future.add_done_callback(lambda _: claim.__exit__(None, None, None))
+        return future, payment
 
     def pay_batch(
         self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None

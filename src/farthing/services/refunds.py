@@ -80,7 +80,8 @@ def refund(
                   "data": {"id": public, "payment": payment_public_id, "amount": cur.format(units),
                            "currency": cur.code, "customer": customer}}  # fmt: skip
     event = OutboxEvent(event_body["id"], "refund.created", merchant, json.dumps(event_body, separators=(",", ":")))
-    results = platform.ledger.submit("transfers", legs, [(1, event)]).result()
+    with platform.in_flight(merchant, "refund", key):
+        results = platform.ledger.submit("transfers", legs, [(1, event)]).result()
     answer = Refund(public, payment_public_id, cur.format(units), cur.code)
     if all(r is R.exists for r in results):
         return dataclasses.replace(answer, replayed=True)

@@ -6,7 +6,9 @@ endpoint keeps its own cursor into the outbox and moves it only after a 2xx answ
 the Standard Webhooks spec: headers `webhook-id`, `webhook-timestamp` (Unix seconds) and
 `webhook-signature` (`v1,` + base64 HMAC-SHA256 over `id.timestamp.body` with the endpoint's secret).
 A failed delivery is retried with exponential backoff, in order (an endpoint's later events wait), up
-to `attempts_max` times; then the event is skipped and the attempt log says so. Every attempt is logged.
+to the endpoint's `attempts_max` times (set when it is registered); then the event is skipped and the
+attempt log says so. Every attempt is logged. A merchant may ask for any of its events to be delivered
+again (`redeliver`): one more attempt, logged as manual, beside the endpoint's ordered stream.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.engine.engine import wall_clock_ms
 from farthing.errors import ErrorCode
@@ -44,6 +47,7 @@ class Attempt:
     status_code: int | None
     error: str | None
     at_ms: int
+    manual: bool = False
 
 
 class Webhooks:
@@ -67,8 +71,11 @@ class Webhooks:
 
     # -- endpoints -------------------------------------------------------------------------------
 
-    def create_endpoint(self, principal: Principal, url: str) -> tuple[str, str]:
+    def create_endpoint(self, principal: Principal, url: str, attempts_max: int | None = None) -> tuple[str, str]:
         """A new endpoint for the merchant; it receives events recorded from now on. Returns (id, secret)."""
+        attempts_max = self.attempts_max if attempts_max is None else attempts_max
+        if not 1 <= attempts_max <= limits.webhook_attempts_max:
+            raise PlatformError(ErrorCode.validation_failed, f"attempts_max is 1 to {limits.webhook_attempts_max}")
         if principal.kind != "merchant" or principal.party_id is None:
             raise PlatformError(ErrorCode.forbidden, "webhook endpoints belong to merchants: use a merchant key")
         if not url.startswith(("http://", "https://")):
@@ -77,21 +84,39 @@ class Webhooks:
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         (last,) = self.db.query("SELECT coalesce(max(id), 0) FROM outbox")[0]
         self.db.query(
-            "INSERT INTO webhook_endpoints (id, party_id, url, secret, cursor, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            (endpoint_id, principal.party_id, url, secret, last, self.clock_ms()),
+            "INSERT INTO webhook_endpoints (id, party_id, url, secret, cursor, attempts_max, created_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (endpoint_id, principal.party_id, url, secret, last, attempts_max, self.clock_ms()),
         )
         return endpoint_id, secret
 
-    def attempts(self, principal: Principal, endpoint_id: str) -> list[Attempt]:
+    def _own(self, principal: Principal, endpoint_id: str) -> None:
         owner = self.db.query("SELECT party_id FROM webhook_endpoints WHERE id = ?", (endpoint_id,))
         if not owner or owner[0][0] != principal.party_id:
             raise PlatformError(ErrorCode.not_found, f"no webhook endpoint {endpoint_id!r}")
+
+    def attempts(self, principal: Principal, endpoint_id: str) -> list[Attempt]:
+        self._own(principal, endpoint_id)
         rows = self.db.query(
-            "SELECT event_id, attempt, status_code, error, at_ms FROM webhook_attempts WHERE endpoint_id = ? "
+            "SELECT event_id, attempt, status_code, error, at_ms, manual FROM webhook_attempts WHERE endpoint_id = ? "
             "ORDER BY id",
             (endpoint_id,),
         )
-        return [Attempt(*row) for row in rows]
+        return [Attempt(*row[:5], manual=bool(row[5])) for row in rows]
+
+    def redeliver(self, principal: Principal, endpoint_id: str, event_id: str) -> None:
+        """Deliver one of the merchant's events to the endpoint once more, soon (a manual attempt)."""
+        self._own(principal, endpoint_id)
+        found = self.db.query(
+            "SELECT 1 FROM outbox WHERE event_id = ? AND party_id = ?", (event_id, principal.party_id)
+        )
+        if not found:
+            raise PlatformError(ErrorCode.not_found, f"no event {event_id!r}")
+        self.db.query(
+            "INSERT INTO webhook_redeliveries (endpoint_id, event_id, requested_ms) VALUES (?, ?, ?)",
+            (endpoint_id, event_id, self.clock_ms()),
+        )
+        self.notify()
 
     # -- delivery --------------------------------------------------------------------------------
 
@@ -124,10 +149,11 @@ class Webhooks:
         now = self.clock_ms()
         delivered = 0
         endpoints = self.db.query(
-            "SELECT id, party_id, url, secret, cursor, attempt FROM webhook_endpoints WHERE next_attempt_ms <= ?",
+            "SELECT id, party_id, url, secret, cursor, attempt, attempts_max FROM webhook_endpoints "
+            "WHERE next_attempt_ms <= ?",
             (now,),
         )
-        for endpoint_id, party_id, url, secret, cursor, attempt in endpoints:
+        for endpoint_id, party_id, url, secret, cursor, attempt, attempts_max in endpoints:
             events = self.db.query(
                 "SELECT id, event_id, body FROM outbox WHERE party_id = ? AND id > ? ORDER BY id LIMIT ?",
                 (party_id, cursor, _BATCH),
@@ -136,7 +162,7 @@ class Webhooks:
                 ok = self._deliver(endpoint_id, url, secret, event_id, body, attempt + 1)
                 if not ok:
                     attempt += 1
-                    if attempt < self.attempts_max:
+                    if attempt < attempts_max:
                         delay = self.backoff_ms * 2 ** (attempt - 1)
                         self.db.query(
                             "UPDATE webhook_endpoints SET attempt = ?, next_attempt_ms = ? WHERE id = ?",
@@ -150,9 +176,22 @@ class Webhooks:
                     "UPDATE webhook_endpoints SET cursor = ?, attempt = 0, next_attempt_ms = 0 WHERE id = ?",
                     (outbox_id, endpoint_id),
                 )
+        return delivered + self._redeliver_due()
+
+    def _redeliver_due(self) -> int:
+        delivered = 0
+        for rid, endpoint_id, url, secret, event_id, body in self.db.query(
+            "SELECT r.id, e.id, e.url, e.secret, o.event_id, o.body FROM webhook_redeliveries r "
+            "JOIN webhook_endpoints e ON e.id = r.endpoint_id JOIN outbox o ON o.event_id = r.event_id "
+            "WHERE r.attempted_ms IS NULL ORDER BY r.id LIMIT 100"
+        ):
+            delivered += self._deliver(endpoint_id, url, secret, event_id, body, 1, manual=True)
+            self.db.query("UPDATE webhook_redeliveries SET attempted_ms = ? WHERE id = ?", (self.clock_ms(), rid))
         return delivered
 
-    def _deliver(self, endpoint_id: str, url: str, secret: str, event_id: str, body: str, attempt: int) -> bool:
+    def _deliver(
+        self, endpoint_id: str, url: str, secret: str, event_id: str, body: str, attempt: int, manual: bool = False
+    ) -> bool:
         timestamp_s = self.clock_ms() // 1000
         headers = {
             "content-type": "application/json",
@@ -168,8 +207,8 @@ class Webhooks:
         if status is not None and not 200 <= status < 300:
             error = f"HTTP {status}"
         self.db.query(
-            "INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, status_code, error, at_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (endpoint_id, event_id, attempt, status, error, self.clock_ms()),
+            "INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, status_code, error, at_ms, manual) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (endpoint_id, event_id, attempt, status, error, self.clock_ms(), int(manual)),
         )
         return error is None
