@@ -1,0 +1,112 @@
+"""The authorisation matrix: every key kind against every route of the OpenAPI document.
+
+A route missing from the table below fails the test, so a new route cannot ship without deciding who
+may call it. Callers the table allows must get past authentication and ownership checks (any other
+answer, such as a 409 for a hold already voided, is theirs to get); everyone else must be stopped with
+401 (no key, an unknown or a revoked one), 403 (the wrong kind of key) or 404 (another party's object,
+which must not even be confirmed to exist).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import Server
+from .helpers import auth, party, top_up
+
+OPERATOR, MERCHANT, CUSTOMER = "operator", "merchant", "customer"
+PARTIES = {MERCHANT, CUSTOMER}
+ALLOWED: dict[tuple[str, str], set[str]] = {
+    ("POST", "/v1/merchants"): {OPERATOR},
+    ("POST", "/v1/customers"): {OPERATOR},
+    ("GET", "/v1/wallets"): PARTIES,
+    ("GET", "/v1/wallets/{currency_code}"): PARTIES,
+    ("GET", "/v1/wallets/{currency_code}/transactions"): PARTIES,
+    ("POST", "/v1/topups"): {CUSTOMER},
+    ("POST", "/v1/payments"): {CUSTOMER},
+    ("POST", "/v1/payments/batch"): {CUSTOMER},
+    ("GET", "/v1/payments/{payment_id}"): PARTIES,
+    ("POST", "/v1/payments/{payment_id}/capture"): PARTIES,
+    ("POST", "/v1/payments/{payment_id}/void"): PARTIES,
+    ("POST", "/v1/payments/{payment_id}/refunds"): {MERCHANT},
+    ("GET", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
+    ("POST", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
+    ("POST", "/v1/api_keys/{key_id}/revoke"): {OPERATOR, CUSTOMER},  # the key is the customer's
+    ("POST", "/v1/webhook_endpoints"): {MERCHANT},
+    ("GET", "/v1/webhook_endpoints/{endpoint_id}/attempts"): {MERCHANT},
+    ("POST", "/v1/webhook_endpoints/{endpoint_id}/redeliver"): {MERCHANT},
+}
+
+
+def test_every_key_kind_against_every_route(server: Server) -> None:
+    merchant, merchant_key = party(server, "merchant", "Owner")
+    other_merchant, other_merchant_key = party(server, "merchant", "Stranger")
+    _, customer_key = party(server, "customer", "Payer")
+    _, other_customer_key = party(server, "customer", "Bystander")
+    top_up(server, customer_key, "5.00")
+    top_up(server, other_customer_key, "5.00")
+    pay = {"merchant": merchant, "amount": "0.10", "currency": "USD"}
+    stranger_pay = {**pay, "merchant": other_merchant}  # every party has a USD wallet of its own
+    assert httpx.post(f"{server.base}/v1/payments", json=stranger_pay, headers=auth(other_customer_key)).is_success
+    hold = httpx.post(f"{server.base}/v1/payments", json={**pay, "capture": False}, headers=auth(customer_key))
+    paid = httpx.post(f"{server.base}/v1/payments", json=pay, headers=auth(customer_key))
+    endpoint = httpx.post(
+        f"{server.base}/v1/webhook_endpoints", json={"url": "http://127.0.0.1:9/hooks"}, headers=auth(merchant_key)
+    )
+    spare = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key))
+    revoked = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key))
+    r = httpx.post(f"{server.base}/v1/api_keys/{revoked.json()['id']}/revoke", headers=auth(customer_key))
+    assert all(x.status_code in (200, 201) for x in (hold, paid, endpoint, spare, revoked, r))
+    event = f"evt_{paid.json()['id'][4:]}_succeeded"
+    values = {
+        "currency_code": "USD",
+        "payment_id": hold.json()["id"],
+        "key_id": spare.json()["id"],
+        "endpoint_id": endpoint.json()["id"],
+    }
+    bodies = {
+        "/v1/merchants": {"name": "x"},
+        "/v1/customers": {"name": "x"},
+        "/v1/topups": {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
+        "/v1/payments": pay,
+        "/v1/payments/batch": {"payments": [pay]},
+        "/v1/webhook_endpoints": {"url": "http://127.0.0.1:9/hooks"},
+        "/v1/webhook_endpoints/{endpoint_id}/redeliver": {"event_id": event},
+        "/v1/payments/{payment_id}/refunds": {"amount": "0.01"},
+        "/v1/payments/{payment_id}/capture": {"amount": "0.01"},
+    }
+    keys = {
+        "none": (None, set()),
+        "unknown": ("sk_test_" + "x" * 43, set()),
+        "revoked": (revoked.json()["secret"], set()),
+        OPERATOR: (server.operator, {OPERATOR}),
+        MERCHANT: (merchant_key, {MERCHANT}),
+        "other merchant": (other_merchant_key, set()),
+        CUSTOMER: (customer_key, {CUSTOMER}),
+        "other customer": (other_customer_key, set()),
+    }
+    # Strangers count as their own kind, except on routes naming another party's payment, key or endpoint.
+    own_kind = {"other merchant": MERCHANT, "other customer": CUSTOMER}
+
+    routes = httpx.get(f"{server.base}/openapi.json").json()["paths"]
+    found = {(m.upper(), p) for p, ops in routes.items() for m in ops}
+    assert found == set(ALLOWED), f"routes without a row in the matrix: {found ^ set(ALLOWED)}"
+    checked = 0
+    for method, path in sorted(ALLOWED, key=lambda mp: ("{" in mp[1], mp)):
+        url = server.base + path.format(**values)
+        if path == "/v1/payments/{payment_id}/refunds":
+            url = server.base + path.format(payment_id=paid.json()["id"])
+        for name, (key, kinds) in keys.items():
+            if not any(f"{{{o}}}" in path for o in ("payment_id", "key_id", "endpoint_id")) and name in own_kind:
+                kinds = {own_kind[name]}
+            may = bool(kinds & ALLOWED[(method, path)])
+            headers = auth(key) if key else {}
+            r = httpx.request(method, url, json=bodies.get(path), headers=headers)
+            assert r.status_code < 500, (method, path, name, r.text)
+            if may:
+                assert r.status_code not in (401, 403, 404), (method, path, name, r.text)
+            else:
+                assert r.status_code in (401, 403, 404), (method, path, name, r.status_code, r.text)
+                assert r.headers["content-type"] == "application/problem+json"
+            checked += 1
+    assert checked == len(ALLOWED) * len(keys)
