@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -44,9 +44,10 @@ class PlatformDb:
     def postgres(self) -> bool:
         return self._postgres
 
-    def u128(self, value: int) -> object:
+    @property
+    def u128(self) -> Callable[[int], object]:
         """A u128 as the dialect stores it beside the ledger: NUMERIC(39,0), or SQLite's INTEGER/BLOB form."""
-        return value if self._postgres else sql_u128(value)
+        return int if self._postgres else sql_u128
 
     @staticmethod
     def from_u128(raw: object) -> int:

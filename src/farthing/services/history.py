@@ -10,7 +10,8 @@ its own committed payments; a background thread keeps it close behind the ledger
 
 The projection is rebuilt from the ledger alone: it reads whole journal batches (a linked chain never
 straddles two), and writes a chunk's rows with its cursor in one transaction, so a crash mid-way
-repeats nothing and loses nothing.
+repeats nothing and loses nothing. Several processes may run it on one database: each checks, in
+its write transaction, that the cursor has not moved since it read it.
 """
 
 from __future__ import annotations
@@ -217,14 +218,17 @@ class History:
             posted = move.posted_delta
             released = -move.pending_delta if move.pending_delta < 0 else 0
             held = move.pending_delta if move.pending_delta > 0 else 0
+            tid, moved, freed, pid = b16(t.id), u(posted or held), u(released), b16_or_none(payment)
             for side, account in ((0, move.debit_account_id), (1, move.credit_account_id)):
-                bal = fold.balances[account]
+                dp, dpo, cp, cpo = fold.balances[account]
                 rows.append(
-                    (b16(account), e.seq, e.timestamp_ms, b16(t.id), t.code, t.flags, int(move.expired), side,
-                     u(posted or held), u(released), u(bal[0]), u(bal[1]), u(bal[2]), u(bal[3]),
-                     b16_or_none(payment), ref_hash)
+                    (b16(account), e.seq, e.timestamp_ms, tid, t.code, t.flags, int(move.expired), side, moved, freed,
+                     u(dp), u(dpo), u(cp), u(cpo), pid, ref_hash)
                 )  # fmt: skip
         with self.db.transaction() as tx:
+            [(now_at,)] = tx.query("SELECT seq FROM history_cursor WHERE id = 1")
+            if now_at != after:  # another process folded this chunk meanwhile: read the cursor again
+                return 1
             tx.executemany(
                 "INSERT INTO entries (account_id, seq, timestamp_ms, transfer_id, code, flags, expired, side, amount, "
                 "released, debits_pending, debits_posted, credits_pending, credits_posted, payment_id, reference_hash) "
@@ -254,9 +258,10 @@ class History:
         found: dict[int, str] = {}
         last = outbox_id
         for oid, body in self.db.query(
-            "SELECT id, CASE WHEN type IN ('payment.succeeded', 'payment.requires_capture') THEN body END "
+            "SELECT id, CASE WHEN type IN ('payment.succeeded', 'payment.requires_capture') "
+            "AND body NOT LIKE ? THEN body END "
             "FROM outbox WHERE id > ? ORDER BY id",
-            (outbox_id,),
+            ('%"reference":null%', outbox_id),
         ):
             last = oid
             if body is not None:
