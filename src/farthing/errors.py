@@ -167,6 +167,8 @@ class ErrorCode(enum.StrEnum):
     refund_exceeds_payment = "refund_exceeds_payment"
     idempotency_key_invalid = "idempotency_key_invalid"
     page_invalid = "page_invalid"
+    # The policy engine's.
+    policy_invalid = "policy_invalid"
     idempotency_key_in_flight = "idempotency_key_in_flight"
 
     def transient(self) -> bool:

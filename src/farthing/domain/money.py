@@ -220,6 +220,17 @@ def allocate(units: int, ratios: Sequence[int]) -> list[int]:
     return [sign * p for p in parts]
 
 
+def share(units: int, part: int, whole: int) -> int:
+    """The first part of `allocate(units, [part, whole - part])`, for non-negative `units`, without the
+    lists: a fee or a tax rate's share of an amount (2 % of 1,000 units: `share(1000, 20_000, 1_000_000)`)."""
+    if not 0 <= part <= whole or whole <= 0 or units < 0:
+        raise ValueError(f"share needs 0 <= part <= whole, whole > 0 and units >= 0 (got {part}, {whole}, {units})")
+    q1, r1 = divmod(units * part, whole)
+    q2, r2 = divmod(units * (whole - part), whole)
+    # One unit may be left over; it goes to the larger remainder, the first part on a tie.
+    return q1 + 1 if units - q1 - q2 and r1 >= r2 else q1
+
+
 def round_to_exponent(units: int, cur: Currency, exponent: int | None = None) -> tuple[int, int]:
     """Round ledger units to `exponent` decimal places (default: the ISO exponent), half to even.
 

@@ -16,6 +16,7 @@ from farthing.domain.money import (
     format_amount,
     parse_amount,
     round_to_exponent,
+    share,
 )
 from farthing.errors import ErrorCode
 
@@ -144,3 +145,9 @@ def test_round_half_to_even_to_cents() -> None:
     assert round_to_exponent(USD.parse("0.005"), USD) == (0, 5_000)
     assert round_to_exponent(USD.parse("0.015"), USD) == (20_000, -5_000)
     assert round_to_exponent(USD.parse("0.0149"), USD) == (10_000, 4_900)
+
+
+@given(st.integers(0, 10**30), st.integers(1, 10**7), st.data())
+def test_share_is_allocates_first_part(units: int, whole: int, data: st.DataObject) -> None:
+    part = data.draw(st.integers(0, whole))
+    assert share(units, part, whole) == allocate(units, [part, whole - part])[0]

@@ -1,0 +1,497 @@
+"""Evaluate a payment against a composed policy: allow, deny or step up, with fees, tax and reasons.
+
+Pure and deterministic: everything comes in through the `Context` (the payer's counters, the evidence
+of where the payer is, the clock value), and the `Decision` says what every rule concluded, in words a
+person can read, with the policy version it was made under. Deny outranks step-up, step-up outranks
+allow; every rule is still evaluated, so the reasons are complete.
+
+Counters are the payer's spend in its local day and month (in the policy's time zone) and the count
+and amount since its last strong authentication. A counter kept for another day or month than the
+payment's counts as zero: the first payment after midnight in Seoul starts a new Korean month even
+while it is still the old month in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache, partial
+from zoneinfo import ZoneInfo
+
+from farthing.domain.money import Currency, currency, share
+from farthing.domain.policy.model import Limit, Policy, Sca, Tax
+
+ALLOW, DENY, STEP_UP = "allow", "deny", "step_up"
+_RANK = {ALLOW: 0, STEP_UP: 1, DENY: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    day: str = ""
+    """The payer's local day the day counter is for ("2026-11-28")."""
+    day_spent: int = 0
+    month: str = ""
+    """The payer's local month the month counter is for ("2026-11")."""
+    month_spent: int = 0
+    since_sca_count: int = 0
+    since_sca_amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where the payer is, piece by piece (ISO 3166 alpha-2), and the region for US-style tables."""
+
+    billing: str | None = None
+    ip: str | None = None
+    phone: str | None = None
+    instrument: str | None = None
+    region: str | None = None
+
+    def pieces(self) -> list[tuple[str, str]]:
+        return [
+            (k, v)
+            for k, v in (
+                ("billing", self.billing),
+                ("ip", self.ip),
+                ("phone", self.phone),
+                ("instrument", self.instrument),
+            )
+            if v
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    amount: int
+    """In ledger units of `currency`."""
+    currency: str
+    now_ms: int
+    channel: str = "remote"
+    age_band: str = "adult"
+    payer_country: str | None = None
+    payer_monthly_limit: int | None = None
+    """A lower monthly cap the payer chose for itself, in ledger units."""
+    counters: Counters = Counters()
+    authenticated: bool = False
+    """Strong customer authentication was completed for this payment."""
+    evidence: Evidence = Evidence()
+    fraud_rate_ppm: int | None = None
+    """The payment service provider's current fraud rate (for transaction-risk analysis)."""
+    risk_high: bool = False
+    """The risk engine saw something abnormal: no risk-based exemption."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    rule_id: str
+    outcome: str
+    """pass, deny, step_up, exempt or info."""
+    say: Callable[[], str] = field(compare=False, repr=False)
+    """Builds the text when someone reads it: most decisions are never read, so they cost no formatting."""
+
+    @property
+    def text(self) -> str:
+        return self.say()
+
+    def __repr__(self) -> str:
+        return f"Reason({self.rule_id!r}, {self.outcome!r}, {self.text!r})"
+
+
+class _Lazy:
+    """Text from a function, built when a reason's text is."""
+
+    __slots__ = ("say",)
+
+    def __init__(self, say: Callable[[], str]) -> None:
+        self.say = say
+
+    def __format__(self, spec: str) -> str:
+        return self.say()
+
+
+class _Percent:
+    __slots__ = ("ppm",)
+
+    def __init__(self, ppm: int) -> None:
+        self.ppm = ppm
+
+    def __format__(self, spec: str) -> str:
+        return percent(self.ppm)
+
+
+class _Amount:
+    """Units of a currency, formatted only when a reason's text is built."""
+
+    __slots__ = ("cur", "units")
+
+    def __init__(self, units: int, cur: Currency) -> None:
+        self.units = units
+        self.cur = cur
+
+    def __format__(self, spec: str) -> str:
+        return self.cur.format(self.units)
+
+
+def _say(template: str, *args: object) -> Callable[[], str]:
+    """The text `template.format(*args)`, built on demand from the values as they are now."""
+    return partial(template.format, *args)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLine:
+    rule_id: str
+    kind: str
+    place: str
+    rate_ppm: int
+    inclusive: bool
+    amount: int
+    """Exact at the ledger's scale; rounding to the currency happens once, on a period's aggregate."""
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: str
+    reasons: tuple[Reason, ...]
+    policy_version: str
+    fee: int = 0
+    fees: tuple[tuple[str, int], ...] = ()
+    tax: TaxLine | None = None
+    sca_exemption: str | None = None
+    """The rule that exempted the payment from strong authentication, if one did."""
+    counters_after: Counters | None = None
+    """The payer's counters once this payment is made (None when it is not allowed)."""
+    consumed: tuple[str, ...] = field(default=())
+    """The limits this payment counts against."""
+
+    def explain(self) -> str:
+        lines = [f"{self.outcome.upper()} (policy {self.policy_version[:12]})"]
+        lines += [f"  [{r.outcome}] {r.rule_id}: {r.text}" for r in self.reasons]
+        return "\n".join(lines)
+
+
+def percent(ppm: int) -> str:
+    """190_000 -> "19"; 1_300 -> "0.13" (for people; never computed with)."""
+    return format((Decimal(ppm) / 10_000).normalize(), "f")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_day_and_month(now_ms: int, timezone: str) -> tuple[str, str]:
+    """The payer's local day and month at `now_ms` in `timezone`: ("2026-11-28", "2026-11")."""
+    now_s = now_ms // 1000
+    days = (now_s + _offset_s(timezone, now_s // 900)) // 86_400
+    return _day_and_month(days)
+
+
+@lru_cache(maxsize=4096)
+def _offset_s(timezone: str, quarter_hour: int) -> int:
+    """The zone's UTC offset during a quarter hour (every zone changes offset on a quarter-hour boundary)."""
+    offset = datetime.fromtimestamp(quarter_hour * 900, _zone(timezone)).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+@lru_cache(maxsize=1024)
+def _day_and_month(days_since_epoch: int) -> tuple[str, str]:
+    d = date.fromordinal(days_since_epoch + _EPOCH_ORDINAL)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}", f"{d.year:04d}-{d.month:02d}"
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def evaluate(policy: Policy, ctx: Context) -> Decision:
+    reasons: list[Reason] = []
+    cur = currency(ctx.currency)
+    if ctx.currency != policy.currency:
+        reasons.append(
+            Reason(
+                "currency",
+                "deny",
+                _say("this policy prices in {}, not {}; no exchange rate is assumed", policy.currency, ctx.currency),
+            )
+        )
+        return Decision(DENY, tuple(reasons), policy.version)
+    if ctx.amount <= 0:
+        reasons.append(Reason("amount", "deny", _say("the amount must be more than zero")))
+        return Decision(DENY, tuple(reasons), policy.version)
+    outcome = ALLOW
+    day, month = local_day_and_month(ctx.now_ms, policy.timezone)
+    c = ctx.counters
+    day_spent = c.day_spent if c.day == day else 0
+    month_spent = c.month_spent if c.month == month else 0
+    consumed: list[str] = []
+
+    for limit in policy.limits:
+        if not _applies(limit, ctx):
+            continue
+        spent, label = {
+            "payment": (0, "this payment"),
+            "day": (day_spent, f"today ({day})"),
+            "month": (month_spent, f"this month ({month})"),
+        }[limit.period]
+        total = spent + ctx.amount
+        if total > limit.max_units:
+            outcome = DENY
+            reasons.append(
+                Reason(
+                    limit.id,
+                    "deny",
+                    _say(
+                        "{} {} {} would pass the limit of {} ({})",
+                        A(total, cur),
+                        cur.code,
+                        label,
+                        A(limit.max_units, cur),
+                        limit.source,
+                    ),
+                )
+            )
+        else:
+            consumed.append(limit.id)
+            reasons.append(
+                Reason(
+                    limit.id, "pass", _say("{} of {} {} {}", A(total, cur), A(limit.max_units, cur), cur.code, label)
+                )
+            )
+    if ctx.payer_monthly_limit is not None:
+        total = month_spent + ctx.amount
+        if total > ctx.payer_monthly_limit:
+            outcome = DENY
+            reasons.append(
+                Reason(
+                    "payer.monthly_limit",
+                    "deny",
+                    _say(
+                        "{} {} this month would pass the payer's own limit of {}",
+                        A(total, cur),
+                        cur.code,
+                        A(ctx.payer_monthly_limit, cur),
+                    ),
+                )
+            )
+        else:
+            reasons.append(Reason("payer.monthly_limit", "pass", _say("within the payer's own monthly limit")))
+
+    tax = None
+    if policy.tax is not None:
+        tax, tax_reason = _tax(policy.tax, ctx)
+        reasons.append(tax_reason)
+        if tax_reason.outcome == "deny":
+            outcome = DENY
+
+    exemption, sca_outcome, reset = _sca(policy, ctx, reasons)
+    if _RANK[sca_outcome] > _RANK[outcome]:
+        outcome = sca_outcome
+
+    fees: list[tuple[str, int]] = []
+    room = ctx.amount - (tax.amount if tax is not None and tax.inclusive else 0)  # fees never eat the tax
+    for rule in policy.fees:
+        proportional = share(ctx.amount, rule.ppm, 1_000_000)
+        fee = max(rule.fixed + proportional, rule.min)
+        if rule.max is not None:
+            fee = min(fee, rule.max)
+        fee = min(fee, room - sum(f for _, f in fees))
+        fees.append((rule.id, fee))
+        reasons.append(Reason(rule.id, "info", _say("fee {} {}", A(fee, cur), cur.code)))
+    after = None
+    if outcome == ALLOW:
+        since_count, since_amount = (0, 0) if reset else (c.since_sca_count + 1, c.since_sca_amount + ctx.amount)
+        after = Counters(day, day_spent + ctx.amount, month, month_spent + ctx.amount, since_count, since_amount)
+    return Decision(
+        outcome,
+        tuple(reasons),
+        policy.version,
+        sum(f for _, f in fees),
+        tuple(fees),
+        tax,
+        exemption,
+        after,
+        tuple(consumed),
+    )
+
+
+def _applies(limit: Limit, ctx: Context) -> bool:
+    return (
+        (limit.age_bands is None or ctx.age_band in limit.age_bands)
+        and (limit.channels is None or ctx.channel in limit.channels)
+        and (limit.payer_countries is None or ctx.payer_country in limit.payer_countries)
+    )
+
+
+def _sca(policy: Policy, ctx: Context, reasons: list[Reason]) -> tuple[str | None, str, bool]:
+    """(exempting rule, outcome, counters reset) for strong customer authentication."""
+    rules = [r for r in policy.sca if r.channels is None or ctx.channel in r.channels]
+    if not rules:
+        return None, ALLOW, False
+    if ctx.authenticated:
+        reasons.append(Reason(rules[0].id, "pass", _say("strongly authenticated: the counters since SCA start again")))
+        return None, ALLOW, True
+    cur = currency(ctx.currency)
+    c = ctx.counters
+    for rule in rules:
+        why = _sca_exceeded(rule, ctx)
+        if why is None:
+            reasons.append(
+                Reason(
+                    rule.id,
+                    "exempt",
+                    _say(
+                        "low-value exemption: {} ≤ {}, payment {} since the last SCA, {} in all ({})",
+                        A(ctx.amount, cur),
+                        A(rule.single_max, cur),
+                        c.since_sca_count + 1,
+                        A(c.since_sca_amount + ctx.amount, cur),
+                        rule.source,
+                    ),
+                )
+            )
+            return rule.id, ALLOW, False
+        reasons.append(Reason(rule.id, "step_up", _say("no low-value exemption: {} ({})", why, rule.source)))
+    tra = policy.tra
+    if tra is not None and ctx.fraud_rate_ppm is not None and not ctx.risk_high and ctx.currency == tra.currency:
+        for up_to, rate_max in tra.bands:
+            if ctx.amount <= up_to and ctx.fraud_rate_ppm <= rate_max:
+                reasons.append(
+                    Reason(
+                        tra.id,
+                        "exempt",
+                        _say(
+                            "transaction-risk analysis: up to {} while the fraud rate stays at most {}% ({})",
+                            A(up_to, cur),
+                            percent(rate_max),
+                            tra.source,
+                        ),
+                    )
+                )
+                return tra.id, ALLOW, False
+        reasons.append(Reason(tra.id, "step_up", _say("no transaction-risk exemption at this fraud rate and amount")))
+    elif tra is not None and ctx.risk_high:
+        reasons.append(Reason(tra.id, "step_up", _say("the risk analysis found something abnormal")))
+    return None, STEP_UP, False
+
+
+def _sca_exceeded(rule: Sca, ctx: Context) -> str | None:
+    """Why the low-value exemption does not hold (None if it does). Built only on the way to a step-up."""
+    fmt = currency(ctx.currency).format
+    c = ctx.counters
+    if ctx.amount > rule.single_max:
+        return f"{fmt(ctx.amount)} is over {fmt(rule.single_max)}"
+    if rule.counters in ("both", "count") and c.since_sca_count + 1 > rule.consecutive_max:
+        return f"this would be payment {c.since_sca_count + 1} since the last SCA (at most {rule.consecutive_max})"
+    if rule.counters in ("both", "amount") and c.since_sca_amount + ctx.amount > rule.cumulative_max:
+        total = c.since_sca_amount + ctx.amount
+        return f"{fmt(total)} since the last SCA would pass {fmt(rule.cumulative_max)}"
+    return None
+
+
+def place_of_supply(tax: Tax, evidence: Evidence) -> tuple[str | None, tuple[str, ...], Callable[[], str]]:
+    """(country, the evidence used, how it was decided, as text on demand) from the payer's location evidence."""
+    pieces = evidence.pieces()
+    countries = {v for _, v in pieces}
+    if len(countries) == 1 and len(pieces) >= tax.evidence_required:
+        country = next(iter(countries))
+        return (
+            country,
+            tuple(k for k, _ in pieces),
+            _say("{} of evidence agree{} on {}", _pieces(len(pieces)), "" if len(pieces) > 1 else "s", country),
+        )
+    if len(countries) > 1:
+        listing = _Lazy(partial(_listing, pieces))
+        if tax.on_conflict == "deny":
+            return None, (), _say("the evidence disagrees ({}) and the policy refuses to choose", listing)
+        chosen = dict(pieces).get(tax.on_conflict)
+        if chosen is None:
+            return None, (), _say("the evidence disagrees ({}) and has no {} country", listing, tax.on_conflict)
+        agreeing = tuple(k for k, v in pieces if v == chosen)
+        return chosen, agreeing, _say("the evidence disagrees ({}); the {} country wins", listing, tax.on_conflict)
+    return None, (), _say("{} of evidence, {} needed", _pieces(len(pieces)), tax.evidence_required)
+
+
+def _pieces(n: int) -> str:
+    return "one piece" if n == 1 else f"{n} pieces"
+
+
+def _listing(pieces: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in pieces)
+
+
+def _tax(tax: Tax, ctx: Context) -> tuple[TaxLine | None, Reason]:
+    country, used, said = place_of_supply(tax, ctx.evidence)
+    how = _Lazy(said)
+    if country is None:
+        if tax.unknown == "exempt":
+            return None, Reason(tax.id, "info", _say("place of supply unknown: {}; no tax charged", how))
+        return None, Reason(tax.id, "deny", _say("place of supply unknown: {} ({})", how, tax.source))
+    place = (
+        f"{country}-{ctx.evidence.region}"
+        if ctx.evidence.region and f"{country}-{ctx.evidence.region}" in tax.rates_ppm
+        else country
+    )
+    if place not in tax.rates_ppm:
+        if tax.unknown == "exempt":
+            return None, Reason(tax.id, "info", _say("{}; {} has no {} rate here: none charged", how, place, tax.kind))
+        return None, Reason(tax.id, "deny", _say("{}; no {} rate for {} ({})", how, tax.kind, place, tax.source))
+    rate = tax.rates_ppm[place]
+    if rate is None:
+        return None, Reason(tax.id, "info", _say("{}; not taxed in {}", how, place))
+    # Included, the price holds the tax (gross = net * (1 + rate)); added, the tax is rate * price.
+    amount = share(ctx.amount, rate, 1_000_000 + rate if tax.inclusive else 1_000_000)
+    say = _say(
+        "{}; {} {}% in {}: {} {} {}",
+        how,
+        tax.kind.upper(),
+        _Percent(rate),
+        place,
+        A(amount, currency(ctx.currency)),
+        ctx.currency,
+        "included in the price" if tax.inclusive else "added to the price",
+    )
+    return TaxLine(tax.id, tax.kind, place, rate, tax.inclusive, amount, used), Reason(tax.id, "info", say)
+
+
+A = _Amount
+
+
+def refund_allowed(policy: Policy, paid_at_ms: int, now_ms: int) -> tuple[bool, Reason]:
+    """May a payment made at `paid_at_ms` be refunded through the platform at `now_ms`? Counted in whole
+    days of the policy's calendar, the day of payment not counted: paid on the 1st with 14 days, the
+    15th is the last day (Regulation 1182/71 on periods, as the Consumer Rights Directive counts them)."""
+    rule = policy.consumer
+    if rule is None:
+        return True, Reason("consumer", "info", _say("no refund window in this policy"))
+    elapsed = _days_between(policy.timezone, paid_at_ms, now_ms)
+    if elapsed <= rule.refund_window_days:
+        return True, Reason(rule.id, "pass", _say("day {} of {} for refunds ({})", elapsed, rule.refund_window_days,
+                                                   rule.source))  # fmt: skip
+    return False, Reason(rule.id, "deny", _say("day {}: the {}-day refund window closed ({})", elapsed,
+                                               rule.refund_window_days, rule.source))  # fmt: skip
+
+
+def withdrawal_allowed(policy: Policy, paid_at_ms: int, now_ms: int, waived: bool) -> tuple[bool, Reason]:
+    """The consumer's own right to withdraw: within `withdrawal_days`, unless it was waived when the
+    supply of digital content began (where the policy allows a waiver)."""
+    rule = policy.consumer
+    if rule is None or rule.withdrawal_days == 0:
+        return False, Reason(rule.id if rule else "consumer", "deny", _say("no withdrawal right in this policy"))
+    if waived and rule.waiver_allowed:
+        return False, Reason(rule.id, "deny", _say("waived with express consent when supply began ({})", rule.source))
+    elapsed = _days_between(policy.timezone, paid_at_ms, now_ms)
+    if elapsed <= rule.withdrawal_days:
+        return True, Reason(rule.id, "pass", _say("day {} of {} to withdraw ({})", elapsed, rule.withdrawal_days,
+                                                   rule.source))  # fmt: skip
+    return False, Reason(rule.id, "deny", _say("day {}: the {}-day withdrawal period ended ({})", elapsed,
+                                               rule.withdrawal_days, rule.source))  # fmt: skip
+
+
+def _days_between(timezone: str, earlier_ms: int, later_ms: int) -> int:
+    def day(ms: int) -> int:
+        s = ms // 1000
+        return (s + _offset_s(timezone, s // 900)) // 86_400
+
+    return day(later_ms) - day(earlier_ms)
