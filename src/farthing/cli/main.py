@@ -1,4 +1,4 @@
-"""`farthing` commands: the demo and the audit (more arrive with the HTTP API and the policy engine)."""
+"""`farthing` commands: serve, the demo, the audit, and the policy tools (`farthing.cli.policy`)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from farthing.cli.policy import policy_app
 from farthing.errors import FarthingError
 
 app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chained ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 console = Console()
 
 DbOption = Annotated[

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from farthing.domain.money import currency
-from farthing.domain.policy.evaluate import Context, Counters, Evidence, evaluate
-from farthing.domain.policy.model import percent_to_ppm
-from farthing.services.policies import load
+from farthing.domain.policy.evaluate import Context, evaluate
+from farthing.services.policies import context_from_json, load
 
 VECTORS = tomllib.loads((Path(__file__).parent / "vectors.toml").read_text(encoding="utf-8"))["vector"]
 DEFAULT_NOW = "2026-11-28T12:00:00Z"
@@ -20,27 +18,16 @@ DEFAULT_EVIDENCE = {"billing": "DE", "ip": "DE"}
 
 
 def context(v: dict[str, Any]) -> Context:
-    cur = currency(v.get("currency", "EUR"))
-    c = v.get("counters", {})
-    counters = Counters(
-        day=c.get("day", ""), day_spent=cur.parse(c.get("day_spent", "0")), month=c.get("month", ""),
-        month_spent=cur.parse(c.get("month_spent", "0")), since_sca_count=c.get("since_sca_count", 0),
-        since_sca_amount=cur.parse(c.get("since_sca_amount", "0")),
-    )  # fmt: skip
-    limit = v.get("payer_monthly_limit")
-    return Context(
-        amount=cur.parse(v["amount"]),
-        currency=cur.code,
-        now_ms=int(datetime.fromisoformat(v.get("now", DEFAULT_NOW)).timestamp()) * 1000,
-        channel=v.get("channel", "remote"),
-        age_band=v.get("age_band", "adult"),
-        payer_monthly_limit=cur.parse(limit) if limit else None,
-        counters=counters,
-        authenticated=v.get("authenticated", False),
-        evidence=Evidence(**v.get("evidence", DEFAULT_EVIDENCE)),
-        fraud_rate_ppm=percent_to_ppm(v["fraud_rate"]) if "fraud_rate" in v else None,
-        risk_high=v.get("risk_high", False),
-    )
+    """The vector's context, read the way `farthing policy explain --context` reads a file."""
+    raw = {k: v[k] for k in CONTEXT_KEYS if k in v}
+    raw.setdefault("currency", "EUR")
+    raw.setdefault("now", DEFAULT_NOW)
+    raw.setdefault("evidence", DEFAULT_EVIDENCE)
+    return context_from_json(raw)
+
+
+CONTEXT_KEYS = ("amount", "currency", "now", "channel", "age_band", "payer_monthly_limit", "counters",
+                "authenticated", "evidence", "fraud_rate", "risk_high")  # fmt: skip
 
 
 @pytest.mark.parametrize("v", VECTORS, ids=[f"{v['pack']}: {v['name']}" for v in VECTORS])
