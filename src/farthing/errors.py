@@ -169,6 +169,8 @@ class ErrorCode(enum.StrEnum):
     page_invalid = "page_invalid"
     # The policy engine's.
     policy_invalid = "policy_invalid"
+    policy_denied = "policy_denied"
+    authentication_required = "authentication_required"
     idempotency_key_in_flight = "idempotency_key_in_flight"
 
     def transient(self) -> bool:

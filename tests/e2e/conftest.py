@@ -46,7 +46,12 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
-            env={**os.environ, "COLUMNS": "400", "FARTHING_WEBHOOK_BACKOFF_MS": "100"},
+            env={
+                **os.environ,
+                "COLUMNS": "400",
+                "FARTHING_WEBHOOK_BACKOFF_MS": "100",
+                **getattr(request.module, "SERVER_ENV", {}),
+            },
         )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -23,6 +23,7 @@ from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.api import problems
 from farthing.domain.money import Currency, currency
+from farthing.domain.policy.evaluate import Evidence
 from farthing.errors import ErrorCode
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
@@ -40,8 +41,26 @@ _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 """Text kept in the database: no control characters (PostgreSQL text cannot even hold NUL)."""
 
 
+_COUNTRY = r"^[A-Z]{2}$"
+
+
 class PartyIn(_In):
     name: StrictStr = Field(min_length=1, max_length=200, pattern=_PRINTABLE, examples=["Daily Crossword"])
+    country: StrictStr | None = Field(
+        default=None, pattern=_COUNTRY, examples=["DE"], description="ISO 3166 alpha-2: the billing country"
+    )
+    age_band: Literal["adult", "minor"] = Field(default="adult", description="for policies with lower caps for minors")
+
+
+class EvidenceIn(_In):
+    """Where the payer is, as the merchant's app knows it: one piece of location evidence each."""
+
+    ip: StrictStr | None = Field(default=None, pattern=_COUNTRY, description="country of the payer's IP address")
+    phone: StrictStr | None = Field(default=None, pattern=_COUNTRY, description="country of the payer's phone number")
+    instrument: StrictStr | None = Field(
+        default=None, pattern=_COUNTRY, description="country of the payment instrument"
+    )
+    region: StrictStr | None = Field(default=None, pattern=r"^[A-Z0-9]{1,3}$", description="e.g. a US state: WA")
 
 
 class ApiKeyOut(BaseModel):
@@ -56,6 +75,8 @@ class PartyOut(BaseModel):
     object: Literal["merchant", "customer"]
     name: str
     mode: Literal["test", "live"]
+    country: str | None = None
+    age_band: Literal["adult", "minor"] = "adult"
     api_key: ApiKeyOut
 
 
@@ -88,6 +109,7 @@ class PaymentIn(_In):
     hold_expires_s: StrictInt = Field(
         default=limits.hold_s_default, ge=1, le=limits.hold_s_max, description="how long a hold lasts"
     )
+    evidence: EvidenceIn | None = Field(default=None, description="the payer's location, for tax and policy")
 
 
 class CaptureIn(_In):
@@ -419,7 +441,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
         `Idempotency-Key` and body answer the first result and move nothing again."""
         item = PaymentItem(
-            body.merchant, body.amount, body.currency, body.reference, capture=body.capture, hold_s=body.hold_expires_s
+            body.merchant,
+            body.amount,
+            body.currency,
+            body.reference,
+            capture=body.capture,
+            hold_s=body.hold_expires_s,
+            evidence=_evidence(body.evidence),
         )
         payment = await platform.pay_async(principal, item, _idempotency_key(idempotency_key))
         return _replayable(_payment_out(payment), payment.replayed)
@@ -501,7 +529,10 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     ) -> JSONResponse:
         """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
         order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
-        items = [PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key) for p in body.payments]
+        items = [
+            PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key, _evidence(p.evidence))
+            for p in body.payments
+        ]
         answers = platform.pay_batch(principal, items, _idempotency_key(idempotency_key))
         # Plain dicts in the documented shape (BatchOut): thousands of items are not worth a model each.
         data = [
@@ -653,6 +684,10 @@ def _replayable(out: _Out, replayed: bool) -> _Out | JSONResponse:
     return out
 
 
+def _evidence(e: EvidenceIn | None) -> Evidence | None:
+    return None if e is None else Evidence(ip=e.ip, phone=e.phone, instrument=e.instrument, region=e.region)
+
+
 def _party_route(app: FastAPI, kind: Literal["merchant", "customer"]) -> None:
     def create_party(
         body: PartyIn,
@@ -662,7 +697,7 @@ def _party_route(app: FastAPI, kind: Literal["merchant", "customer"]) -> None:
         idempotency_key: KeyHeader = None,
     ) -> PartyOut | JSONResponse:
         return _remembered(request, principal, idempotency_key, f"{kind}s", body,
-                           lambda: _party_out(kind, body.name, principal, platform))  # fmt: skip
+                           lambda: _party_out(kind, body, principal, platform))  # fmt: skip
 
     app.post(
         f"/v1/{kind}s",
@@ -676,12 +711,16 @@ def _party_route(app: FastAPI, kind: Literal["merchant", "customer"]) -> None:
     )(create_party)
 
 
-def _party_out(kind: Literal["merchant", "customer"], name: str, principal: Principal, platform: Platform) -> PartyOut:
-    party_id, key_id, secret = platform.create_party(principal, kind, name)
+def _party_out(
+    kind: Literal["merchant", "customer"], body: PartyIn, principal: Principal, platform: Platform
+) -> PartyOut:
+    party_id, key_id, secret = platform.create_party(principal, kind, body.name, body.country, body.age_band)
     return PartyOut(
         id=party_id,
         object=kind,
-        name=name,
+        name=body.name,
         mode="live" if principal.mode == "live" else "test",
+        country=body.country,
+        age_band=body.age_band,
         api_key=ApiKeyOut(id=key_id, secret=secret),
     )

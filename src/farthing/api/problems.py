@@ -29,6 +29,8 @@ _STATUS = {
     ErrorCode.insufficient_funds: 402,
     ErrorCode.card_declined: 402,
     ErrorCode.card_authentication_required: 402,
+    ErrorCode.policy_denied: 402,
+    ErrorCode.authentication_required: 402,
     ErrorCode.payment_not_capturable: 409,
     ErrorCode.payment_already_captured: 409,
     ErrorCode.payment_canceled: 409,

@@ -106,6 +106,14 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 8402,
     demo: Annotated[bool, typer.Option("--demo", help="also create a demo merchant and customer")] = False,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy",
+            envvar="FARTHING_POLICIES",
+            help="a policy pack deciding the payments in its currency (repeat: --policy eu-de --policy kr)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (docs at /docs); prints an operator key on first start."""
     import uvicorn
@@ -113,8 +121,9 @@ def serve(
     from farthing.api.app import create_app
     from farthing.services.platform import bootstrap, open_platform
 
+    packs = [p for value in policy or [] for p in value.split(",") if p]
     try:
-        platform = open_platform(db)
+        platform = open_platform(db, packs)
     except FarthingError as exc:
         raise _fail(exc) from exc
     try:
@@ -136,8 +145,10 @@ def serve(
             highlight=False,
             markup=False,
         )
+    decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
     console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
-    uvicorn.run(create_app(lambda: open_platform(url)), host=host, port=port, log_level="warning")
+    console.print(f"Policies: {decided}", soft_wrap=True)
+    uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_level="warning")
 
 
 @audit_app.command("verify")

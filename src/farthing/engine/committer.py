@@ -127,6 +127,12 @@ class GroupCommitter:
             self._drain()
             return self.engine.accounts(ids)
 
+    def balances_now(self, ids: Sequence[int]) -> dict[int, AccountState]:
+        """Accounts as validated so far, batches in flight included (some may yet fail to be written):
+        never less than what is committed, so a limit checked against them is never passed. No wait."""
+        with self.lock:
+            return {a.id: a for a in self.engine.accounts(ids)}
+
     def drain(self) -> None:
         """Wait until every prepared batch is written; afterwards memory equals the store."""
         with self.lock:

@@ -7,6 +7,7 @@ low bits count up from a random start, so the ids one thread makes strictly incr
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 from collections.abc import Callable
@@ -45,3 +46,10 @@ class IdGenerator:
 
 new_id = IdGenerator()
 """The process-wide generator; `new_id()` returns the next id."""
+
+
+def derive_id(*parts: str) -> int:
+    """A 120-bit id from names (never zero): the same names give the same id, in every process. Below
+    every time-ordered id (`DERIVED_ID_BITS`), so a derived id never collides with one made here."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return (int.from_bytes(digest[:16], "big") & ((1 << DERIVED_ID_BITS) - 1)) or 1

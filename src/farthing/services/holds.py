@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from farthing.adapters.rows import b16
 from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags
-from farthing.domain.money import Currency, allocate, currencies
+from farthing.domain.money import Currency, currencies
 from farthing.engine.store import ClosableLookups
 from farthing.errors import ErrorCode, TransferResult
 from farthing.services.platform import (
@@ -118,7 +118,7 @@ class Holds:
         units = hold.amount if amount is None else positive_units(cur, amount)
         if units > hold.amount:
             raise PlatformError(ErrorCode.amount_exceeds_hold, f"the hold is for {cur.format(hold.amount)}")
-        fee, _ = allocate(units, [self.platform.fee_ppm, 1_000_000 - self.platform.fee_ppm])
+        fee = self.platform.fee_for(cur, units)
         revenue = self.platform.platform_account(CODE_FEE_REVENUE, cur)
         post = Transfer(derive_id("capture", str(hold.id)), hold.debit_account_id, hold.credit_account_id, units,
                         hold.ledger, hold.code, flags=_POST | (int(TransferFlags.linked) if fee else 0),

@@ -16,7 +16,7 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,13 +25,16 @@ from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Transfer, TransferFlags
-from farthing.domain.money import Currency, allocate, currency
+from farthing.domain.money import Currency, currency, share
+from farthing.domain.policy.evaluate import Evidence, fees_of
+from farthing.domain.policy.model import Policy
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.engine import wall_clock_ms
-from farthing.engine.ids import DERIVED_ID_BITS, new_id
-from farthing.engine.store import OutboxEvent
+from farthing.engine.ids import derive_id, new_id
+from farthing.engine.store import ClosableLookups, OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
 from farthing.services.funding import ChargeStatus, FundingGateway
+from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused, Profile
 
 R = TransferResult
 
@@ -43,7 +46,6 @@ SCOPES = {
     "merchant": "read",
     "customer": "payments:write topups:write read",
 }
-_ID_MASK = (1 << DERIVED_ID_BITS) - 1
 
 
 class PlatformError(FarthingError):
@@ -67,6 +69,8 @@ class PaymentItem:
     currency: str
     reference: str | None = None
     idempotency_key: str | None = None
+    evidence: Evidence | None = None
+    """Where the payer is, beyond its billing country: IP, phone and payment-instrument countries."""
     capture: bool = True
     """False places a hold (a pending transfer) that `farthing.services.holds` captures or voids."""
     hold_s: int = limits.hold_s_default
@@ -95,13 +99,6 @@ class Payment:
     """succeeded, requires_capture (a hold), canceled (a voided hold) or expired (a hold past its time)."""
 
 
-def derive_id(*parts: str) -> int:
-    """A 120-bit id from names (never zero): the same names give the same id, in every process. Below
-    every time-ordered id (see `farthing.engine.ids.DERIVED_ID_BITS`)."""
-    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
-    return (int.from_bytes(digest[:16], "big") & _ID_MASK) or 1
-
-
 def public_id_of(prefix: str, value: int) -> str:
     return prefix + base64.b32encode(value.to_bytes(16, "big")).decode().rstrip("=").lower()
 
@@ -118,7 +115,9 @@ class Platform:
         gateway: FundingGateway,
         fee_ppm: int = 20_000,
         clock_ms: Callable[[], int] = wall_clock_ms,
+        policies: Mapping[str, Policy] | None = None,
     ) -> None:
+        """`policies` maps a currency to the policy that decides payments in it (others pay `fee_ppm`)."""
         if not 0 <= fee_ppm < 1_000_000:
             raise ValueError(f"fee_ppm must be in 0..999999, not {fee_ppm}")
         self.ledger = ledger
@@ -127,12 +126,18 @@ class Platform:
         self.fee_ppm = fee_ppm
         self.clock_ms = clock_ms
         self._parties: set[tuple[str, str, str]] = set()
+        self.policy = PaymentPolicy(policies or {}, ledger)
+        self._profiles: dict[str, Profile] = {}
+        self._lookups: ClosableLookups | None = None
+        self._lookups_lock = threading.Lock()
         self._claims: set[tuple[str, str, str]] = set()
         self._claims_lock = threading.Lock()
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
 
     def close(self) -> None:
+        if self._lookups is not None:
+            self._lookups.close()
         self.ledger.close()
         self.db.close()
 
@@ -168,13 +173,15 @@ class Platform:
 
     # -- parties and keys ------------------------------------------------------------------------
 
-    def create_party(self, principal: Principal, kind: str, name: str) -> tuple[str, str, str]:
+    def create_party(
+        self, principal: Principal, kind: str, name: str, country: str | None = None, age_band: str = "adult"
+    ) -> tuple[str, str, str]:
         """A new merchant or customer in the operator's mode; returns (party id, key id, secret)."""
         self._require(principal, "operator", "parties:write")
         party_id = _new_party_id("mer_" if kind == "merchant" else "cus_")
         self.db.query(
-            "INSERT INTO parties (id, kind, name, mode, created_ms) VALUES (?, ?, ?, ?, ?)",
-            (party_id, kind, name, principal.mode, self.clock_ms()),
+            "INSERT INTO parties (id, kind, name, mode, created_ms, country, age_band) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (party_id, kind, name, principal.mode, self.clock_ms(), country, age_band),
         )
         key_id, secret = self.issue_key(kind, party_id, principal.mode)
         return party_id, key_id, secret
@@ -238,6 +245,22 @@ class Platform:
             raise PlatformError(ErrorCode.not_found, f"no {kind} {party_id!r}")
         self._parties.add((party_id, kind, mode))  # a party never changes its kind or mode
         return party_id
+
+    def profile(self, party_id: str) -> Profile:
+        """The party's country and age band, as the policy sees them (kept in memory: they do not change)."""
+        found = self._profiles.get(party_id)
+        if found is None:
+            rows = self.db.query("SELECT country, age_band FROM parties WHERE id = ?", (party_id,))
+            found = Profile(rows[0][0], rows[0][1]) if rows else Profile()
+            self._profiles[party_id] = found
+        return found
+
+    def fee_for(self, cur: Currency, units: int) -> int:
+        """The platform's fee on `units`: the currency's policy fee rules, else `fee_ppm`."""
+        policy = self.policy.for_currency(cur.code)
+        if policy is not None:
+            return fees_of(policy, units, units)
+        return share(units, self.fee_ppm, 1_000_000)
 
     # -- wallets ---------------------------------------------------------------------------------
 
@@ -346,19 +369,64 @@ class Platform:
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None
     ) -> tuple[Future[list[AccountResult] | list[TransferResult]], Payment]:
         self._require(principal, "customer", "payments:write")
-        legs, payment, event = self._payment(principal, item, idempotency_key)
-        if idempotency_key is None:
-            return self.ledger.submit("transfers", legs, [(0, event)]), payment
         assert principal.party_id is not None
         claim = self.in_flight(principal.party_id, "payment", idempotency_key)
         claim.__enter__()
+        gate: Gate | None = None
         try:
+            made = self._prepare(principal, item, idempotency_key)
+            if isinstance(made, Payment):  # a retry of a payment made already
+                claim.__exit__(None, None, None)
+                done: Future[list[AccountResult] | list[TransferResult]] = Future()
+                done.set_result([R.exists])
+                return done, made
+            legs, payment, event, gate = made
             future = self.ledger.submit("transfers", legs, [(0, event)])
         except BaseException:
             claim.__exit__(None, None, None)
+            if gate is not None:
+                self.policy.settled(gate)
             raise
-        future.add_done_callback(lambda _: claim.__exit__(None, None, None))
+
+        def answered(_: object) -> None:
+            claim.__exit__(None, None, None)
+            if gate is not None:
+                self.policy.settled(gate)
+
+        future.add_done_callback(answered)
         return future, payment
+
+    def _prepare(
+        self, principal: Principal, item: PaymentItem, key: str | None
+    ) -> tuple[list[Transfer], Payment, OutboxEvent, Gate | None] | Payment:
+        """The payment's legs, or (when the policy refuses a retry of a payment made already) the
+        payment as it was made; a refusal by the policy is raised as a `PlatformError`."""
+        try:
+            return self._payment(principal, item, key)
+        except PolicyRefused as refused:
+            made = self._made_already(principal, item, key)
+            if made is None:
+                raise PlatformError(refused.code, refused.detail) from None
+            return made
+
+    def _made_already(self, principal: Principal, item: PaymentItem, key: str | None) -> Payment | None:
+        """With a key, the payment it made before (its counters now include it, so the policy may refuse
+        the retry that should replay it)."""
+        if key is None or principal.party_id is None:
+            return None
+        payment_id = derive_id("payment", principal.party_id, key)
+        fee_id = derive_id("fee", str(payment_id))
+        with self._lookups_lock:
+            if self._lookups is None:
+                self._lookups = self.ledger.engine.store.open_lookups()
+            found = self._lookups.find_transfers([payment_id, fee_id])
+        if payment_id not in found:
+            return None
+        cur = currency(item.currency)
+        t, fee = found[payment_id], found.get(fee_id)
+        status = "requires_capture" if t.flags & int(TransferFlags.pending) else "succeeded"
+        return Payment(public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(t.amount),
+                       cur.format(fee.amount if fee else 0), cur.code, item.reference, True, status)  # fmt: skip
 
     def pay_batch(
         self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None
@@ -376,18 +444,35 @@ class Platform:
             )
         answers: list[Payment | PlatformError] = []
         prepared: list[tuple[int, list[Transfer], Payment, OutboxEvent]] = []
+        gates: list[Gate] = []
         for i, item in enumerate(items):
             key = item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None)
             try:
-                legs, payment, event = self._payment(principal, item, key)
+                made = self._prepare(principal, item, key)
             except PlatformError as exc:
                 answers.append(exc)
                 continue
             except FarthingError as exc:
                 answers.append(PlatformError(exc.code, exc.detail))
                 continue
+            if isinstance(made, Payment):
+                answers.append(made)
+                continue
+            legs, payment, event, gate = made
+            if gate is not None:
+                gates.append(gate)
             answers.append(payment)
             prepared.append((i, legs, payment, event))
+        try:
+            self._submit_batch(prepared, answers)
+        finally:
+            for gate in gates:
+                self.policy.settled(gate)
+        return answers
+
+    def _submit_batch(
+        self, prepared: list[tuple[int, list[Transfer], Payment, OutboxEvent]], answers: list[Payment | PlatformError]
+    ) -> None:
         chunks: list[list[tuple[int, list[Transfer], Payment, OutboxEvent]]] = [[]]
         size = 0
         for entry in prepared:
@@ -414,20 +499,21 @@ class Platform:
                     answers[i] = _settled(payment, mine)  # type: ignore[arg-type]
                 except PlatformError as exc:
                     answers[i] = exc
-        return answers
 
     def _payment(
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None
-    ) -> tuple[list[Transfer], Payment, OutboxEvent]:
-        """The ledger legs of one payment, and the payment they make if the ledger applies them."""
+    ) -> tuple[list[Transfer], Payment, OutboxEvent, Gate | None]:
+        """The ledger legs of one payment, and the payment they make if the ledger applies them; the
+        currency's policy decides first (`PolicyRefused` when it does not allow the payment)."""
         assert principal.party_id is not None
         cur = currency(item.currency)
         units = positive_units(cur, item.amount)
         self._party(item.merchant, "merchant", principal.mode)
+        if not item.capture and not 0 < item.hold_s <= limits.hold_s_max:
+            raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
         payer = self.wallet_account(principal.party_id, "customer", cur)
         payee = self.wallet_account(item.merchant, "merchant", cur)
         revenue = self.platform_account(CODE_FEE_REVENUE, cur)
-        fee, _ = allocate(units, [self.fee_ppm, 1_000_000 - self.fee_ppm])
         if idempotency_key is None:
             # No key, no retry to recognise: time-ordered ids append to the index and need no look-up.
             payment_id, fee_id = new_id(), new_id()
@@ -435,39 +521,57 @@ class Platform:
             # The same owner and key give the same ids in every process: the ledger spots the retry.
             payment_id = derive_id("payment", principal.party_id, idempotency_key)
             fee_id = derive_id("fee", str(payment_id))
+        gate = None
+        policy = self.policy.for_currency(cur.code)
+        if policy is not None:
+            profile = self.profile(principal.party_id)
+            evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
+            gate = self.policy.gate(policy, principal.party_id, profile, evidence, cur, units, self.clock_ms(),
+                                    payment_id)  # fmt: skip
+        fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
         if not item.capture:
-            if not 0 < item.hold_s <= limits.hold_s_max:
-                raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
-            hold = Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.pending),
-                            user_data=user_data, timeout_s=item.hold_s)  # fmt: skip
-            payment = Payment(
-                public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(0),
-                cur.code, item.reference, False, "requires_capture",
-            )  # fmt: skip
-            return [hold], payment, payment_event(payment, "payment.requires_capture")
-        legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
-        if fee:
-            legs = [
-                Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.linked),
-                         user_data=user_data),
-                Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE),
-            ]  # fmt: skip
+            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.pending),
+                             user_data=user_data, timeout_s=item.hold_s)]  # fmt: skip
+            status, event_type = "requires_capture", "payment.requires_capture"
+        else:
+            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
+            if fee:
+                legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
+            status, event_type = "succeeded", "payment.succeeded"
+        if gate is not None:
+            legs += gate.legs
+        # One linked chain: every leg but the last carries `linked`, so all apply or none.
+        legs = [dataclasses.replace(t, flags=t.flags | int(TransferFlags.linked)) for t in legs[:-1]] + [
+            dataclasses.replace(legs[-1], flags=legs[-1].flags & ~int(TransferFlags.linked))
+        ]
         payment = Payment(
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
-            cur.code, item.reference, False,
+            cur.code, item.reference, False, status,
         )  # fmt: skip
-        return legs, payment, payment_event(payment, "payment.succeeded")
+        return legs, payment, payment_event(payment, event_type, gate), gate
 
 
-def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
-    """The webhook event that rides with a payment's transfer: `payment.succeeded`, `payment.canceled`…"""
+def payment_event(payment: Payment, event_type: str, gate: Gate | None = None) -> OutboxEvent:
+    """The webhook event that rides with a payment's transfer: `payment.succeeded`, `payment.canceled`…
+    With the policy's decision when one was made: its version, and the tax it found."""
     event_id = f"evt_{payment.id.removeprefix('pay_')}_{event_type.rpartition('.')[2]}"
-    data = {
+    data: dict[str, object] = {
         "id": payment.id, "object": "payment", "status": event_type.rpartition(".")[2], "customer": payment.customer,
         "merchant": payment.merchant, "amount": payment.amount, "fee": payment.fee, "currency": payment.currency,
         "reference": payment.reference,
     }  # fmt: skip
+    if gate is not None:
+        d = gate.decision
+        cur = currency(payment.currency)
+        tax = d.tax
+        data["policy"] = {
+            "version": d.policy_version,
+            "sca_exemption": d.sca_exemption,
+            "tax": None
+            if tax is None
+            else {"place": tax.place, "kind": tax.kind, "amount": cur.format(tax.amount), "inclusive": tax.inclusive},
+        }
     body = json.dumps({"id": event_id, "type": event_type, "data": data}, separators=(",", ":"))
     return OutboxEvent(event_id, event_type, payment.merchant, body)
 
@@ -506,13 +610,23 @@ def _payment_error(results: list[TransferResult]) -> PlatformError:
     return PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {first.name}")
 
 
-def open_platform(url: str | None = None) -> Platform:
-    """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway."""
+def open_platform(url: str | None = None, policy_packs: Sequence[str] = ()) -> Platform:
+    """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway, and
+    the named policy packs, each deciding the payments in its currency (two for one currency: refused)."""
+    from farthing.services import policies
     from farthing.services.funding import TestGateway
     from farthing.services.ledger import open_ledger
 
+    by_currency: dict[str, Policy] = {}
+    for pack in policy_packs:
+        loaded = policies.load(pack)
+        if loaded.currency in by_currency:
+            raise policies.PolicyError(
+                f"pack {pack!r}", f"{by_currency[loaded.currency].id!r} already decides {loaded.currency} payments"
+            )
+        by_currency[loaded.currency] = loaded
     ledger = open_ledger(url)
-    return Platform(ledger, PlatformDb(ledger.engine.store), TestGateway())
+    return Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), policies=by_currency)
 
 
 def bootstrap(platform: Platform, demo: bool) -> list[str]:

@@ -289,16 +289,10 @@ def evaluate(policy: Policy, ctx: Context) -> Decision:
     if _RANK[sca_outcome] > _RANK[outcome]:
         outcome = sca_outcome
 
-    fees: list[tuple[str, int]] = []
     room = ctx.amount - (tax.amount if tax is not None and tax.inclusive else 0)  # fees never eat the tax
-    for rule in policy.fees:
-        proportional = share(ctx.amount, rule.ppm, 1_000_000)
-        fee = max(rule.fixed + proportional, rule.min)
-        if rule.max is not None:
-            fee = min(fee, rule.max)
-        fee = min(fee, room - sum(f for _, f in fees))
-        fees.append((rule.id, fee))
-        reasons.append(Reason(rule.id, "info", _say("fee {} {}", A(fee, cur), cur.code)))
+    fees = _fees(policy, ctx.amount, room)
+    for rule_id, fee in fees:
+        reasons.append(Reason(rule_id, "info", _say("fee {} {}", A(fee, cur), cur.code)))
     after = None
     if outcome == ALLOW:
         since_count, since_amount = (0, 0) if reset else (c.since_sca_count + 1, c.since_sca_amount + ctx.amount)
@@ -314,6 +308,25 @@ def evaluate(policy: Policy, ctx: Context) -> Decision:
         after,
         tuple(consumed),
     )
+
+
+def _fees(policy: Policy, amount: int, room: int) -> list[tuple[str, int]]:
+    """Each fee rule's fee on `amount`: fixed plus a share, within its min and max, never past `room`."""
+    fees: list[tuple[str, int]] = []
+    taken = 0
+    for rule in policy.fees:
+        fee = max(rule.fixed + share(amount, rule.ppm, 1_000_000), rule.min)
+        if rule.max is not None:
+            fee = min(fee, rule.max)
+        fee = min(fee, room - taken)
+        taken += fee
+        fees.append((rule.id, fee))
+    return fees
+
+
+def fees_of(policy: Policy, amount: int, room: int) -> int:
+    """The policy's fees on `amount` in all, never more than `room` (e.g. on a hold's capture)."""
+    return sum(fee for _, fee in _fees(policy, amount, room))
 
 
 def _applies(limit: Limit, ctx: Context) -> bool:

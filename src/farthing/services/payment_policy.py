@@ -1,0 +1,162 @@
+"""The policy on the payment path: evaluate before money moves, and keep the payer's counters in the
+ledger, in the same transaction as the payment.
+
+A payment in a currency that has a policy is decided by `farthing.domain.policy.evaluate`. Denied or
+stepped-up payments move nothing and answer with the decision's reasons. An allowed one takes the
+policy's fees, and its linked chain carries memo transfers that count it: the payer's spend this day
+and month (in the policy's calendar) and since its last strong authentication (amount and number),
+each a credit-only account in a counter ledger beside the currency's. So the counters are exact,
+durable and committed with the payment or not at all.
+
+Concurrency: the counters read for a decision are the engine's validated balances (batches in flight
+included) plus this process's payments not yet validated, so a payer's limit is never passed by its
+own concurrent payments in one process. Several processes need the limit enforced by the ledger
+itself (funded headroom accounts with `debits_must_not_exceed_credits`): the next slice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from farthing.domain.ledger_types import Account, Transfer, TransferFlags
+from farthing.domain.money import Currency
+from farthing.domain.policy.evaluate import (
+    ALLOW,
+    DENY,
+    Context,
+    Counters,
+    Decision,
+    Evidence,
+    evaluate,
+    local_day_and_month,
+)
+from farthing.domain.policy.model import Policy
+from farthing.engine.committer import GroupCommitter
+from farthing.engine.ids import derive_id
+from farthing.errors import AccountResult, ErrorCode
+
+COUNTER_LEDGER_OFFSET = 2_000_000
+"""Counter ledgers (the payers' spend, for limits) sit at the currency's ledger number plus this."""
+CODE_COUNTER_SOURCE, CODE_SPENT_DAY, CODE_SPENT_MONTH, CODE_SCA_AMOUNT, CODE_SCA_COUNT = 40, 41, 42, 43, 44
+T_COUNT = 40
+_CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What the policy needs to know about a payer."""
+
+    country: str | None = None
+    age_band: str = "adult"
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """An allowed payment: its fee, the counting legs to link after its own, and the decision."""
+
+    fee: int
+    legs: list[Transfer]
+    decision: Decision
+    counted: list[tuple[int, int]]
+    """(counter account, amount) this process counts as in flight until the payment's batch answers."""
+
+
+class PolicyRefused(Exception):
+    def __init__(self, code: ErrorCode, decision: Decision) -> None:
+        self.code = code
+        self.decision = decision
+        decisive = [r.text for r in decision.reasons if r.outcome in ("deny", "step_up")]
+        self.detail = "; ".join(decisive) or decision.outcome
+        super().__init__(self.detail)
+
+
+class PaymentPolicy:
+    def __init__(self, policies: Mapping[str, Policy], ledger: GroupCommitter) -> None:
+        self.policies = dict(policies)
+        self._ledger = ledger
+        self._opened: set[int] = set()
+        self._in_flight: defaultdict[int, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def for_currency(self, code: str) -> Policy | None:
+        return self.policies.get(code)
+
+    def gate(
+        self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
+        now_ms: int, payment_id: int,
+    ) -> Gate:  # fmt: skip
+        """Decide the payment; raise `PolicyRefused` unless it is allowed."""
+        day, month = local_day_and_month(now_ms, policy.timezone)
+        ids = {
+            "day": derive_id("spent-day", payer, cur.code, day),
+            "month": derive_id("spent-month", payer, cur.code, month),
+            "sca_amount": derive_id("sca-amount", payer, cur.code, "0"),
+            "sca_count": derive_id("sca-count", payer, cur.code, "0"),
+        }
+        wanted = self._wanted(policy)
+        self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
+        spent = self._spent([ids[k] for k in wanted])
+        counters = Counters(
+            day=day, day_spent=spent.get(ids["day"], 0), month=month, month_spent=spent.get(ids["month"], 0),
+            since_sca_count=spent.get(ids["sca_count"], 0), since_sca_amount=spent.get(ids["sca_amount"], 0),
+        )  # fmt: skip
+        ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, age_band=profile.age_band,
+                      payer_country=profile.country, counters=counters, evidence=evidence)  # fmt: skip
+        decision = evaluate(policy, ctx)
+        if decision.outcome != ALLOW:
+            code = ErrorCode.policy_denied if decision.outcome == DENY else ErrorCode.authentication_required
+            raise PolicyRefused(code, decision)
+        source = derive_id("counter-source", cur.code)
+        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+        legs, counted = [], []
+        for key in wanted:
+            amount = 1 if key == "sca_count" else units
+            if key.startswith("sca") and decision.sca_exemption is None:
+                continue  # not exempt (no SCA rule for this channel): nothing to count
+            legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT,
+                                 flags=int(TransferFlags.linked)))  # fmt: skip
+            counted.append((ids[key], amount))
+        with self._lock:
+            for account, amount in counted:
+                self._in_flight[account] += amount
+        return Gate(decision.fee, legs, decision, counted)
+
+    def settled(self, gate: Gate) -> None:
+        """The payment's batch answered (applied or not): it is no longer in flight here."""
+        with self._lock:
+            for account, amount in gate.counted:
+                left = self._in_flight[account] - amount
+                if left:
+                    self._in_flight[account] = left
+                else:
+                    del self._in_flight[account]
+
+    @staticmethod
+    def _wanted(policy: Policy) -> list[str]:
+        periods = {limit.period for limit in policy.limits}
+        wanted = [p for p in ("day", "month") if p in periods]
+        if policy.sca:
+            wanted += ["sca_amount", "sca_count"]
+        return wanted
+
+    def _open(self, cur: Currency, accounts: list[tuple[int, int]]) -> None:
+        """Open the counter accounts on first use (a ledger round trip per payer and period)."""
+        new = [(a, code) for a, code in accounts if a not in self._opened]
+        if not new:
+            return
+        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+        source = derive_id("counter-source", cur.code)
+        made = self._ledger.create_accounts(
+            [Account(source, ledger, CODE_COUNTER_SOURCE)] + [Account(a, ledger, code) for a, code in new]
+        )
+        if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
+            raise RuntimeError(f"could not open counter accounts: {[r.name for r in made]}")
+        self._opened.update(a for a, _ in new)
+
+    def _spent(self, accounts: list[int]) -> dict[int, int]:
+        states = self._ledger.balances_now(accounts)
+        with self._lock:
+            return {a: states[a].credits_posted + self._in_flight.get(a, 0) for a in accounts if a in states}

@@ -1,0 +1,88 @@
+"""The policy on the payment path, over HTTP: a server deciding EUR payments by the `eu-de` pack and
+KRW payments by the `kr` pack. Refusals move nothing and say why; counters hold under concurrency."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from .conftest import Server
+from .helpers import auth
+
+SERVER_ENV = {"FARTHING_POLICIES": "eu-de,kr"}
+
+
+def _party(srv: Server, kind: str, **profile: str) -> tuple[str, str]:
+    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": kind, **profile}, headers=auth(srv.operator))
+    assert r.status_code == 201, r.text
+    return r.json()["id"], r.json()["api_key"]["secret"]
+
+
+def _fund(srv: Server, key: str, amount: str, cur: str) -> None:
+    r = httpx.post(f"{srv.base}/v1/topups", json={"amount": amount, "currency": cur, "card_number": "4242424242424242"},
+                   headers=auth(key))  # fmt: skip
+    assert r.status_code == 201, r.text
+
+
+def _available(srv: Server, key: str, cur: str) -> str:
+    return str(httpx.get(f"{srv.base}/v1/wallets/{cur}", headers=auth(key)).json()["available"])
+
+
+def test_a_minors_monthly_cap_holds_and_a_retry_still_replays(server: Server) -> None:
+    merchant, _ = _party(server, "merchant", country="KR")
+    _, key = _party(server, "customer", country="KR", age_band="minor")
+    _fund(server, key, "200000", "KRW")
+
+    def pay(amount: str, idem: str | None = None) -> httpx.Response:
+        headers = {**auth(key), **({"Idempotency-Key": idem} if idem else {})}
+        body = {"merchant": merchant, "amount": amount, "currency": "KRW"}
+        return httpx.post(f"{server.base}/v1/payments", json=body, headers=headers)
+
+    first = pay("60000", "a")
+    assert first.status_code == 201 and first.json()["fee"] == "1200", first.text  # the kr pack's 2 %
+    assert pay("40000", "b").status_code == 201  # exactly the 100,000 won cap
+    over = pay("1")
+    assert (over.status_code, over.json()["code"]) == (402, "policy_denied")
+    assert "100001 KRW this month" in over.json()["detail"] and "minors" in over.json()["detail"]
+    again = pay("40000", "b")  # the retry of a payment made: replayed, not refused by the counters it filled
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true", again.text
+    assert _available(server, key, "KRW") == "100000"
+
+
+def test_concurrent_payments_never_pass_the_cap(server: Server) -> None:
+    merchant, _ = _party(server, "merchant", country="KR")
+    _, key = _party(server, "customer", country="KR", age_band="minor")
+    _fund(server, key, "500000", "KRW")
+    body = {"merchant": merchant, "amount": "10000", "currency": "KRW"}
+
+    def send(_: int) -> int:
+        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(send, range(25)))
+    assert statuses.count(201) == 10 and statuses.count(402) == 15, statuses
+    assert _available(server, key, "KRW") == "400000"
+
+
+def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Server) -> None:
+    merchant, _ = _party(server, "merchant", country="DE")
+    _, key = _party(server, "customer", country="DE")
+    _fund(server, key, "100.00", "EUR")
+    body = {"merchant": merchant, "amount": "1.00", "currency": "EUR", "evidence": {"ip": "DE"}}
+    for _ in range(5):
+        r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+        assert r.status_code == 201 and r.json()["fee"] == "0.02", r.text
+    sixth = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    assert (sixth.status_code, sixth.json()["code"]) == (402, "authentication_required")
+    assert "payment 6 since the last SCA" in sixth.json()["detail"]
+    _, other = _party(server, "customer", country="DE")
+    _fund(server, other, "100.00", "EUR")
+    large = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "31.00"}, headers=auth(other))
+    assert (large.status_code, large.json()["code"]) == (402, "authentication_required")
+    unknown = httpx.post(f"{server.base}/v1/payments", json={**body, "evidence": None}, headers=auth(other))
+    assert (unknown.status_code, unknown.json()["code"]) == (402, "policy_denied")
+    assert "one piece of evidence, 2 needed" in unknown.json()["detail"]
+    assert _available(server, key, "EUR") == "95.00" and _available(server, other, "EUR") == "100.00"
+    usd = httpx.post(f"{server.base}/v1/payments", json={**body, "currency": "USD"}, headers=auth(other))
+    assert usd.status_code == 402 and usd.json()["code"] == "insufficient_funds"  # no USD policy: as before
