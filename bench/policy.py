@@ -27,7 +27,7 @@ from farthing.domain.policy.evaluate import Context, Counters, Evidence, evaluat
 from farthing.domain.policy.model import Policy
 from farthing.services.policies import load
 
-NOW_MS = 1_764_331_200_000  # 2026-11-28T12:00:00Z
+NOW_MS = 1_795_867_200_000  # 2026-11-28T12:00:00Z
 
 
 def contexts(n: int, cur: str, seed: int) -> list[Context]:

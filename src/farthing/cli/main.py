@@ -9,12 +9,16 @@ from rich.console import Console
 from rich.table import Table
 
 from farthing.cli.policy import policy_app
+from farthing.domain.money import currency
+from farthing.domain.policy.evaluate import percent
 from farthing.errors import FarthingError
 
 app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chained ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
+app.add_typer(tax_app, name="tax")
 console = Console()
 
 DbOption = Annotated[
@@ -149,6 +153,36 @@ def serve(
     console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
     uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_level="warning")
+
+
+@tax_app.command("close")
+def tax_close(
+    period: Annotated[str, typer.Option(help="the month to close, e.g. 2026-11")],
+    db: DbOption = None,
+) -> None:
+    """Compute each merchant's tax for a month on the aggregate, round it once, and book it."""
+    from farthing.services.platform import open_platform
+    from farthing.services.tax import close_period
+
+    try:
+        platform = open_platform(db)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        returns = close_period(platform, period)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    finally:
+        platform.close()
+    table = Table(title=f"Tax for {period}")
+    for col in ("merchant", "place", "tax", "rate", "gross", "exact", "remitted", "residue"):
+        table.add_column(col, justify="left" if col in ("merchant", "place", "tax") else "right")
+    for r in returns:
+        cur = currency(r.currency)
+        table.add_row(r.merchant, r.place, r.kind, f"{percent(r.rate_ppm)} %", cur.format(r.gross),
+                      cur.format(r.exact), cur.format(r.remitted), cur.format(r.residue))  # fmt: skip
+    console.print(table)
+    console.print(f"{len(returns)} tax bases closed; the residues are booked to the rounding account")
 
 
 @audit_app.command("verify")

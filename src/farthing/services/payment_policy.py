@@ -21,6 +21,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.rows import b16
 from farthing.domain.ledger_types import Account, Transfer, TransferFlags
 from farthing.domain.money import Currency
 from farthing.domain.policy.evaluate import (
@@ -41,6 +43,7 @@ from farthing.errors import AccountResult, ErrorCode
 COUNTER_LEDGER_OFFSET = 2_000_000
 """Counter ledgers (the payers' spend, for limits) sit at the currency's ledger number plus this."""
 CODE_COUNTER_SOURCE, CODE_SPENT_DAY, CODE_SPENT_MONTH, CODE_SCA_AMOUNT, CODE_SCA_COUNT = 40, 41, 42, 43, 44
+CODE_TAX_BASE = 45
 T_COUNT = 40
 _CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
 
@@ -74,9 +77,10 @@ class PolicyRefused(Exception):
 
 
 class PaymentPolicy:
-    def __init__(self, policies: Mapping[str, Policy], ledger: GroupCommitter) -> None:
+    def __init__(self, policies: Mapping[str, Policy], ledger: GroupCommitter, db: PlatformDb) -> None:
         self.policies = dict(policies)
         self._ledger = ledger
+        self._db = db
         self._opened: set[int] = set()
         self._in_flight: defaultdict[int, int] = defaultdict(int)
         self._lock = threading.Lock()
@@ -85,10 +89,11 @@ class PaymentPolicy:
         return self.policies.get(code)
 
     def gate(
-        self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
-        now_ms: int, payment_id: int,
+        self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,
+        units: int, now_ms: int, payment_id: int, taxable: bool = True,
     ) -> Gate:  # fmt: skip
-        """Decide the payment; raise `PolicyRefused` unless it is allowed."""
+        """Decide the payment; raise `PolicyRefused` unless it is allowed. `taxable=False` for a hold: its
+        tax base grows when (and by what) it is captured."""
         day, month = local_day_and_month(now_ms, policy.timezone)
         ids = {
             "day": derive_id("spent-day", payer, cur.code, day),
@@ -119,6 +124,18 @@ class PaymentPolicy:
             legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT,
                                  flags=int(TransferFlags.linked)))  # fmt: skip
             counted.append((ids[key], amount))
+        tax = decision.tax
+        if tax is not None and taxable:  # the gross joins its tax base: merchant, place, rate and month
+            base = derive_id("taxable", merchant, tax.place, str(tax.rate_ppm), month, cur.code)
+            if base not in self._opened:
+                self._open(cur, [(base, CODE_TAX_BASE)])
+                self._db.query(
+                    "INSERT INTO tax_bases (account_id, merchant, place, kind, rate_ppm, inclusive, period, currency) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (b16(base), merchant, tax.place, tax.kind, tax.rate_ppm, int(tax.inclusive), month, cur.code),
+                )
+            legs.append(Transfer(derive_id("count", "taxable", str(payment_id)), source, base, units, ledger, T_COUNT,
+                                 flags=int(TransferFlags.linked)))  # fmt: skip
         with self._lock:
             for account, amount in counted:
                 self._in_flight[account] += amount

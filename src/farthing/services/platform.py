@@ -40,6 +40,7 @@ R = TransferResult
 
 # Account codes and transfer codes of the platform's chart of accounts.
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
+CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
 T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND = 1, 2, 3, 4, 5
 SCOPES = {
     "operator": "parties:write read",
@@ -126,7 +127,7 @@ class Platform:
         self.fee_ppm = fee_ppm
         self.clock_ms = clock_ms
         self._parties: set[tuple[str, str, str]] = set()
-        self.policy = PaymentPolicy(policies or {}, ledger)
+        self.policy = PaymentPolicy(policies or {}, ledger, db)
         self._profiles: dict[str, Profile] = {}
         self._lookups: ClosableLookups | None = None
         self._lookups_lock = threading.Lock()
@@ -526,8 +527,8 @@ class Platform:
         if policy is not None:
             profile = self.profile(principal.party_id)
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
-            gate = self.policy.gate(policy, principal.party_id, profile, evidence, cur, units, self.clock_ms(),
-                                    payment_id)  # fmt: skip
+            gate = self.policy.gate(policy, principal.party_id, item.merchant, profile, evidence, cur, units,
+                                    self.clock_ms(), payment_id, taxable=item.capture)  # fmt: skip
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
         if not item.capture:

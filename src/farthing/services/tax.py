@@ -1,0 +1,101 @@
+"""Tax on micropayments: accumulated per merchant, place of supply, rate and period, rounded once.
+
+Rounding the VAT of a EUR 0.003 payment to the cent would be wrong by more than the tax itself. So each
+taxed payment only adds its gross to its tax base (`farthing.services.payment_policy`), and closing a
+period computes the tax on each base's aggregate: exact at the ledger's scale, then rounded once to the
+currency (half to even). The merchant's wallet pays the exact tax into the platform's tax-liability
+account, and the rounding residue moves between that account and the rounding account, so the
+liability holds exactly what is remitted and no unit is dropped. Closing twice books nothing twice:
+the transfers' ids derive from the base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from farthing.adapters.rows import b16, int16
+from farthing.domain.ledger_types import Transfer, TransferFlags
+from farthing.domain.money import currency, round_to_exponent, share
+from farthing.engine.ids import derive_id
+from farthing.errors import ErrorCode, TransferResult
+from farthing.services.platform import CODE_ROUNDING, CODE_TAX_LIABILITY, Platform, PlatformError
+
+T_TAX, T_ROUNDING = 6, 7
+
+
+@dataclass(frozen=True, slots=True)
+class TaxReturn:
+    merchant: str
+    place: str
+    kind: str
+    rate_ppm: int
+    period: str
+    currency: str
+    gross: int
+    exact: int
+    """The tax on the aggregate at the ledger's scale."""
+    remitted: int
+    """Rounded once to the currency's minor unit."""
+    residue: int
+    """exact - remitted: booked to the rounding account (negative: taken from it)."""
+
+
+def close_period(platform: Platform, period: str) -> list[TaxReturn]:
+    """Close every open tax base of `period` ("2026-11"): compute, round once, book. Only a period that
+    has ended everywhere (12 hours past its end in UTC, for the zones furthest west) can be closed."""
+    try:
+        year, month = (int(p) for p in period.split("-"))
+        if not 1 <= month <= 12 or len(period) != 7:
+            raise ValueError
+        ends = datetime(year + month // 12, month % 12 + 1, 1, 12, tzinfo=UTC)
+    except ValueError:
+        raise PlatformError(
+            ErrorCode.validation_failed, f"a period is a month such as 2026-11, not {period!r}"
+        ) from None
+    if platform.clock_ms() < int(ends.timestamp()) * 1000:
+        raise PlatformError(
+            ErrorCode.validation_failed, f"{period} has not ended everywhere yet (until {ends:%Y-%m-%d %H:%M} UTC)"
+        )
+    rows = platform.db.query(
+        "SELECT account_id, merchant, place, kind, rate_ppm, inclusive, currency FROM tax_bases "
+        "WHERE period = ? ORDER BY merchant, place, rate_ppm",
+        (period,),
+    )
+    returns = []
+    for raw_id, merchant, place, kind, rate, inclusive, code in rows:
+        base_id = int16(bytes(raw_id))
+        cur = currency(code)
+        [base] = platform.ledger.accounts([base_id])
+        gross = base.credits_posted
+        exact = share(gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
+        remitted, residue = round_to_exponent(exact, cur)
+        wallet = platform.wallet_account(merchant, "merchant", cur)
+        liability = platform.platform_account(CODE_TAX_LIABILITY, cur)
+        rounding = platform.platform_account(CODE_ROUNDING, cur)
+        legs = [Transfer(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX)] if exact else []
+        if residue > 0:
+            legs.append(Transfer(derive_id("tax-rounding", str(base_id)), liability, rounding, residue, cur.ledger,
+                                 T_ROUNDING))  # fmt: skip
+        elif residue < 0:
+            legs.append(Transfer(derive_id("tax-rounding", str(base_id)), rounding, liability, -residue, cur.ledger,
+                                 T_ROUNDING))  # fmt: skip
+        if legs:
+            legs = [_linked(t) for t in legs[:-1]] + legs[-1:]
+            results = platform.ledger.create_transfers(legs)
+            if not all(r in (TransferResult.ok, TransferResult.exists) for r in results):
+                raise PlatformError(
+                    ErrorCode.payment_refused,
+                    f"could not book the {kind} of {merchant} for {place} {period}: {[r.name for r in results]}",
+                )
+        platform.db.query(
+            "UPDATE tax_bases SET closed_ms = ? WHERE account_id = ? AND closed_ms IS NULL",
+            (platform.clock_ms(), b16(base_id)),
+        )
+        returns.append(TaxReturn(merchant, place, kind, rate, period, cur.code, gross, exact, remitted, residue))
+    return returns
+
+
+def _linked(t: Transfer) -> Transfer:
+    return Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code,
+                    flags=t.flags | int(TransferFlags.linked), user_data=t.user_data)  # fmt: skip
