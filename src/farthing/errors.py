@@ -171,6 +171,7 @@ class ErrorCode(enum.StrEnum):
     policy_invalid = "policy_invalid"
     policy_denied = "policy_denied"
     authentication_required = "authentication_required"
+    refund_window_closed = "refund_window_closed"
     idempotency_key_in_flight = "idempotency_key_in_flight"
 
     def transient(self) -> bool:

@@ -86,6 +86,12 @@ class PostgresLookups:
             found[t.id] = t
         return found
 
+    def committed_at(self, ids: Collection[int]) -> dict[int, int]:
+        rows = self.conn.execute(
+            "SELECT id, timestamp_ms FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
+        )
+        return {int16(bytes(r[0])): r[1] for r in rows}
+
     def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
         rows = self.conn.execute(
             sql.PENDING_WITH_STATUS + "t.id = ANY(%s::bytea[])",

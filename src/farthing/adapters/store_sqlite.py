@@ -152,6 +152,14 @@ class SqliteLookups:
                 found[t.id] = t
         return found
 
+    def committed_at(self, ids: Collection[int]) -> dict[int, int]:
+        query = f"SELECT id, timestamp_ms FROM transfers WHERE id IN ({','.join('?' * _LOOKUP_CHUNK)})"
+        found: dict[int, int] = {}
+        for chunk in self._chunks(ids):
+            for raw, ts in self.conn.execute(query, chunk):
+                found[_u(raw)] = ts
+        return found
+
     def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
         query = sql.PENDING_WITH_STATUS + f"t.id IN ({','.join('?' * _LOOKUP_CHUNK)})"
         found: dict[int, PendingInfo] = {}

@@ -35,6 +35,7 @@ _STATUS = {
     ErrorCode.payment_already_captured: 409,
     ErrorCode.payment_canceled: 409,
     ErrorCode.hold_expired: 409,
+    ErrorCode.refund_window_closed: 409,
     ErrorCode.idempotency_key_in_flight: 409,
     ErrorCode.store_unavailable: 503,
     ErrorCode.engine_closed: 503,

@@ -79,6 +79,10 @@ class StoreLookups(Protocol):
         """The transfers with these ids, each with its pending status (open if never resolved)."""
         ...
 
+    def committed_at(self, ids: Collection[int]) -> dict[int, int]:
+        """When the transfers with these ids were committed (Unix ms)."""
+        ...
+
 
 class ClosableLookups(StoreLookups, Protocol):
     def close(self) -> None: ...

@@ -87,6 +87,11 @@ class Holds:
         cur = next(c for c in currencies() if c.ledger == found.ledger)
         return found, customer, merchant, cur
 
+    def committed_at(self, transfer_id: int) -> int:
+        """When the transfer was committed (Unix ms)."""
+        with self._lock:
+            return self.lookups.committed_at([transfer_id])[transfer_id]
+
     def paid(self, payment: Transfer) -> int:
         """What the customer paid: the payment's amount, or for a hold what was captured of it (0 if none)."""
         if not payment.flags & _PENDING:

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
+from farthing.domain.policy.evaluate import refund_allowed
 from farthing.engine.ids import new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, TransferResult
@@ -45,6 +46,11 @@ def refund(
     payment, customer, merchant, cur = holds.find(principal, payment_public_id)
     if principal.kind != "merchant" or principal.party_id != merchant:
         raise PlatformError(ErrorCode.forbidden, "refunds are made by the merchant that was paid")
+    policy = platform.policy.for_currency(cur.code)
+    if policy is not None:  # the currency's policy sets how long refunds go through the platform
+        allowed, why = refund_allowed(policy, holds.committed_at(payment.id), platform.clock_ms())
+        if not allowed:
+            raise PlatformError(ErrorCode.refund_window_closed, why.text)
     paid = holds.paid(payment)
     if paid == 0:
         raise PlatformError(

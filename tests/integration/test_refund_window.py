@@ -1,0 +1,48 @@
+"""Refunds go through within the policy's window, counted in days of the policy's calendar: day 14 of
+the EU's 14 days yes, day 15 no; a currency without a policy keeps no window."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from farthing.domain.policy.evaluate import Evidence
+from farthing.errors import ErrorCode
+from farthing.services.holds import Holds, payment_transfer_id
+from farthing.services.platform import PaymentItem, PlatformError, Principal, open_platform
+from farthing.services.refunds import refund
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _noon_days_after(ms: int, days: int) -> int:
+    """12:00 in Berlin, `days` calendar days after the Berlin day of `ms`."""
+    day = datetime.fromtimestamp(ms / 1000, BERLIN).date() + timedelta(days=days)
+    return int(datetime(day.year, day.month, day.day, 12, tzinfo=BERLIN).timestamp()) * 1000
+
+
+def test_refund_on_day_14_but_not_on_day_15(store_url: str) -> None:
+    platform = open_platform(store_url, ["eu-de"])
+    holds = Holds.open(platform)
+    real_clock = platform.clock_ms
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        merchant_id, merchant_key, _ = platform.create_party(operator, "merchant", "Shop", "DE")
+        merchant = Principal(merchant_key, "merchant", merchant_id, "test", frozenset({"read"}))
+        cid, key_id, _ = platform.create_party(operator, "customer", "Buyer", "DE")
+        payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
+        platform.top_up(payer, "10.00", "EUR", "4242424242424242")
+        paid = platform.pay(payer, PaymentItem(merchant_id, "2.00", "EUR", evidence=Evidence(ip="DE")), None)
+        paid_at = holds.committed_at(payment_transfer_id(paid.id))
+        platform.clock_ms = lambda: _noon_days_after(paid_at, 14)
+        assert refund(holds, merchant, paid.id, "0.50", None).amount == "0.50"
+        platform.clock_ms = lambda: _noon_days_after(paid_at, 15)
+        with pytest.raises(PlatformError) as closed:
+            refund(holds, merchant, paid.id, "0.50", None)
+        assert closed.value.code is ErrorCode.refund_window_closed and "day 15" in closed.value.detail
+    finally:
+        platform.clock_ms = real_clock
+        holds.close()
+        platform.close()
