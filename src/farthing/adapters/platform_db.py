@@ -22,6 +22,8 @@ class PlatformDb:
     def __init__(self, store: Store) -> None:
         self._lock = threading.Lock()
         self._conn: Any
+        self._url = store.url
+        self._path = getattr(store, "path", "")
         if isinstance(store, SqliteStore):
             self._conn = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False, timeout=30.0)
             self._conn.execute("PRAGMA busy_timeout=30000")
@@ -39,6 +41,29 @@ class PlatformDb:
         with self._lock:
             cur = self._conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
+
+    def stream(self, sql: str, params: tuple[object, ...] = (), chunk: int = 10_000) -> Iterator[tuple[Any, ...]]:
+        """Rows of a large query, fetched `chunk` at a time on a connection of their own (for offline
+        tools such as the policy replay; the shared connection stays free)."""
+        if self._postgres:
+            from farthing.adapters.store_postgres import connect
+
+            conn = connect(self._url)
+            try:
+                with conn.cursor(name="farthing_stream") as cur:
+                    cur.execute(sql.replace("?", "%s"), params)
+                    while rows := cur.fetchmany(chunk):
+                        yield from rows
+            finally:
+                conn.close()
+            return
+        lite = sqlite3.connect(self._path, check_same_thread=False)
+        try:
+            cur = lite.execute(sql, params)
+            while rows := cur.fetchmany(chunk):
+                yield from rows
+        finally:
+            lite.close()
 
     @property
     def postgres(self) -> bool:

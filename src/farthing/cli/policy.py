@@ -90,3 +90,64 @@ def diff(
         console.print(f"{a} and {b} have the same rules")
     for rule_id, kind, what in changes:
         console.print(f"{kind:8s} {rule_id}: {what}", markup=False)
+
+
+@policy_app.command("replay")
+def replay(
+    pack: Annotated[str, typer.Option(help="the pack to replay the recorded payments under")],
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="FARTHING_DATABASE_URL", help="the ledger (default: ./farthing.db)")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="only payments from this UTC date on, e.g. 2026-11-01")] = None,
+    policies: PacksOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Re-decide the payments a ledger recorded under another pack: how many it would deny or step up,
+    and how value, fees and taxes would move."""
+    from datetime import UTC, datetime
+
+    from farthing.adapters.open_store import open_store
+    from farthing.adapters.platform_db import PlatformDb
+    from farthing.domain.money import currency
+    from farthing.errors import FarthingError
+    from farthing.services.policies import load
+    from farthing.services.replay import replay as run_replay
+
+    try:
+        policy = load(pack, policies or [])
+        since_ms = 0
+        if since is not None:
+            try:
+                since_ms = int(datetime.fromisoformat(since).replace(tzinfo=UTC).timestamp()) * 1000
+            except ValueError:
+                raise PolicyError("--since", f"a date such as 2026-11-01, not {since!r}") from None
+        store = open_store(db)
+    except PolicyError as exc:
+        raise _refuse(exc) from exc
+    except FarthingError as exc:
+        console.print(f"[red]error[/red] {exc.code.value}: {exc.detail}", markup=True)
+        raise typer.Exit(2) from exc
+    try:
+        platform_db = PlatformDb(store)
+        try:
+            report = run_replay(platform_db, policy, since_ms)
+        finally:
+            platform_db.close()
+    finally:
+        store.close()
+    cur = currency(policy.currency)
+    money = {k: cur.format(getattr(report, k)) for k in
+             ("value", "allowed_value", "denied_value", "fees_then", "fees_now", "taxes_now")}  # fmt: skip
+    if as_json:
+        counts = {k: getattr(report, k) for k in ("payments", "other_currency", "allowed", "denied", "stepped_up")}
+        print(json.dumps({"policy": report.policy, "policy_version": report.policy_version, "currency": cur.code,
+                          **counts, **money, "by_rule": dict(report.by_rule)}))  # fmt: skip
+        return
+    console.print(f"Replayed {report.payments:,} {cur.code} payments under {pack} ({report.policy_version[:12]}); "
+                  f"{report.other_currency:,} in other currencies passed over", markup=False)  # fmt: skip
+    console.print(f"  allowed {report.allowed:,}, stepped up {report.stepped_up:,}, denied {report.denied:,} "
+                  f"({money['denied_value']} of {money['value']} {cur.code})", markup=False)  # fmt: skip
+    console.print(f"  fees {money['fees_then']} then, {money['fees_now']} under {pack}; taxes {money['taxes_now']}",
+                  markup=False)  # fmt: skip
+    for rule_id, n in report.by_rule.most_common():
+        console.print(f"  {n:>9,} refused or stepped up by {rule_id}", markup=False)
