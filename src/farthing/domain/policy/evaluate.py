@@ -280,12 +280,12 @@ def evaluate(policy: Policy, ctx: Context) -> Decision:
 
     tax = None
     if policy.tax is not None:
-        tax, tax_reason = _tax(policy.tax, ctx)
+        tax, tax_reason = _tax(policy.tax, ctx, cur)
         reasons.append(tax_reason)
         if tax_reason.outcome == "deny":
             outcome = DENY
 
-    exemption, sca_outcome, reset = _sca(policy, ctx, reasons)
+    exemption, sca_outcome, reset = _sca(policy, ctx, reasons, cur)
     if _RANK[sca_outcome] > _RANK[outcome]:
         outcome = sca_outcome
 
@@ -337,7 +337,7 @@ def _applies(limit: Limit, ctx: Context) -> bool:
     )
 
 
-def _sca(policy: Policy, ctx: Context, reasons: list[Reason]) -> tuple[str | None, str, bool]:
+def _sca(policy: Policy, ctx: Context, reasons: list[Reason], cur: Currency) -> tuple[str | None, str, bool]:
     """(exempting rule, outcome, counters reset) for strong customer authentication."""
     rules = [r for r in policy.sca if r.channels is None or ctx.channel in r.channels]
     if not rules:
@@ -345,10 +345,9 @@ def _sca(policy: Policy, ctx: Context, reasons: list[Reason]) -> tuple[str | Non
     if ctx.authenticated:
         reasons.append(Reason(rules[0].id, "pass", _say("strongly authenticated: the counters since SCA start again")))
         return None, ALLOW, True
-    cur = currency(ctx.currency)
     c = ctx.counters
     for rule in rules:
-        why = _sca_exceeded(rule, ctx)
+        why = _sca_exceeded(rule, ctx, cur)
         if why is None:
             reasons.append(
                 Reason(
@@ -389,17 +388,17 @@ def _sca(policy: Policy, ctx: Context, reasons: list[Reason]) -> tuple[str | Non
     return None, STEP_UP, False
 
 
-def _sca_exceeded(rule: Sca, ctx: Context) -> str | None:
-    """Why the low-value exemption does not hold (None if it does). Built only on the way to a step-up."""
-    fmt = currency(ctx.currency).format
+def _sca_exceeded(rule: Sca, ctx: Context, cur: Currency) -> _Lazy | None:
+    """Why the low-value exemption does not hold (None if it does), as text built when read."""
     c = ctx.counters
     if ctx.amount > rule.single_max:
-        return f"{fmt(ctx.amount)} is over {fmt(rule.single_max)}"
+        return _Lazy(_say("{} is over {}", A(ctx.amount, cur), A(rule.single_max, cur)))
     if rule.counters in ("both", "count") and c.since_sca_count + 1 > rule.consecutive_max:
-        return f"this would be payment {c.since_sca_count + 1} since the last SCA (at most {rule.consecutive_max})"
+        return _Lazy(_say("this would be payment {} since the last SCA (at most {})", c.since_sca_count + 1,
+                          rule.consecutive_max))  # fmt: skip
     if rule.counters in ("both", "amount") and c.since_sca_amount + ctx.amount > rule.cumulative_max:
         total = c.since_sca_amount + ctx.amount
-        return f"{fmt(total)} since the last SCA would pass {fmt(rule.cumulative_max)}"
+        return _Lazy(_say("{} since the last SCA would pass {}", A(total, cur), A(rule.cumulative_max, cur)))
     return None
 
 
@@ -434,7 +433,7 @@ def _listing(pieces: list[tuple[str, str]]) -> str:
     return ", ".join(f"{k} {v}" for k, v in pieces)
 
 
-def _tax(tax: Tax, ctx: Context) -> tuple[TaxLine | None, Reason]:
+def _tax(tax: Tax, ctx: Context, cur: Currency) -> tuple[TaxLine | None, Reason]:
     country, used, said = place_of_supply(tax, ctx.evidence)
     how = _Lazy(said)
     if country is None:
@@ -461,7 +460,7 @@ def _tax(tax: Tax, ctx: Context) -> tuple[TaxLine | None, Reason]:
         tax.kind.upper(),
         _Percent(rate),
         place,
-        A(amount, currency(ctx.currency)),
+        A(amount, cur),
         ctx.currency,
         "included in the price" if tax.inclusive else "added to the price",
     )
