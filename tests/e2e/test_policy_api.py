@@ -3,11 +3,16 @@ KRW payments by the `kr` pack. Refusals move nothing and say why; counters hold 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
-from .conftest import Server
+from .conftest import Server, _free_port
 from .helpers import auth
 
 SERVER_ENV = {"FARTHING_POLICIES": "eu-de,kr"}
@@ -86,3 +91,41 @@ def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Serv
     assert _available(server, key, "EUR") == "95.00" and _available(server, other, "EUR") == "100.00"
     usd = httpx.post(f"{server.base}/v1/payments", json={**body, "currency": "USD"}, headers=auth(other))
     assert usd.status_code == 402 and usd.json()["code"] == "insufficient_funds"  # no USD policy: as before
+
+
+def test_two_server_processes_never_pass_the_cap_together(server: Server, tmp_path: Path) -> None:
+    """Each process sees only its own payments in flight; the headroom in the ledger holds the line."""
+    port = _free_port()
+    log = tmp_path / "second.log"
+    with log.open("wb") as out:
+        second = subprocess.Popen(
+            [sys.executable, "-m", "farthing.cli", "serve", "--db", server.db, "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env={**os.environ, **SERVER_ENV},
+        )  # fmt: skip
+    other = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert second.poll() is None, log.read_text()
+            try:
+                httpx.get(other + "/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        merchant, _ = _party(server, "merchant", country="KR")
+        _, key = _party(server, "customer", country="KR", age_band="minor")
+        _fund(server, key, "500000", "KRW")
+        body = {"merchant": merchant, "amount": "10000", "currency": "KRW"}
+
+        def send(i: int) -> int:
+            base = server.base if i % 2 else other
+            return httpx.post(f"{base}/v1/payments", json=body, headers=auth(key), timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            statuses = list(pool.map(send, range(24)))
+        assert statuses.count(201) == 10 and statuses.count(402) == 14, statuses
+        assert _available(server, key, "KRW") == "400000"
+    finally:
+        second.terminate()
+        second.wait(timeout=30)

@@ -122,9 +122,11 @@ class GroupCommitter:
         return cast(list[TransferResult], await asyncio.wrap_future(self.submit("transfers", transfers)))
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
-        """Copies of accounts as committed: waits for batches in flight to land first."""
+        """Copies of accounts as committed, by this process or any other sharing the store: waits for
+        batches in flight to land, and catches up if another writer moved the head."""
         with self.lock:
             self._drain()
+            self.engine.catch_up()
             return self.engine.accounts(ids)
 
     def balances_now(self, ids: Sequence[int]) -> dict[int, AccountState]:

@@ -127,6 +127,16 @@ class LedgerEngine:
         with contextlib.suppress(Exception):  # `loaded` stays False: the next commit or prepare tries again
             self.reload()
 
+    def catch_up(self) -> None:
+        """Bring memory up to what other writers committed since our head (a read that must be fresh
+        when several processes share the store). Nothing may be in flight from `prepare`."""
+        invariant(not self._inflight, "catch_up() while prepared batches are in flight")
+        self._ensure_loaded()
+        if self.store.head().batch_no == self.head.batch_no:
+            return
+        with self.store.writer() as w:
+            self._catch_up(w, w.head())
+
     def _ensure_loaded(self) -> None:
         if not self.loaded:
             self.reload()

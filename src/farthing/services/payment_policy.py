@@ -9,9 +9,12 @@ each a credit-only account in a counter ledger beside the currency's. So the cou
 durable and committed with the payment or not at all.
 
 Concurrency: the counters read for a decision are the engine's validated balances (batches in flight
-included) plus this process's payments not yet validated, so a payer's limit is never passed by its
-own concurrent payments in one process. Several processes need the limit enforced by the ledger
-itself (funded headroom accounts with `debits_must_not_exceed_credits`): the next slice.
+included) plus this process's payments not yet validated, so a decision sees the payer's concurrent
+payments in this process. And the ledger itself holds each day's and month's limit: a headroom
+account per payer, limit and period, funded once with the limit and flagged
+`debits_must_not_exceed_credits`, from which every payment draws in its linked chain. A payment past
+the limit (say, paid through another server process at the same moment) fails in the ledger with its
+whole chain, and is answered `policy_denied`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16
-from farthing.domain.ledger_types import Account, Transfer, TransferFlags
+from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
 from farthing.domain.money import Currency
 from farthing.domain.policy.evaluate import (
     ALLOW,
@@ -38,12 +41,13 @@ from farthing.domain.policy.evaluate import (
 from farthing.domain.policy.model import Policy
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
-from farthing.errors import AccountResult, ErrorCode
+from farthing.errors import AccountResult, ErrorCode, TransferResult
 
 COUNTER_LEDGER_OFFSET = 2_000_000
 """Counter ledgers (the payers' spend, for limits) sit at the currency's ledger number plus this."""
 CODE_COUNTER_SOURCE, CODE_SPENT_DAY, CODE_SPENT_MONTH, CODE_SCA_AMOUNT, CODE_SCA_COUNT = 40, 41, 42, 43, 44
-CODE_TAX_BASE = 45
+CODE_TAX_BASE, CODE_HEADROOM = 45, 46
+T_HEADROOM, T_FUND_HEADROOM = 41, 42
 T_COUNT = 40
 _CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
 
@@ -65,6 +69,8 @@ class Gate:
     decision: Decision
     counted: list[tuple[int, int]]
     """(counter account, amount) this process counts as in flight until the payment's batch answers."""
+    guards: int = 0
+    """How many of the last legs draw on headroom accounts (a day's or a month's limit)."""
 
 
 class PolicyRefused(Exception):
@@ -124,6 +130,16 @@ class PaymentPolicy:
             legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT,
                                  flags=int(TransferFlags.linked)))  # fmt: skip
             counted.append((ids[key], amount))
+        guards = 0
+        for limit in policy.limits:  # the ledger itself holds the line, whichever process pays
+            if limit.id not in decision.consumed or limit.period == "payment":
+                continue
+            period, spent_before = (day, counters.day_spent) if limit.period == "day" else (month, counters.month_spent)
+            headroom = derive_id("headroom", payer, limit.id, period, str(limit.max_units))
+            self._fund(cur, headroom, limit.max_units - spent_before)
+            legs.append(Transfer(derive_id("spend", str(headroom), str(payment_id)), headroom, source, units, ledger,
+                                 T_HEADROOM, flags=int(TransferFlags.linked)))  # fmt: skip
+            guards += 1
         tax = decision.tax
         if tax is not None and taxable:  # the gross joins its tax base: merchant, place, rate and month
             base = derive_id("taxable", merchant, tax.place, str(tax.rate_ppm), month, cur.code)
@@ -139,7 +155,9 @@ class PaymentPolicy:
         with self._lock:
             for account, amount in counted:
                 self._in_flight[account] += amount
-        return Gate(decision.fee, legs, decision, counted)
+        # The guards go last: a payment refused by one is told apart from one refused for want of funds.
+        legs = [t for t in legs if t.code != T_HEADROOM] + [t for t in legs if t.code == T_HEADROOM]
+        return Gate(decision.fee, legs, decision, counted, guards)
 
     def settled(self, gate: Gate) -> None:
         """The payment's batch answered (applied or not): it is no longer in flight here."""
@@ -172,6 +190,31 @@ class PaymentPolicy:
         if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
             raise RuntimeError(f"could not open counter accounts: {[r.name for r in made]}")
         self._opened.update(a for a, _ in new)
+
+    def _fund(self, cur: Currency, headroom: int, amount: int) -> None:
+        """Open a limit's headroom account for a payer and period, funded once with what is left of the
+        limit (`debits_must_not_exceed_credits`: a payment past it fails in the ledger, in any process).
+        Its id names the limit's amount, so a changed limit starts a headroom of its own."""
+        if headroom in self._opened:
+            return
+        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+        source = derive_id("counter-source", cur.code)
+        guarded = int(AccountFlags.debits_must_not_exceed_credits)
+        made = self._ledger.create_accounts(
+            [Account(source, ledger, CODE_COUNTER_SOURCE), Account(headroom, ledger, CODE_HEADROOM, flags=guarded)]
+        )
+        if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
+            raise RuntimeError(f"could not open a headroom account: {[r.name for r in made]}")
+        if amount > 0:
+            fund = Transfer(
+                derive_id("headroom-fund", str(headroom)), source, headroom, amount, ledger, T_FUND_HEADROOM
+            )
+            [funded] = self._ledger.create_transfers([fund])
+            # Another process may have funded it first, from its own count of what was spent: its amount
+            # stands (every payment since draws on this same headroom).
+            if funded is not TransferResult.ok and not funded.name.startswith("exists"):
+                raise RuntimeError(f"could not fund a headroom account: {funded.name}")
+        self._opened.add(headroom)
 
     def _spent(self, accounts: list[int]) -> dict[int, int]:
         states = self._ledger.balances_now(accounts)

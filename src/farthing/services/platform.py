@@ -98,6 +98,8 @@ class Payment:
     replayed: bool
     status: str = "succeeded"
     """succeeded, requires_capture (a hold), canceled (a voided hold) or expired (a hold past its time)."""
+    guard_legs: int = 0
+    """How many of its last ledger legs draw on a limit's headroom (internal: tells a limit from funds)."""
 
 
 def public_id_of(prefix: str, value: int) -> str:
@@ -548,7 +550,7 @@ class Platform:
         ]
         payment = Payment(
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
-            cur.code, item.reference, False, status,
+            cur.code, item.reference, False, status, gate.guards if gate is not None else 0,
         )  # fmt: skip
         return legs, payment, payment_event(payment, event_type, gate), gate
 
@@ -582,6 +584,12 @@ def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
     if all(r is R.exists for r in results):
         return dataclasses.replace(payment, replayed=True)
     if any(r is not R.ok for r in results):
+        guarded = results[len(results) - payment.guard_legs :] if payment.guard_legs else []
+        if any(r is R.exceeds_credits for r in guarded):
+            raise PlatformError(
+                ErrorCode.policy_denied,
+                "a limit of the policy was reached by payments made meanwhile (the ledger holds it)",
+            )
         raise _payment_error(list(results))
     return payment
 
