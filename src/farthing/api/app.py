@@ -350,6 +350,30 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     problems.install(app)
     problems.document(app)
 
+    # The busiest route first: Starlette tries routes in order, and matching them was 8 % of the loop's time.
+    @app.post(
+        "/v1/payments", status_code=201, response_model=PaymentOut, responses=_replayed(PaymentOut), tags=["payments"]
+    )
+    async def create_payment(
+        body: PaymentIn,
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> PaymentOut | JSONResponse:
+        """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
+        `Idempotency-Key` and body answer the first result and move nothing again."""
+        item = PaymentItem(
+            body.merchant,
+            body.amount,
+            body.currency,
+            body.reference,
+            capture=body.capture,
+            hold_s=body.hold_expires_s,
+            evidence=_evidence(body.evidence),
+        )
+        payment = await platform.pay_async(principal, item, _idempotency_key(idempotency_key))
+        return _replayable(_payment_out(payment), payment.replayed)
+
     for kind in ("merchant", "customer"):
         _party_route(app, kind)
 
@@ -428,29 +452,6 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         )
         out = TopUpOut(id=done.id, amount=done.amount, processor_fee=done.processor_fee, currency=done.currency)
         return _replayable(out, done.replayed)
-
-    @app.post(
-        "/v1/payments", status_code=201, response_model=PaymentOut, responses=_replayed(PaymentOut), tags=["payments"]
-    )
-    async def create_payment(
-        body: PaymentIn,
-        principal: PrincipalDep,
-        platform: PlatformDep,
-        idempotency_key: Annotated[str | None, Header()] = None,
-    ) -> PaymentOut | JSONResponse:
-        """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
-        `Idempotency-Key` and body answer the first result and move nothing again."""
-        item = PaymentItem(
-            body.merchant,
-            body.amount,
-            body.currency,
-            body.reference,
-            capture=body.capture,
-            hold_s=body.hold_expires_s,
-            evidence=_evidence(body.evidence),
-        )
-        payment = await platform.pay_async(principal, item, _idempotency_key(idempotency_key))
-        return _replayable(_payment_out(payment), payment.replayed)
 
     @app.get("/v1/api_keys", response_model=list[KeyOut], tags=["keys"])
     def list_keys(principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:
