@@ -78,6 +78,11 @@ def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Serv
     for _ in range(5):
         r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
         assert r.status_code == 201 and r.json()["fee"] == "0.02", r.text
+    decided = r.json()["policy"]  # the decision rides with the payment: version, exemption, VAT found
+    assert decided["sca_exemption"] == "eu.sca.low_value_remote" and len(decided["version"]) == 64
+    assert decided["tax"] == {"place": "DE", "kind": "vat", "amount": "0.159664", "inclusive": True}
+    got = httpx.get(f"{server.base}/v1/payments/{r.json()['id']}", headers=auth(key)).json()
+    assert got["policy"] == decided
     sixth = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
     assert (sixth.status_code, sixth.json()["code"]) == (402, "authentication_required")
     assert "payment 6 since the last SCA" in sixth.json()["detail"]

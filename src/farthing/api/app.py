@@ -129,6 +129,19 @@ class ItemError(BaseModel):
     detail: str
 
 
+class TaxOut(BaseModel):
+    place: str
+    kind: str
+    amount: str = Field(description="exact at the ledger's scale; rounded once per period when it is closed")
+    inclusive: bool
+
+
+class DecisionOut(BaseModel):
+    version: str = Field(description="SHA-256 of the policy packs that decided")
+    sca_exemption: str | None
+    tax: TaxOut | None
+
+
 class PaymentOut(BaseModel):
     id: str
     object: Literal["payment"] = "payment"
@@ -139,6 +152,7 @@ class PaymentOut(BaseModel):
     fee: str
     currency: str
     reference: str | None
+    policy: DecisionOut | None = Field(default=None, description="the policy's decision, when a policy decided")
 
 
 class BatchItemOut(BaseModel):
@@ -551,7 +565,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         payment = request.app.state.holds.get(principal, payment_id)
         fee, reference = request.app.state.history.payment_details(payment_transfer_id(payment_id))
         cur = currency(payment.currency)
-        return _payment_out(dataclasses.replace(payment, fee=cur.format(fee), reference=reference))
+        decided = request.app.state.platform.decision_of(payment_id)
+        return _payment_out(dataclasses.replace(payment, fee=cur.format(fee), reference=reference, policy=decided))
 
     @app.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut, tags=["payments"])
     def capture_payment(
@@ -634,7 +649,7 @@ def _seq_of(txn_id: str) -> int:
 def _payment_dict(p: Payment) -> dict[str, object]:
     return {
         "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
-        "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference,
+        "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
     }  # fmt: skip
 
 

@@ -102,6 +102,8 @@ class Payment:
     """succeeded, requires_capture (a hold), canceled (a voided hold) or expired (a hold past its time)."""
     guard_legs: int = 0
     """How many of its last ledger legs draw on a limit's headroom (internal: tells a limit from funds)."""
+    policy: dict[str, object] | None = None
+    """The policy's decision when one was made: version, SCA exemption, tax."""
 
 
 def public_id_of(prefix: str, value: int) -> str:
@@ -276,6 +278,18 @@ class Platform:
             found = Profile(rows[0][0], rows[0][1]) if rows else Profile()
             self._profiles[party_id] = found
         return found
+
+    def decision_of(self, public_id: str) -> dict[str, object] | None:
+        """The policy's decision on a payment, as its first event recorded it (None: no policy decided)."""
+        base = public_id.removeprefix("pay_")
+        rows = self.db.query(
+            "SELECT body FROM outbox WHERE event_id IN (?, ?) ORDER BY id LIMIT 1",
+            (f"evt_{base}_succeeded", f"evt_{base}_requires_capture"),
+        )
+        if not rows:
+            return None
+        found = json.loads(rows[0][0])["data"].get("policy")
+        return found if isinstance(found, dict) else None
 
     def fee_for(self, cur: Currency, units: int) -> int:
         """The platform's fee on `units`: the currency's policy fee rules, else `fee_ppm`."""
@@ -570,32 +584,36 @@ class Platform:
         payment = Payment(
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
             cur.code, item.reference, False, status, gate.guards if gate is not None else 0,
+            decision_summary(gate, cur) if gate is not None else None,
         )  # fmt: skip
-        return legs, payment, payment_event(payment, event_type, gate), gate
+        return legs, payment, payment_event(payment, event_type), gate
 
 
-def payment_event(payment: Payment, event_type: str, gate: Gate | None = None) -> OutboxEvent:
+def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
     """The webhook event that rides with a payment's transfer: `payment.succeeded`, `payment.canceled`…
-    With the policy's decision when one was made: its version, and the tax it found."""
+    With the policy's decision when one was made: its version, exemption and the tax it found."""
     event_id = f"evt_{payment.id.removeprefix('pay_')}_{event_type.rpartition('.')[2]}"
     data: dict[str, object] = {
         "id": payment.id, "object": "payment", "status": event_type.rpartition(".")[2], "customer": payment.customer,
         "merchant": payment.merchant, "amount": payment.amount, "fee": payment.fee, "currency": payment.currency,
         "reference": payment.reference,
     }  # fmt: skip
-    if gate is not None:
-        d = gate.decision
-        cur = currency(payment.currency)
-        tax = d.tax
-        data["policy"] = {
-            "version": d.policy_version,
-            "sca_exemption": d.sca_exemption,
-            "tax": None
-            if tax is None
-            else {"place": tax.place, "kind": tax.kind, "amount": cur.format(tax.amount), "inclusive": tax.inclusive},
-        }
+    if payment.policy is not None:
+        data["policy"] = payment.policy
     body = json.dumps({"id": event_id, "type": event_type, "data": data}, separators=(",", ":"))
     return OutboxEvent(event_id, event_type, payment.merchant, body)
+
+
+def decision_summary(gate: Gate, cur: Currency) -> dict[str, object]:
+    """What a payment records of the policy's decision (in its event, and in the API's answers)."""
+    d, tax = gate.decision, gate.decision.tax
+    return {
+        "version": d.policy_version,
+        "sca_exemption": d.sca_exemption,
+        "tax": None
+        if tax is None
+        else {"place": tax.place, "kind": tax.kind, "amount": cur.format(tax.amount), "inclusive": tax.inclusive},
+    }
 
 
 def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
