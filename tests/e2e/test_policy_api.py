@@ -134,3 +134,29 @@ def test_two_server_processes_never_pass_the_cap_together(server: Server, tmp_pa
     finally:
         second.terminate()
         second.wait(timeout=30)
+
+
+def test_holds_count_toward_the_cap_when_captured_not_when_voided(server: Server) -> None:
+    merchant, merchant_key = _party(server, "merchant", country="KR")
+    _, key = _party(server, "customer", country="KR", age_band="minor")
+    _fund(server, key, "300000", "KRW")
+
+    def pay(amount: str, capture: bool = True) -> httpx.Response:
+        body = {"merchant": merchant, "amount": amount, "currency": "KRW", "capture": capture}
+        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+
+    voided = pay("80000", capture=False)
+    assert voided.status_code == 201, voided.text
+    r = httpx.post(f"{server.base}/v1/payments/{voided.json()['id']}/void", headers=auth(merchant_key))
+    assert r.status_code == 200
+    assert pay("90000").status_code == 201  # the voided hold took nothing from the 100,000 won
+    assert pay("20000", capture=False).json()["code"] == "policy_denied"  # a hold is decided in full
+    held = pay("10000", capture=False)
+    assert held.status_code == 201
+    url = f"{server.base}/v1/payments/{held.json()['id']}/capture"
+    captured = httpx.post(url, json={"amount": "10000"}, headers=auth(merchant_key))
+    assert captured.status_code == 200 and captured.json()["fee"] == "200", captured.text
+    again = httpx.post(url, json={"amount": "10000"}, headers=auth(merchant_key))
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true", again.text
+    assert pay("1").json()["code"] == "policy_denied"  # the capture filled the month
+    assert _available(server, key, "KRW") == "200000"

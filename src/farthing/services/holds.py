@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from farthing.adapters.rows import b16
 from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags
 from farthing.domain.money import Currency, currencies
+from farthing.domain.policy.evaluate import Evidence
 from farthing.engine.store import ClosableLookups
 from farthing.errors import ErrorCode, TransferResult
+from farthing.services.payment_policy import PolicyRefused
 from farthing.services.platform import (
     CODE_FEE_REVENUE,
     T_PLATFORM_FEE,
@@ -123,19 +125,53 @@ class Holds:
         units = hold.amount if amount is None else positive_units(cur, amount)
         if units > hold.amount:
             raise PlatformError(ErrorCode.amount_exceeds_hold, f"the hold is for {cur.format(hold.amount)}")
-        fee = self.platform.fee_for(cur, units)
+        capture_id = derive_id("capture", str(hold.id))
+        gate = None
+        policy = self.platform.policy.for_currency(cur.code)
+        if policy is not None:  # the captured amount counts toward the payer's limits and the tax base now
+            try:
+                gate = self.platform.policy.gate(
+                    policy, customer, merchant, self.platform.profile(customer), self._place(public_id), cur, units,
+                    self.platform.clock_ms(), capture_id, "capture",
+                )  # fmt: skip
+            except PolicyRefused as refused:
+                with self._lock:
+                    done = self.lookups.find_transfers([capture_id]).get(capture_id)
+                if done is None or done.amount != units:
+                    raise PlatformError(refused.code, refused.detail) from None
+                fee = self.platform.fee_for(cur, units)
+                return Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, True)
+        fee = gate.fee if gate is not None else self.platform.fee_for(cur, units)
         revenue = self.platform.platform_account(CODE_FEE_REVENUE, cur)
-        post = Transfer(derive_id("capture", str(hold.id)), hold.debit_account_id, hold.credit_account_id, units,
-                        hold.ledger, hold.code, flags=_POST | (int(TransferFlags.linked) if fee else 0),
-                        pending_id=hold.id)  # fmt: skip
-        legs = [post]
+        legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
+                         flags=_POST, pending_id=hold.id)]  # fmt: skip
         if fee:
             legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
                                  hold.ledger, T_PLATFORM_FEE))  # fmt: skip
+        legs += gate.legs if gate is not None else []
+        legs = [dataclasses.replace(t, flags=t.flags | int(TransferFlags.linked)) for t in legs[:-1]] + [
+            dataclasses.replace(legs[-1], flags=legs[-1].flags & ~int(TransferFlags.linked))
+        ]
         payment = Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, False)
         event = payment_event(payment, "payment.succeeded")
-        replayed = _check(self.platform.ledger.submit("transfers", legs, [(0, event)]).result())  # type: ignore[arg-type]
+        try:
+            results = self.platform.ledger.submit("transfers", legs, [(0, event)]).result()
+        finally:
+            if gate is not None:
+                self.platform.policy.settled(gate)
+        guards = gate.guards if gate is not None else 0
+        if guards and any(r is R.exceeds_credits for r in results[len(results) - guards :]):
+            raise PlatformError(ErrorCode.policy_denied, "capturing this would pass a limit of the policy")
+        replayed = _check(results)  # type: ignore[arg-type]
         return dataclasses.replace(payment, replayed=replayed)
+
+    def _place(self, public_id: str) -> Evidence:
+        """The hold's place of supply, as its decision recorded it, for the capture's tax base."""
+        decided = self.platform.decision_of(public_id) or {}
+        tax = decided.get("tax")
+        place = str(tax["place"]) if isinstance(tax, dict) else ""
+        country, _, region = place.partition("-")
+        return Evidence(billing=country, ip=country, region=region or None) if country else Evidence()
 
     def void(self, principal: Principal, public_id: str) -> Payment:
         """Release a hold: nothing is paid, and the customer's money is available again."""

@@ -96,10 +96,16 @@ class PaymentPolicy:
 
     def gate(
         self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,
-        units: int, now_ms: int, payment_id: int, taxable: bool = True,
+        units: int, now_ms: int, payment_id: int, stage: str = "payment",
     ) -> Gate:  # fmt: skip
-        """Decide the payment; raise `PolicyRefused` unless it is allowed. `taxable=False` for a hold: its
-        tax base grows when (and by what) it is captured."""
+        """Decide the payment; raise `PolicyRefused` unless it is allowed.
+
+        `stage`: a `payment` counts everything; a `hold` is decided in full (strong authentication is
+        decided when a payment starts) but counts only toward the SCA counters, since it may be voided
+        or expire; its `capture` counts what was captured toward the limits and the tax base (SCA
+        already settled: the context says authenticated, and the evidence is the hold's place of supply).
+        """
+        hold, capture = stage == "hold", stage == "capture"
         day, month = local_day_and_month(now_ms, policy.timezone)
         ids = {
             "day": derive_id("spent-day", payer, cur.code, day),
@@ -115,7 +121,8 @@ class PaymentPolicy:
             since_sca_count=spent.get(ids["sca_count"], 0), since_sca_amount=spent.get(ids["sca_amount"], 0),
         )  # fmt: skip
         ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, age_band=profile.age_band,
-                      payer_country=profile.country, counters=counters, evidence=evidence)  # fmt: skip
+                      payer_country=profile.country, counters=counters, evidence=evidence,
+                      authenticated=capture)  # fmt: skip
         decision = evaluate(policy, ctx)
         if decision.outcome != ALLOW:
             code = ErrorCode.policy_denied if decision.outcome == DENY else ErrorCode.authentication_required
@@ -126,13 +133,15 @@ class PaymentPolicy:
         for key in wanted:
             amount = 1 if key == "sca_count" else units
             if key.startswith("sca") and decision.sca_exemption is None:
-                continue  # not exempt (no SCA rule for this channel): nothing to count
+                continue  # not exempt (no SCA rule for this channel, or a capture): nothing to count
+            if hold and not key.startswith("sca"):
+                continue  # a hold counts toward the limits when it is captured
             legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT,
                                  flags=int(TransferFlags.linked)))  # fmt: skip
             counted.append((ids[key], amount))
         guards = 0
         for limit in policy.limits:  # the ledger itself holds the line, whichever process pays
-            if limit.id not in decision.consumed or limit.period == "payment":
+            if limit.id not in decision.consumed or limit.period == "payment" or hold:
                 continue
             period, spent_before = (day, counters.day_spent) if limit.period == "day" else (month, counters.month_spent)
             headroom = derive_id("headroom", payer, limit.id, period, str(limit.max_units))
@@ -141,7 +150,7 @@ class PaymentPolicy:
                                  T_HEADROOM, flags=int(TransferFlags.linked)))  # fmt: skip
             guards += 1
         tax = decision.tax
-        if tax is not None and taxable:  # the gross joins its tax base: merchant, place, rate and month
+        if tax is not None and not hold:  # the gross joins its tax base: merchant, place, rate and month
             base = derive_id("taxable", merchant, tax.place, str(tax.rate_ppm), month, cur.code)
             if base not in self._opened:
                 self._open(cur, [(base, CODE_TAX_BASE)])

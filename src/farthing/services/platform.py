@@ -563,7 +563,7 @@ class Platform:
             profile = self.profile(principal.party_id)
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
             gate = self.policy.gate(policy, principal.party_id, item.merchant, profile, evidence, cur, units,
-                                    self.clock_ms(), payment_id, taxable=item.capture)  # fmt: skip
+                                    self.clock_ms(), payment_id, "payment" if item.capture else "hold")  # fmt: skip
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
         if not item.capture:
