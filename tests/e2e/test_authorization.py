@@ -29,6 +29,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/payments/{payment_id}/capture"): PARTIES,
     ("POST", "/v1/payments/{payment_id}/void"): PARTIES,
     ("POST", "/v1/payments/{payment_id}/refunds"): {MERCHANT},
+    ("POST", "/v1/tax/close"): {OPERATOR},
     ("GET", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/api_keys/{key_id}/revoke"): {OPERATOR, CUSTOMER},  # the key is the customer's
@@ -74,6 +75,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/webhook_endpoints/{endpoint_id}/redeliver": {"event_id": event},
         "/v1/payments/{payment_id}/refunds": {"amount": "0.01"},
         "/v1/payments/{payment_id}/capture": {"amount": "0.01"},
+        "/v1/tax/close": {"period": "2026-01"},
     }
     keys = {
         "none": (None, set()),

@@ -94,6 +94,9 @@ def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Serv
     assert (unknown.status_code, unknown.json()["code"]) == (402, "policy_denied")
     assert "one piece of evidence, 2 needed" in unknown.json()["detail"]
     assert _available(server, key, "EUR") == "95.00" and _available(server, other, "EUR") == "100.00"
+    month = time.strftime("%Y-%m", time.gmtime())
+    early = httpx.post(f"{server.base}/v1/tax/close", json={"period": month}, headers=auth(server.operator))
+    assert early.status_code == 422 and "has not ended everywhere" in early.json()["detail"]
     usd = httpx.post(f"{server.base}/v1/payments", json={**body, "currency": "USD"}, headers=auth(other))
     assert usd.status_code == 402 and usd.json()["code"] == "insufficient_funds"  # no USD policy: as before
 

@@ -23,13 +23,14 @@ from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.api import problems
 from farthing.domain.money import Currency, currency
-from farthing.domain.policy.evaluate import Evidence
+from farthing.domain.policy.evaluate import Evidence, percent
 from farthing.errors import ErrorCode
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.refunds import refund
+from farthing.services.tax import close_period
 from farthing.services.webhooks import Webhooks
 
 
@@ -264,6 +265,24 @@ class TransactionListOut(BaseModel):
     next_page: str | None = Field(description="pass as `page` for the next (older) lines; keeps the filters")
 
 
+class TaxCloseIn(_In):
+    period: StrictStr = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])
+
+
+class TaxReturnOut(BaseModel):
+    object: Literal["tax_return"] = "tax_return"
+    merchant: str
+    place: str
+    kind: str
+    rate_percent: str
+    period: str
+    currency: str
+    gross: str
+    exact: str = Field(description="the tax on the aggregate at the ledger's scale")
+    remitted: str = Field(description="rounded once to the currency's minor unit; what the liability holds")
+    residue: str = Field(description="exact - remitted, booked to the rounding account")
+
+
 class BodyGuard:
     """Pure ASGI middleware: refuse bodies that are too large or not JSON before any route reads them.
 
@@ -466,6 +485,21 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         )
         out = TopUpOut(id=done.id, amount=done.amount, processor_fee=done.processor_fee, currency=done.currency)
         return _replayable(out, done.replayed)
+
+    @app.post("/v1/tax/close", response_model=list[TaxReturnOut], tags=["tax"])
+    def close_tax(body: TaxCloseIn, principal: PrincipalDep, platform: PlatformDep) -> list[TaxReturnOut]:
+        """Close a month's tax (operator key): each merchant's tax per place and rate, computed on the
+        aggregate, rounded once and booked. Closing again books nothing twice."""
+        if principal.kind != "operator":
+            raise PlatformError(ErrorCode.forbidden, "closing a tax period needs an operator key")
+        out = []
+        for r in close_period(platform, body.period):
+            cur = currency(r.currency)
+            out.append(TaxReturnOut(merchant=r.merchant, place=r.place, kind=r.kind, rate_percent=percent(r.rate_ppm),
+                                    period=r.period, currency=r.currency, gross=cur.format(r.gross),
+                                    exact=cur.format(r.exact), remitted=cur.format(r.remitted),
+                                    residue=cur.format(r.residue)))  # fmt: skip
+        return out
 
     @app.get("/v1/api_keys", response_model=list[KeyOut], tags=["keys"])
     def list_keys(principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:
