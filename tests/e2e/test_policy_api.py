@@ -163,3 +163,20 @@ def test_holds_count_toward_the_cap_when_captured_not_when_voided(server: Server
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true", again.text
     assert pay("1").json()["code"] == "policy_denied"  # the capture filled the month
     assert _available(server, key, "KRW") == "200000"
+
+
+def test_a_refund_gives_the_room_back(server: Server) -> None:
+    merchant, merchant_key = _party(server, "merchant", country="KR")
+    _, key = _party(server, "customer", country="KR", age_band="minor")
+    _fund(server, key, "300000", "KRW")
+    body = {"merchant": merchant, "amount": "100000", "currency": "KRW"}
+    paid = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    assert paid.status_code == 201, paid.text
+    full = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key))
+    assert full.json()["code"] == "policy_denied"
+    r = httpx.post(f"{server.base}/v1/payments/{paid.json()['id']}/refunds", json={"amount": "30000"},
+                   headers=auth(merchant_key))  # fmt: skip
+    assert r.status_code == 201, r.text
+    again = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "30000"}, headers=auth(key))
+    assert again.status_code == 201, again.text  # the refunded 30,000 won came back under the cap
+    assert httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key)).status_code == 402

@@ -8,6 +8,7 @@ import pytest
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.load import compose, parse
+from farthing.services.holds import Holds
 from farthing.services.platform import (
     CODE_ROUNDING,
     CODE_TAX_LIABILITY,
@@ -17,6 +18,7 @@ from farthing.services.platform import (
     open_platform,
 )
 from farthing.services.policies import shipped
+from farthing.services.refunds import refund
 from farthing.services.tax import close_period
 
 VAT_ONLY = """
@@ -57,6 +59,13 @@ def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: s
             answers = platform.pay_batch(payer, items, None)
             assert all(not isinstance(a, PlatformError) for a in answers), answers[:3]
         platform.pay(payer, PaymentItem(large, "30.00", "EUR", evidence=here), None)
+        refunded = platform.pay(payer, PaymentItem(large, "10.00", "EUR", evidence=here), None)
+        holds = Holds.open(platform)
+        try:  # refunded in full before the close: it leaves the tax base
+            merchant_key = Principal("k", "merchant", large, "test", frozenset({"read"}))
+            refund(holds, merchant_key, refunded.id, None, None)
+        finally:
+            holds.close()
 
         with pytest.raises(PlatformError, match="has not ended everywhere"):
             close_period(platform, "2026-11")

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from farthing.adapters.platform_db import PlatformDb
-from farthing.adapters.rows import b16
+from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
 from farthing.domain.money import Currency
 from farthing.domain.policy.evaluate import (
@@ -168,6 +168,50 @@ class PaymentPolicy:
         legs = [t for t in legs if t.code != T_HEADROOM] + [t for t in legs if t.code == T_HEADROOM]
         return Gate(decision.fee, legs, decision, counted, guards)
 
+    def give_back(
+        self, policy: Policy, payer: str, merchant: str, cur: Currency, units: int, paid_at_ms: int,
+        decided: dict[str, object] | None, refund_id: int,
+    ) -> list[Transfer]:  # fmt: skip
+        """Legs that undo a refunded amount's counting, to link with the refund: the payer's spend of the
+        payment's day and month and the room under its limits come back, and the gross leaves the tax
+        base unless that period was closed already (then the refund stays in the closed return: an
+        adjustment in a later period is not made yet). Only accounts that exist are touched."""
+        day, month = local_day_and_month(paid_at_ms, policy.timezone)
+        source = derive_id("counter-source", cur.code)
+        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+        moves: list[tuple[int, int, int]] = [  # (from, to, code)
+            (derive_id("spent-day", payer, cur.code, day), source, T_COUNT),
+            (derive_id("spent-month", payer, cur.code, month), source, T_COUNT),
+        ]
+        for limit in policy.limits:
+            period = {"day": day, "month": month}.get(limit.period)
+            if period is not None:
+                headroom = derive_id("headroom", payer, limit.id, period, str(limit.max_units))
+                moves.append((source, headroom, T_HEADROOM))
+        tax = decided.get("tax") if decided else None
+        if isinstance(tax, dict):
+            base_rows = self._db.query(
+                "SELECT account_id FROM tax_bases WHERE merchant = ? AND place = ? AND period = ? AND currency = ? "
+                "AND closed_ms IS NULL",
+                (merchant, str(tax["place"]), month, cur.code),
+            )
+            moves += [(int16(bytes(r[0])), source, T_COUNT) for r in base_rows]
+        existing = self._ledger.balances_now([a for m in moves for a in m[:2] if a != source])
+        legs = []
+        for i, (debit, credit, code) in enumerate(moves):
+            account = credit if debit == source else debit
+            if account not in existing:
+                continue
+            if debit != source:  # an accumulator gives back what it holds, at most
+                held = existing[debit].credits_posted - existing[debit].debits_posted
+                amount = min(units, held)
+            else:
+                amount = units
+            if amount > 0:
+                legs.append(Transfer(derive_id("give-back", str(refund_id), str(i)), debit, credit, amount, ledger,
+                                     code, flags=int(TransferFlags.linked)))  # fmt: skip
+        return legs
+
     def settled(self, gate: Gate) -> None:
         """The payment's batch answered (applied or not): it is no longer in flight here."""
         with self._lock:
@@ -228,4 +272,8 @@ class PaymentPolicy:
     def _spent(self, accounts: list[int]) -> dict[int, int]:
         states = self._ledger.balances_now(accounts)
         with self._lock:
-            return {a: states[a].credits_posted + self._in_flight.get(a, 0) for a in accounts if a in states}
+            return {
+                a: states[a].credits_posted - states[a].debits_posted + self._in_flight.get(a, 0)
+                for a in accounts
+                if a in states
+            }

@@ -47,8 +47,9 @@ def refund(
     if principal.kind != "merchant" or principal.party_id != merchant:
         raise PlatformError(ErrorCode.forbidden, "refunds are made by the merchant that was paid")
     policy = platform.policy.for_currency(cur.code)
+    paid_at = holds.committed_at(payment.id) if policy is not None else 0
     if policy is not None:  # the currency's policy sets how long refunds go through the platform
-        allowed, why = refund_allowed(policy, holds.committed_at(payment.id), platform.clock_ms())
+        allowed, why = refund_allowed(policy, paid_at, platform.clock_ms())
         if not allowed:
             raise PlatformError(ErrorCode.refund_window_closed, why.text)
     paid = holds.paid(payment)
@@ -81,6 +82,12 @@ def refund(
         Transfer(refund_id, payment.credit_account_id, payment.debit_account_id, units, cur.ledger, T_REFUND,
                  user_data=payment.id),
     ]  # fmt: skip
+    if policy is not None:  # what the refund gives back: the payer's spend and room, the tax base
+        back = platform.policy.give_back(policy, customer, merchant, cur, units, paid_at,
+                                         platform.decision_of(payment_public_id), refund_id)  # fmt: skip
+        if back:
+            legs = [legs[0], dataclasses.replace(legs[1], flags=int(TransferFlags.linked)), *back[:-1],
+                    dataclasses.replace(back[-1], flags=0)]  # fmt: skip
     public = public_id_of("ref_", refund_id)
     event_body = {"id": f"evt_{public[4:]}_created", "type": "refund.created",
                   "data": {"id": public, "payment": payment_public_id, "amount": cur.format(units),

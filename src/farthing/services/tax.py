@@ -67,7 +67,7 @@ def close_period(platform: Platform, period: str) -> list[TaxReturn]:
         base_id = int16(bytes(raw_id))
         cur = currency(code)
         [base] = platform.ledger.accounts([base_id])
-        gross = base.credits_posted
+        gross = base.credits_posted - base.debits_posted  # refunds before the close took their part back
         exact = share(gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
         remitted, residue = round_to_exponent(exact, cur)
         wallet = platform.wallet_account(merchant, "merchant", cur)
