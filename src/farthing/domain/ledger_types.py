@@ -8,7 +8,9 @@ checked here: they are per-event result codes, so one batch reports every proble
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -161,3 +163,12 @@ class Committed:
     transfer: Transfer
     seq: int
     timestamp_ms: int
+
+
+def linked_chain(legs: Sequence[Transfer]) -> list[Transfer]:
+    """The legs as one linked chain: every leg but the last carries `linked`, the last does not, so
+    the ledger applies all of them or none."""
+    linked = int(TransferFlags.linked)
+    return [dataclasses.replace(t, flags=t.flags | linked) for t in legs[:-1]] + [
+        dataclasses.replace(t, flags=t.flags & ~linked) for t in legs[-1:]
+    ]

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from farthing.adapters.rows import b16
-from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags
+from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, currencies
 from farthing.domain.policy.evaluate import Evidence
 from farthing.engine.store import ClosableLookups
@@ -149,9 +149,7 @@ class Holds:
             legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
                                  hold.ledger, T_PLATFORM_FEE))  # fmt: skip
         legs += gate.legs if gate is not None else []
-        legs = [dataclasses.replace(t, flags=t.flags | int(TransferFlags.linked)) for t in legs[:-1]] + [
-            dataclasses.replace(legs[-1], flags=legs[-1].flags & ~int(TransferFlags.linked))
-        ]
+        legs = linked_chain(legs)
         payment = Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, False)
         event = payment_event(payment, "payment.succeeded")
         try:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
-from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
+from farthing.domain.ledger_types import Account, AccountFlags, Transfer
 from farthing.domain.money import Currency
 from farthing.domain.policy.evaluate import (
     ALLOW,
@@ -88,6 +88,7 @@ class PaymentPolicy:
         self._ledger = ledger
         self._db = db
         self._opened: set[int] = set()
+        self._funded: set[int] = set()
         self._in_flight: defaultdict[int, int] = defaultdict(int)
         self._lock = threading.Lock()
 
@@ -136,8 +137,7 @@ class PaymentPolicy:
                 continue  # not exempt (no SCA rule for this channel, or a capture): nothing to count
             if hold and not key.startswith("sca"):
                 continue  # a hold counts toward the limits when it is captured
-            legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT,
-                                 flags=int(TransferFlags.linked)))  # fmt: skip
+            legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT))
             counted.append((ids[key], amount))
         guards = 0
         for limit in policy.limits:  # the ledger itself holds the line, whichever process pays
@@ -147,7 +147,7 @@ class PaymentPolicy:
             headroom = derive_id("headroom", payer, limit.id, period, str(limit.max_units))
             self._fund(cur, headroom, limit.max_units - spent_before)
             legs.append(Transfer(derive_id("spend", str(headroom), str(payment_id)), headroom, source, units, ledger,
-                                 T_HEADROOM, flags=int(TransferFlags.linked)))  # fmt: skip
+                                 T_HEADROOM))  # fmt: skip
             guards += 1
         tax = decision.tax
         if tax is not None and not hold:  # the gross joins its tax base: merchant, place, rate and month
@@ -159,8 +159,7 @@ class PaymentPolicy:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (b16(base), merchant, tax.place, tax.kind, tax.rate_ppm, int(tax.inclusive), month, cur.code),
                 )
-            legs.append(Transfer(derive_id("count", "taxable", str(payment_id)), source, base, units, ledger, T_COUNT,
-                                 flags=int(TransferFlags.linked)))  # fmt: skip
+            legs.append(Transfer(derive_id("count", "taxable", str(payment_id)), source, base, units, ledger, T_COUNT))
         with self._lock:
             for account, amount in counted:
                 self._in_flight[account] += amount
@@ -172,7 +171,7 @@ class PaymentPolicy:
         self, policy: Policy, payer: str, merchant: str, cur: Currency, units: int, paid_at_ms: int,
         decided: dict[str, object] | None, refund_id: int,
     ) -> list[Transfer]:  # fmt: skip
-        """Legs that undo a refunded amount's counting, to link with the refund: the payer's spend of the
+        """Legs that undo a refunded amount's counting, to chain with the refund: the payer's spend of the
         payment's day and month and the room under its limits come back, and the gross leaves the tax
         base unless that period was closed already (then the refund stays in the closed return: an
         adjustment in a later period is not made yet). Only accounts that exist are touched."""
@@ -209,7 +208,7 @@ class PaymentPolicy:
                 amount = units
             if amount > 0:
                 legs.append(Transfer(derive_id("give-back", str(refund_id), str(i)), debit, credit, amount, ledger,
-                                     code, flags=int(TransferFlags.linked)))  # fmt: skip
+                                     code))  # fmt: skip
         return legs
 
     def settled(self, gate: Gate) -> None:
@@ -230,15 +229,16 @@ class PaymentPolicy:
             wanted += ["sca_amount", "sca_count"]
         return wanted
 
-    def _open(self, cur: Currency, accounts: list[tuple[int, int]]) -> None:
-        """Open the counter accounts on first use (a ledger round trip per payer and period)."""
+    def _open(self, cur: Currency, accounts: list[tuple[int, int]], flags: int = 0) -> None:
+        """Open counter accounts (id, code) on first use, beside the currency's counter source: a ledger
+        round trip per payer and period."""
         new = [(a, code) for a, code in accounts if a not in self._opened]
         if not new:
             return
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
         source = derive_id("counter-source", cur.code)
         made = self._ledger.create_accounts(
-            [Account(source, ledger, CODE_COUNTER_SOURCE)] + [Account(a, ledger, code) for a, code in new]
+            [Account(source, ledger, CODE_COUNTER_SOURCE)] + [Account(a, ledger, code, flags) for a, code in new]
         )
         if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
             raise RuntimeError(f"could not open counter accounts: {[r.name for r in made]}")
@@ -248,17 +248,12 @@ class PaymentPolicy:
         """Open a limit's headroom account for a payer and period, funded once with what is left of the
         limit (`debits_must_not_exceed_credits`: a payment past it fails in the ledger, in any process).
         Its id names the limit's amount, so a changed limit starts a headroom of its own."""
-        if headroom in self._opened:
+        if headroom in self._funded:
             return
-        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
-        source = derive_id("counter-source", cur.code)
-        guarded = int(AccountFlags.debits_must_not_exceed_credits)
-        made = self._ledger.create_accounts(
-            [Account(source, ledger, CODE_COUNTER_SOURCE), Account(headroom, ledger, CODE_HEADROOM, flags=guarded)]
-        )
-        if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
-            raise RuntimeError(f"could not open a headroom account: {[r.name for r in made]}")
+        self._open(cur, [(headroom, CODE_HEADROOM)], flags=int(AccountFlags.debits_must_not_exceed_credits))
         if amount > 0:
+            source = derive_id("counter-source", cur.code)
+            ledger = cur.ledger + COUNTER_LEDGER_OFFSET
             fund = Transfer(
                 derive_id("headroom-fund", str(headroom)), source, headroom, amount, ledger, T_FUND_HEADROOM
             )
@@ -267,7 +262,7 @@ class PaymentPolicy:
             # stands (every payment since draws on this same headroom).
             if funded is not TransferResult.ok and not funded.name.startswith("exists"):
                 raise RuntimeError(f"could not fund a headroom account: {funded.name}")
-        self._opened.add(headroom)
+        self._funded.add(headroom)
 
     def _spent(self, accounts: list[int]) -> dict[int, int]:
         states = self._ledger.balances_now(accounts)

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
-from farthing.domain.ledger_types import Account, AccountFlags, AccountState, Transfer, TransferFlags
+from farthing.domain.ledger_types import (
+    Account,
+    AccountFlags,
+    AccountState,
+    Transfer,
+    TransferFlags,
+    linked_chain,
+)
 from farthing.domain.money import Currency, currency, share
 from farthing.domain.policy.evaluate import Evidence, fees_of
 from farthing.domain.policy.model import Policy
@@ -577,10 +584,7 @@ class Platform:
             status, event_type = "succeeded", "payment.succeeded"
         if gate is not None:
             legs += gate.legs
-        # One linked chain: every leg but the last carries `linked`, so all apply or none.
-        legs = [dataclasses.replace(t, flags=t.flags | int(TransferFlags.linked)) for t in legs[:-1]] + [
-            dataclasses.replace(legs[-1], flags=legs[-1].flags & ~int(TransferFlags.linked))
-        ]
+        legs = linked_chain(legs)
         payment = Payment(
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
             cur.code, item.reference, False, status, gate.guards if gate is not None else 0,

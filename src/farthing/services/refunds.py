@@ -14,7 +14,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
+from farthing.domain.ledger_types import Account, AccountFlags, Transfer, linked_chain
 from farthing.domain.policy.evaluate import refund_allowed
 from farthing.engine.ids import new_id
 from farthing.engine.store import OutboxEvent
@@ -77,17 +77,14 @@ def refund(
         raise PlatformError(ErrorCode.refund_exceeds_payment, "this payment was refunded in full already")
     refund_id = derive_id("refund", merchant, key) if key else new_id()
     legs = [
-        Transfer(derive_id("refund-memo", str(refund_id)), refundable, source, units, memo_ledger, T_ALLOWANCE_USED,
-                 flags=int(TransferFlags.linked)),
+        Transfer(derive_id("refund-memo", str(refund_id)), refundable, source, units, memo_ledger, T_ALLOWANCE_USED),
         Transfer(refund_id, payment.credit_account_id, payment.debit_account_id, units, cur.ledger, T_REFUND,
                  user_data=payment.id),
     ]  # fmt: skip
     if policy is not None:  # what the refund gives back: the payer's spend and room, the tax base
-        back = platform.policy.give_back(policy, customer, merchant, cur, units, paid_at,
-                                         platform.decision_of(payment_public_id), refund_id)  # fmt: skip
-        if back:
-            legs = [legs[0], dataclasses.replace(legs[1], flags=int(TransferFlags.linked)), *back[:-1],
-                    dataclasses.replace(back[-1], flags=0)]  # fmt: skip
+        legs += platform.policy.give_back(policy, customer, merchant, cur, units, paid_at,
+                                          platform.decision_of(payment_public_id), refund_id)  # fmt: skip
+    legs = linked_chain(legs)
     public = public_id_of("ref_", refund_id)
     event_body = {"id": f"evt_{public[4:]}_created", "type": "refund.created",
                   "data": {"id": public, "payment": payment_public_id, "amount": cur.format(units),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from farthing.adapters.rows import b16, int16
-from farthing.domain.ledger_types import Transfer, TransferFlags
+from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import currency, round_to_exponent, share
 from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, TransferResult
@@ -81,8 +81,7 @@ def close_period(platform: Platform, period: str) -> list[TaxReturn]:
             legs.append(Transfer(derive_id("tax-rounding", str(base_id)), rounding, liability, -residue, cur.ledger,
                                  T_ROUNDING))  # fmt: skip
         if legs:
-            legs = [_linked(t) for t in legs[:-1]] + legs[-1:]
-            results = platform.ledger.create_transfers(legs)
+            results = platform.ledger.create_transfers(linked_chain(legs))
             if not all(r in (TransferResult.ok, TransferResult.exists) for r in results):
                 raise PlatformError(
                     ErrorCode.payment_refused,
@@ -94,8 +93,3 @@ def close_period(platform: Platform, period: str) -> list[TaxReturn]:
         )
         returns.append(TaxReturn(merchant, place, kind, rate, period, cur.code, gross, exact, remitted, residue))
     return returns
-
-
-def _linked(t: Transfer) -> Transfer:
-    return Transfer(t.id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code,
-                    flags=t.flags | int(TransferFlags.linked), user_data=t.user_data)  # fmt: skip

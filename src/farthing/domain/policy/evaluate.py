@@ -184,9 +184,13 @@ def _zone(name: str) -> ZoneInfo:
 
 def local_day_and_month(now_ms: int, timezone: str) -> tuple[str, str]:
     """The payer's local day and month at `now_ms` in `timezone`: ("2026-11-28", "2026-11")."""
-    now_s = now_ms // 1000
-    days = (now_s + _offset_s(timezone, now_s // 900)) // 86_400
-    return _day_and_month(days)
+    return _day_and_month(_local_days(now_ms, timezone))
+
+
+def _local_days(ms: int, timezone: str) -> int:
+    """Days since 1970-01-01 in `timezone`'s calendar at the instant `ms`."""
+    s = ms // 1000
+    return (s + _offset_s(timezone, s // 900)) // 86_400
 
 
 @lru_cache(maxsize=4096)
@@ -502,8 +506,4 @@ def withdrawal_allowed(policy: Policy, paid_at_ms: int, now_ms: int, waived: boo
 
 
 def _days_between(timezone: str, earlier_ms: int, later_ms: int) -> int:
-    def day(ms: int) -> int:
-        s = ms // 1000
-        return (s + _offset_s(timezone, s // 900)) // 86_400
-
-    return day(later_ms) - day(earlier_ms)
+    return _local_days(later_ms, timezone) - _local_days(earlier_ms, timezone)
