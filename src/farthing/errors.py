@@ -173,6 +173,16 @@ class ErrorCode(enum.StrEnum):
     authentication_required = "authentication_required"
     refund_window_closed = "refund_window_closed"
     idempotency_key_in_flight = "idempotency_key_in_flight"
+    # Payment channels and paywalls.
+    channel_mismatch = "channel_mismatch"
+    channel_closed = "channel_closed"
+    channel_expired = "channel_expired"
+    voucher_signature_invalid = "voucher_signature_invalid"
+    voucher_stale = "voucher_stale"
+    voucher_exceeds_deposit = "voucher_exceeds_deposit"
+    chain_element_invalid = "chain_element_invalid"
+    payment_insufficient = "payment_insufficient"
+    payment_header_invalid = "payment_header_invalid"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

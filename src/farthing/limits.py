@@ -59,6 +59,12 @@ timestamp_ms_max = 253_402_300_799_999
 payments_per_batch_max = 8000
 """The most payments one `POST /v1/payments/batch` may hold (each is two ledger transfers with its fee)."""
 
+channel_dispute_s_default = 24 * 3600
+"""How long after a channel expires (or its payer asks to close it) the merchant may still redeem."""
+
+payment_header_bytes_max = 8 * 1024
+"""The largest x402 payment header a paywall reads (proxies often refuse headers past 8 KB)."""
+
 assert 0 < hold_s_default <= hold_s_max <= timeout_s_max
 assert 0 < amount_max < u128_max
 assert 0 < events_per_commit_max <= 8190

@@ -36,6 +36,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/webhook_endpoints"): {MERCHANT},
     ("GET", "/v1/webhook_endpoints/{endpoint_id}/attempts"): {MERCHANT},
     ("POST", "/v1/webhook_endpoints/{endpoint_id}/redeliver"): {MERCHANT},
+    ("POST", "/v1/channels"): {CUSTOMER},
+    ("GET", "/v1/channels"): PARTIES,
+    ("GET", "/v1/channels/{channel_id}"): PARTIES,
+    ("POST", "/v1/channels/{channel_id}/redeem"): {MERCHANT},
+    ("POST", "/v1/channels/{channel_id}/close"): PARTIES,
 }
 
 
@@ -59,11 +64,16 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
     r = httpx.post(f"{server.base}/v1/api_keys/{revoked.json()['id']}/revoke", headers=auth(customer_key))
     assert all(x.status_code in (200, 201) for x in (hold, paid, endpoint, spare, revoked, r))
     event = f"evt_{paid.json()['id'][4:]}_succeeded"
+    channel_terms = {"merchant": merchant, "currency": "USD", "deposit": "0.50", "form": "voucher",
+                     "expires_in_s": 3600, "public_key": "ab" * 32}  # fmt: skip
+    channel = httpx.post(f"{server.base}/v1/channels", json=channel_terms, headers=auth(customer_key))
+    assert channel.status_code == 201, channel.text
     values = {
         "currency_code": "USD",
         "payment_id": hold.json()["id"],
         "key_id": spare.json()["id"],
         "endpoint_id": endpoint.json()["id"],
+        "channel_id": channel.json()["id"],
     }
     bodies = {
         "/v1/merchants": {"name": "x"},
@@ -76,6 +86,8 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/payments/{payment_id}/refunds": {"amount": "0.01"},
         "/v1/payments/{payment_id}/capture": {"amount": "0.01"},
         "/v1/tax/close": {"period": "2026-01"},
+        "/v1/channels": channel_terms,
+        "/v1/channels/{channel_id}/redeem": {"close": False},
     }
     keys = {
         "none": (None, set()),
@@ -99,7 +111,10 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         if path == "/v1/payments/{payment_id}/refunds":
             url = server.base + path.format(payment_id=paid.json()["id"])
         for name, (key, kinds) in keys.items():
-            if not any(f"{{{o}}}" in path for o in ("payment_id", "key_id", "endpoint_id")) and name in own_kind:
+            if (
+                not any(f"{{{o}}}" in path for o in ("payment_id", "key_id", "endpoint_id", "channel_id"))
+                and name in own_kind
+            ):
                 kinds = {own_kind[name]}
             may = bool(kinds & ALLOWED[(method, path)])
             headers = auth(key) if key else {}

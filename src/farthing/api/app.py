@@ -11,20 +11,34 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
+from farthing.api import channels as channels_api
 from farthing.api import problems
+from farthing.api.deps import (
+    PRINTABLE,
+    Amount,
+    InModel,
+    KeyHeader,
+    Out,
+    PlatformDep,
+    PrincipalDep,
+    idempotency_key_of,
+    replayable,
+    replays,
+)
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence, percent
 from farthing.errors import ErrorCode
+from farthing.services.channels import Channels
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
@@ -33,27 +47,18 @@ from farthing.services.refunds import refund
 from farthing.services.tax import close_period
 from farthing.services.webhooks import Webhooks
 
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-"""Text kept in the database: no control characters (PostgreSQL text cannot even hold NUL)."""
-
-
 _COUNTRY = r"^[A-Z]{2}$"
 
 
-class PartyIn(_In):
-    name: StrictStr = Field(min_length=1, max_length=200, pattern=_PRINTABLE, examples=["Daily Crossword"])
+class PartyIn(InModel):
+    name: StrictStr = Field(min_length=1, max_length=200, pattern=PRINTABLE, examples=["Daily Crossword"])
     country: StrictStr | None = Field(
         default=None, pattern=_COUNTRY, examples=["DE"], description="ISO 3166 alpha-2: the billing country"
     )
     age_band: Literal["adult", "minor"] = Field(default="adult", description="for policies with lower caps for minors")
 
 
-class EvidenceIn(_In):
+class EvidenceIn(InModel):
     """Where the payer is, as the merchant's app knows it: one piece of location evidence each."""
 
     ip: StrictStr | None = Field(default=None, pattern=_COUNTRY, description="country of the payer's IP address")
@@ -81,12 +86,7 @@ class PartyOut(BaseModel):
     api_key: ApiKeyOut
 
 
-Amount = Annotated[
-    Any, Field(description='A decimal string in major units, e.g. "0.001"; never a JSON number.', examples=["0.001"])
-]
-
-
-class TopUpIn(_In):
+class TopUpIn(InModel):
     amount: Amount
     currency: StrictStr = Field(examples=["USD"])
     card_number: StrictStr = Field(examples=["4242424242424242"])
@@ -101,11 +101,11 @@ class TopUpOut(BaseModel):
     currency: str
 
 
-class PaymentIn(_In):
+class PaymentIn(InModel):
     merchant: StrictStr = Field(examples=["mer_0123456789abcdef01234567"])
     amount: Amount
     currency: StrictStr = Field(examples=["USD"])
-    reference: StrictStr | None = Field(default=None, max_length=255, pattern=_PRINTABLE, examples=["article-42"])
+    reference: StrictStr | None = Field(default=None, max_length=255, pattern=PRINTABLE, examples=["article-42"])
     capture: StrictBool = Field(default=True, description="false places a hold, to capture or void later")
     hold_expires_s: StrictInt = Field(
         default=limits.hold_s_default, ge=1, le=limits.hold_s_max, description="how long a hold lasts"
@@ -113,7 +113,7 @@ class PaymentIn(_In):
     evidence: EvidenceIn | None = Field(default=None, description="the payer's location, for tax and policy")
 
 
-class CaptureIn(_In):
+class CaptureIn(InModel):
     amount: Amount | None = Field(default=None, description="what to capture; the whole hold when left out")
 
 
@@ -121,7 +121,7 @@ class BatchPaymentIn(PaymentIn):
     idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=255)
 
 
-class BatchIn(_In):
+class BatchIn(InModel):
     payments: list[BatchPaymentIn] = Field(min_length=1, max_length=limits.payments_per_batch_max)
 
 
@@ -166,9 +166,9 @@ class BatchOut(BaseModel):
     data: list[BatchItemOut]
 
 
-class EndpointIn(_In):
+class EndpointIn(InModel):
     url: StrictStr = Field(
-        min_length=8, max_length=2048, pattern=_PRINTABLE, examples=["https://merchant.example/farthing-webhooks"]
+        min_length=8, max_length=2048, pattern=PRINTABLE, examples=["https://merchant.example/farthing-webhooks"]
     )
     attempts_max: StrictInt = Field(
         default=8, ge=1, le=limits.webhook_attempts_max, description="delivery attempts per event before skipping it"
@@ -183,7 +183,7 @@ class EndpointOut(BaseModel):
     attempts_max: int
 
 
-class RedeliverIn(_In):
+class RedeliverIn(InModel):
     event_id: StrictStr = Field(min_length=1, max_length=200, examples=["evt_0123_succeeded"])
 
 
@@ -203,7 +203,7 @@ class AttemptOut(BaseModel):
     manual: bool = Field(description="a redelivery asked for by hand")
 
 
-class RefundIn(_In):
+class RefundIn(InModel):
     amount: Amount | None = Field(default=None, description="what to refund; all that is left when left out")
 
 
@@ -248,6 +248,9 @@ class TransactionOut(BaseModel):
         "hold_expired",
         "platform_fee",
         "refund",
+        "channel_deposit",
+        "channel_payment",
+        "channel_released",
         "transfer",
     ]
     amount: str = Field(description="signed change of the posted balance (+ received, - paid)")
@@ -265,7 +268,7 @@ class TransactionListOut(BaseModel):
     next_page: str | None = Field(description="pass as `page` for the next (older) lines; keeps the filters")
 
 
-class TaxCloseIn(_In):
+class TaxCloseIn(InModel):
     period: StrictStr = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])
 
 
@@ -310,47 +313,6 @@ class BodyGuard:
         await self.app(scope, receive, send)
 
 
-def _replayed(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
-    """The documented answer to a retry with the same Idempotency-Key."""
-    return {
-        200: {
-            "model": model,
-            "description": "A retry with the same Idempotency-Key and body: the first answer again (secrets "
-            "excepted), with the header `Idempotent-Replayed: true`; nothing was applied twice.",
-        }
-    }
-
-
-def _platform(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
-async def _principal(
-    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
-) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
-    principal = _platform(request).authenticate(authorization.removeprefix("Bearer ").strip())
-    if principal is None:
-        raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
-    return principal
-
-
-PrincipalDep = Annotated[Principal, Depends(_principal)]
-KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", description="retries with it apply once")]
-PlatformDep = Annotated[Platform, Depends(_platform)]
-
-
-def _idempotency_key(value: str | None) -> str | None:
-    if value is not None and not 0 < len(value) <= limits.idempotency_key_length_max:
-        raise PlatformError(
-            ErrorCode.idempotency_key_invalid,
-            f"Idempotency-Key must be 1 to {limits.idempotency_key_length_max} characters",
-        )
-    return value
-
-
 def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     """The application; `open_platform` is called at start-up, and the platform closed at shutdown."""
 
@@ -365,9 +327,11 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
         app.state.webhooks.start()
         app.state.remembered = Remembered(app.state.platform)
+        app.state.channels = Channels(app.state.platform)
         try:
             yield
         finally:
+            app.state.channels.close()
             app.state.webhooks.close()
             app.state.history.close()
             app.state.holds.close()
@@ -385,7 +349,11 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
 
     # The busiest route first: Starlette tries routes in order, and matching them was 8 % of the loop's time.
     @app.post(
-        "/v1/payments", status_code=201, response_model=PaymentOut, responses=_replayed(PaymentOut), tags=["payments"]
+        "/v1/payments",
+        status_code=201,
+        response_model=PaymentOut,
+        responses=replays(PaymentOut),
+        tags=["payments"],
     )
     async def create_payment(
         body: PaymentIn,
@@ -404,8 +372,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             hold_s=body.hold_expires_s,
             evidence=_evidence(body.evidence),
         )
-        payment = await platform.pay_async(principal, item, _idempotency_key(idempotency_key))
-        return _replayable(_payment_out(payment), payment.replayed)
+        payment = await platform.pay_async(principal, item, idempotency_key_of(idempotency_key))
+        return replayable(_payment_out(payment), payment.replayed)
 
     for kind in ("merchant", "customer"):
         _party_route(app, kind)
@@ -470,7 +438,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             data=[_transaction_out(cur, e) for e in found.entries], has_more=found.has_more, next_page=found.next_page
         )
 
-    @app.post("/v1/topups", status_code=201, response_model=TopUpOut, responses=_replayed(TopUpOut), tags=["wallets"])
+    @app.post("/v1/topups", status_code=201, response_model=TopUpOut, responses=replays(TopUpOut), tags=["wallets"])
     def create_topup(
         body: TopUpIn,
         principal: PrincipalDep,
@@ -481,10 +449,10 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         declines, 4000002500003155 needs authentication). Authorised, booked, then captured; a retry with
         the same `Idempotency-Key` charges nothing again."""
         done = platform.top_up(
-            principal, body.amount, body.currency, body.card_number, _idempotency_key(idempotency_key)
+            principal, body.amount, body.currency, body.card_number, idempotency_key_of(idempotency_key)
         )
         out = TopUpOut(id=done.id, amount=done.amount, processor_fee=done.processor_fee, currency=done.currency)
-        return _replayable(out, done.replayed)
+        return replayable(out, done.replayed)
 
     @app.post("/v1/tax/close", response_model=list[TaxReturnOut], tags=["tax"])
     def close_tax(body: TaxCloseIn, principal: PrincipalDep, platform: PlatformDep) -> list[TaxReturnOut]:
@@ -509,7 +477,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             for k, kind, mode, scopes, created, revoked in platform.keys(principal)
         ]
 
-    @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, responses=_replayed(KeyOut), tags=["keys"])
+    @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, responses=replays(KeyOut), tags=["keys"])
     def create_key(
         principal: PrincipalDep, platform: PlatformDep, request: Request, idempotency_key: KeyHeader = None
     ) -> KeyOut | JSONResponse:
@@ -533,7 +501,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         "/v1/webhook_endpoints",
         status_code=201,
         response_model=EndpointOut,
-        responses=_replayed(EndpointOut),
+        responses=replays(EndpointOut),
         tags=["webhooks"],
     )
     def create_endpoint(
@@ -582,7 +550,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key, _evidence(p.evidence))
             for p in body.payments
         ]
-        answers = platform.pay_batch(principal, items, _idempotency_key(idempotency_key))
+        answers = platform.pay_batch(principal, items, idempotency_key_of(idempotency_key))
         # Plain dicts in the documented shape (BatchOut): thousands of items are not worth a model each.
         data = [
             {"payment": None, "error": {"code": a.code.value, "detail": a.detail}}
@@ -609,13 +577,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         """Capture all or part of a hold; the platform fee is taken on what is captured. A retry answers
         the same; a second capture of another amount is refused."""
         payment = request.app.state.holds.capture(principal, payment_id, body.amount if body else None)
-        return _replayable(_payment_out(payment), payment.replayed)
+        return replayable(_payment_out(payment), payment.replayed)
 
     @app.post(
         "/v1/payments/{payment_id}/refunds",
         status_code=201,
         response_model=RefundOut,
-        responses=_replayed(RefundOut),
+        responses=replays(RefundOut),
         tags=["payments"],
     )
     def create_refund(
@@ -632,9 +600,9 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             principal,
             payment_id,
             body.amount if body else None,
-            _idempotency_key(idempotency_key),
+            idempotency_key_of(idempotency_key),
         )
-        return _replayable(
+        return replayable(
             RefundOut(id=done.id, payment=done.payment, amount=done.amount, currency=done.currency), done.replayed
         )
 
@@ -642,8 +610,9 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     def void_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut | JSONResponse:
         """Release a hold: nothing is paid."""
         payment = request.app.state.holds.void(principal, payment_id)
-        return _replayable(_payment_out(payment), payment.replayed)
+        return replayable(_payment_out(payment), payment.replayed)
 
+    app.include_router(channels_api.router)
     return app
 
 
@@ -691,26 +660,23 @@ def _payment_out(payment: Payment) -> PaymentOut:
     return PaymentOut.model_validate(_payment_dict(payment))
 
 
-_Out = TypeVar("_Out", bound=BaseModel)
-
-
 def _remembered(
     request: Request,
     principal: Principal,
     key: str | None,
     route: str,
     body: BaseModel | None,
-    make: Callable[[], _Out],
-) -> _Out | JSONResponse:
+    make: Callable[[], Out],
+) -> Out | JSONResponse:
     """Run a POST that moves no money once per Idempotency-Key (see `farthing.services.idempotency`)."""
-    made: list[_Out] = []
+    made: list[Out] = []
 
     def run() -> tuple[int, dict[str, Any]]:
         made.append(make())
         return 201, made[0].model_dump(mode="json")
 
     _, answer, replayed = request.app.state.remembered.run(
-        principal.party_id or principal.key_id, _idempotency_key(key), route,
+        principal.party_id or principal.key_id, idempotency_key_of(key), route,
         body.model_dump_json().encode() if body is not None else b"", run, _without_secrets,
     )  # fmt: skip
     if replayed:
@@ -725,13 +691,6 @@ def _without_secrets(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(body.get("api_key"), dict):
         return {**body, "api_key": {**body["api_key"], "secret": None}}
     return body
-
-
-def _replayable(out: _Out, replayed: bool) -> _Out | JSONResponse:
-    """A retry that moved nothing answers 200 with `Idempotent-Replayed: true`; a first answer as declared."""
-    if replayed:
-        return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
-    return out
 
 
 def _evidence(e: EvidenceIn | None) -> Evidence | None:
@@ -753,7 +712,7 @@ def _party_route(app: FastAPI, kind: Literal["merchant", "customer"]) -> None:
         f"/v1/{kind}s",
         status_code=201,
         response_model=PartyOut,
-        responses=_replayed(PartyOut),
+        responses=replays(PartyOut),
         tags=["parties"],
         name=f"create_{kind}",
         summary=f"Create {kind.capitalize()}",

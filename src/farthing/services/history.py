@@ -33,6 +33,7 @@ from farthing.errors import ErrorCode
 from farthing.services.holds import payment_transfer_id
 from farthing.services.platform import (
     T_CARD_FEE,
+    T_CHANNEL,
     T_PAYMENT,
     T_PLATFORM_FEE,
     T_REFUND,
@@ -59,6 +60,9 @@ TYPES = {
     "hold_expired": "expired = 1",
     "platform_fee": f"code = {T_PLATFORM_FEE}",
     "refund": f"code = {T_REFUND}",
+    "channel_deposit": f"code = {T_CHANNEL} AND (flags & 2) <> 0 AND expired = 0",
+    "channel_payment": f"code = {T_CHANNEL} AND (flags & 4) <> 0",
+    "channel_released": f"code = {T_CHANNEL} AND (flags & 8) <> 0",
 }
 
 
@@ -73,6 +77,8 @@ def type_of(code: int, flags: int, expired: bool) -> str:
         if flags & _VOID:
             return "hold_voided"
         return "payment"
+    if code == T_CHANNEL:
+        return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
     return {T_TOPUP: "topup", T_CARD_FEE: "card_fee", T_PLATFORM_FEE: "platform_fee", T_REFUND: "refund"}.get(
         code, "transfer"
     )

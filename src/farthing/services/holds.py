@@ -23,6 +23,7 @@ from farthing.errors import ErrorCode, TransferResult
 from farthing.services.payment_policy import PolicyRefused
 from farthing.services.platform import (
     CODE_FEE_REVENUE,
+    T_PAYMENT,
     T_PLATFORM_FEE,
     Payment,
     Platform,
@@ -74,7 +75,7 @@ class Holds:
         tid = payment_transfer_id(public_id)
         with self._lock:
             found = self.lookups.find_transfers([tid]).get(tid)
-        if found is None:
+        if found is None or found.code != T_PAYMENT:  # a channel's hold is not a payment to capture
             raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
         owners = dict(
             self.platform.db.query(

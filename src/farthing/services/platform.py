@@ -48,7 +48,7 @@ R = TransferResult
 # Account codes and transfer codes of the platform's chart of accounts.
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
 CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
-T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND = 1, 2, 3, 4, 5
+T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND, T_CHANNEL = 1, 2, 3, 4, 5, 6
 KEY_CACHE_MS = 1_000
 """How long a known API key is remembered before the database is asked again."""
 SCOPES = {

@@ -1,0 +1,78 @@
+"""What every router of the API shares: the principal and platform dependencies, the input base model,
+amounts, Idempotency-Key checks and the answer to a replayed request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from farthing import limits
+from farthing.errors import ErrorCode
+from farthing.services.platform import Platform, PlatformError, Principal
+
+
+class InModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""Text kept in the database: no control characters (PostgreSQL text cannot even hold NUL)."""
+
+
+Amount = Annotated[
+    Any, Field(description='A decimal string in major units, e.g. "0.001"; never a JSON number.', examples=["0.001"])
+]
+
+
+def replays(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The documented answer to a retry with the same Idempotency-Key."""
+    return {
+        200: {
+            "model": model,
+            "description": "A retry with the same Idempotency-Key and body: the first answer again (secrets "
+            "excepted), with the header `Idempotent-Replayed: true`; nothing was applied twice.",
+        }
+    }
+
+
+def _platform(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+async def _principal(
+    request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
+) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
+    principal = _platform(request).authenticate(authorization.removeprefix("Bearer ").strip())
+    if principal is None:
+        raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", description="retries with it apply once")]
+PlatformDep = Annotated[Platform, Depends(_platform)]
+
+
+def idempotency_key_of(value: str | None) -> str | None:
+    if value is not None and not 0 < len(value) <= limits.idempotency_key_length_max:
+        raise PlatformError(
+            ErrorCode.idempotency_key_invalid,
+            f"Idempotency-Key must be 1 to {limits.idempotency_key_length_max} characters",
+        )
+    return value
+
+
+Out = TypeVar("Out", bound=BaseModel)
+
+
+def replayable(out: Out, replayed: bool) -> Out | JSONResponse:
+    """A retry that moved nothing answers 200 with `Idempotent-Replayed: true`; a first answer as declared."""
+    if replayed:
+        return JSONResponse(out.model_dump(), status_code=200, headers={"Idempotent-Replayed": "true"})
+    return out

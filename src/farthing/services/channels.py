@@ -1,0 +1,462 @@
+"""Payment channels: open (a hold on the payer's wallet), redeem (part of the hold paid to the merchant,
+the rest held again, the platform fee linked), close (the rest released).
+
+The ledger is the truth for the money. A channel's k-th redemption posts its k-th hold, and every id
+is derived from the channel and k, so a retried redemption finds its own transfers (`exists`), two
+servers redeeming at once cannot both post one hold, and a row left behind by a crash is caught up
+from the ledger before the next redemption. Costs: one transfer to open, two (post and fee) to
+redeem and close at once, three for each redemption that leaves the channel open.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+
+from farthing import limits
+from farthing.adapters.platform_db import PlatformDb
+from farthing.domain.channels import rules
+from farthing.domain.channels.hashchain import ChainPayment
+from farthing.domain.channels.rules import Accepted, ChannelRefused, Form, Terms
+from farthing.domain.channels.vouchers import Voucher
+from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
+from farthing.domain.money import Currency, currency
+from farthing.domain.policy.evaluate import Evidence
+from farthing.engine.ids import derive_id, new_id
+from farthing.engine.store import ClosableLookups, OutboxEvent
+from farthing.errors import ErrorCode, TransferResult
+from farthing.services.payment_policy import Gate, PolicyRefused
+from farthing.services.platform import (
+    CODE_FEE_REVENUE,
+    T_CHANNEL,
+    T_PLATFORM_FEE,
+    Platform,
+    PlatformError,
+    Principal,
+    positive_units,
+    public_id_of,
+)
+
+R = TransferResult
+_PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
+_COLUMNS = (
+    "id, customer, merchant, currency, form, deposit, expires_ms, dispute_ms, public_key, root, unit, length, "
+    "created_ms, status, settle_after_ms, redemptions, redeemed, redeemed_sequence, redeemed_proof"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenChannel:
+    merchant: str
+    currency: str
+    deposit: object
+    """A decimal string, like every amount."""
+    form: Form
+    expires_in_s: int
+    dispute_s: int = limits.channel_dispute_s_default
+    public_key: bytes = b""
+    root: bytes = b""
+    unit: object = None
+    length: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    id: str
+    customer: str
+    merchant: str
+    currency: str
+    form: Form
+    deposit: int
+    expires_ms: int
+    dispute_ms: int
+    public_key: bytes
+    root: bytes
+    unit: int
+    length: int
+    created_ms: int
+    status: str
+    """open, closing (the payer asked to close: the merchant may still redeem until `settle_after_ms`),
+    or closed."""
+    settle_after_ms: int | None
+    redemptions: int
+    redeemed: int
+    redeemed_sequence: int
+    redeemed_proof: bytes
+    replayed: bool = False
+
+    @property
+    def number(self) -> int:
+        return channel_number(self.id)
+
+    @property
+    def terms(self) -> Terms:
+        return Terms(self.number, self.form, self.deposit, self.expires_ms, self.public_key, self.root, self.unit,
+                     self.length)  # fmt: skip
+
+    @property
+    def redeem_until_ms(self) -> int:
+        """The end of the dispute window: the last moment a voucher can be redeemed."""
+        end = self.expires_ms + self.dispute_ms
+        return end if self.settle_after_ms is None else min(end, self.settle_after_ms)
+
+    @property
+    def last(self) -> Accepted:
+        return Accepted(self.redeemed, self.redeemed_sequence, self.redeemed_proof or self.root)
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    channel: Channel
+    amount: int
+    """Paid to the merchant by this redemption."""
+    fee: int
+    replayed: bool
+
+
+def channel_number(public_id: str) -> int:
+    from farthing.services.holds import payment_transfer_id
+
+    if not public_id.startswith("ch_"):
+        raise PlatformError(ErrorCode.not_found, f"no channel {public_id!r}")
+    try:
+        return payment_transfer_id("pay_" + public_id[3:])
+    except PlatformError:
+        raise PlatformError(ErrorCode.not_found, f"no channel {public_id!r}") from None
+
+
+def hold_id(number: int, k: int) -> int:
+    """The channel's k-th hold: the first is the channel's own number."""
+    return number if k == 0 else derive_id("channel-hold", str(number), str(k))
+
+
+class Channels:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.db: PlatformDb = platform.db
+        self._lookups: ClosableLookups = platform.ledger.engine.store.open_lookups()
+        self._lookups_lock = threading.Lock()
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+    def close(self) -> None:
+        with self._lookups_lock:
+            self._lookups.close()
+
+    # -- open ------------------------------------------------------------------------------------
+
+    def open(self, principal: Principal, cmd: OpenChannel, idempotency_key: str | None) -> Channel:
+        """Lock `deposit` from the customer's wallet for the merchant until the channel expires and its
+        dispute window ends (a pending transfer that the ledger releases on its own after that)."""
+        p = self.platform
+        if principal.kind != "customer" or "payments:write" not in principal.scopes:
+            raise PlatformError(ErrorCode.forbidden, "this needs a customer key with the payments:write scope")
+        assert principal.party_id is not None
+        cur = currency(cmd.currency)
+        deposit = positive_units(cur, cmd.deposit)
+        unit = positive_units(cur, cmd.unit) if cmd.form is Form.hashchain else 0
+        if cmd.expires_in_s <= 0 or cmd.dispute_s < 0:
+            raise PlatformError(ErrorCode.validation_failed, "expires_in_s must be positive, dispute_s not negative")
+        if cmd.expires_in_s + cmd.dispute_s > limits.hold_s_max:
+            raise PlatformError(
+                ErrorCode.validation_failed, f"expiry and dispute window together last at most {limits.hold_s_max} s"
+            )
+        p._party(cmd.merchant, "merchant", principal.mode)
+        number = derive_id("channel", principal.party_id, idempotency_key) if idempotency_key else new_id()
+        now = p.clock_ms()
+        terms = Terms(number, cmd.form, deposit, now + cmd.expires_in_s * 1000, cmd.public_key, cmd.root, unit,
+                      cmd.length)  # fmt: skip
+        payer = p.wallet_account(principal.party_id, "customer", cur)
+        payee = p.wallet_account(cmd.merchant, "merchant", cur)
+        public = public_id_of("ch_", number)
+        with p.in_flight(principal.party_id, "channel", idempotency_key):
+            existing = self._find(public)
+            if existing is not None:
+                if (existing.merchant, existing.deposit, existing.form, existing.currency) != (
+                    cmd.merchant, deposit, cmd.form, cur.code,
+                ):  # fmt: skip
+                    raise PlatformError(
+                        ErrorCode.idempotency_key_reused, "this Idempotency-Key opened a channel with other terms"
+                    )
+                return dataclasses.replace(existing, replayed=True)
+            gate = self._gate(principal.party_id, cmd.merchant, cur, deposit, number, "hold")
+            legs = [Transfer(number, payer, payee, deposit, cur.ledger, T_CHANNEL, flags=_PENDING,
+                             timeout_s=cmd.expires_in_s + cmd.dispute_s)]  # fmt: skip
+            legs = linked_chain(legs + (gate.legs if gate else []))
+            channel = Channel(public, principal.party_id, cmd.merchant, cur.code, cmd.form, deposit,
+                              terms.expires_ms, cmd.dispute_s * 1000, cmd.public_key, cmd.root, unit, cmd.length,
+                              now, "open", None, 0, 0, 0, b"")  # fmt: skip
+            try:
+                results = p.ledger.submit("transfers", legs, [(0, _event(channel, "channel.opened", cur))]).result()
+            finally:
+                if gate is not None:
+                    p.policy.settled(gate)
+            if any(r not in (R.ok, R.exists) for r in results):
+                first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
+                if first is R.exceeds_credits:
+                    raise PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
+                raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
+            self.db.query(
+                f"INSERT INTO channels ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (public, channel.customer, channel.merchant, cur.code, cmd.form.value, str(deposit), channel.expires_ms,
+                 channel.dispute_ms, cmd.public_key or None, cmd.root or None, str(unit), cmd.length, now, "open",
+                 None, 0, "0", 0, None),
+            )  # fmt: skip
+        return channel
+
+    # -- read ------------------------------------------------------------------------------------
+
+    def get(self, principal: Principal, public_id: str) -> Channel:
+        """A channel of the caller's (its payer's or its merchant's), caught up with the ledger."""
+        found = self._find(public_id)
+        if found is None or principal.party_id not in (found.customer, found.merchant):
+            raise PlatformError(ErrorCode.not_found, f"no channel {public_id!r}")
+        return self._caught_up(found)
+
+    def list(self, principal: Principal, status: str | None = None) -> list[Channel]:
+        """The caller's channels, newest first (at most a page)."""
+        if principal.party_id is None:
+            raise PlatformError(ErrorCode.forbidden, "an operator key has no channels")
+        where = "(customer = ? OR merchant = ?)" + (" AND status = ?" if status else "")
+        params: tuple[object, ...] = (principal.party_id, principal.party_id) + ((status,) if status else ())
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM channels WHERE {where} ORDER BY created_ms DESC LIMIT {limits.page_size_max}",
+            params,
+        )
+        return [_channel(r) for r in rows]
+
+    def _find(self, public_id: str) -> Channel | None:
+        channel_number(public_id)
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM channels WHERE id = ?", (public_id,))
+        return _channel(rows[0]) if rows else None
+
+    def _caught_up(self, ch: Channel) -> Channel:
+        """The row brought up to what the ledger holds (it lags only when a crash came between the two)."""
+        if ch.status == "closed":
+            return ch
+        k, redeemed, sequence, status = ch.redemptions, ch.redeemed, ch.redeemed_sequence, ch.status
+        number = ch.number
+        while True:
+            post, void = derive_id("channel-post", str(number), str(k)), derive_id("channel-void", str(number), str(k))
+            with self._lookups_lock:
+                found = self._lookups.find_transfers([post, void, hold_id(number, k + 1)])
+            if void in found:
+                status = "closed"
+                break
+            if post not in found:
+                break
+            redeemed += found[post].amount
+            sequence, k = found[post].user_data, k + 1
+            if hold_id(number, k) not in found:
+                status = "closed"
+                break
+        if (k, status) == (ch.redemptions, ch.status):
+            return ch
+        proof = ch.redeemed_proof if k == ch.redemptions else b""  # a chain's element is not in the ledger
+        return self._store(dataclasses.replace(ch, redemptions=k, redeemed=redeemed, redeemed_sequence=sequence,
+                                               redeemed_proof=proof, status=status))  # fmt: skip
+
+    def _store(self, ch: Channel) -> Channel:
+        self.db.query(
+            "UPDATE channels SET redemptions = ?, redeemed = ?, redeemed_sequence = ?, redeemed_proof = ?, "
+            "status = ?, settle_after_ms = ? WHERE id = ? AND redemptions <= ?",
+            (ch.redemptions, str(ch.redeemed), ch.redeemed_sequence, ch.redeemed_proof or None, ch.status,
+             ch.settle_after_ms, ch.id, ch.redemptions),
+        )  # fmt: skip
+        return ch
+
+    # -- redeem and close ------------------------------------------------------------------------
+
+    def redeem(
+        self, principal: Principal, public_id: str, payment: Voucher | ChainPayment | None, close: bool = False
+    ) -> Redemption:
+        """The merchant turns the highest payment it accepted into money: the hold pays what the payment
+        adds to what was redeemed, the fee is taken on that, and the rest stays held (or, with `close`,
+        is released to the payer). A retry of the same redemption answers the same."""
+        with self._locks[public_id]:
+            ch = self.get(principal, public_id)
+            if principal.party_id != ch.merchant:
+                raise PlatformError(ErrorCode.forbidden, "only the channel's merchant redeems it")
+            if payment is None:
+                if not close:
+                    raise PlatformError(ErrorCode.validation_failed, "send a voucher or a chain element, or close")
+                return Redemption(self._release(ch), 0, 0, ch.status == "closed")
+            if ch.status == "closed":
+                if _same(ch, payment):
+                    return Redemption(ch, 0, 0, True)
+                raise PlatformError(ErrorCode.channel_closed, "the channel is closed; it accepts nothing more")
+            now = self.platform.clock_ms()
+            try:
+                accepted = self._accept(ch, payment, now)
+            except ChannelRefused as refused:
+                if refused.code is ErrorCode.voucher_stale and _same(ch, payment):
+                    return Redemption(self._release(ch) if close else ch, 0, 0, True)
+                raise PlatformError(refused.code, refused.detail) from None
+            return self._post(ch, accepted, now, close)
+
+    def _accept(self, ch: Channel, payment: Voucher | ChainPayment, now: int) -> Accepted:
+        terms, until = ch.terms, ch.redeem_until_ms
+        if ch.form is Form.hashchain and ch.redeemed and not ch.redeemed_proof:
+            # Caught up from the ledger after a crash, which keeps no chain element: check from the root.
+            accepted = rules.accept(terms, rules.opening(terms), payment, now, until_ms=until)
+            if accepted.sequence <= ch.redeemed_sequence:
+                raise ChannelRefused(ErrorCode.voucher_stale, "a payment as high or higher was redeemed already")
+            return accepted
+        return rules.accept(terms, ch.last, payment, now, until_ms=until)
+
+    def _post(self, ch: Channel, accepted: Accepted, now: int, close: bool) -> Redemption:
+        p, cur = self.platform, currency(ch.currency)
+        k, number = ch.redemptions, ch.number
+        amount = accepted.amount - ch.redeemed
+        rest = ch.deposit - accepted.amount
+        payer = p.wallet_account(ch.customer, "customer", cur)
+        payee = p.wallet_account(ch.merchant, "merchant", cur)
+        hold_end_ms = ch.expires_ms + ch.dispute_ms
+        legs = [Transfer(derive_id("channel-post", str(number), str(k)), payer, payee, amount, cur.ledger, T_CHANNEL,
+                         flags=_POST, pending_id=hold_id(number, k), user_data=accepted.sequence)]  # fmt: skip
+        if rest and not close:
+            timeout_s = -(-(hold_end_ms - now) // 1000)
+            legs.append(Transfer(hold_id(number, k + 1), payer, payee, rest, cur.ledger, T_CHANNEL, flags=_PENDING,
+                                 timeout_s=max(timeout_s, 1)))  # fmt: skip
+        gate = self._gate(ch.customer, ch.merchant, cur, amount, legs[0].id, "capture")
+        fee = gate.fee if gate is not None else p.fee_for(cur, amount)
+        if fee:
+            revenue = p.platform_account(CODE_FEE_REVENUE, cur)
+            fee_id = derive_id("channel-fee", str(number), str(k))
+            legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
+        legs = linked_chain(legs + (gate.legs if gate else []))
+        closed = close or not rest
+        proof = accepted.proof if ch.form is Form.hashchain else b""
+        status = "closed" if closed else ch.status
+        after = dataclasses.replace(ch, redemptions=k + 1, redeemed=accepted.amount, redeemed_proof=proof,
+                                    redeemed_sequence=accepted.sequence, status=status)  # fmt: skip
+        event = _event(after, "channel.redeemed", cur, amount=cur.format(amount), fee=cur.format(fee))
+        try:
+            results = p.ledger.submit("transfers", legs, [(0, event)]).result()
+        finally:
+            if gate is not None:
+                p.policy.settled(gate)
+        replayed = all(r is R.exists for r in results)
+        if not replayed and any(r is not R.ok for r in results):
+            raise self._refusal(ch, results, gate)
+        return Redemption(self._store(after), amount, fee, replayed)
+
+    def _refusal(self, ch: Channel, results: list[TransferResult], gate: Gate | None) -> PlatformError:
+        first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
+        if gate is not None and gate.guards and first is R.exceeds_credits:
+            return PlatformError(ErrorCode.policy_denied, "redeeming this would pass a limit of the payer's policy")
+        if first is R.pending_transfer_expired:
+            self._store(dataclasses.replace(ch, status="closed"))
+            return PlatformError(ErrorCode.channel_expired, "the channel's deposit was released: its time is over")
+        if first in (R.pending_transfer_already_posted, R.pending_transfer_already_voided):
+            return PlatformError(ErrorCode.voucher_stale, "the channel was redeemed or closed meanwhile; read it again")
+        return PlatformError(ErrorCode.payment_refused, f"the ledger refused the redemption: {first.name}")
+
+    def _release(self, ch: Channel) -> Channel:
+        """Void the current hold: what was not redeemed goes back to the payer."""
+        if ch.status == "closed":
+            return ch
+        cur, number = currency(ch.currency), ch.number
+        payer = self.platform.wallet_account(ch.customer, "customer", cur)
+        payee = self.platform.wallet_account(ch.merchant, "merchant", cur)
+        k = ch.redemptions
+        void = Transfer(derive_id("channel-void", str(number), str(k)), payer, payee, ch.deposit - ch.redeemed,
+                        cur.ledger, T_CHANNEL, flags=_VOID, pending_id=hold_id(number, k))  # fmt: skip
+        after = dataclasses.replace(ch, status="closed")
+        event = _event(after, "channel.closed", cur)
+        [result] = self.platform.ledger.submit("transfers", [void], [(0, event)]).result()
+        if result not in (R.ok, R.exists, R.pending_transfer_expired):
+            raise PlatformError(ErrorCode.payment_refused, f"the ledger refused to release the deposit: {result.name}")
+        return self._store(after)
+
+    def close_channel(self, principal: Principal, public_id: str) -> Channel:
+        """The payer asks to close: the merchant has the dispute window to redeem what it was paid, then
+        (on the payer's next close, or on its own when the hold times out) the rest comes back. The
+        merchant closes at once: whatever it did not redeem goes back to the payer now."""
+        with self._locks[public_id]:
+            ch = self.get(principal, public_id)
+            if ch.status == "closed":
+                return dataclasses.replace(ch, replayed=True)
+            now = self.platform.clock_ms()
+            if principal.party_id == ch.merchant or (ch.settle_after_ms is not None and now >= ch.settle_after_ms):
+                return self._release(ch)
+            if now >= ch.expires_ms + ch.dispute_ms:
+                return self._release(ch)
+            if ch.status == "closing":
+                return dataclasses.replace(ch, replayed=True)
+            settle = min(now, ch.expires_ms) + ch.dispute_ms
+            return self._store(dataclasses.replace(ch, status="closing", settle_after_ms=settle))
+
+    def _gate(self, payer: str, merchant: str, cur: Currency, units: int, transfer_id: int, stage: str) -> Gate | None:
+        """The currency's policy on a deposit (decided as a hold) or a redemption (counted as a capture)."""
+        policy = self.platform.policy.for_currency(cur.code)
+        if policy is None:
+            return None
+        profile = self.platform.profile(payer)
+        evidence = (
+            Evidence(billing=profile.country, ip=profile.country)
+            if stage == "capture"
+            else Evidence(billing=profile.country)
+        )
+        try:
+            return self.platform.policy.gate(policy, payer, merchant, profile, evidence, cur, units,
+                                             self.platform.clock_ms(), transfer_id, stage)  # fmt: skip
+        except PolicyRefused as refused:
+            raise PlatformError(refused.code, refused.detail) from None
+
+
+def _same(ch: Channel, payment: Voucher | ChainPayment) -> bool:
+    """The payment is the one redeemed last (a retry)."""
+    if isinstance(payment, Voucher):
+        return payment.sequence == ch.redeemed_sequence and payment.cumulative == ch.redeemed
+    return payment.index == ch.redeemed_sequence and payment.index * ch.unit == ch.redeemed
+
+
+def _channel(row: tuple[object, ...]) -> Channel:
+    (id_, customer, merchant, cur, form, deposit, expires, dispute, key, root, unit, length, created, status,
+     settle, redemptions, redeemed, sequence, proof) = row  # fmt: skip
+    return Channel(
+        str(id_),
+        str(customer),
+        str(merchant),
+        str(cur),
+        Form(str(form)),
+        int(str(deposit)),
+        int(expires),
+        int(dispute),
+        bytes(key or b""),
+        bytes(root or b""),
+        int(str(unit)),  # type: ignore[call-overload, arg-type]
+        int(length),
+        int(created),
+        str(status),
+        None if settle is None else int(settle),  # type: ignore[call-overload]
+        int(redemptions),
+        int(str(redeemed)),
+        int(sequence),
+        bytes(proof or b""),
+    )  # type: ignore[call-overload, arg-type]
+
+
+def channel_json(ch: Channel, cur: Currency | None = None) -> dict[str, object]:
+    """A channel as the API shows it and as its webhook events carry it."""
+    cur = cur or currency(ch.currency)
+    return {
+        "id": ch.id, "object": "channel", "status": ch.status, "customer": ch.customer, "merchant": ch.merchant,
+        "currency": ch.currency, "form": ch.form.value, "deposit": cur.format(ch.deposit),
+        "redeemed": cur.format(ch.redeemed), "redeemed_sequence": ch.redeemed_sequence,
+        "expires_ms": ch.expires_ms, "dispute_s": ch.dispute_ms // 1000, "settle_after_ms": ch.settle_after_ms,
+        "public_key": ch.public_key.hex() or None, "root": ch.root.hex() or None,
+        "unit": cur.format(ch.unit) if ch.unit else None, "length": ch.length or None, "created_ms": ch.created_ms,
+    }  # fmt: skip
+
+
+def _event(ch: Channel, event_type: str, cur: Currency, **extra: object) -> OutboxEvent:
+    suffix = event_type.rpartition(".")[2] + (f"_{ch.redemptions}" if event_type == "channel.redeemed" else "")
+    event_id = f"evt_{ch.id.removeprefix('ch_')}_{suffix}"
+    body = json.dumps({"id": event_id, "type": event_type, "data": {**channel_json(ch, cur), **extra}},
+                      separators=(",", ":"))  # fmt: skip
+    return OutboxEvent(event_id, event_type, ch.merchant, body)

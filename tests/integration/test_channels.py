@@ -1,0 +1,217 @@
+"""Payment channels on a real ledger: a deposit held once, many payments off-ledger, one redemption.
+
+Each test runs on SQLite and PostgreSQL. Balances are read from the ledger itself; the audit re-hashes
+the journal and replays every transfer at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from nacl.signing import SigningKey
+
+from farthing.domain.channels import hashchain, vouchers
+from farthing.domain.channels.hashchain import ChainPayment
+from farthing.domain.channels.rules import Form
+from farthing.domain.money import currency
+from farthing.errors import ErrorCode
+from farthing.services import audit
+from farthing.services.channels import Channels, OpenChannel, channel_number
+from farthing.services.holds import Holds
+from farthing.services.platform import Platform, PlatformError, Principal, open_platform
+
+USD = currency("USD")
+
+
+@dataclass
+class World:
+    platform: Platform
+    channels: Channels
+    payer: Principal
+    merchant: Principal
+    other_merchant: Principal
+
+    def available(self, who: Principal) -> int:
+        wallet = self.platform.wallet_account(who.party_id or "", who.kind, USD)
+        [state] = self.platform.ledger.accounts([wallet])
+        dp, dpo, _, cpo = state.balances()
+        return cpo - dpo - dp
+
+    def fees(self) -> int:
+        from farthing.services.platform import CODE_FEE_REVENUE
+
+        [state] = self.platform.ledger.accounts([self.platform.platform_account(CODE_FEE_REVENUE, USD)])
+        return state.balances()[3]
+
+
+@pytest.fixture
+def world(store_url: str) -> Iterator[World]:
+    platform = open_platform(store_url)
+    channels = Channels(platform)
+    operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+    parties = []
+    for kind in ("customer", "merchant", "merchant"):
+        party, key, _ = platform.create_party(operator, kind, kind.title())
+        scopes = {"payments:write", "topups:write", "read"} if kind == "customer" else {"read"}
+        parties.append(Principal(key, kind, party, "test", frozenset(scopes)))
+    platform.top_up(parties[0], "10.00", "USD", "4242424242424242")
+    try:
+        yield World(platform, channels, *parties)
+    finally:
+        channels.close()
+        platform.close()
+
+
+KEY = SigningKey(b"\x11" * 32)
+
+
+def open_voucher_channel(w: World, deposit: str = "1.00", key: str | None = None) -> str:
+    cmd = OpenChannel(w.merchant.party_id or "", "USD", deposit, Form.voucher, 3600, 600, bytes(KEY.verify_key))
+    return w.channels.open(w.payer, cmd, key).id
+
+
+def test_a_thousand_vouchers_redeemed_once_pay_the_merchant_to_the_micro_unit(world: World) -> None:
+    w, start = world, world.available(world.payer)
+    ch = open_voucher_channel(w)
+    assert w.available(w.payer) == start - 1_000_000  # the deposit is held, not paid
+    number = channel_number(ch)
+    last = None
+    for i in range(1, 1001):  # 1,000 articles at $0.0002, paid off-ledger
+        last = vouchers.sign(KEY, number, i * 200, i)
+    assert last is not None
+    done = w.channels.redeem(w.merchant, ch, last, close=True)
+    assert (done.amount, done.channel.status, done.replayed) == (200_000, "closed", False)
+    assert w.available(w.payer) == start - 200_000
+    assert w.available(w.merchant) == 200_000 - done.fee and done.fee == 4_000  # 2 % platform fee
+    assert w.fees() == 4_000
+    again = w.channels.redeem(w.merchant, ch, last, close=True)  # redeem twice: a replay, nothing moves
+    assert again.replayed and w.available(w.merchant) == 200_000 - 4_000
+    assert audit.verify(w.platform.ledger.engine.store).ok
+
+
+def test_partial_redemptions_hold_the_rest_and_close_releases_it(world: World) -> None:
+    w, start = world, world.available(world.payer)
+    ch = open_voucher_channel(w)
+    n = channel_number(ch)
+    first = w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 300_000, 3))
+    assert (first.amount, first.channel.status, first.channel.redeemed) == (300_000, "open", 300_000)
+    assert w.available(w.payer) == start - 1_000_000  # 0.30 paid, 0.70 still held
+    for stale, code in (
+        (vouchers.sign(KEY, n, 300_000, 3), None),  # the same voucher: a replay
+        (vouchers.sign(KEY, n, 250_000, 4), ErrorCode.voucher_stale),
+        (vouchers.sign(KEY, n, 1_000_001, 9), ErrorCode.voucher_exceeds_deposit),
+        (vouchers.sign(SigningKey(b"\x12" * 32), n, 400_000, 4), ErrorCode.voucher_signature_invalid),
+        (vouchers.sign(KEY, n + 1, 400_000, 4), ErrorCode.channel_mismatch),
+    ):
+        if code is None:
+            assert w.channels.redeem(w.merchant, ch, stale).replayed
+            continue
+        with pytest.raises(PlatformError) as refused:
+            w.channels.redeem(w.merchant, ch, stale)
+        assert refused.value.code is code
+    second = w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 450_000, 5))
+    assert second.amount == 150_000
+    closed = w.channels.close_channel(w.merchant, ch)
+    assert closed.status == "closed"
+    assert w.available(w.payer) == start - 450_000
+    with pytest.raises(PlatformError) as after_close:
+        w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 500_000, 6))
+    assert after_close.value.code is ErrorCode.channel_closed
+    assert audit.verify(w.platform.ledger.engine.store).ok
+
+
+def test_a_hash_chain_channel_pays_per_element(world: World) -> None:
+    w, start = world, world.available(world.payer)
+    chain = hashchain.chain(b"\x21" * 32, 5_000)
+    cmd = OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.hashchain, 3600, 600, root=chain[0],
+                      unit="0.0002", length=5_000)  # fmt: skip
+    ch = w.channels.open(w.payer, cmd, "chain-1").id
+    n = channel_number(ch)
+    assert w.channels.redeem(w.merchant, ch, ChainPayment(n, 1_000, chain[1_000])).amount == 200_000
+    other = hashchain.chain(b"\x22" * 32, 5_000)
+    with pytest.raises(PlatformError) as forged:
+        w.channels.redeem(w.merchant, ch, ChainPayment(n, 1_500, other[1_500]))
+    assert forged.value.code is ErrorCode.chain_element_invalid
+    done = w.channels.redeem(w.merchant, ch, ChainPayment(n, 1_500, chain[1_500]), close=True)
+    assert done.amount == 100_000 and done.channel.status == "closed"
+    assert w.available(w.payer) == start - 300_000
+    assert audit.verify(w.platform.ledger.engine.store).ok
+
+
+def test_the_row_left_behind_by_a_crash_is_caught_up_from_the_ledger(world: World) -> None:
+    """The redemption committed in the ledger, the channel's row was not updated (a crash between the
+    two): the next read and the next redemption follow the ledger, and nothing is paid twice."""
+    w = world
+    chain = hashchain.chain(b"\x23" * 32, 100)
+    cmd = OpenChannel(w.merchant.party_id or "", "USD", "0.01", Form.hashchain, 3600, 600, root=chain[0],
+                      unit="0.0001", length=100)  # fmt: skip
+    ch = w.channels.open(w.payer, cmd, None).id
+    n = channel_number(ch)
+    w.channels.redeem(w.merchant, ch, ChainPayment(n, 40, chain[40]))
+    w.platform.db.query(  # roll the row back, as if its update was lost
+        "UPDATE channels SET redemptions = 0, redeemed = '0', redeemed_sequence = 0, redeemed_proof = NULL "
+        "WHERE id = ?",
+        (ch,),
+    )
+    caught = w.channels.get(w.merchant, ch)
+    assert (caught.redemptions, caught.redeemed, caught.redeemed_sequence) == (1, 4_000, 40)
+    with pytest.raises(PlatformError) as stale:
+        w.channels.redeem(w.merchant, ch, ChainPayment(n, 30, chain[30]))
+    assert stale.value.code is ErrorCode.voucher_stale
+    assert w.channels.redeem(w.merchant, ch, ChainPayment(n, 70, chain[70])).amount == 3_000
+    assert w.available(w.merchant) == 7_000 - 140  # the fee, 2 % of each redemption
+
+
+def test_only_the_merchant_redeems_and_others_do_not_see_the_channel(world: World) -> None:
+    w = world
+    ch = open_voucher_channel(w)
+    v = vouchers.sign(KEY, channel_number(ch), 100, 1)
+    with pytest.raises(PlatformError) as payer:
+        w.channels.redeem(w.payer, ch, v)
+    assert payer.value.code is ErrorCode.forbidden
+    with pytest.raises(PlatformError) as other:
+        w.channels.redeem(w.other_merchant, ch, v)
+    assert other.value.code is ErrorCode.not_found
+    holds = Holds.open(w.platform)
+    try:  # the channel's hold is not a payment: it cannot be captured around the channel's rules
+        with pytest.raises(PlatformError) as capture:
+            holds.capture(w.merchant, "pay_" + ch.removeprefix("ch_"), None)
+        assert capture.value.code is ErrorCode.not_found
+    finally:
+        holds.close()
+
+
+def test_opening_is_idempotent_and_refuses_what_the_wallet_cannot_hold(world: World) -> None:
+    w = world
+    first = open_voucher_channel(w, "1.00", "k1")
+    again = w.channels.open(w.payer, OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.voucher, 3600, 600,
+                                                 bytes(KEY.verify_key)), "k1")  # fmt: skip
+    assert again.id == first and again.replayed
+    with pytest.raises(PlatformError) as other_terms:
+        open_voucher_channel(w, "2.00", "k1")
+    assert other_terms.value.code is ErrorCode.idempotency_key_reused
+    held = w.available(w.payer)
+    with pytest.raises(PlatformError) as poor:
+        open_voucher_channel(w, "100.00")
+    assert poor.value.code is ErrorCode.insufficient_funds and w.available(w.payer) == held
+
+
+def test_the_payer_closes_and_the_merchant_keeps_its_dispute_window(world: World) -> None:
+    w = world
+    clock = [w.platform.clock_ms()]
+    w.platform.clock_ms = lambda: clock[0]
+    start = w.available(w.payer)
+    ch = open_voucher_channel(w)
+    n = channel_number(ch)
+    closing = w.channels.close_channel(w.payer, ch)
+    assert closing.status == "closing" and closing.settle_after_ms == clock[0] + 600_000
+    clock[0] += 300_000  # within the window: the merchant redeems what it served
+    assert w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 250_000, 1)).amount == 250_000
+    clock[0] += 300_001  # the window is over: nothing more is redeemed, and the payer gets the rest
+    with pytest.raises(PlatformError) as late:
+        w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 260_000, 2))
+    assert late.value.code is ErrorCode.channel_expired
+    assert w.channels.close_channel(w.payer, ch).status == "closed"
+    assert w.available(w.payer) == start - 250_000
