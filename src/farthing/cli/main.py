@@ -19,6 +19,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
+paywall_app = typer.Typer(help="A merchant's paywall: redeem the channel payments it accepted.", no_args_is_help=True)
+app.add_typer(paywall_app, name="paywall")
 console = Console()
 
 DbOption = Annotated[
@@ -183,6 +185,35 @@ def tax_close(
                       cur.format(r.exact), cur.format(r.remitted), cur.format(r.residue))  # fmt: skip
     console.print(table)
     console.print(f"{len(returns)} tax bases closed; the residues are booked to the rounding account")
+
+
+@paywall_app.command("redeem")
+def paywall_redeem(
+    store: Annotated[str, typer.Option(help="the paywall's store (its `store=` setting)")],
+    key: Annotated[str, typer.Option(envvar="FARTHING_MERCHANT_KEY", help="the merchant's API key")],
+    platform: Annotated[str, typer.Option(envvar="FARTHING_URL", help="the platform's URL")] = "http://127.0.0.1:8000",
+    close: Annotated[bool, typer.Option(help="also close each channel: what was not paid goes back")] = False,
+) -> None:
+    """Turn every channel's latest accepted payment into money: one ledger transfer per channel."""
+    import httpx
+
+    from farthing.paywall import redeem
+
+    try:
+        done = redeem(store, platform, key, close)
+    except httpx.HTTPError as exc:
+        console.print(f"[red]error[/red] the platform could not be reached: {exc}")
+        raise typer.Exit(2) from exc
+    table = Table(title="Redeemed")
+    for col in ("channel", "amount", "fee", "status"):
+        table.add_column(col, justify="right" if col in ("amount", "fee") else "left")
+    for r in done:
+        table.add_row(r.channel, r.amount, r.fee, r.status)
+    console.print(table)
+    refused = [r for r in done if r.status.startswith("refused")]
+    console.print(f"{len(done) - len(refused)} channels redeemed, {len(refused)} refused")
+    if refused:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

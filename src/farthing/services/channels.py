@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
-from farthing.domain.channels import rules
+from farthing.domain.channels import ids, rules
 from farthing.domain.channels.hashchain import ChainPayment
 from farthing.domain.channels.rules import Accepted, ChannelRefused, Form, Terms
 from farthing.domain.channels.vouchers import Voucher
@@ -27,7 +27,7 @@ from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import ClosableLookups, OutboxEvent
-from farthing.errors import ErrorCode, TransferResult
+from farthing.errors import ErrorCode, FarthingError, TransferResult
 from farthing.services.payment_policy import Gate, PolicyRefused
 from farthing.services.platform import (
     CODE_FEE_REVENUE,
@@ -37,7 +37,6 @@ from farthing.services.platform import (
     PlatformError,
     Principal,
     positive_units,
-    public_id_of,
 )
 
 R = TransferResult
@@ -118,14 +117,10 @@ class Redemption:
 
 
 def channel_number(public_id: str) -> int:
-    from farthing.services.holds import payment_transfer_id
-
-    if not public_id.startswith("ch_"):
-        raise PlatformError(ErrorCode.not_found, f"no channel {public_id!r}")
     try:
-        return payment_transfer_id("pay_" + public_id[3:])
-    except PlatformError:
-        raise PlatformError(ErrorCode.not_found, f"no channel {public_id!r}") from None
+        return ids.channel_number(public_id)
+    except FarthingError as exc:
+        raise PlatformError(exc.code, exc.detail) from None
 
 
 def hold_id(number: int, k: int) -> int:
@@ -170,7 +165,7 @@ class Channels:
                       cmd.length)  # fmt: skip
         payer = p.wallet_account(principal.party_id, "customer", cur)
         payee = p.wallet_account(cmd.merchant, "merchant", cur)
-        public = public_id_of("ch_", number)
+        public = ids.public_channel_id(number)
         with p.in_flight(principal.party_id, "channel", idempotency_key):
             existing = self._find(public)
             if existing is not None:

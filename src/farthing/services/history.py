@@ -367,7 +367,7 @@ class History:
         f = self.db.from_u128
         seq, ts, tid, code, flags, expired, side, amount, released = r[:9]
         balances = (f(r[9]), f(r[10]), f(r[11]), f(r[12]))
-        pending = int(code) == T_PAYMENT and int(flags) & _PENDING and not expired  # type: ignore[call-overload]
+        pending = int(flags) & _PENDING and not expired  # type: ignore[call-overload]
         moved = f(amount)
         return Entry(
             seq=int(seq),  # type: ignore[call-overload]

@@ -1,0 +1,280 @@
+"""`Paywall`: ASGI middleware that answers HTTP 402 for priced routes and serves them once paid.
+
+Price routes with `@price("0.0005 USD")` on the endpoint, or with a rule table of path patterns
+(`{"/articles/*": "0.0002 USD"}`). An unpaid request gets 402 with the x402 v2 `PAYMENT-REQUIRED`
+header (and the v1 requirements as its JSON body). A paid request carries `PAYMENT-SIGNATURE` (or v1
+`X-PAYMENT`) with a voucher or chain element on a channel the payer opened to this merchant; the
+paywall checks it locally (`farthing.domain.channels.rules`), keeps it on disk, then serves the
+content with `PAYMENT-RESPONSE`. The platform is asked only once per channel, for its terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from farthing.domain.channels import rules
+from farthing.domain.channels.ids import channel_number
+from farthing.domain.channels.rules import ChannelRefused, Form, Terms
+from farthing.domain.money import Currency, currency
+from farthing.errors import ErrorCode, FarthingError
+from farthing.paywall import wire
+from farthing.paywall.store import ChannelBook, Known
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+PRICE_ATTRIBUTE = "__farthing_price__"
+CHAIN_STEPS_PER_PRICE_MAX = 1_000
+"""A chain payment may pay for at most this many prices at once (bounds the hashing a request costs)."""
+UNKNOWN_CHANNELS_MAX = 10_000
+
+
+def price(text: str) -> Callable[[_F], _F]:
+    """Price an endpoint: `@price("0.0005 USD")` (amount in major units, then the ISO 4217 code)."""
+    parse_price(text)
+
+    def mark(endpoint: _F) -> _F:
+        setattr(endpoint, PRICE_ATTRIBUTE, text)
+        return endpoint
+
+    return mark
+
+
+def parse_price(text: str) -> tuple[int, Currency]:
+    amount, _, code = text.strip().partition(" ")
+    cur = currency(code.strip())
+    units = cur.parse(amount)
+    if units <= 0:
+        raise ValueError(f"a price must be more than zero: {text!r}")
+    return units, cur
+
+
+class _Channel:
+    def __init__(self, known: Known) -> None:
+        self.known = known
+        self.last = known.accepted
+        self.lock = asyncio.Lock()
+
+
+class Paywall:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        platform_url: str,
+        merchant: str,
+        api_key: str,
+        store: str = "paywall.db",
+        rules: Mapping[str, str] | None = None,
+        network: str = "farthing:local",
+        description: str = "",
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.app = app
+        self.platform_url = platform_url.rstrip("/")
+        self.merchant = merchant
+        self.network = network
+        self.description = description
+        self.clock_ms = clock_ms
+        self.rules = [(pattern, parse_price(text)) for pattern, text in (rules or {}).items()]
+        self.book = ChannelBook(store)
+        self._api_key = api_key
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._channels: dict[str, _Channel] = {}
+        self._unknown: set[str] = set()
+        self._endpoint_prices: dict[Any, tuple[int, Currency] | None] = {}
+
+    # -- pricing ---------------------------------------------------------------------------------
+
+    def price_of(self, scope: Scope) -> tuple[int, Currency] | None:
+        path = scope["path"]
+        for pattern, found in self.rules:
+            if fnmatch.fnmatchcase(path, pattern):
+                return found
+        app = scope.get("app")
+        router = getattr(app, "router", None)
+        for route in getattr(router, "routes", ()):
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                endpoint = getattr(route, "endpoint", None)
+                if endpoint not in self._endpoint_prices:
+                    text = getattr(endpoint, PRICE_ATTRIBUTE, None)
+                    self._endpoint_prices[endpoint] = parse_price(text) if text else None
+                return self._endpoint_prices[endpoint]
+        return None
+
+    def requirement(self, units: int, cur: Currency, known: _Channel | None = None) -> wire.Requirement:
+        extra: dict[str, Any] = {
+            "binding": "farthing-channel", "forms": [f.value for f in Form], "platform": self.platform_url,
+            "openChannel": f"{self.platform_url}/v1/channels", "decimals": cur.scale,
+        }  # fmt: skip
+        if known is not None:  # where the payer's channel stands here, so that a payer that lost track resyncs
+            extra["channel"] = {"id": known.known.id, "accepted": str(known.last.amount),
+                                "sequence": known.last.sequence}  # fmt: skip
+        return wire.Requirement(self.network, units, cur.code, self.merchant, extra)
+
+    # -- ASGI ------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        priced = self.price_of(scope)
+        if priced is None:
+            await self.app(scope, receive, send)
+            return
+        units, cur = priced
+        raw = v1 = None
+        for name, value in scope["headers"]:
+            if name == b"payment-signature":
+                raw = value
+            elif name == b"x-payment":
+                v1 = value
+        header = raw if raw is not None else v1
+        version = 2 if raw is not None else 1
+        if header is None:
+            await self._required(scope, send, units, cur, None, "payment required", version)
+            return
+        try:
+            paid = wire.decode(header, channel_number)
+        except wire.PaymentHeaderInvalid as bad:
+            await self._refuse(scope, send, 400, units, cur, None, bad.code, bad.detail, version)
+            return
+        channel = None
+        try:
+            self._match(paid, units, cur)
+            channel = await self._channel(paid.channel, cur)
+            async with channel.lock:
+                if channel.known.closed:
+                    raise FarthingError(ErrorCode.channel_closed, "the channel is closed; it accepts nothing more")
+                accepted = rules.accept(
+                    channel.known.terms, channel.last, paid.payment, self.clock_ms(), price=units,
+                    most=max(units, channel.known.terms.unit) * CHAIN_STEPS_PER_PRICE_MAX
+                    if channel.known.terms.form is Form.hashchain else None,
+                )  # fmt: skip
+                await self.book.keep(paid.channel, accepted)
+                channel.last = accepted
+        except FarthingError as refused:
+            await self._refuse(scope, send, 402, units, cur, channel, refused.code, refused.detail, paid.version)
+            return
+        answer = wire.settlement(True, self.network, f"{paid.channel}:{accepted.sequence}", channel.known.customer,
+                                 units, None)  # fmt: skip
+        names = [b"payment-response"] if paid.version == 2 else [b"x-payment-response"]
+
+        async def send_with_receipt(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(n, answer.encode()) for n in names]
+                extra.append((b"access-control-expose-headers", b"PAYMENT-RESPONSE, X-PAYMENT-RESPONSE"))
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_receipt)
+
+    def _match(self, paid: wire.Paid, units: int, cur: Currency) -> None:
+        if paid.scheme != wire.SCHEME:
+            raise FarthingError(ErrorCode.payment_header_invalid, f"unsupported scheme {paid.scheme!r}")
+        if paid.network != self.network:
+            raise FarthingError(ErrorCode.payment_header_invalid, f"this paywall is on network {self.network!r}")
+        a = paid.accepted
+        if a and (a.get("amount") != str(units) or a.get("asset") != cur.code or a.get("payTo") != self.merchant):
+            raise FarthingError(
+                ErrorCode.payment_insufficient,
+                f"this resource costs {units} atomic units of {cur.code} paid to {self.merchant}",
+            )
+
+    async def _channel(self, channel_id: str, cur: Currency) -> _Channel:
+        found = self._channels.get(channel_id)
+        if found is not None:
+            if found.known.currency != cur.code:
+                raise FarthingError(ErrorCode.currency_mismatch, f"the channel pays in {found.known.currency}")
+            return found
+        known = await asyncio.to_thread(self.book.find, channel_id)
+        if known is None:
+            known = await self._learn(channel_id)
+        found = self._channels.setdefault(channel_id, _Channel(known))
+        if known.currency != cur.code:
+            raise FarthingError(ErrorCode.currency_mismatch, f"the channel pays in {known.currency}")
+        return found
+
+    async def _learn(self, channel_id: str) -> Known:
+        """Ask the platform, once, for the terms of a channel this paywall has not seen."""
+        if channel_id in self._unknown:
+            raise FarthingError(ErrorCode.channel_mismatch, "no open channel to this merchant has that id")
+        if self._http is None:
+            self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
+        r = await self._http.get(
+            f"{self.platform_url}/v1/channels/{channel_id}", headers={"Authorization": f"Bearer {self._api_key}"}
+        )
+        if r.status_code == 404:
+            if len(self._unknown) >= UNKNOWN_CHANNELS_MAX:
+                self._unknown.clear()
+            self._unknown.add(channel_id)
+            raise FarthingError(ErrorCode.channel_mismatch, "no open channel to this merchant has that id")
+        if r.status_code != 200:
+            raise FarthingError(ErrorCode.store_unavailable, f"the platform answered {r.status_code}")
+        body = r.json()
+        if body["merchant"] != self.merchant or body["status"] != "open":
+            raise FarthingError(ErrorCode.channel_closed, "the channel is not open for this merchant")
+        cur = currency(body["currency"])
+        terms = Terms(
+            channel_number(channel_id), Form(body["form"]), cur.parse(body["deposit"]), int(body["expires_ms"]),
+            bytes.fromhex(body["public_key"] or ""), bytes.fromhex(body["root"] or ""),
+            cur.parse(body["unit"]) if body["unit"] else 0, int(body["length"] or 0),
+        )  # fmt: skip
+        return await asyncio.to_thread(self.book.learn, channel_id, body["customer"], cur.code, terms)
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    async def _required(
+        self, scope: Scope, send: Send, units: int, cur: Currency, channel: _Channel | None, error: str, version: int
+    ) -> None:
+        await self._answer(scope, send, 402, units, cur, channel, error, None, version)
+
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, units: int, cur: Currency, channel: _Channel | None,
+        code: str, detail: str, version: int,
+    ) -> None:  # fmt: skip
+        await self._answer(scope, send, status, units, cur, channel, f"{code}: {detail}", code, version)
+
+    async def _answer(
+        self, scope: Scope, send: Send, status: int, units: int, cur: Currency, channel: _Channel | None,
+        error: str, code: str | None, version: int,
+    ) -> None:  # fmt: skip
+        url = _url(scope)
+        accepts = [self.requirement(units, cur, channel)]
+        required = wire.b64json(wire.required_v2(url, self.description, accepts, error if code else None))
+        body = wire.required_v1(url, self.description, accepts, error)
+        if code is not None:
+            body["code"] = code
+        headers = [(b"content-type", b"application/json"), (b"payment-required", required.encode()),
+                   (b"access-control-expose-headers", b"PAYMENT-REQUIRED, PAYMENT-RESPONSE")]  # fmt: skip
+        if code is not None:
+            receipt = wire.settlement(False, self.network, "", "", 0, code).encode()
+            headers.append((b"payment-response" if version == 2 else b"x-payment-response", receipt))
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    # -- redemption ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def _url(scope: Scope) -> str:
+    host = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"host"), "localhost")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scope.get('scheme', 'http')}://{host}{scope['path']}" + (f"?{query}" if query else "")
+
+
+__all__ = ["ChannelRefused", "Paywall", "parse_price", "price"]
