@@ -34,6 +34,8 @@ PRICE_ATTRIBUTE = "__farthing_price__"
 CHAIN_STEPS_PER_PRICE_MAX = 1_000
 """A chain payment may pay for at most this many prices at once (bounds the hashing a request costs)."""
 UNKNOWN_CHANNELS_MAX = 10_000
+PRICED_PATHS_MAX = 10_000
+_EXPOSE_RESPONSE = (b"access-control-expose-headers", b"PAYMENT-RESPONSE, X-PAYMENT-RESPONSE")
 
 
 def price(text: str) -> Callable[[_F], _F]:
@@ -60,7 +62,6 @@ class _Channel:
     def __init__(self, known: Known) -> None:
         self.known = known
         self.last = known.accepted
-        self.lock = asyncio.Lock()
 
 
 class Paywall:
@@ -91,25 +92,34 @@ class Paywall:
         self._http: httpx.AsyncClient | None = None
         self._channels: dict[str, _Channel] = {}
         self._unknown: set[str] = set()
-        self._endpoint_prices: dict[Any, tuple[int, Currency] | None] = {}
+        self._prices: dict[tuple[str, str], tuple[int, Currency] | None] = {}
 
     # -- pricing ---------------------------------------------------------------------------------
 
     def price_of(self, scope: Scope) -> tuple[int, Currency] | None:
+        """The route's price, remembered per method and path (matching routes was a tenth of a request)."""
+        key = (scope["method"], scope["path"])
+        try:
+            return self._prices[key]
+        except KeyError:
+            pass
+        found = self._price_of(scope)
+        if len(self._prices) >= PRICED_PATHS_MAX:
+            self._prices.clear()
+        self._prices[key] = found
+        return found
+
+    def _price_of(self, scope: Scope) -> tuple[int, Currency] | None:
         path = scope["path"]
         for pattern, found in self.rules:
             if fnmatch.fnmatchcase(path, pattern):
                 return found
-        app = scope.get("app")
-        router = getattr(app, "router", None)
+        router = getattr(scope.get("app"), "router", None)
         for route in getattr(router, "routes", ()):
             match, _ = route.matches(scope)
             if match is Match.FULL:
-                endpoint = getattr(route, "endpoint", None)
-                if endpoint not in self._endpoint_prices:
-                    text = getattr(endpoint, PRICE_ATTRIBUTE, None)
-                    self._endpoint_prices[endpoint] = parse_price(text) if text else None
-                return self._endpoint_prices[endpoint]
+                text = getattr(getattr(route, "endpoint", None), PRICE_ATTRIBUTE, None)
+                return parse_price(text) if text else None
         return None
 
     def requirement(self, units: int, cur: Currency, known: _Channel | None = None) -> wire.Requirement:
@@ -145,7 +155,7 @@ class Paywall:
             await self._required(scope, send, units, cur, None, "payment required", version)
             return
         try:
-            paid = wire.decode(header, channel_number)
+            paid = wire.decode(header, self._number)
         except wire.PaymentHeaderInvalid as bad:
             await self._refuse(scope, send, 400, units, cur, None, bad.code, bad.detail, version)
             return
@@ -153,31 +163,31 @@ class Paywall:
         try:
             self._match(paid, units, cur)
             channel = await self._channel(paid.channel, cur)
-            async with channel.lock:
-                if channel.known.closed:
-                    raise FarthingError(ErrorCode.channel_closed, "the channel is closed; it accepts nothing more")
-                accepted = rules.accept(
-                    channel.known.terms, channel.last, paid.payment, self.clock_ms(), price=units,
-                    most=max(units, channel.known.terms.unit) * CHAIN_STEPS_PER_PRICE_MAX
-                    if channel.known.terms.form is Form.hashchain else None,
-                )  # fmt: skip
-                await self.book.keep(paid.channel, accepted)
-                channel.last = accepted
+            if channel.known.closed:
+                raise FarthingError(ErrorCode.channel_closed, "the channel is closed; it accepts nothing more")
+            terms = channel.known.terms
+            most = max(units, terms.unit) * CHAIN_STEPS_PER_PRICE_MAX if terms.form is Form.hashchain else None
+            # Checked and recorded with no await in between: a concurrent payment on the same channel is
+            # checked against this one (the writer keeps them in order, the highest last).
+            accepted = rules.accept(terms, channel.last, paid.payment, self.clock_ms(), price=units, most=most)
+            channel.last = accepted
+            await self.book.keep(paid.channel, accepted)
         except FarthingError as refused:
             await self._refuse(scope, send, 402, units, cur, channel, refused.code, refused.detail, paid.version)
             return
-        answer = wire.settlement(True, self.network, f"{paid.channel}:{accepted.sequence}", channel.known.customer,
-                                 units, None)  # fmt: skip
-        names = [b"payment-response"] if paid.version == 2 else [b"x-payment-response"]
+        answer = wire.settled(self.network, f"{paid.channel}:{accepted.sequence}", channel.known.customer, units)
+        name = b"payment-response" if paid.version == 2 else b"x-payment-response"
 
         async def send_with_receipt(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = [(n, answer.encode()) for n in names]
-                extra.append((b"access-control-expose-headers", b"PAYMENT-RESPONSE, X-PAYMENT-RESPONSE"))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message["headers"] = [*message.get("headers", ()), (name, answer), _EXPOSE_RESPONSE]
             await send(message)
 
         await self.app(scope, receive, send_with_receipt)
+
+    def _number(self, channel_id: str) -> int:
+        known = self._channels.get(channel_id)
+        return known.known.terms.channel_id if known is not None else channel_number(channel_id)
 
     def _match(self, paid: wire.Paid, units: int, cur: Currency) -> None:
         if paid.scheme != wire.SCHEME:

@@ -68,8 +68,7 @@ class ChannelBook:
         self._conn = _connect(path)
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[str, Accepted, asyncio.AbstractEventLoop, asyncio.Future[None]] | None]
-        self._queue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="paywall-writer", daemon=True)
         self._writer.start()
 
@@ -115,10 +114,10 @@ class ChannelBook:
                 (str(amount), sequence, int(closed), channel),
             )
 
-    # -- the payments, group-committed ---------------------------------------------------------------
+    # -- the payments, group-committed -------------------------------------------------------------
 
     async def keep(self, channel: str, accepted: Accepted) -> None:
-        """Returns once the payment is on disk."""
+        """Returns once the payment is on disk (raises if it could not be written)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._queue.put((channel, accepted, loop, done))
@@ -144,17 +143,21 @@ class ChannelBook:
                     break
             else:
                 stop = True
-            if not batch:
-                continue
-            try:
-                self._write(conn, [(c, a) for c, a, _, _ in batch])
-            except Exception as exc:  # every waiting request learns it was not kept
-                for _, _, loop, fut in batch:
-                    loop.call_soon_threadsafe(_fail, fut, exc)
-                continue
-            for _, _, loop, fut in batch:
-                loop.call_soon_threadsafe(_succeed, fut)
+            if batch:
+                self._settle(conn, batch)
         conn.close()
+
+    def _settle(self, conn: sqlite3.Connection, batch: list[_Item]) -> None:
+        failure: BaseException | None = None
+        try:
+            self._write(conn, [(channel, accepted) for channel, accepted, _, _ in batch])
+        except Exception as exc:  # every payment of the batch learns it was not kept
+            failure = exc
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for _, _, loop, fut in batch:
+            by_loop.setdefault(loop, []).append(fut)
+        for loop, futures in by_loop.items():  # one wake-up of each loop per batch, not one per payment
+            loop.call_soon_threadsafe(_resolve, futures, failure)
 
     @staticmethod
     def _write(conn: sqlite3.Connection, rows: list[tuple[str, Accepted]]) -> None:
@@ -170,14 +173,17 @@ class ChannelBook:
         conn.execute("COMMIT")
 
 
-def _succeed(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+_Item = tuple[str, Accepted, asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
 
-def _fail(fut: asyncio.Future[None], exc: BaseException) -> None:
-    if not fut.done():
-        fut.set_exception(exc)
+def _resolve(futures: list[asyncio.Future[None]], failure: BaseException | None) -> None:
+    for fut in futures:
+        if fut.done():
+            continue
+        if failure is not None:
+            fut.set_exception(failure)
+        else:
+            fut.set_result(None)
 
 
 def _known(row: tuple[object, ...]) -> Known:

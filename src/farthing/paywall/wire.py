@@ -88,6 +88,16 @@ def required_v1(url: str, description: str, accepts: list[Requirement], error: s
     return {"x402Version": 1, "error": error or "payment required", "accepts": accepts_v1}
 
 
+def settled(network: str, transaction: str, payer: str, amount: int) -> bytes:
+    """The `PAYMENT-RESPONSE` of a payment accepted: `settlement(True, …)`, built without a dict (it is
+    on every paid request). `transaction` and `amount` are made of ids and digits; the rest is quoted."""
+    text = (
+        f'{{"success":true,"transaction":"{transaction}","network":{json.dumps(network)},'
+        f'"payer":{json.dumps(payer)},"amount":"{amount}"}}'
+    )
+    return base64.b64encode(text.encode())
+
+
 def settlement(success: bool, network: str, transaction: str, payer: str, amount: int, error: str | None) -> str:
     body: dict[str, Any] = {"success": success, "transaction": transaction, "network": network, "payer": payer}
     if success:
@@ -103,7 +113,7 @@ def decode(header: bytes, number_of: Any) -> Paid:
     if len(header) > limits.payment_header_bytes_max:
         raise PaymentHeaderInvalid(f"payment headers are limited to {limits.payment_header_bytes_max} bytes")
     try:
-        body = json.loads(base64.b64decode(header, validate=True))
+        body = json.loads(base64.b64decode(header, validate=True).decode())
     except (binascii.Error, ValueError):
         raise PaymentHeaderInvalid("the payment header is not base64 of a JSON object") from None
     if not isinstance(body, dict):
