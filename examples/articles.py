@@ -2,11 +2,11 @@
 
 With a platform running (`farthing serve --demo` prints the merchant's id and key):
 
-    python examples/articles.py --platform http://127.0.0.1:8000 --merchant mer_… --key sk_test_… --port 8001
+    python examples/articles.py --platform http://127.0.0.1:8402 --merchant mer_… --key sk_test_… --port 8001
 
 Then read an article as a payer would (`python examples/reader.py …`), and redeem what was paid:
 
-    farthing paywall redeem --store paywall-articles.db --platform http://127.0.0.1:8000 --key sk_test_…
+    farthing paywall redeem --store paywall-articles.db --platform http://127.0.0.1:8402 --key sk_test_…
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def build(platform: str, merchant: str, key: str, store: str, network: str = "fa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--platform", default=os.environ.get("FARTHING_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--platform", default=os.environ.get("FARTHING_URL", "http://127.0.0.1:8402"))
     parser.add_argument("--merchant", default=os.environ.get("FARTHING_MERCHANT"), required=False)
     parser.add_argument("--key", default=os.environ.get("FARTHING_MERCHANT_KEY"), required=False)
     parser.add_argument("--store", default="paywall-articles.db", help="where accepted payments are kept")

@@ -1,7 +1,7 @@
 """A metered JSON API: every call to `/api/…` costs $0.0005, priced by a rule table; `/health` is free.
 Payers may pay with vouchers or with a PayWord hash chain (one hash per $0.0005 to check).
 
-    python examples/metered_api.py --platform http://127.0.0.1:8000 --merchant mer_… --key sk_test_… --port 8002
+    python examples/metered_api.py --platform http://127.0.0.1:8402 --merchant mer_… --key sk_test_… --port 8002
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def build(platform: str, merchant: str, key: str, store: str, network: str = "fa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--platform", default=os.environ.get("FARTHING_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--platform", default=os.environ.get("FARTHING_URL", "http://127.0.0.1:8402"))
     parser.add_argument("--merchant", default=os.environ.get("FARTHING_MERCHANT"))
     parser.add_argument("--key", default=os.environ.get("FARTHING_MERCHANT_KEY"))
     parser.add_argument("--store", default="paywall-api.db", help="where accepted payments are kept")

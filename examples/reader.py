@@ -1,6 +1,6 @@
 """A payer reading paywalled pages: `farthing.paywall.Client` answers each 402 from a channel.
 
-    python examples/reader.py --platform http://127.0.0.1:8000 --key sk_test_…(customer) \
+    python examples/reader.py --platform http://127.0.0.1:8402 --key sk_test_…(customer) \
         http://127.0.0.1:8001/articles/1 http://127.0.0.1:8001/articles/2
 """
 
@@ -17,7 +17,7 @@ from farthing.paywall import Budget, Client
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("urls", nargs="+")
-    parser.add_argument("--platform", default=os.environ.get("FARTHING_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--platform", default=os.environ.get("FARTHING_URL", "http://127.0.0.1:8402"))
     parser.add_argument("--key", default=os.environ.get("FARTHING_CUSTOMER_KEY"))
     parser.add_argument("--form", choices=["voucher", "hashchain"], default="voucher")
     parser.add_argument("--repeat", type=int, default=1, help="read the pages this many times")

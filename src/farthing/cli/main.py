@@ -151,6 +151,17 @@ def serve(
             highlight=False,
             markup=False,
         )
+        merchant_key = lines[-2].rsplit(" ", 1)[-1]
+        platform_url = f"http://{host}:{port}"
+        console.print("A paywall (from a clone of the repository), a reader paying it, and the redemption:",
+                      soft_wrap=True)  # fmt: skip
+        for command in (
+            f"python examples/articles.py --platform {platform_url} --merchant {merchant} --key {merchant_key}",
+            f"python examples/reader.py --platform {platform_url} --key {customer_key} "
+            "http://127.0.0.1:8001/articles/1 --repeat 3",
+            f"farthing paywall redeem --platform {platform_url} --store paywall-articles.db --key {merchant_key}",
+        ):
+            console.print(command, soft_wrap=True, highlight=False, markup=False)
     decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
     console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
@@ -191,7 +202,7 @@ def tax_close(
 def paywall_redeem(
     store: Annotated[str, typer.Option(help="the paywall's store (its `store=` setting)")],
     key: Annotated[str, typer.Option(envvar="FARTHING_MERCHANT_KEY", help="the merchant's API key")],
-    platform: Annotated[str, typer.Option(envvar="FARTHING_URL", help="the platform's URL")] = "http://127.0.0.1:8000",
+    platform: Annotated[str, typer.Option(envvar="FARTHING_URL", help="the platform's URL")] = "http://127.0.0.1:8402",
     close: Annotated[bool, typer.Option(help="also close each channel: what was not paid goes back")] = False,
 ) -> None:
     """Turn every channel's latest accepted payment into money: one ledger transfer per channel."""

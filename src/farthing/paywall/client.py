@@ -6,7 +6,7 @@ with a deposit when it has none or the last is spent), and retries the request o
 `PAYMENT-SIGNATURE`. It never pays past the budget: per request, per host and in total. A 402 it
 will not pay is returned as it came.
 
-    pay = Client(platform_url="http://127.0.0.1:8000", api_key="sk_test_…",
+    pay = Client(platform_url="http://127.0.0.1:8402", api_key="sk_test_…",
                  budget=Budget("USD", per_request="0.01", per_host="1.00", total="5.00"))
     with httpx.Client(transport=pay) as http:
         http.get("http://127.0.0.1:8001/articles/1")
