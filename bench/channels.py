@@ -300,7 +300,9 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
         started = time.perf_counter()
         for _ in range(channels_n):
             chain = hashchain.chain(os.urandom(32), per)
-            cmd = OpenChannel(m, "USD", "1.00", Form.hashchain, 3600, 600, root=chain[0], unit="0.0001", length=per)
+            deposit = per * 100  # units of $0.000001: each element is worth $0.0001
+            cmd = OpenChannel(m, "USD", f"{deposit // 10**6}.{deposit % 10**6:06d}", Form.hashchain, 3600, 600,
+                              root=chain[0], unit="0.0001", length=per)  # fmt: skip
             opened = service.open(payer, cmd, None)
             terms, mark = opened.terms, rules.opening(opened.terms)
             for k in range(1, per + 1):  # each payment verified as the paywall would, off-ledger

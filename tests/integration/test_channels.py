@@ -215,3 +215,38 @@ def test_the_payer_closes_and_the_merchant_keeps_its_dispute_window(world: World
     assert late.value.code is ErrorCode.channel_expired
     assert w.channels.close_channel(w.payer, ch).status == "closed"
     assert w.available(w.payer) == start - 250_000
+
+
+def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_toward_the_cap(store_url: str) -> None:
+    """Korea's monthly cap (1,000,000 KRW): a deposit past it is refused when the channel opens; what a
+    merchant redeems counts toward the month, so a payment past the cap afterwards is refused."""
+    from farthing.services.platform import PaymentItem
+
+    platform = open_platform(store_url, ["kr"])
+    channels = Channels(platform)
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        m, mk, _ = platform.create_party(operator, "merchant", "Webtoons", "KR")
+        c, ck, _ = platform.create_party(operator, "customer", "Reader", "KR")
+        merchant = Principal(mk, "merchant", m, "test", frozenset({"read"}))
+        payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
+        platform.top_up(payer, "2000000", "KRW", "4242424242424242")
+        key = SigningKey(b"\x51" * 32)
+
+        def terms(deposit: str) -> OpenChannel:
+            return OpenChannel(m, "KRW", deposit, Form.voucher, 3600, 600, bytes(key.verify_key))
+
+        with pytest.raises(PlatformError) as over:
+            channels.open(payer, terms("1500000"), None)
+        assert over.value.code is ErrorCode.policy_denied and "limit of 1000000" in over.value.detail
+        ch = channels.open(payer, terms("900000"), None).id
+        krw = currency("KRW")
+        paid = vouchers.sign(key, channel_number(ch), krw.parse("800000"), 1)
+        assert channels.redeem(merchant, ch, paid, close=True).amount == krw.parse("800000")
+        with pytest.raises(PlatformError) as capped:  # 800,000 + 300,000 > 1,000,000 this month
+            platform.pay(payer, PaymentItem(m, "300000", "KRW"), None)
+        assert capped.value.code is ErrorCode.policy_denied
+        assert platform.pay(payer, PaymentItem(m, "150000", "KRW"), None).status == "succeeded"
+    finally:
+        channels.close()
+        platform.close()
