@@ -183,6 +183,11 @@ class ErrorCode(enum.StrEnum):
     chain_element_invalid = "chain_element_invalid"
     payment_insufficient = "payment_insufficient"
     payment_header_invalid = "payment_header_invalid"
+    # Security: second factors and step-up.
+    authentication_failed = "authentication_failed"
+    factor_already_confirmed = "factor_already_confirmed"
+    challenge_expired = "challenge_expired"
+    challenge_locked = "challenge_locked"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -41,6 +41,10 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/channels/{channel_id}"): PARTIES,
     ("POST", "/v1/channels/{channel_id}/redeem"): {MERCHANT},
     ("POST", "/v1/channels/{channel_id}/close"): PARTIES,
+    ("POST", "/v1/payments/{payment_id}/authenticate"): {CUSTOMER},
+    ("POST", "/v1/factors/totp"): {CUSTOMER},
+    ("POST", "/v1/factors/{factor_id}/confirm"): {CUSTOMER},
+    ("GET", "/v1/factors"): {CUSTOMER},
 }
 
 
@@ -74,6 +78,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "key_id": spare.json()["id"],
         "endpoint_id": endpoint.json()["id"],
         "channel_id": channel.json()["id"],
+        "factor_id": httpx.post(f"{server.base}/v1/factors/totp", headers=auth(customer_key)).json()["id"],
     }
     bodies = {
         "/v1/merchants": {"name": "x"},
@@ -88,6 +93,8 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/tax/close": {"period": "2026-01"},
         "/v1/channels": channel_terms,
         "/v1/channels/{channel_id}/redeem": {"close": False},
+        "/v1/payments/{payment_id}/authenticate": {"code": "123456"},
+        "/v1/factors/{factor_id}/confirm": {"code": "123456"},
     }
     keys = {
         "none": (None, set()),
@@ -112,7 +119,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             url = server.base + path.format(payment_id=paid.json()["id"])
         for name, (key, kinds) in keys.items():
             if (
-                not any(f"{{{o}}}" in path for o in ("payment_id", "key_id", "endpoint_id", "channel_id"))
+                not any(f"{{{o}}}" in path for o in ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id"))
                 and name in own_kind
             ):
                 kinds = {own_kind[name]}

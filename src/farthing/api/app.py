@@ -23,6 +23,7 @@ from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.api import channels as channels_api
 from farthing.api import problems
+from farthing.api import security as security_api
 from farthing.api.deps import (
     PRINTABLE,
     Amount,
@@ -39,11 +40,13 @@ from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence, percent
 from farthing.errors import ErrorCode
 from farthing.services.channels import Channels
+from farthing.services.factors import Factors
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.refunds import refund
+from farthing.services.stepup import StepUps
 from farthing.services.tax import close_period
 from farthing.services.webhooks import Webhooks
 
@@ -117,6 +120,12 @@ class CaptureIn(InModel):
     amount: Amount | None = Field(default=None, description="what to capture; the whole hold when left out")
 
 
+class AuthenticateIn(InModel):
+    code: StrictStr | None = Field(default=None, max_length=6, description="a TOTP code", examples=["123456"])
+    recovery_code: StrictStr | None = Field(default=None, max_length=19, examples=["ABCD-EFGH-IJKL-MNOP"])
+    passkey: dict[str, Any] | None = Field(default=None, description="a WebAuthn assertion (PublicKeyCredential JSON)")
+
+
 class BatchPaymentIn(PaymentIn):
     idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=255)
 
@@ -146,7 +155,7 @@ class DecisionOut(BaseModel):
 class PaymentOut(BaseModel):
     id: str
     object: Literal["payment"] = "payment"
-    status: Literal["succeeded", "requires_capture", "canceled", "expired"] = "succeeded"
+    status: Literal["succeeded", "requires_capture", "requires_authentication", "canceled", "expired"] = "succeeded"
     customer: str
     merchant: str
     amount: str
@@ -154,6 +163,11 @@ class PaymentOut(BaseModel):
     currency: str
     reference: str | None
     policy: DecisionOut | None = Field(default=None, description="the policy's decision, when a policy decided")
+    authentication: dict[str, Any] | None = Field(
+        default=None,
+        description="status requires_authentication: the challenge to answer (url, methods, WebAuthn options); "
+        "the payment waits as a hold until then",
+    )
 
 
 class BatchItemOut(BaseModel):
@@ -328,6 +342,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.webhooks.start()
         app.state.remembered = Remembered(app.state.platform)
         app.state.channels = Channels(app.state.platform)
+        app.state.factors = Factors(app.state.platform)
+        app.state.step_ups = StepUps(app.state.platform, app.state.holds, app.state.factors)
         try:
             yield
         finally:
@@ -568,7 +584,22 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         fee, reference = request.app.state.history.payment_details(payment_transfer_id(payment_id))
         cur = currency(payment.currency)
         decided = request.app.state.platform.decision_of(payment_id)
-        return _payment_out(dataclasses.replace(payment, fee=cur.format(fee), reference=reference, policy=decided))
+        payment = dataclasses.replace(payment, fee=cur.format(fee), reference=reference, policy=decided)
+        if payment.status == "requires_authentication":
+            payment = request.app.state.step_ups.annotate(payment)
+        return _payment_out(payment)
+
+    @app.post("/v1/payments/{payment_id}/authenticate", response_model=PaymentOut, tags=["payments"])
+    def authenticate_payment(
+        payment_id: str, body: AuthenticateIn, principal: PrincipalDep, request: Request
+    ) -> PaymentOut | JSONResponse:
+        """The payer answers a payment's strong-authentication challenge (status requires_authentication)
+        with a TOTP code, a recovery code or a passkey assertion; the payment then completes. A retry
+        after success answers the same."""
+        payment = request.app.state.step_ups.authenticate(
+            principal, payment_id, body.code, body.recovery_code, body.passkey
+        )
+        return replayable(_payment_out(payment), payment.replayed)
 
     @app.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut, tags=["payments"])
     def capture_payment(
@@ -613,6 +644,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         return replayable(_payment_out(payment), payment.replayed)
 
     app.include_router(channels_api.router)
+    app.include_router(security_api.router)
     return app
 
 
@@ -653,6 +685,7 @@ def _payment_dict(p: Payment) -> dict[str, object]:
     return {
         "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
         "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
+        "authentication": p.authentication,
     }  # fmt: skip
 
 

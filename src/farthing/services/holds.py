@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from farthing.adapters.rows import b16
@@ -61,6 +62,8 @@ class Holds:
     platform: Platform
     lookups: ClosableLookups
     _lock: threading.Lock
+    challenge_pending: Callable[[str], bool] = lambda _: False
+    """Set by the step-up service: True while a payment waits for its payer's strong authentication."""
 
     @classmethod
     def open(cls, platform: Platform) -> Holds:
@@ -116,11 +119,20 @@ class Holds:
                 if info.status is PendingStatus.posted:
                     capture = self.lookups.find_transfers([derive_id("capture", str(t.id))])
                     amount = next(iter(capture.values())).amount if capture else amount
+            if status == "requires_capture" and self.challenge_pending(public_id):
+                status = "requires_authentication"
         return Payment(public_id, customer, merchant, cur.format(amount), "", cur.code, None, False, status)
 
-    def capture(self, principal: Principal, public_id: str, amount: object | None) -> Payment:
-        """Post all or part of a hold, with the platform fee on what is captured."""
+    def capture(
+        self, principal: Principal, public_id: str, amount: object | None, authenticated: bool = False
+    ) -> Payment:
+        """Post all or part of a hold, with the platform fee on what is captured. A payment that waits
+        for its payer's strong authentication is captured only by the step-up (`authenticated`)."""
         hold, customer, merchant, cur = self.find(principal, public_id)
+        if not authenticated and self.challenge_pending(public_id):
+            raise PlatformError(
+                ErrorCode.authentication_required, "this payment waits for its payer's strong authentication"
+            )
         if not hold.flags & _PENDING:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
         units = hold.amount if amount is None else positive_units(cur, amount)

@@ -49,6 +49,7 @@ CODE_COUNTER_SOURCE, CODE_SPENT_DAY, CODE_SPENT_MONTH, CODE_SCA_AMOUNT, CODE_SCA
 CODE_TAX_BASE, CODE_HEADROOM = 45, 46
 T_HEADROOM, T_FUND_HEADROOM = 41, 42
 T_COUNT = 40
+EPOCH_CACHE_MS = 1_000
 _CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
 
 
@@ -91,6 +92,7 @@ class PaymentPolicy:
         self._funded: set[int] = set()
         self._in_flight: defaultdict[int, int] = defaultdict(int)
         self._lock = threading.Lock()
+        self._epochs: dict[str, tuple[str, int]] = {}
 
     def for_currency(self, code: str) -> Policy | None:
         return self.policies.get(code)
@@ -111,8 +113,8 @@ class PaymentPolicy:
         ids = {
             "day": derive_id("spent-day", payer, cur.code, day),
             "month": derive_id("spent-month", payer, cur.code, month),
-            "sca_amount": derive_id("sca-amount", payer, cur.code, "0"),
-            "sca_count": derive_id("sca-count", payer, cur.code, "0"),
+            "sca_amount": derive_id("sca-amount", payer, cur.code, self._epoch_name(payer, now_ms)),
+            "sca_count": derive_id("sca-count", payer, cur.code, self._epoch_name(payer, now_ms)),
         }
         wanted = self._wanted(policy)
         self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
@@ -210,6 +212,28 @@ class PaymentPolicy:
                 legs.append(Transfer(derive_id("give-back", str(refund_id), str(i)), debit, credit, amount, ledger,
                                      code))  # fmt: skip
         return legs
+
+    def _epoch_name(self, payer: str, now_ms: int) -> str:
+        """The payer's SCA epoch, as counter ids name it ("0" until its first strong authentication);
+        remembered for `EPOCH_CACHE_MS` (an epoch read late counts more toward the exemption, never less)."""
+        cached = self._epochs.get(payer)
+        if cached is not None and now_ms - cached[1] < EPOCH_CACHE_MS:
+            return cached[0]
+        rows = self._db.query("SELECT epoch FROM sca_epochs WHERE party_id = ?", (payer,))
+        name = str(rows[0][0]) if rows else "0"
+        if len(self._epochs) >= 100_000:
+            self._epochs.clear()
+        self._epochs[payer] = (name, now_ms)
+        return name
+
+    def strongly_authenticated(self, payer: str, now_ms: int) -> None:
+        """The payer passed strong customer authentication: its SCA counters start again from zero."""
+        rows = self._db.query(
+            "INSERT INTO sca_epochs (party_id, epoch, authenticated_ms) VALUES (?, 1, ?) ON CONFLICT (party_id) "
+            "DO UPDATE SET epoch = sca_epochs.epoch + 1, authenticated_ms = excluded.authenticated_ms RETURNING epoch",
+            (payer, now_ms),
+        )
+        self._epochs[payer] = (str(rows[0][0]), now_ms)
 
     def settled(self, gate: Gate) -> None:
         """The payment's batch answered (applied or not): it is no longer in flight here."""

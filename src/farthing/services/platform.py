@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
@@ -33,7 +34,7 @@ from farthing.domain.ledger_types import (
     linked_chain,
 )
 from farthing.domain.money import Currency, currency, share
-from farthing.domain.policy.evaluate import Evidence, fees_of
+from farthing.domain.policy.evaluate import Decision, Evidence, fees_of
 from farthing.domain.policy.model import Policy
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.engine import wall_clock_ms
@@ -111,6 +112,18 @@ class Payment:
     """How many of its last ledger legs draw on a limit's headroom (internal: tells a limit from funds)."""
     policy: dict[str, object] | None = None
     """The policy's decision when one was made: version, SCA exemption, tax."""
+    authentication: dict[str, object] | None = None
+    """For a payment that waits for strong authentication: the challenge to answer (`farthing.services.stepup`)."""
+
+
+class StepUpHook(Protocol):
+    """What the payment path needs of the step-up service (`farthing.services.stepup.StepUps`)."""
+
+    challenge_s: int
+
+    def ready(self, party_id: str) -> bool: ...
+
+    def annotate(self, payment: Payment) -> Payment: ...
 
 
 def public_id_of(prefix: str, value: int) -> str:
@@ -149,6 +162,8 @@ class Platform:
         self._claims_lock = threading.Lock()
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
+        self.step_ups: StepUpHook | None = None
+        """Set by the step-up service: a payment the policy steps up then waits for the payer's factor."""
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -290,8 +305,8 @@ class Platform:
         """The policy's decision on a payment, as its first event recorded it (None: no policy decided)."""
         base = public_id.removeprefix("pay_")
         rows = self.db.query(
-            "SELECT body FROM outbox WHERE event_id IN (?, ?) ORDER BY id LIMIT 1",
-            (f"evt_{base}_succeeded", f"evt_{base}_requires_capture"),
+            "SELECT body FROM outbox WHERE event_id IN (?, ?, ?) ORDER BY id LIMIT 1",
+            (f"evt_{base}_succeeded", f"evt_{base}_requires_capture", f"evt_{base}_requires_authentication"),
         )
         if not rows:
             return None
@@ -401,12 +416,18 @@ class Platform:
         """Move the item's amount from the customer's wallet to the merchant's, the platform fee linked
         (or, with `capture=False`, place a hold); blocks until the batch holding it is committed."""
         future, payment = self._submit_payment(principal, item, idempotency_key)
-        return _settled(payment, future.result())  # type: ignore[arg-type]
+        return self._waiting(_settled(payment, future.result()))  # type: ignore[arg-type]
 
     async def pay_async(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
         """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
         future, payment = self._submit_payment(principal, item, idempotency_key)
-        return _settled(payment, await asyncio.wrap_future(future))  # type: ignore[arg-type]
+        return self._waiting(_settled(payment, await asyncio.wrap_future(future)))  # type: ignore[arg-type]
+
+    def _waiting(self, payment: Payment) -> Payment:
+        """A payment placed to wait for strong authentication gets its challenge (opened on first sight)."""
+        if payment.status == "succeeded" or self.step_ups is None:
+            return payment
+        return self.step_ups.annotate(payment)
 
     def _submit_payment(
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None
@@ -417,7 +438,7 @@ class Platform:
         claim.__enter__()
         gate: Gate | None = None
         try:
-            made = self._prepare(principal, item, idempotency_key)
+            made = self._prepare(principal, item, idempotency_key, step_up=True)
             if isinstance(made, Payment):  # a retry of a payment made already
                 claim.__exit__(None, None, None)
                 done: Future[list[AccountResult] | list[TransferResult]] = Future()
@@ -440,17 +461,26 @@ class Platform:
         return future, payment
 
     def _prepare(
-        self, principal: Principal, item: PaymentItem, key: str | None
+        self, principal: Principal, item: PaymentItem, key: str | None, step_up: bool = False
     ) -> tuple[list[Transfer], Payment, OutboxEvent, Gate | None] | Payment:
         """The payment's legs, or (when the policy refuses a retry of a payment made already) the
-        payment as it was made; a refusal by the policy is raised as a `PlatformError`."""
+        payment as it was made; a refusal by the policy is raised as a `PlatformError`. With `step_up`,
+        a payment the policy steps up is placed as a hold that waits for the payer's second factor, when
+        the payer has one."""
         try:
             return self._payment(principal, item, key)
         except PolicyRefused as refused:
             made = self._made_already(principal, item, key)
-            if made is None:
-                raise PlatformError(refused.code, refused.detail) from None
-            return made
+            if made is not None:
+                return made
+            waits = step_up and item.capture and refused.code is ErrorCode.authentication_required
+            if waits and self.step_ups is not None and self.step_ups.ready(principal.party_id or ""):
+                return self._payment(principal, item, key, awaiting=refused.decision)
+            if refused.code is ErrorCode.authentication_required:
+                raise PlatformError(
+                    refused.code, f"{refused.detail}; enrol a second factor (POST /v1/factors/totp) to pay after it"
+                ) from None
+            raise PlatformError(refused.code, refused.detail) from None
 
     def _made_already(self, principal: Principal, item: PaymentItem, key: str | None) -> Payment | None:
         """With a key, the payment it made before (its counters now include it, so the policy may refuse
@@ -544,7 +574,7 @@ class Platform:
                     answers[i] = exc
 
     def _payment(
-        self, principal: Principal, item: PaymentItem, idempotency_key: str | None
+        self, principal: Principal, item: PaymentItem, idempotency_key: str | None, awaiting: Decision | None = None
     ) -> tuple[list[Transfer], Payment, OutboxEvent, Gate | None]:
         """The ledger legs of one payment, and the payment they make if the ledger applies them; the
         currency's policy decides first (`PolicyRefused` when it does not allow the payment)."""
@@ -566,14 +596,18 @@ class Platform:
             fee_id = derive_id("fee", str(payment_id))
         gate = None
         policy = self.policy.for_currency(cur.code)
-        if policy is not None:
+        if policy is not None and awaiting is None:
             profile = self.profile(principal.party_id)
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
             gate = self.policy.gate(policy, principal.party_id, item.merchant, profile, evidence, cur, units,
                                     self.clock_ms(), payment_id, "payment" if item.capture else "hold")  # fmt: skip
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
-        if not item.capture:
+        if awaiting is not None and self.step_ups is not None:  # held until the payer's second factor answers
+            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.pending),
+                             user_data=user_data, timeout_s=self.step_ups.challenge_s)]  # fmt: skip
+            fee, status, event_type = 0, "requires_authentication", "payment.requires_authentication"
+        elif not item.capture:
             legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.pending),
                              user_data=user_data, timeout_s=item.hold_s)]  # fmt: skip
             status, event_type = "requires_capture", "payment.requires_capture"
@@ -588,7 +622,8 @@ class Platform:
         payment = Payment(
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
             cur.code, item.reference, False, status, gate.guards if gate is not None else 0,
-            decision_summary(gate, cur) if gate is not None else None,
+            decision_summary(gate.decision, cur) if gate is not None else
+            decision_summary(awaiting, cur) if awaiting is not None else None,
         )  # fmt: skip
         return legs, payment, payment_event(payment, event_type), gate
 
@@ -608,9 +643,9 @@ def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
     return OutboxEvent(event_id, event_type, payment.merchant, body)
 
 
-def decision_summary(gate: Gate, cur: Currency) -> dict[str, object]:
+def decision_summary(d: Decision, cur: Currency) -> dict[str, object]:
     """What a payment records of the policy's decision (in its event, and in the API's answers)."""
-    d, tax = gate.decision, gate.decision.tax
+    tax = d.tax
     return {
         "version": d.policy_version,
         "sca_exemption": d.sca_exemption,

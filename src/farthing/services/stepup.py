@@ -1,0 +1,157 @@
+"""Step-up: a payment the policy steps up waits, as a hold, for the payer's strong authentication.
+
+The hold is placed for `challenge_s` and counts toward nothing yet. The payer answers the challenge
+(`POST /v1/payments/{id}/authenticate`) with a TOTP code, a recovery code or a passkey assertion; then
+the payer's SCA counters start again from zero (a new epoch) and the hold is captured under the policy
+(counted toward the limits and the tax base, the fee taken), as one payment. A challenge not answered
+in time is over: the ledger releases the hold by itself. `ATTEMPTS_MAX` wrong answers lock it, and the
+hold is voided at once. Neither the merchant nor the payer's key can capture it around the challenge.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from farthing.errors import ErrorCode
+from farthing.services.factors import Factors, record
+from farthing.services.holds import Holds
+from farthing.services.platform import Payment, Platform, PlatformError, Principal
+
+CHALLENGE_S = 300
+"""How long a payment waits for strong authentication before its hold is released."""
+ATTEMPTS_MAX = 5
+
+PasskeyCheck = Callable[[str, bytes, dict[str, Any]], str | None]
+"""(party, challenge, assertion) -> the passkey factor that verified it, or None (`services.passkeys`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    payment_id: str
+    party_id: str
+    webauthn_challenge: bytes
+    expires_ms: int
+    attempts: int
+    status: str
+
+
+class StepUps:
+    challenge_s = CHALLENGE_S
+
+    def __init__(self, platform: Platform, holds: Holds, factors: Factors) -> None:
+        self.platform = platform
+        self.holds = holds
+        self.factors = factors
+        self.passkeys: PasskeyCheck | None = None
+        platform.step_ups = self
+        holds.challenge_pending = self.pending
+
+    def ready(self, party_id: str) -> bool:
+        """The payer can answer a challenge: it has a confirmed second factor."""
+        return self.factors.has_factor(party_id)
+
+    def find(self, payment_id: str) -> Challenge | None:
+        rows = self.platform.db.query(
+            "SELECT payment_id, party_id, webauthn_challenge, expires_ms, attempts, status FROM challenges "
+            "WHERE payment_id = ?",
+            (payment_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Challenge(str(r[0]), str(r[1]), bytes(r[2]), int(r[3]), int(r[4]), str(r[5]))
+
+    def pending(self, payment_id: str) -> bool:
+        found = self.find(payment_id)
+        return found is not None and found.status == "pending"
+
+    def annotate(self, payment: Payment) -> Payment:
+        """The payment with its challenge: opened when the hold was just placed (or replayed)."""
+        found = self.find(payment.id)
+        if found is None and payment.status == "requires_authentication":
+            now = self.platform.clock_ms()
+            self.platform.db.query(
+                "INSERT INTO challenges (payment_id, party_id, currency, webauthn_challenge, created_ms, expires_ms, "
+                "attempts, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'pending') ON CONFLICT DO NOTHING",
+                (payment.id, payment.customer, payment.currency, secrets.token_bytes(32), now,
+                 now + self.challenge_s * 1000),
+            )  # fmt: skip
+            found = self.find(payment.id)
+        if found is None or found.status != "pending":
+            return payment
+        return dataclasses.replace(payment, status="requires_authentication", authentication=self.offer(found))
+
+    def offer(self, c: Challenge) -> dict[str, object]:
+        """What the payer's app needs to answer: the URL, the methods, the WebAuthn request options."""
+        methods = ["totp", "recovery_code"] + (["passkey"] if self.passkeys is not None else [])
+        return {
+            "url": f"/v1/payments/{c.payment_id}/authenticate",
+            "methods": methods,
+            "expires_ms": c.expires_ms,
+            "attempts_left": max(ATTEMPTS_MAX - c.attempts, 0),
+            "webauthn": {
+                "challenge": base64.urlsafe_b64encode(c.webauthn_challenge).decode().rstrip("="),
+                "userVerification": "required",
+                "timeout": self.challenge_s * 1000,
+            },
+        }
+
+    def authenticate(
+        self,
+        principal: Principal,
+        payment_id: str,
+        code: str | None = None,
+        recovery_code: str | None = None,
+        passkey: dict[str, Any] | None = None,
+    ) -> Payment:
+        """Answer the payment's challenge; on success the payment is captured and returned succeeded."""
+        _, customer, _, _ = self.holds.find(principal, payment_id)
+        if principal.party_id != customer or principal.kind != "customer":
+            raise PlatformError(ErrorCode.forbidden, "only the payer answers its payment's challenge")
+        c = self.find(payment_id)
+        if c is None:
+            raise PlatformError(ErrorCode.payment_not_capturable, "this payment does not wait for authentication")
+        if c.status == "succeeded":
+            return dataclasses.replace(self.holds.get(principal, payment_id), replayed=True)
+        if c.status != "pending" or c.attempts >= ATTEMPTS_MAX:
+            raise PlatformError(ErrorCode.challenge_locked, "too many wrong answers: the payment was canceled")
+        now = self.platform.clock_ms()
+        if now >= c.expires_ms:
+            self._close(c, "expired")
+            raise PlatformError(ErrorCode.challenge_expired, "the challenge expired; the hold was released")
+        if sum(x is not None for x in (code, recovery_code, passkey)) != 1:
+            raise PlatformError(ErrorCode.validation_failed, "answer with one of: code, recovery_code, passkey")
+        if passkey is not None:
+            if self.passkeys is None:
+                raise PlatformError(ErrorCode.validation_failed, "passkeys are not available here")
+            method = self.passkeys(customer, c.webauthn_challenge, passkey)
+        else:
+            method = self.factors.verify(customer, code, recovery_code)
+        if method is None:
+            return self._wrong(principal, c)
+        self.platform.policy.strongly_authenticated(customer, now)
+        payment = self.holds.capture(principal, payment_id, None, authenticated=True)
+        self._close(c, "succeeded")
+        record(self.platform, "step_up.succeeded", customer, principal.key_id, payment=payment_id, method=method)
+        return dataclasses.replace(payment, status="succeeded")
+
+    def _wrong(self, principal: Principal, c: Challenge) -> Payment:
+        self.platform.db.query("UPDATE challenges SET attempts = attempts + 1 WHERE payment_id = ?", (c.payment_id,))
+        record(self.platform, "step_up.failed", c.party_id, principal.key_id, payment=c.payment_id)
+        if c.attempts + 1 >= ATTEMPTS_MAX:
+            self._close(c, "locked")
+            self.holds.void(principal, c.payment_id)
+            raise PlatformError(ErrorCode.challenge_locked, "too many wrong answers: the payment was canceled")
+        raise PlatformError(
+            ErrorCode.authentication_failed, f"not accepted; {ATTEMPTS_MAX - c.attempts - 1} attempts left"
+        )
+
+    def _close(self, c: Challenge, status: str) -> None:
+        self.platform.db.query(
+            "UPDATE challenges SET status = ? WHERE payment_id = ? AND status = 'pending'", (status, c.payment_id)
+        )

@@ -1,0 +1,111 @@
+"""Step-up in-process: an unanswered challenge releases its hold; wrong answers lock it and void it;
+a TOTP code is accepted once even when two answers race; the epoch restarts the SCA counters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+
+from farthing.domain.money import currency
+from farthing.domain.policy.evaluate import Evidence
+from farthing.errors import ErrorCode
+from farthing.services.factors import Factors
+from farthing.services.holds import Holds
+from farthing.services.platform import PaymentItem, Platform, PlatformError, Principal, open_platform
+from farthing.services.stepup import ATTEMPTS_MAX, StepUps
+
+EUR = currency("EUR")
+
+
+@dataclass
+class World:
+    platform: Platform
+    step_ups: StepUps
+    factors: Factors
+    payer: Principal
+    merchant: str
+    totp: pyotp.TOTP
+
+    def available(self) -> int:
+        wallet = self.platform.wallet_account(self.payer.party_id or "", "customer", EUR)
+        [state] = self.platform.ledger.accounts([wallet])
+        dp, dpo, _, cpo = state.balances()
+        return cpo - dpo - dp
+
+    def pay(self, amount: str) -> str:
+        item = PaymentItem(self.merchant, amount, "EUR", evidence=Evidence(ip="DE"))
+        paid = self.platform.pay(self.payer, item, None)
+        assert paid.status == "requires_authentication", paid
+        return paid.id
+
+
+@pytest.fixture
+def world(store_url: str) -> Iterator[World]:
+    platform = open_platform(store_url, ["eu-de"])
+    holds = Holds.open(platform)
+    factors = Factors(platform)
+    step_ups = StepUps(platform, holds, factors)
+    operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+    merchant, _, _ = platform.create_party(operator, "merchant", "Shop", "DE")
+    cid, key_id, _ = platform.create_party(operator, "customer", "Buyer", "DE")
+    payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
+    platform.top_up(payer, "500.00", "EUR", "4242424242424242")
+    enrolment = factors.enrol_totp(payer)
+    totp = pyotp.TOTP(enrolment.secret)
+    factors.confirm_totp(payer, enrolment.factor_id, totp.at(time.time() - 30))
+    try:
+        yield World(platform, step_ups, factors, payer, merchant, totp)
+    finally:
+        holds.close()
+        platform.close()
+
+
+def test_an_unanswered_challenge_expires_and_the_hold_comes_back(world: World) -> None:
+    w = world
+    w.step_ups.challenge_s = 1
+    start = w.available()
+    payment = w.pay("40.00")
+    assert w.available() == start - 40_000_000
+    time.sleep(2.5)  # the ledger's expiry tick releases the hold on its own
+    with pytest.raises(PlatformError) as late:
+        w.step_ups.authenticate(w.payer, payment, code=w.totp.now())
+    assert late.value.code is ErrorCode.challenge_expired
+    assert w.available() == start
+
+
+def test_wrong_answers_lock_the_challenge_and_void_the_hold(world: World) -> None:
+    w = world
+    start = w.available()
+    payment = w.pay("40.00")
+    valid = {w.totp.at(time.time() + d) for d in (-30, 0, 30, 60)}
+    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+    for i in range(ATTEMPTS_MAX):
+        with pytest.raises(PlatformError) as refused:
+            w.step_ups.authenticate(w.payer, payment, code=wrong)
+        expected = ErrorCode.challenge_locked if i == ATTEMPTS_MAX - 1 else ErrorCode.authentication_failed
+        assert refused.value.code is expected
+    assert w.available() == start  # voided at once
+    with pytest.raises(PlatformError) as locked:  # even the right code is too late now
+        w.step_ups.authenticate(w.payer, payment, code=w.totp.now())
+    assert locked.value.code is ErrorCode.challenge_locked
+
+
+def test_one_code_answers_once_even_when_two_answers_race(world: World) -> None:
+    w = world
+    first, second = w.pay("40.00"), w.pay("41.00")
+    code = w.totp.now()
+
+    def answer(payment: str) -> str:
+        try:
+            return w.step_ups.authenticate(w.payer, payment, code=code).status
+        except PlatformError as exc:
+            return exc.code.value
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(answer, [first, second]))
+    assert outcomes == ["authentication_failed", "succeeded"]
