@@ -45,6 +45,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/factors/totp"): {CUSTOMER},
     ("POST", "/v1/factors/{factor_id}/confirm"): {CUSTOMER},
     ("GET", "/v1/factors"): {CUSTOMER},
+    ("POST", "/v1/passkey_ceremonies"): {CUSTOMER},
+    ("POST", "/v1/passkey_ceremonies/{ceremony_id}/complete"): {CUSTOMER},
 }
 
 
@@ -79,6 +81,9 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "endpoint_id": endpoint.json()["id"],
         "channel_id": channel.json()["id"],
         "factor_id": httpx.post(f"{server.base}/v1/factors/totp", headers=auth(customer_key)).json()["id"],
+        "ceremony_id": httpx.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(customer_key)).json()[
+            "ceremony"
+        ],
     }
     bodies = {
         "/v1/merchants": {"name": "x"},
@@ -95,6 +100,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/channels/{channel_id}/redeem": {"close": False},
         "/v1/payments/{payment_id}/authenticate": {"code": "123456"},
         "/v1/factors/{factor_id}/confirm": {"code": "123456"},
+        "/v1/passkey_ceremonies/{ceremony_id}/complete": {"credential": {}},
     }
     keys = {
         "none": (None, set()),
@@ -119,7 +125,10 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             url = server.base + path.format(payment_id=paid.json()["id"])
         for name, (key, kinds) in keys.items():
             if (
-                not any(f"{{{o}}}" in path for o in ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id"))
+                not any(
+                    f"{{{o}}}" in path
+                    for o in ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id")
+                )
                 and name in own_kind
             ):
                 kinds = {own_kind[name]}

@@ -44,6 +44,7 @@ from farthing.services.factors import Factors
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
+from farthing.services.passkeys import Passkeys
 from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.refunds import refund
 from farthing.services.stepup import StepUps
@@ -344,6 +345,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.channels = Channels(app.state.platform)
         app.state.factors = Factors(app.state.platform)
         app.state.step_ups = StepUps(app.state.platform, app.state.holds, app.state.factors)
+        app.state.passkeys = Passkeys(app.state.platform)
+        app.state.step_ups.passkeys = app.state.passkeys
         try:
             yield
         finally:

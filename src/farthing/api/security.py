@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, StrictStr
 
 from farthing.api.deps import InModel, PrincipalDep
-from farthing.services.factors import Factors
+from farthing.services.factors import Factors, FactorView
+from farthing.services.passkeys import Passkeys
 
 router = APIRouter(tags=["security"])
 
@@ -62,7 +64,40 @@ def confirm_factor(factor_id: str, body: ConfirmIn, principal: PrincipalDep, req
 @router.get("/v1/factors", response_model=list[FactorOut])
 def list_factors(principal: PrincipalDep, request: Request) -> list[FactorOut]:
     """The customer's second factors."""
-    return [
-        FactorOut(id=f.id, kind=f.kind, created_ms=f.created_ms, confirmed_ms=f.confirmed_ms, flagged_ms=f.flagged_ms)
-        for f in _factors(request).list(principal)
-    ]
+    return [_factor_out(f) for f in _factors(request).list(principal)]
+
+
+def _factor_out(f: FactorView) -> FactorOut:
+    return FactorOut.model_validate(dataclasses.asdict(f))
+
+
+class PasskeyOptionsOut(BaseModel):
+    ceremony: str = Field(description="send it back with the credential")
+    publicKey: dict[str, Any] = Field(description="PublicKeyCredentialCreationOptions for navigator.credentials.create")
+
+
+class PasskeyIn(InModel):
+    credential: dict[str, Any] = Field(description="the PublicKeyCredential the authenticator made, as JSON")
+
+
+def _passkeys(request: Request) -> Passkeys:
+    passkeys: Passkeys = request.app.state.passkeys
+    return passkeys
+
+
+@router.post("/v1/passkey_ceremonies", status_code=201, response_model=PasskeyOptionsOut)
+def passkey_options(principal: PrincipalDep, request: Request) -> PasskeyOptionsOut:
+    """Start registering a passkey: options for `navigator.credentials.create` (user verification
+    required: the device's biometric or PIN). The ceremony lasts 5 minutes and is used once."""
+    ceremony, options = _passkeys(request).registration_options(principal)
+    return PasskeyOptionsOut(ceremony=ceremony, publicKey=options)
+
+
+@router.post("/v1/passkey_ceremonies/{ceremony_id}/complete", status_code=201, response_model=FactorOut)
+def register_passkey(ceremony_id: str, body: PasskeyIn, principal: PrincipalDep, request: Request) -> FactorOut:
+    """Finish registering a passkey with the credential the authenticator answered: a new factor."""
+    factor = _passkeys(request).register(principal, ceremony_id, body.credential)
+    [f] = [f for f in _factors(request).list(principal) if f.id == factor]
+    return FactorOut(
+        id=f.id, kind=f.kind, created_ms=f.created_ms, confirmed_ms=f.confirmed_ms, flagged_ms=f.flagged_ms
+    )

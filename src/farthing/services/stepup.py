@@ -13,9 +13,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from farthing.errors import ErrorCode
 from farthing.services.factors import Factors, record
@@ -26,8 +25,13 @@ CHALLENGE_S = 300
 """How long a payment waits for strong authentication before its hold is released."""
 ATTEMPTS_MAX = 5
 
-PasskeyCheck = Callable[[str, bytes, dict[str, Any]], str | None]
-"""(party, challenge, assertion) -> the passkey factor that verified it, or None (`services.passkeys`)."""
+
+class PasskeyCheck(Protocol):
+    """What step-up needs of `farthing.services.passkeys.Passkeys`."""
+
+    def request_options(self, party: str, challenge: bytes) -> dict[str, Any]: ...
+
+    def verify(self, party: str, challenge: bytes, assertion: dict[str, Any]) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,17 +92,21 @@ class StepUps:
 
     def offer(self, c: Challenge) -> dict[str, object]:
         """What the payer's app needs to answer: the URL, the methods, the WebAuthn request options."""
-        methods = ["totp", "recovery_code"] + (["passkey"] if self.passkeys is not None else [])
+        methods = ["totp", "recovery_code"]
+        webauthn: dict[str, Any] = {
+            "challenge": base64.urlsafe_b64encode(c.webauthn_challenge).decode().rstrip("="),
+            "userVerification": "required",
+            "timeout": self.challenge_s * 1000,
+        }
+        if self.passkeys is not None:
+            methods.append("passkey")
+            webauthn = self.passkeys.request_options(c.party_id, c.webauthn_challenge)
         return {
             "url": f"/v1/payments/{c.payment_id}/authenticate",
             "methods": methods,
             "expires_ms": c.expires_ms,
             "attempts_left": max(ATTEMPTS_MAX - c.attempts, 0),
-            "webauthn": {
-                "challenge": base64.urlsafe_b64encode(c.webauthn_challenge).decode().rstrip("="),
-                "userVerification": "required",
-                "timeout": self.challenge_s * 1000,
-            },
+            "webauthn": webauthn,
         }
 
     def authenticate(
@@ -129,7 +137,7 @@ class StepUps:
         if passkey is not None:
             if self.passkeys is None:
                 raise PlatformError(ErrorCode.validation_failed, "passkeys are not available here")
-            method = self.passkeys(customer, c.webauthn_challenge, passkey)
+            method = self.passkeys.verify(customer, c.webauthn_challenge, passkey)
         else:
             method = self.factors.verify(customer, code, recovery_code)
         if method is None:

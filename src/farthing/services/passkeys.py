@@ -1,0 +1,173 @@
+"""Passkeys (WebAuthn, py_webauthn): registration and assertion ceremonies with user verification
+required (the device's biometric or PIN), several passkeys per customer, origin and RP ID checked.
+
+A passkey whose sign count goes back (an assertion counting lower than one seen before) may be a
+cloned authenticator: the assertion is refused, the passkey flagged and no longer offered, and the
+event recorded. The relying party comes from `FARTHING_RP_ID` and `FARTHING_ORIGIN`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import base64url_to_bytes, options_to_json_dict
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure, InvalidRegistrationResponse
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from farthing.errors import ErrorCode
+from farthing.services.factors import record
+from farthing.services.platform import Platform, PlatformError, Principal
+
+CEREMONY_S = 300
+RP_NAME = "Farthing"
+
+
+@dataclass(frozen=True, slots=True)
+class RelyingParty:
+    id: str
+    origin: str
+
+    @classmethod
+    def from_env(cls) -> RelyingParty:
+        return cls(
+            os.environ.get("FARTHING_RP_ID", "localhost"), os.environ.get("FARTHING_ORIGIN", "http://localhost:8402")
+        )
+
+
+class Passkeys:
+    def __init__(self, platform: Platform, rp: RelyingParty | None = None) -> None:
+        self.platform = platform
+        self.db = platform.db
+        self.rp = rp or RelyingParty.from_env()
+
+    def _party(self, principal: Principal) -> str:
+        if principal.kind != "customer" or principal.party_id is None:
+            raise PlatformError(ErrorCode.forbidden, "passkeys belong to a customer: use a customer key")
+        return principal.party_id
+
+    def _credentials(self, party: str) -> list[bytes]:
+        rows = self.db.query(
+            "SELECT credential_id FROM factors WHERE party_id = ? AND kind = 'passkey' AND revoked_ms IS NULL "
+            "AND flagged_ms IS NULL",
+            (party,),
+        )
+        return [bytes(r[0]) for r in rows]
+
+    # -- registration ----------------------------------------------------------------------------
+
+    def registration_options(self, principal: Principal) -> tuple[str, dict[str, Any]]:
+        """A registration ceremony: its id and the PublicKeyCredentialCreationOptions for the browser."""
+        party = self._party(principal)
+        challenge = secrets.token_bytes(32)
+        ceremony = "wac_" + secrets.token_hex(12)
+        now = self.platform.clock_ms()
+        self.db.query(
+            "INSERT INTO webauthn_ceremonies (id, party_id, kind, challenge, created_ms, expires_ms) "
+            "VALUES (?, ?, 'registration', ?, ?, ?)",
+            (ceremony, party, challenge, now, now + CEREMONY_S * 1000),
+        )
+        options = generate_registration_options(
+            rp_id=self.rp.id, rp_name=RP_NAME, user_name=party,
+            user_id=hashlib.sha256(b"farthing-user:" + party.encode()).digest()[:16],  # no personal data
+            challenge=challenge, timeout=CEREMONY_S * 1000,
+            authenticator_selection=AuthenticatorSelectionCriteria(
+                resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.REQUIRED
+            ),
+            exclude_credentials=[PublicKeyCredentialDescriptor(id=c) for c in self._credentials(party)],
+        )  # fmt: skip
+        return ceremony, options_to_json_dict(options)
+
+    def register(self, principal: Principal, ceremony: str, credential: dict[str, Any]) -> str:
+        """Verify the authenticator's answer to the ceremony and keep the passkey; its factor id."""
+        party = self._party(principal)
+        now = self.platform.clock_ms()
+        taken = self.db.query(
+            "UPDATE webauthn_ceremonies SET used_ms = ? WHERE id = ? AND party_id = ? AND kind = 'registration' "
+            "AND used_ms IS NULL RETURNING challenge, expires_ms",
+            (now, ceremony, party),
+        )
+        if not taken:
+            raise PlatformError(ErrorCode.not_found, f"no registration ceremony {ceremony!r} waiting")
+        challenge, expires_ms = bytes(taken[0][0]), int(taken[0][1])
+        if now >= expires_ms:
+            raise PlatformError(ErrorCode.challenge_expired, "the registration ceremony expired; start another")
+        try:
+            verified = verify_registration_response(
+                credential=credential, expected_challenge=challenge, expected_rp_id=self.rp.id,
+                expected_origin=self.rp.origin, require_user_verification=True,
+            )  # fmt: skip
+        except (InvalidRegistrationResponse, InvalidJSONStructure, KeyError, ValueError, TypeError) as exc:
+            record(self.platform, "passkey.registration_failed", party, principal.key_id, reason=str(exc)[:200])
+            raise PlatformError(ErrorCode.authentication_failed, f"the passkey was not accepted: {exc}") from None
+        factor = "fac_" + secrets.token_hex(12)
+        rows = self.db.query(
+            "INSERT INTO factors (id, party_id, kind, credential_id, public_key, sign_count, created_ms, confirmed_ms) "
+            "VALUES (?, ?, 'passkey', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            (factor, party, verified.credential_id, verified.credential_public_key, verified.sign_count, now, now),
+        )
+        if not rows:
+            raise PlatformError(ErrorCode.validation_failed, "this passkey is registered already")
+        record(self.platform, "factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
+        return factor
+
+    # -- assertions ------------------------------------------------------------------------------
+
+    def request_options(self, party: str, challenge: bytes) -> dict[str, Any]:
+        """PublicKeyCredentialRequestOptions for a challenge, offering the party's passkeys."""
+        options = generate_authentication_options(
+            rp_id=self.rp.id, challenge=challenge, timeout=CEREMONY_S * 1000,
+            allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in self._credentials(party)],
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )  # fmt: skip
+        return options_to_json_dict(options)
+
+    def verify(self, party: str, challenge: bytes, assertion: dict[str, Any]) -> str | None:
+        """The passkey factor that signed `challenge` with user verification, or None. A sign count
+        that went back flags the passkey (a cloned authenticator?) and refuses the assertion."""
+        try:
+            credential_id = base64url_to_bytes(str(assertion["rawId"]))
+        except (KeyError, ValueError, TypeError):
+            raise PlatformError(ErrorCode.validation_failed, "the passkey assertion has no rawId") from None
+        rows = self.db.query(
+            "SELECT id, public_key, sign_count, flagged_ms FROM factors WHERE party_id = ? AND kind = 'passkey' "
+            "AND credential_id = ? AND revoked_ms IS NULL",
+            (party, credential_id),
+        )
+        if not rows or rows[0][3] is not None:
+            return None
+        factor, public_key, count = str(rows[0][0]), bytes(rows[0][1]), int(rows[0][2])
+        try:
+            verified = verify_authentication_response(
+                credential=assertion, expected_challenge=challenge, expected_rp_id=self.rp.id,
+                expected_origin=self.rp.origin, credential_public_key=public_key,
+                credential_current_sign_count=count, require_user_verification=True,
+            )  # fmt: skip
+        except InvalidAuthenticationResponse as exc:
+            if "sign count" in str(exc).lower():
+                self.db.query("UPDATE factors SET flagged_ms = ? WHERE id = ?", (self.platform.clock_ms(), factor))
+                record(self.platform, "passkey.flagged", party, None, factor=factor, reason="sign count went back")
+            else:
+                record(self.platform, "passkey.assertion_failed", party, None, factor=factor, reason=str(exc)[:200])
+            return None
+        except (InvalidJSONStructure, KeyError, ValueError, TypeError) as exc:
+            raise PlatformError(ErrorCode.validation_failed, f"the passkey assertion is malformed: {exc}") from None
+        self.db.query(
+            "UPDATE factors SET sign_count = ? WHERE id = ? AND sign_count <= ?",
+            (verified.new_sign_count, factor, verified.new_sign_count),
+        )
+        return factor
