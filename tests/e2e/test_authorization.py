@@ -47,6 +47,11 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/factors"): {CUSTOMER},
     ("POST", "/v1/passkey_ceremonies"): {CUSTOMER},
     ("POST", "/v1/passkey_ceremonies/{ceremony_id}/complete"): {CUSTOMER},
+    ("POST", "/v1/allowances"): {CUSTOMER},
+    ("GET", "/v1/allowances"): PARTIES,
+    ("GET", "/v1/allowances/{allowance_id}"): PARTIES,
+    ("POST", "/v1/allowances/{allowance_id}/revoke"): {CUSTOMER},
+    ("POST", "/v1/allowances/{allowance_id}/charges"): {MERCHANT},
 }
 
 
@@ -81,6 +86,18 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "endpoint_id": endpoint.json()["id"],
         "channel_id": channel.json()["id"],
         "factor_id": httpx.post(f"{server.base}/v1/factors/totp", headers=auth(customer_key)).json()["id"],
+        "allowance_id": httpx.post(
+            f"{server.base}/v1/allowances",
+            json={
+                "merchant": merchant,
+                "currency": "USD",
+                "per_payment": "0.10",
+                "per_day": "0.50",
+                "total": "1.00",
+                "expires_in_s": 3600,
+            },
+            headers=auth(customer_key),
+        ).json()["id"],
         "ceremony_id": httpx.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(customer_key)).json()[
             "ceremony"
         ],
@@ -101,6 +118,15 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/payments/{payment_id}/authenticate": {"code": "123456"},
         "/v1/factors/{factor_id}/confirm": {"code": "123456"},
         "/v1/passkey_ceremonies/{ceremony_id}/complete": {"credential": {}},
+        "/v1/allowances": {
+            "merchant": merchant,
+            "currency": "USD",
+            "per_payment": "0.10",
+            "per_day": "0.50",
+            "total": "1.00",
+            "expires_in_s": 3600,
+        },
+        "/v1/allowances/{allowance_id}/charges": {"amount": "0.01"},
     }
     keys = {
         "none": (None, set()),
@@ -127,7 +153,15 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             if (
                 not any(
                     f"{{{o}}}" in path
-                    for o in ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id")
+                    for o in (
+                        "payment_id",
+                        "key_id",
+                        "endpoint_id",
+                        "channel_id",
+                        "factor_id",
+                        "ceremony_id",
+                        "allowance_id",
+                    )
                 )
                 and name in own_kind
             ):

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
+from farthing.api import allowances as allowances_api
 from farthing.api import channels as channels_api
 from farthing.api import problems
 from farthing.api import security as security_api
@@ -36,16 +37,18 @@ from farthing.api.deps import (
     replayable,
     replays,
 )
+from farthing.api.payment_out import PaymentOut, payment_dict, payment_out
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence, percent
 from farthing.errors import ErrorCode
+from farthing.services.allowances import Allowances
 from farthing.services.channels import Channels
 from farthing.services.factors import Factors
 from farthing.services.history import TYPES, Entry, Filters, History, public_payment_id
 from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
 from farthing.services.passkeys import Passkeys
-from farthing.services.platform import Payment, PaymentItem, Platform, PlatformError, Principal
+from farthing.services.platform import PaymentItem, Platform, PlatformError, Principal
 from farthing.services.refunds import refund
 from farthing.services.stepup import StepUps
 from farthing.services.tax import close_period
@@ -138,37 +141,6 @@ class BatchIn(InModel):
 class ItemError(BaseModel):
     code: str
     detail: str
-
-
-class TaxOut(BaseModel):
-    place: str
-    kind: str
-    amount: str = Field(description="exact at the ledger's scale; rounded once per period when it is closed")
-    inclusive: bool
-
-
-class DecisionOut(BaseModel):
-    version: str = Field(description="SHA-256 of the policy packs that decided")
-    sca_exemption: str | None
-    tax: TaxOut | None
-
-
-class PaymentOut(BaseModel):
-    id: str
-    object: Literal["payment"] = "payment"
-    status: Literal["succeeded", "requires_capture", "requires_authentication", "canceled", "expired"] = "succeeded"
-    customer: str
-    merchant: str
-    amount: str
-    fee: str
-    currency: str
-    reference: str | None
-    policy: DecisionOut | None = Field(default=None, description="the policy's decision, when a policy decided")
-    authentication: dict[str, Any] | None = Field(
-        default=None,
-        description="status requires_authentication: the challenge to answer (url, methods, WebAuthn options); "
-        "the payment waits as a hold until then",
-    )
 
 
 class BatchItemOut(BaseModel):
@@ -347,6 +319,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.step_ups = StepUps(app.state.platform, app.state.holds, app.state.factors)
         app.state.passkeys = Passkeys(app.state.platform)
         app.state.step_ups.passkeys = app.state.passkeys
+        app.state.allowances = Allowances(app.state.platform)
         try:
             yield
         finally:
@@ -392,7 +365,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             evidence=_evidence(body.evidence),
         )
         payment = await platform.pay_async(principal, item, idempotency_key_of(idempotency_key))
-        return replayable(_payment_out(payment), payment.replayed)
+        return replayable(payment_out(payment), payment.replayed)
 
     for kind in ("merchant", "customer"):
         _party_route(app, kind)
@@ -574,7 +547,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         data = [
             {"payment": None, "error": {"code": a.code.value, "detail": a.detail}}
             if isinstance(a, PlatformError)
-            else {"payment": _payment_dict(a), "error": None}
+            else {"payment": payment_dict(a), "error": None}
             for a in answers
         ]
         return JSONResponse({"object": "list", "data": data})
@@ -590,7 +563,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         payment = dataclasses.replace(payment, fee=cur.format(fee), reference=reference, policy=decided)
         if payment.status == "requires_authentication":
             payment = request.app.state.step_ups.annotate(payment)
-        return _payment_out(payment)
+        return payment_out(payment)
 
     @app.post("/v1/payments/{payment_id}/authenticate", response_model=PaymentOut, tags=["payments"])
     def authenticate_payment(
@@ -602,7 +575,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         payment = request.app.state.step_ups.authenticate(
             principal, payment_id, body.code, body.recovery_code, body.passkey
         )
-        return replayable(_payment_out(payment), payment.replayed)
+        return replayable(payment_out(payment), payment.replayed)
 
     @app.post("/v1/payments/{payment_id}/capture", response_model=PaymentOut, tags=["payments"])
     def capture_payment(
@@ -611,7 +584,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         """Capture all or part of a hold; the platform fee is taken on what is captured. A retry answers
         the same; a second capture of another amount is refused."""
         payment = request.app.state.holds.capture(principal, payment_id, body.amount if body else None)
-        return replayable(_payment_out(payment), payment.replayed)
+        return replayable(payment_out(payment), payment.replayed)
 
     @app.post(
         "/v1/payments/{payment_id}/refunds",
@@ -644,10 +617,11 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     def void_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut | JSONResponse:
         """Release a hold: nothing is paid."""
         payment = request.app.state.holds.void(principal, payment_id)
-        return replayable(_payment_out(payment), payment.replayed)
+        return replayable(payment_out(payment), payment.replayed)
 
     app.include_router(channels_api.router)
     app.include_router(security_api.router)
+    app.include_router(allowances_api.router)
     return app
 
 
@@ -682,18 +656,6 @@ def _seq_of(txn_id: str) -> int:
     if not txn_id.startswith("txn_") or not digits.isdigit() or len(digits) > 18:
         raise PlatformError(ErrorCode.not_found, f"no transaction {txn_id!r}")
     return int(digits)
-
-
-def _payment_dict(p: Payment) -> dict[str, object]:
-    return {
-        "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
-        "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
-        "authentication": p.authentication,
-    }  # fmt: skip
-
-
-def _payment_out(payment: Payment) -> PaymentOut:
-    return PaymentOut.model_validate(_payment_dict(payment))
 
 
 def _remembered(

@@ -108,25 +108,10 @@ class PaymentPolicy:
         or expire; its `capture` counts what was captured toward the limits and the tax base (SCA
         already settled: the context says authenticated, and the evidence is the hold's place of supply).
         """
-        hold, capture = stage == "hold", stage == "capture"
-        day, month = local_day_and_month(now_ms, policy.timezone)
-        ids = {
-            "day": derive_id("spent-day", payer, cur.code, day),
-            "month": derive_id("spent-month", payer, cur.code, month),
-            "sca_amount": derive_id("sca-amount", payer, cur.code, self._epoch_name(payer, now_ms)),
-            "sca_count": derive_id("sca-count", payer, cur.code, self._epoch_name(payer, now_ms)),
-        }
-        wanted = self._wanted(policy)
-        self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
-        spent = self._spent([ids[k] for k in wanted])
-        counters = Counters(
-            day=day, day_spent=spent.get(ids["day"], 0), month=month, month_spent=spent.get(ids["month"], 0),
-            since_sca_count=spent.get(ids["sca_count"], 0), since_sca_amount=spent.get(ids["sca_amount"], 0),
-        )  # fmt: skip
-        ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, age_band=profile.age_band,
-                      payer_country=profile.country, counters=counters, evidence=evidence,
-                      authenticated=capture)  # fmt: skip
-        decision = evaluate(policy, ctx)
+        hold = stage == "hold"
+        decision, ids, wanted, counters, day, month = self._decide(
+            policy, payer, profile, evidence, cur, units, now_ms, stage
+        )
         if decision.outcome != ALLOW:
             code = ErrorCode.policy_denied if decision.outcome == DENY else ErrorCode.authentication_required
             raise PolicyRefused(code, decision)
@@ -168,6 +153,38 @@ class PaymentPolicy:
         # The guards go last: a payment refused by one is told apart from one refused for want of funds.
         legs = [t for t in legs if t.code != T_HEADROOM] + [t for t in legs if t.code == T_HEADROOM]
         return Gate(decision.fee, legs, decision, counted, guards)
+
+    def decide(
+        self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
+        now_ms: int, stage: str = "payment",
+    ) -> Decision:  # fmt: skip
+        """The policy's decision on a payment, counting nothing (a payment placed to wait for strong
+        authentication records it, and is counted when captured)."""
+        return self._decide(policy, payer, profile, evidence, cur, units, now_ms, stage)[0]
+
+    def _decide(
+        self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
+        now_ms: int, stage: str,
+    ) -> tuple[Decision, dict[str, int], list[str], Counters, str, str]:  # fmt: skip
+        capture = stage == "capture"
+        day, month = local_day_and_month(now_ms, policy.timezone)
+        ids = {
+            "day": derive_id("spent-day", payer, cur.code, day),
+            "month": derive_id("spent-month", payer, cur.code, month),
+            "sca_amount": derive_id("sca-amount", payer, cur.code, self._epoch_name(payer, now_ms)),
+            "sca_count": derive_id("sca-count", payer, cur.code, self._epoch_name(payer, now_ms)),
+        }
+        wanted = self._wanted(policy)
+        self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
+        spent = self._spent([ids[k] for k in wanted])
+        counters = Counters(
+            day=day, day_spent=spent.get(ids["day"], 0), month=month, month_spent=spent.get(ids["month"], 0),
+            since_sca_count=spent.get(ids["sca_count"], 0), since_sca_amount=spent.get(ids["sca_amount"], 0),
+        )  # fmt: skip
+        ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, age_band=profile.age_band,
+                      payer_country=profile.country, counters=counters, evidence=evidence,
+                      authenticated=capture)  # fmt: skip
+        return evaluate(policy, ctx), ids, wanted, counters, day, month
 
     def give_back(
         self, policy: Policy, payer: str, merchant: str, cur: Currency, units: int, paid_at_ms: int,
@@ -267,6 +284,12 @@ class PaymentPolicy:
         if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
             raise RuntimeError(f"could not open counter accounts: {[r.name for r in made]}")
         self._opened.update(a for a, _ in new)
+
+    def fund_headroom(self, cur: Currency, headroom: int, amount: int) -> tuple[int, int]:
+        """A headroom account (opened and funded once with `amount`) and the counter source to draw into:
+        a transfer of n from it fails in the ledger once less than n is left, in any process."""
+        self._fund(cur, headroom, amount)
+        return headroom, derive_id("counter-source", cur.code)
 
     def _fund(self, cur: Currency, headroom: int, amount: int) -> None:
         """Open a limit's headroom account for a payer and period, funded once with what is left of the

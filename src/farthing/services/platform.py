@@ -574,10 +574,15 @@ class Platform:
                     answers[i] = exc
 
     def _payment(
-        self, principal: Principal, item: PaymentItem, idempotency_key: str | None, awaiting: Decision | None = None
-    ) -> tuple[list[Transfer], Payment, OutboxEvent, Gate | None]:
+        self, principal: Principal, item: PaymentItem, idempotency_key: str | None, awaiting: Decision | None = None,
+        waits: bool = False, stage: str | None = None,
+    ) -> tuple[list[Transfer], Payment, OutboxEvent, Gate | None]:  # fmt: skip
         """The ledger legs of one payment, and the payment they make if the ledger applies them; the
-        currency's policy decides first (`PolicyRefused` when it does not allow the payment)."""
+        currency's policy decides first (`PolicyRefused` when it does not allow the payment). With
+        `awaiting` (the policy's step-up decision) or `waits`, a hold that waits for the payer's strong
+        authentication; `stage` overrides how the policy counts it (`capture`: a merchant-initiated
+        payment under a mandate the payer set up, out of SCA's scope)."""
+        waits = waits or awaiting is not None
         assert principal.party_id is not None
         cur = currency(item.currency)
         units = positive_units(cur, item.amount)
@@ -596,14 +601,22 @@ class Platform:
             fee_id = derive_id("fee", str(payment_id))
         gate = None
         policy = self.policy.for_currency(cur.code)
-        if policy is not None and awaiting is None:
+        if policy is not None and waits and awaiting is None:  # decided now (its place of supply recorded)
             profile = self.profile(principal.party_id)
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
+            awaiting = self.policy.decide(policy, principal.party_id, profile, evidence, cur, units, self.clock_ms(),
+                                          "capture")  # fmt: skip
+            if awaiting.outcome == "deny":
+                raise PolicyRefused(ErrorCode.policy_denied, awaiting)
+        if policy is not None and not waits:
+            profile = self.profile(principal.party_id)
+            evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
+            stage = stage or ("payment" if item.capture else "hold")
             gate = self.policy.gate(policy, principal.party_id, item.merchant, profile, evidence, cur, units,
-                                    self.clock_ms(), payment_id, "payment" if item.capture else "hold")  # fmt: skip
+                                    self.clock_ms(), payment_id, stage)  # fmt: skip
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
-        if awaiting is not None and self.step_ups is not None:  # held until the payer's second factor answers
+        if waits and self.step_ups is not None:  # held until the payer's second factor answers
             legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=int(TransferFlags.pending),
                              user_data=user_data, timeout_s=self.step_ups.challenge_s)]  # fmt: skip
             fee, status, event_type = 0, "requires_authentication", "payment.requires_authentication"

@@ -1,0 +1,52 @@
+"""The payment as the API answers it, shared by the payments, allowances and step-up routes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from farthing.services.platform import Payment
+
+
+class TaxOut(BaseModel):
+    place: str
+    kind: str
+    amount: str = Field(description="exact at the ledger's scale; rounded once per period when it is closed")
+    inclusive: bool
+
+
+class DecisionOut(BaseModel):
+    version: str = Field(description="SHA-256 of the policy packs that decided")
+    sca_exemption: str | None
+    tax: TaxOut | None
+
+
+class PaymentOut(BaseModel):
+    id: str
+    object: Literal["payment"] = "payment"
+    status: Literal["succeeded", "requires_capture", "requires_authentication", "canceled", "expired"] = "succeeded"
+    customer: str
+    merchant: str
+    amount: str
+    fee: str
+    currency: str
+    reference: str | None
+    policy: DecisionOut | None = Field(default=None, description="the policy's decision, when a policy decided")
+    authentication: dict[str, Any] | None = Field(
+        default=None,
+        description="status requires_authentication: the challenge to answer (url, methods, WebAuthn options); "
+        "the payment waits as a hold until then",
+    )
+
+
+def payment_dict(p: Payment) -> dict[str, object]:
+    return {
+        "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
+        "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
+        "authentication": p.authentication,
+    }  # fmt: skip
+
+
+def payment_out(payment: Payment) -> PaymentOut:
+    return PaymentOut.model_validate(payment_dict(payment))

@@ -1,0 +1,213 @@
+"""One-click allowances: the payer lets a merchant charge its wallet, without asking each time, within
+an amount per payment, per day and in total, until a moment, revocable at any time.
+
+A charge within the allowance is a merchant-initiated payment under the payer's mandate: no
+interaction, out of SCA's scope (the policy counts it toward the payer's limits and the tax base as a
+captured payment). The total and each UTC day's room are headroom accounts in the counter ledger,
+drawn on in the charge's linked chain, so an allowance holds even between server processes and
+concurrent charges. A charge outside the allowance (too large, past the day's or the total's room,
+expired, revoked) is not refused outright: it becomes a payment that waits for the payer's strong
+authentication, as any payment the policy steps up (refused when the payer has no second factor).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+from dataclasses import dataclass
+
+from farthing import limits
+from farthing.domain.ledger_types import Transfer, linked_chain
+from farthing.domain.money import Currency, currency
+from farthing.domain.policy.evaluate import Evidence
+from farthing.engine.ids import derive_id
+from farthing.errors import ErrorCode, TransferResult
+from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_HEADROOM, PolicyRefused
+from farthing.services.platform import (
+    Payment,
+    PaymentItem,
+    Platform,
+    PlatformError,
+    Principal,
+    _settled,
+    payment_event,
+    positive_units,
+)
+
+R = TransferResult
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    id: str
+    customer: str
+    merchant: str
+    currency: str
+    per_payment: int
+    per_day: int
+    total: int
+    evidence: Evidence
+    created_ms: int
+    expires_ms: int
+    revoked_ms: int | None
+
+    def status(self, now_ms: int) -> str:
+        if self.revoked_ms is not None:
+            return "revoked"
+        return "expired" if now_ms >= self.expires_ms else "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    payment: Payment
+    within: bool
+    """False: the charge was outside the allowance and waits for the payer's authentication."""
+    reason: str | None = None
+
+
+_COLUMNS = "id, customer, merchant, currency, per_payment, per_day, total, evidence, created_ms, expires_ms, revoked_ms"
+
+
+class Allowances:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.db = platform.db
+
+    def grant(
+        self, principal: Principal, merchant: str, currency_code: str, per_payment: object, per_day: object,
+        total: object, expires_in_s: int, evidence: Evidence | None = None,
+    ) -> Allowance:  # fmt: skip
+        if principal.kind != "customer" or principal.party_id is None or "payments:write" not in principal.scopes:
+            raise PlatformError(ErrorCode.forbidden, "a customer key with payments:write grants allowances")
+        cur = currency(currency_code)
+        each, day, whole = (positive_units(cur, v) for v in (per_payment, per_day, total))
+        if not each <= day <= whole:
+            raise PlatformError(ErrorCode.validation_failed, "need per_payment <= per_day <= total")
+        if not 0 < expires_in_s <= limits.allowance_s_max:
+            raise PlatformError(ErrorCode.validation_failed, f"an allowance lasts 1 to {limits.allowance_s_max} s")
+        self.platform._party(merchant, "merchant", principal.mode)
+        now = self.platform.clock_ms()
+        e = evidence or Evidence()
+        a = Allowance("alw_" + secrets.token_hex(12), principal.party_id, merchant, cur.code, each, day, whole, e,
+                      now, now + expires_in_s * 1000, None)  # fmt: skip
+        self.db.query(
+            f"INSERT INTO allowances ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a.id, a.customer, a.merchant, a.currency, str(each), str(day), str(whole),
+             json.dumps({"ip": e.ip, "phone": e.phone, "instrument": e.instrument, "region": e.region}),
+             a.created_ms, a.expires_ms, None),
+        )  # fmt: skip
+        return a
+
+    def get(self, principal: Principal, allowance_id: str) -> Allowance:
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM allowances WHERE id = ?", (allowance_id,))
+        found = _allowance(rows[0]) if rows else None
+        if found is None or principal.party_id not in (found.customer, found.merchant):
+            raise PlatformError(ErrorCode.not_found, f"no allowance {allowance_id!r}")
+        return found
+
+    def list(self, principal: Principal) -> list[Allowance]:
+        if principal.party_id is None:
+            raise PlatformError(ErrorCode.forbidden, "an operator key has no allowances")
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM allowances WHERE customer = ? OR merchant = ? ORDER BY created_ms DESC "
+            f"LIMIT {limits.page_size_max}",
+            (principal.party_id, principal.party_id),
+        )
+        return [_allowance(r) for r in rows]
+
+    def revoke(self, principal: Principal, allowance_id: str) -> Allowance:
+        """The payer withdraws the allowance: from now on every charge on it waits for the payer."""
+        a = self.get(principal, allowance_id)
+        if principal.party_id != a.customer:
+            raise PlatformError(ErrorCode.forbidden, "only the payer revokes its allowance")
+        now = self.platform.clock_ms()
+        self.db.query("UPDATE allowances SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (now, a.id))
+        return self.get(principal, allowance_id)
+
+    def charge(
+        self, principal: Principal, allowance_id: str, amount: object, reference: str | None, key: str | None
+    ) -> Charge:
+        """The merchant charges the payer under the allowance: at once when within it, else a payment
+        that waits for the payer's strong authentication."""
+        a = self.get(principal, allowance_id)
+        if principal.party_id != a.merchant or principal.kind != "merchant":
+            raise PlatformError(ErrorCode.forbidden, "only the allowance's merchant charges it")
+        cur = currency(a.currency)
+        units = positive_units(cur, amount)
+        payer = Principal(f"allowance:{a.id}", "customer", a.customer, principal.mode, frozenset({"payments:write"}))
+        profile = self.platform.profile(a.customer)
+        item = PaymentItem(a.merchant, amount, a.currency, reference,
+                           evidence=dataclasses.replace(a.evidence, billing=profile.country))  # fmt: skip
+        idem = f"{a.id}:{key}" if key else None
+        now = self.platform.clock_ms()
+        outside = None
+        if a.status(now) != "active":
+            outside = f"the allowance is {a.status(now)}"
+        elif units > a.per_payment:
+            outside = f"more than the allowance's {cur.format(a.per_payment)} a payment"
+        if outside is None:
+            try:
+                made = self._within(a, cur, payer, item, idem, units, now)
+            except _Outside as over:
+                outside = over.reason
+            else:
+                return Charge(made, True)
+        return Charge(self._waiting(payer, item, idem, outside or "outside the allowance"), False, outside)
+
+    def _within(
+        self, a: Allowance, cur: Currency, payer: Principal, item: PaymentItem, key: str | None, units: int, now: int
+    ) -> Payment:
+        p = self.platform
+        try:
+            legs, payment, event, gate = p._payment(payer, item, key, stage="capture")
+        except PolicyRefused as refused:
+            raise PlatformError(refused.code, refused.detail) from None
+        day = str(now // DAY_MS)
+        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+        draws = []
+        for name, room, amount in (("allowance-total", a.id, a.total), ("allowance-day", f"{a.id}:{day}", a.per_day)):
+            headroom, source = p.policy.fund_headroom(cur, derive_id(name, room), amount)
+            draws.append(Transfer(derive_id("draw", name, str(legs[0].id)), headroom, source, units, ledger,
+                                  T_HEADROOM))  # fmt: skip
+        chain = linked_chain(legs + draws)
+        try:
+            results = p.ledger.submit("transfers", chain, [(0, event)]).result()
+        finally:
+            if gate is not None:
+                p.policy.settled(gate)
+        if all(r is R.exists for r in results):
+            return dataclasses.replace(payment, replayed=True)
+        mine = results[len(legs) :]
+        if any(r is R.exceeds_credits for r in mine):
+            raise _Outside("past the allowance's room for the day or in total")
+        bad = [r for r in mine if r not in (R.ok, R.exists, R.linked_event_failed)]
+        if bad:
+            raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the charge: {bad[0].name}")
+        return _settled(payment, results[: len(legs)])  # type: ignore[arg-type]
+
+    def _waiting(self, payer: Principal, item: PaymentItem, key: str | None, reason: str) -> Payment:
+        """A charge outside the allowance: a payment held until the payer authenticates it."""
+        p = self.platform
+        if p.step_ups is None or not p.step_ups.ready(payer.party_id or ""):
+            raise PlatformError(ErrorCode.authentication_required, f"{reason}; the payer has no second factor")
+        legs, payment, event, _ = p._payment(payer, item, key, waits=True)
+        results = p.ledger.submit("transfers", legs, [(0, event)]).result()
+        return p._waiting(_settled(payment, results))  # type: ignore[arg-type]
+
+
+class _Outside(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _allowance(r: tuple[object, ...]) -> Allowance:
+    e = json.loads(str(r[7]))
+    return Allowance(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(str(r[4])), int(str(r[5])), int(str(r[6])),
+                     Evidence(ip=e["ip"], phone=e["phone"], instrument=e["instrument"], region=e["region"]),
+                     int(r[8]), int(r[9]), None if r[10] is None else int(r[10]))  # type: ignore[call-overload]  # fmt: skip
+
+
+__all__ = ["Allowance", "Allowances", "Charge", "payment_event"]

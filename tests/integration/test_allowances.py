@@ -1,0 +1,46 @@
+"""Allowances held by the ledger: concurrent charges never pass the day's room or the total, whichever
+thread gets there first; a new day opens new room, the total does not grow."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from farthing.domain.money import currency
+from farthing.errors import ErrorCode
+from farthing.services.allowances import DAY_MS, Allowances
+from farthing.services.platform import PlatformError, Principal, open_platform
+
+
+def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) -> None:
+    platform = open_platform(store_url)
+    try:
+        allowances = Allowances(platform)
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        m, mk, _ = platform.create_party(operator, "merchant", "Shop")
+        c, ck, _ = platform.create_party(operator, "customer", "Buyer")
+        merchant = Principal(mk, "merchant", m, "test", frozenset({"read"}))
+        payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
+        platform.top_up(payer, "100.00", "USD", "4242424242424242")
+        a = allowances.grant(payer, m, "USD", "1.00", "20.00", "30.00", 10 * 86_400)
+
+        def charge(i: int) -> str:
+            try:
+                done = allowances.charge(merchant, a.id, "1.00", None, f"k{i}")
+            except PlatformError as exc:  # outside, and the payer has no second factor to step up with
+                return exc.code.value
+            return "within" if done.within else "waiting"
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(charge, range(30)))
+        assert outcomes.count("within") == 20 and outcomes.count(ErrorCode.authentication_required.value) == 10
+        clock = platform.clock_ms
+        later = clock() + DAY_MS
+        platform.clock_ms = lambda: later  # the next day: room again, but only 10.00 of the total is left
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(charge, range(100, 130)))
+        assert outcomes.count("within") == 10
+        wallet = platform.wallet_account(c, "customer", currency("USD"))
+        [state] = platform.ledger.accounts([wallet])
+        assert state.debits_posted == 30_000_000  # 30 charges of 1.00, never more
+    finally:
+        platform.close()
