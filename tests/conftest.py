@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# One master key for the whole run (in-process platforms and the servers the tests start), so no key
+# file is written into the working directory when a test's ledger is on PostgreSQL.
+os.environ.setdefault("FARTHING_MASTER_KEYS", "test:dGVzdC1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzLWxvbmc=")
 PG_ADMIN_URL = os.environ.get("FARTHING_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -188,6 +188,8 @@ class ErrorCode(enum.StrEnum):
     factor_already_confirmed = "factor_already_confirmed"
     challenge_expired = "challenge_expired"
     challenge_locked = "challenge_locked"
+    key_vault_invalid = "key_vault_invalid"
+    personal_data_tampered = "personal_data_tampered"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -52,13 +52,21 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/allowances/{allowance_id}"): PARTIES,
     ("POST", "/v1/allowances/{allowance_id}/revoke"): {CUSTOMER},
     ("POST", "/v1/allowances/{allowance_id}/charges"): {MERCHANT},
+    ("GET", "/v1/customers/{customer_id}"): {OPERATOR, CUSTOMER},
+    ("GET", "/v1/customers/{customer_id}/export"): {OPERATOR, CUSTOMER},
+    ("DELETE", "/v1/customers/{customer_id}/personal-data"): {OPERATOR, CUSTOMER},
 }
+
+
+NAMED_OBJECTS = ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id", "allowance_id",
+                 "customer_id")  # fmt: skip
+"""Path parameters naming one party's object: another party of the same kind must get 404 there."""
 
 
 def test_every_key_kind_against_every_route(server: Server) -> None:
     merchant, merchant_key = party(server, "merchant", "Owner")
     other_merchant, other_merchant_key = party(server, "merchant", "Stranger")
-    _, customer_key = party(server, "customer", "Payer")
+    customer, customer_key = party(server, "customer", "Payer")
     _, other_customer_key = party(server, "customer", "Bystander")
     top_up(server, customer_key, "5.00")
     top_up(server, other_customer_key, "5.00")
@@ -85,6 +93,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "key_id": spare.json()["id"],
         "endpoint_id": endpoint.json()["id"],
         "channel_id": channel.json()["id"],
+        "customer_id": customer,
         "factor_id": httpx.post(f"{server.base}/v1/factors/totp", headers=auth(customer_key)).json()["id"],
         "allowance_id": httpx.post(
             f"{server.base}/v1/allowances",
@@ -150,21 +159,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         if path == "/v1/payments/{payment_id}/refunds":
             url = server.base + path.format(payment_id=paid.json()["id"])
         for name, (key, kinds) in keys.items():
-            if (
-                not any(
-                    f"{{{o}}}" in path
-                    for o in (
-                        "payment_id",
-                        "key_id",
-                        "endpoint_id",
-                        "channel_id",
-                        "factor_id",
-                        "ceremony_id",
-                        "allowance_id",
-                    )
-                )
-                and name in own_kind
-            ):
+            if not any(f"{{{o}}}" in path for o in NAMED_OBJECTS) and name in own_kind:
                 kinds = {own_kind[name]}
             may = bool(kinds & ALLOWED[(method, path)])
             headers = auth(key) if key else {}

@@ -23,6 +23,7 @@ from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.api import allowances as allowances_api
 from farthing.api import channels as channels_api
+from farthing.api import privacy as privacy_api
 from farthing.api import problems
 from farthing.api import security as security_api
 from farthing.api.deps import (
@@ -49,6 +50,7 @@ from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
 from farthing.services.passkeys import Passkeys
 from farthing.services.platform import PaymentItem, Platform, PlatformError, Principal
+from farthing.services.privacy import without_personal
 from farthing.services.refunds import refund
 from farthing.services.stepup import StepUps
 from farthing.services.tax import close_period
@@ -63,6 +65,10 @@ class PartyIn(InModel):
         default=None, pattern=_COUNTRY, examples=["DE"], description="ISO 3166 alpha-2: the billing country"
     )
     age_band: Literal["adult", "minor"] = Field(default="adult", description="for policies with lower caps for minors")
+    email: StrictStr | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$",
+                                    description="customers: sealed at rest, erasable")  # fmt: skip
+    phone: StrictStr | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()-]{4,31}$")
+    address: StrictStr | None = Field(default=None, max_length=500, pattern=PRINTABLE)
 
 
 class EvidenceIn(InModel):
@@ -90,6 +96,9 @@ class PartyOut(BaseModel):
     mode: Literal["test", "live"]
     country: str | None = None
     age_band: Literal["adult", "minor"] = "adult"
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
     api_key: ApiKeyOut
 
 
@@ -622,6 +631,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     app.include_router(channels_api.router)
     app.include_router(security_api.router)
     app.include_router(allowances_api.router)
+    app.include_router(privacy_api.router)
     return app
 
 
@@ -683,7 +693,9 @@ def _remembered(
 
 
 def _without_secrets(body: dict[str, Any]) -> dict[str, Any]:
-    """An answer as kept for replays: API key secrets become null (webhook secrets are kept anyway)."""
+    """An answer as kept for replays: API key secrets become null (webhook secrets are kept anyway), and
+    so do a customer's personal fields (they are kept only sealed)."""
+    body = without_personal(body)
     if body.get("object") == "api_key":
         return {**body, "secret": None}
     if isinstance(body.get("api_key"), dict):
@@ -721,7 +733,10 @@ def _party_route(app: FastAPI, kind: Literal["merchant", "customer"]) -> None:
 def _party_out(
     kind: Literal["merchant", "customer"], body: PartyIn, principal: Principal, platform: Platform
 ) -> PartyOut:
-    party_id, key_id, secret = platform.create_party(principal, kind, body.name, body.country, body.age_band)
+    personal = {"email": body.email, "phone": body.phone, "address": body.address}
+    if kind == "merchant" and any(personal.values()):
+        raise PlatformError(ErrorCode.validation_failed, "email, phone and address are a customer's")
+    party_id, key_id, secret = platform.create_party(principal, kind, body.name, body.country, body.age_band, personal)
     return PartyOut(
         id=party_id,
         object=kind,
@@ -729,5 +744,8 @@ def _party_out(
         mode="live" if principal.mode == "live" else "test",
         country=body.country,
         age_band=body.age_band,
+        email=body.email,
+        phone=body.phone,
+        address=body.address,
         api_key=ApiKeyOut(id=key_id, secret=secret),
     )

@@ -40,6 +40,8 @@ _STATUS = {
     ErrorCode.factor_already_confirmed: 409,
     ErrorCode.challenge_expired: 409,
     ErrorCode.challenge_locked: 409,
+    ErrorCode.key_vault_invalid: 500,
+    ErrorCode.personal_data_tampered: 500,
     ErrorCode.store_unavailable: 503,
     ErrorCode.engine_closed: 503,
     ErrorCode.engine_failed: 500,

@@ -19,6 +19,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
+privacy_app = typer.Typer(help="Personal data at rest: erasure and master-key rotation.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
 paywall_app = typer.Typer(help="A merchant's paywall: redeem the channel payments it accepted.", no_args_is_help=True)
 app.add_typer(paywall_app, name="paywall")
 console = Console()
@@ -196,6 +198,46 @@ def tax_close(
                       cur.format(r.exact), cur.format(r.remitted), cur.format(r.residue))  # fmt: skip
     console.print(table)
     console.print(f"{len(returns)} tax bases closed; the residues are booked to the rounding account")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    customer: Annotated[str, typer.Argument(help="the customer's id, cus_…")], db: DbOption = None
+) -> None:
+    """Erase a customer's personal data (its data key destroyed); the ledger and tax records stay whole."""
+    from farthing.services.platform import open_platform
+
+    try:
+        platform = open_platform(db)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        rows = platform.db.query("SELECT kind FROM parties WHERE id = ?", (customer,))
+        if not rows or rows[0][0] != "customer":
+            console.print(f"[red]error[/red] not_found: no customer {customer!r}")
+            raise typer.Exit(2)
+        assert platform.privacy is not None
+        done = platform.privacy.erase(None, customer)
+    finally:
+        platform.close()
+    console.print(f"erased the personal data of {customer} at {done['erased_ms']} (its data key is destroyed)")
+
+
+@privacy_app.command("rotate-keys")
+def privacy_rotate(db: DbOption = None) -> None:
+    """Re-wrap every data key under the current master key (the first of FARTHING_MASTER_KEYS)."""
+    from farthing.services.platform import open_platform
+
+    try:
+        platform = open_platform(db)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        assert platform.privacy is not None
+        moved = platform.privacy.rotate()
+    finally:
+        platform.close()
+    console.print(f"{moved} data keys re-wrapped under the current master key")
 
 
 @paywall_app.command("redeem")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
@@ -43,6 +43,9 @@ from farthing.engine.store import ClosableLookups, OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
 from farthing.services.funding import ChargeStatus, FundingGateway
 from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused, Profile
+
+if TYPE_CHECKING:
+    from farthing.services.privacy import Privacy
 
 R = TransferResult
 
@@ -162,6 +165,8 @@ class Platform:
         self._claims_lock = threading.Lock()
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
+        self.privacy: Privacy | None = None
+        """Seals customers' personal data (`farthing.services.privacy`); set by `open_platform`."""
         self.step_ups: StepUpHook | None = None
         """Set by the step-up service: a payment the policy steps up then waits for the payer's factor."""
 
@@ -204,14 +209,21 @@ class Platform:
     # -- parties and keys ------------------------------------------------------------------------
 
     def create_party(
-        self, principal: Principal, kind: str, name: str, country: str | None = None, age_band: str = "adult"
-    ) -> tuple[str, str, str]:
-        """A new merchant or customer in the operator's mode; returns (party id, key id, secret)."""
+        self, principal: Principal, kind: str, name: str, country: str | None = None, age_band: str = "adult",
+        personal: Mapping[str, str | None] | None = None,
+    ) -> tuple[str, str, str]:  # fmt: skip
+        """A new merchant or customer in the operator's mode; returns (party id, key id, secret). A
+        customer's name and `personal` fields (email, phone, address) are sealed by `privacy`, never
+        written in plaintext; a merchant's name is its business name, kept as it is."""
         self._require(principal, "operator", "parties:write")
         party_id = _new_party_id("mer_" if kind == "merchant" else "cus_")
+        sealed = kind == "customer" and self.privacy is not None
+        if sealed:
+            assert self.privacy is not None
+            self.privacy.seal_profile(party_id, {"name": name, **(personal or {})})
         self.db.query(
             "INSERT INTO parties (id, kind, name, mode, created_ms, country, age_band) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (party_id, kind, name, principal.mode, self.clock_ms(), country, age_band),
+            (party_id, kind, "" if sealed else name, principal.mode, self.clock_ms(), country, age_band),
         )
         key_id, secret = self.issue_key(kind, party_id, principal.mode)
         return party_id, key_id, secret
@@ -711,9 +723,11 @@ def _payment_error(results: list[TransferResult]) -> PlatformError:
 def open_platform(url: str | None = None, policy_packs: Sequence[str] = ()) -> Platform:
     """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway, and
     the named policy packs, each deciding the payments in its currency (two for one currency: refused)."""
+    from farthing.adapters.key_vault import KeyVault
     from farthing.services import policies
     from farthing.services.funding import TestGateway
     from farthing.services.ledger import open_ledger
+    from farthing.services.privacy import Privacy
 
     by_currency: dict[str, Policy] = {}
     for pack in policy_packs:
@@ -724,7 +738,14 @@ def open_platform(url: str | None = None, policy_packs: Sequence[str] = ()) -> P
             )
         by_currency[loaded.currency] = loaded
     ledger = open_ledger(url)
-    return Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), policies=by_currency)
+    platform = Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), policies=by_currency)
+    try:
+        path = getattr(ledger.engine.store, "path", None)
+        platform.privacy = Privacy(platform, KeyVault.from_env(beside=path or "farthing"))
+    except BaseException:
+        platform.close()
+        raise
+    return platform
 
 
 def bootstrap(platform: Platform, demo: bool) -> list[str]:

@@ -1,0 +1,58 @@
+"""A customer's personal data: read it, export everything held about the customer, erase it (the
+operator, or the customer itself)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from farthing.api.deps import PrincipalDep
+from farthing.services.privacy import Privacy
+
+router = APIRouter(tags=["privacy"])
+
+
+class CustomerOut(BaseModel):
+    id: str
+    object: Literal["customer"] = "customer"
+    name: str | None
+    email: str | None
+    phone: str | None
+    address: str | None
+    country: str | None
+    age_band: str
+    created_ms: int
+    erased_ms: int | None
+
+
+class ErasureOut(BaseModel):
+    id: str
+    object: Literal["erasure"] = "erasure"
+    erased_ms: int
+
+
+def _privacy(request: Request) -> Privacy:
+    privacy: Privacy = request.app.state.platform.privacy
+    return privacy
+
+
+@router.get("/v1/customers/{customer_id}", response_model=CustomerOut)
+def get_customer(customer_id: str, principal: PrincipalDep, request: Request) -> CustomerOut:
+    """The customer's profile; its personal fields are null once erased."""
+    return CustomerOut.model_validate(_privacy(request).read(principal, customer_id))
+
+
+@router.get("/v1/customers/{customer_id}/export")
+def export_customer(customer_id: str, principal: PrincipalDep, request: Request) -> dict[str, Any]:
+    """Everything held about the customer (GDPR Art. 15 and 20): profile, wallets and their lines,
+    factors, allowances, channels, API keys and security events, as one JSON document."""
+    return _privacy(request).export(principal, customer_id, request.app.state.history)
+
+
+@router.delete("/v1/customers/{customer_id}/personal-data", response_model=ErasureOut)
+def erase_customer(customer_id: str, principal: PrincipalDep, request: Request) -> ErasureOut:
+    """Erase the customer's personal data by destroying its data key (crypto-shredding): the ledger, the
+    journal and the tax records, which name the customer by id only, stay whole and verifiable."""
+    return ErasureOut.model_validate(_privacy(request).erase(principal, customer_id))

@@ -1,0 +1,169 @@
+"""Personal data at rest: a customer's name, email, phone and address, each sealed with AES-256-GCM under
+the customer's own data key, itself wrapped by a master key (`farthing.adapters.key_vault`). The
+plaintext is never written to the database.
+
+Erasure destroys the customer's data key (crypto-shredding) and deletes the sealed fields: what any
+copy, backup or free page still holds can no longer be read by anyone. The ledger, the journal and the
+tax records name the customer only by its id, so they stay whole and `farthing audit verify` still
+passes. Export gathers everything held about a customer into one JSON document.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from farthing.adapters.key_vault import KeyVault, open_sealed, seal
+from farthing.adapters.rows import int16
+from farthing.domain.money import currency
+from farthing.errors import ErrorCode
+from farthing.services.factors import record
+from farthing.services.platform import Platform, PlatformError, Principal
+
+PERSONAL_FIELDS = ("name", "email", "phone", "address")
+
+
+class Privacy:
+    def __init__(self, platform: Platform, vault: KeyVault) -> None:
+        self.platform = platform
+        self.db = platform.db
+        self.vault = vault
+
+    # -- sealing and reading ---------------------------------------------------------------------
+
+    def seal_profile(self, subject: str, fields: Mapping[str, str | None]) -> None:
+        """Seal a subject's personal fields under a data key of its own (made now if it has none)."""
+        key = self._data_key(subject, create=True)
+        assert key is not None
+        rows = [(subject, f, seal(key, v.encode(), _aad(subject, f))) for f, v in fields.items() if v is not None]
+        with self.db.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO personal_data (subject, field, sealed) VALUES (?, ?, ?) "
+                "ON CONFLICT (subject, field) DO UPDATE SET sealed = excluded.sealed",
+                rows,
+            )
+
+    def profile(self, subject: str) -> dict[str, str | None] | None:
+        """The subject's personal fields, or None once erased. A tampered field raises."""
+        key = self._data_key(subject, create=False)
+        if key is None:
+            return None
+        rows = self.db.query("SELECT field, sealed FROM personal_data WHERE subject = ?", (subject,))
+        found = {str(f): open_sealed(key, bytes(b), _aad(subject, str(f))).decode() for f, b in rows}
+        return {f: found.get(f) for f in PERSONAL_FIELDS}
+
+    def _data_key(self, subject: str, create: bool) -> bytes | None:
+        rows = self.db.query("SELECT master_key_id, sealed FROM data_keys WHERE subject = ?", (subject,))
+        if rows:
+            return self.vault.unwrap(str(rows[0][0]), bytes(rows[0][1]), subject)
+        if not create:
+            return None
+        key = secrets.token_bytes(32)
+        key_id, sealed = self.vault.wrap(key, subject)
+        self.db.query(
+            "INSERT INTO data_keys (subject, master_key_id, sealed, created_ms) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (subject, key_id, sealed, self.platform.clock_ms()),
+        )
+        return self._data_key(subject, create=False)
+
+    def rotate(self) -> int:
+        """Re-wrap every data key under the current master key (the data stays as it is)."""
+        moved = 0
+        for subject, key_id, sealed in self.db.query("SELECT subject, master_key_id, sealed FROM data_keys"):
+            if key_id == self.vault.current:
+                continue
+            key = self.vault.unwrap(str(key_id), bytes(sealed), str(subject))
+            new_id, resealed = self.vault.wrap(key, str(subject))
+            self.db.query(
+                "UPDATE data_keys SET master_key_id = ?, sealed = ? WHERE subject = ? AND master_key_id = ?",
+                (new_id, resealed, subject, key_id),
+            )
+            moved += 1
+        return moved
+
+    # -- the subject's rights --------------------------------------------------------------------
+
+    def _subject(self, principal: Principal, customer: str) -> str:
+        """The operator, or the customer itself, may act on the customer's personal data."""
+        rows = self.db.query("SELECT kind, mode FROM parties WHERE id = ?", (customer,))
+        mine = principal.kind == "operator" or principal.party_id == customer
+        if not rows or rows[0][0] != "customer" or rows[0][1] != principal.mode or not mine:
+            raise PlatformError(ErrorCode.not_found, f"no customer {customer!r}")
+        return customer
+
+    def read(self, principal: Principal, customer: str) -> dict[str, Any]:
+        subject = self._subject(principal, customer)
+        rows = self.db.query("SELECT country, age_band, created_ms, erased_ms FROM parties WHERE id = ?", (subject,))
+        country, age_band, created_ms, erased_ms = rows[0]
+        personal = self.profile(subject) or dict.fromkeys(PERSONAL_FIELDS)
+        return {"id": subject, "object": "customer", **personal, "country": country, "age_band": age_band,
+                "created_ms": created_ms, "erased_ms": erased_ms}  # fmt: skip
+
+    def erase(self, principal: Principal | None, customer: str) -> dict[str, Any]:
+        """Destroy the customer's data key and sealed fields; the money records stay, by id only."""
+        if principal is not None:
+            self._subject(principal, customer)
+        now = self.platform.clock_ms()
+        with self.db.transaction() as tx:
+            tx.query("DELETE FROM personal_data WHERE subject = ?", (customer,))
+            tx.query("DELETE FROM data_keys WHERE subject = ?", (customer,))
+            tx.query("UPDATE parties SET erased_ms = ? WHERE id = ? AND erased_ms IS NULL", (now, customer))
+        record(self.platform, "privacy.erased", customer, principal.key_id if principal else "cli")
+        return {"id": customer, "object": "erasure", "erased_ms": now}
+
+    def export(self, principal: Principal, customer: str, history: Any = None) -> dict[str, Any]:
+        """Everything held about the customer, as one JSON-able document."""
+        subject = self._subject(principal, customer)
+        wallets = []
+        for code, account in self.db.query("SELECT currency, account_id FROM wallets WHERE party_id = ?", (subject,)):
+            cur, account_id = currency(str(code)), int16(bytes(account))
+            [state] = self.platform.ledger.accounts([account_id]) or [None]
+            lines = []
+            if history is not None:
+                from farthing.services.history import Filters
+
+                page = history.page(account_id, Filters(), None, 10_000)
+                lines = [{"id": e.id, "type": e.type, "side": e.side, "amount": cur.format(e.amount),
+                          "created_ms": e.timestamp_ms} for e in page.entries]  # fmt: skip
+            balances = state.balances() if state is not None else (0, 0, 0, 0)
+            wallets.append({"currency": cur.code, "debits_pending": cur.format(balances[0]),
+                            "debits_posted": cur.format(balances[1]), "credits_posted": cur.format(balances[3]),
+                            "transactions": lines})  # fmt: skip
+
+        def rows(sql: str) -> list[dict[str, Any]]:
+            cursor = self.db.query(sql, (subject,))
+            return [dict(zip(cols, r, strict=True)) for r in cursor] if (cols := _columns(sql)) else []
+
+        return {
+            "object": "export",
+            "customer": self.read(principal, subject),
+            "wallets": wallets,
+            "factors": rows("SELECT id, kind, created_ms, confirmed_ms, flagged_ms, revoked_ms FROM factors "
+                            "WHERE party_id = ?"),
+            "allowances": rows("SELECT id, merchant, currency, per_payment, per_day, total, created_ms, expires_ms, "
+                               "revoked_ms FROM allowances WHERE customer = ?"),
+            "channels": rows("SELECT id, merchant, currency, form, deposit, status, created_ms FROM channels "
+                             "WHERE customer = ?"),
+            "api_keys": rows("SELECT id, kind, mode, scopes, created_ms, revoked_ms FROM api_keys WHERE party_id = ?"),
+            "security_events": rows("SELECT at_ms, kind, key_id, detail FROM security_events WHERE party_id = ?"),
+        }  # fmt: skip
+
+
+def _aad(subject: str, field: str) -> bytes:
+    return f"farthing-personal:{subject}:{field}".encode()
+
+
+def _columns(sql: str) -> list[str]:
+    return [c.strip().split(" ")[-1] for c in sql.split("SELECT ", 1)[1].split(" FROM ", 1)[0].split(",")]
+
+
+def without_personal(body: dict[str, Any]) -> dict[str, Any]:
+    """An answer as kept for replays: a customer's personal fields are not kept in plaintext anywhere."""
+    if body.get("object") == "customer":
+        return {**body, **{f: None for f in PERSONAL_FIELDS if f in body}}
+    return body
+
+
+__all__ = ["PERSONAL_FIELDS", "Privacy", "without_personal"]
