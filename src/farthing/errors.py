@@ -190,6 +190,7 @@ class ErrorCode(enum.StrEnum):
     challenge_locked = "challenge_locked"
     key_vault_invalid = "key_vault_invalid"
     personal_data_tampered = "personal_data_tampered"
+    rate_limited = "rate_limited"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

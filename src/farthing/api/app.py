@@ -39,6 +39,7 @@ from farthing.api.deps import (
     replays,
 )
 from farthing.api.payment_out import PaymentOut, payment_dict, payment_out
+from farthing.api.rate_limits import RateLimiter
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence, percent
 from farthing.errors import ErrorCode
@@ -339,7 +340,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             app.state.platform.close()
 
     app = FastAPI(
-        middleware=[Middleware(BodyGuard)],
+        middleware=[Middleware(RateLimiter), Middleware(BodyGuard)],
         title="Farthing",
         version="0.1.0",
         description="Micropayments on an exact, batched, hash-chained ledger. Errors are RFC 9457 problem+json.",

@@ -25,6 +25,7 @@ _STATUS = {
     ErrorCode.not_found: 404,
     ErrorCode.method_not_allowed: 405,
     ErrorCode.request_too_large: 413,
+    ErrorCode.rate_limited: 429,
     ErrorCode.unsupported_media_type: 415,
     ErrorCode.insufficient_funds: 402,
     ErrorCode.card_declined: 402,
