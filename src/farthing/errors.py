@@ -191,6 +191,8 @@ class ErrorCode(enum.StrEnum):
     key_vault_invalid = "key_vault_invalid"
     personal_data_tampered = "personal_data_tampered"
     rate_limited = "rate_limited"
+    account_locked = "account_locked"
+    csrf_failed = "csrf_failed"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.api import allowances as allowances_api
+from farthing.api import auth as auth_api
 from farthing.api import channels as channels_api
 from farthing.api import privacy as privacy_api
 from farthing.api import problems
@@ -55,6 +56,7 @@ from farthing.services.privacy import without_personal
 from farthing.services.refunds import refund
 from farthing.services.stepup import StepUps
 from farthing.services.tax import close_period
+from farthing.services.users import Users
 from farthing.services.webhooks import Webhooks
 
 _COUNTRY = r"^[A-Z]{2}$"
@@ -330,6 +332,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.passkeys = Passkeys(app.state.platform)
         app.state.step_ups.passkeys = app.state.passkeys
         app.state.allowances = Allowances(app.state.platform)
+        app.state.users = Users(app.state.platform, app.state.platform.privacy)
         try:
             yield
         finally:
@@ -633,6 +636,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     app.include_router(security_api.router)
     app.include_router(allowances_api.router)
     app.include_router(privacy_api.router)
+    app.include_router(auth_api.router)
     return app
 
 

@@ -3,6 +3,7 @@ amounts, Idempotency-Key checks and the answer to a replayed request."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -43,9 +44,27 @@ def _platform(request: Request) -> Platform:
     return platform
 
 
+SESSION_COOKIE = "farthing_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _principal(
     request: Request, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Principal:
+    """The caller: an API key (`Authorization: Bearer sk_…`), or a signed-in person's session cookie,
+    whose unsafe requests must carry the session's CSRF token in `X-CSRF-Token`."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not authorization and cookie:
+        found = request.app.state.users.session(cookie)
+        if found is None:
+            raise PlatformError(ErrorCode.unauthenticated, "the session ended; sign in again")
+        user, csrf = found
+        if request.method not in _SAFE_METHODS and not secrets.compare_digest(
+            request.headers.get("x-csrf-token", ""), csrf
+        ):
+            raise PlatformError(ErrorCode.csrf_failed, "send the session's CSRF token as X-CSRF-Token")
+        principal: Principal = request.app.state.users.principal(user, cookie)
+        return principal
     if not authorization or not authorization.startswith("Bearer "):
         raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
     principal = _platform(request).authenticate(authorization.removeprefix("Bearer ").strip())

@@ -125,6 +125,48 @@ class Passkeys:
         record(self.platform, "factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
         return factor
 
+    # -- signing in -------------------------------------------------------------------------------
+
+    def signin_options(self) -> tuple[str, dict[str, Any]]:
+        """A sign-in ceremony: options offering no credential, so the device picks its own passkey."""
+        challenge = secrets.token_bytes(32)
+        ceremony = "wac_" + secrets.token_hex(12)
+        now = self.platform.clock_ms()
+        self.db.query(
+            "INSERT INTO webauthn_ceremonies (id, party_id, kind, challenge, created_ms, expires_ms) "
+            "VALUES (?, '', 'signin', ?, ?, ?)",
+            (ceremony, challenge, now, now + CEREMONY_S * 1000),
+        )
+        options = generate_authentication_options(rp_id=self.rp.id, challenge=challenge, timeout=CEREMONY_S * 1000,
+                                                  user_verification=UserVerificationRequirement.REQUIRED)  # fmt: skip
+        return ceremony, options_to_json_dict(options)
+
+    def sign_in(self, ceremony: str, assertion: dict[str, Any]) -> str:
+        """The party whose passkey answered the sign-in ceremony (used once)."""
+        now = self.platform.clock_ms()
+        taken = self.db.query(
+            "UPDATE webauthn_ceremonies SET used_ms = ? WHERE id = ? AND kind = 'signin' AND used_ms IS NULL "
+            "RETURNING challenge, expires_ms",
+            (now, ceremony),
+        )
+        if not taken:
+            raise PlatformError(ErrorCode.not_found, f"no sign-in ceremony {ceremony!r} waiting")
+        if now >= int(taken[0][1]):
+            raise PlatformError(ErrorCode.challenge_expired, "the sign-in ceremony expired; start another")
+        try:
+            credential_id = base64url_to_bytes(str(assertion["rawId"]))
+        except (KeyError, ValueError, TypeError):
+            raise PlatformError(ErrorCode.validation_failed, "the passkey assertion has no rawId") from None
+        rows = self.db.query(
+            "SELECT party_id FROM factors WHERE kind = 'passkey' AND credential_id = ? AND revoked_ms IS NULL",
+            (credential_id,),
+        )
+        party = str(rows[0][0]) if rows else None
+        if party is None or self.verify(party, bytes(taken[0][0]), assertion) is None:
+            record(self.platform, "signin.failed", party, None, method="passkey")
+            raise PlatformError(ErrorCode.authentication_failed, "the passkey was not accepted")
+        return party
+
     # -- assertions ------------------------------------------------------------------------------
 
     def request_options(self, party: str, challenge: bytes) -> dict[str, Any]:

@@ -68,6 +68,13 @@ class Privacy:
         )
         return self._data_key(subject, create=False)
 
+    def system_key(self, name: str) -> bytes:
+        """A platform secret of its own (e.g. the key of the email look-up HMAC), wrapped like data keys
+        and re-wrapped by a rotation, so it outlives any one master key."""
+        key = self._data_key(f"system:{name}", create=True)
+        assert key is not None
+        return key
+
     def rotate(self) -> int:
         """Re-wrap every data key under the current master key (the data stays as it is)."""
         moved = 0
