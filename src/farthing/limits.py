@@ -62,6 +62,9 @@ payments_per_batch_max = 8000
 channel_dispute_s_default = 24 * 3600
 """How long after a channel expires (or its payer asks to close it) the merchant may still redeem."""
 
+key_overlap_s_max = 7 * 24 * 3600
+"""How long a rolled API key may keep working beside its successor."""
+
 allowance_s_max = 366 * 24 * 3600
 """The longest an allowance (a payer's one-click mandate for a merchant) may last."""
 

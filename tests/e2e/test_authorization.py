@@ -66,6 +66,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/auth/signout"): {OPERATOR, MERCHANT, CUSTOMER},
     ("GET", "/v1/auth/me"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/users"): {OPERATOR},
+    ("POST", "/v1/api_keys/{key_id}/roll"): {OPERATOR, CUSTOMER},  # the key is the customer's
 }
 
 
@@ -180,6 +181,9 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
                 kinds = {own_kind[name]}
             may = bool(kinds & ALLOWED[(method, path)]) or ALLOWED[(method, path)] == PUBLIC
             headers = auth(key) if key else {}
+            if path == "/v1/api_keys/{key_id}/roll":  # the customer's spare key was revoked above: roll a fresh one
+                fresh = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key)).json()["id"]
+                url = server.base + path.format(key_id=fresh)
             if path == "/v1/auth/passkey_ceremonies/{ceremony_id}/complete":  # a sign-in ceremony is used once
                 signin = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies").json()["ceremony"]
                 url = server.base + path.format(ceremony_id=signin)

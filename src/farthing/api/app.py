@@ -51,7 +51,7 @@ from farthing.services.history import TYPES, Entry, Filters, History, public_pay
 from farthing.services.holds import Holds, payment_transfer_id
 from farthing.services.idempotency import Remembered
 from farthing.services.passkeys import Passkeys
-from farthing.services.platform import PaymentItem, Platform, PlatformError, Principal
+from farthing.services.platform import KeyInfo, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.privacy import without_personal
 from farthing.services.refunds import refund
 from farthing.services.stepup import StepUps
@@ -222,7 +222,21 @@ class KeyOut(BaseModel):
     scopes: list[str]
     created_ms: int
     revoked_ms: int | None
+    prefix: str | None = Field(default=None, description="the secret's first characters, to tell keys apart")
+    last_used_ms: int | None = Field(default=None, description="updated at most once a minute")
+    expires_ms: int | None = Field(default=None, description="set when the key was rolled: it stops then")
     secret: str | None = Field(default=None, description="Only when the key is made; never again.")
+
+
+class RollIn(InModel):
+    overlap_s: StrictInt = Field(default=3600, ge=0, le=limits.key_overlap_s_max,
+                                 description="how long the old key keeps working beside the new one")  # fmt: skip
+
+
+def _key_out(k: KeyInfo, secret: str | None = None) -> KeyOut:
+    return KeyOut(id=k.id, kind=k.kind, mode=k.mode, scopes=k.scopes.split(), created_ms=k.created_ms,
+                  revoked_ms=k.revoked_ms, prefix=k.prefix, last_used_ms=k.last_used_ms, expires_ms=k.expires_ms,
+                  secret=secret)  # fmt: skip
 
 
 class WalletOut(BaseModel):
@@ -477,10 +491,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     @app.get("/v1/api_keys", response_model=list[KeyOut], tags=["keys"])
     def list_keys(principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:
         """The caller's keys (never their secrets), revoked ones included."""
-        return [
-            KeyOut(id=k, kind=kind, mode=mode, scopes=scopes.split(), created_ms=created, revoked_ms=revoked)
-            for k, kind, mode, scopes, created, revoked in platform.keys(principal)
-        ]
+        return [_key_out(k) for k in platform.keys(principal)]
 
     @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, responses=replays(KeyOut), tags=["keys"])
     def create_key(
@@ -490,11 +501,16 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
 
         def make() -> KeyOut:
             key_id, secret = platform.new_key(principal)
-            [made] = [k for k in platform.keys(principal) if k[0] == key_id]
-            return KeyOut(id=key_id, kind=made[1], mode=made[2], scopes=made[3].split(), created_ms=made[4],
-                          revoked_ms=None, secret=secret)  # fmt: skip
+            [made] = [k for k in platform.keys(principal) if k.id == key_id]
+            return _key_out(made, secret)
 
         return _remembered(request, principal, idempotency_key, "api_keys", None, make)
+
+    @app.post("/v1/api_keys/{key_id}/roll", status_code=201, response_model=KeyOut, tags=["keys"])
+    def roll_key(key_id: str, principal: PrincipalDep, platform: PlatformDep, body: RollIn | None = None) -> KeyOut:
+        """Replace a key: a new one now (its secret shown once), the old one working `overlap_s` more."""
+        new_id, secret = platform.roll_key(principal, key_id, body.overlap_s if body else 3600)
+        return _key_out(platform.key(new_id), secret)
 
     @app.post("/v1/api_keys/{key_id}/revoke", response_model=list[KeyOut], tags=["keys"])
     def revoke_key(key_id: str, principal: PrincipalDep, platform: PlatformDep) -> list[KeyOut]:

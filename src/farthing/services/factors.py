@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import io
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -53,10 +52,7 @@ class FactorView:
 
 def record(platform: Platform, kind: str, party_id: str | None, key_id: str | None, **detail: object) -> None:
     """Append a security event (enrolments, step-ups, failures, erasures …)."""
-    platform.db.query(
-        "INSERT INTO security_events (at_ms, kind, party_id, key_id, detail) VALUES (?, ?, ?, ?, ?)",
-        (platform.clock_ms(), kind, party_id, key_id, json.dumps(detail, sort_keys=True)),
-    )
+    platform.security_event(kind, party_id, key_id, **detail)
 
 
 class Factors:

@@ -53,6 +53,8 @@ R = TransferResult
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
 CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
 T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND, T_CHANNEL = 1, 2, 3, 4, 5, 6
+LAST_USED_EVERY_MS = 60_000
+"""A key's last use is written at most this often (a write per request would cost the hot path)."""
 KEY_CACHE_MS = 1_000
 """How long a known API key is remembered before the database is asked again."""
 SCOPES = {
@@ -73,6 +75,19 @@ class Principal:
     party_id: str | None
     mode: str  # test | live
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    id: str
+    kind: str
+    mode: str
+    scopes: str
+    created_ms: int
+    revoked_ms: int | None
+    prefix: str | None
+    last_used_ms: int | None
+    expires_ms: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,28 +244,65 @@ class Platform:
         return party_id, key_id, secret
 
     def issue_key(self, kind: str, party_id: str | None, mode: str) -> tuple[str, str]:
-        """A new API key; the secret is returned once and only its SHA-256 is kept."""
+        """A new API key; the secret is returned once and only its SHA-256 is kept (and, to tell keys
+        apart, its first characters)."""
         secret = f"sk_{mode}_{secrets.token_urlsafe(32)}"
         key_id = "key_" + secrets.token_hex(8)
         self.db.query(
-            "INSERT INTO api_keys (id, secret_sha256, kind, party_id, mode, scopes, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key_id, hashlib.sha256(secret.encode()).digest(), kind, party_id, mode, SCOPES[kind], self.clock_ms()),
-        )
+            "INSERT INTO api_keys (id, secret_sha256, kind, party_id, mode, scopes, created_ms, prefix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key_id, hashlib.sha256(secret.encode()).digest(), kind, party_id, mode, SCOPES[kind], self.clock_ms(),
+             secret[: len(f"sk_{mode}_") + 4]),
+        )  # fmt: skip
         return key_id, secret
 
-    def keys(self, principal: Principal) -> list[tuple[str, str, str, str, int, int | None]]:
-        """The caller's keys (an operator's: the operator keys): id, kind, mode, scopes, created, revoked."""
-        columns = "SELECT id, kind, mode, scopes, created_ms, revoked_ms FROM api_keys"
+    def key(self, key_id: str) -> KeyInfo:
+        rows = self.db.query(
+            "SELECT id, kind, mode, scopes, created_ms, revoked_ms, prefix, last_used_ms, expires_ms FROM api_keys "
+            "WHERE id = ?",
+            (key_id,),
+        )
+        if not rows:
+            raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
+        return KeyInfo(*rows[0])
+
+    def keys(self, principal: Principal) -> list[KeyInfo]:
+        """The caller's keys (an operator's: the operator keys), oldest first."""
+        columns = (
+            "SELECT id, kind, mode, scopes, created_ms, revoked_ms, prefix, last_used_ms, expires_ms FROM api_keys"
+        )
         if principal.party_id is None:
             rows = self.db.query(f"{columns} WHERE kind = 'operator' ORDER BY created_ms")
         else:
             rows = self.db.query(f"{columns} WHERE party_id = ? ORDER BY created_ms", (principal.party_id,))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [KeyInfo(*r) for r in rows]
+
+    def roll_key(self, principal: Principal, key_id: str, overlap_s: int) -> tuple[str, str]:
+        """A new key in place of `key_id`, which keeps working for `overlap_s` more (0: stops now), so a
+        deployment can switch without downtime. Returns the new key's (id, secret)."""
+        if not 0 <= overlap_s <= limits.key_overlap_s_max:
+            raise PlatformError(ErrorCode.validation_failed, f"overlap_s is 0 to {limits.key_overlap_s_max}")
+        rows = self.db.query("SELECT party_id, kind, mode, revoked_ms FROM api_keys WHERE id = ?", (key_id,))
+        mine = rows and (principal.kind == "operator" or rows[0][0] == principal.party_id)
+        if not mine or rows[0][3] is not None or rows[0][2] != principal.mode:
+            raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
+        new = self.issue_key(str(rows[0][1]), rows[0][0], principal.mode)
+        ends = self.clock_ms() + overlap_s * 1000
+        self.db.query(
+            "UPDATE api_keys SET expires_ms = ? WHERE id = ? AND (expires_ms IS NULL OR expires_ms > ?)",
+            (ends, key_id, ends),
+        )
+        for digest, (known, _) in list(self._principals.items()):
+            if known.key_id == key_id:
+                self._principals.pop(digest, None)
+        self.security_event("key.rolled", rows[0][0], principal.key_id, key=key_id, new_key=new[0], overlap_s=overlap_s)
+        return new
 
     def new_key(self, principal: Principal) -> tuple[str, str]:
         """Another key for the caller's own party (or another operator key), e.g. to rotate: (id, secret)."""
-        return self.issue_key(principal.kind, principal.party_id, principal.mode)
+        made = self.issue_key(principal.kind, principal.party_id, principal.mode)
+        self.security_event("key.created", principal.party_id, principal.key_id, key=made[0])
+        return made
 
     def revoke_key(self, principal: Principal, key_id: str) -> None:
         """Revoke a key of the caller's party (an operator may revoke any key). Takes effect at once."""
@@ -261,9 +313,17 @@ class Platform:
         self.db.query(
             "UPDATE api_keys SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (self.clock_ms(), key_id)
         )
+        self.security_event("key.revoked", rows[0][0], principal.key_id, key=key_id)
         for digest, (known, _) in list(self._principals.items()):  # effective at once in this process
             if known.key_id == key_id:
                 self._principals.pop(digest, None)
+
+    def security_event(self, kind: str, party_id: str | None, key_id: str | None, **detail: object) -> None:
+        """Append to the security log (keys made, rolled and revoked, sign-ins, step-ups, erasures …)."""
+        self.db.query(
+            "INSERT INTO security_events (at_ms, kind, party_id, key_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (self.clock_ms(), kind, party_id, key_id, json.dumps(detail, sort_keys=True)),
+        )
 
     def has_operator_key(self) -> bool:
         return bool(self.db.query("SELECT 1 FROM api_keys WHERE kind = 'operator' AND revoked_ms IS NULL LIMIT 1"))
@@ -278,13 +338,16 @@ class Platform:
         if cached is not None and now - cached[1] < KEY_CACHE_MS:
             return cached[0]
         rows = self.db.query(
-            "SELECT id, kind, party_id, mode, scopes FROM api_keys WHERE secret_sha256 = ? AND revoked_ms IS NULL",
-            (digest,),
+            "SELECT id, kind, party_id, mode, scopes, last_used_ms FROM api_keys WHERE secret_sha256 = ? "
+            "AND revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?)",
+            (digest, now),
         )
         if not rows:
             self._principals.pop(digest, None)
             return None
-        key_id, kind, party_id, mode, scopes = rows[0]
+        key_id, kind, party_id, mode, scopes, last_used = rows[0]
+        if last_used is None or now - int(last_used) >= LAST_USED_EVERY_MS:
+            self.db.query("UPDATE api_keys SET last_used_ms = ? WHERE id = ?", (now, key_id))
         principal = Principal(key_id, kind, party_id, mode, frozenset(scopes.split()))
         if len(self._principals) >= 10_000:
             self._principals.clear()

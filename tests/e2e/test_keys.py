@@ -1,0 +1,37 @@
+"""API keys over HTTP: a display prefix, the last use recorded, rolling with an overlap (the old key
+works until it ends, then never again), revocation at once, and every change in the security log."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from .conftest import Server
+from .helpers import auth, party
+
+
+def test_a_rolled_key_overlaps_then_stops_and_a_revoked_one_stops_at_once(server: Server) -> None:
+    customer, key = party(server, "customer", "Roller")
+    [listed] = httpx.get(f"{server.base}/v1/api_keys", headers=auth(key)).json()
+    assert key.startswith(listed["prefix"]) and len(listed["prefix"]) == len("sk_test_") + 4
+    assert listed["last_used_ms"] is not None and listed["expires_ms"] is None  # the list call itself used it
+    rolled = httpx.post(f"{server.base}/v1/api_keys/{listed['id']}/roll", json={"overlap_s": 2}, headers=auth(key))
+    assert rolled.status_code == 201 and rolled.json()["secret"].startswith("sk_test_"), rolled.text
+    new = rolled.json()["secret"]
+    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(key)).status_code == 200  # overlapping
+    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(new)).status_code == 200
+    keys = {k["id"]: k for k in httpx.get(f"{server.base}/v1/api_keys", headers=auth(new)).json()}
+    assert keys[listed["id"]]["expires_ms"] is not None and keys[rolled.json()["id"]]["expires_ms"] is None
+    time.sleep(3.2)  # the overlap, and the 1 s the process remembers a known key
+    old = httpx.get(f"{server.base}/v1/wallets", headers=auth(key))
+    assert (old.status_code, old.json()["code"]) == (401, "unauthenticated")
+    bad = httpx.post(f"{server.base}/v1/api_keys/{rolled.json()['id']}/roll", json={"overlap_s": -1},
+                     headers=auth(new))  # fmt: skip
+    assert bad.status_code == 422
+    spare = httpx.post(f"{server.base}/v1/api_keys", headers=auth(new)).json()
+    httpx.post(f"{server.base}/v1/api_keys/{spare['id']}/revoke", headers=auth(new))
+    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(spare["secret"])).status_code == 401  # at once
+    exported = httpx.get(f"{server.base}/v1/customers/{customer}/export", headers=auth(new)).json()
+    kinds = [e["kind"] for e in exported["security_events"]]
+    assert {"key.rolled", "key.created", "key.revoked"} <= set(kinds)
