@@ -62,3 +62,15 @@ def test_keys_that_are_not_keys_are_refused() -> None:
     for spec in ("", "k1", "k1:short", f"{K1},{K1}", "k1:!!!notbase64"):
         with pytest.raises(KeyVaultError):
             KeyVault.parse(spec)
+
+
+def test_the_security_log_is_append_only(store_url: str) -> None:
+    platform = open_platform(store_url)
+    try:
+        platform.security_event("test.event", None, None, note="kept")
+        for statement in ("UPDATE security_events SET kind = 'x'", "DELETE FROM security_events"):
+            with pytest.raises(Exception, match="append-only"):
+                platform.db.query(statement)
+        assert platform.db.query("SELECT kind FROM security_events") == [("test.event",)]
+    finally:
+        platform.close()

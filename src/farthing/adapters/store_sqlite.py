@@ -360,6 +360,15 @@ class SqliteStore:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (they hold no semicolons inside literals)."""
-    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [s.strip() for s in body.split(";") if s.strip()]
+    """Split a migration into whole statements (a trigger's body keeps its semicolons)."""
+    statements, buffer = [], ""
+    for line in sql.splitlines():
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return [s for s in statements if s.rstrip(";").strip()]
