@@ -67,6 +67,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/auth/me"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/users"): {OPERATOR},
     ("POST", "/v1/api_keys/{key_id}/roll"): {OPERATOR, CUSTOMER},  # the key is the customer's
+    ("POST", "/v1/customers/{customer_id}/close"): {OPERATOR, CUSTOMER},
 }
 
 
@@ -181,6 +182,10 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
                 kinds = {own_kind[name]}
             may = bool(kinds & ALLOWED[(method, path)]) or ALLOWED[(method, path)] == PUBLIC
             headers = auth(key) if key else {}
+            if path == "/v1/customers/{customer_id}/close":  # closing ends the customer's keys: a fresh one each
+                fresh_id, fresh_key = party(server, "customer", "Closing")
+                url = server.base + path.format(customer_id=fresh_id)
+                headers = auth(fresh_key) if name == CUSTOMER else headers
             if path == "/v1/api_keys/{key_id}/roll":  # the customer's spare key was revoked above: roll a fresh one
                 fresh = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key)).json()["id"]
                 url = server.base + path.format(key_id=fresh)

@@ -74,3 +74,24 @@ def test_the_security_log_is_append_only(store_url: str) -> None:
         assert platform.db.query("SELECT kind FROM security_events") == [("test.event",)]
     finally:
         platform.close()
+
+
+def test_a_closed_account_keeps_its_data_for_the_retention_period_then_is_erased(store_url: str) -> None:
+    platform = open_platform(store_url, ["eu-de"])
+    operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+    try:
+        assert platform.privacy is not None
+        customer, _, secret = platform.create_party(operator, "customer", "Closing Person-Qy", "DE")
+        assert platform.authenticate(secret) is not None
+        platform.privacy.close(operator, customer)
+        assert platform.authenticate(secret) is None  # its keys stop at once
+        days = platform.policy.policies["EUR"].retention.personal_data_days_after_close  # type: ignore[union-attr]
+        assert days == 1825
+        assert platform.privacy.sweep(days) == []  # kept: within the retention period
+        assert platform.privacy.profile(customer) is not None
+        now = platform.clock_ms()
+        platform.clock_ms = lambda: now + (days + 1) * 86_400_000
+        assert platform.privacy.sweep(days) == [customer]
+        assert platform.privacy.profile(customer) is None and platform.privacy.sweep(days) == []
+    finally:
+        platform.close()

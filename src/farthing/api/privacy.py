@@ -25,6 +25,13 @@ class CustomerOut(BaseModel):
     age_band: str
     created_ms: int
     erased_ms: int | None
+    closed_ms: int | None = None
+
+
+class ClosureOut(BaseModel):
+    id: str
+    object: Literal["closure"] = "closure"
+    closed_ms: int
 
 
 class ErasureOut(BaseModel):
@@ -56,3 +63,10 @@ def erase_customer(customer_id: str, principal: PrincipalDep, request: Request) 
     """Erase the customer's personal data by destroying its data key (crypto-shredding): the ledger, the
     journal and the tax records, which name the customer by id only, stay whole and verifiable."""
     return ErasureOut.model_validate(_privacy(request).erase(principal, customer_id))
+
+
+@router.post("/v1/customers/{customer_id}/close", response_model=ClosureOut)
+def close_customer(customer_id: str, principal: PrincipalDep, request: Request) -> ClosureOut:
+    """Close the customer's account: its keys and sessions stop at once; its personal data is kept for
+    the policy's retention period after closing, then erased (`farthing privacy sweep`)."""
+    return ClosureOut.model_validate(_privacy(request).close(principal, customer_id))

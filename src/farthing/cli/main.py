@@ -223,6 +223,34 @@ def privacy_erase(
     console.print(f"erased the personal data of {customer} at {done['erased_ms']} (its data key is destroyed)")
 
 
+@privacy_app.command("sweep")
+def privacy_sweep(
+    db: DbOption = None,
+    policy: Annotated[
+        list[str] | None, typer.Option("--policy", envvar="FARTHING_POLICIES", help="the packs whose retention applies")
+    ] = None,
+) -> None:
+    """Erase the personal data of customers closed longer ago than the packs' retention period (the
+    shortest `personal_data_days_after_close` among them). Run it daily."""
+    from farthing.services.platform import open_platform
+
+    packs = [p for value in policy or [] for p in value.split(",") if p]
+    try:
+        platform = open_platform(db, packs)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        days = [p.retention.personal_data_days_after_close for p in platform.policy.policies.values() if p.retention]
+        if not days:
+            console.print("[red]error[/red] no policy pack with a retention rule: name one with --policy")
+            raise typer.Exit(2)
+        assert platform.privacy is not None
+        erased = platform.privacy.sweep(min(days))
+    finally:
+        platform.close()
+    console.print(f"{len(erased)} customers erased (closed more than {min(days)} days ago): {', '.join(erased)}")
+
+
 @privacy_app.command("rotate-keys")
 def privacy_rotate(db: DbOption = None) -> None:
     """Re-wrap every data key under the current master key (the first of FARTHING_MASTER_KEYS)."""

@@ -102,11 +102,13 @@ class Privacy:
 
     def read(self, principal: Principal, customer: str) -> dict[str, Any]:
         subject = self._subject(principal, customer)
-        rows = self.db.query("SELECT country, age_band, created_ms, erased_ms FROM parties WHERE id = ?", (subject,))
-        country, age_band, created_ms, erased_ms = rows[0]
+        rows = self.db.query(
+            "SELECT country, age_band, created_ms, erased_ms, closed_ms FROM parties WHERE id = ?", (subject,)
+        )
+        country, age_band, created_ms, erased_ms, closed_ms = rows[0]
         personal = self.profile(subject) or dict.fromkeys(PERSONAL_FIELDS)
         return {"id": subject, "object": "customer", **personal, "country": country, "age_band": age_band,
-                "created_ms": created_ms, "erased_ms": erased_ms}  # fmt: skip
+                "created_ms": created_ms, "erased_ms": erased_ms, "closed_ms": closed_ms}  # fmt: skip
 
     def erase(self, principal: Principal | None, customer: str) -> dict[str, Any]:
         """Destroy the customer's data key and sealed fields; the money records stay, by id only."""
@@ -119,6 +121,33 @@ class Privacy:
             tx.query("UPDATE parties SET erased_ms = ? WHERE id = ? AND erased_ms IS NULL", (now, customer))
         record(self.platform, "privacy.erased", customer, principal.key_id if principal else "cli")
         return {"id": customer, "object": "erasure", "erased_ms": now}
+
+    def close(self, principal: Principal, customer: str) -> dict[str, Any]:
+        """Close the customer's account: its API keys revoked and sessions ended at once; its personal data
+        kept for the retention period of the policy, then erased by `sweep`."""
+        subject = self._subject(principal, customer)
+        now = self.platform.clock_ms()
+        with self.db.transaction() as tx:
+            tx.query("UPDATE parties SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL", (now, subject))
+            tx.query("UPDATE api_keys SET revoked_ms = ? WHERE party_id = ? AND revoked_ms IS NULL", (now, subject))
+            tx.query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE party_id = ?)", (subject,))
+        self.platform._principals.clear()  # revocations take effect at once in this process
+        record(self.platform, "account.closed", subject, principal.key_id)
+        closed = self.db.query("SELECT closed_ms FROM parties WHERE id = ?", (subject,))[0][0]
+        return {"id": subject, "object": "closure", "closed_ms": closed}
+
+    def sweep(self, retention_days: int) -> list[str]:
+        """Erase the personal data of every customer closed more than `retention_days` ago (the policy's
+        `personal_data_days_after_close`); the ids erased."""
+        cutoff = self.platform.clock_ms() - retention_days * 86_400_000
+        due = self.db.query(
+            "SELECT id FROM parties WHERE kind = 'customer' AND closed_ms IS NOT NULL AND closed_ms <= ? "
+            "AND erased_ms IS NULL ORDER BY closed_ms",
+            (cutoff,),
+        )
+        for (customer,) in due:
+            self.erase(None, str(customer))
+        return [str(c) for (c,) in due]
 
     def export(self, principal: Principal, customer: str, history: Any = None) -> dict[str, Any]:
         """Everything held about the customer, as one JSON-able document."""
