@@ -498,6 +498,16 @@ class Platform:
         future, payment = self._submit_payment(principal, item, idempotency_key)
         return self._waiting(_settled(payment, await asyncio.wrap_future(future)))  # type: ignore[arg-type]
 
+    def submit_payment(
+        self, principal: Principal, item: PaymentItem, idempotency_key: str | None
+    ) -> tuple[Future[list[AccountResult] | list[TransferResult]], Payment]:
+        """`pay` in two halves, for callers that submit many payments before waiting for any (the
+        simulator): the future resolves once the batch is committed; `finish` turns it into the payment."""
+        return self._submit_payment(principal, item, idempotency_key)
+
+    def finish(self, payment: Payment, results: Sequence[TransferResult]) -> Payment:
+        return self._waiting(_settled(payment, results))
+
     def _waiting(self, payment: Payment) -> Payment:
         """A payment placed to wait for strong authentication gets its challenge (opened on first sight)."""
         if payment.status == "succeeded" or self.step_ups is None:

@@ -1,0 +1,147 @@
+"""What a run or a sweep writes: `metrics.json`, `metrics.csv` and a self-contained `report.html` whose
+charts (matplotlib, PNG) are embedded, with a short summary of what moved and by how much."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from farthing.domain.money import currency
+from farthing.sim.experiment import Point
+
+HEADLINE = {
+    "fee_overhead": "fee overhead (card fees / payment value)",
+    "payments": "payments",
+    "value": "payment value",
+    "merchant_revenue": "merchant revenue",
+    "processing_cost": "processing cost (card fees)",
+    "platform_fees": "platform fee revenue",
+    "conversion": "conversion (paid / wanted)",
+    "step_ups_per_100_payments": "step-ups per 100 payments",
+    "abandoned": "abandoned purchases",
+    "honest_refused": "honest payments refused",
+    "fraud_attempted": "fraud attempted",
+    "fraud_stopped": "fraud stopped",
+    "fraud_lost": "fraud loss",
+    "ledger_transfers_per_payment": "ledger transfers per payment",
+}
+
+
+def _png(fig: plt.Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _axis_value(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def summary(points: list[Point]) -> list[str]:
+    """Lines saying what moved between the first and the last point, largest relative change first."""
+    if len(points) < 2:
+        t = points[0].mean
+        return [f"{HEADLINE[k]}: {t[k]:,.4g}" for k in HEADLINE if k in t]
+    a, b = points[0], points[-1]
+    label_a = ", ".join(f"{k}={v}" for k, v in a.values.items())
+    label_b = ", ".join(f"{k}={v}" for k, v in b.values.items())
+    moves = []
+    for key, name in HEADLINE.items():
+        x, y = a.mean.get(key, 0.0), b.mean.get(key, 0.0)
+        if x == y:
+            continue
+        rel = (y - x) / abs(x) if x else float("inf")
+        moves.append((abs(rel), f"{name}: {x:,.4g} → {y:,.4g} ({'+' if y > x else ''}{rel:.0%})" if x else
+                      f"{name}: {x:,.4g} → {y:,.4g}"))  # fmt: skip
+    moves.sort(key=lambda m: -m[0])
+    return [f"From {label_a} to {label_b}:"] + [m[1] for m in moves] if moves else ["Nothing moved."]
+
+
+def write(points: list[Point], out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    first = points[0].runs[0]
+    scenario = first.scenario
+    scale = currency(scenario.scenario.currency).units_per_major
+    doc = {
+        "scenario": scenario.model_dump(),
+        "points": [
+            {"values": p.values, "mean": p.mean, "half_width_95": p.half_width, "runs": [r.totals for r in p.runs]}
+            for p in points
+        ],
+        "days": [d.as_row(scale) for d in first.days],
+        "summary": summary(points),
+    }
+    (out / "metrics.json").write_text(json.dumps(doc, indent=2, sort_keys=True))
+    with (out / "metrics.csv").open("w", newline="") as f:
+        keys = sorted(first.totals)
+        varied = sorted({k for p in points for k in p.values})
+        writer = csv.writer(f)
+        writer.writerow([*varied, "run", *keys])
+        for p in points:
+            for i, r in enumerate(p.runs):
+                writer.writerow([*(p.values.get(k, "") for k in varied), i, *(f"{r.totals[k]:.6g}" for k in keys)])
+    charts = []
+    days = [d.as_row(scale) for d in first.days]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.2))
+    ax[0].plot([d["day"] for d in days], [d["payments"] for d in days], marker="o")
+    ax[0].set(title="payments per day (first run)", xlabel="day", ylabel="payments")
+    ax[1].plot([d["day"] for d in days], [d["processing_cost"] / d["value"] if d["value"] else 0 for d in days],
+               marker="o", color="tab:red")  # fmt: skip
+    ax[1].set(title="fee overhead per day", xlabel="day", ylabel="card fees / value")
+    charts.append(("The first run, day by day", _png(fig)))
+    varied_keys = sorted({k for p in points for k in p.values})
+    if len(points) > 1 and len(varied_keys) == 1:
+        key = varied_keys[0]
+        xs = [_axis_value(p.values[key]) for p in points]
+        shown = [k for k in HEADLINE if any(p.mean.get(k) for p in points)]
+        cols = 3
+        rows = -(-len(shown) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(12, 3.1 * rows), squeeze=False)
+        for i, metric in enumerate(shown):
+            a = axes[i // cols][i % cols]
+            ys = [p.mean[metric] for p in points]
+            hw = [p.half_width[metric] for p in points]
+            a.plot(xs, ys, marker="o")
+            low = [y - h for y, h in zip(ys, hw, strict=True)]
+            high = [y + h for y, h in zip(ys, hw, strict=True)]
+            a.fill_between(xs, low, high, alpha=0.25)
+            a.set(title=HEADLINE[metric], xlabel=key)
+        for j in range(len(shown), rows * cols):
+            axes[j // cols][j % cols].axis("off")
+        fig.tight_layout()
+        charts.append((f"Each metric against {key} (mean of the runs, 95 % band)", _png(fig)))
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in doc["summary"])
+    sources = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in scenario.sources.items())
+    figures = "".join(f'<h2>{html.escape(t)}</h2><img alt="{html.escape(t)}" src="data:image/png;base64,{png}">'
+                      for t, png in charts)  # fmt: skip
+    table_keys = [k for k in HEADLINE if k in first.totals]
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in [*varied_keys, *table_keys])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(p.values.get(k, ''))}</td>" for k in varied_keys)
+        + "".join(f"<td>{p.mean[k]:,.4g} ± {p.half_width[k]:,.2g}</td>" for k in table_keys) + "</tr>"
+        for p in points
+    )  # fmt: skip
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(scenario.scenario.name)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}}
+img{{max-width:100%}}table{{border-collapse:collapse;font-size:.85em}}td,th{{border:1px solid #ccc;padding:.2em .4em}}
+</style></head><body><h1>Farthing policy lab: {html.escape(scenario.scenario.name)}</h1>
+<p>{html.escape(scenario.scenario.description)} — {scenario.scenario.days} simulated days,
+seed {scenario.scenario.seed}, {len(points[0].runs)} run(s) per point,
+policies: {html.escape(", ".join(scenario.scenario.policies) or "none")}.</p>
+<h2>What moved</h2><ul>{lines}</ul>{figures}<h2>Totals (mean ± 95 % half-width)</h2>
+<table><tr>{head}</tr>{body}</table><h2>Sources of the figures</h2><ul>{sources}</ul></body></html>"""
+    (out / "report.html").write_text(page)
+    return out / "report.html"

@@ -1,0 +1,290 @@
+"""One simulated world, driven through the real services on a temporary SQLite ledger.
+
+Time is simulated: each day has 24 hourly ticks, the platform's clock is set to the tick (never read
+from the wall), and each agent draws from a random stream of its own, seeded from the scenario's seed
+and the agent's number, so two runs that differ by one parameter face the same draws (common random
+numbers). Within a tick every purchase is submitted at once and the group committer writes them
+together; step-ups are then answered (or abandoned) one by one.
+
+Consumers decide by Szabo's mental transaction cost: they buy an item when what they would pay for it
+covers its price plus the cost of deciding to pay at all (none when the item is free). They top up
+their wallet by card when it runs low; the card's 2.9 % + 30¢ is the processing cost. A payment the
+policy steps up is abandoned with the scenario's probability or answered with the consumer's TOTP code.
+Card testers try stolen cards with small top-ups: most are declined (stopped), the rest is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyotp
+
+from farthing.domain.money import currency
+from farthing.domain.policy.evaluate import Evidence
+from farthing.errors import ErrorCode
+from farthing.services.factors import Factors
+from farthing.services.holds import Holds
+from farthing.services.platform import (
+    CODE_CARD_FEES,
+    CODE_FEE_REVENUE,
+    Payment,
+    PaymentItem,
+    PlatformError,
+    Principal,
+    open_platform,
+)
+from farthing.services.stepup import StepUps
+from farthing.sim.scenario import Scenario
+
+START_MS = 1_798_761_600_000  # 2027-01-01T00:00:00Z: every run starts on the same calendar
+HOUR_MS = 3_600_000
+GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
+OPERATOR = Principal("sim", "operator", None, "test", frozenset({"parties:write"}))
+
+
+@dataclass
+class Day:
+    day: int
+    attempts: int = 0
+    """Purchase occasions where the consumer wanted to buy (after the mental-cost decision)."""
+    declined_by_price: int = 0
+    payments: int = 0
+    value: int = 0
+    platform_fees: int = 0
+    processing_cost: int = 0
+    top_ups: int = 0
+    step_ups: int = 0
+    abandoned: int = 0
+    honest_refused: int = 0
+    fraud_attempted: int = 0
+    fraud_stopped: int = 0
+    fraud_lost: int = 0
+    ledger_transfers: int = 0
+
+    def as_row(self, scale: int) -> dict[str, float | int]:
+        money = {"value", "platform_fees", "processing_cost", "fraud_lost"}
+        row: dict[str, float | int] = {}
+        for k, v in dataclasses.asdict(self).items():
+            row[k] = v / scale if k in money else v
+        return row
+
+
+@dataclass
+class Consumer:
+    principal: Principal
+    rng: random.Random
+    group: int
+    willingness: int
+    balance: int = 0
+    totp: pyotp.TOTP | None = None
+    last_step: int = -1
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    days: list[Day]
+    totals: dict[str, float] = field(default_factory=dict)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    if mean > 50:  # normal approximation for large means
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def run(s: Scenario, folder: Path | None = None, progress: Callable[[int, int], None] | None = None) -> Result:
+    own = folder is None
+    tmp = tempfile.TemporaryDirectory(prefix="farthing-sim-") if own else None
+    where = Path(tmp.name) if tmp else folder
+    assert where is not None
+    now = [START_MS]
+    platform = open_platform(f"sqlite:///{where}/sim.db?synchronous=NORMAL", s.scenario.policies)
+    platform.clock_ms = lambda: now[0]
+    holds = Holds.open(platform)
+    factors = Factors(platform)
+    step_ups = StepUps(platform, holds, factors)
+    cur = currency(s.scenario.currency)
+    try:
+        return _World(s, platform, holds, factors, step_ups, cur, now).run(progress)
+    finally:
+        holds.close()
+        platform.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+class _World:
+    def __init__(self, s, platform, holds, factors, step_ups, cur, now) -> None:  # type: ignore[no-untyped-def]
+        self.s, self.platform, self.holds, self.factors, self.step_ups = s, platform, holds, factors, step_ups
+        self.cur, self.now = cur, now
+        self.top_up = cur.parse(s.payments.top_up)
+        self.top_up_below = cur.parse(s.payments.top_up_when_below)
+        seed = s.scenario.seed
+        self.merchants: list[tuple[str, int]] = []
+        for m in s.merchants:
+            for _ in range(m.count):
+                merchant, _, _ = platform.create_party(OPERATOR, "merchant", "Sim merchant", m.country)
+                self.merchants.append((merchant, cur.parse(m.price)))
+        self.consumers: list[Consumer] = []
+        number = 0
+        for g, c in enumerate(s.consumers):
+            median = cur.parse(c.willingness_to_pay)
+            for _ in range(c.count):
+                rng = random.Random(f"{seed}:consumer:{number}")
+                number += 1
+                party, key, _ = platform.create_party(OPERATOR, "customer", "Sim consumer", c.country)
+                principal = Principal(key, "customer", party, "test", frozenset({"payments:write", "topups:write"}))
+                willingness = round(median * math.exp(rng.gauss(0, 0.5)))
+                consumer = Consumer(principal, rng, g, willingness)
+                if rng.random() < c.has_second_factor:
+                    enrolled = factors.enrol_totp(principal)
+                    consumer.totp = pyotp.TOTP(enrolled.secret)
+                    factors.confirm_totp(principal, enrolled.factor_id, consumer.totp.at(now[0] // 1000))
+                    consumer.last_step = now[0] // 30_000
+                self.consumers.append(consumer)
+        self.fraud_rngs = [random.Random(f"{seed}:fraud:{i}") for i in range(sum(f.count for f in s.fraudsters))]
+        self.fraudsters: list[Principal] = []
+        for _ in self.fraud_rngs:
+            party, key, _ = platform.create_party(OPERATOR, "customer", "Sim card tester")
+            self.fraudsters.append(Principal(key, "customer", party, "test", frozenset({"topups:write"})))
+        self.transfers_seen = self._transfers()
+
+    def _transfers(self) -> int:
+        return int(self.platform.db.query("SELECT count(*) FROM transfers")[0][0])
+
+    def _balance(self, code: int) -> int:
+        [state] = self.platform.ledger.accounts([self.platform.platform_account(code, self.cur)])
+        return state.credits_posted - state.debits_posted if code == CODE_FEE_REVENUE else state.debits_posted
+
+    def run(self, progress: Callable[[int, int], None] | None) -> Result:
+        days = []
+        fees_before, cost_before = self._balance(CODE_FEE_REVENUE), self._balance(CODE_CARD_FEES)
+        for d in range(self.s.scenario.days):
+            day = Day(d + 1)
+            for hour in range(24):
+                self.now[0] = START_MS + (d * 24 + hour) * HOUR_MS
+                self._tick(day)
+            fees, cost = self._balance(CODE_FEE_REVENUE), self._balance(CODE_CARD_FEES)
+            day.platform_fees, day.processing_cost = fees - fees_before, cost - cost_before
+            fees_before, cost_before = fees, cost
+            transfers = self._transfers()
+            day.ledger_transfers, self.transfers_seen = transfers - self.transfers_seen, transfers
+            days.append(day)
+            if progress is not None:
+                progress(d + 1, self.s.scenario.days)
+        return Result(self.s, days, totals(days, self.cur.units_per_major))
+
+    def _tick(self, day: Day) -> None:
+        intents: list[tuple[Consumer, str, int]] = []
+        for consumer in self.consumers:
+            group = self.s.consumers[consumer.group]
+            mental = self.cur.parse(group.mental_cost)
+            for _ in range(_poisson(consumer.rng, group.arrivals_per_day / 24)):
+                merchant, price = self.merchants[consumer.rng.randrange(len(self.merchants))]
+                if consumer.willingness < price + (mental if price else 0):
+                    day.declined_by_price += 1
+                    continue
+                day.attempts += 1
+                if price == 0:
+                    continue  # free: consumed, nothing to pay
+                intents.append((consumer, merchant, price))
+        reserved: dict[int, int] = {}
+        for consumer, _, price in intents:  # top up first, for everything this hour's purchases will take
+            held = reserved.get(id(consumer), 0)
+            while consumer.balance - held < max(price, self.top_up_below):
+                self.platform.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
+                consumer.balance += self.top_up
+                day.top_ups += 1
+            reserved[id(consumer)] = held + price
+        submitted = []
+        for consumer, merchant, price in intents:
+            country = self.s.consumers[consumer.group].country
+            item = PaymentItem(merchant, self.cur.format(price), self.cur.code, evidence=Evidence(ip=country))
+            try:
+                future, payment = self.platform.submit_payment(consumer.principal, item, None)
+            except PlatformError as refused:
+                self._refused(day, refused)
+                continue
+            submitted.append((consumer, price, future, payment))
+        for consumer, price, future, payment in submitted:
+            try:
+                done = self.platform.finish(payment, future.result())  # type: ignore[arg-type]
+            except PlatformError as refused:
+                self._refused(day, refused)
+                continue
+            if done.status == "requires_authentication":
+                done = self._step_up(day, consumer, done)
+                if done is None:
+                    continue
+            consumer.balance -= price
+            day.payments += 1
+            day.value += price
+        self._card_testing(day)
+
+    def _refused(self, day: Day, refused: PlatformError) -> None:
+        if refused.code in (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds):
+            day.honest_refused += 1
+        else:
+            raise refused
+
+    def _step_up(self, day: Day, consumer: Consumer, payment: Payment) -> Payment | None:
+        day.step_ups += 1
+        group = self.s.consumers[consumer.group]
+        if consumer.totp is None or consumer.rng.random() < group.abandon_on_challenge:
+            day.abandoned += 1
+            self.holds.void(consumer.principal, payment.id)
+            return None
+        step = max(self.now[0] // 30_000, consumer.last_step + 1)  # a code is good once: the next 30-s step
+        consumer.last_step = step
+        saved = self.now[0]
+        self.now[0] = step * 30_000
+        try:
+            return self.step_ups.authenticate(consumer.principal, payment.id, code=consumer.totp.at(step * 30))
+        except PlatformError:  # too late for this challenge (many in one hour): the purchase is lost
+            day.abandoned += 1
+            return None
+        finally:
+            self.now[0] = saved
+
+    def _card_testing(self, day: Day) -> None:
+        specs = [f for f in self.s.fraudsters for _ in range(f.count)]
+        for rng, principal, spec in zip(self.fraud_rngs, self.fraudsters, specs, strict=True):
+            for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
+                day.fraud_attempted += 1
+                card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
+                try:
+                    self.platform.top_up(principal, spec.test_amount, self.cur.code, card)
+                except PlatformError:
+                    day.fraud_stopped += 1
+                    continue
+                day.fraud_lost += self.cur.parse(spec.test_amount)  # charged back later: the platform's loss
+
+
+def totals(days: list[Day], scale: int) -> dict[str, float]:
+    """The run's totals and the ratios a reader compares across runs."""
+    t: dict[str, float] = {}
+    for name in ("attempts", "declined_by_price", "payments", "top_ups", "step_ups", "abandoned", "honest_refused",
+                 "fraud_attempted", "fraud_stopped", "ledger_transfers"):  # fmt: skip
+        t[name] = float(sum(getattr(d, name) for d in days))
+    for name in ("value", "platform_fees", "processing_cost", "fraud_lost"):
+        t[name] = sum(getattr(d, name) for d in days) / scale
+    t["merchant_revenue"] = t["value"] - t["platform_fees"]
+    t["fee_overhead"] = t["processing_cost"] / t["value"] if t["value"] else 0.0
+    t["step_ups_per_100_payments"] = 100 * t["step_ups"] / t["payments"] if t["payments"] else 0.0
+    t["conversion"] = t["payments"] / t["attempts"] if t["attempts"] else 0.0
+    t["ledger_transfers_per_payment"] = t["ledger_transfers"] / t["payments"] if t["payments"] else 0.0
+    return t

@@ -1,0 +1,172 @@
+"""Scenarios: TOML files, validated before anything runs (unknown keys, negative rates and impossible
+populations are refused with the key's path and the reason).
+
+    [scenario]            name, seed, days, currency, policies (packs), description
+    [payments]            top_up (the size of each card top-up), top_up_when_below, path = "ledger"
+    [[consumers]]         count, arrivals_per_day, willingness_to_pay, mental_cost, abandon_on_challenge,
+                          has_second_factor, country
+    [[merchants]]         count, price, country
+    [[fraudsters]]        count, kind = "card_testing", attempts_per_day, test_amount, stolen_card_share
+
+Amounts are decimal strings in the scenario's currency; rates and shares are floats (they are not
+money). Every figure may carry its source in a `sources` table beside it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from farthing.domain.money import currency
+from farthing.errors import ErrorCode, FarthingError
+
+
+class ScenarioError(FarthingError):
+    def __init__(self, where: str, detail: str) -> None:
+        super().__init__(ErrorCode.validation_failed, f"{where}: {detail}")
+        self.where = where
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScenarioInfo(_Strict):
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    seed: int = Field(ge=0)
+    days: int = Field(ge=1, le=3650)
+    currency: str = "USD"
+    policies: list[str] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("currency")
+    @classmethod
+    def _known(cls, code: str) -> str:
+        currency(code)
+        return code
+
+
+class Payments(_Strict):
+    path: Literal["ledger"] = "ledger"
+    top_up: str = Field(description="each card top-up, e.g. 5.00")
+    top_up_when_below: str = Field(default="0.10", description="top up when the wallet holds less")
+
+
+class Consumers(_Strict):
+    count: int = Field(ge=0, le=1_000_000)
+    arrivals_per_day: float = Field(ge=0, le=10_000, description="purchase occasions a day (Poisson mean)")
+    willingness_to_pay: str = Field(description="the median most a consumer pays for one item")
+    mental_cost: str = Field(default="0", description="the cost of deciding to pay at all (Szabo)")
+    abandon_on_challenge: float = Field(default=0.25, ge=0, le=1)
+    has_second_factor: float = Field(default=1.0, ge=0, le=1, description="share enrolled (TOTP)")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="billing and IP country")
+
+
+class Merchants(_Strict):
+    count: int = Field(ge=1, le=100_000)
+    price: str
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+class Fraudsters(_Strict):
+    count: int = Field(ge=0, le=100_000)
+    kind: Literal["card_testing"] = "card_testing"
+    attempts_per_day: float = Field(ge=0, le=100_000)
+    test_amount: str = "0.50"
+    stolen_card_share: float = Field(default=0.1, ge=0, le=1, description="cards that work; the rest decline")
+
+
+class Scenario(_Strict):
+    scenario: ScenarioInfo
+    payments: Payments
+    consumers: list[Consumers] = Field(min_length=1)
+    merchants: list[Merchants] = Field(min_length=1)
+    fraudsters: list[Fraudsters] = Field(default_factory=list)
+    sources: dict[str, str] = Field(default_factory=dict, description="figure -> where it comes from")
+
+    @model_validator(mode="after")
+    def _amounts(self) -> Scenario:
+        cur = currency(self.scenario.currency)
+        checks: list[tuple[str, str, bool]] = [
+            ("payments.top_up", self.payments.top_up, False),
+            ("payments.top_up_when_below", self.payments.top_up_when_below, True),
+        ]
+        for i, c in enumerate(self.consumers):
+            checks += [(f"consumers[{i}].willingness_to_pay", c.willingness_to_pay, True),
+                       (f"consumers[{i}].mental_cost", c.mental_cost, True)]  # fmt: skip
+        for i, m in enumerate(self.merchants):
+            checks.append((f"merchants[{i}].price", m.price, True))
+        for i, f in enumerate(self.fraudsters):
+            checks.append((f"fraudsters[{i}].test_amount", f.test_amount, False))
+        for where, text, zero_ok in checks:
+            try:
+                units = cur.parse(text)
+            except FarthingError as exc:
+                raise ValueError(f"{where}: {exc.detail}") from None
+            if units < 0 or (units == 0 and not zero_ok):
+                raise ValueError(f"{where}: must be {'at least' if zero_ok else 'more than'} zero")
+        if cur.parse(self.payments.top_up) % 10 ** (cur.scale - cur.exponent):
+            raise ValueError(f"payments.top_up: a card is charged in whole {cur.code} minor units")
+        if sum(c.count for c in self.consumers) == 0:
+            raise ValueError("consumers: a world needs at least one consumer")
+        return self
+
+
+def parse(text: str, where: str = "scenario") -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(where, f"not TOML: {exc}") from None
+    return validate(data, where)
+
+
+def validate(data: dict[str, Any], where: str = "scenario") -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in first["loc"]).replace(".[", "[")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ScenarioError(f"{where}: {path or 'scenario'}", message) from None
+
+
+def load(path: str | Path) -> Scenario:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(p), f"cannot read: {exc.strerror}") from None
+    return parse(text, str(p))
+
+
+def with_values(s: Scenario, changes: dict[str, str]) -> Scenario:
+    """The scenario with dotted keys replaced (`payments.top_up=20.00`, `consumers[0].mental_cost=0`)."""
+    data = s.model_dump()
+    for key, value in changes.items():
+        node: Any = data
+        parts = key.replace("]", "").replace("[", ".").split(".")
+        try:
+            for part in parts[:-1]:
+                node = node[int(part)] if part.isdigit() else node[part]
+            last = parts[-1]
+            old = node[int(last)] if last.isdigit() else node.get(last)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise ScenarioError(key, "no such key to vary") from None
+        new: Any = value
+        if isinstance(old, bool):
+            new = value.lower() in ("1", "true", "yes")
+        elif isinstance(old, int | float):
+            try:
+                new = type(old)(value)
+            except ValueError:
+                raise ScenarioError(key, f"{value!r} is not a number") from None
+        if last.isdigit():
+            node[int(last)] = new
+        else:
+            if last not in node:
+                raise ScenarioError(key, "no such key to vary")
+            node[last] = new
+    return validate(data, "varied scenario")

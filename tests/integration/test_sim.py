@@ -1,0 +1,145 @@
+"""The policy lab on small runs: deterministic, conserving money, sane by construction, refusing bad
+scenarios with the key's path, and producing a report from the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from farthing.services import audit
+from farthing.services.ledger import open_ledger
+from farthing.sim import run, scenario
+from farthing.sim.experiment import sweep
+
+BASE = """
+[scenario]
+name = "small"
+seed = 3
+days = 3
+currency = "USD"
+
+[payments]
+top_up = "2.00"
+top_up_when_below = "0.01"
+
+[[consumers]]
+count = 4
+arrivals_per_day = 12.0
+willingness_to_pay = "0.05"
+mental_cost = "0.001"
+
+[[merchants]]
+count = 2
+price = "0.01"
+"""
+
+
+def small(extra: str = "", **changes: str) -> scenario.Scenario:
+    return scenario.with_values(scenario.parse(BASE + extra), changes) if changes else scenario.parse(BASE + extra)
+
+
+def test_the_same_seed_gives_the_same_metrics_and_another_seed_does_not() -> None:
+    a, b = run.run(small()), run.run(small())
+    assert a.totals == b.totals and [d.as_row(10**6) for d in a.days] == [d.as_row(10**6) for d in b.days]
+    assert a.totals["payments"] > 100
+    assert run.run(small(**{"scenario.seed": "4"})).totals != a.totals
+
+
+def test_money_is_conserved_and_the_audit_passes(tmp_path: Path) -> None:
+    result = run.run(small(), folder=tmp_path)
+    ledger = open_ledger(f"sqlite:///{tmp_path}/sim.db")
+    try:
+        accounts = ledger.accounts()
+        assert sum(a.credits_posted - a.debits_posted for a in accounts) == 0  # every ledger sums to zero
+        assert audit.verify(ledger.engine.store).ok
+    finally:
+        ledger.close()
+    assert result.totals["value"] == pytest.approx(result.totals["payments"] * 0.01)
+
+
+def test_sanity_that_holds_by_construction() -> None:
+    quiet = run.run(small())
+    assert quiet.totals["fraud_attempted"] == quiet.totals["fraud_lost"] == 0  # no fraudsters, no fraud
+    testers = run.run(small("\n[[fraudsters]]\ncount = 2\nattempts_per_day = 48\nstolen_card_share = 0.1\n"))
+    t = testers.totals
+    assert t["fraud_attempted"] > 50 and t["fraud_stopped"] > 0.7 * t["fraud_attempted"] and t["fraud_lost"] > 0
+    busy = small(**{"consumers[0].arrivals_per_day": "100"})  # about $1 a day each: the top-ups get spent
+    overheads = [p.mean["fee_overhead"] for p in sweep(busy, {"payments.top_up": ["0.50", "1.00", "3.00"]}, 1)]
+    assert overheads[0] > overheads[1] > overheads[2]  # fee overhead falls as the top-up grows
+    # Demand jumps when the price falls to zero: a cent plus the cost of deciding turns half of them away.
+    priced = run.run(small(**{"consumers[0].willingness_to_pay": "0.01"}))
+    free = run.run(small(**{"consumers[0].willingness_to_pay": "0.01", "merchants[0].price": "0"}))
+    assert priced.totals["declined_by_price"] > 0.3 * (priced.totals["attempts"] + priced.totals["declined_by_price"])
+    assert free.totals["attempts"] > 1.5 * priced.totals["attempts"] and free.totals["payments"] == 0
+
+
+def test_a_step_up_costs_conversion_under_the_eu_pack() -> None:
+    eu = """
+[scenario]
+name = "eu"
+seed = 5
+days = 1
+currency = "EUR"
+policies = ["eu-de"]
+
+[payments]
+top_up = "50.00"
+
+[[consumers]]
+count = 4
+arrivals_per_day = 24.0
+willingness_to_pay = "1.00"
+abandon_on_challenge = 0.25
+country = "DE"
+
+[[merchants]]
+count = 1
+price = "0.50"
+country = "DE"
+"""
+    t = run.run(scenario.parse(eu)).totals
+    assert t["step_ups"] > 0 and t["abandoned"] > 0 and t["conversion"] < 0.99  # every 6th payment steps up
+
+
+def test_bad_scenarios_name_the_key_and_the_reason() -> None:
+    bad = {
+        "unknown key": (BASE.replace("[payments]", "[payments]\nsurprise = 1"), "payments.surprise"),
+        "negative rate": (BASE.replace("arrivals_per_day = 12.0", "arrivals_per_day = -1.0"),
+                          "consumers[0].arrivals_per_day"),
+        "no one": (BASE.replace("count = 4", "count = 0"), "consumers"),
+        "bad amount": (BASE.replace('price = "0.01"', 'price = "-0.01"'), "merchants[0].price"),
+        "not toml": ("[scenario", "not TOML"),
+    }  # fmt: skip
+    for text, key in bad.values():
+        with pytest.raises(scenario.ScenarioError) as refused:
+            scenario.parse(text)
+        assert key in str(refused.value), str(refused.value)
+    for key in ("payments.nope", "merchants[3].price", "consumers[0].count.x"):
+        with pytest.raises(scenario.ScenarioError):
+            scenario.with_values(small(), {key: "1"})
+
+
+def test_the_cli_runs_a_sweep_and_writes_a_report(tmp_path: Path) -> None:
+    path = tmp_path / "small.toml"
+    path.write_text(BASE)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "farthing.cli", "simulate", str(path), "--out", str(out), "--vary",
+         "payments.top_up=1.00,4.00", "--runs", "2"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "fee overhead" in done.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [p["values"] for p in metrics["points"]] == [{"payments.top_up": "1.00"}, {"payments.top_up": "4.00"}]
+    assert all(len(p["runs"]) == 2 for p in metrics["points"])
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "What moved" in page
+    assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 4
+    bad = subprocess.run([sys.executable, "-m", "farthing.cli", "simulate", str(path), "--vary", "payments.top_up=x"],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and "payments.top_up" in bad.stdout
