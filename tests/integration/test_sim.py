@@ -143,3 +143,21 @@ def test_the_cli_runs_a_sweep_and_writes_a_report(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "farthing.cli", "simulate", str(path), "--vary", "payments.top_up=x"],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "payments.top_up" in bad.stdout
+
+
+def test_a_cap_of_zero_lets_no_capped_payment_through_and_a_higher_cap_lets_takeovers_drain_more() -> None:
+    kr = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "kr-cap.toml")
+    kr = scenario.with_values(kr, {"scenario.days": "3", "consumers[0].count": "6"})
+    rule = "policy.limits.kr.micropayment.monthly"
+    zero, low, high = (run.run(scenario.with_values(kr, {rule: v})).totals for v in ("0", "50000", "1000000"))
+    assert zero["payments"] == 0 and zero["fraud_lost"] == 0 and zero["honest_refused"] > 0
+    assert low["fraud_lost"] < high["fraud_lost"] and low["honest_refused"] >= high["honest_refused"]
+
+
+def test_removing_the_low_value_exemption_costs_conversion_and_stops_takeovers() -> None:
+    eu = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "eu-sca.toml")
+    eu = scenario.with_values(eu, {"scenario.days": "2"})
+    on, off = (run.run(scenario.with_values(eu, {"policy.sca_exemption": v})).totals for v in ("true", "false"))
+    assert off["step_ups_per_100_payments"] > 2 * on["step_ups_per_100_payments"]
+    assert off["conversion"] < on["conversion"] - 0.1  # a challenge costs double-digit conversion
+    assert off["fraud_lost"] < on["fraud_lost"]  # and stops the thief, who has no second factor

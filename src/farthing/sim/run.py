@@ -27,6 +27,7 @@ import pyotp
 
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
+from farthing.domain.policy.model import Policy
 from farthing.errors import ErrorCode
 from farthing.services.factors import Factors
 from farthing.services.holds import Holds
@@ -40,7 +41,7 @@ from farthing.services.platform import (
     open_platform,
 )
 from farthing.services.stepup import StepUps
-from farthing.sim.scenario import Scenario
+from farthing.sim.scenario import Fraudsters, Scenario, ScenarioError
 
 START_MS = 1_798_761_600_000  # 2027-01-01T00:00:00Z: every run starts on the same calendar
 HOUR_MS = 3_600_000
@@ -114,6 +115,8 @@ def run(s: Scenario, folder: Path | None = None, progress: Callable[[int, int], 
     now = [START_MS]
     platform = open_platform(f"sqlite:///{where}/sim.db?synchronous=NORMAL", s.scenario.policies)
     platform.clock_ms = lambda: now[0]
+    for code, policy in list(platform.policy.policies.items()):
+        platform.policy.policies[code] = changed(policy, s)
     holds = Holds.open(platform)
     factors = Factors(platform)
     step_ups = StepUps(platform, holds, factors)
@@ -161,6 +164,7 @@ class _World:
         for _ in self.fraud_rngs:
             party, key, _ = platform.create_party(OPERATOR, "customer", "Sim card tester")
             self.fraudsters.append(Principal(key, "customer", party, "test", frozenset({"topups:write"})))
+        self.mule, _, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", s.merchants[0].country)
         self.transfers_seen = self._transfers()
 
     def _transfers(self) -> int:
@@ -263,6 +267,9 @@ class _World:
     def _card_testing(self, day: Day) -> None:
         specs = [f for f in self.s.fraudsters for _ in range(f.count)]
         for rng, principal, spec in zip(self.fraud_rngs, self.fraudsters, specs, strict=True):
+            if spec.kind == "account_takeover":
+                self._takeover(day, rng, spec)
+                continue
             for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
                 day.fraud_attempted += 1
                 card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
@@ -272,6 +279,45 @@ class _World:
                     day.fraud_stopped += 1
                     continue
                 day.fraud_lost += self.cur.parse(spec.test_amount)  # charged back later: the platform's loss
+
+    def _takeover(self, day: Day, rng: random.Random, spec: Fraudsters) -> None:
+        """Stolen credentials: the thief pays a colluding merchant out of a victim's wallet. The policy's
+        limits refuse past the cap; a step-up stops it (the thief has no second factor); funds run out."""
+        amount = self.cur.parse(spec.takeover_amount)
+        for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
+            victim = self.consumers[rng.randrange(len(self.consumers))]
+            day.fraud_attempted += 1
+            country = self.s.consumers[victim.group].country
+            item = PaymentItem(self.mule, self.cur.format(amount), self.cur.code, evidence=Evidence(ip=country))
+            try:
+                paid = self.platform.pay(victim.principal, item, None)
+            except PlatformError:
+                day.fraud_stopped += 1
+                continue
+            if paid.status == "requires_authentication":
+                self.holds.void(victim.principal, paid.id)
+                day.fraud_stopped += 1
+                continue
+            victim.balance -= amount
+            day.fraud_lost += amount
+
+
+def changed(policy: Policy, s: Scenario) -> Policy:
+    """The pack as the study changes it: limits' maxima, the SCA exemption removed."""
+    cur = currency(policy.currency)
+    unknown = set(s.policy.limits) - {limit.id for limit in policy.limits}
+    if unknown:
+        raise ScenarioError(f"policy.limits.{sorted(unknown)[0]}", f"no such limit in the {policy.id} pack")
+    limits = tuple(
+        dataclasses.replace(limit, max_units=cur.parse(s.policy.limits[limit.id])) if limit.id in s.policy.limits
+        else limit for limit in policy.limits
+    )  # fmt: skip
+    sca = policy.sca
+    tra = policy.tra
+    if not s.policy.sca_exemption:
+        sca = tuple(dataclasses.replace(rule, single_max=0, cumulative_max=0, consecutive_max=0) for rule in sca)
+        tra = None
+    return dataclasses.replace(policy, limits=limits, sca=sca, tra=tra)
 
 
 def totals(days: list[Day], scale: int) -> dict[str, float]:

@@ -6,7 +6,9 @@ populations are refused with the key's path and the reason).
     [[consumers]]         count, arrivals_per_day, willingness_to_pay, mental_cost, abandon_on_challenge,
                           has_second_factor, country
     [[merchants]]         count, price, country
-    [[fraudsters]]        count, kind = "card_testing", attempts_per_day, test_amount, stolen_card_share
+    [[fraudsters]]        count, kind = "card_testing" | "account_takeover", attempts_per_day, test_amount,
+                          stolen_card_share, takeover_amount
+    [policy]              limits = {rule id = maximum}, sca_exemption = true | false
 
 Amounts are decimal strings in the scenario's currency; rates and shares are floats (they are not
 money). Every figure may carry its source in a `sources` table beside it.
@@ -73,10 +75,18 @@ class Merchants(_Strict):
 
 class Fraudsters(_Strict):
     count: int = Field(ge=0, le=100_000)
-    kind: Literal["card_testing"] = "card_testing"
+    kind: Literal["card_testing", "account_takeover"] = "card_testing"
     attempts_per_day: float = Field(ge=0, le=100_000)
-    test_amount: str = "0.50"
+    test_amount: str = Field(default="0.50", description="card testing: each stolen card's trial top-up")
     stolen_card_share: float = Field(default=0.1, ge=0, le=1, description="cards that work; the rest decline")
+    takeover_amount: str = Field(default="1.00", description="account takeover: each payment out of a victim")
+
+
+class PolicyChanges(_Strict):
+    """Changes to the scenario's packs, for studies: a limit's maximum, the SCA exemption on or off."""
+
+    limits: dict[str, str] = Field(default_factory=dict, description="rule id -> maximum (decimal string)")
+    sca_exemption: bool = Field(default=True, description="false: every payment needs strong authentication")
 
 
 class Scenario(_Strict):
@@ -85,6 +95,7 @@ class Scenario(_Strict):
     consumers: list[Consumers] = Field(min_length=1)
     merchants: list[Merchants] = Field(min_length=1)
     fraudsters: list[Fraudsters] = Field(default_factory=list)
+    policy: PolicyChanges = Field(default_factory=PolicyChanges)
     sources: dict[str, str] = Field(default_factory=dict, description="figure -> where it comes from")
 
     @model_validator(mode="after")
@@ -101,6 +112,9 @@ class Scenario(_Strict):
             checks.append((f"merchants[{i}].price", m.price, True))
         for i, f in enumerate(self.fraudsters):
             checks.append((f"fraudsters[{i}].test_amount", f.test_amount, False))
+            checks.append((f"fraudsters[{i}].takeover_amount", f.takeover_amount, False))
+        for rule, text in self.policy.limits.items():
+            checks.append((f"policy.limits.{rule}", text, True))
         for where, text, zero_ok in checks:
             try:
                 units = cur.parse(text)
@@ -149,11 +163,21 @@ def with_values(s: Scenario, changes: dict[str, str]) -> Scenario:
         node: Any = data
         parts = key.replace("]", "").replace("[", ".").split(".")
         try:
-            for part in parts[:-1]:
-                node = node[int(part)] if part.isdigit() else node[part]
-            last = parts[-1]
-            old = node[int(last)] if last.isdigit() else node.get(last)
-        except (KeyError, IndexError, TypeError, AttributeError):
+            i = 0
+            while i < len(parts) - 1:
+                part = parts[i]
+                if isinstance(node, list):
+                    node = node[int(part)]
+                elif part in node and isinstance(node[part], dict | list):
+                    node = node[part]
+                else:
+                    break
+                i += 1
+            last = ".".join(parts[i:]) if isinstance(node, dict) else parts[i]
+            old = node[int(last)] if isinstance(node, list) else node.get(last)
+            if isinstance(node, dict) and last not in node and not (parts[i - 1 : i] == ["limits"]):
+                raise KeyError(last)
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError):
             raise ScenarioError(key, "no such key to vary") from None
         new: Any = value
         if isinstance(old, bool):
@@ -163,10 +187,8 @@ def with_values(s: Scenario, changes: dict[str, str]) -> Scenario:
                 new = type(old)(value)
             except ValueError:
                 raise ScenarioError(key, f"{value!r} is not a number") from None
-        if last.isdigit():
+        if isinstance(node, list):
             node[int(last)] = new
         else:
-            if last not in node:
-                raise ScenarioError(key, "no such key to vary")
             node[last] = new
     return validate(data, "varied scenario")
