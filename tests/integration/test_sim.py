@@ -161,3 +161,19 @@ def test_removing_the_low_value_exemption_costs_conversion_and_stops_takeovers()
     assert off["step_ups_per_100_payments"] > 2 * on["step_ups_per_100_payments"]
     assert off["conversion"] < on["conversion"] - 0.1  # a challenge costs double-digit conversion
     assert off["fraud_lost"] < on["fraud_lost"]  # and stops the thief, who has no second factor
+
+
+def test_channels_carry_the_same_payments_in_a_fraction_of_the_ledger_writes(tmp_path: Path) -> None:
+    base = small(**{"consumers[0].arrivals_per_day": "200", "merchants[0].price": "0.001"})
+    ledger = run.run(base)
+    channel = run.run(scenario.with_values(base, {"payments.path": "channel"}), folder=tmp_path)
+    assert channel.totals["payments"] == ledger.totals["payments"] > 2000  # the same draws, the same purchases
+    assert ledger.totals["ledger_transfers_per_payment"] >= 2
+    assert channel.totals["ledger_transfers_per_payment"] < 0.1
+    assert channel.totals["platform_fees"] == pytest.approx(ledger.totals["platform_fees"], rel=0.01)
+    store = open_ledger(f"sqlite:///{tmp_path}/sim.db")
+    try:
+        assert sum(a.credits_posted - a.debits_posted for a in store.accounts()) == 0
+        assert audit.verify(store.engine.store).ok
+    finally:
+        store.close()

@@ -105,7 +105,10 @@ def write(points: list[Point], out: Path) -> Path:
     varied_keys = sorted({k for p in points for k in p.values})
     if len(points) > 1 and len(varied_keys) == 1:
         key = varied_keys[0]
-        xs = [_axis_value(p.values[key]) for p in points]
+        labels = [p.values[key] for p in points]
+        numeric = [_axis_value(v) for v in labels]
+        categorical = any(x != x for x in numeric)  # NaN: a value that is not a number (ledger, channel …)
+        xs = list(range(len(points))) if categorical else numeric
         shown = [k for k in HEADLINE if any(p.mean.get(k) for p in points)]
         cols = 3
         rows = -(-len(shown) // cols)
@@ -119,6 +122,8 @@ def write(points: list[Point], out: Path) -> Path:
             high = [y + h for y, h in zip(ys, hw, strict=True)]
             a.fill_between(xs, low, high, alpha=0.25)
             a.set(title=HEADLINE[metric], xlabel=key)
+            if categorical:
+                a.set_xticks(xs, labels)
         for j in range(len(shown), rows * cols):
             axes[j // cols][j % cols].axis("off")
         fig.tight_layout()

@@ -24,11 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyotp
+from nacl.signing import SigningKey
 
+from farthing.domain.channels import rules, vouchers
+from farthing.domain.channels.rules import Accepted, Form, Terms
+from farthing.domain.channels.vouchers import Voucher
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.model import Policy
 from farthing.errors import ErrorCode
+from farthing.services.channels import Channels, OpenChannel
 from farthing.services.factors import Factors
 from farthing.services.holds import Holds
 from farthing.services.platform import (
@@ -43,6 +48,8 @@ from farthing.services.platform import (
 from farthing.services.stepup import StepUps
 from farthing.sim.scenario import Fraudsters, Scenario, ScenarioError
 
+CHANNEL_DAYS = 7
+"""A simulated channel lasts a week (its hold, plus a day to redeem, within the ledger's 31-day maximum)."""
 START_MS = 1_798_761_600_000  # 2027-01-01T00:00:00Z: every run starts on the same calendar
 HOUR_MS = 3_600_000
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
@@ -88,6 +95,19 @@ class Consumer:
 
 
 @dataclass
+class _Channel:
+    id: str
+    terms: Terms
+    key: SigningKey
+    merchant: Principal
+    created_ms: int
+    paid: int = 0
+    sequence: int = 0
+    redeemed: int = 0
+    mark: Accepted = field(default_factory=lambda: Accepted(0, 0, b""))
+
+
+@dataclass
 class Result:
     scenario: Scenario
     days: list[Day]
@@ -121,9 +141,13 @@ def run(s: Scenario, folder: Path | None = None, progress: Callable[[int, int], 
     factors = Factors(platform)
     step_ups = StepUps(platform, holds, factors)
     cur = currency(s.scenario.currency)
+    world = None
     try:
-        return _World(s, platform, holds, factors, step_ups, cur, now).run(progress)
+        world = _World(s, platform, holds, factors, step_ups, cur, now)
+        return world.run(progress)
     finally:
+        if world is not None and world.channels is not None:
+            world.channels.close()
         holds.close()
         platform.close()
         if tmp is not None:
@@ -138,10 +162,15 @@ class _World:
         self.top_up_below = cur.parse(s.payments.top_up_when_below)
         seed = s.scenario.seed
         self.merchants: list[tuple[str, int]] = []
+        self.merchant_keys: dict[str, Principal] = {}
         for m in s.merchants:
             for _ in range(m.count):
-                merchant, _, _ = platform.create_party(OPERATOR, "merchant", "Sim merchant", m.country)
+                merchant, key, _ = platform.create_party(OPERATOR, "merchant", "Sim merchant", m.country)
                 self.merchants.append((merchant, cur.parse(m.price)))
+                self.merchant_keys[merchant] = Principal(key, "merchant", merchant, "test", frozenset({"read"}))
+        self.channels = Channels(platform) if s.payments.path == "channel" else None
+        self.open_channels: dict[tuple[int, str], _Channel] = {}
+        self.deposit = cur.parse(s.payments.channel_deposit)
         self.consumers: list[Consumer] = []
         number = 0
         for g, c in enumerate(s.consumers):
@@ -214,6 +243,10 @@ class _World:
                 consumer.balance += self.top_up
                 day.top_ups += 1
             reserved[id(consumer)] = held + price
+        if self.channels is not None:
+            self._pay_by_channel(day, intents)
+            self._card_testing(day)
+            return
         submitted = []
         for consumer, merchant, price in intents:
             country = self.s.consumers[consumer.group].country
@@ -238,6 +271,57 @@ class _World:
             day.payments += 1
             day.value += price
         self._card_testing(day)
+
+    def _pay_by_channel(self, day: Day, intents: list[tuple[Consumer, str, int]]) -> None:
+        """Each payment is a voucher on the consumer's channel to the merchant, checked by the merchant's
+        rule on its own; the ledger sees the channel opened and, daily, redeemed."""
+        assert self.channels is not None
+        for consumer, merchant, price in intents:
+            ch = self.open_channels.get((id(consumer), merchant))
+            if ch is not None and ch.paid + price > ch.terms.deposit:
+                self._redeem(ch, close=True)
+                ch = None
+            if ch is None:
+                while consumer.balance < max(self.deposit, price):
+                    self.platform.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
+                    consumer.balance += self.top_up
+                    day.top_ups += 1
+                key = SigningKey.generate()  # not from the consumer's stream: runs stay comparable
+                cmd = OpenChannel(merchant, self.cur.code, self.cur.format(max(self.deposit, price)), Form.voucher,
+                                  CHANNEL_DAYS * 86_400, 86_400, bytes(key.verify_key))  # fmt: skip
+                try:
+                    opened = self.channels.open(consumer.principal, cmd, None)
+                except PlatformError as refused:
+                    self._refused(day, refused)
+                    continue
+                consumer.balance -= opened.deposit
+                ch = _Channel(opened.id, opened.terms, key, self.merchant_keys[merchant], opened.created_ms)
+                self.open_channels[(id(consumer), merchant)] = ch
+            voucher = vouchers.sign(ch.key, ch.terms.channel_id, ch.paid + price, ch.sequence + 1)
+            ch.mark = rules.accept(ch.terms, ch.mark, voucher, self.now[0], price=price)  # the merchant's check
+            ch.paid, ch.sequence = ch.paid + price, ch.sequence + 1
+            day.payments += 1
+            day.value += price
+        if self.now[0] % (24 * HOUR_MS) == 23 * HOUR_MS:  # the day's last tick: merchants redeem
+            for ch in list(self.open_channels.values()):
+                old = self.now[0] - ch.created_ms >= (CHANNEL_DAYS - 1) * 86_400_000
+                self._redeem(ch, close=old)  # a closed one leaves open_channels
+
+    def _redeem(self, ch: _Channel, close: bool) -> None:
+        assert self.channels is not None
+        if ch.mark.amount > ch.redeemed or close:
+            voucher = Voucher(ch.terms.channel_id, ch.mark.amount, ch.mark.sequence, ch.mark.proof)
+            done = self.channels.redeem(ch.merchant, ch.id, voucher if ch.mark.amount > ch.redeemed else None, close)
+            ch.redeemed = done.channel.redeemed
+        if close:
+            for pair, other in list(self.open_channels.items()):
+                if other is ch:
+                    del self.open_channels[pair]
+            owner = next(c for c in self.consumers if c.principal.party_id == self._customer_of(ch))
+            owner.balance += ch.terms.deposit - ch.mark.amount  # the rest comes back
+
+    def _customer_of(self, ch: _Channel) -> str:
+        return self.channels.get(ch.merchant, ch.id).customer  # type: ignore[union-attr]
 
     def _refused(self, day: Day, refused: PlatformError) -> None:
         if refused.code in (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds):

@@ -2,7 +2,9 @@
 populations are refused with the key's path and the reason).
 
     [scenario]            name, seed, days, currency, policies (packs), description
-    [payments]            top_up (the size of each card top-up), top_up_when_below, path = "ledger"
+    [payments]            top_up (the size of each card top-up), top_up_when_below, path = "ledger" |
+                          "channel" (vouchers on a channel per consumer and merchant, redeemed daily),
+                          channel_deposit
     [[consumers]]         count, arrivals_per_day, willingness_to_pay, mental_cost, abandon_on_challenge,
                           has_second_factor, country
     [[merchants]]         count, price, country
@@ -52,7 +54,10 @@ class ScenarioInfo(_Strict):
 
 
 class Payments(_Strict):
-    path: Literal["ledger"] = "ledger"
+    path: Literal["ledger", "channel"] = Field(
+        default="ledger", description="ledger: a transfer per payment; channel: vouchers, redeemed daily"
+    )
+    channel_deposit: str = Field(default="1.00", description="channel path: each channel's deposit")
     top_up: str = Field(description="each card top-up, e.g. 5.00")
     top_up_when_below: str = Field(default="0.10", description="top up when the wallet holds less")
 
@@ -103,6 +108,7 @@ class Scenario(_Strict):
         cur = currency(self.scenario.currency)
         checks: list[tuple[str, str, bool]] = [
             ("payments.top_up", self.payments.top_up, False),
+            ("payments.channel_deposit", self.payments.channel_deposit, False),
             ("payments.top_up_when_below", self.payments.top_up_when_below, True),
         ]
         for i, c in enumerate(self.consumers):
