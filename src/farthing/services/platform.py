@@ -600,13 +600,22 @@ class Platform:
                 ErrorCode.batch_too_large if items else ErrorCode.batch_must_not_be_empty,
                 f"a batch holds 1 to {limits.payments_per_batch_max} payments",
             )
+        keyed = [(principal, item, item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None))
+                 for i, item in enumerate(items)]  # fmt: skip
+        return self.pay_many(keyed)
+
+    def pay_many(
+        self, payments: Sequence[tuple[Principal, PaymentItem, str | None]], step_up: bool = False
+    ) -> list[Payment | PlatformError]:
+        """Payments of several payers at once (the simulator's hour), prepared one by one and submitted
+        together; with `step_up`, one the policy steps up waits for its payer (as `pay` does)."""
         answers: list[Payment | PlatformError] = []
         prepared: list[tuple[int, list[Transfer], Payment, OutboxEvent]] = []
         gates: list[Gate] = []
-        for i, item in enumerate(items):
-            key = item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None)
+        for i, (principal, item, key) in enumerate(payments):
             try:
-                made = self._prepare(principal, item, key)
+                self._require(principal, "customer", "payments:write")
+                made = self._prepare(principal, item, key, step_up=step_up)
             except PlatformError as exc:
                 answers.append(exc)
                 continue
@@ -626,6 +635,8 @@ class Platform:
         finally:
             for gate in gates:
                 self.policy.settled(gate)
+        if step_up:
+            answers = [self._waiting(a) if isinstance(a, Payment) else a for a in answers]
         return answers
 
     def _submit_batch(

@@ -183,7 +183,7 @@ class _World:
                 willingness = round(median * math.exp(rng.gauss(0, 0.5)))
                 consumer = Consumer(principal, rng, g, willingness)
                 if rng.random() < c.has_second_factor:
-                    enrolled = factors.enrol_totp(principal)
+                    enrolled = factors.enrol_totp(principal, qr=False)
                     consumer.totp = pyotp.TOTP(enrolled.secret)
                     factors.confirm_totp(principal, enrolled.factor_id, consumer.totp.at(now[0] // 1000))
                     consumer.last_step = now[0] // 30_000
@@ -247,25 +247,18 @@ class _World:
             self._pay_by_channel(day, intents)
             self._card_testing(day)
             return
-        submitted = []
+        batch = []
         for consumer, merchant, price in intents:
             country = self.s.consumers[consumer.group].country
             item = PaymentItem(merchant, self.cur.format(price), self.cur.code, evidence=Evidence(ip=country))
-            try:
-                future, payment = self.platform.submit_payment(consumer.principal, item, None)
-            except PlatformError as refused:
-                self._refused(day, refused)
-                continue
-            submitted.append((consumer, price, future, payment))
-        for consumer, price, future, payment in submitted:
-            try:
-                done = self.platform.finish(payment, future.result())  # type: ignore[arg-type]
-            except PlatformError as refused:
-                self._refused(day, refused)
+            batch.append((consumer.principal, item, None))
+        for (consumer, _, price), done in zip(intents, self.platform.pay_many(batch, step_up=True), strict=True):
+            if isinstance(done, PlatformError):
+                self._refused(day, done)
                 continue
             if done.status == "requires_authentication":
-                done = self._step_up(day, consumer, done)
-                if done is None:
+                answered = self._step_up(day, consumer, done)
+                if answered is None:
                     continue
             consumer.balance -= price
             day.payments += 1
