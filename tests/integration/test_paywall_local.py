@@ -132,3 +132,21 @@ def test_an_answered_payment_is_on_disk_already(store: Path) -> None:
                     book.close()
 
     asyncio.run(run())
+
+
+def test_a_close_made_by_another_process_is_seen_within_seconds(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from farthing.paywall import middleware
+
+    monkeypatch.setattr(middleware, "CLOSED_CHECK_S", 0.0)
+    app = make_app(store)
+
+    async def run() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop") as http:
+            assert (await http.get("/article", headers={"PAYMENT-SIGNATURE": header(200, 1)})).status_code == 200
+            other = ChannelBook(str(store))  # `farthing paywall redeem --close`, in another process
+            other.redeemed(CHANNEL, 200, 1, closed=True)
+            other.close()
+            late = await http.get("/article", headers={"PAYMENT-SIGNATURE": header(400, 2)})
+            assert (late.status_code, late.json()["code"]) == (402, "channel_closed")
+
+    asyncio.run(run())

@@ -11,6 +11,7 @@ content with `PAYMENT-RESPONSE`. The platform is asked only once per channel, fo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 import json
 import time
@@ -35,6 +36,8 @@ CHAIN_STEPS_PER_PRICE_MAX = 1_000
 """A chain payment may pay for at most this many prices at once (bounds the hashing a request costs)."""
 UNKNOWN_CHANNELS_MAX = 10_000
 PRICED_PATHS_MAX = 10_000
+CLOSED_CHECK_S = 5.0
+"""How often a channel in memory is checked against the book for a close made by another process."""
 _EXPOSE_RESPONSE = (b"access-control-expose-headers", b"PAYMENT-RESPONSE, X-PAYMENT-RESPONSE")
 
 
@@ -62,6 +65,7 @@ class _Channel:
     def __init__(self, known: Known) -> None:
         self.known = known
         self.last = known.accepted
+        self.checked = time.monotonic()
 
 
 class Paywall:
@@ -204,6 +208,10 @@ class Paywall:
     async def _channel(self, channel_id: str, cur: Currency) -> _Channel:
         found = self._channels.get(channel_id)
         if found is not None:
+            if not found.known.closed and time.monotonic() - found.checked > CLOSED_CHECK_S:
+                found.checked = time.monotonic()  # closed meanwhile by `farthing paywall redeem --close`?
+                if await asyncio.to_thread(self.book.is_closed, channel_id):
+                    found.known = dataclasses.replace(found.known, closed=True)
             if found.known.currency != cur.code:
                 raise FarthingError(ErrorCode.currency_mismatch, f"the channel pays in {found.known.currency}")
             return found

@@ -89,6 +89,11 @@ class ChannelBook:
             ).fetchall()
         return _known(rows[0]) if rows else None
 
+    def is_closed(self, channel: str) -> bool:
+        with self._lock:
+            rows = self._conn.execute("SELECT closed FROM channels WHERE id = ?", (channel,)).fetchall()
+        return bool(rows and rows[0][0])
+
     def all(self) -> list[Known]:
         with self._lock:
             ids = [r[0] for r in self._conn.execute("SELECT id FROM channels ORDER BY id").fetchall()]
