@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +14,9 @@ from farthing.cli.policy import policy_app
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
 from farthing.errors import FarthingError
+
+if TYPE_CHECKING:
+    from farthing.services.platform import Platform
 
 app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chained ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
@@ -33,6 +38,21 @@ DbOption = Annotated[
         help="sqlite:///abs/path.db, a file path, or postgresql://host/db (default: ./farthing.db)",
     ),
 ]
+
+
+@contextmanager
+def _platform(db: str | None, packs: Sequence[str] = ()) -> Iterator[Platform]:
+    """The platform on `db` with `packs`, closed afterwards; failing to open it exits 2 saying why."""
+    from farthing.services.platform import open_platform
+
+    try:
+        platform = open_platform(db, packs)
+    except FarthingError as exc:
+        raise _fail(exc) from exc
+    try:
+        yield platform
+    finally:
+        platform.close()
 
 
 def _fail(exc: FarthingError) -> typer.Exit:
@@ -176,19 +196,13 @@ def tax_close(
     db: DbOption = None,
 ) -> None:
     """Compute each merchant's tax for a month on the aggregate, round it once, and book it."""
-    from farthing.services.platform import open_platform
     from farthing.services.tax import close_period
 
-    try:
-        platform = open_platform(db)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    try:
-        returns = close_period(platform, period)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    finally:
-        platform.close()
+    with _platform(db) as platform:
+        try:
+            returns = close_period(platform, period)
+        except FarthingError as exc:
+            raise _fail(exc) from exc
     table = Table(title=f"Tax for {period}")
     for col in ("merchant", "place", "tax", "rate", "gross", "exact", "remitted", "residue"):
         table.add_column(col, justify="left" if col in ("merchant", "place", "tax") else "right")
@@ -205,21 +219,13 @@ def privacy_erase(
     customer: Annotated[str, typer.Argument(help="the customer's id, cus_…")], db: DbOption = None
 ) -> None:
     """Erase a customer's personal data (its data key destroyed); the ledger and tax records stay whole."""
-    from farthing.services.platform import open_platform
-
-    try:
-        platform = open_platform(db)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    try:
+    with _platform(db) as platform:
         rows = platform.db.query("SELECT kind FROM parties WHERE id = ?", (customer,))
         if not rows or rows[0][0] != "customer":
             console.print(f"[red]error[/red] not_found: no customer {customer!r}")
             raise typer.Exit(2)
         assert platform.privacy is not None
         done = platform.privacy.erase(None, customer)
-    finally:
-        platform.close()
     console.print(f"erased the personal data of {customer} at {done['erased_ms']} (its data key is destroyed)")
 
 
@@ -232,39 +238,23 @@ def privacy_sweep(
 ) -> None:
     """Erase the personal data of customers closed longer ago than the packs' retention period (the
     shortest `personal_data_days_after_close` among them). Run it daily."""
-    from farthing.services.platform import open_platform
-
     packs = [p for value in policy or [] for p in value.split(",") if p]
-    try:
-        platform = open_platform(db, packs)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    try:
+    with _platform(db, packs) as platform:
         days = [p.retention.personal_data_days_after_close for p in platform.policy.policies.values() if p.retention]
         if not days:
             console.print("[red]error[/red] no policy pack with a retention rule: name one with --policy")
             raise typer.Exit(2)
         assert platform.privacy is not None
         erased = platform.privacy.sweep(min(days))
-    finally:
-        platform.close()
     console.print(f"{len(erased)} customers erased (closed more than {min(days)} days ago): {', '.join(erased)}")
 
 
 @privacy_app.command("rotate-keys")
 def privacy_rotate(db: DbOption = None) -> None:
     """Re-wrap every data key under the current master key (the first of FARTHING_MASTER_KEYS)."""
-    from farthing.services.platform import open_platform
-
-    try:
-        platform = open_platform(db)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    try:
+    with _platform(db) as platform:
         assert platform.privacy is not None
         moved = platform.privacy.rotate()
-    finally:
-        platform.close()
     console.print(f"{moved} data keys re-wrapped under the current master key")
 
 

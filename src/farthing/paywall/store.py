@@ -128,10 +128,6 @@ class ChannelBook:
         self._queue.put((channel, accepted, loop, done))
         await done
 
-    def keep_now(self, channel: str, accepted: Accepted) -> None:
-        with self._lock:
-            self._write(self._conn, [(channel, accepted)])
-
     def _write_loop(self) -> None:
         conn = _connect(self.path)
         stop = False

@@ -31,7 +31,6 @@ from farthing.services.platform import (
     PlatformError,
     Principal,
     _settled,
-    payment_event,
     positive_units,
 )
 
@@ -210,4 +209,4 @@ def _allowance(r: tuple[object, ...]) -> Allowance:
                      int(r[8]), int(r[9]), None if r[10] is None else int(r[10]))  # type: ignore[call-overload]  # fmt: skip
 
 
-__all__ = ["Allowance", "Allowances", "Charge", "payment_event"]
+__all__ = ["Allowance", "Allowances", "Charge"]

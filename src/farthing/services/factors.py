@@ -50,11 +50,6 @@ class FactorView:
     flagged_ms: int | None
 
 
-def record(platform: Platform, kind: str, party_id: str | None, key_id: str | None, **detail: object) -> None:
-    """Append a security event (enrolments, step-ups, failures, erasures …)."""
-    platform.security_event(kind, party_id, key_id, **detail)
-
-
 class Factors:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
@@ -82,7 +77,7 @@ class Factors:
             svg = io.BytesIO()
             segno.make(uri, error="m").save(svg, kind="svg", scale=4)
             image = "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode()
-        record(self.platform, "factor.enrolled", party, principal.key_id, factor=factor_id, method="totp")
+        self.platform.security_event("factor.enrolled", party, principal.key_id, factor=factor_id, method="totp")
         return Enrolment(factor_id, secret, uri, image)
 
     def confirm_totp(self, principal: Principal, factor_id: str, code: str) -> list[str]:
@@ -97,7 +92,7 @@ class Factors:
         if rows[0][0] is not None:
             raise PlatformError(ErrorCode.factor_already_confirmed, "this factor was confirmed already")
         if not self._accept_totp(factor_id, code, confirmed=False):
-            record(self.platform, "factor.confirm_failed", party, principal.key_id, factor=factor_id)
+            self.platform.security_event("factor.confirm_failed", party, principal.key_id, factor=factor_id)
             raise PlatformError(ErrorCode.authentication_failed, "the code is not the one the app shows now")
         now = self.platform.clock_ms()
         self.db.query("UPDATE factors SET confirmed_ms = ? WHERE id = ?", (now, factor_id))
@@ -107,7 +102,7 @@ class Factors:
                 "INSERT INTO recovery_codes (party_id, code_sha256, created_ms) VALUES (?, ?, ?)",
                 [(party, _digest(c), now) for c in codes],
             )
-        record(self.platform, "factor.confirmed", party, principal.key_id, factor=factor_id)
+        self.platform.security_event("factor.confirmed", party, principal.key_id, factor=factor_id)
         return codes
 
     def verify(self, party: str, code: str | None = None, recovery_code: str | None = None) -> str | None:

@@ -30,7 +30,6 @@ from webauthn.helpers.structs import (
 )
 
 from farthing.errors import ErrorCode
-from farthing.services.factors import record
 from farthing.services.platform import Platform, PlatformError, Principal
 
 CEREMONY_S = 300
@@ -112,7 +111,7 @@ class Passkeys:
                 expected_origin=self.rp.origin, require_user_verification=True,
             )  # fmt: skip
         except (InvalidRegistrationResponse, InvalidJSONStructure, KeyError, ValueError, TypeError) as exc:
-            record(self.platform, "passkey.registration_failed", party, principal.key_id, reason=str(exc)[:200])
+            self.platform.security_event("passkey.registration_failed", party, principal.key_id, reason=str(exc)[:200])
             raise PlatformError(ErrorCode.authentication_failed, f"the passkey was not accepted: {exc}") from None
         factor = "fac_" + secrets.token_hex(12)
         rows = self.db.query(
@@ -122,7 +121,7 @@ class Passkeys:
         )
         if not rows:
             raise PlatformError(ErrorCode.validation_failed, "this passkey is registered already")
-        record(self.platform, "factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
+        self.platform.security_event("factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
         return factor
 
     # -- signing in -------------------------------------------------------------------------------
@@ -163,7 +162,7 @@ class Passkeys:
         )
         party = str(rows[0][0]) if rows else None
         if party is None or self.verify(party, bytes(taken[0][0]), assertion) is None:
-            record(self.platform, "signin.failed", party, None, method="passkey")
+            self.platform.security_event("signin.failed", party, None, method="passkey")
             raise PlatformError(ErrorCode.authentication_failed, "the passkey was not accepted")
         return party
 
@@ -200,11 +199,12 @@ class Passkeys:
                 credential_current_sign_count=count, require_user_verification=True,
             )  # fmt: skip
         except InvalidAuthenticationResponse as exc:
+            log = self.platform.security_event
             if "sign count" in str(exc).lower():
                 self.db.query("UPDATE factors SET flagged_ms = ? WHERE id = ?", (self.platform.clock_ms(), factor))
-                record(self.platform, "passkey.flagged", party, None, factor=factor, reason="sign count went back")
+                log("passkey.flagged", party, None, factor=factor, reason="sign count went back")
             else:
-                record(self.platform, "passkey.assertion_failed", party, None, factor=factor, reason=str(exc)[:200])
+                log("passkey.assertion_failed", party, None, factor=factor, reason=str(exc)[:200])
             return None
         except (InvalidJSONStructure, KeyError, ValueError, TypeError) as exc:
             raise PlatformError(ErrorCode.validation_failed, f"the passkey assertion is malformed: {exc}") from None

@@ -18,7 +18,6 @@ from farthing.adapters.key_vault import KeyVault, open_sealed, seal
 from farthing.adapters.rows import int16
 from farthing.domain.money import currency
 from farthing.errors import ErrorCode
-from farthing.services.factors import record
 from farthing.services.platform import Platform, PlatformError, Principal
 
 PERSONAL_FIELDS = ("name", "email", "phone", "address")
@@ -119,7 +118,7 @@ class Privacy:
             tx.query("DELETE FROM personal_data WHERE subject = ?", (customer,))
             tx.query("DELETE FROM data_keys WHERE subject = ?", (customer,))
             tx.query("UPDATE parties SET erased_ms = ? WHERE id = ? AND erased_ms IS NULL", (now, customer))
-        record(self.platform, "privacy.erased", customer, principal.key_id if principal else "cli")
+        self.platform.security_event("privacy.erased", customer, principal.key_id if principal else "cli")
         return {"id": customer, "object": "erasure", "erased_ms": now}
 
     def close(self, principal: Principal, customer: str) -> dict[str, Any]:
@@ -132,7 +131,7 @@ class Privacy:
             tx.query("UPDATE api_keys SET revoked_ms = ? WHERE party_id = ? AND revoked_ms IS NULL", (now, subject))
             tx.query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE party_id = ?)", (subject,))
         self.platform._principals.clear()  # revocations take effect at once in this process
-        record(self.platform, "account.closed", subject, principal.key_id)
+        self.platform.security_event("account.closed", subject, principal.key_id)
         closed = self.db.query("SELECT closed_ms FROM parties WHERE id = ?", (subject,))[0][0]
         return {"id": subject, "object": "closure", "closed_ms": closed}
 
@@ -168,31 +167,26 @@ class Privacy:
                             "debits_posted": cur.format(balances[1]), "credits_posted": cur.format(balances[3]),
                             "transactions": lines})  # fmt: skip
 
-        def rows(sql: str) -> list[dict[str, Any]]:
-            cursor = self.db.query(sql, (subject,))
-            return [dict(zip(cols, r, strict=True)) for r in cursor] if (cols := _columns(sql)) else []
+        def rows(table: str, owner: str, columns: str) -> list[dict[str, Any]]:
+            names = [c.strip() for c in columns.split(",")]
+            found = self.db.query(f"SELECT {columns} FROM {table} WHERE {owner} = ?", (subject,))
+            return [dict(zip(names, r, strict=True)) for r in found]
 
         return {
             "object": "export",
             "customer": self.read(principal, subject),
             "wallets": wallets,
-            "factors": rows("SELECT id, kind, created_ms, confirmed_ms, flagged_ms, revoked_ms FROM factors "
-                            "WHERE party_id = ?"),
-            "allowances": rows("SELECT id, merchant, currency, per_payment, per_day, total, created_ms, expires_ms, "
-                               "revoked_ms FROM allowances WHERE customer = ?"),
-            "channels": rows("SELECT id, merchant, currency, form, deposit, status, created_ms FROM channels "
-                             "WHERE customer = ?"),
-            "api_keys": rows("SELECT id, kind, mode, scopes, created_ms, revoked_ms FROM api_keys WHERE party_id = ?"),
-            "security_events": rows("SELECT at_ms, kind, key_id, detail FROM security_events WHERE party_id = ?"),
+            "factors": rows("factors", "party_id", "id, kind, created_ms, confirmed_ms, flagged_ms, revoked_ms"),
+            "allowances": rows("allowances", "customer", "id, merchant, currency, per_payment, per_day, total, "
+                               "created_ms, expires_ms, revoked_ms"),
+            "channels": rows("channels", "customer", "id, merchant, currency, form, deposit, status, created_ms"),
+            "api_keys": rows("api_keys", "party_id", "id, kind, mode, scopes, created_ms, revoked_ms"),
+            "security_events": rows("security_events", "party_id", "at_ms, kind, key_id, detail"),
         }  # fmt: skip
 
 
 def _aad(subject: str, field: str) -> bytes:
     return f"farthing-personal:{subject}:{field}".encode()
-
-
-def _columns(sql: str) -> list[str]:
-    return [c.strip().split(" ")[-1] for c in sql.split("SELECT ", 1)[1].split(" FROM ", 1)[0].split(",")]
 
 
 def without_personal(body: dict[str, Any]) -> dict[str, Any]:

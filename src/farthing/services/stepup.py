@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from farthing.errors import ErrorCode
-from farthing.services.factors import Factors, record
+from farthing.services.factors import Factors
 from farthing.services.holds import Holds
 from farthing.services.platform import Payment, Platform, PlatformError, Principal
 
@@ -145,12 +145,12 @@ class StepUps:
         self.platform.policy.strongly_authenticated(customer, now)
         payment = self.holds.capture(principal, payment_id, None, authenticated=True)
         self._close(c, "succeeded")
-        record(self.platform, "step_up.succeeded", customer, principal.key_id, payment=payment_id, method=method)
+        self.platform.security_event("step_up.succeeded", customer, principal.key_id, payment=payment_id, method=method)
         return dataclasses.replace(payment, status="succeeded")
 
     def _wrong(self, principal: Principal, c: Challenge) -> Payment:
         self.platform.db.query("UPDATE challenges SET attempts = attempts + 1 WHERE payment_id = ?", (c.payment_id,))
-        record(self.platform, "step_up.failed", c.party_id, principal.key_id, payment=c.payment_id)
+        self.platform.security_event("step_up.failed", c.party_id, principal.key_id, payment=c.payment_id)
         if c.attempts + 1 >= ATTEMPTS_MAX:
             self._close(c, "locked")
             self.holds.void(principal, c.payment_id)

@@ -11,6 +11,7 @@ session. Emails are kept only sealed and as an HMAC for look-up, like other pers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -24,7 +25,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from farthing.errors import ErrorCode
-from farthing.services.factors import record
 from farthing.services.platform import SCOPES, Platform, PlatformError, Principal
 from farthing.services.privacy import Privacy
 
@@ -74,8 +74,13 @@ class Users:
         self.privacy = privacy
         self.mailer = mailer or DirMailer(os.environ.get("FARTHING_MAIL_DIR", "farthing-mail"))
 
+    @functools.cached_property
+    def _lookup_key(self) -> bytes:
+        """Read (and unwrapped) once: a rotation re-wraps it, its value never changes."""
+        return self.privacy.system_key("email-lookup")
+
     def _lookup(self, email: str) -> bytes:
-        key = self.privacy.system_key("email-lookup")
+        key = self._lookup_key
         return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).digest()
 
     @staticmethod
@@ -119,7 +124,7 @@ class Users:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (user.id, role, party, mode, lookup, ARGON2.hash(password), self.platform.clock_ms()),
         )
-        record(self.platform, "user.created", party, None, user=user.id, role=role)
+        self.platform.security_event("user.created", party, None, user=user.id, role=role)
         return user
 
     # -- sessions --------------------------------------------------------------------------------
@@ -134,12 +139,12 @@ class Users:
         now = self.platform.clock_ms()
         if not rows:
             ARGON2.hash(password)  # as slow as a real check: no telling which emails exist
-            record(self.platform, "signin.failed", None, None, ip=ip, reason="unknown")
+            self.platform.security_event("signin.failed", None, None, ip=ip, reason="unknown")
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password")
         user_id, role, party, mode, stored, failures, locked_until = rows[0]
         user = User(str(user_id), str(role), party, str(mode))
         if now < int(locked_until):
-            record(self.platform, "signin.locked", party, None, user=user.id, ip=ip)
+            self.platform.security_event("signin.locked", party, None, user=user.id, ip=ip)
             seconds = -(-(int(locked_until) - now) // 1000)
             raise PlatformError(ErrorCode.account_locked, f"too many wrong passwords; try again in {seconds} s")
         try:
@@ -148,12 +153,12 @@ class Users:
             failures = int(failures) + 1
             lock = 0 if failures < FAILURES_FREE else now + min(LOCK_MS * 2 ** (failures - FAILURES_FREE), LOCK_MS_MAX)
             self.db.query("UPDATE users SET failures = ?, locked_until_ms = ? WHERE id = ?", (failures, lock, user.id))
-            record(self.platform, "signin.failed", party, None, user=user.id, ip=ip, failures=failures)
+            self.platform.security_event("signin.failed", party, None, user=user.id, ip=ip, failures=failures)
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password") from None
         if ARGON2.check_needs_rehash(str(stored)):
             self.db.query("UPDATE users SET password_hash = ? WHERE id = ?", (ARGON2.hash(password), user.id))
         self.db.query("UPDATE users SET failures = 0, locked_until_ms = 0 WHERE id = ?", (user.id,))
-        record(self.platform, "signin.succeeded", party, None, user=user.id, ip=ip, method="password")
+        self.platform.security_event("signin.succeeded", party, None, user=user.id, ip=ip, method="password")
         return self.open_session(user)
 
     def open_session(self, user: User) -> Session:
@@ -173,7 +178,7 @@ class Users:
         if not rows:
             raise PlatformError(ErrorCode.authentication_failed, "this passkey belongs to no one who signs in")
         user = User(str(rows[0][0]), str(rows[0][1]), rows[0][2], str(rows[0][3]))
-        record(self.platform, "signin.succeeded", party, None, user=user.id, method="passkey")
+        self.platform.security_event("signin.succeeded", party, None, user=user.id, method="passkey")
         return self.open_session(user)
 
     def session(self, token: str) -> tuple[User, str] | None:
@@ -210,7 +215,7 @@ class Users:
             (hashlib.sha256(token.encode()).digest(), rows[0][0], self.platform.clock_ms() + RESET_MS),
         )
         self.mailer.send(email, "Reset your Farthing password", f"Your one-time reset token: {token}")
-        record(self.platform, "password.reset_requested", None, None, user=str(rows[0][0]))
+        self.platform.security_event("password.reset_requested", None, None, user=str(rows[0][0]))
 
     def reset(self, token: str, new_password: str) -> None:
         if not isinstance(new_password, str) or not PASSWORD_LENGTH_MIN <= len(new_password) <= 1024:
@@ -230,4 +235,4 @@ class Users:
                 (ARGON2.hash(new_password), user_id),
             )
             tx.query("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-        record(self.platform, "password.reset", None, None, user=user_id)
+        self.platform.security_event("password.reset", None, None, user=user_id)

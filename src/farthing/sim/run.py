@@ -99,6 +99,7 @@ class _Channel:
     id: str
     terms: Terms
     key: SigningKey
+    payer: Consumer
     merchant: Principal
     created_ms: int
     paid: int = 0
@@ -288,7 +289,7 @@ class _World:
                     self._refused(day, refused)
                     continue
                 consumer.balance -= opened.deposit
-                ch = _Channel(opened.id, opened.terms, key, self.merchant_keys[merchant], opened.created_ms)
+                ch = _Channel(opened.id, opened.terms, key, consumer, self.merchant_keys[merchant], opened.created_ms)
                 self.open_channels[(id(consumer), merchant)] = ch
             voucher = vouchers.sign(ch.key, ch.terms.channel_id, ch.paid + price, ch.sequence + 1)
             ch.mark = rules.accept(ch.terms, ch.mark, voucher, self.now[0], price=price)  # the merchant's check
@@ -307,14 +308,8 @@ class _World:
             done = self.channels.redeem(ch.merchant, ch.id, voucher if ch.mark.amount > ch.redeemed else None, close)
             ch.redeemed = done.channel.redeemed
         if close:
-            for pair, other in list(self.open_channels.items()):
-                if other is ch:
-                    del self.open_channels[pair]
-            owner = next(c for c in self.consumers if c.principal.party_id == self._customer_of(ch))
-            owner.balance += ch.terms.deposit - ch.mark.amount  # the rest comes back
-
-    def _customer_of(self, ch: _Channel) -> str:
-        return self.channels.get(ch.merchant, ch.id).customer  # type: ignore[union-attr]
+            self.open_channels.pop((id(ch.payer), ch.merchant.party_id or ""), None)
+            ch.payer.balance += ch.terms.deposit - ch.mark.amount  # the rest comes back
 
     def _refused(self, day: Day, refused: PlatformError) -> None:
         if refused.code in (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds):
