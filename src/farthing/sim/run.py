@@ -16,6 +16,8 @@ Card testers try stolen cards with small top-ups: most are declined (stopped), t
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import random
 import tempfile
@@ -389,7 +391,11 @@ def changed(policy: Policy, s: Scenario) -> Policy:
     if not s.policy.sca_exemption:
         sca = tuple(dataclasses.replace(rule, single_max=0, cumulative_max=0, consecutive_max=0) for rule in sca)
         tra = None
-    return dataclasses.replace(policy, limits=limits, sca=sca, tra=tra)
+    if limits == policy.limits and sca == policy.sca and tra == policy.tra:
+        return policy
+    change = json.dumps({"limits": s.policy.limits, "sca_exemption": s.policy.sca_exemption}, sort_keys=True)
+    version = hashlib.sha256(f"{policy.version}\n{change}".encode()).hexdigest()  # decisions tell the two apart
+    return dataclasses.replace(policy, version=version, limits=limits, sca=sca, tra=tra)
 
 
 def totals(days: list[Day], scale: int) -> dict[str, float]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache, partial
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from farthing.domain.money import Currency, currency, share
@@ -154,7 +155,6 @@ class TaxLine:
 @dataclass(frozen=True, slots=True)
 class Decision:
     outcome: str
-    reasons: tuple[Reason, ...]
     policy_version: str
     fee: int = 0
     fees: tuple[tuple[str, int], ...] = ()
@@ -165,6 +165,21 @@ class Decision:
     """The payer's counters once this payment is made (None when it is not allowed)."""
     consumed: tuple[str, ...] = field(default=())
     """The limits this payment counts against."""
+    refused_by: tuple[str, ...] = field(default=())
+    """The rules that denied the payment or asked for strong authentication (the reasons tell why)."""
+    source: tuple[Policy, Context] | None = field(default=None, compare=False, repr=False)
+    """What was decided, kept so that the reasons can be told when someone asks."""
+    _reasons: tuple[Reason, ...] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """What every rule concluded. Most decisions are never explained, so the reasons are gathered
+        on first reading, by deciding again with the same policy and context (evaluation is pure)."""
+        if self._reasons is None:
+            assert self.source is not None
+            object.__setattr__(self, "_reasons", evaluate(*self.source, explain=True)._reasons)
+        assert self._reasons is not None
+        return self._reasons
 
     def explain(self) -> str:
         lines = [f"{self.outcome.upper()} (policy {self.policy_version[:12]})"]
@@ -209,109 +224,99 @@ def _day_and_month(days_since_epoch: int) -> tuple[str, str]:
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-def evaluate(policy: Policy, ctx: Context) -> Decision:
-    reasons: list[Reason] = []
-    cur = currency(ctx.currency)
+def evaluate(policy: Policy, ctx: Context, *, explain: bool = False) -> Decision:
+    """Decide one payment. With `explain`, the reasons are gathered now; otherwise on first reading."""
+    why: list[Reason] | None = [] if explain else None
     if ctx.currency != policy.currency:
-        reasons.append(
-            Reason(
-                "currency",
-                "deny",
-                _say("this policy prices in {}, not {}; no exchange rate is assumed", policy.currency, ctx.currency),
-            )
-        )
-        return Decision(DENY, tuple(reasons), policy.version)
+        if why is not None:
+            why.append(Reason("currency", "deny", _say("this policy prices in {}, not {}; no exchange rate is assumed",
+                                                       policy.currency, ctx.currency)))  # fmt: skip
+        return _decided(DENY, "currency", policy, ctx, why)
     if ctx.amount <= 0:
-        reasons.append(Reason("amount", "deny", _say("the amount must be more than zero")))
-        return Decision(DENY, tuple(reasons), policy.version)
+        if why is not None:
+            why.append(Reason("amount", "deny", _say("the amount must be more than zero")))
+        return _decided(DENY, "amount", policy, ctx, why)
+    cur = currency(ctx.currency)
     outcome = ALLOW
     day, month = local_day_and_month(ctx.now_ms, policy.timezone)
     c = ctx.counters
     day_spent = c.day_spent if c.day == day else 0
     month_spent = c.month_spent if c.month == month else 0
     consumed: list[str] = []
+    refused: list[str] = []
 
     for limit in policy.limits:
         if not _applies(limit, ctx):
             continue
-        spent, label = {
-            "payment": (0, "this payment"),
-            "day": (day_spent, f"today ({day})"),
-            "month": (month_spent, f"this month ({month})"),
-        }[limit.period]
+        period = limit.period
+        spent = 0 if period == "payment" else day_spent if period == "day" else month_spent
         total = spent + ctx.amount
         if total > limit.max_units:
             outcome = DENY
-            reasons.append(
-                Reason(
-                    limit.id,
-                    "deny",
-                    _say(
-                        "{} {} {} would pass the limit of {} ({})",
-                        A(total, cur),
-                        cur.code,
-                        label,
-                        A(limit.max_units, cur),
-                        limit.source,
-                    ),
-                )
-            )
+            refused.append(limit.id)
+            if why is not None:
+                say = _say("{} {} {} would pass the limit of {} ({})", A(total, cur), cur.code,
+                           _label(period, day, month), A(limit.max_units, cur), limit.source)  # fmt: skip
+                why.append(Reason(limit.id, "deny", say))
         else:
             consumed.append(limit.id)
-            reasons.append(
-                Reason(
-                    limit.id, "pass", _say("{} of {} {} {}", A(total, cur), A(limit.max_units, cur), cur.code, label)
-                )
-            )
+            if why is not None:
+                why.append(Reason(limit.id, "pass", _say("{} of {} {} {}", A(total, cur), A(limit.max_units, cur),
+                                                         cur.code, _label(period, day, month))))  # fmt: skip
     if ctx.payer_monthly_limit is not None:
         total = month_spent + ctx.amount
         if total > ctx.payer_monthly_limit:
             outcome = DENY
-            reasons.append(
-                Reason(
-                    "payer.monthly_limit",
-                    "deny",
-                    _say(
-                        "{} {} this month would pass the payer's own limit of {}",
-                        A(total, cur),
-                        cur.code,
-                        A(ctx.payer_monthly_limit, cur),
-                    ),
-                )
-            )
-        else:
-            reasons.append(Reason("payer.monthly_limit", "pass", _say("within the payer's own monthly limit")))
+            refused.append("payer.monthly_limit")
+            if why is not None:
+                why.append(Reason("payer.monthly_limit", "deny", _say(
+                    "{} {} this month would pass the payer's own limit of {}", A(total, cur), cur.code,
+                    A(ctx.payer_monthly_limit, cur))))  # fmt: skip
+        elif why is not None:
+            why.append(Reason("payer.monthly_limit", "pass", _say("within the payer's own monthly limit")))
 
     tax = None
     if policy.tax is not None:
-        tax, tax_reason = _tax(policy.tax, ctx, cur)
-        reasons.append(tax_reason)
-        if tax_reason.outcome == "deny":
+        tax, tax_denied = _tax(policy, policy.tax, ctx, cur, why)
+        if tax_denied:
             outcome = DENY
+            refused.append(policy.tax.id)
 
-    exemption, sca_outcome, reset = _sca(policy, ctx, reasons, cur)
+    exemption, sca_outcome, reset = _sca(policy, ctx, why, refused, cur)
     if _RANK[sca_outcome] > _RANK[outcome]:
         outcome = sca_outcome
 
     room = ctx.amount - (tax.amount if tax is not None and tax.inclusive else 0)  # fees never eat the tax
     fees = _fees(policy, ctx.amount, room)
-    for rule_id, fee in fees:
-        reasons.append(Reason(rule_id, "info", _say("fee {} {}", A(fee, cur), cur.code)))
+    if why is not None:
+        for rule_id, fee in fees:
+            why.append(Reason(rule_id, "info", _say("fee {} {}", A(fee, cur), cur.code)))
     after = None
     if outcome == ALLOW:
         since_count, since_amount = (0, 0) if reset else (c.since_sca_count + 1, c.since_sca_amount + ctx.amount)
         after = Counters(day, day_spent + ctx.amount, month, month_spent + ctx.amount, since_count, since_amount)
     return Decision(
         outcome,
-        tuple(reasons),
         policy.version,
-        sum(f for _, f in fees),
+        sum([f for _, f in fees]),
         tuple(fees),
         tax,
         exemption,
         after,
         tuple(consumed),
+        tuple(refused),
+        (policy, ctx),
+        None if why is None else tuple(why),
     )
+
+
+def _decided(outcome: str, rule_id: str, policy: Policy, ctx: Context, why: list[Reason] | None) -> Decision:
+    return Decision(outcome, policy.version, refused_by=(rule_id,), source=(policy, ctx),
+                    _reasons=None if why is None else tuple(why))  # fmt: skip
+
+
+def _label(period: str, day: str, month: str) -> str:
+    return "this payment" if period == "payment" else f"today ({day})" if period == "day" else f"this month ({month})"
 
 
 def _fees(policy: Policy, amount: int, room: int) -> list[tuple[str, int]]:
@@ -341,55 +346,55 @@ def _applies(limit: Limit, ctx: Context) -> bool:
     )
 
 
-def _sca(policy: Policy, ctx: Context, reasons: list[Reason], cur: Currency) -> tuple[str | None, str, bool]:
+def _sca(
+    policy: Policy, ctx: Context, why: list[Reason] | None, refused: list[str], cur: Currency
+) -> tuple[str | None, str, bool]:
     """(exempting rule, outcome, counters reset) for strong customer authentication."""
-    rules = [r for r in policy.sca if r.channels is None or ctx.channel in r.channels]
+    rules = _sca_rules(policy, ctx.channel)
     if not rules:
         return None, ALLOW, False
     if ctx.authenticated:
-        reasons.append(Reason(rules[0].id, "pass", _say("strongly authenticated: the counters since SCA start again")))
+        if why is not None:
+            why.append(Reason(rules[0].id, "pass", _say("strongly authenticated: the counters since SCA start again")))
         return None, ALLOW, True
     c = ctx.counters
     for rule in rules:
-        why = _sca_exceeded(rule, ctx, cur)
-        if why is None:
-            reasons.append(
-                Reason(
-                    rule.id,
-                    "exempt",
-                    _say(
-                        "low-value exemption: {} ≤ {}, payment {} since the last SCA, {} in all ({})",
-                        A(ctx.amount, cur),
-                        A(rule.single_max, cur),
-                        c.since_sca_count + 1,
-                        A(c.since_sca_amount + ctx.amount, cur),
-                        rule.source,
-                    ),
-                )
-            )
+        reason = _sca_exceeded(rule, ctx, cur)
+        if reason is None:
+            if why is None:
+                return rule.id, ALLOW, False
+            why.append(Reason(rule.id, "exempt", _say(
+                "low-value exemption: {} ≤ {}, payment {} since the last SCA, {} in all ({})", A(ctx.amount, cur),
+                A(rule.single_max, cur), c.since_sca_count + 1, A(c.since_sca_amount + ctx.amount, cur),
+                rule.source)))  # fmt: skip
             return rule.id, ALLOW, False
-        reasons.append(Reason(rule.id, "step_up", _say("no low-value exemption: {} ({})", why, rule.source)))
+        refused.append(rule.id)
+        if why is not None:
+            why.append(Reason(rule.id, "step_up", _say("no low-value exemption: {} ({})", reason, rule.source)))
     tra = policy.tra
     if tra is not None and ctx.fraud_rate_ppm is not None and not ctx.risk_high and ctx.currency == tra.currency:
         for up_to, rate_max in tra.bands:
             if ctx.amount <= up_to and ctx.fraud_rate_ppm <= rate_max:
-                reasons.append(
-                    Reason(
-                        tra.id,
-                        "exempt",
-                        _say(
-                            "transaction-risk analysis: up to {} while the fraud rate stays at most {}% ({})",
-                            A(up_to, cur),
-                            percent(rate_max),
-                            tra.source,
-                        ),
-                    )
-                )
+                if why is not None:
+                    why.append(Reason(tra.id, "exempt", _say(
+                        "transaction-risk analysis: up to {} while the fraud rate stays at most {}% ({})",
+                        A(up_to, cur), percent(rate_max), tra.source)))  # fmt: skip
                 return tra.id, ALLOW, False
-        reasons.append(Reason(tra.id, "step_up", _say("no transaction-risk exemption at this fraud rate and amount")))
+        refused.append(tra.id)
+        if why is not None:
+            why.append(Reason(tra.id, "step_up", _say("no transaction-risk exemption at this fraud rate and amount")))
     elif tra is not None and ctx.risk_high:
-        reasons.append(Reason(tra.id, "step_up", _say("the risk analysis found something abnormal")))
+        refused.append(tra.id)
+        if why is not None:
+            why.append(Reason(tra.id, "step_up", _say("the risk analysis found something abnormal")))
     return None, STEP_UP, False
+
+
+def _sca_rules(policy: Policy, channel: str) -> tuple[Sca, ...]:
+    rules = policy.sca_by_channel.get(channel)
+    if rules is None:  # a channel no rule names
+        return tuple(r for r in policy.sca if r.channels is None or channel in r.channels)
+    return rules
 
 
 def _sca_exceeded(rule: Sca, ctx: Context, cur: Currency) -> _Lazy | None:
@@ -429,6 +434,9 @@ def place_of_supply(tax: Tax, evidence: Evidence) -> tuple[str | None, tuple[str
     return None, (), _say("{} of evidence, {} needed", _pieces(len(pieces)), tax.evidence_required)
 
 
+_Place = tuple[str | None, tuple[str, ...], Callable[[], str]]
+
+
 def _pieces(n: int) -> str:
     return "one piece" if n == 1 else f"{n} pieces"
 
@@ -437,38 +445,47 @@ def _listing(pieces: list[tuple[str, str]]) -> str:
     return ", ".join(f"{k} {v}" for k, v in pieces)
 
 
-def _tax(tax: Tax, ctx: Context, cur: Currency) -> tuple[TaxLine | None, Reason]:
-    country, used, said = place_of_supply(tax, ctx.evidence)
+def _tax(
+    policy: Policy, tax: Tax, ctx: Context, cur: Currency, why: list[Reason] | None
+) -> tuple[TaxLine | None, bool]:
+    """(the tax line, whether the tax rule denies the payment); the reason goes to `why`."""
+    memo = policy.memo
+    found = memo.get(ctx.evidence)
+    if found is None:  # payers show the same few combinations of evidence over and over
+        if len(memo) >= 4096:
+            memo.clear()
+        found = memo[ctx.evidence] = place_of_supply(tax, ctx.evidence)
+    country, used, said = cast(_Place, found)
     how = _Lazy(said)
     if country is None:
         if tax.unknown == "exempt":
-            return None, Reason(tax.id, "info", _say("place of supply unknown: {}; no tax charged", how))
-        return None, Reason(tax.id, "deny", _say("place of supply unknown: {} ({})", how, tax.source))
-    place = (
-        f"{country}-{ctx.evidence.region}"
-        if ctx.evidence.region and f"{country}-{ctx.evidence.region}" in tax.rates_ppm
-        else country
-    )
+            return None, _tell(why, Reason(tax.id, "info", _say("place of supply unknown: {}; no tax charged", how)))
+        return None, _tell(why, Reason(tax.id, "deny", _say("place of supply unknown: {} ({})", how, tax.source)))
+    region = ctx.evidence.region
+    place = f"{country}-{region}" if region and f"{country}-{region}" in tax.rates_ppm else country
     if place not in tax.rates_ppm:
         if tax.unknown == "exempt":
-            return None, Reason(tax.id, "info", _say("{}; {} has no {} rate here: none charged", how, place, tax.kind))
-        return None, Reason(tax.id, "deny", _say("{}; no {} rate for {} ({})", how, tax.kind, place, tax.source))
+            return None, _tell(why, Reason(tax.id, "info", _say("{}; {} has no {} rate here: none charged", how, place,
+                                                                tax.kind)))  # fmt: skip
+        return None, _tell(why, Reason(tax.id, "deny", _say("{}; no {} rate for {} ({})", how, tax.kind, place,
+                                                            tax.source)))  # fmt: skip
     rate = tax.rates_ppm[place]
     if rate is None:
-        return None, Reason(tax.id, "info", _say("{}; not taxed in {}", how, place))
+        return None, _tell(why, Reason(tax.id, "info", _say("{}; not taxed in {}", how, place)))
     # Included, the price holds the tax (gross = net * (1 + rate)); added, the tax is rate * price.
     amount = share(ctx.amount, rate, 1_000_000 + rate if tax.inclusive else 1_000_000)
-    say = _say(
-        "{}; {} {}% in {}: {} {} {}",
-        how,
-        tax.kind.upper(),
-        _Percent(rate),
-        place,
-        A(amount, cur),
-        ctx.currency,
-        "included in the price" if tax.inclusive else "added to the price",
-    )
-    return TaxLine(tax.id, tax.kind, place, rate, tax.inclusive, amount, used), Reason(tax.id, "info", say)
+    if why is not None:
+        why.append(Reason(tax.id, "info", _say("{}; {} {}% in {}: {} {} {}", how, tax.kind.upper(), _Percent(rate),
+                                               place, A(amount, cur), ctx.currency, "included in the price"
+                                               if tax.inclusive else "added to the price")))  # fmt: skip
+    return TaxLine(tax.id, tax.kind, place, rate, tax.inclusive, amount, used), False
+
+
+def _tell(why: list[Reason] | None, reason: Reason) -> bool:
+    """Record `reason` if reasons are being gathered; whether it denies the payment."""
+    if why is not None:
+        why.append(reason)
+    return reason.outcome == "deny"
 
 
 A = _Amount

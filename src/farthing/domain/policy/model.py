@@ -52,7 +52,7 @@ class PackInfo(_Strict):
 
 class Condition(_Strict):
     age_band: list[Literal["adult", "minor"]] | None = None
-    channel: list[Literal["remote", "contactless", "device"]] | None = None
+    channel: list[Literal["remote", "contactless", "device"]] | None = None  # CHANNELS
     payer_country: list[str] | None = None
 
 
@@ -251,3 +251,16 @@ class Policy:
     consumer: Consumer | None = None
     retention: Retention | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
+    sca_by_channel: dict[str, tuple[Sca, ...]] = field(init=False, compare=False, repr=False)
+    """The SCA rules that apply on each channel, worked out once."""
+    memo: dict[object, object] = field(init=False, compare=False, repr=False)
+    """What evaluation remembers for this policy (e.g. the place of supply of each kind of evidence);
+    a changed copy (`dataclasses.replace`) starts with none."""
+
+    def __post_init__(self) -> None:
+        by_channel = {ch: tuple(r for r in self.sca if r.channels is None or ch in r.channels) for ch in CHANNELS}
+        object.__setattr__(self, "sca_by_channel", by_channel)
+        object.__setattr__(self, "memo", {})
+
+
+CHANNELS = ("remote", "contactless", "device")

@@ -72,10 +72,8 @@ class Replay:
         ctx = Context(p.amount, p.currency, p.at_ms, age_band=p.age_band, payer_country=p.country,
                       counters=counters, evidence=evidence)  # fmt: skip
         d = evaluate(self.policy, ctx)
-        if d.outcome != ALLOW:
-            for reason in d.reasons:
-                if reason.outcome in (DENY, STEP_UP):
-                    r.by_rule[reason.rule_id] += 1
+        for rule_id in d.refused_by:
+            r.by_rule[rule_id] += 1
         if d.outcome == DENY:
             r.denied += 1
             r.denied_value += p.amount

@@ -38,6 +38,11 @@ def test_golden_vector(v: dict[str, Any]) -> None:
     d = evaluate(policy, ctx)
     assert (d.outcome, [f"{r.rule_id}:{r.outcome}" for r in d.reasons]) == (v["expect"], v["reasons"]), d.explain()
     assert all(r.text for r in d.reasons)  # every reason reads as a sentence
+    explained = evaluate(policy, ctx, explain=True)  # gathered now instead of on first reading: the same
+    assert explained == d and [(r.rule_id, r.outcome, r.text) for r in explained.reasons] == [
+        (r.rule_id, r.outcome, r.text) for r in d.reasons
+    ]
+    assert d.refused_by == tuple(r.rule_id for r in d.reasons if r.outcome in ("deny", "step_up"))
     assert d.policy_version == policy.version
     if "fee" in v:
         assert cur.format(d.fee) == cur.format(cur.parse(v["fee"]))

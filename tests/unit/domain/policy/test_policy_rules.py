@@ -3,6 +3,7 @@ deterministic; refund and withdrawal windows count calendar days."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -131,8 +132,9 @@ def test_evaluation_is_deterministic_and_loses_no_unit(
         amount=amount, currency="EUR", now_ms=1_764_000_000_000, evidence=Evidence(billing=billing, ip=ip),
         counters=Counters(since_sca_count=count, since_sca_amount=spent), authenticated=authenticated,
     )  # fmt: skip
-    first, second = evaluate(policy, ctx), evaluate(policy, ctx)
+    first, second = evaluate(policy, ctx), evaluate(policy, ctx, explain=True)
     assert first == second and first.explain() == second.explain()
+    assert first.refused_by == tuple(r.rule_id for r in first.reasons if r.outcome in ("deny", "step_up"))
     tax = first.tax.amount if first.tax is not None else 0
     assert first.fee >= 0 and tax >= 0
     assert first.fee + tax <= amount  # the merchant's net is what is left, never negative
@@ -158,3 +160,21 @@ def test_refunds_on_day_14_but_not_day_15_in_the_payers_calendar() -> None:
     # Paid at 07:30 on 2 November in Seoul: the 9th is day 7, the 10th (from 15:00 UTC on the 9th) day 8.
     assert refund_allowed(kr, paid, _ms("2026-11-09T14:59:59+00:00"))[0]
     assert not refund_allowed(kr, paid, _ms("2026-11-09T15:00:00+00:00"))[0]
+
+
+def test_a_changed_copy_of_a_policy_decides_by_its_own_rules() -> None:
+    """Evaluation remembers per policy object (SCA rules per channel, places of supply): a copy made
+    with `dataclasses.replace` must not decide by what the original remembered."""
+    policy = load("eu-de")
+    ctx = Context(amount=1_000_000, currency="EUR", now_ms=1_764_000_000_000, evidence=Evidence(billing="DE", ip="DE"))
+    assert evaluate(policy, ctx).outcome == "allow"
+    assert policy.tax is not None
+    strict = dataclasses.replace(
+        policy,
+        sca=tuple(dataclasses.replace(r, single_max=0) for r in policy.sca),
+        tra=None,
+        tax=dataclasses.replace(policy.tax, evidence_required=3),
+    )
+    remote = [r.id for r in policy.sca if r.channels is None or "remote" in r.channels]
+    assert remote and evaluate(strict, ctx).refused_by == (policy.tax.id, *remote)
+    assert evaluate(policy, ctx).outcome == "allow"
