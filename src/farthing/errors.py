@@ -165,6 +165,7 @@ class ErrorCode(enum.StrEnum):
     hold_expired = "hold_expired"
     amount_exceeds_hold = "amount_exceeds_hold"
     refund_exceeds_payment = "refund_exceeds_payment"
+    refund_conflict = "refund_conflict"
     idempotency_key_invalid = "idempotency_key_invalid"
     page_invalid = "page_invalid"
     # The policy engine's.

@@ -264,6 +264,10 @@ class TransactionOut(BaseModel):
         "channel_deposit",
         "channel_payment",
         "channel_released",
+        "added_tax",
+        "added_tax_refund",
+        "tax",
+        "tax_rounding",
         "transfer",
     ]
     amount: str = Field(description="signed change of the posted balance (+ received, - paid)")

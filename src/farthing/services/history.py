@@ -32,11 +32,15 @@ from farthing.engine.store import ClosableLookups, Store
 from farthing.errors import ErrorCode
 from farthing.services.holds import payment_transfer_id
 from farthing.services.platform import (
+    T_ADDED_TAX,
+    T_ADDED_TAX_REFUND,
     T_CARD_FEE,
     T_CHANNEL,
     T_PAYMENT,
     T_PLATFORM_FEE,
     T_REFUND,
+    T_ROUNDING,
+    T_TAX,
     T_TOPUP,
     PlatformError,
     derive_id,
@@ -63,7 +67,22 @@ TYPES = {
     "channel_deposit": f"code = {T_CHANNEL} AND (flags & 2) <> 0 AND expired = 0",
     "channel_payment": f"code = {T_CHANNEL} AND (flags & 4) <> 0",
     "channel_released": f"code = {T_CHANNEL} AND (flags & 8) <> 0",
+    "added_tax": f"code = {T_ADDED_TAX}",
+    "added_tax_refund": f"code = {T_ADDED_TAX_REFUND}",
+    "tax": f"code = {T_TAX}",
+    "tax_rounding": f"code = {T_ROUNDING}",
 }
+_OTHER = {
+    T_TOPUP: "topup",
+    T_CARD_FEE: "card_fee",
+    T_PLATFORM_FEE: "platform_fee",
+    T_REFUND: "refund",
+    T_ADDED_TAX: "added_tax",
+    T_ADDED_TAX_REFUND: "added_tax_refund",
+    T_TAX: "tax",
+    T_ROUNDING: "tax_rounding",
+}
+"""Transfer types told by their code alone."""  # fmt: skip
 
 
 def type_of(code: int, flags: int, expired: bool) -> str:
@@ -79,9 +98,7 @@ def type_of(code: int, flags: int, expired: bool) -> str:
         return "payment"
     if code == T_CHANNEL:
         return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
-    return {T_TOPUP: "topup", T_CARD_FEE: "card_fee", T_PLATFORM_FEE: "platform_fee", T_REFUND: "refund"}.get(
-        code, "transfer"
-    )
+    return _OTHER.get(code, "transfer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +164,12 @@ class Filters:
 
 def _payment_of(t: Transfer, m: Move, chain_payment: int) -> int:
     """The payment a line belongs to: a payment's own transfer, a hold's capture, void or expiry, the
-    fee linked with either, or the payment a refund gives back."""
+    fee or added tax linked with either, or the payment a refund gives back."""
     if t.code == T_PAYMENT:
         return m.pending_id or t.id
-    if t.code == T_PLATFORM_FEE:
+    if t.code in (T_PLATFORM_FEE, T_ADDED_TAX):
         return chain_payment
-    if t.code == T_REFUND:
+    if t.code in (T_REFUND, T_ADDED_TAX_REFUND):
         return t.user_data
     return 0
 

@@ -30,6 +30,7 @@ from farthing.services.platform import (
     Platform,
     PlatformError,
     Principal,
+    added_tax_leg,
     derive_id,
     payment_event,
     positive_units,
@@ -109,6 +110,13 @@ class Holds:
             capture = self.lookups.find_transfers([derive_id("capture", str(payment.id))])
         return next(iter(capture.values())).amount if capture else 0
 
+    def added_tax(self, payment: Transfer) -> int:
+        """The tax added to the payment's price that its payer paid on top (0 if none)."""
+        tax_id = derive_id("added-tax", str(payment.id))
+        with self._lock:
+            found = self.lookups.find_transfers([tax_id]).get(tax_id)
+        return found.amount if found is not None else 0
+
     def get(self, principal: Principal, public_id: str) -> Payment:
         t, customer, merchant, cur = self.find(principal, public_id)
         status, amount = "succeeded", t.amount
@@ -158,6 +166,8 @@ class Holds:
         revenue = self.platform.platform_account(CODE_FEE_REVENUE, cur)
         legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
                          flags=_POST, pending_id=hold.id)]  # fmt: skip
+        if gate is not None and gate.added_tax:
+            legs.append(added_tax_leg(hold.id, hold.debit_account_id, hold.credit_account_id, gate.added_tax, cur))
         if fee:
             legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
                                  hold.ledger, T_PLATFORM_FEE))  # fmt: skip

@@ -72,6 +72,8 @@ class Gate:
     """(counter account, amount) this process counts as in flight until the payment's batch answers."""
     guards: int = 0
     """How many of the last legs draw on headroom accounts (a day's or a month's limit)."""
+    added_tax: int = 0
+    """Tax added to the price (a US sales tax): the payer pays it on top, with the payment."""
 
 
 class PolicyRefused(Exception):
@@ -138,21 +140,15 @@ class PaymentPolicy:
             guards += 1
         tax = decision.tax
         if tax is not None and not hold:  # the gross joins its tax base: merchant, place, rate and month
-            base = derive_id("taxable", merchant, tax.place, str(tax.rate_ppm), month, cur.code)
-            if base not in self._opened:
-                self._open(cur, [(base, CODE_TAX_BASE)])
-                self._db.query(
-                    "INSERT INTO tax_bases (account_id, merchant, place, kind, rate_ppm, inclusive, period, currency) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (b16(base), merchant, tax.place, tax.kind, tax.rate_ppm, int(tax.inclusive), month, cur.code),
-                )
+            base = self._tax_base(merchant, tax.place, tax.kind, tax.rate_ppm, tax.inclusive, month, cur)
             legs.append(Transfer(derive_id("count", "taxable", str(payment_id)), source, base, units, ledger, T_COUNT))
         with self._lock:
             for account, amount in counted:
                 self._in_flight[account] += amount
         # The guards go last: a payment refused by one is told apart from one refused for want of funds.
         legs = [t for t in legs if t.code != T_HEADROOM] + [t for t in legs if t.code == T_HEADROOM]
-        return Gate(decision.fee, legs, decision, counted, guards)
+        added = tax.amount if tax is not None and not tax.inclusive and not hold else 0
+        return Gate(decision.fee, legs, decision, counted, guards, added)
 
     def decide(
         self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
@@ -186,14 +182,30 @@ class PaymentPolicy:
                       authenticated=capture)  # fmt: skip
         return evaluate(policy, ctx), ids, wanted, counters, day, month
 
+    def _tax_base(
+        self, merchant: str, place: str, kind: str, rate_ppm: int, inclusive: bool, period: str, cur: Currency
+    ) -> int:
+        """The counter account of a tax base (merchant, place of supply, rate, month), opened and
+        registered for the period's return on first use."""
+        base = derive_id("taxable", merchant, place, str(rate_ppm), period, cur.code)
+        if base not in self._opened:
+            self._open(cur, [(base, CODE_TAX_BASE)])
+            self._db.query(
+                "INSERT INTO tax_bases (account_id, merchant, place, kind, rate_ppm, inclusive, period, currency) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (b16(base), merchant, place, kind, rate_ppm, int(inclusive), period, cur.code),
+            )
+        return base
+
     def give_back(
         self, policy: Policy, payer: str, merchant: str, cur: Currency, units: int, paid_at_ms: int,
-        decided: dict[str, object] | None, refund_id: int,
+        decided: dict[str, object] | None, refund_id: int, now_ms: int,
     ) -> list[Transfer]:  # fmt: skip
         """Legs that undo a refunded amount's counting, to chain with the refund: the payer's spend of the
         payment's day and month and the room under its limits come back, and the gross leaves the tax
-        base unless that period was closed already (then the refund stays in the closed return: an
-        adjustment in a later period is not made yet). Only accounts that exist are touched."""
+        base of the payment's month. If that month's return was closed already, the refund is an
+        adjustment in the return of the refund's month instead: its base there goes down by the gross
+        (below zero if need be: that return gives tax back). Only counters that exist are touched."""
         day, month = local_day_and_month(paid_at_ms, policy.timezone)
         source = derive_id("counter-source", cur.code)
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
@@ -207,20 +219,28 @@ class PaymentPolicy:
                 headroom = derive_id("headroom", payer, limit.id, period, str(limit.max_units))
                 moves.append((source, headroom, T_HEADROOM))
         tax = decided.get("tax") if decided else None
+        adjusted: set[int] = set()  # bases of a later return, that may go below zero
         if isinstance(tax, dict):
             base_rows = self._db.query(
-                "SELECT account_id FROM tax_bases WHERE merchant = ? AND place = ? AND period = ? AND currency = ? "
-                "AND closed_ms IS NULL",
+                "SELECT account_id, kind, rate_ppm, inclusive, closed_ms FROM tax_bases WHERE merchant = ? "
+                "AND place = ? AND period = ? AND currency = ?",
                 (merchant, str(tax["place"]), month, cur.code),
             )
-            moves += [(int16(bytes(r[0])), source, T_COUNT) for r in base_rows]
+            for raw, kind, rate, inclusive, closed_ms in base_rows:
+                if closed_ms is None:
+                    moves.append((int16(bytes(raw)), source, T_COUNT))
+                    continue
+                now_month = local_day_and_month(now_ms, policy.timezone)[1]
+                later = self._tax_base(merchant, str(tax["place"]), kind, rate, bool(inclusive), now_month, cur)
+                moves.append((later, source, T_COUNT))
+                adjusted.add(later)
         existing = self._ledger.balances_now([a for m in moves for a in m[:2] if a != source])
         legs = []
         for i, (debit, credit, code) in enumerate(moves):
             account = credit if debit == source else debit
             if account not in existing:
                 continue
-            if debit != source:  # an accumulator gives back what it holds, at most
+            if debit != source and debit not in adjusted:  # an accumulator gives back what it holds, at most
                 held = existing[debit].credits_posted - existing[debit].debits_posted
                 amount = min(units, held)
             else:

@@ -53,6 +53,8 @@ R = TransferResult
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
 CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
 T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND, T_CHANNEL = 1, 2, 3, 4, 5, 6
+T_ROUNDING, T_TAX, T_ADDED_TAX, T_ADDED_TAX_REFUND = 7, 8, 9, 10
+"""A tax return's rounding residue, the tax a merchant remits, tax added to a price, and its refund."""
 LAST_USED_EVERY_MS = 60_000
 """A key's last use is written at most this often (a write per request would cost the hot path)."""
 KEY_CACHE_MS = 1_000
@@ -722,6 +724,8 @@ class Platform:
             status, event_type = "requires_capture", "payment.requires_capture"
         else:
             legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
+            if gate is not None and gate.added_tax:  # the merchant collects it, and remits it with its return
+                legs.append(added_tax_leg(payment_id, payer, payee, gate.added_tax, cur))
             if fee:
                 legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
             status, event_type = "succeeded", "payment.succeeded"
@@ -735,6 +739,12 @@ class Platform:
             decision_summary(awaiting, cur) if awaiting is not None else None,
         )  # fmt: skip
         return legs, payment, payment_event(payment, event_type), gate
+
+
+def added_tax_leg(payment_id: int, payer: int, payee: int, amount: int, cur: Currency) -> Transfer:
+    """The tax added to a payment's price, paid by the payer to the merchant beside the price (its id
+    derives from the payment's, so that refunds find it)."""
+    return Transfer(derive_id("added-tax", str(payment_id)), payer, payee, amount, cur.ledger, T_ADDED_TAX)
 
 
 def payment_event(payment: Payment, event_type: str) -> OutboxEvent:

@@ -6,6 +6,11 @@ cannot pass its credits. A refund is two linked transfers: the memo account give
 the merchant's wallet pays the customer's. Past the cap the memo leg fails with `exceeds_credits`, so
 the money leg fails with it; concurrent refunds are serialised by the engine like any transfers, and
 a retried refund (same `Idempotency-Key`) finds its own transfers. The platform keeps its fee.
+
+Tax that was added to the price (a US sales tax) comes back in proportion: after refunds of `r` of a
+payment of `p` that carried tax `t`, the payer has had `t * r / p` of it back (rounded the way
+`share` rounds), so a full refund returns the tax to the unit. It is capped the same way, by a memo
+account funded with the tax.
 """
 
 from __future__ import annotations
@@ -15,12 +20,22 @@ import json
 from dataclasses import dataclass
 
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, linked_chain
+from farthing.domain.money import share
 from farthing.domain.policy.evaluate import refund_allowed
 from farthing.engine.ids import new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, TransferResult
 from farthing.services.holds import Holds
-from farthing.services.platform import T_REFUND, PlatformError, Principal, derive_id, positive_units, public_id_of
+from farthing.services.platform import (
+    T_ADDED_TAX_REFUND,
+    T_REFUND,
+    Platform,
+    PlatformError,
+    Principal,
+    derive_id,
+    positive_units,
+    public_id_of,
+)
 
 R = TransferResult
 MEMO_LEDGER_OFFSET = 1_000_000
@@ -60,19 +75,23 @@ def refund(
     memo_ledger = cur.ledger + MEMO_LEDGER_OFFSET
     source = derive_id("refund-source", cur.code)
     refundable = derive_id("refundable", str(payment.id))
-    created = platform.ledger.create_accounts(
-        [
-            Account(source, memo_ledger, CODE_REFUND_SOURCE),
-            Account(refundable, memo_ledger, CODE_REFUNDABLE, flags=int(AccountFlags.debits_must_not_exceed_credits)),
-        ]
-    )
+    created = platform.ledger.create_accounts([Account(source, memo_ledger, CODE_REFUND_SOURCE)])
     if any(r.name not in ("ok", "exists") for r in created):
         raise PlatformError(ErrorCode.engine_failed, f"could not open the refund allowance: {created}")
+    _open_memo(platform, refundable, memo_ledger)
     allowance = Transfer(derive_id("allowance", str(payment.id)), source, refundable, paid, memo_ledger, T_ALLOWANCE)
-    [funded] = platform.ledger.create_transfers([allowance])
-    if funded not in (R.ok, R.exists):
-        raise PlatformError(ErrorCode.engine_failed, f"could not fund the refund allowance: {funded.name}")
-    units = positive_units(cur, amount) if amount is not None else _left(holds, refundable)
+    tax = holds.added_tax(payment)
+    refundable_tax = derive_id("refundable-tax", str(payment.id))
+    funding = [allowance]
+    if tax:
+        _open_memo(platform, refundable_tax, memo_ledger)
+        funding.append(Transfer(derive_id("allowance-tax", str(payment.id)), source, refundable_tax, tax, memo_ledger,
+                                T_ALLOWANCE))  # fmt: skip
+    funded = platform.ledger.create_transfers(funding)
+    if any(r not in (R.ok, R.exists) for r in funded):
+        raise PlatformError(ErrorCode.engine_failed, f"could not fund the refund allowance: {funded}")
+    left = _left(holds, refundable)
+    units = positive_units(cur, amount) if amount is not None else left
     if units == 0:
         raise PlatformError(ErrorCode.refund_exceeds_payment, "this payment was refunded in full already")
     refund_id = derive_id("refund", merchant, key) if key else new_id()
@@ -81,9 +100,19 @@ def refund(
         Transfer(refund_id, payment.credit_account_id, payment.debit_account_id, units, cur.ledger, T_REFUND,
                  user_data=payment.id),
     ]  # fmt: skip
+    before = paid - left  # refunded already
+    tax_back = share(tax, min(before + units, paid), paid) - share(tax, before, paid) if tax else 0
+    if tax_back > 0:  # a stale `left` (a concurrent refund) fails the memo leg: nothing moves, and a retry works
+        legs += [
+            Transfer(derive_id("refund-tax-memo", str(refund_id)), refundable_tax, source, tax_back, memo_ledger,
+                     T_ALLOWANCE_USED),
+            Transfer(derive_id("refund-tax", str(refund_id)), payment.credit_account_id, payment.debit_account_id,
+                     tax_back, cur.ledger, T_ADDED_TAX_REFUND, user_data=payment.id),
+        ]  # fmt: skip
     if policy is not None:  # what the refund gives back: the payer's spend and room, the tax base
         legs += platform.policy.give_back(policy, customer, merchant, cur, units, paid_at,
-                                          platform.decision_of(payment_public_id), refund_id)  # fmt: skip
+                                          platform.decision_of(payment_public_id), refund_id,
+                                          platform.clock_ms())  # fmt: skip
     legs = linked_chain(legs)
     public = public_id_of("ref_", refund_id)
     event_body = {"id": f"evt_{public[4:]}_created", "type": "refund.created",
@@ -97,13 +126,23 @@ def refund(
         return dataclasses.replace(answer, replayed=True)
     if results[0] is R.exceeds_credits:
         raise PlatformError(ErrorCode.refund_exceeds_payment, "refunds may not pass what was paid")
-    if results[1] is R.exceeds_credits:
+    if results[1] is R.exceeds_credits or (tax_back > 0 and results[3] is R.exceeds_credits):
         raise PlatformError(ErrorCode.insufficient_funds, "the merchant's wallet does not hold enough for this refund")
+    if tax_back > 0 and results[2] is R.exceeds_credits:
+        raise PlatformError(ErrorCode.refund_conflict, "another refund of this payment was made meanwhile: try again")
     if any(r is not R.ok for r in results):
         if any(r.name.startswith("exists_with_different") for r in results):
             raise PlatformError(ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for another refund")
         raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the refund: {[r.name for r in results]}")
     return answer
+
+
+def _open_memo(platform: Platform, account_id: int, memo_ledger: int) -> None:
+    """A memo account whose debits may not pass its credits: what may still be given back."""
+    flags = int(AccountFlags.debits_must_not_exceed_credits)
+    [created] = platform.ledger.create_accounts([Account(account_id, memo_ledger, CODE_REFUNDABLE, flags=flags)])
+    if created.name not in ("ok", "exists"):
+        raise PlatformError(ErrorCode.engine_failed, f"could not open the refund allowance: {created.name}")
 
 
 def _left(holds: Holds, refundable: int) -> int:

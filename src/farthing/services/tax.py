@@ -19,9 +19,7 @@ from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import currency, round_to_exponent, share
 from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, TransferResult
-from farthing.services.platform import CODE_ROUNDING, CODE_TAX_LIABILITY, Platform, PlatformError
-
-T_TAX, T_ROUNDING = 6, 7
+from farthing.services.platform import CODE_ROUNDING, CODE_TAX_LIABILITY, T_ROUNDING, T_TAX, Platform, PlatformError
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +65,18 @@ def close_period(platform: Platform, period: str) -> list[TaxReturn]:
         base_id = int16(bytes(raw_id))
         cur = currency(code)
         [base] = platform.ledger.accounts([base_id])
-        gross = base.credits_posted - base.debits_posted  # refunds before the close took their part back
-        exact = share(gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
+        gross = base.credits_posted - base.debits_posted  # refunds took their part back (after an earlier
+        sign = -1 if gross < 0 else 1  # return was closed, below zero: this return gives tax back)
+        exact = sign * share(sign * gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
         remitted, residue = round_to_exponent(exact, cur)
         wallet = platform.wallet_account(merchant, "merchant", cur)
         liability = platform.platform_account(CODE_TAX_LIABILITY, cur)
         rounding = platform.platform_account(CODE_ROUNDING, cur)
-        legs = [Transfer(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX)] if exact else []
+        legs = []
+        if exact > 0:
+            legs.append(Transfer(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX))
+        elif exact < 0:
+            legs.append(Transfer(derive_id("tax", str(base_id)), liability, wallet, -exact, cur.ledger, T_TAX))
         if residue > 0:
             legs.append(Transfer(derive_id("tax-rounding", str(base_id)), liability, rounding, residue, cur.ledger,
                                  T_ROUNDING))  # fmt: skip
