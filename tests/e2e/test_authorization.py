@@ -68,6 +68,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/users"): {OPERATOR},
     ("POST", "/v1/api_keys/{key_id}/roll"): {OPERATOR, CUSTOMER},  # the key is the customer's
     ("POST", "/v1/customers/{customer_id}/close"): {OPERATOR, CUSTOMER},
+    ("PUT", "/v1/policy_overrides/{currency_code}"): {MERCHANT},
+    ("GET", "/v1/policy_overrides/{currency_code}"): {MERCHANT},
+    ("DELETE", "/v1/policy_overrides/{currency_code}"): {MERCHANT},
 }
 
 
@@ -155,6 +158,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/auth/password_resets": {"email": "matrix@example.test"},
         "/v1/auth/password_resets/confirm": {"token": "x", "password": "long enough password"},
         "/v1/users": {"role": "operator", "email": "op2@example.test", "password": "long enough password"},
+        "/v1/policy_overrides/{currency_code}": {"toml": "[pack]\nid = 'mine'\nmerchant_override = true\n"},
     }
     keys = {
         "none": (None, set()),

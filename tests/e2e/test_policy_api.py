@@ -180,3 +180,54 @@ def test_a_refund_gives_the_room_back(server: Server) -> None:
     again = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "30000"}, headers=auth(key))
     assert again.status_code == 201, again.text  # the refunded 30,000 won came back under the cap
     assert httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key)).status_code == 402
+
+
+OVERRIDE = """
+[pack]
+id = "shop-override"
+merchant_override = true
+
+[[limits]]
+id = "kr.micropayment.monthly"
+period = "month"
+max = "{max}"
+currency = "KRW"
+when = {{ age_band = ["adult"] }}
+source = "the shop's own cap for new readers"
+"""
+
+
+def test_a_merchant_tightens_the_cap_for_its_own_payments_and_may_not_loosen_it(server: Server) -> None:
+    merchant, merchant_key = _party(server, "merchant", country="KR")
+    other, _ = _party(server, "merchant", country="KR")
+    _, key = _party(server, "customer", country="KR", age_band="adult")
+    _fund(server, key, "900000", "KRW")
+    url = f"{server.base}/v1/policy_overrides/KRW"
+
+    def pay(to: str, amount: str) -> httpx.Response:
+        body = {"merchant": to, "amount": amount, "currency": "KRW"}
+        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+
+    assert httpx.get(url, headers=auth(merchant_key)).status_code == 404  # the kr pack decides
+    put = httpx.put(url, json={"toml": OVERRIDE.format(max="300000")}, headers=auth(merchant_key))
+    assert put.status_code == 200, put.text
+    assert put.json()["pack"] == "kr" and {"id": "kr.micropayment.monthly", "source": "the shop's own cap for new "
+                                           "readers"} in put.json()["rules"]  # fmt: skip
+    assert pay(merchant, "250000").status_code == 201
+    over = pay(merchant, "60000")  # 310,000 this month: past the shop's cap, not the law's
+    assert (over.status_code, over.json()["code"]) == (402, "policy_denied"), over.text
+    assert "the shop's own cap" in over.json()["detail"]
+    assert pay(other, "60000").status_code == 201  # another merchant: the pack's 1,000,000 won
+
+    looser = httpx.put(url, json={"toml": OVERRIDE.format(max="2000000")}, headers=auth(merchant_key))
+    assert (looser.status_code, looser.json()["code"]) == (422, "policy_invalid"), looser.text
+    assert "would loosen a legal limit" in looser.json()["detail"]
+    broken = httpx.put(url, json={"toml": "[pack\n"}, headers=auth(merchant_key))
+    assert (broken.status_code, broken.json()["code"]) == (422, "policy_invalid"), broken.text
+    kept = httpx.get(url, headers=auth(merchant_key))  # refused overrides leave the one in force
+    assert kept.status_code == 200 and 'max = "300000"' in kept.json()["toml"]
+    assert pay(merchant, "60000").status_code == 402
+    assert _available(server, key, "KRW") == "590000"  # refusals moved nothing
+
+    assert httpx.delete(url, headers=auth(merchant_key)).status_code == 204
+    assert pay(merchant, "60000").status_code == 201  # the pack decides again, at once in this process

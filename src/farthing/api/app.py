@@ -24,6 +24,7 @@ from farthing.adapters.platform_db import PlatformDb
 from farthing.api import allowances as allowances_api
 from farthing.api import auth as auth_api
 from farthing.api import channels as channels_api
+from farthing.api import overrides as overrides_api
 from farthing.api import privacy as privacy_api
 from farthing.api import problems
 from farthing.api import security as security_api
@@ -656,6 +657,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     app.include_router(security_api.router)
     app.include_router(allowances_api.router)
     app.include_router(privacy_api.router)
+    app.include_router(overrides_api.router)
     app.include_router(auth_api.router)
     return app
 

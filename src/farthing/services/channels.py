@@ -387,7 +387,7 @@ class Channels:
 
     def _gate(self, payer: str, merchant: str, cur: Currency, units: int, transfer_id: int, stage: str) -> Gate | None:
         """The currency's policy on a deposit (decided as a hold) or a redemption (counted as a capture)."""
-        policy = self.platform.policy.for_currency(cur.code)
+        policy = self.platform.policy.for_payment(cur.code, merchant)
         if policy is None:
             return None
         profile = self.platform.profile(payer)

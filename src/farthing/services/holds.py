@@ -148,7 +148,7 @@ class Holds:
             raise PlatformError(ErrorCode.amount_exceeds_hold, f"the hold is for {cur.format(hold.amount)}")
         capture_id = derive_id("capture", str(hold.id))
         gate = None
-        policy = self.platform.policy.for_currency(cur.code)
+        policy = self.platform.policy.for_payment(cur.code, merchant)
         if policy is not None:  # the captured amount counts toward the payer's limits and the tax base now
             try:
                 gate = self.platform.policy.gate(

@@ -42,6 +42,7 @@ from farthing.domain.policy.model import Policy
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, TransferResult
+from farthing.services.overrides import Overrides
 
 COUNTER_LEDGER_OFFSET = 2_000_000
 """Counter ledgers (the payers' spend, for limits) sit at the currency's ledger number plus this."""
@@ -95,9 +96,16 @@ class PaymentPolicy:
         self._in_flight: defaultdict[int, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._epochs: dict[str, tuple[str, int]] = {}
+        self.overrides = Overrides(db)
 
     def for_currency(self, code: str) -> Policy | None:
+        """The platform's policy for payments in `code` (None: none is decided)."""
         return self.policies.get(code)
+
+    def for_payment(self, code: str, merchant: str) -> Policy | None:
+        """The policy for `merchant`'s payments in `code`: the platform's, with the merchant's override."""
+        base = self.policies.get(code)
+        return None if base is None else self.overrides.policy(base, merchant)
 
     def gate(
         self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,

@@ -698,7 +698,7 @@ class Platform:
             payment_id = derive_id("payment", principal.party_id, idempotency_key)
             fee_id = derive_id("fee", str(payment_id))
         gate = None
-        policy = self.policy.for_currency(cur.code)
+        policy = self.policy.for_payment(cur.code, item.merchant)
         if policy is not None and waits and awaiting is None:  # decided now (its place of supply recorded)
             profile = self.profile(principal.party_id)
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)

@@ -61,7 +61,7 @@ def refund(
     payment, customer, merchant, cur = holds.find(principal, payment_public_id)
     if principal.kind != "merchant" or principal.party_id != merchant:
         raise PlatformError(ErrorCode.forbidden, "refunds are made by the merchant that was paid")
-    policy = platform.policy.for_currency(cur.code)
+    policy = platform.policy.for_payment(cur.code, merchant)
     paid_at = holds.committed_at(payment.id) if policy is not None else 0
     if policy is not None:  # the currency's policy sets how long refunds go through the platform
         allowed, why = refund_allowed(policy, paid_at, platform.clock_ms())

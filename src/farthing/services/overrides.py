@@ -1,0 +1,125 @@
+"""A merchant's override of the platform's policy: a TOML pack (`merchant_override = true`) composed
+over the pack that decides one currency. It may tighten limits, SCA thresholds and consumer rules,
+never loosen a legal one (`farthing.domain.policy.load.compose` checks); a refused override leaves
+the one in force unchanged.
+
+The payment path asks `policy(base, merchant)` for every payment: the composed policy is remembered
+per merchant and currency and read again from the database once `CACHE_S` has passed, so a change
+made through one server process applies in every process within that time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from farthing.adapters.platform_db import PlatformDb
+from farthing.domain.policy.load import PolicyError, compose, parse
+from farthing.domain.policy.model import Policy
+from farthing.errors import ErrorCode
+from farthing.services.policies import shipped
+
+_log = logging.getLogger("farthing.overrides")
+CACHE_S = 1.0
+SOURCE_MAX = 64 * 1024
+"""The longest override text kept (characters)."""
+
+
+class OverrideError(Exception):
+    def __init__(self, code: ErrorCode, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    merchant: str
+    currency: str
+    source: str
+    policy: Policy
+    """The base pack with the override on top, as the payment path decides by it."""
+    updated_ms: int
+
+
+class Overrides:
+    def __init__(self, db: PlatformDb) -> None:
+        self._db = db
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], tuple[float, str, str | None, Policy]] = {}
+        """(merchant, currency) -> (read at, monotonic s; base version; override text; policy in force)."""
+
+    def policy(self, base: Policy, merchant: str) -> Policy:
+        """The policy that decides `merchant`'s payments in `base`'s currency: `base` unless the merchant
+        set an override."""
+        key = (merchant, base.currency)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < CACHE_S and cached[1] == base.version:
+            return cached[3]
+        rows = self._db.query(
+            "SELECT source FROM merchant_policies WHERE merchant = ? AND currency = ?", (merchant, base.currency)
+        )
+        source = str(rows[0][0]) if rows else None
+        if cached is not None and cached[1] == base.version and cached[2] == source:
+            policy = cached[3]  # unchanged: not composed again
+        elif source is None:
+            policy = base
+        else:
+            try:
+                policy = _compose(base, source)
+            except PolicyError as exc:  # valid when kept; the base pack changed under it since
+                _log.warning("%s's override no longer composes over %r (%s): the base pack decides", merchant,
+                             base.id, exc)  # fmt: skip
+                policy = base
+        with self._lock:
+            if len(self._cache) >= 100_000:
+                self._cache.clear()
+            self._cache[key] = (now, base.version, source, policy)
+        return policy
+
+    def get(self, base: Policy, merchant: str) -> Override | None:
+        rows = self._db.query(
+            "SELECT source, updated_ms FROM merchant_policies WHERE merchant = ? AND currency = ?",
+            (merchant, base.currency),
+        )
+        if not rows:
+            return None
+        source, updated_ms = str(rows[0][0]), int(rows[0][1])
+        return Override(merchant, base.currency, source, self.policy(base, merchant), updated_ms)
+
+    def put(self, base: Policy, merchant: str, source: str, now_ms: int) -> Override:
+        """Check `source` over `base` and keep it; `OverrideError` (nothing kept) if it is refused."""
+        if len(source) > SOURCE_MAX:
+            raise OverrideError(ErrorCode.policy_invalid, f"an override is at most {SOURCE_MAX:,} characters")
+        try:
+            policy = _compose(base, source)
+        except PolicyError as exc:
+            raise OverrideError(ErrorCode.policy_invalid, str(exc)) from None
+        self._db.query(
+            "INSERT INTO merchant_policies (merchant, currency, source, version, updated_ms) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (merchant, currency) DO UPDATE SET source = excluded.source, version = excluded.version, "
+            "updated_ms = excluded.updated_ms",
+            (merchant, base.currency, source, policy.version, now_ms),
+        )
+        self._forget(merchant, base.currency)
+        return Override(merchant, base.currency, source, policy, now_ms)
+
+    def delete(self, base: Policy, merchant: str) -> bool:
+        """Drop the merchant's override (True if there was one): the base pack decides again."""
+        rows = self._db.query(
+            "DELETE FROM merchant_policies WHERE merchant = ? AND currency = ? RETURNING merchant",
+            (merchant, base.currency),
+        )
+        self._forget(merchant, base.currency)
+        return bool(rows)
+
+    def _forget(self, merchant: str, code: str) -> None:
+        with self._lock:
+            self._cache.pop((merchant, code), None)
+
+
+def _compose(base: Policy, source: str) -> Policy:
+    return compose(shipped(), base.id, parse(source, "override"))
