@@ -173,6 +173,7 @@ class ErrorCode(enum.StrEnum):
     policy_denied = "policy_denied"
     authentication_required = "authentication_required"
     refund_window_closed = "refund_window_closed"
+    withdrawal_not_allowed = "withdrawal_not_allowed"
     idempotency_key_in_flight = "idempotency_key_in_flight"
     # Payment channels and paywalls.
     channel_mismatch = "channel_mismatch"

@@ -31,6 +31,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/payments/{payment_id}/capture"): PARTIES,
     ("POST", "/v1/payments/{payment_id}/void"): PARTIES,
     ("POST", "/v1/payments/{payment_id}/refunds"): {MERCHANT},
+    ("POST", "/v1/payments/{payment_id}/withdrawal"): {CUSTOMER},
     ("POST", "/v1/tax/close"): {OPERATOR},
     ("GET", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},

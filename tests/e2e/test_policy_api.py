@@ -231,3 +231,22 @@ def test_a_merchant_tightens_the_cap_for_its_own_payments_and_may_not_loosen_it(
 
     assert httpx.delete(url, headers=auth(merchant_key)).status_code == 204
     assert pay(merchant, "60000").status_code == 201  # the pack decides again, at once in this process
+
+
+def test_a_payer_withdraws_from_a_purchase_unless_it_waived_the_right(server: Server) -> None:
+    merchant, _ = _party(server, "merchant", country="DE")
+    _, key = _party(server, "customer", country="DE")
+    _fund(server, key, "10.00", "EUR")
+    body = {"merchant": merchant, "amount": "1.50", "currency": "EUR", "evidence": {"ip": "DE"}}
+    kept = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
+    read_at_once = httpx.post(f"{server.base}/v1/payments", json={**body, "withdrawal_waived": True},
+                              headers=auth(key)).json()  # fmt: skip
+    assert kept["policy"]["withdrawal_waived"] is False and read_at_once["policy"]["withdrawal_waived"] is True
+
+    refused = httpx.post(f"{server.base}/v1/payments/{read_at_once['id']}/withdrawal", headers=auth(key))
+    assert (refused.status_code, refused.json()["code"]) == (409, "withdrawal_not_allowed"), refused.text
+    assert "waived with express consent" in refused.json()["detail"]
+    done = httpx.post(f"{server.base}/v1/payments/{kept['id']}/withdrawal", headers=auth(key))
+    assert done.status_code == 201, done.text
+    assert (done.json()["amount"], done.json()["reason"]) == ("1.50", "withdrawal")
+    assert _available(server, key, "EUR") == "8.50"  # only the waived purchase is still paid

@@ -54,7 +54,7 @@ from farthing.services.idempotency import Remembered
 from farthing.services.passkeys import Passkeys
 from farthing.services.platform import KeyInfo, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.privacy import without_personal
-from farthing.services.refunds import refund
+from farthing.services.refunds import refund, withdraw
 from farthing.services.stepup import StepUps
 from farthing.services.tax import close_period
 from farthing.services.users import Users
@@ -131,6 +131,11 @@ class PaymentIn(InModel):
         default=limits.hold_s_default, ge=1, le=limits.hold_s_max, description="how long a hold lasts"
     )
     evidence: EvidenceIn | None = Field(default=None, description="the payer's location, for tax and policy")
+    withdrawal_waived: StrictBool = Field(
+        default=False,
+        description="the payer asked for the content at once and acknowledged losing the right of withdrawal "
+        "(Directive 2011/83/EU Art. 16(m)); without it the payer may withdraw within the policy's period",
+    )
 
 
 class CaptureIn(InModel):
@@ -213,6 +218,9 @@ class RefundOut(BaseModel):
     payment: str
     amount: str
     currency: str
+    reason: Literal["merchant", "withdrawal"] = Field(
+        default="merchant", description="merchant: refunded by the merchant; withdrawal: the payer withdrew, by right"
+    )
 
 
 class KeyOut(BaseModel):
@@ -395,6 +403,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             capture=body.capture,
             hold_s=body.hold_expires_s,
             evidence=_evidence(body.evidence),
+            withdrawal_waived=body.withdrawal_waived,
         )
         payment = await platform.pay_async(principal, item, idempotency_key_of(idempotency_key))
         return replayable(payment_out(payment), payment.replayed)
@@ -573,7 +582,15 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
         order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
         items = [
-            PaymentItem(p.merchant, p.amount, p.currency, p.reference, p.idempotency_key, _evidence(p.evidence))
+            PaymentItem(
+                p.merchant,
+                p.amount,
+                p.currency,
+                p.reference,
+                p.idempotency_key,
+                _evidence(p.evidence),
+                withdrawal_waived=p.withdrawal_waived,
+            )
             for p in body.payments
         ]
         answers = platform.pay_batch(principal, items, idempotency_key_of(idempotency_key))
@@ -646,6 +663,28 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         return replayable(
             RefundOut(id=done.id, payment=done.payment, amount=done.amount, currency=done.currency), done.replayed
         )
+
+    @app.post(
+        "/v1/payments/{payment_id}/withdrawal",
+        status_code=201,
+        response_model=RefundOut,
+        responses=replays(RefundOut),
+        tags=["payments"],
+    )
+    def withdraw_payment(
+        payment_id: str,
+        principal: PrincipalDep,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> RefundOut | JSONResponse:
+        """Withdraw from a purchase (customer key), by the consumer's right the currency's policy gives
+        (14 days in the EU, 7 in Korea): all that is left of the payment comes back, its added tax too.
+        Refused with `withdrawal_not_allowed` and the reason once the period ended or when the payer
+        waived the right as the content was supplied (`withdrawal_waived` on the payment)."""
+        done = withdraw(request.app.state.holds, principal, payment_id, idempotency_key_of(idempotency_key))
+        out = RefundOut(id=done.id, payment=done.payment, amount=done.amount, currency=done.currency,
+                        reason="withdrawal")  # fmt: skip
+        return replayable(out, done.replayed)
 
     @app.post("/v1/payments/{payment_id}/void", response_model=PaymentOut, tags=["payments"])
     def void_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut | JSONResponse:

@@ -20,6 +20,7 @@ class DecisionOut(BaseModel):
     version: str = Field(description="SHA-256 of the policy packs that decided")
     sca_exemption: str | None
     tax: TaxOut | None
+    withdrawal_waived: bool = Field(default=False, description="the payer waived its right of withdrawal")
 
 
 class PaymentOut(BaseModel):

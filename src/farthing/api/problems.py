@@ -39,6 +39,7 @@ _STATUS = {
     ErrorCode.payment_canceled: 409,
     ErrorCode.hold_expired: 409,
     ErrorCode.refund_window_closed: 409,
+    ErrorCode.withdrawal_not_allowed: 409,
     ErrorCode.refund_conflict: 409,
     ErrorCode.idempotency_key_in_flight: 409,
     ErrorCode.factor_already_confirmed: 409,

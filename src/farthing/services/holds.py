@@ -110,11 +110,14 @@ class Holds:
             capture = self.lookups.find_transfers([derive_id("capture", str(payment.id))])
         return next(iter(capture.values())).amount if capture else 0
 
+    def transfer(self, transfer_id: int) -> Transfer | None:
+        """A committed transfer, if there is one with this id."""
+        with self._lock:
+            return self.lookups.find_transfers([transfer_id]).get(transfer_id)
+
     def added_tax(self, payment: Transfer) -> int:
         """The tax added to the payment's price that its payer paid on top (0 if none)."""
-        tax_id = derive_id("added-tax", str(payment.id))
-        with self._lock:
-            found = self.lookups.find_transfers([tax_id]).get(tax_id)
+        found = self.transfer(derive_id("added-tax", str(payment.id)))
         return found.amount if found is not None else 0
 
     def get(self, principal: Principal, public_id: str) -> Payment:

@@ -105,6 +105,8 @@ class PaymentItem:
     capture: bool = True
     """False places a hold (a pending transfer) that `farthing.services.holds` captures or voids."""
     hold_s: int = limits.hold_s_default
+    withdrawal_waived: bool = False
+    """The payer waived its right of withdrawal when supply began (recorded with the policy's decision)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -732,11 +734,11 @@ class Platform:
         if gate is not None:
             legs += gate.legs
         legs = linked_chain(legs)
+        decided = gate.decision if gate is not None else awaiting
+        summary = decision_summary(decided, cur, item.withdrawal_waived) if decided is not None else None
         payment = Payment(
             public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(units), cur.format(fee),
-            cur.code, item.reference, False, status, gate.guards if gate is not None else 0,
-            decision_summary(gate.decision, cur) if gate is not None else
-            decision_summary(awaiting, cur) if awaiting is not None else None,
+            cur.code, item.reference, False, status, gate.guards if gate is not None else 0, summary,
         )  # fmt: skip
         return legs, payment, payment_event(payment, event_type), gate
 
@@ -762,8 +764,9 @@ def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
     return OutboxEvent(event_id, event_type, payment.merchant, body)
 
 
-def decision_summary(d: Decision, cur: Currency) -> dict[str, object]:
-    """What a payment records of the policy's decision (in its event, and in the API's answers)."""
+def decision_summary(d: Decision, cur: Currency, withdrawal_waived: bool = False) -> dict[str, object]:
+    """What a payment records of the policy's decision (in its event, and in the API's answers), and
+    whether the payer waived its right of withdrawal."""
     tax = d.tax
     return {
         "version": d.policy_version,
@@ -771,6 +774,7 @@ def decision_summary(d: Decision, cur: Currency) -> dict[str, object]:
         "tax": None
         if tax is None
         else {"place": tax.place, "kind": tax.kind, "amount": cur.format(tax.amount), "inclusive": tax.inclusive},
+        "withdrawal_waived": withdrawal_waived,
     }
 
 

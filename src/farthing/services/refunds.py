@@ -20,8 +20,9 @@ import json
 from dataclasses import dataclass
 
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, linked_chain
-from farthing.domain.money import share
-from farthing.domain.policy.evaluate import refund_allowed
+from farthing.domain.money import Currency, share
+from farthing.domain.policy.evaluate import refund_allowed, withdrawal_allowed
+from farthing.domain.policy.model import Policy
 from farthing.engine.ids import new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, TransferResult
@@ -51,6 +52,8 @@ class Refund:
     amount: str
     currency: str
     replayed: bool = False
+    reason: str = "merchant"
+    """merchant (the merchant refunded) or withdrawal (the payer withdrew, by right)."""
 
 
 def refund(
@@ -67,6 +70,40 @@ def refund(
         allowed, why = refund_allowed(policy, paid_at, platform.clock_ms())
         if not allowed:
             raise PlatformError(ErrorCode.refund_window_closed, why.text)
+    refund_id = derive_id("refund", merchant, key) if key else new_id()
+    return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, paid_at, amount, key,
+                   refund_id, merchant)  # fmt: skip
+
+
+def withdraw(holds: Holds, principal: Principal, payment_public_id: str, key: str | None) -> Refund:
+    """The payer's own right of withdrawal (e.g. 14 days in the EU): all that is left of the payment
+    comes back without the merchant deciding, unless the period ended or the payer waived the right
+    when supply began (`withdrawal_waived` on the payment)."""
+    platform = holds.platform
+    payment, customer, merchant, cur = holds.find(principal, payment_public_id)
+    if principal.kind != "customer" or principal.party_id != customer:
+        raise PlatformError(ErrorCode.forbidden, "a withdrawal is made by the customer that paid")
+    policy = platform.policy.for_payment(cur.code, merchant)
+    if policy is None:
+        raise PlatformError(ErrorCode.withdrawal_not_allowed, f"no policy gives a right of withdrawal for {cur.code} "
+                            "payments here; ask the merchant for a refund")  # fmt: skip
+    paid_at = holds.committed_at(payment.id)
+    waived = bool((platform.decision_of(payment_public_id) or {}).get("withdrawal_waived"))
+    allowed, why = withdrawal_allowed(policy, paid_at, platform.clock_ms(), waived)
+    if not allowed:
+        raise PlatformError(ErrorCode.withdrawal_not_allowed, why.text)
+    refund_id = derive_id("withdrawal", customer, key) if key else new_id()
+    return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, paid_at, None, key, refund_id,
+                   customer, "withdrawal")  # fmt: skip
+
+
+def _refund(
+    holds: Holds, payment: Transfer, payment_public_id: str, customer: str, merchant: str, cur: Currency,
+    policy: Policy | None, paid_at: int, amount: object | None, key: str | None, refund_id: int, owner: str,
+    reason: str = "merchant",
+) -> Refund:  # fmt: skip
+    """Give back `amount` of the payment (all that is left when None), with its added tax and counters."""
+    platform = holds.platform
     paid = holds.paid(payment)
     if paid == 0:
         raise PlatformError(
@@ -93,8 +130,11 @@ def refund(
     left = _left(holds, refundable)
     units = positive_units(cur, amount) if amount is not None else left
     if units == 0:
+        made = holds.transfer(refund_id) if key else None
+        if made is not None:  # the retry of the refund that emptied the payment: its answer again
+            return Refund(public_id_of("ref_", refund_id), payment_public_id, cur.format(made.amount), cur.code, True,
+                          reason)  # fmt: skip
         raise PlatformError(ErrorCode.refund_exceeds_payment, "this payment was refunded in full already")
-    refund_id = derive_id("refund", merchant, key) if key else new_id()
     legs = [
         Transfer(derive_id("refund-memo", str(refund_id)), refundable, source, units, memo_ledger, T_ALLOWANCE_USED),
         Transfer(refund_id, payment.credit_account_id, payment.debit_account_id, units, cur.ledger, T_REFUND,
@@ -117,11 +157,11 @@ def refund(
     public = public_id_of("ref_", refund_id)
     event_body = {"id": f"evt_{public[4:]}_created", "type": "refund.created",
                   "data": {"id": public, "payment": payment_public_id, "amount": cur.format(units),
-                           "currency": cur.code, "customer": customer}}  # fmt: skip
+                           "currency": cur.code, "customer": customer, "reason": reason}}  # fmt: skip
     event = OutboxEvent(event_body["id"], "refund.created", merchant, json.dumps(event_body, separators=(",", ":")))
-    with platform.in_flight(merchant, "refund", key):
+    with platform.in_flight(owner, "refund", key):
         results = platform.ledger.submit("transfers", legs, [(1, event)]).result()
-    answer = Refund(public, payment_public_id, cur.format(units), cur.code)
+    answer = Refund(public, payment_public_id, cur.format(units), cur.code, reason=reason)
     if all(r is R.exists for r in results):
         return dataclasses.replace(answer, replayed=True)
     if results[0] is R.exceeds_credits:
