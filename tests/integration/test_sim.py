@@ -113,6 +113,9 @@ def test_bad_scenarios_name_the_key_and_the_reason() -> None:
         "no one": (BASE.replace("count = 4", "count = 0"), "consumers"),
         "bad amount": (BASE.replace('price = "0.01"', 'price = "-0.01"'), "merchants[0].price"),
         "not toml": ("[scenario", "not TOML"),
+        "device caps": (BASE + DEVICES.replace('per_day = "0.05"', 'per_day = "2.00"'), "devices[0]: need price"),
+        "unknown fraud": (BASE + '[[fraudsters]]\ncount = 1\nkind = "phishing"\nattempts_per_day = 1.0\n',
+                          "fraudsters[0].kind"),
     }  # fmt: skip
     for text, key in bad.values():
         with pytest.raises(scenario.ScenarioError) as refused:
@@ -177,3 +180,45 @@ def test_channels_carry_the_same_payments_in_a_fraction_of_the_ledger_writes(tmp
         assert audit.verify(store.engine.store).ok
     finally:
         store.close()
+
+
+DEVICES = """
+[[devices]]
+count = 3
+uses_per_day = 48.0
+price = "0.002"
+per_day = "0.05"
+total = "1.00"
+"""
+
+
+def test_devices_pay_per_use_and_stop_at_their_owners_daily_cap(tmp_path: Path) -> None:
+    """48 uses a day at 0.002 is 0.096 a day: the owner's 0.05 a day lets 25 through, the rest is refused."""
+    result = run.run(small(DEVICES), folder=tmp_path)
+    for d in result.days:
+        assert d.device_payments == 3 * 25, d  # to the unit of the cap: 25 x 0.002 = 0.05, per device
+        assert d.device_capped > 0
+    uncapped = run.run(small(DEVICES, **{"devices[0].per_day": "1.00"}))
+    assert uncapped.totals["device_capped"] == 0
+    assert uncapped.totals["device_payments"] > result.totals["device_payments"]
+    ledger = open_ledger(f"sqlite:///{tmp_path}/sim.db")
+    try:
+        assert sum(a.credits_posted - a.debits_posted for a in ledger.accounts()) == 0
+    finally:
+        ledger.close()
+
+
+def test_a_colluding_merchant_cannot_refund_more_than_was_paid() -> None:
+    collusion = """
+[[fraudsters]]
+count = 2
+kind = "refund_collusion"
+attempts_per_day = 10.0
+test_amount = "0.50"
+stolen_card_share = 0.5
+"""
+    t = run.run(small(collusion)).totals
+    assert t["fraud_attempted"] > 20
+    assert t["fraud_stopped"] == t["fraud_attempted"]  # declined cards and refused over-refunds, every one
+    stolen_top_ups = t["fraud_lost"] / 0.50
+    assert 0 < stolen_top_ups < t["fraud_attempted"] and stolen_top_ups == round(stolen_top_ups)

@@ -33,6 +33,8 @@ HEADLINE = {
     "fraud_stopped": "fraud stopped",
     "fraud_lost": "fraud loss",
     "ledger_transfers_per_payment": "ledger transfers per payment",
+    "device_payments": "device payments (under allowances)",
+    "device_capped": "device uses refused at the owner's caps",
 }
 
 

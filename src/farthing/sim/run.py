@@ -11,6 +11,8 @@ covers its price plus the cost of deciding to pay at all (none when the item is 
 their wallet by card when it runs low; the card's 2.9 % + 30¢ is the processing cost. A payment the
 policy steps up is abandoned with the scenario's probability or answered with the consumer's TOTP code.
 Card testers try stolen cards with small top-ups: most are declined (stopped), the rest is lost.
+Devices pay a device service per use under their owner's allowance, and stop at its caps. A merchant
+colluding with a card thief tries to refund more than was paid: the ledger refuses it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 import pyotp
 from nacl.signing import SigningKey
 
+from farthing import limits
 from farthing.domain.channels import rules, vouchers
 from farthing.domain.channels.rules import Accepted, Form, Terms
 from farthing.domain.channels.vouchers import Voucher
@@ -35,6 +38,7 @@ from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.model import Policy
 from farthing.errors import ErrorCode
+from farthing.services.allowances import Allowances
 from farthing.services.channels import Channels, OpenChannel
 from farthing.services.factors import Factors
 from farthing.services.holds import Holds
@@ -47,6 +51,7 @@ from farthing.services.platform import (
     Principal,
     open_platform,
 )
+from farthing.services.refunds import refund
 from farthing.services.stepup import StepUps
 from farthing.sim.scenario import Fraudsters, Scenario, ScenarioError
 
@@ -55,6 +60,7 @@ CHANNEL_DAYS = 7
 START_MS = 1_798_761_600_000  # 2027-01-01T00:00:00Z: every run starts on the same calendar
 HOUR_MS = 3_600_000
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
+
 OPERATOR = Principal("sim", "operator", None, "test", frozenset({"parties:write"}))
 
 
@@ -76,6 +82,10 @@ class Day:
     fraud_stopped: int = 0
     fraud_lost: int = 0
     ledger_transfers: int = 0
+    device_payments: int = 0
+    """Payments devices made under their owners' allowances (counted in `payments` too)."""
+    device_capped: int = 0
+    """Device uses refused: past the owner's allowance, with nobody there to authenticate."""
 
     def as_row(self, scale: int) -> dict[str, float | int]:
         money = {"value", "platform_fees", "processing_cost", "fraud_lost"}
@@ -108,6 +118,16 @@ class _Channel:
     sequence: int = 0
     redeemed: int = 0
     mark: Accepted = field(default_factory=lambda: Accepted(0, 0, b""))
+
+
+@dataclass
+class _Device:
+    rng: random.Random
+    owner: Consumer
+    service: Principal
+    allowance: str
+    uses_per_day: float
+    price: int
 
 
 @dataclass
@@ -193,11 +213,35 @@ class _World:
                 self.consumers.append(consumer)
         self.fraud_rngs = [random.Random(f"{seed}:fraud:{i}") for i in range(sum(f.count for f in s.fraudsters))]
         self.fraudsters: list[Principal] = []
+        home = s.merchants[0].country
         for _ in self.fraud_rngs:
-            party, key, _ = platform.create_party(OPERATOR, "customer", "Sim card tester")
-            self.fraudsters.append(Principal(key, "customer", party, "test", frozenset({"topups:write"})))
-        self.mule, _, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", s.merchants[0].country)
+            party, key, _ = platform.create_party(OPERATOR, "customer", "Sim fraudster", home)
+            self.fraudsters.append(
+                Principal(key, "customer", party, "test", frozenset({"topups:write", "payments:write"}))
+            )
+        self.mule, mule_key, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", home)
+        self.mule_key = Principal(mule_key, "merchant", self.mule, "test", frozenset({"read"}))
+        self.devices = self._devices()
         self.transfers_seen = self._transfers()
+
+    def _devices(self) -> list[_Device]:
+        """Each device's owner (the consumers in turn) grants the device service an allowance."""
+        allowances, devices = Allowances(self.platform), []
+        lasts_s = min((self.s.scenario.days + 1) * 86_400, limits.allowance_s_max)
+        for g, spec in enumerate(self.s.devices):
+            name = f"Sim device service {g}"
+            service, key, _ = self.platform.create_party(OPERATOR, "merchant", name, self.s.merchants[0].country)
+            principal = Principal(key, "merchant", service, "test", frozenset({"read"}))
+            for _ in range(spec.count):
+                owner = self.consumers[len(devices) % len(self.consumers)]
+                country = self.s.consumers[owner.group].country
+                granted = allowances.grant(owner.principal, service, self.cur.code, spec.price, spec.per_day,
+                                           spec.total, lasts_s, Evidence(ip=country))  # fmt: skip
+                rng = random.Random(f"{self.s.scenario.seed}:device:{len(devices)}")
+                devices.append(_Device(rng, owner, principal, granted.id, spec.uses_per_day,
+                                       self.cur.parse(spec.price)))  # fmt: skip
+        self.allowances = allowances
+        return devices
 
     def _transfers(self) -> int:
         return int(self.platform.db.query("SELECT count(*) FROM transfers")[0][0])
@@ -248,6 +292,7 @@ class _World:
             reserved[id(consumer)] = held + price
         if self.channels is not None:
             self._pay_by_channel(day, intents)
+            self._device_uses(day)
             self._card_testing(day)
             return
         batch = []
@@ -266,6 +311,7 @@ class _World:
             consumer.balance -= price
             day.payments += 1
             day.value += price
+        self._device_uses(day)
         self._card_testing(day)
 
     def _pay_by_channel(self, day: Day, intents: list[tuple[Consumer, str, int]]) -> None:
@@ -314,7 +360,7 @@ class _World:
             ch.payer.balance += ch.terms.deposit - ch.mark.amount  # the rest comes back
 
     def _refused(self, day: Day, refused: PlatformError) -> None:
-        if refused.code in (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds):
+        if refused.code in _REFUSALS:
             day.honest_refused += 1
         else:
             raise refused
@@ -343,6 +389,9 @@ class _World:
         for rng, principal, spec in zip(self.fraud_rngs, self.fraudsters, specs, strict=True):
             if spec.kind == "account_takeover":
                 self._takeover(day, rng, spec)
+                continue
+            if spec.kind == "refund_collusion":
+                self._collusion(day, rng, spec, principal)
                 continue
             for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
                 day.fraud_attempted += 1
@@ -375,6 +424,62 @@ class _World:
             victim.balance -= amount
             day.fraud_lost += amount
 
+    def _device_uses(self, day: Day) -> None:
+        """Each device's uses this hour, charged by its service under the owner's allowance."""
+        for dev in self.devices:
+            for _ in range(_poisson(dev.rng, dev.uses_per_day / 24)):
+                owner = dev.owner
+                while owner.balance < dev.price:
+                    self.platform.top_up(owner.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
+                    owner.balance += self.top_up
+                    day.top_ups += 1
+                try:
+                    charged = self.allowances.charge(dev.service, dev.allowance, self.cur.format(dev.price), None,
+                                                     None)  # fmt: skip
+                except PlatformError as refused:  # past the caps, and the owner has no second factor
+                    if refused.code not in _REFUSALS:
+                        raise
+                    day.device_capped += 1
+                    continue
+                if not charged.within:  # it waits for the owner, who is not there: the use is refused
+                    self.holds.void(owner.principal, charged.payment.id)
+                    day.device_capped += 1
+                    continue
+                owner.balance -= dev.price
+                day.payments += 1
+                day.device_payments += 1
+                day.value += dev.price
+
+    def _collusion(self, day: Day, rng: random.Random, spec: Fraudsters, accomplice: Principal) -> None:
+        """A merchant colluding with a card thief: a stolen card funds the accomplice's wallet, the
+        accomplice buys from the merchant, and the merchant refunds twice what was paid (to launder it,
+        or to multiply it). A refund goes only back to the wallet it came from and never passes what was
+        paid, so the ledger refuses it; what is lost is the stolen card's top-up, charged back later."""
+        amount = self.cur.parse(spec.test_amount)
+        for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
+            day.fraud_attempted += 1
+            card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
+            try:
+                self.platform.top_up(accomplice, spec.test_amount, self.cur.code, card)
+            except PlatformError:
+                day.fraud_stopped += 1
+                continue
+            day.fraud_lost += amount  # the card's owner disputes it: the platform's loss
+            try:
+                paid = self.platform.pay(accomplice, PaymentItem(self.mule, spec.test_amount, self.cur.code,
+                                                                 evidence=Evidence(ip=self.s.merchants[0].country)),
+                                         None)  # fmt: skip
+                refund(self.holds, self.mule_key, paid.id, self.cur.format(2 * amount), None)
+            except PlatformError as refused:
+                if refused.code not in (*_REFUSALS, ErrorCode.refund_exceeds_payment):
+                    raise
+                day.fraud_stopped += 1
+                continue
+            day.fraud_lost += amount  # an over-refund that passed (never, while the ledger holds)
+
+
+_REFUSALS = (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds)
+
 
 def changed(policy: Policy, s: Scenario) -> Policy:
     """The pack as the study changes it: limits' maxima, the SCA exemption removed."""
@@ -402,7 +507,8 @@ def totals(days: list[Day], scale: int) -> dict[str, float]:
     """The run's totals and the ratios a reader compares across runs."""
     t: dict[str, float] = {}
     for name in ("attempts", "declined_by_price", "payments", "top_ups", "step_ups", "abandoned", "honest_refused",
-                 "fraud_attempted", "fraud_stopped", "ledger_transfers"):  # fmt: skip
+                 "fraud_attempted", "fraud_stopped", "ledger_transfers", "device_payments",
+                 "device_capped"):  # fmt: skip
         t[name] = float(sum(getattr(d, name) for d in days))
     for name in ("value", "platform_fees", "processing_cost", "fraud_lost"):
         t[name] = sum(getattr(d, name) for d in days) / scale

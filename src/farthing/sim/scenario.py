@@ -8,8 +8,10 @@ populations are refused with the key's path and the reason).
     [[consumers]]         count, arrivals_per_day, willingness_to_pay, mental_cost, abandon_on_challenge,
                           has_second_factor, country
     [[merchants]]         count, price, country
-    [[fraudsters]]        count, kind = "card_testing" | "account_takeover", attempts_per_day, test_amount,
-                          stolen_card_share, takeover_amount
+    [[devices]]           count, uses_per_day, price, per_day, total: devices that pay a device service per
+                          use out of their owner's wallet, within the allowance the owner granted
+    [[fraudsters]]        count, kind = "card_testing" | "account_takeover" | "refund_collusion",
+                          attempts_per_day, test_amount, stolen_card_share, takeover_amount
     [policy]              limits = {rule id = maximum}, sca_exemption = true | false
 
 Amounts are decimal strings in the scenario's currency; rates and shares are floats (they are not
@@ -78,9 +80,22 @@ class Merchants(_Strict):
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
 
 
+class Devices(_Strict):
+    """Devices (a meter, a charger, a sensor) that pay a device service per use out of their owner's
+    wallet, under a one-click allowance the owner granted: at most `per_day` a day and `total` in all.
+    Owners are the consumers, in turn. A use past the allowance would wait for the owner's strong
+    authentication, which an unattended device cannot give: it is refused (`device_capped`)."""
+
+    count: int = Field(ge=0, le=100_000)
+    uses_per_day: float = Field(ge=0, le=10_000, description="uses a day (Poisson mean)")
+    price: str = Field(description="what each use costs")
+    per_day: str = Field(description="the owner's cap a day")
+    total: str = Field(description="the owner's cap in all")
+
+
 class Fraudsters(_Strict):
     count: int = Field(ge=0, le=100_000)
-    kind: Literal["card_testing", "account_takeover"] = "card_testing"
+    kind: Literal["card_testing", "account_takeover", "refund_collusion"] = "card_testing"
     attempts_per_day: float = Field(ge=0, le=100_000)
     test_amount: str = Field(default="0.50", description="card testing: each stolen card's trial top-up")
     stolen_card_share: float = Field(default=0.1, ge=0, le=1, description="cards that work; the rest decline")
@@ -99,6 +114,7 @@ class Scenario(_Strict):
     payments: Payments
     consumers: list[Consumers] = Field(min_length=1)
     merchants: list[Merchants] = Field(min_length=1)
+    devices: list[Devices] = Field(default_factory=list)
     fraudsters: list[Fraudsters] = Field(default_factory=list)
     policy: PolicyChanges = Field(default_factory=PolicyChanges)
     sources: dict[str, str] = Field(default_factory=dict, description="figure -> where it comes from")
@@ -116,6 +132,9 @@ class Scenario(_Strict):
                        (f"consumers[{i}].mental_cost", c.mental_cost, True)]  # fmt: skip
         for i, m in enumerate(self.merchants):
             checks.append((f"merchants[{i}].price", m.price, True))
+        for i, d in enumerate(self.devices):
+            checks += [(f"devices[{i}].price", d.price, False), (f"devices[{i}].per_day", d.per_day, False),
+                       (f"devices[{i}].total", d.total, False)]  # fmt: skip
         for i, f in enumerate(self.fraudsters):
             checks.append((f"fraudsters[{i}].test_amount", f.test_amount, False))
             checks.append((f"fraudsters[{i}].takeover_amount", f.takeover_amount, False))
@@ -132,6 +151,9 @@ class Scenario(_Strict):
             raise ValueError(f"payments.top_up: a card is charged in whole {cur.code} minor units")
         if sum(c.count for c in self.consumers) == 0:
             raise ValueError("consumers: a world needs at least one consumer")
+        for i, d in enumerate(self.devices):
+            if not cur.parse(d.price) <= cur.parse(d.per_day) <= cur.parse(d.total):
+                raise ValueError(f"devices[{i}]: need price <= per_day <= total (an allowance's caps)")
         return self
 
 
