@@ -42,7 +42,9 @@ BASELINE_APP = """
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-app = FastAPI()
+from farthing.api.app import _telemetry
+
+app = FastAPI(**_telemetry())  # the same stack as Farthing's server: native telemetry off alike
 
 
 class Body(BaseModel):

@@ -39,7 +39,7 @@ def replays(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _platform(request: Request) -> Platform:
+async def _platform(request: Request) -> Platform:  # async: a plain def would hop to a worker thread
     platform: Platform = request.app.state.platform
     return platform
 
@@ -67,7 +67,8 @@ async def _principal(
         return principal
     if not authorization or not authorization.startswith("Bearer "):
         raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
-    principal = _platform(request).authenticate(authorization.removeprefix("Bearer ").strip())
+    platform: Platform = request.app.state.platform
+    principal = platform.authenticate(authorization.removeprefix("Bearer ").strip())
     if principal is None:
         raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
     return principal
