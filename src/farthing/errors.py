@@ -193,6 +193,7 @@ class ErrorCode(enum.StrEnum):
     key_vault_invalid = "key_vault_invalid"
     personal_data_tampered = "personal_data_tampered"
     rate_limited = "rate_limited"
+    topups_paused = "topups_paused"
     account_locked = "account_locked"
     csrf_failed = "csrf_failed"
 

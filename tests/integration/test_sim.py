@@ -222,3 +222,25 @@ stolen_card_share = 0.5
     assert t["fraud_stopped"] == t["fraud_attempted"]  # declined cards and refused over-refunds, every one
     stolen_top_ups = t["fraud_lost"] / 0.50
     assert 0 < stolen_top_ups < t["fraud_attempted"] and stolen_top_ups == round(stolen_top_ups)
+
+
+def test_an_unguarded_top_up_flow_draws_card_testing_bursts_that_the_velocity_guard_stops() -> None:
+    """Stylized fact 8 (sim-facts.md): card testing comes in bursts of tiny, mostly declined charges; a
+    top-up flow without velocity limits takes all of them to the card network."""
+    burst = """
+[[fraudsters]]
+count = 3
+kind = "card_testing"
+attempts_per_day = 60.0
+test_amount = "0.50"
+stolen_card_share = 0.1
+burst_hours = 2
+"""
+    unguarded = run.run(small(burst, **{"payments.top_up_guard": "false"})).totals
+    guarded = run.run(small(burst)).totals
+    assert unguarded["fraud_attempted"] == guarded["fraud_attempted"] > 300  # the same attacks (common draws)
+    assert unguarded["fraud_paused"] == 0
+    assert unguarded["fraud_stopped"] > 0.8 * unguarded["fraud_attempted"]  # ~90 % declined by the issuers
+    assert guarded["fraud_paused"] > 0.8 * guarded["fraud_attempted"]  # stopped before the card network
+    assert guarded["fraud_lost"] < 0.3 * unguarded["fraud_lost"]
+    assert guarded["payments"] == unguarded["payments"]  # honest payers do not notice the guard

@@ -26,6 +26,7 @@ _STATUS = {
     ErrorCode.method_not_allowed: 405,
     ErrorCode.request_too_large: 413,
     ErrorCode.rate_limited: 429,
+    ErrorCode.topups_paused: 429,
     ErrorCode.account_locked: 423,
     ErrorCode.csrf_failed: 403,
     ErrorCode.unsupported_media_type: 415,

@@ -14,6 +14,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -36,6 +37,8 @@ from farthing.domain.ledger_types import (
 from farthing.domain.money import Currency, currency, share
 from farthing.domain.policy.evaluate import Decision, Evidence, fees_of
 from farthing.domain.policy.model import Policy
+from farthing.domain.risk import velocity
+from farthing.domain.risk.velocity import Velocity
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.engine import wall_clock_ms
 from farthing.engine.ids import derive_id, new_id
@@ -188,6 +191,8 @@ class Platform:
         """Seals customers' personal data (`farthing.services.privacy`); set by `open_platform`."""
         self.step_ups: StepUpHook | None = None
         """Set by the step-up service: a payment the policy steps up then waits for the payer's factor."""
+        self.topup_guard: Velocity | None = Velocity()
+        """Pauses the top-ups of a customer whose cards keep being declined (None: no guard)."""
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -446,7 +451,13 @@ class Platform:
         topup_id = derive_id("topup", principal.party_id, idempotency_key) if idempotency_key else new_id()
         public = public_id_of("top_", topup_id)
         with self.in_flight(principal.party_id, "topup", idempotency_key):
+            self._guard_top_ups(principal.party_id)
             charge = self.gateway.authorize(card_number, units, cur, public)
+            if self.topup_guard is not None:
+                self.db.query(
+                    "INSERT INTO topup_attempts (party_id, at_ms, declined) VALUES (?, ?, ?)",
+                    (principal.party_id, self.clock_ms(), int(charge.status is ChargeStatus.declined)),
+                )
             if charge.status is ChargeStatus.declined:
                 raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
             if charge.status is ChargeStatus.authentication_required:
@@ -469,6 +480,22 @@ class Platform:
                 )
             self.gateway.capture(public)
         return TopUp(public, cur.format(units), cur.format(charge.fee_units), cur.code, replayed)
+
+    def _guard_top_ups(self, party_id: str) -> None:
+        """Refuse a top-up while the velocity guard pauses the customer's (card testing)."""
+        guard = self.topup_guard
+        if guard is None:
+            return
+        now = self.clock_ms()
+        rows = self.db.query(
+            "SELECT at_ms, declined FROM topup_attempts WHERE party_id = ? AND at_ms > ?",
+            (party_id, now - guard.lookback_ms),
+        )
+        verdict = guard.assess([(int(at), bool(declined)) for at, declined in rows], now)
+        if not verdict.allowed:
+            self.security_event("topups.paused", party_id, None, until_ms=verdict.until_ms)
+            wait_s = -(-(verdict.until_ms - now) // 1000)
+            raise PlatformError(ErrorCode.topups_paused, f"{verdict.reason}; try again in {wait_s} s")
 
     @contextmanager
     def in_flight(self, owner: str, kind: str, idempotency_key: str | None) -> Iterator[None]:
@@ -835,8 +862,13 @@ def open_platform(url: str | None = None, policy_packs: Sequence[str] = ()) -> P
                 f"pack {pack!r}", f"{by_currency[loaded.currency].id!r} already decides {loaded.currency} payments"
             )
         by_currency[loaded.currency] = loaded
+    try:
+        guard = velocity.parse(os.environ.get("FARTHING_TOPUP_GUARD", ""))
+    except ValueError as exc:
+        raise PlatformError(ErrorCode.validation_failed, f"FARTHING_TOPUP_GUARD: {exc}") from None
     ledger = open_ledger(url)
     platform = Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), policies=by_currency)
+    platform.topup_guard = guard
     try:
         path = getattr(ledger.engine.store, "path", None)
         platform.privacy = Privacy(platform, KeyVault.from_env(beside=path or "farthing"))

@@ -32,6 +32,7 @@ HEADLINE = {
     "fraud_attempted": "fraud attempted",
     "fraud_stopped": "fraud stopped",
     "fraud_lost": "fraud loss",
+    "fraud_paused": "fraud attempts paused by the top-up velocity guard",
     "ledger_transfers_per_payment": "ledger transfers per payment",
     "device_payments": "device payments (under allowances)",
     "device_capped": "device uses refused at the owner's caps",

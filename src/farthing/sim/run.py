@@ -37,6 +37,7 @@ from farthing.domain.channels.vouchers import Voucher
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.model import Policy
+from farthing.domain.risk.velocity import Velocity
 from farthing.errors import ErrorCode
 from farthing.services.allowances import Allowances
 from farthing.services.channels import Channels, OpenChannel
@@ -81,6 +82,8 @@ class Day:
     fraud_attempted: int = 0
     fraud_stopped: int = 0
     fraud_lost: int = 0
+    fraud_paused: int = 0
+    """Fraud attempts the top-up velocity guard refused before they reached the card network."""
     ledger_transfers: int = 0
     device_payments: int = 0
     """Payments devices made under their owners' allowances (counted in `payments` too)."""
@@ -158,6 +161,7 @@ def run(s: Scenario, folder: Path | None = None, progress: Callable[[int, int], 
     now = [START_MS]
     platform = open_platform(f"sqlite:///{where}/sim.db?synchronous=NORMAL", s.scenario.policies)
     platform.clock_ms = lambda: now[0]
+    platform.topup_guard = Velocity() if s.payments.top_up_guard else None
     for code, policy in list(platform.policy.policies.items()):
         platform.policy.policies[code] = changed(policy, s)
     holds = Holds.open(platform)
@@ -222,6 +226,8 @@ class _World:
         self.mule, mule_key, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", home)
         self.mule_key = Principal(mule_key, "merchant", self.mule, "test", frozenset({"read"}))
         self.devices = self._devices()
+        self.bursts: dict[int, int] = {}
+        """Card tester -> the hour its attack starts, today."""
         self.transfers_seen = self._transfers()
 
     def _devices(self) -> list[_Device]:
@@ -386,20 +392,27 @@ class _World:
 
     def _card_testing(self, day: Day) -> None:
         specs = [f for f in self.s.fraudsters for _ in range(f.count)]
-        for rng, principal, spec in zip(self.fraud_rngs, self.fraudsters, specs, strict=True):
+        hour = (self.now[0] - START_MS) // HOUR_MS % 24
+        for i, (rng, principal, spec) in enumerate(zip(self.fraud_rngs, self.fraudsters, specs, strict=True)):
             if spec.kind == "account_takeover":
                 self._takeover(day, rng, spec)
                 continue
             if spec.kind == "refund_collusion":
                 self._collusion(day, rng, spec, principal)
                 continue
-            for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
+            if hour == 0:  # a day's attack comes in a burst, from an hour of the tester's choosing
+                self.bursts[i] = rng.randrange(24) if spec.burst_hours < 24 else 0
+            if (hour - self.bursts.get(i, 0)) % 24 >= spec.burst_hours:
+                continue
+            for _ in range(_poisson(rng, spec.attempts_per_day / spec.burst_hours)):
                 day.fraud_attempted += 1
                 card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
                 try:
                     self.platform.top_up(principal, spec.test_amount, self.cur.code, card)
-                except PlatformError:
+                except PlatformError as refused:
                     day.fraud_stopped += 1
+                    if refused.code is ErrorCode.topups_paused:
+                        day.fraud_paused += 1
                     continue
                 day.fraud_lost += self.cur.parse(spec.test_amount)  # charged back later: the platform's loss
 
@@ -507,7 +520,7 @@ def totals(days: list[Day], scale: int) -> dict[str, float]:
     """The run's totals and the ratios a reader compares across runs."""
     t: dict[str, float] = {}
     for name in ("attempts", "declined_by_price", "payments", "top_ups", "step_ups", "abandoned", "honest_refused",
-                 "fraud_attempted", "fraud_stopped", "ledger_transfers", "device_payments",
+                 "fraud_attempted", "fraud_stopped", "fraud_paused", "ledger_transfers", "device_payments",
                  "device_capped"):  # fmt: skip
         t[name] = float(sum(getattr(d, name) for d in days))
     for name in ("value", "platform_fees", "processing_cost", "fraud_lost"):

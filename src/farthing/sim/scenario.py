@@ -2,7 +2,7 @@
 populations are refused with the key's path and the reason).
 
     [scenario]            name, seed, days, currency, policies (packs), description
-    [payments]            top_up (the size of each card top-up), top_up_when_below, path = "ledger" |
+    [payments]            top_up (the size of each card top-up), top_up_when_below, top_up_guard, path = "ledger" |
                           "channel" (vouchers on a channel per consumer and merchant, redeemed daily),
                           channel_deposit
     [[consumers]]         count, arrivals_per_day, willingness_to_pay, mental_cost, abandon_on_challenge,
@@ -11,7 +11,7 @@ populations are refused with the key's path and the reason).
     [[devices]]           count, uses_per_day, price, per_day, total: devices that pay a device service per
                           use out of their owner's wallet, within the allowance the owner granted
     [[fraudsters]]        count, kind = "card_testing" | "account_takeover" | "refund_collusion",
-                          attempts_per_day, test_amount, stolen_card_share, takeover_amount
+                          attempts_per_day, test_amount, stolen_card_share, takeover_amount, burst_hours
     [policy]              limits = {rule id = maximum}, sca_exemption = true | false
 
 Amounts are decimal strings in the scenario's currency; rates and shares are floats (they are not
@@ -62,6 +62,11 @@ class Payments(_Strict):
     channel_deposit: str = Field(default="1.00", description="channel path: each channel's deposit")
     top_up: str = Field(description="each card top-up, e.g. 5.00")
     top_up_when_below: str = Field(default="0.10", description="top up when the wallet holds less")
+    top_up_guard: bool = Field(
+        default=True,
+        description="the platform's top-up velocity guard (3 declines within an hour pause a customer's top-ups "
+        "for a day); false: an unguarded top-up flow",
+    )
 
 
 class Consumers(_Strict):
@@ -100,6 +105,9 @@ class Fraudsters(_Strict):
     test_amount: str = Field(default="0.50", description="card testing: each stolen card's trial top-up")
     stolen_card_share: float = Field(default=0.1, ge=0, le=1, description="cards that work; the rest decline")
     takeover_amount: str = Field(default="1.00", description="account takeover: each payment out of a victim")
+    burst_hours: int = Field(
+        default=24, ge=1, le=24, description="card testing: a day's attempts come within this many hours in a row"
+    )
 
 
 class PolicyChanges(_Strict):

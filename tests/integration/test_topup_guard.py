@@ -1,0 +1,48 @@
+"""The top-up velocity guard on the platform: a customer whose cards keep being declined (card
+testing) is paused, with a stable code and the time to wait, and the pause is in its security log."""
+
+from __future__ import annotations
+
+import pytest
+
+from farthing.domain.risk.velocity import Velocity
+from farthing.errors import ErrorCode
+from farthing.services.platform import PlatformError, Principal, open_platform
+
+GOOD, DECLINED = "4242424242424242", "4000000000000002"
+T0 = 1_795_867_200_000
+
+
+def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it(store_url: str) -> None:
+    now = [T0]
+    platform = open_platform(store_url)
+    platform.clock_ms = lambda: now[0]
+    try:
+        assert platform.topup_guard == Velocity()  # on by default
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        tester_id, tester_key, _ = platform.create_party(operator, "customer", "Tester")
+        honest_id, honest_key, _ = platform.create_party(operator, "customer", "Honest")
+        tester = Principal(tester_key, "customer", tester_id, "test", frozenset({"topups:write"}))
+        honest = Principal(honest_key, "customer", honest_id, "test", frozenset({"topups:write"}))
+        for _ in range(3):
+            with pytest.raises(PlatformError) as declined:
+                platform.top_up(tester, "0.50", "USD", DECLINED)
+            assert declined.value.code is ErrorCode.card_declined
+            now[0] += 60_000
+        with pytest.raises(PlatformError) as paused:
+            platform.top_up(tester, "0.50", "USD", GOOD)  # a working card does not help now
+        assert paused.value.code is ErrorCode.topups_paused and "paused for 1 d" in paused.value.detail
+        platform.top_up(honest, "5.00", "USD", GOOD)  # another customer is not affected
+        [event] = platform.db.query(
+            "SELECT kind FROM security_events WHERE party_id = ? AND kind = 'topups.paused'", (tester_id,)
+        )
+        assert event == ("topups.paused",)
+        now[0] = T0 + 2 * 60_000 + 24 * 3_600_000  # a day after the third decline
+        assert platform.top_up(tester, "0.50", "USD", GOOD).amount == "0.50"
+        platform.topup_guard = None  # an unguarded flow lets every attempt through to the card network
+        for _ in range(5):
+            with pytest.raises(PlatformError) as again:
+                platform.top_up(tester, "0.50", "USD", DECLINED)
+            assert again.value.code is ErrorCode.card_declined
+    finally:
+        platform.close()
