@@ -46,3 +46,20 @@ def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it
             assert again.value.code is ErrorCode.card_declined
     finally:
         platform.close()
+
+
+def test_attempts_are_kept_only_while_the_guard_may_read_them(store_url: str) -> None:
+    now = [T0]
+    platform = open_platform(store_url)
+    platform.clock_ms = lambda: now[0]
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        party, key, _ = platform.create_party(operator, "customer", "Reader")
+        payer = Principal(key, "customer", party, "test", frozenset({"topups:write"}))
+        platform.top_up(payer, "1.00", "USD", GOOD)
+        now[0] += platform.topup_guard.lookback_ms + 1  # type: ignore[union-attr]
+        platform.top_up(payer, "1.00", "USD", GOOD)
+        kept = platform.db.query("SELECT at_ms FROM topup_attempts WHERE party_id = ?", (party,))
+        assert kept == [(now[0],)]
+    finally:
+        platform.close()

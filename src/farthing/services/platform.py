@@ -453,11 +453,17 @@ class Platform:
         with self.in_flight(principal.party_id, "topup", idempotency_key):
             self._guard_top_ups(principal.party_id)
             charge = self.gateway.authorize(card_number, units, cur, public)
-            if self.topup_guard is not None:
-                self.db.query(
-                    "INSERT INTO topup_attempts (party_id, at_ms, declined) VALUES (?, ?, ?)",
-                    (principal.party_id, self.clock_ms(), int(charge.status is ChargeStatus.declined)),
-                )
+            if self.topup_guard is not None:  # kept while the guard may still read it, no longer
+                now = self.clock_ms()
+                with self.db.transaction() as tx:
+                    tx.query(
+                        "DELETE FROM topup_attempts WHERE party_id = ? AND at_ms <= ?",
+                        (principal.party_id, now - self.topup_guard.lookback_ms),
+                    )
+                    tx.query(
+                        "INSERT INTO topup_attempts (party_id, at_ms, declined) VALUES (?, ?, ?)",
+                        (principal.party_id, now, int(charge.status is ChargeStatus.declined)),
+                    )
             if charge.status is ChargeStatus.declined:
                 raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
             if charge.status is ChargeStatus.authentication_required:
