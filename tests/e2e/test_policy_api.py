@@ -250,3 +250,22 @@ def test_a_payer_withdraws_from_a_purchase_unless_it_waived_the_right(server: Se
     assert done.status_code == 201, done.text
     assert (done.json()["amount"], done.json()["reason"]) == ("1.50", "withdrawal")
     assert _available(server, key, "EUR") == "8.50"  # only the waived purchase is still paid
+
+
+def test_a_device_payment_is_decided_by_the_contactless_and_device_thresholds(server: Server) -> None:
+    """PSD2 RTS Art. 11 (the eu pack applies it to devices): up to EUR 50 a payment and EUR 150 since the
+    last strong authentication, where a remote payment steps up past EUR 30 (Art. 16)."""
+    merchant, _ = _party(server, "merchant", country="DE")
+    _, key = _party(server, "customer", country="DE")
+    _fund(server, key, "500.00", "EUR")
+    body = {"merchant": merchant, "amount": "40.00", "currency": "EUR", "evidence": {"ip": "DE"}}
+    remote = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    assert (remote.status_code, remote.json()["code"]) == (402, "authentication_required"), remote.text
+    for _ in range(3):  # 40, 80, 120 of the 150 since the last SCA
+        paid = httpx.post(f"{server.base}/v1/payments", json={**body, "channel": "device"}, headers=auth(key))
+        assert paid.status_code == 201, paid.text
+        assert paid.json()["policy"]["sca_exemption"] == "eu.sca.contactless_device"
+    fourth = httpx.post(f"{server.base}/v1/payments", json={**body, "channel": "device"}, headers=auth(key))
+    assert (fourth.status_code, fourth.json()["code"]) == (402, "authentication_required"), fourth.text
+    assert "160.00 since the last SCA would pass 150.00" in fourth.json()["detail"]
+    assert _available(server, key, "EUR") == "380.00"

@@ -132,6 +132,11 @@ class PaymentIn(InModel):
         default=limits.hold_s_default, ge=1, le=limits.hold_s_max, description="how long a hold lasts"
     )
     evidence: EvidenceIn | None = Field(default=None, description="the payer's location, for tax and policy")
+    channel: Literal["remote", "contactless", "device"] = Field(
+        default="remote",
+        description="remote (online), contactless (at a point of sale) or device (a device paying for its own "
+        "use): the policy's SCA thresholds and limits may differ by channel",
+    )
     withdrawal_waived: StrictBool = Field(
         default=False,
         description="the payer asked for the content at once and acknowledged losing the right of withdrawal "
@@ -414,6 +419,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             hold_s=body.hold_expires_s,
             evidence=_evidence(body.evidence),
             withdrawal_waived=body.withdrawal_waived,
+            channel=body.channel,
         )
         payment = await platform.pay_async(principal, item, idempotency_key_of(idempotency_key))
         return replayable(payment_out(payment), payment.replayed)
@@ -600,6 +606,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
                 p.idempotency_key,
                 _evidence(p.evidence),
                 withdrawal_waived=p.withdrawal_waived,
+                channel=p.channel,
             )
             for p in body.payments
         ]

@@ -109,7 +109,7 @@ class PaymentPolicy:
 
     def gate(
         self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,
-        units: int, now_ms: int, payment_id: int, stage: str = "payment",
+        units: int, now_ms: int, payment_id: int, stage: str = "payment", channel: str = "remote",
     ) -> Gate:  # fmt: skip
         """Decide the payment; raise `PolicyRefused` unless it is allowed.
 
@@ -120,7 +120,7 @@ class PaymentPolicy:
         """
         hold = stage == "hold"
         decision, ids, wanted, counters, day, month = self._decide(
-            policy, payer, profile, evidence, cur, units, now_ms, stage
+            policy, payer, profile, evidence, cur, units, now_ms, stage, channel
         )
         if decision.outcome != ALLOW:
             code = ErrorCode.policy_denied if decision.outcome == DENY else ErrorCode.authentication_required
@@ -160,15 +160,15 @@ class PaymentPolicy:
 
     def decide(
         self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
-        now_ms: int, stage: str = "payment",
+        now_ms: int, stage: str = "payment", channel: str = "remote",
     ) -> Decision:  # fmt: skip
         """The policy's decision on a payment, counting nothing (a payment placed to wait for strong
         authentication records it, and is counted when captured)."""
-        return self._decide(policy, payer, profile, evidence, cur, units, now_ms, stage)[0]
+        return self._decide(policy, payer, profile, evidence, cur, units, now_ms, stage, channel)[0]
 
     def _decide(
         self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
-        now_ms: int, stage: str,
+        now_ms: int, stage: str, channel: str = "remote",
     ) -> tuple[Decision, dict[str, int], list[str], Counters, str, str]:  # fmt: skip
         capture = stage == "capture"
         day, month = local_day_and_month(now_ms, policy.timezone)
@@ -185,7 +185,7 @@ class PaymentPolicy:
             day=day, day_spent=spent.get(ids["day"], 0), month=month, month_spent=spent.get(ids["month"], 0),
             since_sca_count=spent.get(ids["sca_count"], 0), since_sca_amount=spent.get(ids["sca_amount"], 0),
         )  # fmt: skip
-        ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, age_band=profile.age_band,
+        ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, channel=channel, age_band=profile.age_band,
                       payer_country=profile.country, counters=counters, evidence=evidence,
                       authenticated=capture)  # fmt: skip
         return evaluate(policy, ctx), ids, wanted, counters, day, month

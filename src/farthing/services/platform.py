@@ -110,6 +110,9 @@ class PaymentItem:
     hold_s: int = limits.hold_s_default
     withdrawal_waived: bool = False
     """The payer waived its right of withdrawal when supply began (recorded with the policy's decision)."""
+    channel: str = "remote"
+    """remote (online), contactless (at a point of sale) or device (a device paying for its own use):
+    the policy's SCA rules and limits may differ by channel (PSD2 RTS Art. 11 vs Art. 16)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,7 +741,7 @@ class Platform:
             profile = self.profile(principal.party_id)
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
             awaiting = self.policy.decide(policy, principal.party_id, profile, evidence, cur, units, self.clock_ms(),
-                                          "capture")  # fmt: skip
+                                          "capture", item.channel)  # fmt: skip
             if awaiting.outcome == "deny":
                 raise PolicyRefused(ErrorCode.policy_denied, awaiting)
         if policy is not None and not waits:
@@ -746,7 +749,7 @@ class Platform:
             evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
             stage = stage or ("payment" if item.capture else "hold")
             gate = self.policy.gate(policy, principal.party_id, item.merchant, profile, evidence, cur, units,
-                                    self.clock_ms(), payment_id, stage)  # fmt: skip
+                                    self.clock_ms(), payment_id, stage, item.channel)  # fmt: skip
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
         if waits and self.step_ups is not None:  # held until the payer's second factor answers
