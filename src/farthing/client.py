@@ -32,6 +32,7 @@ __all__ = [
     "NotFoundError",
     "Party",
     "Payment",
+    "Refund",
     "TopUp",
     "Transaction",
     "Wallet",
@@ -95,6 +96,17 @@ class Payment:
     fee: str
     currency: str
     reference: str | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    payment: str
+    amount: str
+    currency: str
+    reason: str = "merchant"
+    """merchant (refunded by the merchant) or withdrawal (the payer withdrew, by right)."""
     replayed: bool = False
 
 
@@ -169,10 +181,19 @@ def _headers(api_key: str) -> dict[str, str]:
 
 
 def _payment_request(
-    merchant: str, amount: str, currency: str, reference: str | None, idempotency_key: str | None
+    merchant: str, amount: str, currency: str, reference: str | None, idempotency_key: str | None, **options: Any
 ) -> dict[str, Any]:
+    """The request's body (options left at their defaults are not sent) and headers."""
+    defaults = {"capture": True, "evidence": None, "channel": "remote", "withdrawal_waived": False}
     body = {"merchant": merchant, "amount": amount, "currency": currency, "reference": reference}
+    body |= {k: v for k, v in options.items() if v != defaults[k]}
     return {"json": body, "headers": _key(idempotency_key)}
+
+
+def _refund(response: httpx.Response) -> Refund:
+    _raise_for(response)
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    return Refund(**_fields(Refund, response.json()), replayed=replayed)
 
 
 def _key(idempotency_key: str | None) -> dict[str, str]:
@@ -191,8 +212,15 @@ class _Payments:
         currency: str,
         reference: str | None = None,
         idempotency_key: str | None = None,
+        capture: bool = True,
+        evidence: dict[str, str] | None = None,
+        channel: str = "remote",
+        withdrawal_waived: bool = False,
     ) -> Payment:
-        request = _payment_request(merchant, amount, currency, reference, idempotency_key)
+        """Pay a merchant (customer key). `capture=False` places a hold to capture or void later;
+        `evidence` (ip, phone, instrument, region) and `channel` feed the policy."""
+        request = _payment_request(merchant, amount, currency, reference, idempotency_key, capture=capture,
+                                   evidence=evidence, channel=channel, withdrawal_waived=withdrawal_waived)  # fmt: skip
         for _ in range(_IN_FLIGHT_RETRIES):
             response = self._http.post("/v1/payments", **request)
             if not _in_flight(response):
@@ -202,6 +230,25 @@ class _Payments:
 
     def retrieve(self, payment_id: str) -> Payment:
         return _payment(self._http.get(f"/v1/payments/{payment_id}"))
+
+    def capture(self, payment_id: str, *, amount: str | None = None) -> Payment:
+        """Capture all of a hold, or `amount` of it (the rest is released)."""
+        body = {} if amount is None else {"amount": amount}
+        return _payment(self._http.post(f"/v1/payments/{payment_id}/capture", json=body))
+
+    def void(self, payment_id: str) -> Payment:
+        """Release a hold: nothing is paid."""
+        return _payment(self._http.post(f"/v1/payments/{payment_id}/void"))
+
+    def refund(self, payment_id: str, *, amount: str | None = None, idempotency_key: str | None = None) -> Refund:
+        """Refund all that is left of a payment, or `amount` of it (merchant key)."""
+        body = {} if amount is None else {"amount": amount}
+        return _refund(self._http.post(f"/v1/payments/{payment_id}/refunds", json=body,
+                                       headers=_key(idempotency_key)))  # fmt: skip
+
+    def withdraw(self, payment_id: str, *, idempotency_key: str | None = None) -> Refund:
+        """Withdraw from a purchase by the consumer's right the policy gives (customer key)."""
+        return _refund(self._http.post(f"/v1/payments/{payment_id}/withdrawal", headers=_key(idempotency_key)))
 
 
 class _TopUps:

@@ -8,6 +8,7 @@ import pytest
 
 from farthing.client import (
     AsyncFarthing,
+    ConflictError,
     Farthing,
     ForbiddenError,
     InsufficientFundsError,
@@ -91,3 +92,35 @@ def test_the_async_client_pays_concurrently(server: Server) -> None:
 
     *ids, available = asyncio.run(main())
     assert len(set(ids)) == 50 and available == "0.50"
+
+
+def test_the_client_holds_captures_voids_and_refunds(server: Server) -> None:
+    with Farthing(api_key=server.operator, base_url=server.base) as operator:
+        made = operator.merchants.create(name="Hold Co")
+        customer = operator.customers.create(name="Hold Reader")
+    merchant = Farthing(api_key=made.api_key["secret"], base_url=server.base)
+    payer = Farthing(api_key=customer.api_key["secret"], base_url=server.base)
+    try:
+        payer.topups.create(amount="5.00", currency="USD", card_number="4242424242424242")
+        payer.payments.create(merchant=made.id, amount="1.00", currency="USD")  # the merchant's fee is kept:
+        held = payer.payments.create(merchant=made.id, amount="1.00", currency="USD", capture=False)  # it refunds
+        assert held.status == "requires_capture"
+        assert merchant.payments.capture(held.id, amount="0.60").amount == "0.60"
+        dropped = payer.payments.create(merchant=made.id, amount="0.50", currency="USD", capture=False)
+        assert payer.payments.void(dropped.id).status == "canceled"
+        first = merchant.payments.refund(held.id, amount="0.10", idempotency_key="r-1")
+        again = merchant.payments.refund(held.id, amount="0.10", idempotency_key="r-1")
+        assert (first.amount, first.reason, again.replayed, again.id) == ("0.10", "merchant", True, first.id)
+        rest = merchant.payments.refund(held.id)
+        assert rest.amount == "0.50"  # what was captured, less what was refunded
+        with pytest.raises(InvalidRequestError) as over:
+            merchant.payments.refund(held.id, amount="0.01")
+        assert over.value.code == "refund_exceeds_payment"
+        with pytest.raises(ConflictError) as no_right:  # no policy decides USD here: no right of withdrawal
+            payer.payments.withdraw(held.id)
+        assert no_right.value.code == "withdrawal_not_allowed"
+        [wallet] = payer.wallets()
+        assert wallet.available == "4.00"  # the hold's all back: captured 0.60, refunded 0.60, the rest released
+    finally:
+        merchant.close()
+        payer.close()
