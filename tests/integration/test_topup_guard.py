@@ -32,6 +32,9 @@ def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it
         with pytest.raises(PlatformError) as paused:
             platform.top_up(tester, "0.50", "USD", GOOD)  # a working card does not help now
         assert paused.value.code is ErrorCode.topups_paused and "paused for 1 d" in paused.value.detail
+        for _ in range(3):  # every try refused, logged once for the pause
+            with pytest.raises(PlatformError):
+                platform.top_up(tester, "0.50", "USD", GOOD)
         platform.top_up(honest, "5.00", "USD", GOOD)  # another customer is not affected
         [event] = platform.db.query(
             "SELECT kind FROM security_events WHERE party_id = ? AND kind = 'topups.paused'", (tester_id,)

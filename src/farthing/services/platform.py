@@ -502,7 +502,12 @@ class Platform:
         )
         verdict = guard.assess([(int(at), bool(declined)) for at, declined in rows], now)
         if not verdict.allowed:
-            self.security_event("topups.paused", party_id, None, until_ms=verdict.until_ms)
+            logged = self.db.query(  # once per pause: a tester's every refused try would grow the log
+                "SELECT 1 FROM security_events WHERE party_id = ? AND kind = 'topups.paused' AND at_ms >= ? LIMIT 1",
+                (party_id, verdict.until_ms - guard.pause_ms),
+            )
+            if not logged:
+                self.security_event("topups.paused", party_id, None, until_ms=verdict.until_ms)
             wait_s = -(-(verdict.until_ms - now) // 1000)
             raise PlatformError(ErrorCode.topups_paused, f"{verdict.reason}; try again in {wait_s} s")
 
