@@ -35,3 +35,30 @@ def test_a_rolled_key_overlaps_then_stops_and_a_revoked_one_stops_at_once(server
     exported = httpx.get(f"{server.base}/v1/customers/{customer}/export", headers=auth(new)).json()
     kinds = [e["kind"] for e in exported["security_events"]]
     assert {"key.rolled", "key.created", "key.revoked"} <= set(kinds)
+
+
+def test_a_key_made_with_fewer_scopes_does_only_that_and_keeps_them_when_rolled(server: Server) -> None:
+    merchant, merchant_key = party(server, "merchant", "Scoped")
+    _, customer_key = party(server, "customer", "Scoped Reader")
+    card = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"}
+    httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(customer_key)).raise_for_status()
+    paid = httpx.post(f"{server.base}/v1/payments", json={"merchant": merchant, "amount": "0.50", "currency": "USD"},
+                      headers=auth(customer_key)).json()  # fmt: skip
+    made = httpx.post(f"{server.base}/v1/api_keys", json={"scopes": ["read"]}, headers=auth(merchant_key))
+    assert made.status_code == 201 and made.json()["scopes"] == ["read"], made.text
+    reader = made.json()["secret"]
+    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(reader)).status_code == 200
+    refused = httpx.post(f"{server.base}/v1/payments/{paid['id']}/refunds", json={"amount": "0.10"},
+                         headers=auth(reader))  # fmt: skip
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden"), refused.text
+    assert "without the refunds:write scope" in refused.json()["detail"]
+    wider = httpx.post(f"{server.base}/v1/api_keys", json={"scopes": ["read", "refunds:write"]}, headers=auth(reader))
+    assert (wider.status_code, wider.json()["code"]) == (422, "validation_failed")  # no key makes a stronger one
+    unknown = httpx.post(f"{server.base}/v1/api_keys", json={"scopes": ["tax:write"]}, headers=auth(merchant_key))
+    assert unknown.status_code == 422
+    rolled = httpx.post(f"{server.base}/v1/api_keys/{made.json()['id']}/roll", json={"overlap_s": 0},
+                        headers=auth(merchant_key))  # fmt: skip
+    assert rolled.status_code == 201 and rolled.json()["scopes"] == ["read"], rolled.text
+    refunded = httpx.post(f"{server.base}/v1/payments/{paid['id']}/refunds", json={"amount": "0.10"},
+                          headers=auth(merchant_key))  # fmt: skip
+    assert refunded.status_code == 201, refunded.text  # the merchant's own key has every merchant scope

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from farthing.domain.money import currency
 from farthing.errors import ErrorCode
 from farthing.services.allowances import DAY_MS, Allowances
-from farthing.services.platform import PlatformError, Principal, open_platform
+from farthing.services.platform import MERCHANT_SCOPES, PlatformError, Principal, open_platform
 
 
 def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) -> None:
@@ -18,7 +18,7 @@ def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) ->
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         m, mk, _ = platform.create_party(operator, "merchant", "Shop")
         c, ck, _ = platform.create_party(operator, "customer", "Buyer")
-        merchant = Principal(mk, "merchant", m, "test", frozenset({"read"}))
+        merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
         platform.top_up(payer, "100.00", "USD", "4242424242424242")
         a = allowances.grant(payer, m, "USD", "1.00", "20.00", "30.00", 10 * 86_400)

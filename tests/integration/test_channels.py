@@ -20,7 +20,7 @@ from farthing.errors import ErrorCode
 from farthing.services import audit
 from farthing.services.channels import Channels, OpenChannel, channel_number
 from farthing.services.holds import Holds
-from farthing.services.platform import Platform, PlatformError, Principal, open_platform
+from farthing.services.platform import MERCHANT_SCOPES, SCOPES, Platform, PlatformError, Principal, open_platform
 
 USD = currency("USD")
 
@@ -54,8 +54,7 @@ def world(store_url: str) -> Iterator[World]:
     parties = []
     for kind in ("customer", "merchant", "merchant"):
         party, key, _ = platform.create_party(operator, kind, kind.title())
-        scopes = {"payments:write", "topups:write", "read"} if kind == "customer" else {"read"}
-        parties.append(Principal(key, kind, party, "test", frozenset(scopes)))
+        parties.append(Principal(key, kind, party, "test", frozenset(SCOPES[kind].split())))
     platform.top_up(parties[0], "10.00", "USD", "4242424242424242")
     try:
         yield World(platform, channels, *parties)
@@ -228,7 +227,7 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         m, mk, _ = platform.create_party(operator, "merchant", "Webtoons", "KR")
         c, ck, _ = platform.create_party(operator, "customer", "Reader", "KR")
-        merchant = Principal(mk, "merchant", m, "test", frozenset({"read"}))
+        merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
         platform.top_up(payer, "2000000", "KRW", "4242424242424242")
         key = SigningKey(b"\x51" * 32)

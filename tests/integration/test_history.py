@@ -18,7 +18,7 @@ from farthing.adapters.rows import int16
 from farthing.services import history as history_module
 from farthing.services.history import History
 from farthing.services.holds import Holds
-from farthing.services.platform import PaymentItem, PlatformError, Principal, open_platform
+from farthing.services.platform import MERCHANT_SCOPES, PaymentItem, PlatformError, Principal, open_platform
 from farthing.services.refunds import refund
 
 _ROWS = (
@@ -49,7 +49,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         merchants = []
         for i in range(2):
             mid, key_id, _ = platform.create_party(operator, "merchant", f"m{i}")
-            merchants.append((mid, Principal(key_id, "merchant", mid, "test", frozenset({"read"}))))
+            merchants.append((mid, Principal(key_id, "merchant", mid, "test", MERCHANT_SCOPES)))
         customers = []
         for i in range(3):
             cid, key_id, _ = platform.create_party(operator, "customer", f"c{i}")

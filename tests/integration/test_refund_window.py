@@ -11,7 +11,7 @@ import pytest
 from farthing.domain.policy.evaluate import Evidence
 from farthing.errors import ErrorCode
 from farthing.services.holds import Holds, payment_transfer_id
-from farthing.services.platform import PaymentItem, Platform, PlatformError, Principal, open_platform
+from farthing.services.platform import MERCHANT_SCOPES, PaymentItem, Platform, PlatformError, Principal, open_platform
 from farthing.services.refunds import refund, withdraw
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,7 +27,7 @@ def _shop_and_payer(platform: Platform) -> tuple[str, Principal, Principal]:
     """A German shop and a German payer with EUR 10.00 in its wallet."""
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     merchant_id, merchant_key, _ = platform.create_party(operator, "merchant", "Shop", "DE")
-    merchant = Principal(merchant_key, "merchant", merchant_id, "test", frozenset({"read"}))
+    merchant = Principal(merchant_key, "merchant", merchant_id, "test", MERCHANT_SCOPES)
     cid, key_id, _ = platform.create_party(operator, "customer", "Buyer", "DE")
     payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
     platform.top_up(payer, "10.00", "EUR", "4242424242424242")

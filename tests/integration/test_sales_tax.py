@@ -7,7 +7,7 @@ from __future__ import annotations
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.services.holds import Holds
-from farthing.services.platform import CODE_TAX_LIABILITY, PaymentItem, Principal, open_platform
+from farthing.services.platform import CODE_TAX_LIABILITY, MERCHANT_SCOPES, PaymentItem, Principal, open_platform
 from farthing.services.refunds import refund
 from farthing.services.tax import close_period
 
@@ -36,7 +36,7 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         shop, _, _ = platform.create_party(operator, "merchant", "Shop", "US")
         cid, key_id, _ = platform.create_party(operator, "customer", "Reader", "US")
         payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-        merchant = Principal("k", "merchant", shop, "test", frozenset({"read", "refunds:write"}))
+        merchant = Principal("k", "merchant", shop, "test", MERCHANT_SCOPES)
         platform.top_up(payer, "100.00", "USD", "4242424242424242")
         start = _balances(platform, (cid, "customer"), (shop, "merchant"))
 

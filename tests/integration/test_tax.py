@@ -12,6 +12,7 @@ from farthing.services.holds import Holds
 from farthing.services.platform import (
     CODE_ROUNDING,
     CODE_TAX_LIABILITY,
+    MERCHANT_SCOPES,
     PaymentItem,
     PlatformError,
     Principal,
@@ -62,7 +63,7 @@ def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: s
         refunded = platform.pay(payer, PaymentItem(large, "10.00", "EUR", evidence=here), None)
         holds = Holds.open(platform)
         try:  # refunded in full before the close: it leaves the tax base
-            merchant_key = Principal("k", "merchant", large, "test", frozenset({"read"}))
+            merchant_key = Principal("k", "merchant", large, "test", MERCHANT_SCOPES)
             refund(holds, merchant_key, refunded.id, None, None)
         finally:
             holds.close()

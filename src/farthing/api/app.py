@@ -214,6 +214,13 @@ class AttemptOut(BaseModel):
     manual: bool = Field(description="a redelivery asked for by hand")
 
 
+class KeyIn(InModel):
+    scopes: list[Annotated[str, Field(pattern=r"^[a-z]+(:[a-z]+)?$", max_length=40)]] | None = Field(
+        default=None, max_length=10, description="some of the caller's own scopes; all of them when left out",
+        examples=[["read", "refunds:write"]],
+    )  # fmt: skip
+
+
 class RefundIn(InModel):
     amount: Amount | None = Field(default=None, description="what to refund; all that is left when left out")
 
@@ -525,16 +532,22 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
 
     @app.post("/v1/api_keys", status_code=201, response_model=KeyOut, responses=replays(KeyOut), tags=["keys"])
     def create_key(
-        principal: PrincipalDep, platform: PlatformDep, request: Request, idempotency_key: KeyHeader = None
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        request: Request,
+        body: KeyIn | None = None,
+        idempotency_key: KeyHeader = None,
     ) -> KeyOut | JSONResponse:
-        """Another key for the caller's party, to rotate keys without downtime. The secret is shown once."""
+        """Another key for the caller's party, to rotate keys without downtime, or one that may do less:
+        `scopes`, some of the caller's own (a merchant's: read, payments:write for captures and
+        redemptions, refunds:write, webhooks:write, policy:write). The secret is shown once."""
 
         def make() -> KeyOut:
-            key_id, secret = platform.new_key(principal)
+            key_id, secret = platform.new_key(principal, body.scopes if body is not None else None)
             [made] = [k for k in platform.keys(principal) if k.id == key_id]
             return _key_out(made, secret)
 
-        return _remembered(request, principal, idempotency_key, "api_keys", None, make)
+        return _remembered(request, principal, idempotency_key, "api_keys", body, make)
 
     @app.post("/v1/api_keys/{key_id}/roll", status_code=201, response_model=KeyOut, tags=["keys"])
     def roll_key(key_id: str, principal: PrincipalDep, platform: PlatformDep, body: RollIn | None = None) -> KeyOut:

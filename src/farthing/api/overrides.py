@@ -12,7 +12,7 @@ from farthing.domain.money import currency
 from farthing.domain.policy.model import Policy
 from farthing.errors import ErrorCode
 from farthing.services.overrides import SOURCE_MAX, Override, OverrideError
-from farthing.services.platform import Platform, PlatformError, Principal
+from farthing.services.platform import Platform, PlatformError, Principal, require_scope
 
 router = APIRouter(tags=["policy"])
 
@@ -75,6 +75,7 @@ def put_override(currency_code: str, body: OverrideIn, principal: PrincipalDep, 
     payments within a second, in every server process."""
     base = _base(platform, principal, currency_code)
     assert principal.party_id is not None
+    require_scope(principal, "policy:write")
     try:
         return _out(platform.policy.overrides.put(base, principal.party_id, body.toml, platform.clock_ms()))
     except OverrideError as exc:
@@ -97,5 +98,6 @@ def delete_override(currency_code: str, principal: PrincipalDep, platform: Platf
     """Drop your override: the platform's pack decides your payments again."""
     base = _base(platform, principal, currency_code)
     assert principal.party_id is not None
+    require_scope(principal, "policy:write")
     if not platform.policy.overrides.delete(base, principal.party_id):
         raise PlatformError(ErrorCode.not_found, f"no override for {base.currency}")

@@ -32,6 +32,7 @@ from farthing.services.platform import (
     Principal,
     _settled,
     positive_units,
+    require_scope,
 )
 
 R = TransferResult
@@ -133,6 +134,7 @@ class Allowances:
         a = self.get(principal, allowance_id)
         if principal.party_id != a.merchant or principal.kind != "merchant":
             raise PlatformError(ErrorCode.forbidden, "only the allowance's merchant charges it")
+        require_scope(principal, "payments:write")
         cur = currency(a.currency)
         units = positive_units(cur, amount)
         payer = Principal(f"allowance:{a.id}", "customer", a.customer, principal.mode, frozenset({"payments:write"}))

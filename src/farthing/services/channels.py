@@ -37,6 +37,7 @@ from farthing.services.platform import (
     PlatformError,
     Principal,
     positive_units,
+    require_scope,
 )
 
 R = TransferResult
@@ -275,6 +276,7 @@ class Channels:
             ch = self.get(principal, public_id)
             if principal.party_id != ch.merchant:
                 raise PlatformError(ErrorCode.forbidden, "only the channel's merchant redeems it")
+            require_scope(principal, "payments:write")
             if payment is None:
                 if not close:
                     raise PlatformError(ErrorCode.validation_failed, "send a voucher or a chain element, or close")

@@ -34,6 +34,7 @@ from farthing.services.platform import (
     derive_id,
     payment_event,
     positive_units,
+    require_scope,
 )
 
 R = TransferResult
@@ -140,6 +141,7 @@ class Holds:
         """Post all or part of a hold, with the platform fee on what is captured. A payment that waits
         for its payer's strong authentication is captured only by the step-up (`authenticated`)."""
         hold, customer, merchant, cur = self.find(principal, public_id)
+        require_scope(principal, "payments:write")
         if not authenticated and self.challenge_pending(public_id):
             raise PlatformError(
                 ErrorCode.authentication_required, "this payment waits for its payer's strong authentication"
@@ -200,6 +202,7 @@ class Holds:
     def void(self, principal: Principal, public_id: str) -> Payment:
         """Release a hold: nothing is paid, and the customer's money is available again."""
         hold, customer, merchant, cur = self.find(principal, public_id)
+        require_scope(principal, "payments:write")
         if not hold.flags & _PENDING:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
         void = Transfer(derive_id("void", str(hold.id)), hold.debit_account_id, hold.credit_account_id, hold.amount,

@@ -64,9 +64,12 @@ KEY_CACHE_MS = 1_000
 """How long a known API key is remembered before the database is asked again."""
 SCOPES = {
     "operator": "parties:write read",
-    "merchant": "read",
+    "merchant": "read payments:write refunds:write webhooks:write policy:write",
     "customer": "payments:write topups:write read",
 }
+"""What a key of each kind may do at most; a key may be made with fewer (`new_key(scopes=…)`). Writes
+check their scope; every key may read what its party owns."""
+MERCHANT_SCOPES = frozenset(SCOPES["merchant"].split())
 
 
 class PlatformError(FarthingError):
@@ -152,6 +155,12 @@ class StepUpHook(Protocol):
     def ready(self, party_id: str) -> bool: ...
 
     def annotate(self, payment: Payment) -> Payment: ...
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """Refuse a key that was made without `scope` (a restricted key: `Platform.new_key(scopes=…)`)."""
+    if scope not in principal.scopes:
+        raise PlatformError(ErrorCode.forbidden, f"this API key was made without the {scope} scope")
 
 
 def public_id_of(prefix: str, value: int) -> str:
@@ -255,16 +264,16 @@ class Platform:
         key_id, secret = self.issue_key(kind, party_id, principal.mode)
         return party_id, key_id, secret
 
-    def issue_key(self, kind: str, party_id: str | None, mode: str) -> tuple[str, str]:
-        """A new API key; the secret is returned once and only its SHA-256 is kept (and, to tell keys
-        apart, its first characters)."""
+    def issue_key(self, kind: str, party_id: str | None, mode: str, scopes: str | None = None) -> tuple[str, str]:
+        """A new API key (with all its kind's scopes unless `scopes` says fewer); the secret is returned
+        once and only its SHA-256 is kept (and, to tell keys apart, its first characters)."""
         secret = f"sk_{mode}_{secrets.token_urlsafe(32)}"
         key_id = "key_" + secrets.token_hex(8)
         self.db.query(
             "INSERT INTO api_keys (id, secret_sha256, kind, party_id, mode, scopes, created_ms, prefix) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key_id, hashlib.sha256(secret.encode()).digest(), kind, party_id, mode, SCOPES[kind], self.clock_ms(),
-             secret[: len(f"sk_{mode}_") + 4]),
+            (key_id, hashlib.sha256(secret.encode()).digest(), kind, party_id, mode, scopes or SCOPES[kind],
+             self.clock_ms(), secret[: len(f"sk_{mode}_") + 4]),
         )  # fmt: skip
         return key_id, secret
 
@@ -294,11 +303,11 @@ class Platform:
         deployment can switch without downtime. Returns the new key's (id, secret)."""
         if not 0 <= overlap_s <= limits.key_overlap_s_max:
             raise PlatformError(ErrorCode.validation_failed, f"overlap_s is 0 to {limits.key_overlap_s_max}")
-        rows = self.db.query("SELECT party_id, kind, mode, revoked_ms FROM api_keys WHERE id = ?", (key_id,))
+        rows = self.db.query("SELECT party_id, kind, mode, revoked_ms, scopes FROM api_keys WHERE id = ?", (key_id,))
         mine = rows and (principal.kind == "operator" or rows[0][0] == principal.party_id)
         if not mine or rows[0][3] is not None or rows[0][2] != principal.mode:
             raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
-        new = self.issue_key(str(rows[0][1]), rows[0][0], principal.mode)
+        new = self.issue_key(str(rows[0][1]), rows[0][0], principal.mode, str(rows[0][4]))  # the same scopes
         ends = self.clock_ms() + overlap_s * 1000
         self.db.query(
             "UPDATE api_keys SET expires_ms = ? WHERE id = ? AND (expires_ms IS NULL OR expires_ms > ?)",
@@ -310,10 +319,18 @@ class Platform:
         self.security_event("key.rolled", rows[0][0], principal.key_id, key=key_id, new_key=new[0], overlap_s=overlap_s)
         return new
 
-    def new_key(self, principal: Principal) -> tuple[str, str]:
-        """Another key for the caller's own party (or another operator key), e.g. to rotate: (id, secret)."""
-        made = self.issue_key(principal.kind, principal.party_id, principal.mode)
-        self.security_event("key.created", principal.party_id, principal.key_id, key=made[0])
+    def new_key(self, principal: Principal, scopes: Sequence[str] | None = None) -> tuple[str, str]:
+        """Another key for the caller's own party (or another operator key), e.g. to rotate, or one that
+        may do less (`scopes`, a subset of the caller's own): (id, secret)."""
+        wanted = None
+        if scopes is not None:
+            extra = set(scopes) - principal.scopes
+            if not scopes or extra:
+                own, asked = " ".join(sorted(principal.scopes)), " ".join(sorted(extra)) or "none"
+                raise PlatformError(ErrorCode.validation_failed, f"scopes are some of this key's ({own}), not {asked}")
+            wanted = " ".join(sorted(set(scopes)))
+        made = self.issue_key(principal.kind, principal.party_id, principal.mode, wanted)
+        self.security_event("key.created", principal.party_id, principal.key_id, key=made[0], scopes=wanted)
         return made
 
     def revoke_key(self, principal: Principal, key_id: str) -> None:

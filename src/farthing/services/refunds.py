@@ -36,6 +36,7 @@ from farthing.services.platform import (
     derive_id,
     positive_units,
     public_id_of,
+    require_scope,
 )
 
 R = TransferResult
@@ -64,6 +65,7 @@ def refund(
     payment, customer, merchant, cur = holds.find(principal, payment_public_id)
     if principal.kind != "merchant" or principal.party_id != merchant:
         raise PlatformError(ErrorCode.forbidden, "refunds are made by the merchant that was paid")
+    require_scope(principal, "refunds:write")
     policy = platform.policy.for_payment(cur.code, merchant)
     paid_at = holds.committed_at(payment.id) if policy is not None else 0
     if policy is not None:  # the currency's policy sets how long refunds go through the platform
@@ -83,6 +85,7 @@ def withdraw(holds: Holds, principal: Principal, payment_public_id: str, key: st
     payment, customer, merchant, cur = holds.find(principal, payment_public_id)
     if principal.kind != "customer" or principal.party_id != customer:
         raise PlatformError(ErrorCode.forbidden, "a withdrawal is made by the customer that paid")
+    require_scope(principal, "payments:write")
     policy = platform.policy.for_payment(cur.code, merchant)
     if policy is None:
         raise PlatformError(ErrorCode.withdrawal_not_allowed, f"no policy gives a right of withdrawal for {cur.code} "

@@ -28,7 +28,7 @@ from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.engine.engine import wall_clock_ms
 from farthing.errors import ErrorCode
-from farthing.services.platform import PlatformError, Principal
+from farthing.services.platform import PlatformError, Principal, require_scope
 
 _BATCH = 100
 
@@ -78,6 +78,7 @@ class Webhooks:
             raise PlatformError(ErrorCode.validation_failed, f"attempts_max is 1 to {limits.webhook_attempts_max}")
         if principal.kind != "merchant" or principal.party_id is None:
             raise PlatformError(ErrorCode.forbidden, "webhook endpoints belong to merchants: use a merchant key")
+        require_scope(principal, "webhooks:write")
         if not url.startswith(("http://", "https://")):
             raise PlatformError(ErrorCode.validation_failed, "the endpoint URL must be http:// or https://")
         endpoint_id = "we_" + secrets.token_hex(10)
@@ -107,6 +108,7 @@ class Webhooks:
     def redeliver(self, principal: Principal, endpoint_id: str, event_id: str) -> None:
         """Deliver one of the merchant's events to the endpoint once more, soon (a manual attempt)."""
         self._own(principal, endpoint_id)
+        require_scope(principal, "webhooks:write")
         found = self.db.query(
             "SELECT 1 FROM outbox WHERE event_id = ? AND party_id = ?", (event_id, principal.party_id)
         )

@@ -46,6 +46,7 @@ from farthing.services.holds import Holds
 from farthing.services.platform import (
     CODE_CARD_FEES,
     CODE_FEE_REVENUE,
+    MERCHANT_SCOPES,
     Payment,
     PaymentItem,
     PlatformError,
@@ -194,7 +195,7 @@ class _World:
             for _ in range(m.count):
                 merchant, key, _ = platform.create_party(OPERATOR, "merchant", "Sim merchant", m.country)
                 self.merchants.append((merchant, cur.parse(m.price)))
-                self.merchant_keys[merchant] = Principal(key, "merchant", merchant, "test", frozenset({"read"}))
+                self.merchant_keys[merchant] = Principal(key, "merchant", merchant, "test", MERCHANT_SCOPES)
         self.channels = Channels(platform) if s.payments.path == "channel" else None
         self.open_channels: dict[tuple[int, str], _Channel] = {}
         self.deposit = cur.parse(s.payments.channel_deposit)
@@ -224,7 +225,7 @@ class _World:
                 Principal(key, "customer", party, "test", frozenset({"topups:write", "payments:write"}))
             )
         self.mule, mule_key, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", home)
-        self.mule_key = Principal(mule_key, "merchant", self.mule, "test", frozenset({"read"}))
+        self.mule_key = Principal(mule_key, "merchant", self.mule, "test", MERCHANT_SCOPES)
         self.devices = self._devices()
         self.bursts: dict[int, int] = {}
         """Card tester -> the hour its attack starts, today."""
@@ -237,7 +238,7 @@ class _World:
         for g, spec in enumerate(self.s.devices):
             name = f"Sim device service {g}"
             service, key, _ = self.platform.create_party(OPERATOR, "merchant", name, self.s.merchants[0].country)
-            principal = Principal(key, "merchant", service, "test", frozenset({"read"}))
+            principal = Principal(key, "merchant", service, "test", MERCHANT_SCOPES)
             for _ in range(spec.count):
                 owner = self.consumers[len(devices) % len(self.consumers)]
                 country = self.s.consumers[owner.group].country
