@@ -283,7 +283,7 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
     """Channels opened and redeemed through the platform's services on a SQLite ledger; the payments
     in between are accepted by the same rule the paywall runs, without touching the ledger."""
     from farthing.services.channels import Channels, OpenChannel
-    from farthing.services.platform import Principal, open_platform
+    from farthing.services.platform import MERCHANT_SCOPES, Principal, open_platform
 
     platform = open_platform(f"sqlite:///{folder}/cost.db")
     service = Channels(platform)
@@ -291,7 +291,7 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         m, mk, _ = platform.create_party(operator, "merchant", "M")
         c, ck, _ = platform.create_party(operator, "customer", "C")
-        merchant = Principal(mk, "merchant", m, "test", frozenset({"read"}))
+        merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
         platform.top_up(payer, "1000.00", "USD", "4242424242424242")
         count = "SELECT count(*) FROM transfers"
