@@ -4,8 +4,10 @@ never loosen a legal one (`farthing.domain.policy.load.compose` checks); a refus
 the one in force unchanged.
 
 The payment path asks `policy(base, merchant)` for every payment: the composed policy is remembered
-per merchant and currency and read again from the database once `CACHE_S` has passed, so a change
-made through one server process applies in every process within that time.
+per merchant and currency. Every put or drop bumps one counter (`policy_epoch`) in the same transaction;
+each process reads that row at most once every `CACHE_S` and forgets what it remembered when it moved,
+so a change made through one server process applies in every process within that time, and a quiet
+platform reads one row a second, not one per merchant.
 """
 
 from __future__ import annotations
@@ -48,37 +50,48 @@ class Overrides:
     def __init__(self, db: PlatformDb) -> None:
         self._db = db
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[float, str, str | None, Policy]] = {}
-        """(merchant, currency) -> (read at, monotonic s; base version; override text; policy in force)."""
+        self._cache: dict[tuple[str, str], tuple[str, str | None, Policy]] = {}
+        """(merchant, currency) -> (base version; override text; policy in force), valid for `_epoch`."""
+        self._epoch = -1
+        """The `policy_epoch` the cache is for (a put or a drop in any process bumps it)."""
+        self._checked = -CACHE_S
 
     def policy(self, base: Policy, merchant: str) -> Policy:
         """The policy that decides `merchant`'s payments in `base`'s currency: `base` unless the merchant
         set an override."""
+        self._check_epoch()
         key = (merchant, base.currency)
-        now = time.monotonic()
         cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < CACHE_S and cached[1] == base.version:
-            return cached[3]
+        if cached is not None and cached[0] == base.version:
+            return cached[2]
         rows = self._db.query(
             "SELECT source FROM merchant_policies WHERE merchant = ? AND currency = ?", (merchant, base.currency)
         )
         source = str(rows[0][0]) if rows else None
-        if cached is not None and cached[1] == base.version and cached[2] == source:
-            policy = cached[3]  # unchanged: not composed again
-        elif source is None:
-            policy = base
-        else:
+        policy = base
+        if source is not None:
             try:
                 policy = _compose(base, source)
             except PolicyError as exc:  # valid when kept; the base pack changed under it since
                 _log.warning("%s's override no longer composes over %r (%s): the base pack decides", merchant,
                              base.id, exc)  # fmt: skip
-                policy = base
         with self._lock:
             if len(self._cache) >= 100_000:
                 self._cache.clear()
-            self._cache[key] = (now, base.version, source, policy)
+            self._cache[key] = (base.version, source, policy)
         return policy
+
+    def _check_epoch(self) -> None:
+        """At most once every `CACHE_S`, one read tells whether any override changed anywhere."""
+        now = time.monotonic()
+        if now - self._checked < CACHE_S:
+            return
+        [(epoch,)] = self._db.query("SELECT n FROM policy_epoch WHERE id = 1")
+        with self._lock:
+            if epoch != self._epoch:
+                self._cache.clear()
+                self._epoch = int(epoch)
+            self._checked = now
 
     def get(self, base: Policy, merchant: str) -> Override | None:
         rows = self._db.query(
@@ -98,21 +111,25 @@ class Overrides:
             policy = _compose(base, source)
         except PolicyError as exc:
             raise OverrideError(ErrorCode.policy_invalid, str(exc)) from None
-        self._db.query(
-            "INSERT INTO merchant_policies (merchant, currency, source, version, updated_ms) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (merchant, currency) DO UPDATE SET source = excluded.source, version = excluded.version, "
-            "updated_ms = excluded.updated_ms",
-            (merchant, base.currency, source, policy.version, now_ms),
-        )
+        with self._db.transaction() as tx:
+            tx.query(
+                "INSERT INTO merchant_policies (merchant, currency, source, version, updated_ms) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (merchant, currency) DO UPDATE SET source = excluded.source, "
+                "version = excluded.version, updated_ms = excluded.updated_ms",
+                (merchant, base.currency, source, policy.version, now_ms),
+            )
+            tx.query("UPDATE policy_epoch SET n = n + 1 WHERE id = 1")
         self._forget(merchant, base.currency)
         return Override(merchant, base.currency, source, policy, now_ms)
 
     def delete(self, base: Policy, merchant: str) -> bool:
         """Drop the merchant's override (True if there was one): the base pack decides again."""
-        rows = self._db.query(
-            "DELETE FROM merchant_policies WHERE merchant = ? AND currency = ? RETURNING merchant",
-            (merchant, base.currency),
-        )
+        with self._db.transaction() as tx:
+            rows = tx.query(
+                "DELETE FROM merchant_policies WHERE merchant = ? AND currency = ? RETURNING merchant",
+                (merchant, base.currency),
+            )
+            tx.query("UPDATE policy_epoch SET n = n + 1 WHERE id = 1")
         self._forget(merchant, base.currency)
         return bool(rows)
 
