@@ -53,26 +53,7 @@ CHUNK_EVENTS = 20_000
 """Events folded per transaction (rounded up to whole journal batches)."""
 _IN_CHUNK = 500
 
-TYPES = {
-    # type -> SQL condition on an entry row
-    "topup": f"code = {T_TOPUP}",
-    "card_fee": f"code = {T_CARD_FEE}",
-    "payment": f"code = {T_PAYMENT} AND (flags & 14) = 0",
-    "hold": f"code = {T_PAYMENT} AND (flags & 2) <> 0 AND expired = 0",
-    "capture": f"code = {T_PAYMENT} AND (flags & 4) <> 0",
-    "hold_voided": f"code = {T_PAYMENT} AND (flags & 8) <> 0",
-    "hold_expired": "expired = 1",
-    "platform_fee": f"code = {T_PLATFORM_FEE}",
-    "refund": f"code = {T_REFUND}",
-    "channel_deposit": f"code = {T_CHANNEL} AND (flags & 2) <> 0 AND expired = 0",
-    "channel_payment": f"code = {T_CHANNEL} AND (flags & 4) <> 0",
-    "channel_released": f"code = {T_CHANNEL} AND (flags & 8) <> 0",
-    "added_tax": f"code = {T_ADDED_TAX}",
-    "added_tax_refund": f"code = {T_ADDED_TAX_REFUND}",
-    "tax": f"code = {T_TAX}",
-    "tax_rounding": f"code = {T_ROUNDING}",
-}
-_OTHER = {
+_BY_CODE = {
     T_TOPUP: "topup",
     T_CARD_FEE: "card_fee",
     T_PLATFORM_FEE: "platform_fee",
@@ -82,7 +63,19 @@ _OTHER = {
     T_TAX: "tax",
     T_ROUNDING: "tax_rounding",
 }
-"""Transfer types told by their code alone."""  # fmt: skip
+"""Transfer types told by their code alone."""
+TYPES = {
+    # type -> SQL condition on an entry row
+    "payment": f"code = {T_PAYMENT} AND (flags & 14) = 0",
+    "hold": f"code = {T_PAYMENT} AND (flags & 2) <> 0 AND expired = 0",
+    "capture": f"code = {T_PAYMENT} AND (flags & 4) <> 0",
+    "hold_voided": f"code = {T_PAYMENT} AND (flags & 8) <> 0",
+    "hold_expired": "expired = 1",
+    "channel_deposit": f"code = {T_CHANNEL} AND (flags & 2) <> 0 AND expired = 0",
+    "channel_payment": f"code = {T_CHANNEL} AND (flags & 4) <> 0",
+    "channel_released": f"code = {T_CHANNEL} AND (flags & 8) <> 0",
+    **{name: f"code = {code}" for code, name in _BY_CODE.items()},
+}
 
 
 def type_of(code: int, flags: int, expired: bool) -> str:
@@ -98,7 +91,7 @@ def type_of(code: int, flags: int, expired: bool) -> str:
         return "payment"
     if code == T_CHANNEL:
         return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
-    return _OTHER.get(code, "transfer")
+    return _BY_CODE.get(code, "transfer")
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,8 @@ class Overrides:
     def __init__(self, db: PlatformDb) -> None:
         self._db = db
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[str, str | None, Policy]] = {}
-        """(merchant, currency) -> (base version; override text; policy in force), valid for `_epoch`."""
+        self._cache: dict[tuple[str, str], tuple[str, Policy]] = {}
+        """(merchant, currency) -> (base version, policy in force), valid for `_epoch`."""
         self._epoch = -1
         """The `policy_epoch` the cache is for (a put or a drop in any process bumps it)."""
         self._checked = -CACHE_S
@@ -63,7 +63,7 @@ class Overrides:
         key = (merchant, base.currency)
         cached = self._cache.get(key)
         if cached is not None and cached[0] == base.version:
-            return cached[2]
+            return cached[1]
         rows = self._db.query(
             "SELECT source FROM merchant_policies WHERE merchant = ? AND currency = ?", (merchant, base.currency)
         )
@@ -78,7 +78,7 @@ class Overrides:
         with self._lock:
             if len(self._cache) >= 100_000:
                 self._cache.clear()
-            self._cache[key] = (base.version, source, policy)
+            self._cache[key] = (base.version, policy)
         return policy
 
     def _check_epoch(self) -> None:

@@ -228,6 +228,7 @@ class PaymentPolicy:
                 moves.append((source, headroom, T_HEADROOM))
         tax = decided.get("tax") if decided else None
         adjusted: set[int] = set()  # bases of a later return, that may go below zero
+        now_month = local_day_and_month(now_ms, policy.timezone)[1]
         if isinstance(tax, dict):
             base_rows = self._db.query(
                 "SELECT account_id, kind, rate_ppm, inclusive, closed_ms FROM tax_bases WHERE merchant = ? "
@@ -238,7 +239,6 @@ class PaymentPolicy:
                 if closed_ms is None:
                     moves.append((int16(bytes(raw)), source, T_COUNT))
                     continue
-                now_month = local_day_and_month(now_ms, policy.timezone)[1]
                 later = self._tax_base(merchant, str(tax["place"]), kind, rate, bool(inclusive), now_month, cur)
                 moves.append((later, source, T_COUNT))
                 adjusted.add(later)

@@ -73,7 +73,8 @@ def refund(
         if not allowed:
             raise PlatformError(ErrorCode.refund_window_closed, why.text)
     refund_id = derive_id("refund", merchant, key) if key else new_id()
-    return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, paid_at, amount, key,
+    decided = platform.decision_of(payment_public_id) if policy is not None else None
+    return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, decided, paid_at, amount, key,
                    refund_id, merchant)  # fmt: skip
 
 
@@ -91,19 +92,20 @@ def withdraw(holds: Holds, principal: Principal, payment_public_id: str, key: st
         raise PlatformError(ErrorCode.withdrawal_not_allowed, f"no policy gives a right of withdrawal for {cur.code} "
                             "payments here; ask the merchant for a refund")  # fmt: skip
     paid_at = holds.committed_at(payment.id)
-    waived = bool((platform.decision_of(payment_public_id) or {}).get("withdrawal_waived"))
+    decided = platform.decision_of(payment_public_id)
+    waived = bool((decided or {}).get("withdrawal_waived"))
     allowed, why = withdrawal_allowed(policy, paid_at, platform.clock_ms(), waived)
     if not allowed:
         raise PlatformError(ErrorCode.withdrawal_not_allowed, why.text)
     refund_id = derive_id("withdrawal", customer, key) if key else new_id()
-    return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, paid_at, None, key, refund_id,
-                   customer, "withdrawal")  # fmt: skip
+    return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, decided, paid_at, None, key,
+                   refund_id, customer, "withdrawal")  # fmt: skip
 
 
 def _refund(
     holds: Holds, payment: Transfer, payment_public_id: str, customer: str, merchant: str, cur: Currency,
-    policy: Policy | None, paid_at: int, amount: object | None, key: str | None, refund_id: int, owner: str,
-    reason: str = "merchant",
+    policy: Policy | None, decided: dict[str, object] | None, paid_at: int, amount: object | None, key: str | None,
+    refund_id: int, owner: str, reason: str = "merchant",
 ) -> Refund:  # fmt: skip
     """Give back `amount` of the payment (all that is left when None), with its added tax and counters."""
     platform = holds.platform
@@ -153,8 +155,7 @@ def _refund(
                      tax_back, cur.ledger, T_ADDED_TAX_REFUND, user_data=payment.id),
         ]  # fmt: skip
     if policy is not None:  # what the refund gives back: the payer's spend and room, the tax base
-        legs += platform.policy.give_back(policy, customer, merchant, cur, units, paid_at,
-                                          platform.decision_of(payment_public_id), refund_id,
+        legs += platform.policy.give_back(policy, customer, merchant, cur, units, paid_at, decided, refund_id,
                                           platform.clock_ms())  # fmt: skip
     legs = linked_chain(legs)
     public = public_id_of("ref_", refund_id)

@@ -72,17 +72,14 @@ def close_period(platform: Platform, period: str) -> list[TaxReturn]:
         wallet = platform.wallet_account(merchant, "merchant", cur)
         liability = platform.platform_account(CODE_TAX_LIABILITY, cur)
         rounding = platform.platform_account(CODE_ROUNDING, cur)
-        legs = []
-        if exact > 0:
-            legs.append(Transfer(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX))
-        elif exact < 0:
-            legs.append(Transfer(derive_id("tax", str(base_id)), liability, wallet, -exact, cur.ledger, T_TAX))
-        if residue > 0:
-            legs.append(Transfer(derive_id("tax-rounding", str(base_id)), liability, rounding, residue, cur.ledger,
-                                 T_ROUNDING))  # fmt: skip
-        elif residue < 0:
-            legs.append(Transfer(derive_id("tax-rounding", str(base_id)), rounding, liability, -residue, cur.ledger,
-                                 T_ROUNDING))  # fmt: skip
+        legs = [
+            leg
+            for leg in (
+                _signed(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX),
+                _signed(derive_id("tax-rounding", str(base_id)), liability, rounding, residue, cur.ledger, T_ROUNDING),
+            )
+            if leg is not None
+        ]
         if legs:
             results = platform.ledger.create_transfers(linked_chain(legs))
             if not all(r in (TransferResult.ok, TransferResult.exists) for r in results):
@@ -96,3 +93,12 @@ def close_period(platform: Platform, period: str) -> list[TaxReturn]:
         )
         returns.append(TaxReturn(merchant, place, kind, rate, period, cur.code, gross, exact, remitted, residue))
     return returns
+
+
+def _signed(transfer_id: int, debit: int, credit: int, amount: int, ledger: int, code: int) -> Transfer | None:
+    """`amount` from `debit` to `credit`, the other way when it is negative; None when it is zero."""
+    if amount == 0:
+        return None
+    if amount < 0:
+        debit, credit, amount = credit, debit, -amount
+    return Transfer(transfer_id, debit, credit, amount, ledger, code)

@@ -292,10 +292,7 @@ class _World:
         reserved: dict[int, int] = {}
         for consumer, _, price in intents:  # top up first, for everything this hour's purchases will take
             held = reserved.get(id(consumer), 0)
-            while consumer.balance - held < max(price, self.top_up_below):
-                self.platform.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
-                consumer.balance += self.top_up
-                day.top_ups += 1
+            self._fund(day, consumer, held + max(price, self.top_up_below))
             reserved[id(consumer)] = held + price
         if self.channels is not None:
             self._pay_by_channel(day, intents)
@@ -321,6 +318,13 @@ class _World:
         self._device_uses(day)
         self._card_testing(day)
 
+    def _fund(self, day: Day, consumer: Consumer, needed: int) -> None:
+        """Top the consumer's wallet up by card until it holds `needed`."""
+        while consumer.balance < needed:
+            self.platform.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
+            consumer.balance += self.top_up
+            day.top_ups += 1
+
     def _pay_by_channel(self, day: Day, intents: list[tuple[Consumer, str, int]]) -> None:
         """Each payment is a voucher on the consumer's channel to the merchant, checked by the merchant's
         rule on its own; the ledger sees the channel opened and, daily, redeemed."""
@@ -331,10 +335,7 @@ class _World:
                 self._redeem(ch, close=True)
                 ch = None
             if ch is None:
-                while consumer.balance < max(self.deposit, price):
-                    self.platform.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
-                    consumer.balance += self.top_up
-                    day.top_ups += 1
+                self._fund(day, consumer, max(self.deposit, price))
                 key = SigningKey.generate()  # not from the consumer's stream: runs stay comparable
                 cmd = OpenChannel(merchant, self.cur.code, self.cur.format(max(self.deposit, price)), Form.voucher,
                                   CHANNEL_DAYS * 86_400, 86_400, bytes(key.verify_key))  # fmt: skip
@@ -443,10 +444,7 @@ class _World:
         for dev in self.devices:
             for _ in range(_poisson(dev.rng, dev.uses_per_day / 24)):
                 owner = dev.owner
-                while owner.balance < dev.price:
-                    self.platform.top_up(owner.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
-                    owner.balance += self.top_up
-                    day.top_ups += 1
+                self._fund(day, owner, dev.price)
                 try:
                     charged = self.allowances.charge(dev.service, dev.allowance, self.cur.format(dev.price), None,
                                                      None)  # fmt: skip
