@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from farthing import limits
+from farthing.api.lean_route import lean_dependency
 from farthing.errors import ErrorCode
 from farthing.services.platform import Platform, PlatformError, Principal
 
@@ -72,6 +73,16 @@ async def _principal(
     if principal is None:
         raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
     return principal
+
+
+@lean_dependency(_principal)
+async def _lean_principal(request: Request) -> Principal:
+    return await _principal(request, request.headers.get("authorization"))
+
+
+@lean_dependency(_platform)
+async def _lean_platform(request: Request) -> Platform:
+    return await _platform(request)
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
