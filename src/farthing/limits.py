@@ -59,6 +59,10 @@ timestamp_ms_max = 253_402_300_799_999
 payments_per_batch_max = 8000
 """The most payments one `POST /v1/payments/batch` may hold (each is two ledger transfers with its fee)."""
 
+payments_chunk_events = 1024
+"""Many payments at once go to the ledger in chunks of about this many transfers, each submitted as soon
+as it is prepared: the ledger writes one while the next is prepared (`Platform.pay_many`)."""
+
 channel_dispute_s_default = 24 * 3600
 """How long after a channel expires (or its payer asks to close it) the merchant may still redeem."""
 
@@ -75,5 +79,6 @@ assert 0 < hold_s_default <= hold_s_max <= timeout_s_max
 assert 0 < amount_max < u128_max
 assert 0 < events_per_commit_max <= 8190
 assert 0 < events_per_batch_max <= events_per_commit_max
+assert 0 < payments_chunk_events <= events_per_batch_max
 assert 0 < group_commit_wait_ms_max <= 2
 assert ledger_scale_default <= ledger_scale_max

@@ -11,6 +11,7 @@ What this module keeps true:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,11 +59,11 @@ class Currency:
 
     def parse(self, text: str | Decimal | int) -> int:
         """Exact ledger units of a decimal amount in major units, e.g. USD.parse("0.0025") == 2500."""
-        return parse_amount(text, self)
+        return _parse_remembered(text, self)
 
     def format(self, units: int) -> str:
         """The decimal string of `units`, with at least the ISO exponent's places: 2500 -> "0.0025"."""
-        return format_amount(units, self)
+        return _format_remembered(units, self)
 
 
 # ISO 4217 codes and exponents; the ledger number is the ISO numeric code.
@@ -145,6 +146,12 @@ def format_amount(units: int, cur: Currency) -> str:
         return f"{sign}{whole}"
     digits = str(frac).rjust(cur.scale, "0").rstrip("0").ljust(cur.exponent, "0")
     return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
+
+
+# Micropayments repeat a few prices: every payment parses its amount and formats it and its fee.
+# Remembered by value and type (True is not 1 here), refusals never (an exception is not cached).
+_parse_remembered = functools.lru_cache(maxsize=4096, typed=True)(parse_amount)
+_format_remembered = functools.lru_cache(maxsize=4096, typed=True)(format_amount)
 
 
 @dataclass(frozen=True, slots=True)

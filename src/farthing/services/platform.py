@@ -10,7 +10,6 @@ transfer with other fields (`exists_with_different_*`), and nothing is ever appl
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import hashlib
 import json
@@ -22,6 +21,8 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from pydantic_core import to_json
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
@@ -163,8 +164,20 @@ def require_scope(principal: Principal, scope: str) -> None:
         raise PlatformError(ErrorCode.forbidden, f"this API key was made without the {scope} scope")
 
 
+_LINKED = int(TransferFlags.linked)
+_Prepared = tuple[int, list[Transfer], "Payment", OutboxEvent]
+"""A payment ready for the ledger: its place among the answers, its legs, itself, its event."""
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+_BASE32_PAIRS = [a + b for a in _BASE32 for b in _BASE32]
+_SHIFTS = tuple(range(120, -1, -10))
+
+
 def public_id_of(prefix: str, value: int) -> str:
-    return prefix + base64.b32encode(value.to_bytes(16, "big")).decode().rstrip("=").lower()
+    """`prefix` and the 128-bit id in lower-case base32 without padding (RFC 4648: 26 characters).
+
+    Two characters at a time from a table, twice as fast as `base64.b32encode` (on every payment)."""
+    bits, pairs = value << 2, _BASE32_PAIRS  # 128 bits padded to 130: 13 pairs of 5-bit characters
+    return prefix + "".join([pairs[(bits >> shift) & 1023] for shift in _SHIFTS])
 
 
 def _new_party_id(prefix: str) -> str:
@@ -199,6 +212,9 @@ class Platform:
         self._claims_lock = threading.Lock()
         self._opened: set[int] = set()
         """Accounts known to exist (with their wallet rows): asked of the ledger once per process."""
+        self._account_ids: dict[tuple[str, str], int] = {}
+        """(party id or platform account code, currency) → the account's id, once it is known to exist:
+        deriving it is a SHA-256, three times a payment."""
         self.privacy: Privacy | None = None
         """Seals customers' personal data (`farthing.services.privacy`); set by `open_platform`."""
         self.step_ups: StepUpHook | None = None
@@ -215,11 +231,15 @@ class Platform:
     # -- accounts --------------------------------------------------------------------------------
 
     def platform_account(self, code: int, cur: Currency) -> int:
+        account_id = self._account_ids.get((str(code), cur.code))
+        if account_id is not None:
+            return account_id
         account_id = derive_id("platform", str(code), cur.code)
         if account_id not in self._opened:
             flags = int(AccountFlags.credits_must_not_exceed_debits) if code == CODE_CARD_FEES else 0
             self._create_account(Account(account_id, cur.ledger, code, flags=flags))
             self._opened.add(account_id)
+        self._account_ids[(str(code), cur.code)] = account_id
         return account_id
 
     def _create_account(self, account: Account) -> None:
@@ -229,8 +249,12 @@ class Platform:
 
     def wallet_account(self, party_id: str, kind: str, cur: Currency) -> int:
         """The party's wallet in `cur`, opened on first use (the same id every time)."""
+        account_id = self._account_ids.get((party_id, cur.code))
+        if account_id is not None:
+            return account_id
         account_id = derive_id("wallet", party_id, cur.code)
         if account_id in self._opened:
+            self._account_ids[(party_id, cur.code)] = account_id
             return account_id
         code = CODE_CUSTOMER if kind == "customer" else CODE_MERCHANT
         flags = int(AccountFlags.debits_must_not_exceed_credits)
@@ -240,6 +264,7 @@ class Platform:
             (party_id, cur.code, b16(account_id)),
         )
         self._opened.add(account_id)
+        self._account_ids[(party_id, cur.code)] = account_id
         return account_id
 
     # -- parties and keys ------------------------------------------------------------------------
@@ -670,30 +695,47 @@ class Platform:
         self, payments: Sequence[tuple[Principal, PaymentItem, str | None]], step_up: bool = False
     ) -> list[Payment | PlatformError]:
         """Payments of several payers at once (the simulator's hour), prepared one by one and submitted
-        together; with `step_up`, one the policy steps up waits for its payer (as `pay` does)."""
+        in chunks as they are ready, so that the ledger writes one chunk while the next is prepared;
+        with `step_up`, one the policy steps up waits for its payer (as `pay` does). A payment's legs
+        never straddle two chunks."""
         answers: list[Payment | PlatformError] = []
-        prepared: list[tuple[int, list[Transfer], Payment, OutboxEvent]] = []
         gates: list[Gate] = []
-        for i, (principal, item, key) in enumerate(payments):
-            try:
-                self._require(principal, "customer", "payments:write")
-                made = self._prepare(principal, item, key, step_up=step_up)
-            except PlatformError as exc:
-                answers.append(exc)
-                continue
-            except FarthingError as exc:
-                answers.append(PlatformError(exc.code, exc.detail))
-                continue
-            if isinstance(made, Payment):
-                answers.append(made)
-                continue
-            legs, payment, event, gate = made
-            if gate is not None:
-                gates.append(gate)
-            answers.append(payment)
-            prepared.append((i, legs, payment, event))
+        submitted: list[tuple[list[_Prepared], Future[list[AccountResult] | list[TransferResult]]]] = []
+        chunk: list[_Prepared] = []
+        size = 0
         try:
-            self._submit_batch(prepared, answers)
+            for i, (principal, item, key) in enumerate(payments):
+                try:
+                    self._require(principal, "customer", "payments:write")
+                    made = self._prepare(principal, item, key, step_up=step_up)
+                except PlatformError as exc:
+                    answers.append(exc)
+                    continue
+                except FarthingError as exc:
+                    answers.append(PlatformError(exc.code, exc.detail))
+                    continue
+                if isinstance(made, Payment):
+                    answers.append(made)
+                    continue
+                legs, payment, event, gate = made
+                if gate is not None:
+                    gates.append(gate)
+                answers.append(payment)
+                if size + len(legs) > limits.payments_chunk_events:
+                    submitted.append((chunk, self._submit_chunk(chunk)))
+                    chunk, size = [], 0
+                chunk.append((i, legs, payment, event))
+                size += len(legs)
+            if chunk:
+                submitted.append((chunk, self._submit_chunk(chunk)))
+            for done, future in submitted:
+                results, at = future.result(), 0
+                for i, legs, payment, _ in done:
+                    mine, at = results[at : at + len(legs)], at + len(legs)
+                    try:
+                        answers[i] = _settled(payment, mine)  # type: ignore[arg-type]
+                    except PlatformError as exc:
+                        answers[i] = exc
         finally:
             for gate in gates:
                 self.policy.settled(gate)
@@ -701,35 +743,13 @@ class Platform:
             answers = [self._waiting(a) if isinstance(a, Payment) else a for a in answers]
         return answers
 
-    def _submit_batch(
-        self, prepared: list[tuple[int, list[Transfer], Payment, OutboxEvent]], answers: list[Payment | PlatformError]
-    ) -> None:
-        chunks: list[list[tuple[int, list[Transfer], Payment, OutboxEvent]]] = [[]]
-        size = 0
-        for entry in prepared:
-            if size + len(entry[1]) > limits.events_per_batch_max:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(entry)
-            size += len(entry[1])
-        futures = []
-        for chunk in chunks:
-            if not chunk:
-                continue
-            flat: list[Transfer] = []
-            outbox: list[tuple[int, OutboxEvent]] = []
-            for _, legs, _, event in chunk:
-                outbox.append((len(flat), event))  # the event rides with the payment's first leg
-                flat.extend(legs)
-            futures.append((chunk, self.ledger.submit("transfers", flat, outbox)))
-        for chunk, future in futures:
-            results = list(future.result())
-            for i, legs, payment, _ in chunk:
-                mine, results = results[: len(legs)], results[len(legs) :]
-                try:
-                    answers[i] = _settled(payment, mine)  # type: ignore[arg-type]
-                except PlatformError as exc:
-                    answers[i] = exc
+    def _submit_chunk(self, chunk: list[_Prepared]) -> Future[list[AccountResult] | list[TransferResult]]:
+        flat: list[Transfer] = []
+        outbox: list[tuple[int, OutboxEvent]] = []
+        for _, legs, _, event in chunk:
+            outbox.append((len(flat), event))  # the event rides with the payment's first leg
+            flat.extend(legs)
+        return self.ledger.submit("transfers", flat, outbox)
 
     def _payment(
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None, awaiting: Decision | None = None,
@@ -783,7 +803,10 @@ class Platform:
                              user_data=user_data, timeout_s=item.hold_s)]  # fmt: skip
             status, event_type = "requires_capture", "payment.requires_capture"
         else:
-            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, user_data=user_data)]
+            # Linked from the start when legs follow (linked_chain then keeps it as it is: no copy).
+            follows = bool(fee) or (gate is not None and bool(gate.added_tax or gate.legs))
+            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=_LINKED if follows else 0,
+                             user_data=user_data)]  # fmt: skip
             if gate is not None and gate.added_tax:  # the merchant collects it, and remits it with its return
                 legs.append(added_tax_leg(payment_id, payer, payee, gate.added_tax, cur))
             if fee:
@@ -818,7 +841,7 @@ def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
     }  # fmt: skip
     if payment.policy is not None:
         data["policy"] = payment.policy
-    body = json.dumps({"id": event_id, "type": event_type, "data": data}, separators=(",", ":"))
+    body = to_json({"id": event_id, "type": event_type, "data": data}).decode()  # compact, in Rust
     return OutboxEvent(event_id, event_type, payment.merchant, body)
 
 

@@ -151,3 +151,16 @@ def test_round_half_to_even_to_cents() -> None:
 def test_share_is_allocates_first_part(units: int, whole: int, data: st.DataObject) -> None:
     part = data.draw(st.integers(0, whole))
     assert share(units, part, whole) == allocate(units, [part, whole - part])[0]
+
+
+def test_remembered_parses_and_formats_are_the_same_and_keep_refusing() -> None:
+    for _ in range(2):  # the second time from the cache
+        assert USD.parse("0.0025") == parse_amount("0.0025", USD) == 2_500
+        assert USD.format(2_500) == format_amount(2_500, USD) == "0.0025"
+        assert USD.parse(1) == 1_000_000
+        with pytest.raises(TypeError):
+            USD.parse(True)  # type: ignore[arg-type]  # True == 1 and hashes alike: remembered by type too
+        with pytest.raises(TypeError):
+            USD.format(True)
+        with pytest.raises(MoneyError):
+            USD.parse("1e-3")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from farthing.engine.ids import DERIVED_ID_BITS, IdGenerator
+from farthing.services.platform import public_id_of
 
 
 def test_ids_are_unique_across_threads_and_increase_within_each() -> None:
@@ -35,3 +40,9 @@ def test_ids_follow_the_clock_and_stay_above_derived_ids() -> None:
     assert second > first
     assert first >> 80 == 1_800_000_000_000
     assert first > 1 << DERIVED_ID_BITS  # ids derived from idempotency keys always sort below
+
+
+@given(st.integers(min_value=0, max_value=(1 << 128) - 1))
+def test_public_ids_are_rfc4648_base32_of_the_16_bytes(value: int) -> None:
+    expected = base64.b32encode(value.to_bytes(16, "big")).decode().rstrip("=").lower()
+    assert public_id_of("pay_", value) == "pay_" + expected
