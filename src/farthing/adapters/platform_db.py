@@ -6,6 +6,8 @@ Small, infrequent queries, so one connection of its own guarded by a lock, and S
 
 from __future__ import annotations
 
+import functools
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -14,19 +16,25 @@ from decimal import Decimal
 from typing import Any
 
 from farthing.adapters.rows import from_sql_u128, sql_u128
-from farthing.adapters.store_sqlite import SqliteStore
+from farthing.adapters.store_sqlite import MultiRow, SqliteStore, many_rows
 from farthing.engine.store import Store
 
 
 class PlatformDb:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, derived: bool = False) -> None:
+        """`derived`: the tables written here can be rebuilt from the ledger (the history projection),
+        so on SQLite a commit need not wait for the disk (`synchronous=NORMAL`: in WAL mode a crash
+        may lose the last such commits, never half of one, and the projection folds them again)."""
         self._lock = threading.Lock()
         self._conn: Any
         self._url = store.url
         self._path = getattr(store, "path", "")
+        self._write_lock = store.write_lock if isinstance(store, SqliteStore) else threading.Lock()
         if isinstance(store, SqliteStore):
             self._conn = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False, timeout=30.0)
             self._conn.execute("PRAGMA busy_timeout=30000")
+            if derived:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             self._postgres = False
         else:
             from farthing.adapters.store_postgres import connect
@@ -88,13 +96,14 @@ class PlatformDb:
                 with self._conn.transaction():
                     yield Transaction(self._conn, True)
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Transaction(self._conn, False)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            with self._write_lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(self._conn, False)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -113,10 +122,30 @@ class Transaction:
         return list(cur.fetchall()) if cur.description else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        """`sql` once per row; on SQLite an `INSERT … VALUES (?, …)` goes as statements of many rows,
+        since `executemany` lets go of the GIL around every row (see `store_sqlite.many_rows`): the
+        history's inserts took up to half a second beside busy request threads, holding the
+        database's write lock, and every payment waited behind them."""
         if not rows:
             return
         if self._postgres:
             with self._conn.cursor() as cur:
                 cur.executemany(sql.replace("?", "%s"), rows)
-        else:
+            return
+        statement = _multi_row(sql)
+        if statement is None:
             self._conn.executemany(sql, rows)
+            return
+        many_rows(self._conn, statement, [value for row in rows for value in row])
+
+
+_ROW = re.compile(r"^(?P<head>INSERT\b.*?\bVALUES\s*)(?P<row>\(\s*\?(?:\s*,\s*\?)*\s*\))(?P<tail>.*)$", re.S | re.I)
+
+
+@functools.cache
+def _multi_row(sql: str) -> MultiRow | None:
+    """The statement as a multi-row insert, when it is one row of `?` after VALUES."""
+    m = _ROW.match(sql)
+    if m is None:
+        return None
+    return MultiRow(m["head"], m["row"], m["tail"], m["row"].count("?"))

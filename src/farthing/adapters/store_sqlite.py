@@ -11,6 +11,7 @@ import functools
 import heapq
 import operator
 import sqlite3
+import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
 
 
 @dataclass(frozen=True)
-class _Statement:
+class MultiRow:
     """A multi-row statement: `head`, then `width` parameters a row, `rows_max` rows at the most."""
 
     head: str
@@ -87,20 +88,20 @@ class _Statement:
 _VARIABLES_MAX = 32766
 """SQLite's default limit on parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)."""
 
-_INSERT_ACCOUNTS = _Statement(
+_INSERT_ACCOUNTS = MultiRow(
     f"INSERT INTO accounts ({_ACCOUNT_COLS_SEQ_FIRST}) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?)", "", 11
 )
-_INSERT_TRANSFERS = _Statement(
+_INSERT_TRANSFERS = MultiRow(
     f"INSERT INTO transfers (seq, {TRANSFER_COLS}, timestamp_ms) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?)", "", 12
 )
-_INSERT_EXPIRATIONS = _Statement("INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES ", "(?,?,?)", "", 3)
-_INSERT_OUTBOX = _Statement(
+_INSERT_EXPIRATIONS = MultiRow("INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES ", "(?,?,?)", "", 3)
+_INSERT_OUTBOX = MultiRow(
     "INSERT INTO outbox (event_id, type, party_id, body, created_ms) VALUES ",
     "(?,?,?,?,?)",
     " ON CONFLICT (event_id) DO NOTHING",
     5,
 )
-_UPDATE_BALANCES = _Statement(
+_UPDATE_BALANCES = MultiRow(
     "UPDATE accounts SET debits_pending = v.column2, debits_posted = v.column3, credits_pending = v.column4, "
     "credits_posted = v.column5 FROM (VALUES ",
     "(?,?,?,?,?)",
@@ -109,7 +110,7 @@ _UPDATE_BALANCES = _Statement(
 )
 
 
-def _many(conn: sqlite3.Connection, statement: _Statement, flat: list[object]) -> None:
+def many_rows(conn: sqlite3.Connection, statement: MultiRow, flat: list[object]) -> None:
     """Run `statement` over rows of `flat` parameters, many rows a statement.
 
     One statement for thousands of rows costs SQLite one step and Python one release of the GIL,
@@ -231,11 +232,11 @@ class SqliteWriter(SqliteLookups):
         c = self.conn
         rec = batch.record
         rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
-        _many(c, _INSERT_ACCOUNTS, rows.accounts)
-        _many(c, _INSERT_TRANSFERS, rows.transfers)
-        _many(c, _INSERT_EXPIRATIONS, rows.expirations)
-        _many(c, _UPDATE_BALANCES, rows.balances)
-        _many(c, _INSERT_OUTBOX, rows.outbox)
+        many_rows(c, _INSERT_ACCOUNTS, rows.accounts)
+        many_rows(c, _INSERT_TRANSFERS, rows.transfers)
+        many_rows(c, _INSERT_EXPIRATIONS, rows.expirations)
+        many_rows(c, _UPDATE_BALANCES, rows.balances)
+        many_rows(c, _INSERT_OUTBOX, rows.outbox)
         c.execute(sql.INSERT_JOURNAL, sql.journal_row(rec))
         c.execute(sql.ADVANCE_HEAD, sql.head_row(rec))
         c.execute("COMMIT")
@@ -249,6 +250,11 @@ class SqliteStore:
         self.url = f"sqlite://{Path(self.path).resolve()}"
         self.synchronous = synchronous
         self._conn = connect(self.path, synchronous)
+        self.write_lock = threading.Lock()
+        """Held by every write transaction of this process on this file (the ledger's and the platform's
+        tables'): SQLite lets one writer in at a time, and one that finds the file locked sleeps in
+        growing steps before it tries again (1, 2, 5, 10… ms); a lock in the process wakes the next
+        writer the moment the last one commits. Other processes still meet SQLite's own lock."""
         self._reader_conn: sqlite3.Connection | None = None
         self._migrate()
 
@@ -274,12 +280,13 @@ class SqliteStore:
     @contextmanager
     def writer(self) -> Iterator[SqliteWriter]:
         c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield SqliteWriter(c)
-        finally:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
+        with self.write_lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteWriter(c)
+            finally:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
 
     def encode(self, batch: BatchCommit) -> object:
         return _encode(batch)

@@ -8,6 +8,7 @@ strings in and out, never JSON numbers.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import inspect
 import os
 from collections.abc import AsyncIterator, Callable
@@ -361,6 +362,23 @@ def _telemetry() -> dict[str, Any]:
     return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
+def _settle_heap() -> None:
+    """Keep the cyclic garbage collector's full passes short: what start-up built (modules, the app's
+    routes and schemas, the platform) lives as long as the process, so it is moved out of the
+    collector's sight (`gc.freeze`), and the youngest generation is collected less often, so that
+    fewer objects of requests in flight are promoted to the old generation while they are still
+    alive. Under load, full passes over start-up's 120,000 objects took up to 74 ms, a tenth of the
+    server's time (measured with gc.callbacks under wrk)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
+GC_YOUNG_THRESHOLD = 10_000
+"""Allocations between collections of the youngest generation (CPython's default is 700)."""
+
+
 def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     """The application; `open_platform` is called at start-up, and the platform closed at shutdown."""
 
@@ -369,7 +387,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.platform = open_platform()
         app.state.holds = Holds.open(app.state.platform)
         store = app.state.platform.ledger.engine.store
-        app.state.history = History(store, PlatformDb(store))
+        app.state.history = History(store, PlatformDb(store, derived=True))
         app.state.history.start()
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
@@ -382,6 +400,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.step_ups.passkeys = app.state.passkeys
         app.state.allowances = Allowances(app.state.platform)
         app.state.users = Users(app.state.platform, app.state.platform.privacy)
+        _settle_heap()
         try:
             yield
         finally:
