@@ -16,8 +16,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic_core import to_json
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -628,7 +629,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         principal: PrincipalDep,
         platform: PlatformDep,
         idempotency_key: Annotated[str | None, Header()] = None,
-    ) -> JSONResponse:
+    ) -> Response:
         """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
         order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
         items = [
@@ -652,7 +653,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             else {"payment": payment_dict(a), "error": None}
             for a in answers
         ]
-        return JSONResponse({"object": "list", "data": data})
+        # Encoded by pydantic-core: json.dumps of thousands of items was 7 % of the batch route's time.
+        return Response(to_json({"object": "list", "data": data}), media_type="application/json")
 
     @app.get("/v1/payments/{payment_id}", response_model=PaymentOut, tags=["payments"])
     def get_payment(payment_id: str, principal: PrincipalDep, request: Request) -> PaymentOut:
