@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from farthing.domain.ledger_types import AccountState, Transfer
+from farthing.domain.quick_init import quick_init
 
 _PENDING, _POST, _VOID = 2, 4, 8
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LedgerEvent:
     """One committed event as read from the store (exactly one of account, transfer, pending_id: an
@@ -27,6 +29,7 @@ class LedgerEvent:
     timestamp_ms: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Move:
     """What one transfer or expiry did: the accounts' pending and posted columns moved by these deltas

@@ -12,6 +12,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from farthing.domain.quick_init import quick_init
+
 
 class AccountFlags(enum.IntFlag):
     linked = 1
@@ -49,6 +51,7 @@ def _check_ints(owner: str, names: tuple[str, ...], values: tuple[object, ...]) 
             raise TypeError(f"{owner}.{name} must be an int, not {type(value).__name__} {value!r}")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Account:
     """A request to create an account; balances start at zero and belong to the engine."""
@@ -69,6 +72,7 @@ class Account:
             object.__setattr__(self, "flags", int(self.flags))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Transfer:
     """A request to move `amount` ledger units from the debit account to the credit account.
@@ -160,6 +164,7 @@ class PendingInfo:
     status: PendingStatus = PendingStatus.open
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Committed:
     """A transfer as committed: the values in effect, its place in the ledger's order, and time."""

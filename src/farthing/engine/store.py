@@ -17,6 +17,7 @@ from typing import Protocol
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, Transfer
+from farthing.domain.quick_init import quick_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class Changes:
     """The largest transfer id committed so far: an id above it cannot exist yet."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OutboxEvent:
     """An event that rides with a transfer: written in the batch's transaction iff that transfer applies,

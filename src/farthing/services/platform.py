@@ -38,6 +38,7 @@ from farthing.domain.ledger_types import (
 from farthing.domain.money import Currency, currency, share
 from farthing.domain.policy.evaluate import Decision, Evidence, fees_of
 from farthing.domain.policy.model import Policy
+from farthing.domain.quick_init import quick_init
 from farthing.domain.risk import velocity
 from farthing.domain.risk.velocity import Velocity
 from farthing.engine.committer import GroupCommitter
@@ -128,6 +129,7 @@ class TopUp:
     replayed: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Payment:
     id: str
