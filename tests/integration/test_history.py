@@ -122,3 +122,40 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         history.close()
         holds.close()
         platform.close()
+
+
+def test_closing_does_not_wait_for_a_long_backlog(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history_module, "CHUNK_EVENTS", 1)  # a journal batch a chunk
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db")
+    store = platform.ledger.engine.store
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        mid, _, _ = platform.create_party(operator, "merchant", "m")
+        cid, key_id, _ = platform.create_party(operator, "customer", "c")
+        payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
+        platform.top_up(payer, "3.00", "USD", "4242424242424242")
+        for _ in range(100):  # a hundred journal batches: a chunk never splits one
+            platform.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
+        slow_step = History._step
+
+        def step(self: History) -> int:
+            time.sleep(0.01)  # 100 chunks: a second behind
+            return slow_step(self)
+
+        monkeypatch.setattr(History, "_step", step)
+        history = History(store, PlatformDb(store))
+        history.start(interval_s=0.01)
+        time.sleep(0.2)  # mid-way through the backlog
+        started = time.monotonic()
+        history.close()
+        assert time.monotonic() - started < 0.5
+        monkeypatch.setattr(History, "_step", slow_step)
+        again = History(store, PlatformDb(store))
+        try:
+            assert again.catch_up() > 0  # what was left is folded by the next one
+            [(seq,)] = again.db.query("SELECT seq FROM history_cursor WHERE id = 1")
+            assert seq == store.head().last_seq
+        finally:
+            again.close()
+    finally:
+        platform.close()
