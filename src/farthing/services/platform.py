@@ -901,9 +901,11 @@ def _payment_error(results: list[TransferResult]) -> PlatformError:
     return PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {first.name}")
 
 
-def open_platform(url: str | None = None, policy_packs: Sequence[str] = ()) -> Platform:
+def open_platform(url: str | None = None, policy_packs: Sequence[str] = (), commit_wait_ms: float = 1.0) -> Platform:
     """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway, and
-    the named policy packs, each deciding the payments in its currency (two for one currency: refused)."""
+    the named policy packs, each deciding the payments in its currency (two for one currency: refused).
+    `commit_wait_ms`: how long the group committer waits for more requests to join a batch (0 for a
+    caller that waits for each answer before it asks again, such as the simulator)."""
     from farthing.adapters.key_vault import KeyVault
     from farthing.services import policies
     from farthing.services.funding import TestGateway
@@ -922,7 +924,7 @@ def open_platform(url: str | None = None, policy_packs: Sequence[str] = ()) -> P
         guard = velocity.parse(os.environ.get("FARTHING_TOPUP_GUARD", ""))
     except ValueError as exc:
         raise PlatformError(ErrorCode.validation_failed, f"FARTHING_TOPUP_GUARD: {exc}") from None
-    ledger = open_ledger(url)
+    ledger = open_ledger(url, wait_ms=commit_wait_ms)
     platform = Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), policies=by_currency)
     platform.topup_guard = guard
     try:

@@ -160,7 +160,9 @@ def run(s: Scenario, folder: Path | None = None, progress: Callable[[int, int], 
     where = Path(tmp.name) if tmp else folder
     assert where is not None
     now = [START_MS]
-    platform = open_platform(f"sqlite:///{where}/sim.db?synchronous=NORMAL", s.scenario.policies)
+    # One caller that waits for each answer: a group commit waiting for company would only add latency
+    # (a step-up's capture, a top-up: 524 -> 719 payments/s in the eu-de bench world).
+    platform = open_platform(f"sqlite:///{where}/sim.db?synchronous=NORMAL", s.scenario.policies, commit_wait_ms=0)
     platform.clock_ms = lambda: now[0]
     platform.topup_guard = Velocity() if s.payments.top_up_guard else None
     for code, policy in list(platform.policy.policies.items()):
