@@ -449,3 +449,23 @@ def test_events_are_recorded_with_the_transfers_that_applied_and_only_those(stor
             lg.submit("transfers", batch[:1], [(5, event(99))])
     finally:
         lg.close()
+
+
+@pytest.mark.parametrize("asked", [1, 2, 8, 9, 64, 65, 256, 257, 600])
+def test_look_ups_find_what_is_there_whatever_their_number(store_url: str, asked: int) -> None:
+    lg = start(store_url)
+    try:
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1)])
+        made = [Transfer(1000 + i, 1, 2, 1 + i, L, 1) for i in range(300)]
+        made.append(Transfer(5000, 1, 2, 7, L, 1, flags=int(TransferFlags.pending), timeout_s=3600))
+        assert set(lg.create_transfers(made)) == {R.ok}
+        present = [t.id for t in made][: asked - asked // 3]
+        ids = present + [90_000 + i for i in range(asked // 3)]  # a third of them never made
+        with lg.engine.store.reader() as look:
+            found = look.find_transfers(ids)
+            assert sorted(found) == sorted(present) and all(found[t.id] == t for t in made if t.id in found)
+            assert sorted(look.committed_at(ids)) == sorted(present)
+            pending = look.find_pending([5000, *ids[len(present) :]])
+            assert list(pending) == [5000] and pending[5000].transfer.amount == 7
+    finally:
+        lg.close()
