@@ -54,8 +54,8 @@ async def _principal(
 ) -> Principal:
     """The caller: an API key (`Authorization: Bearer sk_…`), or a signed-in person's session cookie,
     whose unsafe requests must carry the session's CSRF token in `X-CSRF-Token`."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not authorization and cookie:
+    cookie = None if authorization else request.cookies.get(SESSION_COOKIE)  # parsed only when it may count
+    if cookie:
         found = request.app.state.users.session(cookie)
         if found is None:
             raise PlatformError(ErrorCode.unauthenticated, "the session ended; sign in again")
