@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 from farthing import limits
 from farthing.domain.ledger_types import Account, AccountState, Transfer
@@ -69,6 +69,38 @@ turn. `tune_interpreter()` sets it; `farthing.services.ledger.open_ledger` calls
 def tune_interpreter() -> None:
     """Set the switch interval the pipelined committer is measured with (see `SWITCH_INTERVAL_S`)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+T = TypeVar("T")
+
+
+async def answered(future: Future[T]) -> T:
+    """`await asyncio.wrap_future(future)` with one hop to the loop and nothing else: the committer's
+    thread hands the result over with one `call_soon_threadsafe` (wrap_future chains two futures and
+    copies their states: 5 % of the server's time under load). A cancelled waiter cancels the
+    request, which the committer then skips if it has not taken it on yet, as with wrap_future."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[T] = loop.create_future()
+
+    def deliver(done: Future[T]) -> None:
+        if waiter.cancelled():
+            return
+        error = done.exception() if not done.cancelled() else asyncio.CancelledError()
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(done.result())
+
+    def hop(done: Future[T]) -> None:
+        if not loop.is_closed():  # a server shutting down may have closed it meanwhile
+            loop.call_soon_threadsafe(deliver, done)
+
+    future.add_done_callback(hop)
+    try:
+        return await waiter
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
 
 
 class GroupCommitter:
@@ -116,10 +148,10 @@ class GroupCommitter:
         return cast(list[TransferResult], self.submit("transfers", transfers).result())
 
     async def create_accounts_async(self, accounts: Sequence[Account]) -> list[AccountResult]:
-        return cast(list[AccountResult], await asyncio.wrap_future(self.submit("accounts", accounts)))
+        return cast(list[AccountResult], await answered(self.submit("accounts", accounts)))
 
     async def create_transfers_async(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
-        return cast(list[TransferResult], await asyncio.wrap_future(self.submit("transfers", transfers)))
+        return cast(list[TransferResult], await answered(self.submit("transfers", transfers)))
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
         """Copies of accounts as committed, by this process or any other sharing the store: waits for

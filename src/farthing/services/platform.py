@@ -9,7 +9,6 @@ transfer with other fields (`exists_with_different_*`), and nothing is ever appl
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
@@ -41,7 +40,7 @@ from farthing.domain.policy.model import Policy
 from farthing.domain.quick_init import quick_init
 from farthing.domain.risk import velocity
 from farthing.domain.risk.velocity import Velocity
-from farthing.engine.committer import GroupCommitter
+from farthing.engine.committer import GroupCommitter, answered
 from farthing.engine.engine import wall_clock_ms
 from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import ClosableLookups, OutboxEvent
@@ -585,7 +584,7 @@ class Platform:
     async def pay_async(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
         """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
         future, payment = self._submit_payment(principal, item, idempotency_key)
-        return self._waiting(_settled(payment, await asyncio.wrap_future(future)))  # type: ignore[arg-type]
+        return self._waiting(_settled(payment, await answered(future)))  # type: ignore[arg-type]
 
     def submit_payment(
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None
