@@ -187,7 +187,9 @@ def serve(
     decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
     console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
-    uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_level="warning")
+    # Access lines are below the warning level shown: access_log=False spares formatting them per request.
+    uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_level="warning",
+                access_log=False)  # fmt: skip
 
 
 @tax_app.command("close")
