@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -47,7 +48,8 @@ def lean_dependency(dependency: Callable[..., Any]) -> Callable[[Resolver], Reso
     return register
 
 
-_MISSING_BODY = RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+def _missing_body() -> RequestValidationError:
+    return RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
 
 
 def _refused(model: type[BaseModel], raw: bytes) -> tuple[BaseModel | None, RequestValidationError | None]:
@@ -102,6 +104,9 @@ class LeanRoute(APIRoute):
         if not (inspect.isclass(model) and issubclass(model, BaseModel)):
             raise TypeError(f"{where}: the body must be a pydantic model, not {model!r}")
         body_name = body_field.name
+        for f in dependant.header_params:  # given as they come: only optional text is taken
+            if f.field_info.is_required() or set(typing.get_args(f.field_info.annotation)) != {str, type(None)}:
+                raise TypeError(f"{where}: header {f.name!r} must be optional text (str | None = None)")
         headers = [(f.name, (f.alias if f.alias != f.name else f.name.replace("_", "-")).lower())
                    for f in dependant.header_params]  # fmt: skip
         resolvers: list[tuple[str, Resolver]] = []
@@ -124,7 +129,7 @@ class LeanRoute(APIRoute):
             invalid: RequestValidationError | None = None
             body: BaseModel | None = None
             if not raw:
-                invalid = _MISSING_BODY
+                invalid = _missing_body()
             else:
                 try:
                     body = model.model_validate_json(raw)  # bytes to model in one pass, in Rust

@@ -722,7 +722,7 @@ class Platform:
                 if gate is not None:
                     gates.append(gate)
                 answers.append(payment)
-                if size + len(legs) > limits.payments_chunk_events:
+                if chunk and size + len(legs) > limits.payments_chunk_events:
                     submitted.append((chunk, self._submit_chunk(chunk)))
                     chunk, size = [], 0
                 chunk.append((i, legs, payment, event))

@@ -129,6 +129,16 @@ def test_shapes_it_cannot_fill_are_refused_when_the_app_is_built() -> None:
         @lean_post(app, "/b")
         async def b(body: Body, limit: int = 3) -> None: ...
 
+    with pytest.raises(TypeError, match="optional text"):
+
+        @lean_post(app, "/c")
+        async def c(body: Body, x_count: Annotated[int | None, Header()] = None) -> None: ...
+
+    with pytest.raises(TypeError, match="optional text"):
+
+        @lean_post(app, "/d")
+        async def d(body: Body, x_name: Annotated[str, Header()]) -> None: ...
+
 
 def test_lean_requests_skip_the_router_and_bugs_still_answer_500() -> None:
     app = FastAPI(middleware=[Middleware(LeanDispatch)])
