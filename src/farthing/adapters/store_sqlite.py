@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import heapq
 import operator
+import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator
@@ -27,6 +28,11 @@ from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatu
 from farthing.engine.engine import wall_clock_ms
 from farthing.engine.store import BatchCommit, Changes, Head
 from farthing.errors import ErrorCode, StoreError
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 _LOOKUP_CHUNK = 256
 """Ids per look-up statement at most; shorter chunks are padded to one of `_LOOKUP_SIZES`."""
@@ -252,6 +258,45 @@ class SqliteWriter(SqliteLookups):
         c.execute("COMMIT")
 
 
+class WriteLock:
+    """One writer at a time on a database file, across threads and processes, queued rather than polled.
+
+    SQLite lets one writer in at a time, and one that finds the file locked sleeps in growing steps
+    before it tries again (1, 2, 5, 10… ms): behind another writer's commit, the ledger's flushes waited
+    up to 110 ms. Here a writer waits on a lock instead and is woken the moment the last one lets go: a
+    thread lock within the process, and `flock` on a file beside the database between processes (the
+    history projection runs in a process of its own; the kernel lets go of a dead process's lock).
+    Where `flock` does not exist, processes fall back on SQLite's own lock."""
+
+    def __init__(self, path: str) -> None:
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        if fcntl is not None:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        with self._threads:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
 class SqliteStore:
     """The SQLite store; `path` is a file (created with its schema if new)."""
 
@@ -260,11 +305,8 @@ class SqliteStore:
         self.url = f"sqlite://{Path(self.path).resolve()}"
         self.synchronous = synchronous
         self._conn = connect(self.path, synchronous)
-        self.write_lock = threading.Lock()
-        """Held by every write transaction of this process on this file (the ledger's and the platform's
-        tables'): SQLite lets one writer in at a time, and one that finds the file locked sleeps in
-        growing steps before it tries again (1, 2, 5, 10… ms); a lock in the process wakes the next
-        writer the moment the last one commits. Other processes still meet SQLite's own lock."""
+        self.write_lock = WriteLock(self.path + "-writer.lock")
+        """Held by every write transaction on this file (the ledger's and the platform's tables')."""
         self._reader_conn: sqlite3.Connection | None = None
         self._migrate()
 
@@ -374,6 +416,7 @@ class SqliteStore:
         if self._reader_conn is not None:
             self._reader_conn.close()
         self._conn.close()
+        self.write_lock.close()
 
 
 def _statements(sql: str) -> list[str]:

@@ -7,6 +7,7 @@ strings in and out, never JSON numbers.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import inspect
@@ -58,6 +59,7 @@ from farthing.services.idempotency import Remembered
 from farthing.services.passkeys import Passkeys
 from farthing.services.platform import KeyInfo, PaymentItem, Platform, PlatformError, Principal
 from farthing.services.privacy import without_personal
+from farthing.services.projector import Projector
 from farthing.services.refunds import refund, withdraw
 from farthing.services.stepup import StepUps
 from farthing.services.tax import close_period
@@ -380,6 +382,16 @@ GC_YOUNG_THRESHOLD = 10_000
 """Allocations between collections of the youngest generation (CPython's default is 700)."""
 
 
+PROJECTOR_CHECK_S = 5.0
+"""How often the server looks whether the history projection's process is still running."""
+
+
+async def _keep_running(projector: Projector) -> None:
+    while True:
+        await asyncio.sleep(PROJECTOR_CHECK_S)
+        projector.ensure_running()
+
+
 def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     """The application; `open_platform` is called at start-up, and the platform closed at shutdown."""
 
@@ -388,8 +400,10 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.platform = open_platform()
         app.state.holds = Holds.open(app.state.platform)
         store = app.state.platform.ledger.engine.store
-        app.state.history = History(store, PlatformDb(store, derived=True))
-        app.state.history.start()
+        app.state.history = History(store, PlatformDb(store, derived=True))  # reads catch it up first
+        app.state.projector = Projector(store.url)  # keeps it close behind, in a process of its own
+        app.state.projector.start()
+        watchdog = asyncio.create_task(_keep_running(app.state.projector))
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
         app.state.webhooks.start()
@@ -405,6 +419,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         try:
             yield
         finally:
+            watchdog.cancel()
+            app.state.projector.close()
             app.state.channels.close()
             app.state.webhooks.close()
             app.state.history.close()
