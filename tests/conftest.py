@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from farthing.services.platform import Platform, Principal
 
 # One master key for the whole run (in-process platforms and the servers the tests start), so no key
 # file is written into the working directory when a test's ledger is on PostgreSQL.
@@ -64,3 +68,23 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/ledger.db"
     return pg_schema_url(request.getfixturevalue("pg_database"))
+
+
+Onboard = Callable[["Platform"], tuple[str, "Principal"]]
+
+
+@pytest.fixture
+def onboard() -> Onboard:
+    """A merchant and a payer on a platform, the payer's wallet topped up with 3.00 USD: (merchant id,
+    the payer's principal)."""
+    from farthing.services.platform import Principal
+
+    def make(platform: Platform) -> tuple[str, Principal]:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        merchant, _, _ = platform.create_party(operator, "merchant", "m")
+        customer, key_id, _ = platform.create_party(operator, "customer", "c")
+        payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write", "read"}))
+        platform.top_up(payer, "3.00", "USD", "4242424242424242")
+        return merchant, payer
+
+    return make

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -18,7 +19,7 @@ from farthing.adapters.rows import int16
 from farthing.services import history as history_module
 from farthing.services.history import History
 from farthing.services.holds import Holds
-from farthing.services.platform import MERCHANT_SCOPES, PaymentItem, PlatformError, Principal, open_platform
+from farthing.services.platform import MERCHANT_SCOPES, PaymentItem, Platform, PlatformError, Principal, open_platform
 from farthing.services.refunds import refund
 
 _ROWS = (
@@ -124,16 +125,14 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         platform.close()
 
 
-def test_closing_does_not_wait_for_a_long_backlog(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_closing_does_not_wait_for_a_long_backlog(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, onboard: Callable[[Platform], tuple[str, Principal]]
+) -> None:
     monkeypatch.setattr(history_module, "CHUNK_EVENTS", 1)  # a journal batch a chunk
     platform = open_platform(f"sqlite:///{tmp_path}/ledger.db")
     store = platform.ledger.engine.store
     try:
-        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        mid, _, _ = platform.create_party(operator, "merchant", "m")
-        cid, key_id, _ = platform.create_party(operator, "customer", "c")
-        payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
-        platform.top_up(payer, "3.00", "USD", "4242424242424242")
+        mid, payer = onboard(platform)
         for _ in range(100):  # a hundred journal batches: a chunk never splits one
             platform.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
         slow_step = History._step

@@ -7,12 +7,13 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.store_sqlite import WriteLock
 from farthing.services import projector as projector_module
-from farthing.services.platform import PaymentItem, Principal, open_platform
+from farthing.services.platform import PaymentItem, Platform, Principal, open_platform
 from farthing.services.projector import Projector
 
 
@@ -28,17 +29,15 @@ def _until(check: object, timeout_s: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def test_the_child_folds_comes_back_and_stops_with_its_server(store_url: str) -> None:
+def test_the_child_folds_comes_back_and_stops_with_its_server(
+    store_url: str, onboard: Callable[[Platform], tuple[str, Principal]]
+) -> None:
     platform = open_platform(store_url)
     store = platform.ledger.engine.store
     db = PlatformDb(store)
     projector = Projector(store.url, interval_s=0.05)
     try:
-        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        mid, _, _ = platform.create_party(operator, "merchant", "m")
-        cid, key_id, _ = platform.create_party(operator, "customer", "c")
-        payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
-        platform.top_up(payer, "3.00", "USD", "4242424242424242")
+        mid, payer = onboard(platform)
         platform.pay_batch(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
         projector.start()
         _until(lambda: _cursor(db) == store.head().last_seq)  # folded with no read in this process
