@@ -862,6 +862,8 @@ def decision_summary(d: Decision, cur: Currency, withdrawal_waived: bool = False
 
 def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
     """The payment as the ledger's results make it: applied, replayed (every leg existed), or refused."""
+    if results and list(results).count(R.ok) == len(results):  # the usual answer, checked at C speed
+        return payment
     if all(r is R.exists for r in results):
         return dataclasses.replace(payment, replayed=True)
     if any(r is not R.ok for r in results):
