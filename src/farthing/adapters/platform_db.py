@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from farthing.adapters.rows import from_sql_u128, sql_u128
-from farthing.adapters.store_sqlite import MultiRow, SqliteStore, many_rows
+from farthing.adapters.store_sqlite import MultiRow, SqliteStore, WriteLock, many_rows
 from farthing.engine.store import Store
 
 
@@ -29,8 +29,10 @@ class PlatformDb:
         self._conn: Any
         self._url = store.url
         self._path = getattr(store, "path", "")
-        self._write_lock = store.write_lock if isinstance(store, SqliteStore) else threading.Lock()
+        self._write_lock: WriteLock | None = None
+        """SQLite's: the writers of the file take turns on it (PostgreSQL needs none)."""
         if isinstance(store, SqliteStore):
+            self._write_lock = store.write_lock
             self._conn = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False, timeout=30.0)
             self._conn.execute("PRAGMA busy_timeout=30000")
             if derived:
@@ -96,6 +98,7 @@ class PlatformDb:
                 with self._conn.transaction():
                     yield Transaction(self._conn, True)
                 return
+            assert self._write_lock is not None
             with self._write_lock:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
