@@ -9,6 +9,7 @@ one pass must write the same rows.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 
@@ -157,4 +158,43 @@ def test_closing_does_not_wait_for_a_long_backlog(
         finally:
             again.close()
     finally:
+        platform.close()
+
+
+def test_two_folders_at_once_fold_each_event_once(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, onboard: Callable[[Platform], tuple[str, Principal]]
+) -> None:
+    """The server's reads and its projection process fold one database at once: neither fails, and the
+    rows are those of one folder alone."""
+    monkeypatch.setattr(history_module, "CHUNK_EVENTS", 1)  # many small chunks: many chances to collide
+    platform = open_platform(store_url)
+    store = platform.ledger.engine.store
+    folders = [History(store, PlatformDb(store)) for _ in range(2)]
+    try:
+        mid, payer = onboard(platform)
+        for _ in range(60):
+            platform.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
+        errors: list[BaseException] = []
+
+        def fold(history: History) -> None:
+            try:
+                history.catch_up()
+            except BaseException as exc:  # any failure is the finding
+                errors.append(exc)
+
+        threads = [threading.Thread(target=fold, args=(h,)) for h in folders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        folded = _rows(folders[0].db)
+        folders[0].db.query("DELETE FROM entries")
+        folders[0].db.query("DELETE FROM payment_references")
+        folders[0].db.query("UPDATE history_cursor SET seq = 0, outbox_id = 0 WHERE id = 1")
+        folders[0].catch_up()
+        assert _rows(folders[0].db) == folded
+    finally:
+        for h in folders:
+            h.close()
         platform.close()

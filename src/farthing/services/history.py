@@ -10,8 +10,9 @@ its own committed payments; a background thread keeps it close behind the ledger
 
 The projection is rebuilt from the ledger alone: it reads whole journal batches (a linked chain never
 straddles two), and writes a chunk's rows with its cursor in one transaction, so a crash mid-way
-repeats nothing and loses nothing. Several processes may run it on one database: each checks, in
-its write transaction, that the cursor has not moved since it read it.
+repeats nothing and loses nothing. Several processes may run it on one database (the server's reads
+and its projection process do): each checks, in its write transaction and holding the cursor's row,
+that the cursor has not moved since it read it.
 """
 
 from __future__ import annotations
@@ -245,7 +246,10 @@ class History:
                      u(dp), u(dpo), u(cp), u(cpo), pid, ref_hash)
                 )  # fmt: skip
         with self.db.transaction() as tx:
-            [(now_at,)] = tx.query("SELECT seq FROM history_cursor WHERE id = 1")
+            # Locked on PostgreSQL, whose writers do not take turns as SQLite's do: a second folder waits
+            # here until the first commits, then sees the cursor moved instead of colliding on its rows.
+            lock = " FOR UPDATE" if self.db.postgres else ""
+            [(now_at,)] = tx.query("SELECT seq FROM history_cursor WHERE id = 1" + lock)
             if now_at != after:  # another process folded this chunk meanwhile: read the cursor again
                 return 1
             tx.executemany(
