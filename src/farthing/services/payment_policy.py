@@ -39,6 +39,7 @@ from farthing.domain.policy.evaluate import (
     local_day_and_month,
 )
 from farthing.domain.policy.model import Policy
+from farthing.domain.quick_init import quick_init
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, TransferResult
@@ -62,6 +63,7 @@ class Profile:
     age_band: str = "adult"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Gate:
     """An allowed payment: its fee, the counting legs to link after its own, and the decision."""
@@ -169,22 +171,27 @@ class PaymentPolicy:
     def _decide(
         self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
         now_ms: int, stage: str, channel: str = "remote",
-    ) -> tuple[Decision, dict[str, int], list[str], Counters, str, str]:  # fmt: skip
+    ) -> tuple[Decision, dict[str, int], tuple[str, ...], Counters, str, str]:  # fmt: skip
         capture = stage == "capture"
         day, month = local_day_and_month(now_ms, policy.timezone)
-        ids = {
-            "day": derive_id("spent-day", payer, cur.code, day),
-            "month": derive_id("spent-month", payer, cur.code, month),
-            "sca_amount": derive_id("sca-amount", payer, cur.code, self._epoch_name(payer, now_ms)),
-            "sca_count": derive_id("sca-count", payer, cur.code, self._epoch_name(payer, now_ms)),
-        }
-        wanted = self._wanted(policy)
-        self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
-        spent = self._spent([ids[k] for k in wanted])
-        counters = Counters(
-            day=day, day_spent=spent.get(ids["day"], 0), month=month, month_spent=spent.get(ids["month"], 0),
-            since_sca_count=spent.get(ids["sca_count"], 0), since_sca_amount=spent.get(ids["sca_amount"], 0),
-        )  # fmt: skip
+        wanted = policy.counters
+        ids: dict[str, int] = {}
+        if wanted:  # only the counters the policy reads: its limits' periods, its SCA rules'
+            for key in wanted:
+                if key == "day":
+                    ids[key] = derive_id("spent-day", payer, cur.code, day)
+                elif key == "month":
+                    ids[key] = derive_id("spent-month", payer, cur.code, month)
+                else:
+                    ids[key] = derive_id(key.replace("_", "-"), payer, cur.code, self._epoch_name(payer, now_ms))
+            self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
+            spent = self._spent(list(ids.values()))
+            counters = Counters(
+                day, spent.get(ids.get("day", 0), 0), month, spent.get(ids.get("month", 0), 0),
+                spent.get(ids.get("sca_count", 0), 0), spent.get(ids.get("sca_amount", 0), 0),
+            )  # fmt: skip
+        else:
+            counters = Counters(day, 0, month, 0, 0, 0)
         ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, channel=channel, age_band=profile.age_band,
                       payer_country=profile.country, counters=counters, evidence=evidence,
                       authenticated=capture)  # fmt: skip
@@ -282,6 +289,8 @@ class PaymentPolicy:
 
     def settled(self, gate: Gate) -> None:
         """The payment's batch answered (applied or not): it is no longer in flight here."""
+        if not gate.counted:
+            return
         with self._lock:
             for account, amount in gate.counted:
                 left = self._in_flight[account] - amount
@@ -289,14 +298,6 @@ class PaymentPolicy:
                     self._in_flight[account] = left
                 else:
                     del self._in_flight[account]
-
-    @staticmethod
-    def _wanted(policy: Policy) -> list[str]:
-        periods = {limit.period for limit in policy.limits}
-        wanted = [p for p in ("day", "month") if p in periods]
-        if policy.sca:
-            wanted += ["sca_amount", "sca_count"]
-        return wanted
 
     def _open(self, cur: Currency, accounts: list[tuple[int, int]], flags: int = 0) -> None:
         """Open counter accounts (id, code) on first use, beside the currency's counter source: a ledger

@@ -782,14 +782,14 @@ class Platform:
         policy = self.policy.for_payment(cur.code, item.merchant)
         if policy is not None and waits and awaiting is None:  # decided now (its place of supply recorded)
             profile = self.profile(principal.party_id)
-            evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
+            evidence = _with_billing(item.evidence, profile.country)
             awaiting = self.policy.decide(policy, principal.party_id, profile, evidence, cur, units, self.clock_ms(),
                                           "capture", item.channel)  # fmt: skip
             if awaiting.outcome == "deny":
                 raise PolicyRefused(ErrorCode.policy_denied, awaiting)
         if policy is not None and not waits:
             profile = self.profile(principal.party_id)
-            evidence = dataclasses.replace(item.evidence or Evidence(), billing=profile.country)
+            evidence = _with_billing(item.evidence, profile.country)
             stage = stage or ("payment" if item.capture else "hold")
             gate = self.policy.gate(policy, principal.party_id, item.merchant, profile, evidence, cur, units,
                                     self.clock_ms(), payment_id, stage, item.channel)  # fmt: skip
@@ -823,6 +823,13 @@ class Platform:
             cur.code, item.reference, False, status, gate.guards if gate is not None else 0, summary,
         )  # fmt: skip
         return legs, payment, payment_event(payment, event_type), gate
+
+
+def _with_billing(evidence: Evidence | None, country: str | None) -> Evidence:
+    """The payer's evidence of where it is, with the billing country its profile holds."""
+    if evidence is None:
+        return Evidence(country)
+    return Evidence(country, evidence.ip, evidence.phone, evidence.instrument, evidence.region)
 
 
 def added_tax_leg(payment_id: int, payer: int, payee: int, amount: int, cur: Currency) -> Transfer:

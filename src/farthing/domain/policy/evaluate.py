@@ -23,11 +23,13 @@ from zoneinfo import ZoneInfo
 
 from farthing.domain.money import Currency, currency, share
 from farthing.domain.policy.model import Limit, Policy, Sca, Tax
+from farthing.domain.quick_init import quick_init
 
 ALLOW, DENY, STEP_UP = "allow", "deny", "step_up"
 _RANK = {ALLOW: 0, STEP_UP: 1, DENY: 2}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Counters:
     day: str = ""
@@ -40,6 +42,7 @@ class Counters:
     since_sca_amount: int = 0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Where the payer is, piece by piece (ISO 3166 alpha-2), and the region for US-style tables."""
@@ -63,6 +66,7 @@ class Evidence:
         ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Context:
     amount: int
@@ -84,6 +88,7 @@ class Context:
     """The risk engine saw something abnormal: no risk-based exemption."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reason:
     rule_id: str
@@ -140,6 +145,7 @@ def _say(template: str, *args: object) -> Callable[[], str]:
     return partial(template.format, *args)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TaxLine:
     rule_id: str
@@ -152,6 +158,7 @@ class TaxLine:
     evidence: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     outcome: str
@@ -458,12 +465,16 @@ def _tax(
     country, used, said = cast(_Place, found)
     how = _Lazy(said)
     if country is None:
+        if why is None:  # the reason is told only when asked for: the decision is all that is needed now
+            return None, tax.unknown != "exempt"
         if tax.unknown == "exempt":
             return None, _tell(why, Reason(tax.id, "info", _say("place of supply unknown: {}; no tax charged", how)))
         return None, _tell(why, Reason(tax.id, "deny", _say("place of supply unknown: {} ({})", how, tax.source)))
     region = ctx.evidence.region
     place = f"{country}-{region}" if region and f"{country}-{region}" in tax.rates_ppm else country
     if place not in tax.rates_ppm:
+        if why is None:
+            return None, tax.unknown != "exempt"
         if tax.unknown == "exempt":
             return None, _tell(why, Reason(tax.id, "info", _say("{}; {} has no {} rate here: none charged", how, place,
                                                                 tax.kind)))  # fmt: skip
@@ -471,6 +482,8 @@ def _tax(
                                                             tax.source)))  # fmt: skip
     rate = tax.rates_ppm[place]
     if rate is None:
+        if why is None:
+            return None, False
         return None, _tell(why, Reason(tax.id, "info", _say("{}; not taxed in {}", how, place)))
     # Included, the price holds the tax (gross = net * (1 + rate)); added, the tax is rate * price.
     amount = share(ctx.amount, rate, 1_000_000 + rate if tax.inclusive else 1_000_000)

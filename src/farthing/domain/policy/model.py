@@ -253,6 +253,9 @@ class Policy:
     rule_sources: dict[str, str] = field(default_factory=dict)
     sca_by_channel: dict[str, tuple[Sca, ...]] = field(init=False, compare=False, repr=False)
     """The SCA rules that apply on each channel, worked out once."""
+    counters: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    """The payer's counters the policy reads, worked out once: "day" and "month" for its limits'
+    periods, "sca_amount" and "sca_count" (since the last strong authentication) for its SCA rules."""
     memo: dict[object, object] = field(init=False, compare=False, repr=False)
     """What evaluation remembers for this policy (e.g. the place of supply of each kind of evidence);
     a changed copy (`dataclasses.replace`) starts with none."""
@@ -260,6 +263,10 @@ class Policy:
     def __post_init__(self) -> None:
         by_channel = {ch: tuple(r for r in self.sca if r.channels is None or ch in r.channels) for ch in CHANNELS}
         object.__setattr__(self, "sca_by_channel", by_channel)
+        periods = {limit.period for limit in self.limits}
+        sca = ("sca_amount", "sca_count") if self.sca else ()
+        counters = tuple(p for p in ("day", "month") if p in periods) + sca
+        object.__setattr__(self, "counters", counters)
         object.__setattr__(self, "memo", {})
 
 

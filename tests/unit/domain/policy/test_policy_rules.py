@@ -178,3 +178,17 @@ def test_a_changed_copy_of_a_policy_decides_by_its_own_rules() -> None:
     remote = [r.id for r in policy.sca if r.channels is None or "remote" in r.channels]
     assert remote and evaluate(strict, ctx).refused_by == (policy.tax.id, *remote)
     assert evaluate(policy, ctx).outcome == "allow"
+
+
+@pytest.mark.parametrize("pack", ["kr", "eu-de", "us", "uk"])
+def test_a_policy_reads_only_the_counters_its_rules_need(pack: str) -> None:
+    """The payment path opens and reads only `policy.counters`: every limit's period, and the SCA
+    counters where SCA rules exist; a copy with fewer rules reads fewer."""
+    policy = load(pack)
+    periods = {limit.period for limit in policy.limits} - {"payment"}
+    assert set(policy.counters) == periods | ({"sca_amount", "sca_count"} if policy.sca else set())
+    bare = dataclasses.replace(policy, limits=(), sca=())
+    assert bare.counters == ()
+    cap = dataclasses.replace(load("kr").limits[0], period="day")
+    assert dataclasses.replace(bare, limits=(cap,)).counters == ("day",)
+    assert dataclasses.replace(policy, limits=(cap,)).counters[0] == "day"
