@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 import inspect
 import os
 from collections.abc import AsyncIterator, Callable
@@ -50,6 +49,7 @@ from farthing.api.rate_limits import RateLimiter
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence, percent
 from farthing.errors import ErrorCode
+from farthing.services import heap
 from farthing.services.allowances import Allowances
 from farthing.services.channels import Channels
 from farthing.services.factors import Factors
@@ -365,23 +365,6 @@ def _telemetry() -> dict[str, Any]:
     return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
 
 
-def _settle_heap() -> None:
-    """Keep the cyclic garbage collector's full passes short: what start-up built (modules, the app's
-    routes and schemas, the platform) lives as long as the process, so it is moved out of the
-    collector's sight (`gc.freeze`), and the youngest generation is collected less often, so that
-    fewer objects of requests in flight are promoted to the old generation while they are still
-    alive. Under load, full passes over start-up's 120,000 objects took up to 74 ms, a tenth of the
-    server's time (measured with gc.callbacks under wrk)."""
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-
-
-GC_YOUNG_THRESHOLD = 10_000
-"""Allocations between collections of the youngest generation (CPython's default is 700)."""
-
-
 PROJECTOR_CHECK_S = 5.0
 """How often the server looks whether the history projection's process is still running."""
 
@@ -415,7 +398,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.step_ups.passkeys = app.state.passkeys
         app.state.allowances = Allowances(app.state.platform)
         app.state.users = Users(app.state.platform, app.state.platform.privacy)
-        _settle_heap()
+        heap.settle()  # keep the collector's full passes short (farthing.services.heap)
         try:
             yield
         finally:
