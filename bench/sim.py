@@ -1,16 +1,19 @@
 """Policy-lab speed: simulated payments per second through the real services on SQLite, and peak memory.
 
-A world of consumers buying $0.01 items from card-funded wallets (no policy, then the `eu-de` pack with
-its SCA exemption counters and step-ups), run for enough simulated days to make about 50,000 payments
-(10,000 with --quick; `--payments N` for the issue's 1,000,000), with a progress line. It prints the
-whole run's time (the world's set-up included) and the rate past the first simulated day (the set-up
-of 200 consumers' keys, second factors and wallets is in the first). Targets in the issue: >= 20,000
-simulated payments/s, a million in under a minute, peak memory <= 1 GiB for a million.
+A world of consumers buying 1-cent items from card-funded wallets, in three versions: `plain` (no
+policy pack: the baseline), `us` (the `us` pack decides every payment: the platform fee, the sales-tax
+rule, its limits; no SCA) and `eu-de` (its SCA exemption counters, and a step-up every sixth payment),
+each run for enough simulated days to make about 50,000 payments (10,000 with --quick; `--payments N`
+for the issue's 1,000,000), with a progress line. It prints the whole run's time (the world's set-up
+included) and the rate past the first simulated day (the set-up of 200 consumers' keys, second factors
+and wallets is in the first), and the policy's cost as the `us` world's rate over the `plain` one's.
+Targets in the issue: >= 20,000 simulated payments/s with the policy, a million in under a minute,
+peak memory <= 1 GiB for a million.
 
-    python bench/sim.py [--quick] [--json] [--payments N] [--worlds plain,eu-de]
+    python bench/sim.py [--quick] [--json] [--payments N] [--worlds plain,us,eu-de]
 
-`--worlds plain --payments 1000000` is the issue's million (the eu-de world, which steps up every
-sixth payment one at a time, takes far longer per payment).
+`--worlds us --payments 1000000` is the issue's million (the eu-de world, which steps up every sixth
+payment one at a time, takes far longer per payment).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ import time
 
 os.environ.setdefault("FARTHING_MASTER_KEYS", "bench:" + base64.b64encode(b"s" * 32).decode())
 
+from rich.console import Console
+from rich.progress import Progress
+
 from farthing.sim import run, scenario
 
 WORLD = """
@@ -48,27 +54,32 @@ count = 200
 arrivals_per_day = 24.0
 willingness_to_pay = "0.05"
 mental_cost = "0.001"
-country = "DE"
+country = "{country}"
 
 [[merchants]]
 count = 20
 price = "0.01"
-country = "DE"
+country = "{country}"
 """
 
+WORLDS = {"plain": ("USD", [], "US"), "us": ("USD", ["us"], "US"), "eu-de": ("EUR", ["eu-de"], "DE")}
+"""name: (currency, policy packs, the consumers' and merchants' country)"""
 
-def measure(payments: int, currency: str, policies: list[str]) -> dict[str, float]:
+
+def measure(payments: int, world: str) -> dict[str, float]:
+    currency, policies, country = WORLDS[world]
     days = max(1, round(payments / (200 * 24)))
-    s = scenario.parse(WORLD.format(days=days, currency=currency, policies=json.dumps(policies)))
+    s = scenario.parse(WORLD.format(days=days, currency=currency, policies=json.dumps(policies), country=country))
     started = time.perf_counter()
     day_ends: list[float] = []
+    with Progress(console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"{world}: {s.scenario.days} simulated days", total=s.scenario.days)
 
-    def progress(day: int, n: int) -> None:
-        day_ends.append(time.perf_counter())
-        print(f"\r  {currency} {'+'.join(policies) or 'no policy'}: day {day}/{n}", end="", file=sys.stderr, flush=True)
+        def progress(day: int, n: int) -> None:
+            day_ends.append(time.perf_counter())
+            bar.update(task, completed=day)
 
-    result = run.run(s, progress=progress)
-    print(file=sys.stderr)
+        result = run.run(s, progress=progress)
     elapsed = time.perf_counter() - started
     # Past the first day (the world's set-up: parties, keys, second factors, wallets), the running rate.
     per_day = [d.payments for d in result.days]
@@ -82,25 +93,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a run under 30 s")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     parser.add_argument("--payments", type=int, default=None, help="about how many payments per world")
-    parser.add_argument("--worlds", default="plain,eu-de", help="which worlds to run: plain, eu-de or both")
+    parser.add_argument("--worlds", default="plain,us,eu-de", help="which worlds to run: plain, us, eu-de")
     args = parser.parse_args()
     n = args.payments or (10_000 if args.quick else 50_000)
-    worlds = set(args.worlds.split(","))
-    if not worlds or worlds - {"plain", "eu-de"}:
-        parser.error("--worlds takes plain, eu-de or plain,eu-de")
+    worlds = [w for w in args.worlds.split(",") if w]
+    if not worlds or set(worlds) - set(WORLDS):
+        parser.error("--worlds takes plain, us and eu-de, separated by commas")
     figures: dict[str, float] = {}
-    if "plain" in worlds:
-        plain = measure(n, "USD", [])
-        figures |= {"plain_payments_per_s": plain["payments_per_s"], "plain_payments": plain["payments"],
-                    "plain_seconds": plain["seconds"]}  # fmt: skip
-        print(f"no policy: {plain['payments']:,.0f} payments in {plain['seconds']:.1f} s with the set-up; "
-              f"{plain['payments_per_s']:,.0f}/s past the first day (target >= 20,000)")  # fmt: skip
-    if "eu-de" in worlds:
-        eu = measure(n, "EUR", ["eu-de"])
-        figures |= {"eu_payments_per_s": eu["payments_per_s"], "eu_payments": eu["payments"],
-                    "eu_step_ups": eu["step_ups"]}  # fmt: skip
-        print(f"eu-de:     {eu['payments']:,.0f} payments in {eu['seconds']:.1f} s with the set-up; "
-              f"{eu['payments_per_s']:,.0f}/s past the first day, {eu['step_ups']:,.0f} step-ups")  # fmt: skip
+    for world in worlds:
+        m = measure(n, world)
+        figures |= {f"{world}_payments_per_s": m["payments_per_s"], f"{world}_payments": m["payments"],
+                    f"{world}_seconds": m["seconds"], f"{world}_step_ups": m["step_ups"]}  # fmt: skip
+        print(f"{world + ':':7s} {m['payments']:,.0f} payments in {m['seconds']:.1f} s with the set-up; "
+              f"{m['payments_per_s']:,.0f}/s past the first day, {m['step_ups']:,.0f} step-ups"
+              + (" (target >= 20,000/s)" if world == "us" else ""))  # fmt: skip
+    if "plain" in worlds and "us" in worlds:
+        figures["us_over_plain"] = figures["us_payments_per_s"] / figures["plain_payments_per_s"]
+        print(f"the us pack's decisions keep {figures['us_over_plain']:.0%} of the plain world's rate")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures["peak_rss_mib"] = peak_mib
     print(f"peak memory {peak_mib:,.0f} MiB (target <= 1024 for 1,000,000 payments)")
