@@ -23,6 +23,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
@@ -79,6 +80,12 @@ class Gate:
     """Tax added to the price (a US sales tax): the payer pays it on top, with the payment."""
 
 
+@lru_cache(maxsize=64)
+def counter_source(currency_code: str) -> int:
+    """The account every counter of a currency is counted from (its id, worked out once)."""
+    return derive_id("counter-source", currency_code)
+
+
 class PolicyRefused(Exception):
     def __init__(self, code: ErrorCode, decision: Decision) -> None:
         self.code = code
@@ -127,7 +134,7 @@ class PaymentPolicy:
         if decision.outcome != ALLOW:
             code = ErrorCode.policy_denied if decision.outcome == DENY else ErrorCode.authentication_required
             raise PolicyRefused(code, decision)
-        source = derive_id("counter-source", cur.code)
+        source = counter_source(cur.code)
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
         legs, counted = [], []
         for key in wanted:
@@ -222,7 +229,7 @@ class PaymentPolicy:
         adjustment in the return of the refund's month instead: its base there goes down by the gross
         (below zero if need be: that return gives tax back). Only counters that exist are touched."""
         day, month = local_day_and_month(paid_at_ms, policy.timezone)
-        source = derive_id("counter-source", cur.code)
+        source = counter_source(cur.code)
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
         moves: list[tuple[int, int, int]] = [  # (from, to, code)
             (derive_id("spent-day", payer, cur.code, day), source, T_COUNT),
@@ -306,7 +313,7 @@ class PaymentPolicy:
         if not new:
             return
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
-        source = derive_id("counter-source", cur.code)
+        source = counter_source(cur.code)
         made = self._ledger.create_accounts(
             [Account(source, ledger, CODE_COUNTER_SOURCE)] + [Account(a, ledger, code, flags) for a, code in new]
         )
@@ -318,7 +325,7 @@ class PaymentPolicy:
         """A headroom account (opened and funded once with `amount`) and the counter source to draw into:
         a transfer of n from it fails in the ledger once less than n is left, in any process."""
         self._fund(cur, headroom, amount)
-        return headroom, derive_id("counter-source", cur.code)
+        return headroom, counter_source(cur.code)
 
     def _fund(self, cur: Currency, headroom: int, amount: int) -> None:
         """Open a limit's headroom account for a payer and period, funded once with what is left of the
@@ -328,7 +335,7 @@ class PaymentPolicy:
             return
         self._open(cur, [(headroom, CODE_HEADROOM)], flags=int(AccountFlags.debits_must_not_exceed_credits))
         if amount > 0:
-            source = derive_id("counter-source", cur.code)
+            source = counter_source(cur.code)
             ledger = cur.ledger + COUNTER_LEDGER_OFFSET
             fund = Transfer(
                 derive_id("headroom-fund", str(headroom)), source, headroom, amount, ledger, T_FUND_HEADROOM
