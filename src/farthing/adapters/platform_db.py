@@ -20,6 +20,10 @@ from farthing.adapters.store_sqlite import MultiRow, SqliteStore, WriteLock, man
 from farthing.engine.store import Store
 
 
+_READ_ONLY = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+"""A statement that only reads; every other one takes its turn with the file's writers."""
+
+
 class PlatformDb:
     def __init__(self, store: Store, derived: bool = False) -> None:
         """`derived`: the tables written here can be rebuilt from the ledger (the history projection),
@@ -35,8 +39,11 @@ class PlatformDb:
             self._write_lock = store.write_lock
             self._conn = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False, timeout=30.0)
             self._conn.execute("PRAGMA busy_timeout=30000")
-            if derived:
-                self._conn.execute("PRAGMA synchronous=NORMAL")
+            # As durable as the ledger's store was asked to be (`?synchronous=` in the URL), no more.
+            synchronous = store.synchronous.upper()
+            if derived and synchronous in ("FULL", "EXTRA"):
+                synchronous = "NORMAL"
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._postgres = False
         else:
             from farthing.adapters.store_postgres import connect
@@ -49,6 +56,10 @@ class PlatformDb:
         if self._postgres:
             sql = sql.replace("?", "%s")
         with self._lock:
+            if self._write_lock is not None and not _READ_ONLY.match(sql):
+                with self._write_lock:  # a write takes its turn with the file's other writers
+                    cur = self._conn.execute(sql, params)
+                    return list(cur.fetchall()) if cur.description else []
             cur = self._conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
 
