@@ -19,7 +19,6 @@ from farthing.adapters.rows import from_sql_u128, sql_u128
 from farthing.adapters.store_sqlite import MultiRow, SqliteStore, WriteLock, many_rows
 from farthing.engine.store import Store
 
-
 _READ_ONLY = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 """A statement that only reads; every other one takes its turn with the file's writers."""
 
