@@ -10,7 +10,7 @@ and wallets is in the first), and the policy's cost as the `us` world's rate ove
 Targets in the issue: >= 20,000 simulated payments/s with the policy, a million in under a minute,
 peak memory <= 1 GiB for a million.
 
-    python bench/sim.py [--quick] [--json] [--payments N] [--worlds plain,us,eu-de]
+    python bench/sim.py [--quick] [--json] [--payments N] [--worlds plain,us,eu-de] [--postgres URL]
 
 `--worlds us --payments 1000000` is the issue's million (the eu-de world, which steps up every sixth
 payment one at a time, takes far longer per payment).
@@ -66,7 +66,7 @@ WORLDS = {"plain": ("USD", [], "US"), "us": ("USD", ["us"], "US"), "eu-de": ("EU
 """name: (currency, policy packs, the consumers' and merchants' country)"""
 
 
-def measure(payments: int, world: str) -> dict[str, float]:
+def measure(payments: int, world: str, postgres: str | None = None) -> dict[str, float]:
     currency, policies, country = WORLDS[world]
     days = max(1, round(payments / (200 * 24)))
     s = scenario.parse(WORLD.format(days=days, currency=currency, policies=json.dumps(policies), country=country))
@@ -79,7 +79,7 @@ def measure(payments: int, world: str) -> dict[str, float]:
             day_ends.append(time.perf_counter())
             bar.update(task, completed=day)
 
-        result = run.run(s, progress=progress)
+        result = run.run(s, progress=progress, postgres=postgres)
     elapsed = time.perf_counter() - started
     # Past the first day (the world's set-up: parties, keys, second factors, wallets), the running rate.
     per_day = [d.payments for d in result.days]
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     parser.add_argument("--payments", type=int, default=None, help="about how many payments per world")
     parser.add_argument("--worlds", default="plain,us,eu-de", help="which worlds to run: plain, us, eu-de")
+    parser.add_argument("--postgres", default=None, help="run on this PostgreSQL database (a schema per run)")
     args = parser.parse_args()
     n = args.payments or (10_000 if args.quick else 50_000)
     worlds = [w for w in args.worlds.split(",") if w]
@@ -101,7 +102,7 @@ def main() -> None:
         parser.error("--worlds takes plain, us and eu-de, separated by commas")
     figures: dict[str, float] = {}
     for world in worlds:
-        m = measure(n, world)
+        m = measure(n, world, args.postgres)
         figures |= {f"{world}_payments_per_s": m["payments_per_s"], f"{world}_payments": m["payments"],
                     f"{world}_seconds": m["seconds"], f"{world}_step_ups": m["step_ups"]}  # fmt: skip
         print(f"{world + ':':7s} {m['payments']:,.0f} payments in {m['seconds']:.1f} s with the set-up; "

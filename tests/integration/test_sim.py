@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from farthing.errors import ErrorCode, StoreError
 from farthing.services import audit
 from farthing.services.ledger import open_ledger
 from farthing.sim import run, scenario
@@ -271,3 +272,32 @@ def test_the_first_cent_loses_far_more_demand_than_the_second() -> None:
 
     free, one, two = demand("0"), demand("0.01"), demand("0.02")
     assert free == 1.0 and free - one > 3 * (one - two) > 0
+
+
+@pytest.mark.postgres
+def test_a_run_on_postgresql_gives_the_same_metrics_and_leaves_nothing_behind(pg_database: str) -> None:
+    """The same world on PostgreSQL (a schema made for the run) as on SQLite: every metric the same,
+    and the schema dropped after the run."""
+    import psycopg
+
+    world = small(
+        "\n[[fraudsters]]\ncount = 1\nattempts_per_day = 24\nstolen_card_share = 0.2\n",
+        **{"scenario.days": "2"},
+    )
+
+    def schemas() -> set[str]:
+        with psycopg.connect(pg_database) as conn:
+            rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'farthing_sim_%'").fetchall()
+        return {r[0] for r in rows}
+
+    before = schemas()
+    on_sqlite, on_postgres = run.run(world), run.run(world, postgres=pg_database)
+    assert on_postgres.totals == on_sqlite.totals and on_postgres.totals["payments"] > 50
+    assert [d.as_row(100) for d in on_postgres.days] == [d.as_row(100) for d in on_sqlite.days]
+    assert schemas() == before
+
+
+def test_a_run_refuses_a_database_that_is_not_postgresql() -> None:
+    with pytest.raises(StoreError) as refused:
+        run.run(small(), postgres="mysql://localhost/x")
+    assert refused.value.code is ErrorCode.database_url_invalid

@@ -295,6 +295,13 @@ def simulate(
     out: Annotated[str | None, typer.Option(help="output folder (default sim-out/<scenario>-<timestamp>)")] = None,
     vary: Annotated[list[str] | None, typer.Option(help="key=v1,v2,… (repeatable): a sweep")] = None,
     runs: Annotated[int, typer.Option(min=1, max=100, help="seeds per point, for 95 % intervals")] = 1,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="run on this PostgreSQL database, each run in a schema of its own, dropped after it "
+            "(default: a temporary SQLite file)"
+        ),
+    ] = None,
 ) -> None:
     """Run a policy-lab scenario through the real services; write metrics.json, metrics.csv, report.html."""
     import time
@@ -327,7 +334,10 @@ def simulate(
         def advance(label: str, day: int, days: int) -> None:
             bar.update(task, advance=1, description=f"{label}: day {day}/{days}")
 
-        points = experiment.sweep(base, varied, runs, advance)
+        try:
+            points = experiment.sweep(base, varied, runs, advance, postgres=postgres)
+        except FarthingError as exc:
+            raise _fail(exc) from exc
     page = report.write(points, folder)
     for line in report.summary(points):
         console.print(line, highlight=False)

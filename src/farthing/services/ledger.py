@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from farthing.adapters.open_store import open_store
 from farthing.engine.committer import GroupCommitter, tune_interpreter
 from farthing.engine.engine import LedgerEngine
+from farthing.errors import ErrorCode, StoreError
 
 
 def open_ledger(url: str | None = None, wait_ms: float = 1.0) -> GroupCommitter:
@@ -17,3 +22,19 @@ def open_ledger(url: str | None = None, wait_ms: float = 1.0) -> GroupCommitter:
         store.close()
         raise
     return GroupCommitter(engine, wait_ms=wait_ms)
+
+
+@contextmanager
+def scratch_ledger_url(folder: Path, postgres: str | None = None) -> Iterator[str]:
+    """Where to put a ledger that lives only as long as the block (a simulation run): a SQLite file in
+    `folder`, or with `postgres` (a database URL) a schema of that database created for the block and
+    dropped after it. Either commits without waiting for the disk: nothing of it outlives the run."""
+    if postgres is None:
+        yield f"sqlite:///{folder}/sim.db?synchronous=NORMAL"
+        return
+    if not postgres.startswith(("postgresql://", "postgres://")):
+        raise StoreError(ErrorCode.database_url_invalid, f"{postgres!r}: want a postgresql:// URL")
+    from farthing.adapters.store_postgres import scratch_schema
+
+    with scratch_schema(postgres, "farthing_sim") as url:
+        yield url

@@ -909,11 +909,17 @@ def _payment_error(results: list[TransferResult]) -> PlatformError:
     return PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {first.name}")
 
 
-def open_platform(url: str | None = None, policy_packs: Sequence[str] = (), commit_wait_ms: float = 1.0) -> Platform:
+def open_platform(
+    url: str | None = None,
+    policy_packs: Sequence[str] = (),
+    commit_wait_ms: float = 1.0,
+    keys_beside: str | None = None,
+) -> Platform:
     """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway, and
     the named policy packs, each deciding the payments in its currency (two for one currency: refused).
     `commit_wait_ms`: how long the group committer waits for more requests to join a batch (0 for a
-    caller that waits for each answer before it asks again, such as the simulator)."""
+    caller that waits for each answer before it asks again, such as the simulator). `keys_beside`: where
+    a master key is made when none is configured (default: beside the SQLite file, or `farthing.*` here)."""
     from farthing.adapters.key_vault import KeyVault
     from farthing.services import policies
     from farthing.services.funding import TestGateway
@@ -937,7 +943,7 @@ def open_platform(url: str | None = None, policy_packs: Sequence[str] = (), comm
     platform.topup_guard = guard
     try:
         path = getattr(ledger.engine.store, "path", None)
-        platform.privacy = Privacy(platform, KeyVault.from_env(beside=path or "farthing"))
+        platform.privacy = Privacy(platform, KeyVault.from_env(beside=keys_beside or path or "farthing"))
     except BaseException:
         platform.close()
         raise

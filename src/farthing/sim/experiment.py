@@ -37,10 +37,12 @@ def interval(xs: list[float]) -> tuple[float, float]:
 
 
 def sweep(
-    base: Scenario, vary: dict[str, list[str]], runs: int, progress: Callable[[str, int, int], None] | None = None
-) -> list[Point]:
+    base: Scenario, vary: dict[str, list[str]], runs: int, progress: Callable[[str, int, int], None] | None = None,
+    postgres: str | None = None,
+) -> list[Point]:  # fmt: skip
     """Every combination of the varied values, `runs` seeds each. Run k at every point uses seed + k, so
-    the points differ only by the change (common random numbers)."""
+    the points differ only by the change (common random numbers). `postgres`: run each on a schema of
+    its own in that database (see `run.run`)."""
     combos: list[dict[str, str]] = [{}]
     for key, values in vary.items():
         combos = [{**c, key: v} for c in combos for v in values]
@@ -51,7 +53,8 @@ def sweep(
         for k in range(runs):
             seeded = with_values(scenario, {"scenario.seed": str(base.scenario.seed + k)})
             label = ", ".join(f"{a}={b}" for a, b in combo.items()) or base.scenario.name
-            results.append(run(seeded, progress=(lambda d, n, lbl=label: progress(lbl, d, n)) if progress else None))
+            said = (lambda d, n, lbl=label: progress(lbl, d, n)) if progress else None
+            results.append(run(seeded, progress=said, postgres=postgres))
         keys = results[0].totals.keys()
         stats = {key: interval([r.totals[key] for r in results]) for key in keys}
         points.append(Point(combo, results, {k: v[0] for k, v in stats.items()}, {k: v[1] for k, v in stats.items()}))
