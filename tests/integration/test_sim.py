@@ -13,7 +13,7 @@ import pytest
 from farthing.errors import ErrorCode, StoreError
 from farthing.services import audit
 from farthing.services.ledger import open_ledger
-from farthing.sim import run, scenario
+from farthing.sim import report, run, scenario
 from farthing.sim.experiment import sweep
 
 BASE = """
@@ -301,3 +301,20 @@ def test_a_run_refuses_a_database_that_is_not_postgresql() -> None:
     with pytest.raises(StoreError) as refused:
         run.run(small(), postgres="mysql://localhost/x")
     assert refused.value.code is ErrorCode.database_url_invalid
+
+
+def test_a_sweep_of_two_keys_draws_one_line_for_each_value_of_the_second(tmp_path: Path) -> None:
+    """The channels study "as volume grows": volume on the x axis, a line per payment path; amounts are
+    told in the scenario's currency, shares as percentages."""
+    base = small(**{"consumers[0].willingness_to_pay": "0.01", "payments.channel_deposit": "1.00"})
+    points = sweep(base, {"consumers[0].arrivals_per_day": ["12", "48"], "payments.path": ["ledger", "channel"]}, 1)
+    page = report.write(points, tmp_path).read_text()
+    assert page.count("data:image/png;base64,") == 2
+    assert "against consumers[0].arrivals_per_day, one line for each payments.path" in page
+    per_payment = {(p.values["consumers[0].arrivals_per_day"], p.values["payments.path"]):
+                   p.mean["ledger_transfers_per_payment"] for p in points}  # fmt: skip
+    assert per_payment["12", "ledger"] >= 2 > per_payment["12", "channel"] > per_payment["48", "channel"]
+    assert report.told("value", 1234.5, "USD") == "1,234.50 USD"
+    assert report.told("value", 983333, "KRW") == "983,333 KRW"
+    assert report.told("fee_overhead", 0.116, "USD") == "11.6 %"
+    assert report.told("payments", 983.3333, "USD") == "983.3"

@@ -14,6 +14,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axis import Axis
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from farthing.domain.money import currency
 from farthing.sim.experiment import Point
@@ -39,6 +41,29 @@ HEADLINE = {
 }
 
 
+MONEY = {"value", "merchant_revenue", "processing_cost", "platform_fees", "fraud_lost"}
+"""Metrics in the scenario's currency (major units: dollars, won)."""
+SHARES = {"fee_overhead", "conversion"}
+"""Metrics that are a share of something: told as percentages."""
+
+
+def told(key: str, value: float, code: str) -> str:
+    """A metric as a person reads it: "983,333 KRW", "11.6 %", "2,379" (a mean of runs keeps a decimal)."""
+    if key in MONEY:
+        places = currency(code).exponent
+        return f"{value:,.{places}f} {code}"
+    if key in SHARES:
+        return f"{value:.1%}".replace("%", " %")
+    if key.endswith("per_payment") or key.endswith("per_100_payments"):
+        return f"{value:,.3g}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _plain_ticks(axis: Axis) -> None:
+    """Ticks as numbers with thousands separators ("300,000"), never an offset such as "1e6"."""
+    axis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.10g}"))
+
+
 def _png(fig: plt.Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -55,9 +80,10 @@ def _axis_value(text: str) -> float:
 
 def summary(points: list[Point]) -> list[str]:
     """Lines saying what moved between the first and the last point, largest relative change first."""
+    code = points[0].runs[0].scenario.scenario.currency
     if len(points) < 2:
         t = points[0].mean
-        return [f"{HEADLINE[k]}: {t[k]:,.4g}" for k in HEADLINE if k in t]
+        return [f"{HEADLINE[k]}: {told(k, t[k], code)}" for k in HEADLINE if k in t]
     a, b = points[0], points[-1]
     label_a = ", ".join(f"{k}={v}" for k, v in a.values.items())
     label_b = ", ".join(f"{k}={v}" for k, v in b.values.items())
@@ -67,17 +93,65 @@ def summary(points: list[Point]) -> list[str]:
         if x == y:
             continue
         rel = (y - x) / abs(x) if x else float("inf")
-        moves.append((abs(rel), f"{name}: {x:,.4g} → {y:,.4g} ({'+' if y > x else ''}{rel:.0%})" if x else
-                      f"{name}: {x:,.4g} → {y:,.4g}"))  # fmt: skip
+        change = f"{told(key, x, code)} → {told(key, y, code)}"
+        moves.append((abs(rel), f"{name}: {change} ({'+' if y > x else ''}{rel:.0%})" if x else f"{name}: {change}"))
     moves.sort(key=lambda m: -m[0])
     return [f"From {label_a} to {label_b}:"] + [m[1] for m in moves] if moves else ["Nothing moved."]
+
+
+def _sweep_chart(points: list[Point], varied_keys: list[str], code: str) -> tuple[str, str]:
+    """Each metric against the varied key (mean of the runs, 95 % band); with two keys, against the
+    numeric one (the first given, if both are), one line for each value of the other."""
+
+    def numeric(key: str) -> bool:
+        return all(_axis_value(p.values[key]) == _axis_value(p.values[key]) for p in points)  # no NaN
+
+    x_key = next((k for k in varied_keys if numeric(k)), varied_keys[0])
+    series_key = next((k for k in varied_keys if k != x_key), None)
+    labels = list(dict.fromkeys(p.values[x_key] for p in points))
+    categorical = not numeric(x_key)
+    position = {v: (float(i) if categorical else _axis_value(v)) for i, v in enumerate(labels)}
+    groups: dict[str, list[Point]] = {}
+    for p in points:
+        groups.setdefault(p.values[series_key] if series_key else "", []).append(p)
+    shown = [k for k in HEADLINE if any(p.mean.get(k) for p in points)]
+    cols = 3
+    rows = -(-len(shown) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.1 * rows), squeeze=False)
+    for i, metric in enumerate(shown):
+        a = axes[i // cols][i % cols]
+        for name, group in groups.items():
+            xs = [position[p.values[x_key]] for p in group]
+            ys = [p.mean[metric] for p in group]
+            hw = [p.half_width[metric] for p in group]
+            a.plot(xs, ys, marker="o", label=f"{series_key}={name}" if series_key else None)
+            low = [y - h for y, h in zip(ys, hw, strict=True)]
+            high = [y + h for y, h in zip(ys, hw, strict=True)]
+            a.fill_between(xs, low, high, alpha=0.25)
+        title = f"{HEADLINE[metric]} ({code})" if metric in MONEY else HEADLINE[metric]
+        a.set(title=title, xlabel=x_key)
+        if metric in SHARES:
+            a.yaxis.set_major_formatter(PercentFormatter(1.0))
+        else:
+            _plain_ticks(a.yaxis)
+        # A tick at each value the sweep ran, as the reader wrote it (300,000 rather than 3e5).
+        ticks = labels if categorical else [f"{position[v]:,.10g}" for v in labels]
+        a.set_xticks([position[v] for v in labels], ticks, rotation=30 if sum(map(len, ticks)) > 24 else 0)
+        if series_key and i == 0:
+            a.legend(fontsize="small")
+    for j in range(len(shown), rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    fig.tight_layout()
+    against = f"{x_key}, one line for each {series_key}" if series_key else x_key
+    return f"Each metric against {against} (mean of the runs, 95 % band)", _png(fig)
 
 
 def write(points: list[Point], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     first = points[0].runs[0]
     scenario = first.scenario
-    scale = currency(scenario.scenario.currency).units_per_major
+    code = scenario.scenario.currency
+    scale = currency(code).units_per_major
     doc = {
         "scenario": scenario.model_dump(),
         "points": [
@@ -105,32 +179,9 @@ def write(points: list[Point], out: Path) -> Path:
                marker="o", color="tab:red")  # fmt: skip
     ax[1].set(title="fee overhead per day", xlabel="day", ylabel="card fees / value")
     charts.append(("The first run, day by day", _png(fig)))
-    varied_keys = sorted({k for p in points for k in p.values})
-    if len(points) > 1 and len(varied_keys) == 1:
-        key = varied_keys[0]
-        labels = [p.values[key] for p in points]
-        numeric = [_axis_value(v) for v in labels]
-        categorical = any(x != x for x in numeric)  # NaN: a value that is not a number (ledger, channel …)
-        xs = list(range(len(points))) if categorical else numeric
-        shown = [k for k in HEADLINE if any(p.mean.get(k) for p in points)]
-        cols = 3
-        rows = -(-len(shown) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(12, 3.1 * rows), squeeze=False)
-        for i, metric in enumerate(shown):
-            a = axes[i // cols][i % cols]
-            ys = [p.mean[metric] for p in points]
-            hw = [p.half_width[metric] for p in points]
-            a.plot(xs, ys, marker="o")
-            low = [y - h for y, h in zip(ys, hw, strict=True)]
-            high = [y + h for y, h in zip(ys, hw, strict=True)]
-            a.fill_between(xs, low, high, alpha=0.25)
-            a.set(title=HEADLINE[metric], xlabel=key)
-            if categorical:
-                a.set_xticks(xs, labels)
-        for j in range(len(shown), rows * cols):
-            axes[j // cols][j % cols].axis("off")
-        fig.tight_layout()
-        charts.append((f"Each metric against {key} (mean of the runs, 95 % band)", _png(fig)))
+    varied_keys = list(points[0].values)  # in the order the sweep was asked for
+    if len(points) > 1 and len(varied_keys) in (1, 2):
+        charts.append(_sweep_chart(points, varied_keys, scenario.scenario.currency))
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in doc["summary"])
     sources = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in scenario.sources.items())
     figures = "".join(f'<h2>{html.escape(t)}</h2><img alt="{html.escape(t)}" src="data:image/png;base64,{png}">'
@@ -139,7 +190,8 @@ def write(points: list[Point], out: Path) -> Path:
     head = "".join(f"<th>{html.escape(k)}</th>" for k in [*varied_keys, *table_keys])
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(p.values.get(k, ''))}</td>" for k in varied_keys)
-        + "".join(f"<td>{p.mean[k]:,.4g} ± {p.half_width[k]:,.2g}</td>" for k in table_keys) + "</tr>"
+        + "".join(f"<td>{html.escape(told(k, p.mean[k], code))} ± {p.half_width[k]:,.2g}</td>" for k in table_keys)
+        + "</tr>"
         for p in points
     )  # fmt: skip
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(scenario.scenario.name)}</title>
