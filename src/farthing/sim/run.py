@@ -244,6 +244,8 @@ class _World:
         self.mule, mule_key, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", home)
         self.mule_key = Principal(mule_key, "merchant", self.mule, "test", MERCHANT_SCOPES)
         self.devices = self._devices()
+        self.items: dict[tuple[str, int], PaymentItem] = {}
+        """(merchant, consumer group) -> what its consumers buy there."""
         self.bursts: dict[int, int] = {}
         """Card tester -> the hour its attack starts, today."""
         self.transfers_seen = self._transfers()
@@ -317,9 +319,13 @@ class _World:
             self._card_testing(day)
             return
         batch = []
+        items = self.items
         for consumer, merchant, price in intents:
-            country = self.s.consumers[consumer.group].country
-            item = PaymentItem(merchant, self.cur.format(price), self.cur.code, evidence=Evidence(ip=country))
+            item = items.get((merchant, consumer.group))
+            if item is None:  # the same purchase is the same (immutable) item every time: made once
+                country = self.s.consumers[consumer.group].country
+                item = PaymentItem(merchant, self.cur.format(price), self.cur.code, evidence=Evidence(ip=country))
+                items[merchant, consumer.group] = item
             batch.append((consumer.principal, item, None))
         for (consumer, _, price), done in zip(intents, self.platform.pay_many(batch, step_up=True), strict=True):
             if isinstance(done, PlatformError):
