@@ -318,3 +318,50 @@ def test_a_sweep_of_two_keys_draws_one_line_for_each_value_of_the_second(tmp_pat
     assert report.told("value", 983333, "KRW") == "983,333 KRW"
     assert report.told("fee_overhead", 0.116, "USD") == "11.6 %"
     assert report.told("payments", 983.3333, "USD") == "983.3"
+
+
+def test_a_monthly_budget_caps_each_consumers_spending_and_renews_with_the_month() -> None:
+    """5¢ a month at 1¢ an item: at most five purchases each in January (31 days), five more in February."""
+    budget = {"consumers[0].budget_per_month": "0.05", "consumers[0].arrivals_per_day": "6"}
+    january = run.run(small(**budget, **{"scenario.days": "31"})).totals
+    assert january["payments"] == 4 * 5 and january["declined_by_budget"] > 0
+    assert january["attempts"] == january["payments"]  # what the budget turned away was never attempted
+    both = run.run(small(**budget, **{"scenario.days": "40"})).totals
+    assert both["payments"] == 4 * 10
+    unlimited = run.run(small(**{"consumers[0].arrivals_per_day": "6", "scenario.days": "31"})).totals
+    assert unlimited["declined_by_budget"] == 0 and unlimited["payments"] > 100
+
+
+def test_arrivals_follow_the_hourly_profile() -> None:
+    evening = [0.0] * 18 + [1.0, 2.0, 3.0, 2.0, 1.0, 0.0]
+    base = small(**{"consumers[0].arrivals_per_day": "24"})
+
+    def profiled(weights: list[float]) -> scenario.Scenario:
+        group = {**base.consumers[0].model_dump(), "hourly_profile": weights}
+        return scenario.validate({**base.model_dump(), "consumers": [group]})
+
+    s = profiled(evening)
+    assert s.consumers[0].hourly_means()[20] == pytest.approx(24 * 3 / 9)
+    result = run.run(s)
+    assert sum(result.hours) == result.totals["payments"] > 100
+    assert all(n == 0 for h, n in enumerate(result.hours) if not 18 <= h <= 22)
+    assert result.hours[20] > result.hours[18] and result.hours[20] > result.hours[22]
+    flat = run.run(base)
+    assert sum(1 for n in flat.hours if n) == 24  # no profile: every hour has its share
+    with pytest.raises(scenario.ScenarioError, match=r"consumers\[0\]\.hourly_profile"):
+        profiled([1.0])
+    with pytest.raises(scenario.ScenarioError, match="not all zero"):
+        profiled([0.0] * 24)
+
+
+def test_a_consumer_refused_may_give_up_for_the_rest_of_the_day() -> None:
+    """Under a Korean cap that refuses, consumers who walk away after a refusal try less often: fewer
+    refusals, the lost occasions counted; with no chance of walking away, nobody does."""
+    kr = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "kr-cap.toml")
+    kr = scenario.with_values(kr, {"scenario.days": "4", "consumers[0].count": "6",
+                                   "policy.limits.kr.micropayment.monthly": "5000"})  # fmt: skip
+    stays = run.run(scenario.with_values(kr, {"consumers[0].abandon_on_refusal": "0"})).totals
+    leaves = run.run(scenario.with_values(kr, {"consumers[0].abandon_on_refusal": "1"})).totals
+    assert stays["walked_away"] == 0 and stays["honest_refused"] > 6 * 4
+    assert leaves["walked_away"] > 0 and leaves["honest_refused"] <= 6 * 4  # once a day each, at most
+    assert leaves["payments"] == stays["payments"]  # the cap, not the walking away, decides what is paid

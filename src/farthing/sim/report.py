@@ -31,6 +31,8 @@ HEADLINE = {
     "step_ups_per_100_payments": "step-ups per 100 payments",
     "abandoned": "abandoned purchases",
     "honest_refused": "honest payments refused",
+    "declined_by_budget": "purchases over the consumer's monthly budget",
+    "walked_away": "purchase occasions lost: consumers gone after a refusal",
     "fraud_attempted": "fraud attempted",
     "fraud_stopped": "fraud stopped",
     "fraud_lost": "fraud loss",
@@ -172,12 +174,17 @@ def write(points: list[Point], out: Path) -> Path:
                 writer.writerow([*(p.values.get(k, "") for k in varied), i, *(f"{r.totals[k]:.6g}" for k in keys)])
     charts = []
     days = [d.as_row(scale) for d in first.days]
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, ax = plt.subplots(1, 3, figsize=(15, 3.2))
     ax[0].plot([d["day"] for d in days], [d["payments"] for d in days], marker="o")
     ax[0].set(title="payments per day (first run)", xlabel="day", ylabel="payments")
     ax[1].plot([d["day"] for d in days], [d["processing_cost"] / d["value"] if d["value"] else 0 for d in days],
                marker="o", color="tab:red")  # fmt: skip
     ax[1].set(title="fee overhead per day", xlabel="day", ylabel="card fees / value")
+    ax[1].yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax[2].bar(range(24), first.hours, color="tab:green")
+    ax[2].set(title="payments by hour of the day (first run)", xlabel="hour (simulated clock)", ylabel="payments")
+    ax[2].set_xticks(range(0, 24, 3))
+    _plain_ticks(ax[2].yaxis)
     charts.append(("The first run, day by day", _png(fig)))
     varied_keys = list(points[0].values)  # in the order the sweep was asked for
     if len(points) > 1 and len(varied_keys) in (1, 2):

@@ -23,6 +23,7 @@ import json
 import math
 import random
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,10 @@ class Day:
     attempts: int = 0
     """Purchase occasions where the consumer wanted to buy (after the mental-cost decision)."""
     declined_by_price: int = 0
+    declined_by_budget: int = 0
+    """Purchases a consumer wanted but its monthly budget had no room for."""
+    walked_away: int = 0
+    """Purchase occasions lost: the consumer had given up for the day after a refused payment."""
     payments: int = 0
     value: int = 0
     platform_fees: int = 0
@@ -110,6 +115,12 @@ class Consumer:
     balance: int = 0
     totp: pyotp.TOTP | None = None
     last_step: int = -1
+    month: int = -1
+    """The simulated calendar month `spent` is for (months since year 0)."""
+    spent: int = 0
+    """Spent on items this month, purchases in flight included (for the budget)."""
+    away_until_ms: int = 0
+    """Gone until then (the end of the day) after giving up on a refused payment."""
 
 
 @dataclass
@@ -141,6 +152,14 @@ class Result:
     scenario: Scenario
     days: list[Day]
     totals: dict[str, float] = field(default_factory=dict)
+    hours: list[int] = field(default_factory=lambda: [0] * 24)
+    """Payments by hour of the day (simulated clock, midnight first), over the whole run."""
+
+
+def _month(ms: int) -> int:
+    """The calendar month (UTC) of the simulated instant, as months since year 0."""
+    t = time.gmtime(ms // 1000)
+    return t.tm_year * 12 + t.tm_mon - 1
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -244,6 +263,9 @@ class _World:
         self.mule, mule_key, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", home)
         self.mule_key = Principal(mule_key, "merchant", self.mule, "test", MERCHANT_SCOPES)
         self.devices = self._devices()
+        self.hourly = [group.hourly_means() for group in s.consumers]
+        self.budgets = [cur.parse(g.budget_per_month) if g.budget_per_month is not None else None for g in s.consumers]
+        self.hours = [0] * 24
         self.items: dict[tuple[str, int], PaymentItem] = {}
         """(merchant, consumer group) -> what its consumers buy there."""
         self.bursts: dict[int, int] = {}
@@ -292,18 +314,32 @@ class _World:
             days.append(day)
             if progress is not None:
                 progress(d + 1, self.s.scenario.days)
-        return Result(self.s, days, totals(days, self.cur.units_per_major))
+        return Result(self.s, days, totals(days, self.cur.units_per_major), self.hours)
 
     def _tick(self, day: Day) -> None:
         intents: list[tuple[Consumer, str, int]] = []
+        now = self.now[0]
+        hour = (now - START_MS) // HOUR_MS % 24
+        month = _month(now)
         for consumer in self.consumers:
             group = self.s.consumers[consumer.group]
             mental = self.cur.parse(group.mental_cost)
-            for _ in range(_poisson(consumer.rng, group.arrivals_per_day / 24)):
+            budget = self.budgets[consumer.group]
+            for _ in range(_poisson(consumer.rng, self.hourly[consumer.group][hour])):
                 merchant, price = self.merchants[consumer.rng.randrange(len(self.merchants))]
+                if consumer.away_until_ms > now:
+                    day.walked_away += 1
+                    continue
                 if consumer.willingness < price + (mental if price else 0):
                     day.declined_by_price += 1
                     continue
+                if budget is not None and price:
+                    if consumer.month != month:
+                        consumer.month, consumer.spent = month, 0
+                    if consumer.spent + price > budget:
+                        day.declined_by_budget += 1
+                        continue
+                    consumer.spent += price  # held for this purchase; given back if it does not happen
                 day.attempts += 1
                 if price == 0:
                     continue  # free: consumed, nothing to pay
@@ -327,17 +363,21 @@ class _World:
                 item = PaymentItem(merchant, self.cur.format(price), self.cur.code, evidence=Evidence(ip=country))
                 items[merchant, consumer.group] = item
             batch.append((consumer.principal, item, None))
+        paid = 0
         for (consumer, _, price), done in zip(intents, self.platform.pay_many(batch, step_up=True), strict=True):
             if isinstance(done, PlatformError):
-                self._refused(day, done)
+                self._refused(day, done, consumer, price)
                 continue
             if done.status == "requires_authentication":
                 answered = self._step_up(day, consumer, done)
                 if answered is None:
+                    self._not_bought(consumer, price)
                     continue
             consumer.balance -= price
-            day.payments += 1
+            paid += 1
             day.value += price
+        day.payments += paid
+        self.hours[hour] += paid
         self._device_uses(day)
         self._card_testing(day)
 
@@ -365,7 +405,7 @@ class _World:
                 try:
                     opened = self.channels.open(consumer.principal, cmd, None)
                 except PlatformError as refused:
-                    self._refused(day, refused)
+                    self._refused(day, refused, consumer, price)
                     continue
                 consumer.balance -= opened.deposit
                 ch = _Channel(opened.id, opened.terms, key, consumer, self.merchant_keys[merchant], opened.created_ms)
@@ -375,6 +415,7 @@ class _World:
             ch.paid, ch.sequence = ch.paid + price, ch.sequence + 1
             day.payments += 1
             day.value += price
+            self.hours[(self.now[0] - START_MS) // HOUR_MS % 24] += 1
         if self.now[0] % (24 * HOUR_MS) == 23 * HOUR_MS:  # the day's last tick: merchants redeem
             for ch in list(self.open_channels.values()):
                 old = self.now[0] - ch.created_ms >= (CHANNEL_DAYS - 1) * 86_400_000
@@ -390,11 +431,20 @@ class _World:
             self.open_channels.pop((id(ch.payer), ch.merchant.party_id or ""), None)
             ch.payer.balance += ch.terms.deposit - ch.mark.amount  # the rest comes back
 
-    def _refused(self, day: Day, refused: PlatformError) -> None:
-        if refused.code in _REFUSALS:
-            day.honest_refused += 1
-        else:
+    def _refused(self, day: Day, refused: PlatformError, consumer: Consumer, price: int) -> None:
+        """An honest payment refused: counted; the consumer may give up for the rest of the day."""
+        if refused.code not in _REFUSALS:
             raise refused
+        day.honest_refused += 1
+        self._not_bought(consumer, price)
+        quits = self.s.consumers[consumer.group].abandon_on_refusal
+        if quits and consumer.rng.random() < quits:  # drawn only where it can matter: other runs' streams stay
+            consumer.away_until_ms = START_MS + ((self.now[0] - START_MS) // (24 * HOUR_MS) + 1) * 24 * HOUR_MS
+
+    def _not_bought(self, consumer: Consumer, price: int) -> None:
+        """A purchase that did not happen gives its room in the monthly budget back."""
+        if self.budgets[consumer.group] is not None:
+            consumer.spent -= price
 
     def _step_up(self, day: Day, consumer: Consumer, payment: Payment) -> Payment | None:
         day.step_ups += 1
@@ -484,6 +534,7 @@ class _World:
                 day.payments += 1
                 day.device_payments += 1
                 day.value += dev.price
+                self.hours[(self.now[0] - START_MS) // HOUR_MS % 24] += 1
 
     def _collusion(self, day: Day, rng: random.Random, spec: Fraudsters, accomplice: Principal) -> None:
         """A merchant colluding with a card thief: a stolen card funds the accomplice's wallet, the
@@ -541,9 +592,9 @@ def changed(policy: Policy, s: Scenario) -> Policy:
 def totals(days: list[Day], scale: int) -> dict[str, float]:
     """The run's totals and the ratios a reader compares across runs."""
     t: dict[str, float] = {}
-    for name in ("attempts", "declined_by_price", "payments", "top_ups", "step_ups", "abandoned", "honest_refused",
-                 "fraud_attempted", "fraud_stopped", "fraud_paused", "ledger_transfers", "device_payments",
-                 "device_capped"):  # fmt: skip
+    for name in ("attempts", "declined_by_price", "declined_by_budget", "walked_away", "payments", "top_ups",
+                 "step_ups", "abandoned", "honest_refused", "fraud_attempted", "fraud_stopped", "fraud_paused",
+                 "ledger_transfers", "device_payments", "device_capped"):  # fmt: skip
         t[name] = float(sum(getattr(d, name) for d in days))
     for name in ("value", "platform_fees", "processing_cost", "fraud_lost"):
         t[name] = sum(getattr(d, name) for d in days) / scale

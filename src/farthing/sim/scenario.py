@@ -5,8 +5,8 @@ populations are refused with the key's path and the reason).
     [payments]            top_up (the size of each card top-up), top_up_when_below, top_up_guard, path = "ledger" |
                           "channel" (vouchers on a channel per consumer and merchant, redeemed daily),
                           channel_deposit
-    [[consumers]]         count, arrivals_per_day, willingness_to_pay, mental_cost, abandon_on_challenge,
-                          has_second_factor, country
+    [[consumers]]         count, arrivals_per_day, hourly_profile (24 weights), willingness_to_pay, mental_cost,
+                          budget_per_month, abandon_on_challenge, abandon_on_refusal, has_second_factor, country
     [[merchants]]         count, price, country
     [[devices]]           count, uses_per_day, price, per_day, total: devices that pay a device service per
                           use out of their owner's wallet, within the allowance the owner granted
@@ -75,8 +75,34 @@ class Consumers(_Strict):
     willingness_to_pay: str = Field(description="the median most a consumer pays for one item")
     mental_cost: str = Field(default="0", description="the cost of deciding to pay at all (Szabo)")
     abandon_on_challenge: float = Field(default=0.25, ge=0, le=1)
+    abandon_on_refusal: float = Field(
+        default=0.0, ge=0, le=1, description="the chance a consumer whose payment is refused gives up for the day"
+    )
+    budget_per_month: str | None = Field(
+        default=None, description="the most a consumer spends on items in a calendar month (none: no budget)"
+    )
+    hourly_profile: list[float] | None = Field(
+        default=None,
+        min_length=24,
+        max_length=24,
+        description="24 weights, midnight first: how the day's arrivals spread over its hours (none: evenly)",
+    )
     has_second_factor: float = Field(default=1.0, ge=0, le=1, description="share enrolled (TOTP)")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="billing and IP country")
+
+    @field_validator("hourly_profile")
+    @classmethod
+    def _weights(cls, weights: list[float] | None) -> list[float] | None:
+        if weights is not None and (any(w < 0 for w in weights) or not sum(weights) > 0):
+            raise ValueError("weights are zero or more, and not all zero")
+        return weights
+
+    def hourly_means(self) -> list[float]:
+        """The mean number of arrivals in each hour of the day (Poisson), the day's spread by the profile."""
+        if self.hourly_profile is None:
+            return [self.arrivals_per_day / 24] * 24
+        total = sum(self.hourly_profile)
+        return [self.arrivals_per_day * w / total for w in self.hourly_profile]
 
 
 class Merchants(_Strict):
@@ -138,6 +164,8 @@ class Scenario(_Strict):
         for i, c in enumerate(self.consumers):
             checks += [(f"consumers[{i}].willingness_to_pay", c.willingness_to_pay, True),
                        (f"consumers[{i}].mental_cost", c.mental_cost, True)]  # fmt: skip
+            if c.budget_per_month is not None:
+                checks.append((f"consumers[{i}].budget_per_month", c.budget_per_month, True))
         for i, m in enumerate(self.merchants):
             checks.append((f"merchants[{i}].price", m.price, True))
         for i, d in enumerate(self.devices):
