@@ -365,3 +365,17 @@ def test_a_consumer_refused_may_give_up_for_the_rest_of_the_day() -> None:
     assert stays["walked_away"] == 0 and stays["honest_refused"] > 6 * 4
     assert leaves["walked_away"] > 0 and leaves["honest_refused"] <= 6 * 4  # once a day each, at most
     assert leaves["payments"] == stays["payments"]  # the cap, not the walking away, decides what is paid
+
+
+def test_raising_the_exemption_threshold_lets_takeovers_through_under_it() -> None:
+    """Stylized fact 3 (fraud moves to the gaps): €5 takeovers are stepped up, and stopped, while the
+    low-value exemption ends below €5; once it reaches €5 they pass as exempt, while the honest €0.50
+    payments, exempt either way, barely change."""
+    eu = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "eu-sca.toml")
+    eu = scenario.with_values(eu, {"scenario.days": "3"})
+    below, at = (run.run(scenario.with_values(eu, {"policy.sca_single_max": v})).totals for v in ("4.99", "5.00"))
+    assert below["fraud_attempted"] == at["fraud_attempted"] > 0
+    assert below["fraud_lost"] == 0 < at["fraud_lost"]
+    assert abs(below["payments"] - at["payments"]) <= 0.02 * below["payments"]
+    with pytest.raises(scenario.ScenarioError, match=r"policy\.sca_single_max"):
+        scenario.with_values(eu, {"policy.sca_single_max": "-1"})

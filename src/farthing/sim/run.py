@@ -568,7 +568,7 @@ _REFUSALS = (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCo
 
 
 def changed(policy: Policy, s: Scenario) -> Policy:
-    """The pack as the study changes it: limits' maxima, the SCA exemption removed."""
+    """The pack as the study changes it: limits' maxima, the SCA exemption's threshold, or the exemption removed."""
     cur = currency(policy.currency)
     unknown = set(s.policy.limits) - {limit.id for limit in policy.limits}
     if unknown:
@@ -579,12 +579,18 @@ def changed(policy: Policy, s: Scenario) -> Policy:
     )  # fmt: skip
     sca = policy.sca
     tra = policy.tra
+    if s.policy.sca_single_max is not None:  # the exemption's threshold moved: every SCA rule's
+        single = cur.parse(s.policy.sca_single_max)
+        sca = tuple(dataclasses.replace(rule, single_max=single) for rule in sca)
     if not s.policy.sca_exemption:
         sca = tuple(dataclasses.replace(rule, single_max=0, cumulative_max=0, consecutive_max=0) for rule in sca)
         tra = None
     if limits == policy.limits and sca == policy.sca and tra == policy.tra:
         return policy
-    change = json.dumps({"limits": s.policy.limits, "sca_exemption": s.policy.sca_exemption}, sort_keys=True)
+    change = json.dumps(
+        {"limits": s.policy.limits, "sca_exemption": s.policy.sca_exemption, "sca_single_max": s.policy.sca_single_max},
+        sort_keys=True,
+    )
     version = hashlib.sha256(f"{policy.version}\n{change}".encode()).hexdigest()  # decisions tell the two apart
     return dataclasses.replace(policy, version=version, limits=limits, sca=sca, tra=tra)
 

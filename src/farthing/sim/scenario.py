@@ -12,7 +12,7 @@ populations are refused with the key's path and the reason).
                           use out of their owner's wallet, within the allowance the owner granted
     [[fraudsters]]        count, kind = "card_testing" | "account_takeover" | "refund_collusion",
                           attempts_per_day, test_amount, stolen_card_share, takeover_amount, burst_hours
-    [policy]              limits = {rule id = maximum}, sca_exemption = true | false
+    [policy]              limits = {rule id = maximum}, sca_exemption = true | false, sca_single_max
 
 Amounts are decimal strings in the scenario's currency; rates and shares are floats (they are not
 money). Every figure may carry its source in a `sources` table beside it.
@@ -141,6 +141,9 @@ class PolicyChanges(_Strict):
 
     limits: dict[str, str] = Field(default_factory=dict, description="rule id -> maximum (decimal string)")
     sca_exemption: bool = Field(default=True, description="false: every payment needs strong authentication")
+    sca_single_max: str | None = Field(
+        default=None, description="the low-value exemption's most per payment, for every SCA rule of the packs"
+    )
 
 
 class Scenario(_Strict):
@@ -176,6 +179,8 @@ class Scenario(_Strict):
             checks.append((f"fraudsters[{i}].takeover_amount", f.takeover_amount, False))
         for rule, text in self.policy.limits.items():
             checks.append((f"policy.limits.{rule}", text, True))
+        if self.policy.sca_single_max is not None:
+            checks.append(("policy.sca_single_max", self.policy.sca_single_max, True))
         for where, text, zero_ok in checks:
             try:
                 units = cur.parse(text)
