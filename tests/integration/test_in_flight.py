@@ -41,3 +41,40 @@ def test_a_key_in_flight_is_refused_until_its_request_answers(tmp_path: Path, mo
     finally:
         monkeypatch.undo()
         platform.close()
+
+
+def test_a_batch_that_fails_midway_returns_only_once_what_it_submitted_is_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug mid-batch (not a refusal) ends the call with its error, but only after the ledger answered
+    the chunks already submitted, so their payments stop counting as in flight only once they are decided."""
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["kr"])
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        merchant, _, _ = platform.create_party(operator, "merchant", "M", "KR")
+        customer, key_id, _ = platform.create_party(operator, "customer", "C", "KR")
+        payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
+        platform.top_up(payer, "100000", "KRW", "4242424242424242")
+        submitted: list[Future[list[TransferResult]]] = []
+        real_submit, real_prepare = platform.ledger.submit, platform._prepare
+
+        def submit(kind: str, events: object, outbox: object = ()) -> Future[list[TransferResult]]:
+            future = real_submit(kind, events, outbox)  # type: ignore[arg-type]
+            submitted.append(future)  # type: ignore[arg-type]
+            return future  # type: ignore[return-value]
+
+        def prepare(principal: Principal, item: PaymentItem, key: str | None, step_up: bool = False) -> object:
+            if item.reference == "boom":
+                raise RuntimeError("a bug while preparing a payment")
+            return real_prepare(principal, item, key, step_up)
+
+        monkeypatch.setattr(platform.ledger, "submit", submit)
+        monkeypatch.setattr(platform, "_prepare", prepare)
+        items = [(payer, PaymentItem(merchant, "10", "KRW"), None) for _ in range(400)]
+        items.append((payer, PaymentItem(merchant, "10", "KRW", reference="boom"), None))
+        with pytest.raises(RuntimeError, match="a bug"):
+            platform.pay_many(items)
+        assert submitted and all(f.done() for f in submitted)  # nothing left undecided behind the error
+        assert not platform.policy._in_flight  # and nothing counted as in flight any more
+    finally:
+        platform.close()

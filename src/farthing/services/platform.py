@@ -16,7 +16,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -738,6 +738,10 @@ class Platform:
                     except PlatformError as exc:
                         answers[i] = exc
         finally:
+            # Whatever went wrong, what was submitted is answered by the ledger before its payments stop
+            # counting as in flight (a decision meanwhile would not see them), and before this call ends.
+            for _, future in submitted:
+                wait([future])
             for gate in gates:
                 self.policy.settled(gate)
         if step_up:
