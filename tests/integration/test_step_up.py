@@ -109,3 +109,31 @@ def test_one_code_answers_once_even_when_two_answers_race(world: World) -> None:
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(pool.map(answer, [first, second]))
     assert outcomes == ["authentication_failed", "succeeded"]
+
+
+def test_a_capture_after_strong_authentication_neither_reads_nor_opens_sca_counters(tmp_path: object) -> None:
+    """Strongly authenticated, a payment's SCA counters start again: its capture decides without them
+    (no counter account of the new epoch is opened for it), and the payer's next payment counts from zero."""
+    from farthing.engine.ids import derive_id
+    from farthing.services.payment_policy import Profile
+
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["eu-de"])
+    try:
+        pp, cur = platform.policy, currency("EUR")
+        policy = pp.policies["EUR"]
+        pp.strongly_authenticated("cus_x", 1_764_000_000_000)
+        epoch = pp._epoch_name("cus_x", 1_764_000_000_000)
+        sca_ids = [derive_id(name, "cus_x", "EUR", epoch) for name in ("sca-amount", "sca-count")]
+        gate = pp.gate(policy, "cus_x", "mer_y", Profile("DE"), Evidence("DE", "DE"), cur, 50, 1_764_000_000_000,
+                       payment_id=1, stage="capture")  # fmt: skip
+        assert gate.decision.outcome == "allow" and gate.decision.sca_exemption is None
+        assert not [t for t in gate.legs if t.credit_account_id in sca_ids]
+        assert not set(sca_ids) & {a.id for a in platform.ledger.accounts(sca_ids)}
+        after = pp.gate(policy, "cus_x", "mer_y", Profile("DE"), Evidence("DE", "DE"), cur, 50, 1_764_000_000_000,
+                        payment_id=2)  # fmt: skip
+        assert after.decision.sca_exemption is not None and after.decision.counters_after is not None
+        assert after.decision.counters_after.since_sca_count == 1  # the next payment counts from zero
+        pp.settled(gate)
+        pp.settled(after)
+    finally:
+        platform.close()

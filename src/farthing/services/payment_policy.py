@@ -182,6 +182,8 @@ class PaymentPolicy:
         capture = stage == "capture"
         day, month = local_day_and_month(now_ms, policy.timezone)
         wanted = policy.counters
+        if capture and policy.sca:  # strongly authenticated: the SCA counters start again, unread
+            wanted = tuple(k for k in wanted if not k.startswith("sca"))
         ids: dict[str, int] = {}
         if wanted:  # only the counters the policy reads: its limits' periods, its SCA rules'
             for key in wanted:
