@@ -2,9 +2,9 @@
 
 A world of consumers buying 1-cent items from card-funded wallets, in three versions: `plain` (no
 policy pack: the baseline), `us` (the `us` pack decides every payment: the platform fee, the sales-tax
-rule, its limits; no SCA) and `eu-de` (its SCA exemption counters, and a step-up every sixth payment),
-each run for enough simulated days to make about 50,000 payments (10,000 with --quick; `--payments N`
-for the issue's 1,000,000), with a progress line. It prints the whole run's time (the world's set-up
+rule; it has no limits and no SCA) and `eu-de` (its SCA exemption counters, and a step-up every sixth
+payment), each run for enough simulated days to make about 50,000 payments (10,000 with --quick;
+`--payments N` for the issue's 1,000,000), with a progress bar. It prints the whole run's time (the world's set-up
 included) and the rate past the first simulated day (the set-up of 200 consumers' keys, second factors
 and wallets is in the first), and the policy's cost as the `us` world's rate over the `plain` one's.
 Targets in the issue: >= 20,000 simulated payments/s with the policy, a million in under a minute,

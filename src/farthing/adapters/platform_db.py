@@ -6,6 +6,7 @@ Small, infrequent queries, so one connection of its own guarded by a lock, and S
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sqlite3
@@ -54,11 +55,8 @@ class PlatformDb:
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         if self._postgres:
             sql = sql.replace("?", "%s")
-        with self._lock:
-            if self._write_lock is not None and not _READ_ONLY.match(sql):
-                with self._write_lock:  # a write takes its turn with the file's other writers
-                    cur = self._conn.execute(sql, params)
-                    return list(cur.fetchall()) if cur.description else []
+        writes = self._write_lock is not None and not _READ_ONLY.match(sql)
+        with self._lock, self._write_lock if writes else contextlib.nullcontext():  # a write takes its turn
             cur = self._conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
 

@@ -120,9 +120,7 @@ class LeanRoute(APIRoute):
         assert call is not None
         is_async = inspect.iscoroutinefunction(call)
         status_code = self.status_code or 200
-        dump: Callable[[Any], bytes] | None = None
-        if self.response_model is not None:
-            dump = TypeAdapter(self.response_model).dump_json
+        dump: Callable[[Any], bytes] = TypeAdapter(self.response_model or Any).dump_json  # made once
 
         async def handle(request: Request) -> Response:
             raw = await request.body()
@@ -147,8 +145,7 @@ class LeanRoute(APIRoute):
             result = await call(**values) if is_async else await run_in_threadpool(call, **values)
             if isinstance(result, Response):
                 return result
-            content = dump(result) if dump is not None else TypeAdapter(Any).dump_json(result)
-            return Response(content, status_code=status_code, media_type="application/json")
+            return Response(dump(result), status_code=status_code, media_type="application/json")
 
         return handle
 

@@ -185,22 +185,17 @@ class PaymentPolicy:
         if capture and policy.sca:  # strongly authenticated: the SCA counters start again, unread
             wanted = tuple(k for k in wanted if not k.startswith("sca"))
         ids: dict[str, int] = {}
+        counts: dict[str, int] = {}
         if wanted:  # only the counters the policy reads: its limits' periods, its SCA rules'
-            for key in wanted:
-                if key == "day":
-                    ids[key] = derive_id("spent-day", payer, cur.code, day)
-                elif key == "month":
-                    ids[key] = derive_id("spent-month", payer, cur.code, month)
-                else:
-                    ids[key] = derive_id(key.replace("_", "-"), payer, cur.code, self._epoch_name(payer, now_ms))
+            epoch = self._epoch_name(payer, now_ms) if "sca_count" in wanted else ""
+            named = {"day": ("spent-day", day), "month": ("spent-month", month), "sca_amount": ("sca-amount", epoch),
+                     "sca_count": ("sca-count", epoch)}  # fmt: skip
+            ids = {k: derive_id(named[k][0], payer, cur.code, named[k][1]) for k in wanted}
             self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
             spent = self._spent(list(ids.values()))
-            counters = Counters(
-                day, spent.get(ids.get("day", 0), 0), month, spent.get(ids.get("month", 0), 0),
-                spent.get(ids.get("sca_count", 0), 0), spent.get(ids.get("sca_amount", 0), 0),
-            )  # fmt: skip
-        else:
-            counters = Counters(day, 0, month, 0, 0, 0)
+            counts = {k: spent.get(a, 0) for k, a in ids.items()}
+        counters = Counters(day, counts.get("day", 0), month, counts.get("month", 0), counts.get("sca_count", 0),
+                            counts.get("sca_amount", 0))  # fmt: skip
         ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, channel=channel, age_band=profile.age_band,
                       payer_country=profile.country, counters=counters, evidence=evidence,
                       authenticated=capture)  # fmt: skip

@@ -740,8 +740,7 @@ class Platform:
         finally:
             # Whatever went wrong, what was submitted is answered by the ledger before its payments stop
             # counting as in flight (a decision meanwhile would not see them), and before this call ends.
-            for _, future in submitted:
-                wait([future])
+            wait([future for _, future in submitted])
             for gate in gates:
                 self.policy.settled(gate)
         if step_up:
@@ -873,7 +872,7 @@ def decision_summary(d: Decision, cur: Currency, withdrawal_waived: bool = False
 
 def _settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
     """The payment as the ledger's results make it: applied, replayed (every leg existed), or refused."""
-    if results and list(results).count(R.ok) == len(results):  # the usual answer, checked at C speed
+    if results and results.count(R.ok) == len(results):  # the usual answer, checked at C speed
         return payment
     if all(r is R.exists for r in results):
         return dataclasses.replace(payment, replayed=True)

@@ -99,11 +99,15 @@ class Day:
     """Device uses refused: past the owner's allowance, with nobody there to authenticate."""
 
     def as_row(self, scale: int) -> dict[str, float | int]:
-        money = {"value", "platform_fees", "processing_cost", "fraud_lost"}
         row: dict[str, float | int] = {}
         for k, v in dataclasses.asdict(self).items():
-            row[k] = v / scale if k in money else v
+            row[k] = v / scale if k in MONEY_METRICS else v
         return row
+
+
+MONEY_METRICS = ("value", "platform_fees", "processing_cost", "fraud_lost")
+"""A day's figures in ledger units of the scenario's currency; every other one is a count."""
+COUNT_METRICS = tuple(f.name for f in dataclasses.fields(Day) if f.name != "day" and f.name not in MONEY_METRICS)
 
 
 @dataclass
@@ -316,10 +320,14 @@ class _World:
                 progress(d + 1, self.s.scenario.days)
         return Result(self.s, days, totals(days, self.cur.units_per_major), self.hours)
 
+    def _hour(self) -> int:
+        """The hour of the simulated day (0 at midnight)."""
+        return (self.now[0] - START_MS) // HOUR_MS % 24
+
     def _tick(self, day: Day) -> None:
         intents: list[tuple[Consumer, str, int]] = []
         now = self.now[0]
-        hour = (now - START_MS) // HOUR_MS % 24
+        hour = self._hour()
         month = _month(now)
         for consumer in self.consumers:
             group = self.s.consumers[consumer.group]
@@ -415,7 +423,7 @@ class _World:
             ch.paid, ch.sequence = ch.paid + price, ch.sequence + 1
             day.payments += 1
             day.value += price
-            self.hours[(self.now[0] - START_MS) // HOUR_MS % 24] += 1
+            self.hours[self._hour()] += 1
         if self.now[0] % (24 * HOUR_MS) == 23 * HOUR_MS:  # the day's last tick: merchants redeem
             for ch in list(self.open_channels.values()):
                 old = self.now[0] - ch.created_ms >= (CHANNEL_DAYS - 1) * 86_400_000
@@ -467,7 +475,7 @@ class _World:
 
     def _card_testing(self, day: Day) -> None:
         specs = [f for f in self.s.fraudsters for _ in range(f.count)]
-        hour = (self.now[0] - START_MS) // HOUR_MS % 24
+        hour = self._hour()
         for i, (rng, principal, spec) in enumerate(zip(self.fraud_rngs, self.fraudsters, specs, strict=True)):
             if spec.kind == "account_takeover":
                 self._takeover(day, rng, spec)
@@ -534,7 +542,7 @@ class _World:
                 day.payments += 1
                 day.device_payments += 1
                 day.value += dev.price
-                self.hours[(self.now[0] - START_MS) // HOUR_MS % 24] += 1
+                self.hours[self._hour()] += 1
 
     def _collusion(self, day: Day, rng: random.Random, spec: Fraudsters, accomplice: Principal) -> None:
         """A merchant colluding with a card thief: a stolen card funds the accomplice's wallet, the
@@ -598,11 +606,9 @@ def changed(policy: Policy, s: Scenario) -> Policy:
 def totals(days: list[Day], scale: int) -> dict[str, float]:
     """The run's totals and the ratios a reader compares across runs."""
     t: dict[str, float] = {}
-    for name in ("attempts", "declined_by_price", "declined_by_budget", "walked_away", "payments", "top_ups",
-                 "step_ups", "abandoned", "honest_refused", "fraud_attempted", "fraud_stopped", "fraud_paused",
-                 "ledger_transfers", "device_payments", "device_capped"):  # fmt: skip
+    for name in COUNT_METRICS:
         t[name] = float(sum(getattr(d, name) for d in days))
-    for name in ("value", "platform_fees", "processing_cost", "fraud_lost"):
+    for name in MONEY_METRICS:
         t[name] = sum(getattr(d, name) for d in days) / scale
     t["merchant_revenue"] = t["value"] - t["platform_fees"]
     t["fee_overhead"] = t["processing_cost"] / t["value"] if t["value"] else 0.0
