@@ -7,6 +7,7 @@ they skip with the reason when no server answers; under CI (CI=true) an absent s
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,6 +69,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/ledger.db"
     return pg_schema_url(request.getfixturevalue("pg_database"))
+
+
+MID_MONTH_MS = 1_797_303_600_000
+"""2026-12-16T03:00:00Z: noon in Seoul, early morning in Europe and America, far from a month's end."""
+
+
+def mid_month_clock(start_ms: int = MID_MONTH_MS) -> Callable[[], int]:
+    """A platform clock that starts at `start_ms` and ticks with the machine's monotonic clock: a test
+    that counts a day's or a month's payments (Korean caps, allowances) straddles no midnight, whatever
+    the real date, and reads none."""
+    started = time.monotonic_ns()
+    return lambda: start_ms + (time.monotonic_ns() - started) // 1_000_000
 
 
 Onboard = Callable[["Platform"], tuple[str, "Principal"]]

@@ -1,4 +1,10 @@
-"""The server the end-to-end tests talk to: a real `farthing serve` process per store, per module."""
+"""The server the end-to-end tests talk to: a real `farthing serve` process per store, per module.
+
+Each server's clock is moved to the 15th of the current month at 03:00 UTC (noon in Seoul, early morning
+in Europe) and ticks from there (time-machine, started by `tests/timetravel/sitecustomize.py` in the
+server's process and its projection's): no test straddles a day's or a month's end, whatever the hour
+it runs. A test that needs the server's time (a TOTP code, a month) asks `server.now_ms()`; a process it
+starts beside the server takes `server.env`, so it shares that clock."""
 
 from __future__ import annotations
 
@@ -9,10 +15,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+from time_machine import escape_hatch
+
+TIMETRAVEL = Path(__file__).resolve().parents[1] / "timetravel"
+
+
+def _real_ms() -> int:
+    """The machine's real clock, even while a test's clock is moved."""
+    now = escape_hatch.time.time_ns() if escape_hatch.is_travelling() else time.time_ns()
+    return now // 1_000_000
 
 
 @dataclass
@@ -20,6 +37,25 @@ class Server:
     base: str
     operator: str
     db: str
+    env: dict[str, str] = field(default_factory=dict)
+    """The environment of the server's process (its moved clock included), for processes beside it."""
+    travel: tuple[int, int] = (0, 0)
+    """(where the server's clock started, the real time it started there), in Unix ms."""
+
+    def now_ms(self) -> int:
+        """The server's clock now."""
+        start, anchor = self.travel
+        return start + _real_ms() - anchor
+
+
+def server_env(extra: dict[str, str]) -> tuple[dict[str, str], tuple[int, int]]:
+    """The environment of a server whose clock reads the 15th of this month, 03:00 UTC, and ticks."""
+    now = datetime.now(UTC)
+    start = int(datetime(now.year, now.month, 15, 3, tzinfo=UTC).timestamp()) * 1000
+    anchor = _real_ms()
+    path = os.pathsep.join(p for p in (str(TIMETRAVEL), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "FARTHING_TEST_TRAVEL": f"{start}@{anchor}", **extra}
+    return env, (start, anchor)
 
 
 def _free_port() -> int:
@@ -40,18 +76,16 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         store_url = pg_schema_url(request.getfixturevalue("pg_database"))
     port = _free_port()
     log = tmp_path / "server.log"
+    env, travel = server_env(
+        {"COLUMNS": "400", "FARTHING_WEBHOOK_BACKOFF_MS": "100", **getattr(request.module, "SERVER_ENV", {})}
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "farthing.cli", "serve", "--db", store_url, "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
-            env={
-                **os.environ,
-                "COLUMNS": "400",
-                "FARTHING_WEBHOOK_BACKOFF_MS": "100",
-                **getattr(request.module, "SERVER_ENV", {}),
-            },
+            env=env,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -66,7 +100,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 time.sleep(0.1)
         found = re.search(r"Operator key \(shown once, keep it\): (sk_test_\S+)", log.read_text())
         assert found, log.read_text()
-        yield Server(base, found.group(1), store_url)
+        yield Server(base, found.group(1), store_url, env, travel)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

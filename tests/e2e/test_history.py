@@ -79,7 +79,7 @@ def test_transactions_pages_balances_and_references(server: Server) -> None:
     topup_ms = lines[-1]["created_ms"]  # type: ignore[index]
     at = httpx.get(f"{server.base}/v1/wallets/USD", params={"at_ms": topup_ms - 1}, headers=auth(key)).json()
     assert at["available"] == "0.00"
-    now = httpx.get(f"{server.base}/v1/wallets/USD", params={"at_ms": int(time.time() * 1000)}, headers=auth(key))
+    now = httpx.get(f"{server.base}/v1/wallets/USD", params={"at_ms": server.now_ms()}, headers=auth(key))
     assert now.json()["available"] == "0.993"
     assert httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"] == "0.993"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -67,7 +67,7 @@ def start(example: str, server: Server, shop: Shop, tmp_path: Path, store: Path 
         proc = subprocess.Popen(
             [sys.executable, str(EXAMPLES / f"{example}.py"), "--platform", server.base, "--merchant", shop.merchant,
              "--key", shop.merchant_key, "--store", str(store), "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT, env=server.env,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -95,7 +95,7 @@ def redeem(server: Server, shop: Shop, store: Path, *extra: str) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "farthing.cli", "paywall", "redeem", "--store", str(store), "--platform", server.base,
          "--key", shop.merchant_key, *extra],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=60,
+        capture_output=True, text=True, env={**server.env, "COLUMNS": "200"}, timeout=60,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -103,7 +103,7 @@ def redeem(server: Server, shop: Shop, store: Path, *extra: str) -> str:
 
 def audit_ok(server: Server) -> None:
     done = subprocess.run([sys.executable, "-m", "farthing.cli", "audit", "verify", "--db", server.db],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          capture_output=True, text=True, timeout=120, env=server.env)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -310,3 +310,40 @@ def test_the_official_x402_client_pays_the_paywall(server: Server, shop: Shop, a
     app.kill()
     redeem(server, shop, app.store, "--close")
     assert balances(server, shop.merchant_key)["USD"][1] == "0.001"
+
+
+def test_a_payers_close_stops_the_paywall_and_what_it_accepted_stays_redeemable(
+    server: Server, shop: Shop, apps: list[App], tmp_path: Path
+) -> None:
+    """No channel opens without a dispute window of an hour at least (with none, a payer could pay once,
+    close, and take its whole deposit back while the paywall served on). Once the payer closes, the
+    paywall refuses new vouchers within CLOSED_CHECK_S; the voucher it accepted before is redeemed."""
+    from farthing.paywall.middleware import CLOSED_CHECK_S
+
+    key = SigningKey.generate()
+    public_key = bytes(key.verify_key).hex()
+    for dispute_s in (0, 60, 3599):
+        r = httpx.post(f"{server.base}/v1/channels", headers=auth(shop.customer_key),
+                       json={"merchant": shop.merchant, "currency": "USD", "deposit": "0.10", "expires_in_s": 3600,
+                             "form": "voucher", "public_key": public_key, "dispute_s": dispute_s})  # fmt: skip
+        assert (r.status_code, r.json()["code"]) == (422, "validation_failed"), r.text
+    before = balances(server, shop.customer_key)["USD"][0]
+    app = start("articles", server, shop, tmp_path)
+    apps.append(app)
+    url = f"{app.base}/articles/3"
+    ch = _open(server, shop, form="voucher", public_key=public_key)
+    paid = httpx.get(url, headers={"PAYMENT-SIGNATURE": _header(ch, _voucher(key, ch, 200, 1), payTo=shop.merchant)})
+    assert paid.status_code == 200 and "full text" in paid.text
+
+    closing = httpx.post(f"{server.base}/v1/channels/{ch}/close", headers=auth(shop.customer_key))
+    assert closing.status_code == 200 and closing.json()["status"] == "closing", closing.text
+    time.sleep(CLOSED_CHECK_S + 0.5)
+    late = httpx.get(url, headers={"PAYMENT-SIGNATURE": _header(ch, _voucher(key, ch, 400, 2), payTo=shop.merchant)})
+    assert (late.status_code, late.json()["code"]) == (402, "channel_closed")
+    assert "full text" not in late.text
+
+    app.kill()
+    redeem(server, shop, app.store)  # within the dispute window: the accepted voucher is paid
+    assert balances(server, shop.merchant_key)["USD"][1] == "0.0002"
+    assert balances(server, shop.customer_key)["USD"][0] == str(Decimal(before) - Decimal("0.10"))
+    audit_ok(server)

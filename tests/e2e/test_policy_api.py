@@ -3,7 +3,6 @@ KRW payments by the `kr` pack. Refusals move nothing and say why; counters hold 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -94,7 +93,7 @@ def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Serv
     assert (unknown.status_code, unknown.json()["code"]) == (402, "policy_denied")
     assert "one piece of evidence, 2 needed" in unknown.json()["detail"]
     assert _available(server, key, "EUR") == "95.00" and _available(server, other, "EUR") == "100.00"
-    month = time.strftime("%Y-%m", time.gmtime())
+    month = time.strftime("%Y-%m", time.gmtime(server.now_ms() / 1000))
     early = httpx.post(f"{server.base}/v1/tax/close", json={"period": month}, headers=auth(server.operator))
     assert early.status_code == 422 and "has not ended everywhere" in early.json()["detail"]
     usd = httpx.post(f"{server.base}/v1/payments", json={**body, "currency": "USD"}, headers=auth(other))
@@ -108,7 +107,7 @@ def test_two_server_processes_never_pass_the_cap_together(server: Server, tmp_pa
     with log.open("wb") as out:
         second = subprocess.Popen(
             [sys.executable, "-m", "farthing.cli", "serve", "--db", server.db, "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env={**os.environ, **SERVER_ENV},
+            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=server.env,
         )  # fmt: skip
     other = f"http://127.0.0.1:{port}"
     try:

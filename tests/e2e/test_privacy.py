@@ -83,7 +83,7 @@ def test_personal_data_is_sealed_exported_and_crypto_shredded(server: Server) ->
     # The money is still there and still adds up.
     assert httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["debits_posted"] == "0.25"
     audit = subprocess.run([sys.executable, "-m", "farthing.cli", "audit", "verify", "--db", server.db],
-                           capture_output=True, text=True, timeout=120)  # fmt: skip
+                           capture_output=True, text=True, timeout=120, env=server.env)  # fmt: skip
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
 

@@ -4,8 +4,6 @@ then completes; the SCA counters start again; codes work once; neither party cap
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pyotp
 
@@ -45,7 +43,9 @@ def test_a_payment_past_the_exemption_waits_for_a_second_factor_then_completes(s
     enrolled = httpx.post(f"{server.base}/v1/factors/totp", headers=auth(key))
     assert enrolled.status_code == 201 and enrolled.json()["qr_svg"].startswith("data:image/svg+xml;base64,")
     totp = pyotp.TOTP(enrolled.json()["secret"])
-    t0 = time.time()  # this step's code confirms; the next step's (within the ±1 window) answers the challenge
+    t0 = (
+        server.now_ms() / 1000
+    )  # this step's code confirms; the next step's (within the ±1 window) answers the challenge
     factor = enrolled.json()["id"]
     bad = httpx.post(f"{server.base}/v1/factors/{factor}/confirm", json={"code": "12345x"}, headers=auth(key))
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import time_machine
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from .conftest import Server
@@ -49,6 +50,14 @@ class Receiver:
         self.httpd.server_close()
 
 
+def verified(server: Server, secret: str, body: bytes, headers: dict[str, str]) -> dict[str, object]:
+    """The delivery checked as the merchant would, its tolerance for the timestamp read against the
+    server's clock (moved to the middle of the month for these tests)."""
+    with time_machine.travel(server.now_ms() / 1000, tick=False):
+        found: dict[str, object] = Webhook(secret).verify(body, headers)
+    return found
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver(failures=2)
@@ -81,7 +90,7 @@ def test_events_arrive_signed_in_order_after_retries(server: Server, receiver: R
     while len(receiver.received) < expected and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)  # nothing more, and nothing twice, should follow
-    events = [Webhook(secret).verify(body, headers) for headers, body in receiver.received]
+    events = [verified(server, secret, body, headers) for headers, body in receiver.received]
     assert [(e["type"], e["data"]["id"]) for e in events] == [
         *(("payment.succeeded", p) for p in paid),
         ("payment.requires_capture", held),
@@ -92,7 +101,7 @@ def test_events_arrive_signed_in_order_after_retries(server: Server, receiver: R
     assert len({headers["webhook-id"] for headers, _ in receiver.received}) == expected
     assert json.loads(receiver.received[0][1])["data"]["amount"] == "0.01"
     with pytest.raises(WebhookVerificationError):  # a tampered body must not verify
-        Webhook(secret).verify(receiver.received[0][1].replace(b"0.01", b"9.99"), receiver.received[0][0])
+        verified(server, secret, receiver.received[0][1].replace(b"0.01", b"9.99"), receiver.received[0][0])
 
     attempts = httpx.get(f"{server.base}/v1/webhook_endpoints/{endpoint}/attempts", headers=auth(merchant_key)).json()
     first = [a for a in attempts if a["event_id"] == attempts[0]["event_id"]]
@@ -123,7 +132,7 @@ def test_retries_are_configurable_and_a_skipped_event_can_be_redelivered(server:
     while not receiver.received and time.monotonic() < deadline:
         time.sleep(0.05)
     # Two failed attempts used up the first event's budget: it was skipped, the second arrived.
-    assert [Webhook(secret).verify(b, h)["data"]["id"] for h, b in receiver.received] == [paid[1]]
+    assert [verified(server, secret, b, h)["data"]["id"] for h, b in receiver.received] == [paid[1]]
     attempts_url = f"{server.base}/v1/webhook_endpoints/{endpoint}/attempts"
     attempts = httpx.get(attempts_url, headers=auth(merchant_key)).json()
     skipped = attempts[0]["event_id"]
@@ -137,7 +146,7 @@ def test_retries_are_configurable_and_a_skipped_event_can_be_redelivered(server:
     assert r.status_code == 202 and r.json()["status"] == "queued", r.text
     while len(receiver.received) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [Webhook(secret).verify(b, h)["data"]["id"] for h, b in receiver.received] == [paid[1], paid[0]]
+    assert [verified(server, secret, b, h)["data"]["id"] for h, b in receiver.received] == [paid[1], paid[0]]
     attempts = httpx.get(attempts_url, headers=auth(merchant_key)).json()
     assert (attempts[-1]["event_id"], attempts[-1]["status_code"], attempts[-1]["manual"]) == (skipped, 204, True)
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pytest
 from nacl.signing import SigningKey
 
+from conftest import mid_month_clock
+from farthing.clock import ManualClock
 from farthing.domain.channels import hashchain, vouchers
 from farthing.domain.channels.hashchain import ChainPayment
 from farthing.domain.channels.rules import Form
@@ -23,6 +25,7 @@ from farthing.services.holds import Holds
 from farthing.services.platform import MERCHANT_SCOPES, SCOPES, Platform, PlatformError, Principal, open_platform
 
 USD = currency("USD")
+T0 = 1_797_166_800_000  # 2026-12-14T12:00:00Z: the clock the world starts at
 
 
 @dataclass
@@ -32,6 +35,7 @@ class World:
     payer: Principal
     merchant: Principal
     other_merchant: Principal
+    clock: ManualClock
 
     def available(self, who: Principal) -> int:
         wallet = self.platform.wallet_account(who.party_id or "", who.kind, USD)
@@ -48,7 +52,8 @@ class World:
 
 @pytest.fixture
 def world(store_url: str) -> Iterator[World]:
-    platform = open_platform(store_url)
+    clock = ManualClock(T0)
+    platform = open_platform(store_url, clock=clock)
     channels = Channels(platform)
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     parties = []
@@ -57,7 +62,7 @@ def world(store_url: str) -> Iterator[World]:
         parties.append(Principal(key, kind, party, "test", frozenset(SCOPES[kind].split())))
     platform.top_up(parties[0], "10.00", "USD", "4242424242424242")
     try:
-        yield World(platform, channels, *parties)
+        yield World(platform, channels, *parties, clock)
     finally:
         channels.close()
         platform.close()
@@ -67,7 +72,7 @@ KEY = SigningKey(b"\x11" * 32)
 
 
 def open_voucher_channel(w: World, deposit: str = "1.00", key: str | None = None) -> str:
-    cmd = OpenChannel(w.merchant.party_id or "", "USD", deposit, Form.voucher, 3600, 600, bytes(KEY.verify_key))
+    cmd = OpenChannel(w.merchant.party_id or "", "USD", deposit, Form.voucher, 3600, 3600, bytes(KEY.verify_key))
     return w.channels.open(w.payer, cmd, key).id
 
 
@@ -124,7 +129,7 @@ def test_partial_redemptions_hold_the_rest_and_close_releases_it(world: World) -
 def test_a_hash_chain_channel_pays_per_element(world: World) -> None:
     w, start = world, world.available(world.payer)
     chain = hashchain.chain(b"\x21" * 32, 5_000)
-    cmd = OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.hashchain, 3600, 600, root=chain[0],
+    cmd = OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.hashchain, 3600, 3600, root=chain[0],
                       unit="0.0002", length=5_000)  # fmt: skip
     ch = w.channels.open(w.payer, cmd, "chain-1").id
     n = channel_number(ch)
@@ -144,7 +149,7 @@ def test_the_row_left_behind_by_a_crash_is_caught_up_from_the_ledger(world: Worl
     two): the next read and the next redemption follow the ledger, and nothing is paid twice."""
     w = world
     chain = hashchain.chain(b"\x23" * 32, 100)
-    cmd = OpenChannel(w.merchant.party_id or "", "USD", "0.01", Form.hashchain, 3600, 600, root=chain[0],
+    cmd = OpenChannel(w.merchant.party_id or "", "USD", "0.01", Form.hashchain, 3600, 3600, root=chain[0],
                       unit="0.0001", length=100)  # fmt: skip
     ch = w.channels.open(w.payer, cmd, None).id
     n = channel_number(ch)
@@ -185,7 +190,7 @@ def test_only_the_merchant_redeems_and_others_do_not_see_the_channel(world: Worl
 def test_opening_is_idempotent_and_refuses_what_the_wallet_cannot_hold(world: World) -> None:
     w = world
     first = open_voucher_channel(w, "1.00", "k1")
-    again = w.channels.open(w.payer, OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.voucher, 3600, 600,
+    again = w.channels.open(w.payer, OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.voucher, 3600, 3600,
                                                  bytes(KEY.verify_key)), "k1")  # fmt: skip
     assert again.id == first and again.replayed
     with pytest.raises(PlatformError) as other_terms:
@@ -199,16 +204,14 @@ def test_opening_is_idempotent_and_refuses_what_the_wallet_cannot_hold(world: Wo
 
 def test_the_payer_closes_and_the_merchant_keeps_its_dispute_window(world: World) -> None:
     w = world
-    clock = [w.platform.clock_ms()]
-    w.platform.clock_ms = lambda: clock[0]
     start = w.available(w.payer)
     ch = open_voucher_channel(w)
     n = channel_number(ch)
     closing = w.channels.close_channel(w.payer, ch)
-    assert closing.status == "closing" and closing.settle_after_ms == clock[0] + 600_000
-    clock[0] += 300_000  # within the window: the merchant redeems what it served
+    assert closing.status == "closing" and closing.settle_after_ms == w.clock() + 3_600_000
+    w.clock.advance(1_800_000)  # within the window: the merchant redeems what it served
     assert w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 250_000, 1)).amount == 250_000
-    clock[0] += 300_001  # the window is over: nothing more is redeemed, and the payer gets the rest
+    w.clock.advance(1_800_001)  # the window is over: nothing more is redeemed, and the payer gets the rest
     with pytest.raises(PlatformError) as late:
         w.channels.redeem(w.merchant, ch, vouchers.sign(KEY, n, 260_000, 2))
     assert late.value.code is ErrorCode.channel_expired
@@ -221,7 +224,7 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
     merchant redeems counts toward the month, so a payment past the cap afterwards is refused."""
     from farthing.services.platform import PaymentItem
 
-    platform = open_platform(store_url, ["kr"])
+    platform = open_platform(store_url, ["kr"], clock=mid_month_clock())
     channels = Channels(platform)
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
@@ -233,7 +236,7 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
         key = SigningKey(b"\x51" * 32)
 
         def terms(deposit: str) -> OpenChannel:
-            return OpenChannel(m, "KRW", deposit, Form.voucher, 3600, 600, bytes(key.verify_key))
+            return OpenChannel(m, "KRW", deposit, Form.voucher, 3600, 3600, bytes(key.verify_key))
 
         with pytest.raises(PlatformError) as over:
             channels.open(payer, terms("1500000"), None)

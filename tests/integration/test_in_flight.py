@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import mid_month_clock
 from farthing.errors import ErrorCode, TransferResult
 from farthing.services.platform import PaymentItem, PlatformError, Principal, open_platform
 
@@ -48,7 +49,7 @@ def test_a_batch_that_fails_midway_returns_only_once_what_it_submitted_is_answer
 ) -> None:
     """A bug mid-batch (not a refusal) ends the call with its error, but only after the ledger answered
     the chunks already submitted, so their payments stop counting as in flight only once they are decided."""
-    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["kr"])
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["kr"], clock=mid_month_clock())
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         merchant, _, _ = platform.create_party(operator, "merchant", "M", "KR")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from conftest import mid_month_clock
 from farthing.services.overrides import CACHE_S
 from farthing.services.platform import open_platform
 
@@ -24,7 +25,8 @@ source = "the shop's own cap"
 
 
 def test_an_override_reaches_another_process_within_a_second_and_so_does_its_removal(store_url: str) -> None:
-    one, two = open_platform(store_url, ["kr"]), open_platform(store_url, ["kr"])
+    clock = mid_month_clock()
+    one, two = open_platform(store_url, ["kr"], clock=clock), open_platform(store_url, ["kr"], clock=clock)
     try:
         base_one, base_two = one.policy.for_currency("KRW"), two.policy.for_currency("KRW")
         assert base_one is not None and base_two is not None

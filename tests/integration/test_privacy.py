@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from farthing.adapters.key_vault import KeyVault, KeyVaultError
+from farthing.clock import ManualClock
 from farthing.errors import ErrorCode
 from farthing.services.platform import Principal, open_platform
 from farthing.services.privacy import Privacy
@@ -77,7 +78,8 @@ def test_the_security_log_is_append_only(store_url: str) -> None:
 
 
 def test_a_closed_account_keeps_its_data_for_the_retention_period_then_is_erased(store_url: str) -> None:
-    platform = open_platform(store_url, ["eu-de"])
+    clock = ManualClock(1_797_166_800_000)  # 2026-12-14T12:00:00Z
+    platform = open_platform(store_url, ["eu-de"], clock=clock)
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     try:
         assert platform.privacy is not None
@@ -89,8 +91,7 @@ def test_a_closed_account_keeps_its_data_for_the_retention_period_then_is_erased
         assert days == 1825
         assert platform.privacy.sweep(days) == []  # kept: within the retention period
         assert platform.privacy.profile(customer) is not None
-        now = platform.clock_ms()
-        platform.clock_ms = lambda: now + (days + 1) * 86_400_000
+        clock.advance((days + 1) * 86_400_000)
         assert platform.privacy.sweep(days) == [customer]
         assert platform.privacy.profile(customer) is None and platform.privacy.sweep(days) == []
     finally:

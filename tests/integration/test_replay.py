@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import mid_month_clock
 from farthing.services.platform import PaymentItem, Principal, open_platform
 from farthing.services.policies import load
 from farthing.services.replay import replay
@@ -27,7 +28,7 @@ source = "what if the monthly cap were 300,000 won?"
 
 
 def test_a_lower_cap_replayed_over_recorded_payments(store_url: str, tmp_path: Path) -> None:
-    platform = open_platform(store_url)  # recorded with no policy: a 2 % fee, no caps
+    platform = open_platform(store_url, clock=mid_month_clock())  # recorded with no policy: a 2 % fee, no caps
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         merchant, _, _ = platform.create_party(operator, "merchant", "Webtoon", "KR")

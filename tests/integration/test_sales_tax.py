@@ -28,8 +28,7 @@ def _balances(platform, *parties: tuple[str, str]) -> list[int]:  # type: ignore
 
 def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_url: str) -> None:
     now = [NOV_28]
-    platform = open_platform(store_url, ["us"])
-    platform.clock_ms = lambda: now[0]
+    platform = open_platform(store_url, ["us"], clock=lambda: now[0])
     holds = Holds.open(platform)
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))

@@ -43,8 +43,7 @@ DEC_2 = 1_796_212_800_000  # 2026-12-02T12:00:00Z
 
 def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: str) -> None:
     now = [NOV_28]
-    platform = open_platform(store_url)
-    platform.clock_ms = lambda: now[0]
+    platform = open_platform(store_url, clock=lambda: now[0])
     policy = compose({**shipped(), "vat-only": parse(VAT_ONLY, "vat-only.toml")}, "vat-only")
     platform.policy.policies["EUR"] = policy
     try:

@@ -15,8 +15,7 @@ T0 = 1_795_867_200_000
 
 def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it(store_url: str) -> None:
     now = [T0]
-    platform = open_platform(store_url)
-    platform.clock_ms = lambda: now[0]
+    platform = open_platform(store_url, clock=lambda: now[0])
     try:
         assert platform.topup_guard == Velocity()  # on by default
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
@@ -53,8 +52,7 @@ def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it
 
 def test_attempts_are_kept_only_while_the_guard_may_read_them(store_url: str) -> None:
     now = [T0]
-    platform = open_platform(store_url)
-    platform.clock_ms = lambda: now[0]
+    platform = open_platform(store_url, clock=lambda: now[0])
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         party, key, _ = platform.create_party(operator, "customer", "Reader")

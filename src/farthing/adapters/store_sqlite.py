@@ -22,10 +22,10 @@ from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
 from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, sql_u128_or_none, status_of
+from farthing.clock import system_clock
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
-from farthing.engine.engine import wall_clock_ms
 from farthing.engine.store import BatchCommit, Changes, Head
 from farthing.errors import ErrorCode, StoreError
 
@@ -322,7 +322,7 @@ class SqliteStore:
                     c.execute(statement)
                 c.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                    (mig.version, mig.name, wall_clock_ms()),
+                    (mig.version, mig.name, system_clock()),  # when this machine ran it (farthing.clock)
                 )
             c.execute("COMMIT")
         except BaseException:

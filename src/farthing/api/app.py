@@ -388,10 +388,13 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.state.projector.start()
         watchdog = asyncio.create_task(_keep_running(app.state.projector))
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
-        app.state.webhooks = Webhooks(app.state.platform.db, backoff_ms=backoff_ms)
+        app.state.webhooks = Webhooks(
+            app.state.platform.db, clock_ms=app.state.platform.clock_ms, backoff_ms=backoff_ms
+        )
         app.state.webhooks.start()
         app.state.remembered = Remembered(app.state.platform)
-        app.state.channels = Channels(app.state.platform)
+        dispute_s_min = int(os.environ.get("FARTHING_CHANNEL_DISPUTE_MIN_S", str(limits.channel_dispute_s_min)))
+        app.state.channels = Channels(app.state.platform, dispute_s_min)
         app.state.factors = Factors(app.state.platform)
         app.state.step_ups = StepUps(app.state.platform, app.state.holds, app.state.factors)
         app.state.passkeys = Passkeys(app.state.platform)

@@ -18,6 +18,11 @@ class TaxOut(BaseModel):
 
 class DecisionOut(BaseModel):
     version: str = Field(description="SHA-256 of the policy packs that decided")
+    decided_ms: int | None = Field(
+        default=None, description="when it was decided (Unix ms): its refund and withdrawal windows count from here"
+    )
+    day: str | None = Field(default=None, description="the day it counts in, in the policy's calendar")
+    month: str | None = Field(default=None, description="the month it counts in (its tax base's period)")
     sca_exemption: str | None
     tax: TaxOut | None
     withdrawal_waived: bool = Field(default=False, description="the payer waived its right of withdrawal")

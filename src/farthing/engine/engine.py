@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from farthing import limits
+from farthing.clock import Clock, system_clock
 from farthing.domain import journal
 from farthing.domain.invariant import invariant
 from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts, expire_due
@@ -28,10 +28,6 @@ from farthing.engine.store import BatchCommit, Head, OutboxEvent, Store, StoreLo
 from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
 
 _RESOLVING = 4 | 8  # post_pending | void_pending
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 Results = list[AccountResult] | list[TransferResult]
@@ -95,7 +91,8 @@ def check_request(kind: str, events: Sequence[object], outbox: Sequence[tuple[in
 class LedgerEngine:
     """Validates and commits batches of requests; recovers its memory from the store."""
 
-    def __init__(self, store: Store, clock_ms: Callable[[], int] = wall_clock_ms) -> None:
+    def __init__(self, store: Store, clock_ms: Clock = system_clock) -> None:
+        """`clock_ms`: the platform's one clock; it stamps every batch (and decides when holds expire)."""
         self.store = store
         self.clock_ms = clock_ms
         self.state = LedgerState()

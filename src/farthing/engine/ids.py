@@ -12,7 +12,7 @@ import itertools
 import os
 from collections.abc import Callable
 
-from farthing.engine.engine import wall_clock_ms
+from farthing.clock import system_clock
 
 _LOW_BITS = 80
 _LOW_MAX = (1 << _LOW_BITS) - 1
@@ -36,7 +36,7 @@ class IdGenerator:
     """
 
     def __init__(self, clock_ms: Callable[[], int] | None = None) -> None:
-        self._clock_ms = clock_ms or wall_clock_ms
+        self._clock_ms = clock_ms or system_clock  # index locality only (see farthing.clock)
         self._sequence = itertools.count(int.from_bytes(os.urandom(10), "big") >> 1)
 
     def __call__(self) -> int:

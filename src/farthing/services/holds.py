@@ -31,6 +31,7 @@ from farthing.services.platform import (
     PlatformError,
     Principal,
     added_tax_leg,
+    decision_summary,
     derive_id,
     payment_event,
     positive_units,
@@ -154,10 +155,11 @@ class Holds:
         capture_id = derive_id("capture", str(hold.id))
         gate = None
         policy = self.platform.policy.for_payment(cur.code, merchant)
+        held = self.platform.decision_of(public_id) or {} if policy is not None else {}
         if policy is not None:  # the captured amount counts toward the payer's limits and the tax base now
             try:
                 gate = self.platform.policy.gate(
-                    policy, customer, merchant, self.platform.profile(customer), self._place(public_id), cur, units,
+                    policy, customer, merchant, self.platform.profile(customer), _place(held), cur, units,
                     self.platform.clock_ms(), capture_id, "capture",
                 )  # fmt: skip
             except PolicyRefused as refused:
@@ -168,6 +170,9 @@ class Holds:
                 fee = self.platform.fee_for(cur, units)
                 return Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, True)
         fee = gate.fee if gate is not None else self.platform.fee_for(cur, units)
+        summary = None
+        if gate is not None:  # the capture is where the payment counts: its day, month and tax base
+            summary = decision_summary(gate.decision, cur, bool(held.get("withdrawal_waived")))
         revenue = self.platform.platform_account(CODE_FEE_REVENUE, cur)
         legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
                          flags=_POST, pending_id=hold.id)]  # fmt: skip
@@ -178,7 +183,8 @@ class Holds:
                                  hold.ledger, T_PLATFORM_FEE))  # fmt: skip
         legs += gate.legs if gate is not None else []
         legs = linked_chain(legs)
-        payment = Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, False)
+        payment = Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, False,
+                          policy=summary)  # fmt: skip
         event = payment_event(payment, "payment.succeeded")
         try:
             results = self.platform.ledger.submit("transfers", legs, [(0, event)]).result()
@@ -190,14 +196,6 @@ class Holds:
             raise PlatformError(ErrorCode.policy_denied, "capturing this would pass a limit of the policy")
         replayed = _check(results)  # type: ignore[arg-type]
         return dataclasses.replace(payment, replayed=replayed)
-
-    def _place(self, public_id: str) -> Evidence:
-        """The hold's place of supply, as its decision recorded it, for the capture's tax base."""
-        decided = self.platform.decision_of(public_id) or {}
-        tax = decided.get("tax")
-        place = str(tax["place"]) if isinstance(tax, dict) else ""
-        country, _, region = place.partition("-")
-        return Evidence(billing=country, ip=country, region=region or None) if country else Evidence()
 
     def void(self, principal: Principal, public_id: str) -> Payment:
         """Release a hold: nothing is paid, and the customer's money is available again."""
@@ -213,6 +211,14 @@ class Holds:
         event = payment_event(payment, "payment.canceled")
         replayed = _check(self.platform.ledger.submit("transfers", [void], [(0, event)]).result())  # type: ignore[arg-type]
         return dataclasses.replace(payment, replayed=replayed)
+
+
+def _place(decided: dict[str, object]) -> Evidence:
+    """The hold's place of supply, as its decision recorded it, for the capture's tax base."""
+    tax = decided.get("tax")
+    place = str(tax["place"]) if isinstance(tax, dict) else ""
+    country, _, region = place.partition("-")
+    return Evidence(billing=country, ip=country, region=region or None) if country else Evidence()
 
 
 _REFUSALS = {

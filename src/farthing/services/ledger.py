@@ -7,17 +7,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from farthing.adapters.open_store import open_store
+from farthing.clock import Clock, system_clock
 from farthing.engine.committer import GroupCommitter, tune_interpreter
 from farthing.engine.engine import LedgerEngine
 from farthing.errors import ErrorCode, StoreError
 
 
-def open_ledger(url: str | None = None, wait_ms: float = 1.0) -> GroupCommitter:
-    """A running ledger on `url` (default: farthing.db here); `close()` it when done."""
+def open_ledger(url: str | None = None, wait_ms: float = 1.0, clock: Clock = system_clock) -> GroupCommitter:
+    """A running ledger on `url` (default: farthing.db here), its batches stamped by `clock`; `close()` it
+    when done."""
     tune_interpreter()
     store = open_store(url)
     try:
-        engine = LedgerEngine(store)
+        engine = LedgerEngine(store, clock)
     except BaseException:
         store.close()
         raise

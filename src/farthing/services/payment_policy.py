@@ -224,8 +224,11 @@ class PaymentPolicy:
         payment's day and month and the room under its limits come back, and the gross leaves the tax
         base of the payment's month. If that month's return was closed already, the refund is an
         adjustment in the return of the refund's month instead: its base there goes down by the gross
-        (below zero if need be: that return gives tax back). Only counters that exist are touched."""
+        (below zero if need be: that return gives tax back). Only counters that exist are touched. The
+        payment's day and month are those its decision recorded (the calendar at `paid_at_ms` otherwise)."""
         day, month = local_day_and_month(paid_at_ms, policy.timezone)
+        if decided is not None and isinstance(decided.get("day"), str) and isinstance(decided.get("month"), str):
+            day, month = str(decided["day"]), str(decided["month"])
         source = counter_source(cur.code)
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
         moves: list[tuple[int, int, int]] = [  # (from, to, code)

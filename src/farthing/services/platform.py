@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from pydantic_core import to_json
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
+from farthing.clock import Clock, system_clock
 from farthing.domain.ledger_types import (
     Account,
     AccountFlags,
@@ -35,13 +36,12 @@ from farthing.domain.ledger_types import (
     linked_chain,
 )
 from farthing.domain.money import Currency, currency, share
-from farthing.domain.policy.evaluate import Decision, Evidence, fees_of
+from farthing.domain.policy.evaluate import Decision, Evidence, fees_of, local_day_and_month
 from farthing.domain.policy.model import Policy
 from farthing.domain.quick_init import quick_init
 from farthing.domain.risk import velocity
 from farthing.domain.risk.velocity import Velocity
 from farthing.engine.committer import GroupCommitter, answered
-from farthing.engine.engine import wall_clock_ms
 from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import ClosableLookups, OutboxEvent
 from farthing.errors import AccountResult, ErrorCode, FarthingError, TransferResult
@@ -192,7 +192,7 @@ class Platform:
         db: PlatformDb,
         gateway: FundingGateway,
         fee_ppm: int = 20_000,
-        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock_ms: Clock = system_clock,
         policies: Mapping[str, Policy] | None = None,
     ) -> None:
         """`policies` maps a currency to the policy that decides payments in it (others pay `fee_ppm`)."""
@@ -202,7 +202,7 @@ class Platform:
         self.db = db
         self.gateway = gateway
         self.fee_ppm = fee_ppm
-        self.clock_ms = clock_ms
+        self._clock = clock_ms
         self._parties: set[tuple[str, str, str]] = set()
         self.policy = PaymentPolicy(policies or {}, ledger, db)
         self._profiles: dict[str, Profile] = {}
@@ -222,6 +222,11 @@ class Platform:
         """Set by the step-up service: a payment the policy steps up then waits for the payer's factor."""
         self.topup_guard: Velocity | None = Velocity()
         """Pauses the top-ups of a customer whose cards keep being declined (None: no guard)."""
+
+    @property
+    def clock_ms(self) -> Clock:
+        """The platform's one clock (the ledger's too): set once, at `open_platform`, never replaced."""
+        return self._clock
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -431,16 +436,19 @@ class Platform:
             self._profiles[party_id] = found
         return found
 
-    def decision_of(self, public_id: str) -> dict[str, object] | None:
-        """The policy's decision on a payment, as its first event recorded it (None: no policy decided)."""
+    def decision_of(self, public_id: str, counted: bool = False) -> dict[str, object] | None:
+        """The policy's decision on a payment, as its first event recorded it (None: no policy decided).
+        With `counted`, the decision under which it was paid and counted: a captured hold's capture (its
+        day, month and tax base), a payment's own decision otherwise."""
         base = public_id.removeprefix("pay_")
         rows = self.db.query(
-            "SELECT body FROM outbox WHERE event_id IN (?, ?, ?) ORDER BY id LIMIT 1",
+            "SELECT body FROM outbox WHERE event_id IN (?, ?, ?) ORDER BY id",
             (f"evt_{base}_succeeded", f"evt_{base}_requires_capture", f"evt_{base}_requires_authentication"),
         )
-        if not rows:
-            return None
-        found = json.loads(rows[0][0])["data"].get("policy")
+        decisions = [json.loads(body)["data"].get("policy") for (body,) in rows]
+        if counted:
+            decisions = [d for d in decisions if isinstance(d, dict) and "decided_ms" in d][-1:] or decisions
+        found = decisions[0] if decisions else None
         return found if isinstance(found, dict) else None
 
     def fee_for(self, cur: Currency, units: int) -> int:
@@ -858,10 +866,18 @@ def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
 
 def decision_summary(d: Decision, cur: Currency, withdrawal_waived: bool = False) -> dict[str, object]:
     """What a payment records of the policy's decision (in its event, and in the API's answers), and
-    whether the payer waived its right of withdrawal."""
+    whether the payer waived its right of withdrawal. With the decision's time and its day and month in
+    the policy's calendar: the payment counted there, so its refunds, withdrawal window and tax base are
+    taken from them (never from when the ledger happened to commit it, a moment later)."""
     tax = d.tax
+    assert d.source is not None
+    policy, ctx = d.source
+    day, month = local_day_and_month(ctx.now_ms, policy.timezone)
     return {
         "version": d.policy_version,
+        "decided_ms": ctx.now_ms,
+        "day": day,
+        "month": month,
         "sca_exemption": d.sca_exemption,
         "tax": None
         if tax is None
@@ -917,12 +933,14 @@ def open_platform(
     policy_packs: Sequence[str] = (),
     commit_wait_ms: float = 1.0,
     keys_beside: str | None = None,
+    clock: Clock = system_clock,
 ) -> Platform:
     """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway, and
     the named policy packs, each deciding the payments in its currency (two for one currency: refused).
     `commit_wait_ms`: how long the group committer waits for more requests to join a batch (0 for a
     caller that waits for each answer before it asks again, such as the simulator). `keys_beside`: where
-    a master key is made when none is configured (default: beside the SQLite file, or `farthing.*` here)."""
+    a master key is made when none is configured (default: beside the SQLite file, or `farthing.*` here).
+    `clock`: the one clock of the platform and its ledger (a `farthing.clock.ManualClock` in tests)."""
     from farthing.adapters.key_vault import KeyVault
     from farthing.services import policies
     from farthing.services.funding import TestGateway
@@ -941,8 +959,8 @@ def open_platform(
         guard = velocity.parse(os.environ.get("FARTHING_TOPUP_GUARD", ""))
     except ValueError as exc:
         raise PlatformError(ErrorCode.validation_failed, f"FARTHING_TOPUP_GUARD: {exc}") from None
-    ledger = open_ledger(url, wait_ms=commit_wait_ms)
-    platform = Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), policies=by_currency)
+    ledger = open_ledger(url, wait_ms=commit_wait_ms, clock=clock)
+    platform = Platform(ledger, PlatformDb(ledger.engine.store), TestGateway(), clock_ms=clock, policies=by_currency)
     platform.topup_guard = guard
     try:
         path = getattr(ledger.engine.store, "path", None)

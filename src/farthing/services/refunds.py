@@ -67,15 +67,22 @@ def refund(
         raise PlatformError(ErrorCode.forbidden, "refunds are made by the merchant that was paid")
     require_scope(principal, "refunds:write")
     policy = platform.policy.for_payment(cur.code, merchant)
-    paid_at = holds.committed_at(payment.id) if policy is not None else 0
+    decided, paid_at = _counted(holds, payment, payment_public_id) if policy is not None else (None, 0)
     if policy is not None:  # the currency's policy sets how long refunds go through the platform
         allowed, why = refund_allowed(policy, paid_at, platform.clock_ms())
         if not allowed:
             raise PlatformError(ErrorCode.refund_window_closed, why.text)
     refund_id = derive_id("refund", merchant, key) if key else new_id()
-    decided = platform.decision_of(payment_public_id) if policy is not None else None
     return _refund(holds, payment, payment_public_id, customer, merchant, cur, policy, decided, paid_at, amount, key,
                    refund_id, merchant)  # fmt: skip
+
+
+def _counted(holds: Holds, payment: Transfer, public_id: str) -> tuple[dict[str, object] | None, int]:
+    """The decision the payment was paid and counted under, and when it was decided: its windows count
+    from there. A payment decided before decisions kept their time falls back to its commit."""
+    decided = holds.platform.decision_of(public_id, counted=True)
+    at = decided.get("decided_ms") if decided else None
+    return decided, at if isinstance(at, int) else holds.committed_at(payment.id)
 
 
 def withdraw(holds: Holds, principal: Principal, payment_public_id: str, key: str | None) -> Refund:
@@ -91,8 +98,7 @@ def withdraw(holds: Holds, principal: Principal, payment_public_id: str, key: st
     if policy is None:
         raise PlatformError(ErrorCode.withdrawal_not_allowed, f"no policy gives a right of withdrawal for {cur.code} "
                             "payments here; ask the merchant for a refund")  # fmt: skip
-    paid_at = holds.committed_at(payment.id)
-    decided = platform.decision_of(payment_public_id)
+    decided, paid_at = _counted(holds, payment, payment_public_id)
     waived = bool((decided or {}).get("withdrawal_waived"))
     allowed, why = withdrawal_allowed(policy, paid_at, platform.clock_ms(), waived)
     if not allowed:

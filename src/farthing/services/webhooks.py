@@ -19,14 +19,13 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
-from farthing.engine.engine import wall_clock_ms
+from farthing.clock import Clock, system_clock
 from farthing.errors import ErrorCode
 from farthing.services.platform import PlatformError, Principal, require_scope
 
@@ -58,7 +57,7 @@ class Webhooks:
         db: PlatformDb,
         attempts_max: int = 8,
         backoff_ms: int = 1000,
-        clock_ms: Callable[[], int] = wall_clock_ms,
+        clock_ms: Clock = system_clock,
     ) -> None:
         self.db = db
         self.attempts_max = attempts_max

@@ -201,8 +201,9 @@ def _run_on(s: Scenario, url: str, where: Path, progress: Callable[[int, int], N
     now = [START_MS]
     # One caller that waits for each answer: a group commit waiting for company would only add latency
     # (a step-up's capture, a top-up: 524 -> 719 payments/s in the eu-de bench world).
-    platform = open_platform(url, s.scenario.policies, commit_wait_ms=0, keys_beside=f"{where}/sim")
-    platform.clock_ms = lambda: now[0]
+    platform = open_platform(
+        url, s.scenario.policies, commit_wait_ms=0, keys_beside=f"{where}/sim", clock=lambda: now[0]
+    )  # the simulated clock, the ledger's too
     platform.topup_guard = Velocity() if s.payments.top_up_guard else None
     for code, policy in list(platform.policy.policies.items()):
         platform.policy.policies[code] = changed(policy, s)
