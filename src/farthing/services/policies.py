@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from farthing.domain.money import currency
-from farthing.domain.policy.evaluate import Context, Counters, Decision, Evidence, percent
+from farthing.domain.policy.evaluate import Context, Counters, Decision, Evidence, PolicyInputError, percent
 from farthing.domain.policy.load import PolicyError, compose, parse
 from farthing.domain.policy.model import Policy, PolicyFile, percent_to_ppm
 from farthing.errors import FarthingError
@@ -53,8 +53,9 @@ def load(pack_id: str, extra: Iterable[Path] = (), override: Path | None = None)
 
 def context_from_json(raw: object) -> Context:
     """A payment context from JSON (what `farthing policy explain --context` reads): amounts as decimal
-    strings in `currency`, `now` as an ISO 8601 instant with its offset (or `now_ms`), percentages as
-    decimal strings. Unknown keys are refused."""
+    strings in `currency`, `now` as an ISO 8601 instant with its offset (or `now_ms`, an integer),
+    percentages as decimal strings, country codes in either case (read in capitals). Unknown keys, and
+    values of another type than the policy reads, are refused naming the field: nothing is guessed."""
     if not isinstance(raw, dict):
         raise PolicyError("context", "must be a JSON object")
     known = {"amount", "currency", "now", "now_ms", "channel", "age_band", "payer_country", "payer_monthly_limit",
@@ -63,6 +64,8 @@ def context_from_json(raw: object) -> Context:
     if unknown:
         raise PolicyError("context", f"unknown keys {sorted(unknown)}; known: {sorted(known)}")
     try:
+        if not isinstance(raw.get("currency"), str):
+            raise PolicyError("context.currency", f'an ISO 4217 code such as "EUR", not {raw.get("currency")!r}')
         cur = currency(raw["currency"])
 
         def units(value: object, key: str) -> int:
@@ -70,45 +73,82 @@ def context_from_json(raw: object) -> Context:
                 raise PolicyError(f"context.{key}", f'amounts are decimal strings such as "0.25", not {value!r}')
             return cur.parse(value)
 
-        c = raw.get("counters") or {}
+        c = _object(raw.get("counters", {}), "counters")
         unknown_counters = set(c) - {f.name for f in fields(Counters)}
         if unknown_counters:
             raise PolicyError("context.counters", f"unknown keys {sorted(unknown_counters)}")
         counters = Counters(
             day=c.get("day", ""), day_spent=units(c.get("day_spent", "0"), "counters.day_spent"),
             month=c.get("month", ""), month_spent=units(c.get("month_spent", "0"), "counters.month_spent"),
-            since_sca_count=int(c.get("since_sca_count", 0)),
+            since_sca_count=c.get("since_sca_count", 0),
             since_sca_amount=units(c.get("since_sca_amount", "0"), "counters.since_sca_amount"),
         )  # fmt: skip
-        if "now_ms" in raw:
-            now_ms = int(raw["now_ms"])
-        else:
-            instant = datetime.fromisoformat(raw["now"])
-            if instant.tzinfo is None:
-                raise PolicyError("context.now", "needs its UTC offset, e.g. 2026-11-28T12:00:00Z")
-            now_ms = int(instant.timestamp()) * 1000 + instant.microsecond // 1000
+        evidence = _object(raw.get("evidence", {}), "evidence")
+        unknown_evidence = set(evidence) - {f.name for f in fields(Evidence)}
+        if unknown_evidence:
+            raise PolicyError("context.evidence", f"unknown keys {sorted(unknown_evidence)}")
         limit = raw.get("payer_monthly_limit")
+        fraud_rate = raw.get("fraud_rate")
+        if fraud_rate is not None and not isinstance(fraud_rate, str):
+            raise PolicyError(
+                "context.fraud_rate", f'a percentage as a decimal string such as "0.10", not {fraud_rate!r}'
+            )
         return Context(
             amount=units(raw["amount"], "amount"),
             currency=cur.code,
-            now_ms=now_ms,
+            now_ms=_now_ms(raw),
             channel=raw.get("channel", "remote"),
             age_band=raw.get("age_band", "adult"),
-            payer_country=raw.get("payer_country"),
+            payer_country=_upper(raw.get("payer_country")),
             payer_monthly_limit=units(limit, "payer_monthly_limit") if limit is not None else None,
             counters=counters,
-            authenticated=bool(raw.get("authenticated", False)),
-            evidence=Evidence(**(raw.get("evidence") or {})),
-            fraud_rate_ppm=percent_to_ppm(raw["fraud_rate"]) if raw.get("fraud_rate") is not None else None,
-            risk_high=bool(raw.get("risk_high", False)),
+            authenticated=raw.get("authenticated", False),
+            evidence=Evidence(**{k: _upper(v) for k, v in evidence.items()}),
+            fraud_rate_ppm=percent_to_ppm(fraud_rate) if fraud_rate is not None else None,
+            risk_high=raw.get("risk_high", False),
         )
     except KeyError as exc:
         raise PolicyError("context", f"missing {exc.args[0]!r}") from None
-    except (FarthingError, TypeError, ValueError) as exc:
+    except PolicyInputError as exc:
+        raise PolicyError(f"context.{exc.field}", exc.detail.partition(": ")[2]) from None
+    except (FarthingError, ValueError) as exc:
         if isinstance(exc, PolicyError):
             raise
         detail = exc.detail if isinstance(exc, FarthingError) else str(exc)
         raise PolicyError("context", detail) from None
+
+
+def _object(value: object, key: str) -> dict[str, object]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PolicyError(f"context.{key}", f"must be a JSON object, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _upper(value: object) -> object:
+    """A country or region code read in capitals ("de" is DE); anything else is left for the check."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def _now_ms(raw: dict[str, object]) -> int:
+    if "now_ms" in raw:
+        value = raw["now_ms"]
+        if type(value) is not int:
+            raise PolicyError("context.now_ms", f"Unix milliseconds as an integer, not {value!r}")
+        return value
+    now = raw["now"]
+    if not isinstance(now, str):
+        raise PolicyError(
+            "context.now", f"an ISO 8601 instant with its offset such as 2026-11-28T12:00:00Z, not {now!r}"
+        )
+    try:
+        instant = datetime.fromisoformat(now)
+    except ValueError:
+        raise PolicyError("context.now", f"an ISO 8601 instant such as 2026-11-28T12:00:00Z, not {now!r}") from None
+    if instant.tzinfo is None:
+        raise PolicyError("context.now", "needs its UTC offset, e.g. 2026-11-28T12:00:00Z")
+    return int(instant.timestamp()) * 1000 + instant.microsecond // 1000
 
 
 def decision_json(policy: Policy, d: Decision) -> dict[str, object]:

@@ -13,20 +13,52 @@ while it is still the old month in UTC.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
 from typing import cast
 from zoneinfo import ZoneInfo
 
 from farthing.domain.money import Currency, currency, share
-from farthing.domain.policy.model import Limit, Policy, Sca, Tax
+from farthing.domain.policy import deadlines
+from farthing.domain.policy.model import CHANNELS, Limit, Policy, Sca, Tax
 from farthing.domain.quick_init import quick_init
+from farthing.errors import ErrorCode, FarthingError
 
 ALLOW, DENY, STEP_UP = "allow", "deny", "step_up"
 _RANK = {ALLOW: 0, STEP_UP: 1, DENY: 2}
+AGE_BANDS = ("adult", "minor")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_REGION = re.compile(r"[A-Z0-9]{1,3}")
+
+
+class PolicyInputError(FarthingError, ValueError):
+    """A policy input that is not what the policy reads: refused (it fails closed), naming the field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(ErrorCode.validation_failed, f"{field_name}: {message}")
+        self.field = field_name
+
+
+def _int(value: object, name: str, low: int = 0) -> None:
+    if type(value) is not int:  # a bool is an int to Python, a float is truncated by int(): neither is a count
+        raise PolicyInputError(name, f"must be an integer, not {type(value).__name__} {value!r}")
+    if value < low:
+        raise PolicyInputError(name, f"must be at least {low}, not {value}")
+
+
+def _bool(value: object, name: str) -> None:
+    if type(value) is not bool:  # "false" is a non-empty string: never read it as true
+        raise PolicyInputError(name, f"must be true or false, not {type(value).__name__} {value!r}")
+
+
+def _place(value: object, name: str, pattern: re.Pattern[str] = _COUNTRY) -> None:
+    if value is not None and (type(value) is not str or not pattern.fullmatch(value)):
+        what = "an ISO 3166 alpha-2 country code in capitals, such as 'DE'" if pattern is _COUNTRY else "a region code"
+        raise PolicyInputError(name, f"must be {what}, not {value!r}")
 
 
 @quick_init
@@ -40,6 +72,12 @@ class Counters:
     month_spent: int = 0
     since_sca_count: int = 0
     since_sca_amount: int = 0
+
+    def __post_init__(self) -> None:
+        if type(self.day) is not str or type(self.month) is not str:
+            raise PolicyInputError("counters.day", "day and month name a day (2026-11-28) and a month (2026-11)")
+        for name in ("day_spent", "month_spent", "since_sca_count", "since_sca_amount"):
+            _int(getattr(self, name), f"counters.{name}")
 
 
 @quick_init
@@ -65,6 +103,11 @@ class Evidence:
             if v
         ]
 
+    def __post_init__(self) -> None:
+        for name in ("billing", "ip", "phone", "instrument"):
+            _place(getattr(self, name), f"evidence.{name}")
+        _place(self.region, "evidence.region", _REGION)
+
 
 @quick_init
 @dataclass(frozen=True, slots=True)
@@ -86,6 +129,32 @@ class Context:
     """The payment service provider's current fraud rate (for transaction-risk analysis)."""
     risk_high: bool = False
     """The risk engine saw something abnormal: no risk-based exemption."""
+
+    def __post_init__(self) -> None:
+        """Fail closed: an input the policy does not read as given is refused, never guessed at."""
+        _int(self.amount, "amount", low=-(2**127))
+        _int(self.now_ms, "now_ms", low=-(2**63))
+        if type(self.currency) is not str:
+            raise PolicyInputError("currency", f"must be an ISO 4217 code, not {self.currency!r}")
+        if self.channel not in CHANNELS:
+            raise PolicyInputError("channel", f"must be one of {', '.join(CHANNELS)}, not {self.channel!r}")
+        if self.age_band not in AGE_BANDS:
+            raise PolicyInputError("age_band", f"must be one of {', '.join(AGE_BANDS)}, not {self.age_band!r}")
+        _place(self.payer_country, "payer_country")
+        if self.payer_monthly_limit is not None:
+            _int(self.payer_monthly_limit, "payer_monthly_limit")
+        if type(self.counters) is not Counters:
+            raise PolicyInputError("counters", f"must be the payer's counters, not {type(self.counters).__name__}")
+        _bool(self.authenticated, "authenticated")
+        if type(self.evidence) is not Evidence:
+            raise PolicyInputError(
+                "evidence", f"must be pieces of evidence by kind, not {type(self.evidence).__name__}"
+            )
+        if self.fraud_rate_ppm is not None:
+            _int(self.fraud_rate_ppm, "fraud_rate")
+            if self.fraud_rate_ppm > 1_000_000:
+                raise PolicyInputError("fraud_rate", "a percentage of at most 100")
+        _bool(self.risk_high, "risk_high")
 
 
 @quick_init
@@ -507,16 +576,12 @@ A = _Amount
 def refund_allowed(policy: Policy, paid_at_ms: int, now_ms: int) -> tuple[bool, Reason]:
     """May a payment made at `paid_at_ms` be refunded through the platform at `now_ms`? Counted in whole
     days of the policy's calendar, the day of payment not counted: paid on the 1st with 14 days, the
-    15th is the last day (Regulation 1182/71 on periods, as the Consumer Rights Directive counts them)."""
+    15th is the last day (Regulation 1182/71 on periods, as the Consumer Rights Directive counts them),
+    moved to the next working day when the rule's `period_end` says so (Art. 3(4))."""
     rule = policy.consumer
     if rule is None:
         return True, Reason("consumer", "info", _say("no refund window in this policy"))
-    elapsed = _days_between(policy.timezone, paid_at_ms, now_ms)
-    if elapsed <= rule.refund_window_days:
-        return True, Reason(rule.id, "pass", _say("day {} of {} for refunds ({})", elapsed, rule.refund_window_days,
-                                                   rule.source))  # fmt: skip
-    return False, Reason(rule.id, "deny", _say("day {}: the {}-day refund window closed ({})", elapsed,
-                                               rule.refund_window_days, rule.source))  # fmt: skip
+    return _window(policy, rule.refund_window_days, paid_at_ms, now_ms, "for refunds", "refund window closed")
 
 
 def withdrawal_allowed(policy: Policy, paid_at_ms: int, now_ms: int, waived: bool) -> tuple[bool, Reason]:
@@ -527,13 +592,28 @@ def withdrawal_allowed(policy: Policy, paid_at_ms: int, now_ms: int, waived: boo
         return False, Reason(rule.id if rule else "consumer", "deny", _say("no withdrawal right in this policy"))
     if waived and rule.waiver_allowed:
         return False, Reason(rule.id, "deny", _say("waived with express consent when supply began ({})", rule.source))
-    elapsed = _days_between(policy.timezone, paid_at_ms, now_ms)
-    if elapsed <= rule.withdrawal_days:
-        return True, Reason(rule.id, "pass", _say("day {} of {} to withdraw ({})", elapsed, rule.withdrawal_days,
-                                                   rule.source))  # fmt: skip
-    return False, Reason(rule.id, "deny", _say("day {}: the {}-day withdrawal period ended ({})", elapsed,
-                                               rule.withdrawal_days, rule.source))  # fmt: skip
+    return _window(policy, rule.withdrawal_days, paid_at_ms, now_ms, "to withdraw", "withdrawal period ended")
 
 
-def _days_between(timezone: str, earlier_ms: int, later_ms: int) -> int:
-    return _local_days(later_ms, timezone) - _local_days(earlier_ms, timezone)
+def _window(policy: Policy, days: int, start_ms: int, now_ms: int, within: str, over: str) -> tuple[bool, Reason]:
+    """Whether `now_ms` is within the consumer rule's period of `days` that began at `start_ms`, and why."""
+    rule = policy.consumer
+    assert rule is not None
+    elapsed, inside, moved = _period(policy, days, start_ms, now_ms)
+    if inside:
+        return True, Reason(rule.id, "pass", _say("day {} of {} {}{} ({})", elapsed, days, within, moved, rule.source))
+    return False, Reason(rule.id, "deny", _say("day {}: the {}-day {}{} ({})", elapsed, days, over, moved, rule.source))
+
+
+def _period(policy: Policy, days: int, start_ms: int, now_ms: int) -> tuple[int, bool, str]:
+    """(days since the start, whether `now_ms` is within the period, what moved its end: "" or a note)."""
+    assert policy.consumer is not None
+    started = _local_days(start_ms, policy.timezone)
+    elapsed = _local_days(now_ms, policy.timezone) - started
+    start = date.fromordinal(started + _EPOCH_ORDINAL)
+    end = deadlines.last_day(start, days, policy.consumer.period_end, policy.jurisdiction)
+    plain = start + timedelta(days=days)
+    moved = (
+        "" if end == plain else f" (its last day, {plain:%a %d %b %Y}, is not a working day: it ends {end:%a %d %b})"
+    )
+    return elapsed, elapsed <= (end - start).days, moved

@@ -144,6 +144,7 @@ def compose(files: Mapping[str, PolicyFile], pack_id: str, override: PolicyFile 
                 mine.refund_window_days >= consumer.refund_window_days
                 and mine.withdrawal_days >= consumer.withdrawal_days
                 and (consumer.waiver_allowed or not mine.waiver_allowed)
+                and (mine.period_end == consumer.period_end or mine.period_end == "next_working_day")
             ):
                 raise PolicyError(where, f"rule {mine.id!r} would shorten the consumer's rights ({consumer.source})")
             consumer = mine
@@ -228,7 +229,7 @@ def _tax(r: Any, where: str) -> Tax:
 
 
 def _consumer(r: Any) -> Consumer:
-    return Consumer(r.id, r.refund_window_days, r.withdrawal_days, r.waiver_allowed, r.source)
+    return Consumer(r.id, r.refund_window_days, r.withdrawal_days, r.waiver_allowed, r.source, r.period_end)
 
 
 def _retention(r: Any, where: str) -> Retention:

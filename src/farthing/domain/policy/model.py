@@ -127,6 +127,11 @@ class ConsumerIn(_Strict):
     refund_window_days: int = Field(ge=0, le=3650)
     withdrawal_days: int = Field(default=0, ge=0, le=365)
     waiver_allowed: bool = False
+    period_end: Literal["calendar", "next_working_day"] = Field(
+        default="calendar",
+        description="next_working_day: a period whose last day is a Saturday, Sunday or public holiday (of the "
+        "pack's jurisdiction) ends with the next working day (Reg. 1182/71 Art. 3(4))",
+    )
     source: str = Field(min_length=1)
 
 
@@ -220,6 +225,8 @@ class Consumer:
     withdrawal_days: int
     waiver_allowed: bool
     source: str
+    period_end: str = "calendar"
+    """calendar, or next_working_day (`farthing.domain.policy.deadlines`)."""
 
 
 @dataclass(frozen=True, slots=True)

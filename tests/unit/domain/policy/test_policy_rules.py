@@ -150,16 +150,48 @@ def _ms(iso: str) -> int:
 
 def test_refunds_on_day_14_but_not_day_15_in_the_payers_calendar() -> None:
     policy = load("eu-de")
-    paid = _ms("2026-11-01T22:30:00+00:00")  # 23:30 on 1 November in Berlin
-    assert refund_allowed(policy, paid, _ms("2026-11-15T22:59:59+00:00"))[0]  # 23:59:59 on the 15th: day 14
-    allowed, reason = refund_allowed(policy, paid, _ms("2026-11-15T23:00:00+00:00"))  # 00:00 on the 16th
+    paid = _ms("2026-11-03T22:30:00+00:00")  # 23:30 on Tuesday 3 November in Berlin
+    assert refund_allowed(policy, paid, _ms("2026-11-17T22:59:59+00:00"))[0]  # 23:59:59 on the 17th: day 14
+    allowed, reason = refund_allowed(policy, paid, _ms("2026-11-17T23:00:00+00:00"))  # 00:00 on the 18th
     assert not allowed and "day 15" in reason.text and reason.rule_id == "eu.consumer.withdrawal"
     assert withdrawal_allowed(policy, paid, _ms("2026-11-10T12:00:00+00:00"), waived=False)[0]
     assert not withdrawal_allowed(policy, paid, _ms("2026-11-10T12:00:00+00:00"), waived=True)[0]
     kr = load("kr")
-    # Paid at 07:30 on 2 November in Seoul: the 9th is day 7, the 10th (from 15:00 UTC on the 9th) day 8.
-    assert refund_allowed(kr, paid, _ms("2026-11-09T14:59:59+00:00"))[0]
-    assert not refund_allowed(kr, paid, _ms("2026-11-09T15:00:00+00:00"))[0]
+    # Paid at 07:30 on 4 November in Seoul: the 11th is day 7, the 12th (from 15:00 UTC on the 11th) day 8.
+    assert refund_allowed(kr, paid, _ms("2026-11-11T14:59:59+00:00"))[0]
+    assert not refund_allowed(kr, paid, _ms("2026-11-11T15:00:00+00:00"))[0]
+
+
+@pytest.mark.parametrize(
+    ("paid", "last_day", "country"),
+    [
+        ("2026-11-07", "2026-11-23", "DE"),  # day 14 a Saturday: Monday
+        ("2026-11-08", "2026-11-23", "DE"),  # day 14 a Sunday: Monday
+        ("2026-12-11", "2026-12-28", "DE"),  # Christmas Day (Friday), Boxing Day, Sunday: Monday
+        ("2027-03-12", "2027-03-30", "DE"),  # Good Friday 26 March 2027, Easter, Easter Monday: Tuesday
+        ("2026-10-20", "2026-11-03", "DE"),  # a Tuesday: no move
+        ("2026-12-18", "2027-01-04", "IE"),  # Irish holidays: St Stephen's Day, then New Year's Day
+    ],
+)
+def test_a_period_ending_on_a_weekend_or_public_holiday_ends_on_the_next_working_day(
+    paid: str, last_day: str, country: str
+) -> None:
+    from datetime import date
+
+    from farthing.domain.policy.deadlines import NEXT_WORKING_DAY
+    from farthing.domain.policy.deadlines import last_day as end_of
+
+    assert end_of(date.fromisoformat(paid), 14, NEXT_WORKING_DAY, country) == date.fromisoformat(last_day)
+
+
+def test_the_eu_packs_move_a_weekend_deadline_and_the_korean_pack_does_not() -> None:
+    eu, kr = load("eu-de"), load("kr")
+    paid = _ms("2026-11-07T11:00:00+00:00")  # Saturday 7 November, noon in Berlin; day 14 is Saturday the 21st
+    allowed, reason = withdrawal_allowed(eu, paid, _ms("2026-11-23T12:00:00+00:00"), waived=False)  # Monday
+    assert allowed and "Sat 21 Nov 2026, is not a working day: it ends Mon 23 Nov" in reason.text
+    assert not withdrawal_allowed(eu, paid, _ms("2026-11-24T12:00:00+00:00"), waived=False)[0]
+    assert kr.consumer is not None and kr.consumer.period_end == "calendar"
+    assert not refund_allowed(kr, paid, _ms("2026-11-15T12:00:00+00:00"))[0]  # day 8 in Seoul
 
 
 def test_a_changed_copy_of_a_policy_decides_by_its_own_rules() -> None:
