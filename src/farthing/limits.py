@@ -66,6 +66,15 @@ as it is prepared: the ledger writes one while the next is prepared (`Platform.p
 channel_dispute_s_default = 24 * 3600
 """How long after a channel expires (or its payer asks to close it) the merchant may still redeem."""
 
+channel_dispute_s_min = 3600
+"""The shortest dispute window a channel may be opened with (`FARTHING_CHANNEL_DISPUTE_MIN_S` changes it,
+never below `channel_dispute_s_floor`): a paywall learns of a payer's close within seconds, and must
+still have time to redeem what it accepted before it knew (x402's batch-settlement scheme asks 15
+minutes to 30 days)."""
+
+channel_dispute_s_floor = 15 * 60
+"""The least `FARTHING_CHANNEL_DISPUTE_MIN_S` may be set to."""
+
 key_overlap_s_max = 7 * 24 * 3600
 """How long a rolled API key may keep working beside its successor."""
 

@@ -34,9 +34,10 @@ class ChannelIn(InModel):
     expires_in_s: StrictInt = Field(ge=1, le=limits.hold_s_max, examples=[86_400])
     dispute_s: StrictInt = Field(
         default=limits.channel_dispute_s_default,
-        ge=0,
+        ge=limits.channel_dispute_s_floor,
         le=limits.hold_s_max,
-        description="after expiry (or the payer's close), how long the merchant may still redeem",
+        description="after expiry (or the payer's close), how long the merchant may still redeem: at least the "
+        f"server's minimum ({limits.channel_dispute_s_min} s unless FARTHING_CHANNEL_DISPUTE_MIN_S says otherwise)",
     )
     public_key: StrictStr | None = Field(
         default=None, pattern=_HEX32, description="voucher form: the payer's Ed25519 public key, hex"

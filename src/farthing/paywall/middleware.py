@@ -37,7 +37,11 @@ CHAIN_STEPS_PER_PRICE_MAX = 1_000
 UNKNOWN_CHANNELS_MAX = 10_000
 PRICED_PATHS_MAX = 10_000
 CLOSED_CHECK_S = 5.0
-"""How often a channel in memory is checked against the book for a close made by another process."""
+"""How often a channel in use is checked for a close: against the book (a close by `farthing paywall redeem
+--close` in another process) and against the platform (the payer began to close it). So a paywall stops
+accepting a channel's vouchers at most this long after its close began (bounded staleness); whatever it
+accepted until then stays redeemable, since the platform keeps every channel's dispute window at least
+`farthing.limits.channel_dispute_s_min` (an hour by default) after the close."""
 _EXPOSE_RESPONSE = (b"access-control-expose-headers", b"PAYMENT-RESPONSE, X-PAYMENT-RESPONSE")
 
 
@@ -62,10 +66,11 @@ def parse_price(text: str) -> tuple[int, Currency]:
 
 
 class _Channel:
-    def __init__(self, known: Known) -> None:
+    def __init__(self, known: Known, checked: float) -> None:
         self.known = known
         self.last = known.accepted
-        self.checked = time.monotonic()
+        self.checked = checked
+        """When its close was last looked for (time.monotonic()); 0: never."""
 
 
 class Paywall:
@@ -168,7 +173,9 @@ class Paywall:
             self._match(paid, units, cur)
             channel = await self._channel(paid.channel, cur)
             if channel.known.closed:
-                raise FarthingError(ErrorCode.channel_closed, "the channel is closed; it accepts nothing more")
+                raise FarthingError(
+                    ErrorCode.channel_closed, "the channel is closed or closing; it accepts nothing more"
+                )
             terms = channel.known.terms
             most = max(units, terms.unit) * CHAIN_STEPS_PER_PRICE_MAX if terms.form is Form.hashchain else None
             # Checked and recorded with no await in between: a concurrent payment on the same channel is
@@ -209,19 +216,38 @@ class Paywall:
         found = self._channels.get(channel_id)
         if found is not None:
             if not found.known.closed and time.monotonic() - found.checked > CLOSED_CHECK_S:
-                found.checked = time.monotonic()  # closed meanwhile by `farthing paywall redeem --close`?
-                if await asyncio.to_thread(self.book.is_closed, channel_id):
+                found.checked = time.monotonic()
+                closed = await asyncio.to_thread(self.book.is_closed, channel_id)  # by `paywall redeem --close`?
+                if closed or await self._closing(channel_id):  # or is its payer closing it?
                     found.known = dataclasses.replace(found.known, closed=True)
             if found.known.currency != cur.code:
                 raise FarthingError(ErrorCode.currency_mismatch, f"the channel pays in {found.known.currency}")
             return found
-        known = await asyncio.to_thread(self.book.find, channel_id)
-        if known is None:
-            known = await self._learn(channel_id)
-        found = self._channels.setdefault(channel_id, _Channel(known))
+        known, checked = await asyncio.to_thread(self.book.find, channel_id), 0.0
+        if known is None:  # learned from the platform now, open: no need to ask again for a while
+            known, checked = await self._learn(channel_id), time.monotonic()
+        found = self._channels.setdefault(channel_id, _Channel(known, checked))
+        if not checked and not known.closed:  # known from the book: closed meanwhile, while this was down?
+            found.checked = time.monotonic()
+            if await self._closing(channel_id):
+                found.known = dataclasses.replace(found.known, closed=True)
         if known.currency != cur.code:
             raise FarthingError(ErrorCode.currency_mismatch, f"the channel pays in {known.currency}")
         return found
+
+    async def _closing(self, channel_id: str) -> bool:
+        """Whether the platform says the channel's close has begun (its payer's, or its merchant's). When the
+        platform cannot be asked, the paywall keeps serving on what it checked last: channels are paid
+        off-ledger so that a paywall works while the platform is away."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
+        try:
+            r = await self._http.get(
+                f"{self.platform_url}/v1/channels/{channel_id}", headers={"Authorization": f"Bearer {self._api_key}"}
+            )
+        except httpx.TransportError:
+            return False
+        return r.status_code == 200 and r.json().get("status") != "open"
 
     async def _learn(self, channel_id: str) -> Known:
         """Ask the platform, once, for the terms of a channel this paywall has not seen."""

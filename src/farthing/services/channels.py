@@ -130,7 +130,12 @@ def hold_id(number: int, k: int) -> int:
 
 
 class Channels:
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, dispute_s_min: int = limits.channel_dispute_s_min) -> None:
+        """`dispute_s_min`: the shortest dispute window a channel may be opened with."""
+        if not limits.channel_dispute_s_floor <= dispute_s_min <= limits.hold_s_max // 2:
+            raise ValueError(f"the shortest dispute window is {limits.channel_dispute_s_floor} s or more, not "
+                             f"{dispute_s_min}")  # fmt: skip
+        self.dispute_s_min = dispute_s_min
         self.platform = platform
         self.db: PlatformDb = platform.db
         self._lookups: ClosableLookups = platform.ledger.engine.store.open_lookups()
@@ -153,8 +158,11 @@ class Channels:
         cur = currency(cmd.currency)
         deposit = positive_units(cur, cmd.deposit)
         unit = positive_units(cur, cmd.unit) if cmd.form is Form.hashchain else 0
-        if cmd.expires_in_s <= 0 or cmd.dispute_s < 0:
-            raise PlatformError(ErrorCode.validation_failed, "expires_in_s must be positive, dispute_s not negative")
+        if cmd.expires_in_s <= 0:
+            raise PlatformError(ErrorCode.validation_failed, "expires_in_s must be positive")
+        if cmd.dispute_s < self.dispute_s_min:
+            raise PlatformError(ErrorCode.validation_failed, f"dispute_s is at least {self.dispute_s_min}: the "
+                                "merchant keeps that long after a close to redeem what it accepted")  # fmt: skip
         if cmd.expires_in_s + cmd.dispute_s > limits.hold_s_max:
             raise PlatformError(
                 ErrorCode.validation_failed, f"expiry and dispute window together last at most {limits.hold_s_max} s"
