@@ -225,6 +225,48 @@ stolen_card_share = 0.5
     assert 0 < stolen_top_ups < t["fraud_attempted"] and stolen_top_ups == round(stolen_top_ups)
 
 
+def test_refund_collusion_under_the_eu_pack_runs_a_month_on_the_simulated_clock() -> None:
+    """The ledger stamps batches with the simulated clock too: a refund days into a run is checked
+    against the payment's own simulated day (it crashed with 'refund_window_closed: day 26' when the
+    ledger's timestamps came from the real clock)."""
+    scenario_text = COLLUSION_EU
+    t = run.run(scenario.parse(scenario_text)).totals
+    assert t["fraud_attempted"] > 200 and t["fraud_stopped"] == t["fraud_attempted"]
+    assert t["payments"] > 100
+
+
+COLLUSION_EU = """
+[scenario]
+name = "eu-collusion"
+seed = 5
+days = 30
+currency = "EUR"
+policies = ["eu-de"]
+
+[payments]
+top_up = "20.00"
+
+[[consumers]]
+count = 5
+arrivals_per_day = 3.0
+willingness_to_pay = "1.00"
+mental_cost = "0.01"
+country = "DE"
+
+[[merchants]]
+count = 2
+price = "0.50"
+country = "DE"
+
+[[fraudsters]]
+count = 2
+kind = "refund_collusion"
+attempts_per_day = 10.0
+test_amount = "0.50"
+stolen_card_share = 0.5
+"""
+
+
 def test_an_unguarded_top_up_flow_draws_card_testing_bursts_that_the_velocity_guard_stops() -> None:
     """Stylized fact 8 (sim-facts.md): card testing comes in bursts of tiny, mostly declined charges; a
     top-up flow without velocity limits takes all of them to the card network."""

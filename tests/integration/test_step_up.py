@@ -95,6 +95,18 @@ def test_wrong_answers_lock_the_challenge_and_void_the_hold(world: World) -> Non
     assert locked.value.code is ErrorCode.challenge_locked
 
 
+def test_the_payment_answered_after_a_step_up_carries_its_policy_decision(world: World) -> None:
+    w = world
+    payment = w.pay("40.00")
+    done = w.step_ups.authenticate(w.payer, payment, code=w.totp.now())
+    assert done.status == "succeeded" and done.policy is not None, done
+    assert len(str(done.policy["version"])) == 64 and done.policy["sca_exemption"] is None  # strongly authenticated
+    assert done.policy["tax"] == {"place": "DE", "kind": "vat", "amount": "6.386555", "inclusive": True}
+    assert isinstance(done.policy["decided_ms"], int) and str(done.policy["month"]) in str(done.policy["day"])
+    again = w.step_ups.authenticate(w.payer, payment, code=w.totp.now())  # a retry answers the same decision
+    assert again.replayed and again.policy == done.policy
+
+
 def test_one_code_answers_once_even_when_two_answers_race(world: World) -> None:
     w = world
     first, second = w.pay("40.00"), w.pay("41.00")

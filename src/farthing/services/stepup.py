@@ -125,7 +125,8 @@ class StepUps:
         if c is None:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment does not wait for authentication")
         if c.status == "succeeded":
-            return dataclasses.replace(self.holds.get(principal, payment_id), replayed=True)
+            done = self.holds.get(principal, payment_id)
+            return dataclasses.replace(done, replayed=True, policy=self.platform.decision_of(payment_id, counted=True))
         if c.status != "pending" or c.attempts >= ATTEMPTS_MAX:
             raise PlatformError(ErrorCode.challenge_locked, "too many wrong answers: the payment was canceled")
         now = self.platform.clock_ms()
