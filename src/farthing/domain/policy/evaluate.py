@@ -540,8 +540,12 @@ def _tax(
             return None, _tell(why, Reason(tax.id, "info", _say("place of supply unknown: {}; no tax charged", how)))
         return None, _tell(why, Reason(tax.id, "deny", _say("place of supply unknown: {} ({})", how, tax.source)))
     region = ctx.evidence.region
-    place = f"{country}-{region}" if region and f"{country}-{region}" in tax.rates_ppm else country
-    if place not in tax.rates_ppm:
+    rates, schedule = tax.rates_ppm, tax.schedule
+    place = country
+    if region and (f"{country}-{region}" in rates or f"{country}-{region}" in schedule):
+        place = f"{country}-{region}"
+    rate = rates.get(place, _MISSING) if place in rates else _in_force(schedule.get(place, ()), ctx, policy)
+    if rate is _MISSING:
         if why is None:
             return None, tax.unknown != "exempt"
         if tax.unknown == "exempt":
@@ -549,7 +553,6 @@ def _tax(
                                                                 tax.kind)))  # fmt: skip
         return None, _tell(why, Reason(tax.id, "deny", _say("{}; no {} rate for {} ({})", how, tax.kind, place,
                                                             tax.source)))  # fmt: skip
-    rate = tax.rates_ppm[place]
     if rate is None:
         if why is None:
             return None, False
@@ -561,6 +564,23 @@ def _tax(
                                                place, A(amount, cur), ctx.currency, "included in the price"
                                                if tax.inclusive else "added to the price")))  # fmt: skip
     return TaxLine(tax.id, tax.kind, place, rate, tax.inclusive, amount, used), False
+
+
+_MISSING = -1
+"""No rate for the place (or none in force yet on the payment's day)."""
+
+
+def _in_force(rows: tuple[tuple[int, int | None], ...], ctx: Context, policy: Policy) -> int | None:
+    """The rate of the last row that applies on the payment's day (in the policy's calendar)."""
+    if not rows:
+        return _MISSING
+    today = _local_days(ctx.now_ms, policy.timezone)
+    found: int | None = _MISSING
+    for first_day, rate in rows:
+        if first_day > today:
+            break
+        found = rate
+    return found
 
 
 def _tell(why: list[Reason] | None, reason: Reason) -> bool:

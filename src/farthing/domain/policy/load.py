@@ -11,6 +11,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -222,10 +223,34 @@ def _tax(r: Any, where: str) -> Tax:
     at = f"{where}: rule {r.id!r}"
     rates: dict[str, int | None] = {}
     for place, rate in r.rates.items():
-        if not (len(place) == 2 or (len(place) > 3 and place[2] == "-")) or not place.replace("-", "").isalnum():
-            raise PolicyError(at, f"rates key {place!r} is not a country (DE) or country-region (US-WA)")
+        _check_place(place, f"{at}: rates key")
         rates[place] = None if rate == "exempt" else _ppm(rate, f"{at}: rates.{place}")
-    return Tax(r.id, r.kind, r.inclusive, rates, r.evidence_required, r.on_conflict, r.unknown, r.source)
+    rows: dict[str, dict[int, int | None]] = {}
+    for i, row in enumerate(r.schedule):
+        row_at = f"{at}: schedule[{i}]"
+        _check_place(row.place, f"{row_at}: place")
+        if row.place in rates:
+            raise PolicyError(row_at, f"{row.place} has an undated rate in rates too: give it one or the other")
+        try:
+            day = date.fromisoformat(row.from_).toordinal() - _EPOCH_ORDINAL
+        except ValueError:
+            raise PolicyError(row_at, f"from {row.from_!r} is not a day such as 2025-07-01") from None
+        if row.supply != r.supply:
+            continue  # another kind of supply's rate: kept in the pack for packs that use it
+        dated = rows.setdefault(row.place, {})
+        if day in dated:
+            raise PolicyError(row_at, f"{row.place} has two rates from {row.from_}")
+        dated[day] = None if row.percent == "exempt" else _ppm(row.percent, f"{row_at}: percent")
+    schedule = {place: tuple(sorted(dated.items())) for place, dated in rows.items()}
+    return Tax(r.id, r.kind, r.inclusive, rates, r.evidence_required, r.on_conflict, r.unknown, r.source, schedule)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _check_place(place: str, where: str) -> None:
+    if not (len(place) == 2 or (len(place) > 3 and place[2] == "-")) or not place.replace("-", "").isalnum():
+        raise PolicyError(where, f"{place!r} is not a country (DE) or country-region (US-WA)")
 
 
 def _consumer(r: Any) -> Consumer:

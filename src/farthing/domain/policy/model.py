@@ -111,11 +111,27 @@ class FeeIn(_Strict):
     source: str = Field(min_length=1)
 
 
+class RateIn(_Strict):
+    """One rate of one place from a day on: a change of rate is a new row, never an edit of the old one."""
+
+    place: str = Field(description="a country (DE) or country-region (US-WA)")
+    percent: str = Field(description="a percentage, or 'exempt'")
+    from_: str = Field(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$", description="the first day it applies (local)")
+    supply: Literal["standard", "ebooks"] = Field(
+        default="standard", description="standard: electronically supplied services; ebooks: e-books and e-news"
+    )
+    source: str = ""
+
+
 class TaxIn(_Strict):
     id: str = Field(pattern=_ID)
     kind: Literal["vat", "gst", "consumption", "sales"]
     inclusive: bool = Field(description="prices include the tax (EU VAT) or the tax is added (US sales tax)")
-    rates: dict[str, str] = Field(description="by country (or country-region, e.g. US-WA): a percentage or 'exempt'")
+    rates: dict[str, str] = Field(
+        default_factory=dict, description="by country (or country-region, e.g. US-WA): a percentage or 'exempt'"
+    )
+    schedule: list[RateIn] = Field(default_factory=list, description="rates with the day each applies from")
+    supply: Literal["standard", "ebooks"] = Field(default="standard", description="which rates of the schedule apply")
     evidence_required: int = Field(default=2, ge=1, le=4)
     on_conflict: Literal["billing", "ip", "phone", "instrument", "deny"] = "billing"
     unknown: Literal["deny", "exempt"] = "deny"
@@ -216,6 +232,9 @@ class Tax:
     on_conflict: str
     unknown: str
     source: str
+    schedule: dict[str, tuple[tuple[int, int | None], ...]] = field(default_factory=dict)
+    """By place: (the first day it applies, as days since 1970-01-01 in the policy's calendar; the rate in
+    ppm or None), oldest first. A place here is taxed at the row in force on the payment's day."""
 
 
 @dataclass(frozen=True, slots=True)
