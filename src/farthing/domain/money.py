@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+import iso4217
+
 from farthing import limits
 from farthing.errors import ErrorCode, FarthingError
 
@@ -66,21 +68,27 @@ class Currency:
         return _format_remembered(units, self)
 
 
-# ISO 4217 codes and exponents; the ledger number is the ISO numeric code.
-_CURRENCIES = {
-    c.code: c
-    for c in (
-        Currency("USD", 2, 840),
-        Currency("EUR", 2, 978),
-        Currency("GBP", 2, 826),
-        Currency("CHF", 2, 756),
-        Currency("SEK", 2, 752),
-        Currency("CAD", 2, 124),
-        Currency("AUD", 2, 36),
-        Currency("JPY", 0, 392),
-        Currency("KRW", 0, 410),
-    )
-}
+def ledger_scale(exponent: int) -> int:
+    """The places a ledger keeps for a currency with this ISO 4217 exponent: six (a millionth of a dollar
+    or a euro, for payments far below a cent) for currencies with minor units, none for those without
+    (KRW, JPY: ₩1 and ¥1 are already micropayment-sized, and no fraction of them is payable)."""
+    return 0 if exponent == 0 else max(exponent, limits.ledger_scale_default)
+
+
+def _iso_table() -> dict[str, Currency]:
+    """Every ISO 4217 currency with minor units, from the `iso4217` package (ISO's own published list,
+    maintained upstream: not typed here); the ledger number is the ISO numeric code. Codes without an
+    exponent (gold, SDRs, the testing code) are not money a wallet holds."""
+    table = {}
+    for iso in iso4217.Currency:
+        if iso.exponent is None or iso.number is None or iso.exponent > limits.ledger_scale_default:
+            continue
+        table[iso.code] = Currency(iso.code, iso.exponent, iso.number, ledger_scale(iso.exponent))
+    return table
+
+
+_CURRENCIES = _iso_table()
+_BY_LEDGER = {c.ledger: c for c in _CURRENCIES.values()}
 
 
 def currency(code: str) -> Currency:
@@ -89,7 +97,17 @@ def currency(code: str) -> Currency:
         raise TypeError(f"currency code must be a str, not {type(code).__name__}")
     found = _CURRENCIES.get(code.upper())
     if found is None:
-        raise MoneyError(ErrorCode.currency_unknown, f"unknown currency {code!r}; known: {', '.join(_CURRENCIES)}")
+        raise MoneyError(
+            ErrorCode.currency_unknown, f"unknown currency {code!r}: not an ISO 4217 code with minor units"
+        )
+    return found
+
+
+def currency_of_ledger(ledger: int) -> Currency:
+    """The currency a ledger number holds (its ISO 4217 numeric code)."""
+    found = _BY_LEDGER.get(ledger)
+    if found is None:
+        raise MoneyError(ErrorCode.currency_unknown, f"no currency keeps ledger {ledger}")
     return found
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from farthing.adapters.rows import b16
 from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags, linked_chain
-from farthing.domain.money import Currency, currencies
+from farthing.domain.money import Currency, currency_of_ledger
 from farthing.domain.policy.evaluate import Evidence
 from farthing.engine.store import ClosableLookups
 from farthing.errors import ErrorCode, TransferResult
@@ -93,7 +93,7 @@ class Holds:
         merchant = owners.get(b16(found.credit_account_id))
         if customer is None or merchant is None or principal.party_id not in (customer, merchant):
             raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
-        cur = next(c for c in currencies() if c.ledger == found.ledger)
+        cur = currency_of_ledger(found.ledger)
         return found, customer, merchant, cur
 
     def committed_at(self, transfer_id: int) -> int:

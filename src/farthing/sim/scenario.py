@@ -174,9 +174,11 @@ class Scenario(_Strict):
         for i, d in enumerate(self.devices):
             checks += [(f"devices[{i}].price", d.price, False), (f"devices[{i}].per_day", d.per_day, False),
                        (f"devices[{i}].total", d.total, False)]  # fmt: skip
-        for i, f in enumerate(self.fraudsters):
-            checks.append((f"fraudsters[{i}].test_amount", f.test_amount, False))
-            checks.append((f"fraudsters[{i}].takeover_amount", f.takeover_amount, False))
+        for i, f in enumerate(self.fraudsters):  # the amounts each kind uses (their defaults are in dollars)
+            if f.kind == "account_takeover":
+                checks.append((f"fraudsters[{i}].takeover_amount", f.takeover_amount, False))
+            else:
+                checks.append((f"fraudsters[{i}].test_amount", f.test_amount, False))
         for rule, text in self.policy.limits.items():
             checks.append((f"policy.limits.{rule}", text, True))
         if self.policy.sca_single_max is not None:

@@ -84,8 +84,7 @@ def test_format_keeps_the_iso_exponent_and_trims_the_rest() -> None:
     assert format_amount(2_500, USD) == "0.0025"
     assert format_amount(5_000_000, USD) == "5.00"
     assert format_amount(-10_000, USD) == "-0.01"
-    assert format_amount(1_500_000, KRW) == "1.5"
-    assert format_amount(3_000_000, KRW) == "3"
+    assert format_amount(1_500, KRW) == "1500" and format_amount(3, KRW) == "3"  # whole won: no minor units
 
 
 @given(st.integers(min_value=-(10**30), max_value=10**30))
@@ -164,3 +163,20 @@ def test_remembered_parses_and_formats_are_the_same_and_keep_refusing() -> None:
             USD.format(True)
         with pytest.raises(MoneyError):
             USD.parse("1e-3")
+
+
+def test_minor_units_come_from_iso_4217_and_currencies_without_them_keep_whole_units() -> None:
+    """The table is ISO's (the iso4217 package), not typed here: KRW and JPY have no minor units, so their
+    ledgers keep whole won and yen and nothing shows "20.02 KRW"; BHD keeps three places, CLF four."""
+    from farthing.domain.money import currencies, currency_of_ledger
+
+    assert len(currencies()) > 150
+    for code, exponent, scale, ledger in (("KRW", 0, 0, 410), ("JPY", 0, 0, 392), ("USD", 2, 6, 840),
+                                          ("BHD", 3, 6, 48), ("CLF", 4, 6, 990), ("ISK", 0, 0, 352)):  # fmt: skip
+        cur = currency(code)
+        assert (cur.exponent, cur.scale, cur.ledger) == (exponent, scale, ledger), cur
+        assert currency_of_ledger(ledger) is cur
+    with pytest.raises(MoneyError):
+        KRW.parse("20.02")  # a fraction of a won is refused, never kept
+    with pytest.raises(MoneyError):
+        currency("XAU")  # gold is not a currency a wallet holds

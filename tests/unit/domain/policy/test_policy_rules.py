@@ -99,10 +99,10 @@ def test_a_merchant_override_never_loosens_a_legal_limit(max_won: int) -> None:
     try:
         policy = compose(packs, "kr", override)
     except PolicyError as exc:
-        assert max_won * 10**6 > legal.max_units and "would loosen a legal limit" in exc.detail
+        assert max_won > legal.max_units and "would loosen a legal limit" in exc.detail  # whole won
         return
     [mine] = [limit for limit in policy.limits if limit.id == "kr.micropayment.monthly"]
-    assert mine.max_units == max_won * 10**6 <= legal.max_units
+    assert mine.max_units == max_won <= legal.max_units
     assert policy.version != base.version
 
 
