@@ -28,6 +28,21 @@ def test_check_accepts_good_packs_and_names_the_first_problem(tmp_path: Path) ->
     assert f"{bad}: limits[0].max (rule 'cap')" in refused.stdout and "'ten' is not a decimal number" in refused.stdout
 
 
+def test_check_refuses_an_override_that_loosens_the_pack_it_extends(tmp_path: Path) -> None:
+    override = (
+        '[pack]\nid = "shop-7"\nextends = ["kr"]\nmerchant_override = true\n[[limits]]\n'
+        'id = "kr.micropayment.monthly"\nperiod = "month"\nmax = "{max}"\ncurrency = "KRW"\nsource = "ours"\n'
+    )
+    tighter, looser = tmp_path / "tighter.toml", tmp_path / "looser.toml"
+    tighter.write_text(override.format(max="300000"))
+    looser.write_text(override.format(max="2000000"))
+    ok = farthing("check", str(tighter), cwd=tmp_path)
+    assert ok.returncode == 0 and "ok  shop-7: a merchant override, tightens kr" in ok.stdout, ok.stdout + ok.stderr
+    refused = farthing("check", str(looser), cwd=tmp_path)
+    assert refused.returncode == 1, refused.stdout
+    assert "rule 'kr.micropayment.monthly' would loosen a legal limit" in refused.stdout
+
+
 def test_explain_says_why_in_words_and_in_json(tmp_path: Path) -> None:
     ctx = tmp_path / "ctx.json"
     ctx.write_text(json.dumps({"amount": "35.00", "currency": "EUR", "now": "2026-11-28T12:00:00Z",

@@ -37,8 +37,11 @@ def check(
         mine = read_files(files)
         packs = {**shipped(), **mine}
         for pack_id, pack in mine.items():
-            if pack.pack.merchant_override:
-                console.print(f"ok  {pack_id}: a merchant override (checked against a base pack when applied)")
+            if pack.pack.merchant_override:  # checked on the packs it extends: it may tighten, never loosen
+                for base in pack.pack.extends:
+                    compose(packs, base, pack)
+                bases = ", ".join(pack.pack.extends) or "no pack named in extends: checked when it is applied"
+                console.print(f"ok  {pack_id}: a merchant override, tightens {bases}")
                 continue
             policy = compose(packs, pack_id)
             console.print(f"ok  {pack_id}: version {policy.version[:12]}, packs {' <- '.join(policy.packs)}")
