@@ -7,13 +7,14 @@ import base64
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from farthing.adapters.key_vault import KeyVault, KeyVaultError
 from farthing.clock import ManualClock
 from farthing.errors import ErrorCode
-from farthing.services.platform import Principal, open_platform
+from farthing.services.platform import PlatformError, Principal, open_platform
 from farthing.services.privacy import Privacy
 
 K1 = "k1:" + base64.b64encode(b"1" * 32).decode()
@@ -77,6 +78,7 @@ def test_the_security_log_is_append_only(store_url: str) -> None:
         platform.close()
 
 
+@pytest.mark.any_date
 def test_a_closed_account_keeps_its_data_for_the_retention_period_then_is_erased(store_url: str) -> None:
     clock = ManualClock(1_797_166_800_000)  # 2026-12-14T12:00:00Z
     platform = open_platform(store_url, ["eu-de"], clock=clock)
@@ -94,5 +96,40 @@ def test_a_closed_account_keeps_its_data_for_the_retention_period_then_is_erased
         clock.advance((days + 1) * 86_400_000)
         assert platform.privacy.sweep(days) == [customer]
         assert platform.privacy.profile(customer) is None and platform.privacy.sweep(days) == []
+    finally:
+        platform.close()
+
+
+def test_erasure_reaches_the_sign_in_ip_and_user_agent_in_the_append_only_security_log(
+    store_url: str, tmp_path: Path
+) -> None:
+    """A sign-in's IP address and user agent are sealed under the customer's data key: its export shows
+    them, its erasure makes them unreadable, and the log keeps every row (append-only)."""
+    from farthing.services.users import DirMailer, Users
+
+    platform = open_platform(store_url)
+    try:
+        assert platform.privacy is not None
+        users = Users(platform, platform.privacy, DirMailer(str(tmp_path / "mail")))
+        user = users.sign_up("reader@example.test", "correct horse battery", "Reader Ip-Qy")
+        users.sign_in("reader@example.test", "correct horse battery", "203.0.113.7", "Mozilla/5.0 (Quirky)")
+        with pytest.raises(PlatformError):
+            users.sign_in("reader@example.test", "wrong password!", "198.51.100.9", "curl/8.5")
+        customer = user.party_id
+        assert customer is not None
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        seen = [e["personal"] for e in platform.privacy.export(operator, customer)["security_events"] if e["personal"]]
+        assert {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (Quirky)"} in seen
+        assert {"ip": "198.51.100.9", "user_agent": "curl/8.5"} in seen
+        before = platform.db.query("SELECT COUNT(*) FROM security_events WHERE party_id = ?", (customer,))[0][0]
+
+        platform.privacy.erase(operator, customer)
+        rows = platform.db.query("SELECT detail, personal FROM security_events WHERE party_id = ?", (customer,))
+        assert len(rows) >= before  # nothing removed: the log is append-only
+        for detail, personal in rows:
+            assert "203.0.113" not in str(detail) and "Quirky" not in str(detail)
+            assert personal is None or b"203.0.113" not in bytes(personal)
+        after = platform.privacy.export(operator, customer)["security_events"]
+        assert all(e["personal"] is None for e in after)  # the key is gone: nobody can read them now
     finally:
         platform.close()

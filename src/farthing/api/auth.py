@@ -95,7 +95,8 @@ def sign_up(body: SignUpIn, request: Request) -> UserOut:
 def sign_in(body: SignInIn, request: Request, response: Response) -> SessionOut:
     """Sign in with a password: sets the session cookie (HttpOnly, SameSite=Lax, Secure off localhost)."""
     ip = request.client.host if request.client else None
-    return _session_out(request, response, _users(request).sign_in(body.email, body.password, ip))
+    agent = request.headers.get("user-agent")
+    return _session_out(request, response, _users(request).sign_in(body.email, body.password, ip, agent))
 
 
 @router.post("/v1/auth/passkey_ceremonies", status_code=201, response_model=PasskeyOptionsOut)

@@ -378,11 +378,23 @@ class Platform:
             if known.key_id == key_id:
                 self._principals.pop(digest, None)
 
-    def security_event(self, kind: str, party_id: str | None, key_id: str | None, **detail: object) -> None:
-        """Append to the security log (keys made, rolled and revoked, sign-ins, step-ups, erasures …)."""
+    def security_event(
+        self, kind: str, party_id: str | None, key_id: str | None, personal: Mapping[str, str | None] | None = None,
+        **detail: object,
+    ) -> None:  # fmt: skip
+        """Append to the security log (keys made, rolled and revoked, sign-ins, step-ups, erasures …).
+        `personal` (a sign-in's IP address and user agent) is sealed under a customer's data key, so that
+        erasing the customer leaves the row in the append-only log, unreadable; an event of no customer
+        (a sign-in with an unknown email, a merchant's staff) keeps it in the detail."""
+        known = {k: v for k, v in (personal or {}).items() if v is not None}
+        sealed = None
+        if known and party_id is not None and party_id.startswith("cus_") and self.privacy is not None:
+            sealed = self.privacy.seal_event(party_id, known)
+        elif known:
+            detail = {**detail, **known}
         self.db.query(
-            "INSERT INTO security_events (at_ms, kind, party_id, key_id, detail) VALUES (?, ?, ?, ?, ?)",
-            (self.clock_ms(), kind, party_id, key_id, json.dumps(detail, sort_keys=True)),
+            "INSERT INTO security_events (at_ms, kind, party_id, key_id, detail, personal) VALUES (?, ?, ?, ?, ?, ?)",
+            (self.clock_ms(), kind, party_id, key_id, json.dumps(detail, sort_keys=True), sealed),
         )
 
     def has_operator_key(self) -> bool:

@@ -10,6 +10,7 @@ passes. Export gathers everything held about a customer into one JSON document.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -42,6 +43,22 @@ class Privacy:
                 "ON CONFLICT (subject, field) DO UPDATE SET sealed = excluded.sealed",
                 rows,
             )
+
+    def seal_event(self, subject: str, personal: Mapping[str, str]) -> bytes | None:
+        """A security event's personal data sealed under the subject's data key (None: the subject was
+        erased, and nothing personal is kept of it any more)."""
+        erased = self.db.query("SELECT erased_ms FROM parties WHERE id = ?", (subject,))
+        if erased and erased[0][0] is not None:
+            return None
+        key = self._data_key(subject, create=True)
+        assert key is not None
+        return seal(key, json.dumps(dict(personal), sort_keys=True).encode(), _aad(subject, "security_event"))
+
+    def _opened_event(self, subject: str, key: bytes | None, sealed: object) -> dict[str, Any] | None:
+        if sealed is None or key is None:
+            return None
+        found: dict[str, Any] = json.loads(open_sealed(key, bytes(sealed), _aad(subject, "security_event")))  # type: ignore[arg-type]
+        return found
 
     def profile(self, subject: str) -> dict[str, str | None] | None:
         """The subject's personal fields, or None once erased. A tampered field raises."""
@@ -151,6 +168,7 @@ class Privacy:
     def export(self, principal: Principal, customer: str, history: Any = None) -> dict[str, Any]:
         """Everything held about the customer, as one JSON-able document."""
         subject = self._subject(principal, customer)
+        key = self._data_key(subject, create=False)
         wallets = []
         for code, account in self.db.query("SELECT currency, account_id FROM wallets WHERE party_id = ?", (subject,)):
             cur, account_id = currency(str(code)), int16(bytes(account))
@@ -181,7 +199,10 @@ class Privacy:
                                "created_ms, expires_ms, revoked_ms"),
             "channels": rows("channels", "customer", "id, merchant, currency, form, deposit, status, created_ms"),
             "api_keys": rows("api_keys", "party_id", "id, kind, mode, scopes, created_ms, revoked_ms"),
-            "security_events": rows("security_events", "party_id", "at_ms, kind, key_id, detail"),
+            "security_events": [
+                {**event, "personal": self._opened_event(subject, key, event["personal"])}
+                for event in rows("security_events", "party_id", "at_ms, kind, key_id, detail, personal")
+            ],
         }  # fmt: skip
 
 

@@ -129,7 +129,7 @@ class Users:
 
     # -- sessions --------------------------------------------------------------------------------
 
-    def sign_in(self, email: str, password: str, ip: str | None = None) -> Session:
+    def sign_in(self, email: str, password: str, ip: str | None = None, user_agent: str | None = None) -> Session:
         if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
             raise PlatformError(ErrorCode.validation_failed, "email and password, please")
         rows = self.db.query(
@@ -139,12 +139,13 @@ class Users:
         now = self.platform.clock_ms()
         if not rows:
             ARGON2.hash(password)  # as slow as a real check: no telling which emails exist
-            self.platform.security_event("signin.failed", None, None, ip=ip, reason="unknown")
+            self.platform.security_event("signin.failed", None, None, {"ip": ip}, reason="unknown")
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password")
         user_id, role, party, mode, stored, failures, locked_until = rows[0]
+        seen = {"ip": ip, "user_agent": user_agent}
         user = User(str(user_id), str(role), party, str(mode))
         if now < int(locked_until):
-            self.platform.security_event("signin.locked", party, None, user=user.id, ip=ip)
+            self.platform.security_event("signin.locked", party, None, seen, user=user.id)
             seconds = -(-(int(locked_until) - now) // 1000)
             raise PlatformError(ErrorCode.account_locked, f"too many wrong passwords; try again in {seconds} s")
         try:
@@ -153,12 +154,12 @@ class Users:
             failures = int(failures) + 1
             lock = 0 if failures < FAILURES_FREE else now + min(LOCK_MS * 2 ** (failures - FAILURES_FREE), LOCK_MS_MAX)
             self.db.query("UPDATE users SET failures = ?, locked_until_ms = ? WHERE id = ?", (failures, lock, user.id))
-            self.platform.security_event("signin.failed", party, None, user=user.id, ip=ip, failures=failures)
+            self.platform.security_event("signin.failed", party, None, seen, user=user.id, failures=failures)
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password") from None
         if ARGON2.check_needs_rehash(str(stored)):
             self.db.query("UPDATE users SET password_hash = ? WHERE id = ?", (ARGON2.hash(password), user.id))
         self.db.query("UPDATE users SET failures = 0, locked_until_ms = 0 WHERE id = ?", (user.id,))
-        self.platform.security_event("signin.succeeded", party, None, user=user.id, ip=ip, method="password")
+        self.platform.security_event("signin.succeeded", party, None, seen, user=user.id, method="password")
         return self.open_session(user)
 
     def open_session(self, user: User) -> Session:
