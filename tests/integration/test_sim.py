@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,20 @@ def test_the_same_seed_gives_the_same_metrics_and_another_seed_does_not() -> Non
     assert a.totals == b.totals and [d.as_row(10**6) for d in a.days] == [d.as_row(10**6) for d in b.days]
     assert a.totals["payments"] > 100
     assert run.run(small(**{"scenario.seed": "4"})).totals != a.totals
+
+
+@pytest.mark.any_date
+def test_the_simulated_calendar_reads_no_real_date(real_clock: str | None) -> None:
+    """A world runs on its own calendar: on the machine's date (frozen at each edge by the any_date
+    marker) and on another, the same seed gives the same days, hours and metrics."""
+    import time_machine
+
+    here = run.run(small(**{"scenario.days": "3"}))
+    with time_machine.travel(datetime(2030, 7, 1, 9, 30, tzinfo=UTC), tick=False):
+        elsewhere = run.run(small(**{"scenario.days": "3"}))
+    assert here.totals == elsewhere.totals, real_clock
+    assert [d.as_row(10**6) for d in here.days] == [d.as_row(10**6) for d in elsewhere.days]
+    assert here.hours == elsewhere.hours
 
 
 def test_money_is_conserved_and_the_audit_passes(tmp_path: Path) -> None:
@@ -268,7 +283,7 @@ stolen_card_share = 0.5
 
 
 def test_an_unguarded_top_up_flow_draws_card_testing_bursts_that_the_velocity_guard_stops() -> None:
-    """Stylized fact 8 (sim-facts.md): card testing comes in bursts of tiny, mostly declined charges; a
+    """Stylized fact 5 (docs/sources.md §9.5): card testing comes in bursts of tiny, mostly declined charges; a
     top-up flow without velocity limits takes all of them to the card network."""
     burst = """
 [[fraudsters]]
@@ -290,7 +305,7 @@ burst_hours = 2
 
 
 def test_a_card_charge_per_ten_cent_purchase_costs_three_times_the_purchase_and_top_ups_amortise_it() -> None:
-    """Stylized fact 4 (sim-facts.md): at 2.9 % + 30¢, a 10¢ sale loses 303 %; a wallet topped up with
+    """Stylized fact 4 (docs/sources.md §9.4): at 2.9 % + 30¢, a 10¢ sale loses 303 %; a wallet topped up with
     $5 at a time spreads the fixed 30¢ over fifty purchases (≈ 9 %: why tabs and top-ups emerge)."""
     ten_cents = {"merchants[0].price": "0.10", "consumers[0].willingness_to_pay": "1.00"}
     per_purchase = run.run(small(**ten_cents, **{"payments.top_up": "0.10", "payments.top_up_when_below": "0.10"}))

@@ -5,7 +5,7 @@
 processor's idempotency key does), `capture` takes it once the ledger has booked the top-up, `release`
 gives it back when the ledger refused. `TestGateway` answers by test card number, deterministically,
 and charges what a card processor would (2.9 % + 30¢, Stripe's US standard price per
-`shared/reference/protocol-facts.md` §4) so that the platform's costs are real.
+`docs/sources.md` §6) so that the platform's costs are real.
 """
 
 from __future__ import annotations
