@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,55 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/ledger.db"
     return pg_schema_url(request.getfixturevalue("pg_database"))
+
+
+REAL_CLOCK_EDGES = {
+    "seoul-month-end": "2027-02-28T14:59:59+00:00",  # 23:59:59 on the last day of February in Seoul
+    "leap-day": "2028-02-29T12:00:00+00:00",
+    "eu-summer-time": "2027-03-28T01:00:00+00:00",  # the moment Europe's clocks go forward
+    "eu-winter-time": "2027-10-31T01:00:00+00:00",  # and back
+    "new-year": "2027-12-31T23:59:59+00:00",
+    "in-2031": "2031-06-15T12:00:00+00:00",
+}
+"""Where a test marked `any_date` runs once more with the machine's clock frozen (time-machine): it must
+pass there too, since what it expects comes from the clock it sets, never from the real date."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `any_date` runs as usual (each store, the real clock) and then on SQLite with the
+    real clock frozen at each of `REAL_CLOCK_EDGES`. (A parametrize mark, added before pytest reads the
+    marks, so that it takes the place of the store fixture's own parameters.)"""
+    if metafunc.definition.get_closest_marker("any_date") is None:
+        return
+    if "real_clock" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("real_clock")
+    edges = list(REAL_CLOCK_EDGES.items())
+    if "store_url" in metafunc.fixturenames:
+        mark = pytest.mark.parametrize(
+            ("store_url", "real_clock"),
+            [pytest.param("sqlite", None, id="sqlite"),
+             pytest.param("postgres", None, id="postgres", marks=pytest.mark.postgres)]
+            + [pytest.param("sqlite", at, id=f"sqlite-{name}") for name, at in edges],
+            indirect=True,
+        )  # fmt: skip
+    else:
+        mark = pytest.mark.parametrize("real_clock", [None] + [at for _, at in edges], indirect=True,
+                                       ids=["now"] + [name for name, _ in edges])  # fmt: skip
+    metafunc.definition.add_marker(mark)
+
+
+@pytest.fixture
+def real_clock(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The machine's clock frozen where the test's parameter says (None: left alone)."""
+    at = getattr(request, "param", None)
+    if at is None:
+        yield None
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(at), tick=False):
+        yield at
 
 
 MID_MONTH_MS = 1_797_303_600_000

@@ -202,6 +202,7 @@ def test_opening_is_idempotent_and_refuses_what_the_wallet_cannot_hold(world: Wo
     assert poor.value.code is ErrorCode.insufficient_funds and w.available(w.payer) == held
 
 
+@pytest.mark.any_date
 def test_the_payer_closes_and_the_merchant_keeps_its_dispute_window(world: World) -> None:
     w = world
     start = w.available(w.payer)
@@ -219,6 +220,7 @@ def test_the_payer_closes_and_the_merchant_keeps_its_dispute_window(world: World
     assert w.available(w.payer) == start - 250_000
 
 
+@pytest.mark.any_date
 def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_toward_the_cap(store_url: str) -> None:
     """Korea's monthly cap (1,000,000 KRW): a deposit past it is refused when the channel opens; what a
     merchant redeems counts toward the month, so a payment past the cap afterwards is refused."""

@@ -151,7 +151,10 @@ def test_concurrent_callers_share_commits(ledger: GroupCommitter) -> None:
     assert errors == []
     assert balances(ledger)[3] == (0, 0, 0, threads * per_thread)
     batches = ledger.engine.batches_committed - batches_before
-    assert batches < threads * per_thread, "group commit should coalesce concurrent requests"
+    # Eight callers, each waiting for its answer: a batch holds at most eight requests, so at least 40
+    # batches. Measured 40-80 (two stores, a busy machine); coalescing that held two requests a batch on
+    # average at least is what the group committer is for (320, one a batch, would mean none).
+    assert batches <= threads * per_thread // 2, f"{threads * per_thread} requests took {batches} batches"
 
 
 def test_asyncio_callers(ledger: GroupCommitter) -> None:

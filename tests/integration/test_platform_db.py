@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from farthing.adapters.open_store import open_store
 from farthing.adapters.platform_db import PlatformDb, _multi_row
 
@@ -76,3 +78,21 @@ def test_a_single_write_waits_its_turn_with_the_files_other_writers(tmp_path: Pa
     finally:
         db.close()
         store.close()
+
+
+def test_the_embedded_default_is_wal_with_synchronous_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `farthing serve` opens with no --db (farthing.db here): the connections it writes through,
+    the ledger's and the platform tables', wait for the disk at each commit."""
+    from farthing.services.platform import open_platform
+
+    monkeypatch.chdir(tmp_path)
+    platform = open_platform()
+    try:
+        store = platform.ledger.engine.store
+        assert Path(store.path).resolve() == (tmp_path / "farthing.db").resolve()  # type: ignore[attr-defined]
+        conn = store._conn  # type: ignore[attr-defined]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert platform.db.query("PRAGMA synchronous")[0][0] == 2
+    finally:
+        platform.close()

@@ -39,6 +39,7 @@ def _shop_and_payer(platform: Platform) -> tuple[str, Principal, Principal]:
     return merchant_id, merchant, payer
 
 
+@pytest.mark.any_date
 def test_refund_on_day_14_but_not_on_day_15(store_url: str) -> None:
     clock = ManualClock(berlin("2026-11-10"))  # a Tuesday: day 14 is Tuesday 24 November, a working day
     platform = open_platform(store_url, ["eu-de"], clock=clock)
@@ -87,6 +88,7 @@ def test_a_period_ending_on_a_weekend_or_holiday_ends_on_the_next_working_day(
         platform.close()
 
 
+@pytest.mark.any_date
 def test_the_payer_withdraws_by_right_unless_it_waived_the_right_or_the_period_ended(store_url: str) -> None:
     clock = ManualClock(berlin("2026-11-10"))
     platform = open_platform(store_url, ["eu-de"], clock=clock)
@@ -126,6 +128,7 @@ def test_the_payer_withdraws_by_right_unless_it_waived_the_right_or_the_period_e
         platform.close()
 
 
+@pytest.mark.any_date
 def test_a_payment_decided_before_midnight_and_committed_after_counts_on_its_decided_day(store_url: str) -> None:
     """The refund window and the tax base follow the payment's decision (kept with it), never the moment
     the ledger committed it: decided at 23:59:59.999 on day 0, committed on day 1."""

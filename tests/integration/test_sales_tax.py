@@ -4,6 +4,8 @@ in the period of the refund (a negative base: the merchant gets the tax back fro
 
 from __future__ import annotations
 
+import pytest
+
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.services.holds import Holds
@@ -26,6 +28,7 @@ def _balances(platform, *parties: tuple[str, str]) -> list[int]:  # type: ignore
     return out
 
 
+@pytest.mark.any_date
 def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_url: str) -> None:
     now = [NOV_28]
     platform = open_platform(store_url, ["us"], clock=lambda: now[0])

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pyotp
 import pytest
 
+from conftest import MID_MONTH_MS
+from farthing.clock import ManualClock
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.errors import ErrorCode
@@ -30,6 +32,11 @@ class World:
     payer: Principal
     merchant: str
     totp: pyotp.TOTP
+    clock: ManualClock
+
+    def code(self, offset_s: int = 0) -> str:
+        """The payer's TOTP code on the platform's clock (never the machine's)."""
+        return self.totp.at(self.clock() // 1000 + offset_s)
 
     def available(self) -> int:
         wallet = self.platform.wallet_account(self.payer.party_id or "", "customer", EUR)
@@ -46,7 +53,8 @@ class World:
 
 @pytest.fixture
 def world(store_url: str) -> Iterator[World]:
-    platform = open_platform(store_url, ["eu-de"])
+    clock = ManualClock(MID_MONTH_MS)
+    platform = open_platform(store_url, ["eu-de"], clock=clock)
     holds = Holds.open(platform)
     factors = Factors(platform)
     step_ups = StepUps(platform, holds, factors)
@@ -57,23 +65,25 @@ def world(store_url: str) -> Iterator[World]:
     platform.top_up(payer, "500.00", "EUR", "4242424242424242")
     enrolment = factors.enrol_totp(payer)
     totp = pyotp.TOTP(enrolment.secret)
-    factors.confirm_totp(payer, enrolment.factor_id, totp.at(time.time() - 30))
+    factors.confirm_totp(payer, enrolment.factor_id, totp.at(clock() // 1000 - 30))
     try:
-        yield World(platform, step_ups, factors, payer, merchant, totp)
+        yield World(platform, step_ups, factors, payer, merchant, totp, clock)
     finally:
         holds.close()
         platform.close()
 
 
+@pytest.mark.any_date
 def test_an_unanswered_challenge_expires_and_the_hold_comes_back(world: World) -> None:
     w = world
     w.step_ups.challenge_s = 1
     start = w.available()
     payment = w.pay("40.00")
     assert w.available() == start - 40_000_000
-    time.sleep(2.5)  # the ledger's expiry tick releases the hold on its own
+    w.clock.advance(2_500)
+    time.sleep(1.5)  # the ledger's idle tick (every second) releases the hold on its own
     with pytest.raises(PlatformError) as late:
-        w.step_ups.authenticate(w.payer, payment, code=w.totp.now())
+        w.step_ups.authenticate(w.payer, payment, code=w.code())
     assert late.value.code is ErrorCode.challenge_expired
     assert w.available() == start
 
@@ -82,7 +92,7 @@ def test_wrong_answers_lock_the_challenge_and_void_the_hold(world: World) -> Non
     w = world
     start = w.available()
     payment = w.pay("40.00")
-    valid = {w.totp.at(time.time() + d) for d in (-30, 0, 30, 60)}
+    valid = {w.code(d) for d in (-30, 0, 30, 60)}
     wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
     for i in range(ATTEMPTS_MAX):
         with pytest.raises(PlatformError) as refused:
@@ -91,26 +101,27 @@ def test_wrong_answers_lock_the_challenge_and_void_the_hold(world: World) -> Non
         assert refused.value.code is expected
     assert w.available() == start  # voided at once
     with pytest.raises(PlatformError) as locked:  # even the right code is too late now
-        w.step_ups.authenticate(w.payer, payment, code=w.totp.now())
+        w.step_ups.authenticate(w.payer, payment, code=w.code())
     assert locked.value.code is ErrorCode.challenge_locked
 
 
+@pytest.mark.any_date
 def test_the_payment_answered_after_a_step_up_carries_its_policy_decision(world: World) -> None:
     w = world
     payment = w.pay("40.00")
-    done = w.step_ups.authenticate(w.payer, payment, code=w.totp.now())
+    done = w.step_ups.authenticate(w.payer, payment, code=w.code())
     assert done.status == "succeeded" and done.policy is not None, done
     assert len(str(done.policy["version"])) == 64 and done.policy["sca_exemption"] is None  # strongly authenticated
     assert done.policy["tax"] == {"place": "DE", "kind": "vat", "amount": "6.386555", "inclusive": True}
     assert isinstance(done.policy["decided_ms"], int) and str(done.policy["month"]) in str(done.policy["day"])
-    again = w.step_ups.authenticate(w.payer, payment, code=w.totp.now())  # a retry answers the same decision
+    again = w.step_ups.authenticate(w.payer, payment, code=w.code())  # a retry answers the same decision
     assert again.replayed and again.policy == done.policy
 
 
 def test_one_code_answers_once_even_when_two_answers_race(world: World) -> None:
     w = world
     first, second = w.pay("40.00"), w.pay("41.00")
-    code = w.totp.now()
+    code = w.code()
 
     def answer(payment: str) -> str:
         try:

@@ -13,6 +13,7 @@ GOOD, DECLINED = "4242424242424242", "4000000000000002"
 T0 = 1_795_867_200_000
 
 
+@pytest.mark.any_date
 def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it(store_url: str) -> None:
     now = [T0]
     platform = open_platform(store_url, clock=lambda: now[0])

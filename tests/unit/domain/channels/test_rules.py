@@ -104,18 +104,31 @@ def test_terms_that_cannot_be_honoured_are_refused() -> None:
 def test_whatever_arrives_the_accepted_amount_only_rises_and_never_passes_the_deposit(
     steps: list[tuple[int, int, bool]],
 ) -> None:
-    """Random vouchers, some stale, some forged, some too large: the high-water mark stays honest."""
+    """Random vouchers, some stale, some forged, some too large: each is accepted exactly when an honest
+    model says it should be (signed by the payer, a later sequence, more than the mark, within the
+    deposit), so the high-water mark stays honest and an honest voucher is never refused."""
     t = voucher_terms(deposit=2_000)
     mark, forger = opening(t), SigningKey(b"\x05" * 32)
-    total, seq = 0, 0
+    total, seq, accepted = 0, 0, 0
     for delta, seq_step, forge in steps:
         total, seq = max(0, total + delta), max(0, seq + seq_step)
         v = vouchers.sign(forger if forge else KEY, 11, min(total, 2**100), seq)
+        honest = not forge and seq > mark.sequence and mark.amount < total <= t.deposit
         try:
             new = accept(t, mark, v, 0)
         except ChannelRefused:
+            assert not honest, (total, seq, mark)
             continue
-        assert not forge
+        assert honest, (total, seq, forge, mark)
         assert mark.amount < new.amount <= t.deposit and new.sequence > mark.sequence
-        mark = new
-    assert isinstance(mark, Accepted)
+        assert (new.amount, new.sequence) == (total, seq)
+        mark, accepted = new, accepted + 1
+    assert isinstance(mark, Accepted) and mark.sequence >= accepted
+
+
+def test_a_run_of_honest_vouchers_is_accepted_one_by_one() -> None:
+    t = voucher_terms(deposit=2_000)
+    mark = opening(t)
+    for i in range(1, 21):
+        mark = accept(t, mark, vouchers.sign(KEY, 11, i * 100, i), 0)
+    assert (mark.amount, mark.sequence) == (2_000, 20)
