@@ -128,7 +128,7 @@ def replay_seconds(n: int) -> tuple[float, int]:
         batch: list[Transfer] = []
         futures = []
         for i in range(n):
-            amount = rng.choice((100, 500, 1_000, 3_000)) * 10**6
+            amount = rng.choice((100, 500, 1_000, 3_000)) * krw.units_per_major  # whole won
             batch.append(Transfer(new_id(), payers[i % 200], payee, amount, krw.ledger, T_PAYMENT, flags=linked))
             batch.append(Transfer(new_id(), payee, revenue, amount // 50, krw.ledger, T_PLATFORM_FEE))
             if len(batch) >= 8_000 or i == n - 1:

@@ -9,7 +9,9 @@ date anywhere. Leaf module: stdlib only, importable from every layer.
 Not covered, on purpose: `time.monotonic()` measures how long something took (a group commit's wait,
 a cache's age, a token bucket's refill), never what day it is; and the time-ordered ids of
 `farthing.engine.ids` take their high bits from the wall clock only so that inserts append to the
-index (nothing reads a date out of an id); a schema migration records when this machine ran it.
+index (nothing reads a date out of an id); a schema migration records when this machine ran it, and
+`farthing simulate` names its output folder by when it ran. A merchant's paywall runs in the merchant's
+own process, on the clock its `Paywall(clock_ms=…)` is given.
 """
 
 from __future__ import annotations

@@ -16,14 +16,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-import holidays
-
 CALENDAR, NEXT_WORKING_DAY = "calendar", "next_working_day"
 PERIOD_ENDS = (CALENDAR, NEXT_WORKING_DAY)
 
 
 @lru_cache(maxsize=256)
 def _holidays(jurisdiction: str, year: int) -> frozenset[date]:
+    import holidays  # on first use: the package and a country's table take ~20 MB a process would not need
+
     country, _, region = jurisdiction.partition("-")
     try:
         table = holidays.country_holidays(country, subdiv=region or None, years=year)
