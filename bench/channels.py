@@ -301,7 +301,7 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
         for _ in range(channels_n):
             chain = hashchain.chain(os.urandom(32), per)
             deposit = per * 100  # units of $0.000001: each element is worth $0.0001
-            cmd = OpenChannel(m, "USD", f"{deposit // 10**6}.{deposit % 10**6:06d}", Form.hashchain, 3600, 600,
+            cmd = OpenChannel(m, "USD", f"{deposit // 10**6}.{deposit % 10**6:06d}", Form.hashchain, 3600, 3600,
                               root=chain[0], unit="0.0001", length=per)  # fmt: skip
             opened = service.open(payer, cmd, None)
             terms, mark = opened.terms, rules.opening(opened.terms)
