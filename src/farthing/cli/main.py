@@ -177,11 +177,13 @@ def serve(
         platform_url = f"http://{host}:{port}"
         console.print("A paywall (from a clone of the repository), a reader paying it, and the redemption:",
                       soft_wrap=True)  # fmt: skip
+        python = _this_python()
         for command in (
-            f"python examples/articles.py --platform {platform_url} --merchant {merchant} --key {merchant_key}",
-            f"python examples/reader.py --platform {platform_url} --key {customer_key} "
+            f"{python} examples/articles.py --platform {platform_url} --merchant {merchant} --key {merchant_key}",
+            f"{python} examples/reader.py --platform {platform_url} --key {customer_key} "
             "http://127.0.0.1:8001/articles/1 --repeat 3",
-            f"farthing paywall redeem --platform {platform_url} --store paywall-articles.db --key {merchant_key}",
+            f"{python} -m farthing.cli paywall redeem --platform {platform_url} --store paywall-articles.db "
+            f"--key {merchant_key}",
         ):
             console.print(command, soft_wrap=True, highlight=False, markup=False)
     decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
@@ -348,3 +350,19 @@ def simulate(
 def audit_verify(db: DbOption = None) -> None:
     """Recompute the journal's hash chain and every balance; exit 1 naming the first bad batch."""
     _verify(db)
+
+
+def _this_python() -> str:
+    """The interpreter serving now, as a person would type it: `.venv/bin/python` after `uv sync` here,
+    `python` when that is the one on PATH (it has Farthing installed, as this one does)."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable)
+    if shutil.which("python") == str(exe):
+        return "python"
+    try:
+        return str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
