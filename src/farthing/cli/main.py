@@ -353,16 +353,13 @@ def audit_verify(db: DbOption = None) -> None:
 
 
 def _this_python() -> str:
-    """The interpreter serving now, as a person would type it: `.venv/bin/python` after `uv sync` here,
-    `python` when that is the one on PATH (it has Farthing installed, as this one does)."""
+    """The interpreter serving now, as a person would type it in another shell: `.venv/bin/python` after
+    `uv sync` here, `python` when that is the one on PATH (it has Farthing installed, as this one does)."""
     import shutil
     import sys
     from pathlib import Path
 
     exe = Path(sys.executable)
-    if shutil.which("python") == str(exe):
-        return "python"
-    try:
+    if exe.is_relative_to(Path.cwd()):  # a project's own environment (uv sync): works from any shell here
         return str(exe.relative_to(Path.cwd()))
-    except ValueError:
-        return str(exe)
+    return "python" if shutil.which("python") == str(exe) else str(exe)
