@@ -124,3 +124,106 @@ def test_the_client_holds_captures_voids_and_refunds(server: Server) -> None:
     finally:
         merchant.close()
         payer.close()
+
+
+def test_errors_are_told_apart_by_their_code_not_by_their_status(server: Server) -> None:
+    """Every refused payment answers 402; the client raises what the code says: a declined card is not
+    a want of funds."""
+    from farthing.client import CardError, PaymentRefusedError
+
+    merchant, key = _funded(server, "Codes")
+    with Farthing(api_key=key, base_url=server.base) as farthing:
+        with pytest.raises(CardError) as declined:
+            farthing.topups.create(amount="5.00", currency="USD", card_number="4000000000000002")
+        assert declined.value.code == "card_declined" and not isinstance(declined.value, InsufficientFundsError)
+        with pytest.raises(InsufficientFundsError) as poor:
+            farthing.payments.create(merchant=merchant, amount="9.00", currency="USD")
+        assert isinstance(poor.value, PaymentRefusedError) and poor.value.status == 402
+
+
+def test_both_clients_cover_keys_webhooks_channels_allowances_and_batches(server: Server) -> None:
+    """The same calls on Farthing and on AsyncFarthing, against the same server."""
+    from nacl.signing import SigningKey
+
+    from farthing.client import Allowance, ApiKey, Channel, WebhookEndpoint
+
+    with Farthing(api_key=server.operator, base_url=server.base) as operator:
+        made = operator.merchants.create(name="Both Co")
+        customer = operator.customers.create(name="Both Reader")
+    merchant_key, payer_key = made.api_key["secret"], customer.api_key["secret"]
+    public_key = bytes(SigningKey.generate().verify_key).hex()
+    with Farthing(api_key=payer_key, base_url=server.base) as payer, \
+            Farthing(api_key=merchant_key, base_url=server.base) as merchant:  # fmt: skip
+        payer.topups.create(amount="10.00", currency="USD", card_number="4242424242424242")
+        items = payer.payments.batch([{"merchant": made.id, "amount": "0.01", "currency": "USD"},
+                                      {"merchant": made.id, "amount": "99.00", "currency": "USD"}])  # fmt: skip
+        assert items[0].payment is not None and items[0].payment.amount == "0.01"
+        assert (items[1].payment, items[1].code) == (None, "insufficient_funds")
+        endpoint = merchant.webhook_endpoints.create(url="https://merchant.example/hooks")
+        assert isinstance(endpoint, WebhookEndpoint) and endpoint.secret.startswith("whsec_")
+        assert merchant.webhook_endpoints.attempts(endpoint.id) == []
+        made_key = merchant.api_keys.create(scopes=["read"])
+        assert isinstance(made_key, ApiKey) and made_key.secret and made_key.scopes == ["read"]
+        rolled = merchant.api_keys.roll(made_key.id, overlap_s=0)
+        assert rolled.scopes == ["read"] and rolled.id != made_key.id
+        assert rolled.id not in {k.id for k in merchant.api_keys.revoke(rolled.id) if k.revoked_ms is None}
+        channel = payer.channels.open(merchant=made.id, currency="USD", deposit="1.00", form="voucher",
+                                      expires_in_s=3600, public_key=public_key)  # fmt: skip
+        assert isinstance(channel, Channel) and channel.status == "open"
+        assert [c.id for c in merchant.channels.list(status="open")] == [channel.id]
+        assert payer.channels.close(channel.id).status == "closing"
+        grant = payer.allowances.grant(merchant=made.id, currency="USD", per_payment="0.50", per_day="1.00",
+                                       total="2.00", expires_in_s=86_400)  # fmt: skip
+        assert isinstance(grant, Allowance) and grant.status == "active"
+        charged = merchant.allowances.charge(grant.id, amount="0.25", idempotency_key="c-1")
+        assert charged.within and charged.payment.amount == "0.25"
+        assert payer.allowances.revoke(grant.id).status == "revoked"
+
+    async def same_calls() -> dict[str, object]:
+        async with AsyncFarthing(api_key=payer_key, base_url=server.base) as payer, \
+                AsyncFarthing(api_key=merchant_key, base_url=server.base) as merchant:  # fmt: skip
+            items = await payer.payments.batch([{"merchant": made.id, "amount": "0.02", "currency": "USD"}])
+            keys = await merchant.api_keys.list()
+            opened = await payer.channels.open(merchant=made.id, currency="USD", deposit="0.50", form="voucher",
+                                               expires_in_s=3600, public_key=public_key)  # fmt: skip
+            grant = await payer.allowances.grant(merchant=made.id, currency="USD", per_payment="0.10",
+                                                 per_day="0.20", total="0.30", expires_in_s=3600)  # fmt: skip
+            lines = [t async for t in payer.transactions("USD", page_size=2)]
+            with pytest.raises(InsufficientFundsError):
+                await payer.payments.create(merchant=made.id, amount="50.00", currency="USD")
+            return {"paid": items[0].payment.amount if items[0].payment else None, "keys": len(keys),
+                    "channel": (await merchant.channels.retrieve(opened.id)).status,
+                    "allowances": [a.id for a in await payer.allowances.list() if a.status == "active"],
+                    "grant": grant.id, "lines": [t.id for t in lines]}  # fmt: skip
+
+    got = asyncio.run(same_calls())
+    assert (got["paid"], got["channel"], got["allowances"]) == ("0.02", "open", [got["grant"]])
+    assert got["keys"] == 3  # the first, the one made and the one it rolled into (revoked: still listed)
+    with Farthing(api_key=payer_key, base_url=server.base) as payer:  # the async pages read as the sync ones
+        assert got["lines"] == [t.id for t in payer.transactions("USD", page_size=3)] and len(got["lines"]) > 3
+
+
+def test_verify_webhook_checks_the_signature_and_the_timestamp() -> None:
+    """Standard Webhooks, checked against the independent `standardwebhooks` package's own signing."""
+    import base64
+    import json
+    import os
+    from datetime import UTC, datetime
+
+    from standardwebhooks import Webhook
+
+    from farthing.client import WebhookVerificationError, verify_webhook
+
+    secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    body = json.dumps({"id": "evt_1", "type": "payment.succeeded", "data": {"amount": "0.01"}})
+    sent = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    signature = Webhook(secret).sign("msg_1", sent, body)
+    headers = {"Webhook-Id": "msg_1", "Webhook-Timestamp": str(int(sent.timestamp())), "Webhook-Signature": signature}
+    at = sent.timestamp() + 60
+    assert verify_webhook(secret, body, headers, now_s=at)["type"] == "payment.succeeded"
+    with pytest.raises(WebhookVerificationError, match="no signature matches"):
+        verify_webhook(secret, body.replace("0.01", "9.99"), headers, now_s=at)
+    with pytest.raises(WebhookVerificationError, match="from this clock"):
+        verify_webhook(secret, body, headers, now_s=sent.timestamp() + 301)
+    with pytest.raises(WebhookVerificationError, match="are needed"):
+        verify_webhook(secret, body, {"webhook-id": "msg_1"}, now_s=at)

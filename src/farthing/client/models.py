@@ -1,0 +1,177 @@
+"""What the client returns: plain frozen dataclasses of the API's objects (fields the server adds later
+are ignored, so an older client keeps working)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def build(cls: type[T], body: dict[str, Any], **extra: Any) -> T:
+    """An object of `cls` from an answer's fields (unknown ones left out)."""
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    return cls(**{k: v for k, v in body.items() if k in names}, **extra)
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: str
+    status: str
+    customer: str
+    merchant: str
+    amount: str
+    fee: str
+    currency: str
+    reference: str | None
+    policy: dict[str, Any] | None = None
+    """The policy's decision when one decided: version, SCA exemption, tax, when it was decided."""
+    authentication: dict[str, Any] | None = None
+    """status requires_authentication: the challenge to answer (`payments.authenticate`)."""
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One payment of a batch: the payment, or why it was refused (`code`, `detail`)."""
+
+    payment: Payment | None
+    code: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: str
+    payment: str
+    amount: str
+    currency: str
+    reason: str = "merchant"
+    """merchant (refunded by the merchant) or withdrawal (the payer withdrew, by right)."""
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class TopUp:
+    id: str
+    status: str
+    amount: str
+    processor_fee: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class Wallet:
+    currency: str
+    available: str
+    pending: str
+    credits_posted: str
+    debits_posted: str
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: str
+    type: str
+    amount: str
+    pending: str
+    available: str
+    payment: str | None
+    reference: str | None
+    created_ms: int
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    object: str
+    name: str
+    mode: str
+    api_key: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    kind: str
+    mode: str
+    scopes: list[str]
+    created_ms: int
+    revoked_ms: int | None = None
+    prefix: str | None = None
+    last_used_ms: int | None = None
+    expires_ms: int | None = None
+    secret: str | None = None
+    """Only in the answer that made the key."""
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    id: str
+    url: str
+    secret: str
+    """whsec_…: give it to `verify_webhook` with each delivery."""
+    attempts_max: int
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    event_id: str
+    attempt: int
+    status_code: int | None
+    error: str | None
+    at_ms: int
+    manual: bool
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    status: str
+    customer: str
+    merchant: str
+    currency: str
+    form: str
+    deposit: str
+    redeemed: str
+    redeemed_sequence: int
+    expires_ms: int
+    dispute_s: int
+    settle_after_ms: int | None = None
+    public_key: str | None = None
+    root: str | None = None
+    unit: str | None = None
+    length: int | None = None
+    created_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Redemption:
+    channel: Channel
+    amount: str
+    fee: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class Allowance:
+    id: str
+    status: str
+    customer: str
+    merchant: str
+    currency: str
+    per_payment: str
+    per_day: str
+    total: str
+    created_ms: int
+    expires_ms: int
+    revoked_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class AllowanceCharge:
+    within: bool
+    """False: outside the allowance, the payment waits for the payer's strong authentication."""
+    reason: str | None
+    payment: Payment
