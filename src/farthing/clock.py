@@ -26,7 +26,7 @@ Clock = Callable[[], int]
 
 def system_clock() -> int:
     """The machine's clock, in Unix milliseconds."""
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // 1_000_000  # clock
 
 
 class ManualClock:

@@ -8,11 +8,11 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from farthing.client.errors import FarthingAPIError
+from farthing.clock import system_clock
 
 TOLERANCE_S = 300
 
@@ -35,7 +35,7 @@ def verify_webhook(
         sent_s = int(stamp)
     except (KeyError, ValueError):
         raise WebhookVerificationError("webhook-id, webhook-timestamp and webhook-signature are needed") from None
-    now = time.time() if now_s is None else now_s
+    now = system_clock() / 1000 if now_s is None else now_s
     if abs(now - sent_s) > TOLERANCE_S:
         raise WebhookVerificationError(f"the timestamp is {int(now - sent_s)} s from this clock (at most 300)")
     raw = body.encode() if isinstance(body, str) else body

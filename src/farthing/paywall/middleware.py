@@ -22,6 +22,7 @@ import httpx
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from farthing.clock import Clock, system_clock
 from farthing.domain.channels import rules
 from farthing.domain.channels.ids import channel_number
 from farthing.domain.channels.rules import ChannelRefused, Form, Terms
@@ -85,7 +86,7 @@ class Paywall:
         rules: Mapping[str, str] | None = None,
         network: str = "farthing:local",
         description: str = "",
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        clock_ms: Clock = system_clock,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.app = app
@@ -239,25 +240,25 @@ class Paywall:
         """Whether the platform says the channel's close has begun (its payer's, or its merchant's). When the
         platform cannot be asked, the paywall keeps serving on what it checked last: channels are paid
         off-ledger so that a paywall works while the platform is away."""
-        if self._http is None:
-            self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
         try:
-            r = await self._http.get(
-                f"{self.platform_url}/v1/channels/{channel_id}", headers={"Authorization": f"Bearer {self._api_key}"}
-            )
+            r = await self._channel_from_platform(channel_id)
         except httpx.TransportError:
             return False
         return r.status_code == 200 and r.json().get("status") != "open"
+
+    async def _channel_from_platform(self, channel_id: str) -> httpx.Response:
+        """`GET /v1/channels/{id}` with the merchant's key (the client made on first use)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
+        return await self._http.get(
+            f"{self.platform_url}/v1/channels/{channel_id}", headers={"Authorization": f"Bearer {self._api_key}"}
+        )
 
     async def _learn(self, channel_id: str) -> Known:
         """Ask the platform, once, for the terms of a channel this paywall has not seen."""
         if channel_id in self._unknown:
             raise FarthingError(ErrorCode.channel_mismatch, "no open channel to this merchant has that id")
-        if self._http is None:
-            self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
-        r = await self._http.get(
-            f"{self.platform_url}/v1/channels/{channel_id}", headers={"Authorization": f"Bearer {self._api_key}"}
-        )
+        r = await self._channel_from_platform(channel_id)
         if r.status_code == 404:
             if len(self._unknown) >= UNKNOWN_CHANNELS_MAX:
                 self._unknown.clear()
