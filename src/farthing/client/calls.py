@@ -129,7 +129,14 @@ def _batch(response: httpx.Response) -> list[BatchItem]:
 
 
 def _drop_defaults(body: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The body without the fields left at their defaults (None for an optional field): the server
+    applies the same defaults, and a request sends only what its caller chose."""
     return {k: v for k, v in body.items() if k not in defaults or v != defaults[k]}
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields the caller gave (None: left out)."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 _PAYMENT_DEFAULTS = {"capture": True, "evidence": None, "channel": "remote", "withdrawal_waived": False,
@@ -145,13 +152,15 @@ class Payments(Resource):
     def create(
         self, *, merchant: str, amount: str, currency: str, reference: str | None = None,
         idempotency_key: str | None = None, capture: bool = True, evidence: dict[str, str] | None = None,
-        channel: str = "remote", withdrawal_waived: bool = False,
+        channel: str = "remote", withdrawal_waived: bool = False, hold_expires_s: int | None = None,
     ) -> Payment:  # fmt: skip
-        """Pay a merchant (customer key). `capture=False` places a hold to capture or void later;
-        `evidence` (ip, phone, instrument, region) and `channel` feed the policy."""
+        """Pay a merchant (customer key). `capture=False` places a hold to capture or void later (it
+        expires after `hold_expires_s`); `evidence` (ip, phone, instrument, region) and `channel` feed the
+        policy."""
         body = _drop_defaults({"merchant": merchant, "amount": amount, "currency": currency, "reference": reference,
                                "capture": capture, "evidence": evidence, "channel": channel,
-                               "withdrawal_waived": withdrawal_waived}, _PAYMENT_DEFAULTS)  # fmt: skip
+                               "withdrawal_waived": withdrawal_waived, "hold_expires_s": hold_expires_s},
+                              _PAYMENT_DEFAULTS)  # fmt: skip
         return self._run(Call("POST", "/v1/payments", replayable(Payment), body, idempotent=True, key=idempotency_key))
 
     def batch(self, payments: Sequence[dict[str, Any]]) -> list[BatchItem]:
@@ -165,7 +174,7 @@ class Payments(Resource):
 
     def capture(self, payment_id: str, *, amount: str | None = None) -> Payment:
         """Capture all of a hold, or `amount` of it (the rest is released)."""
-        body = {} if amount is None else {"amount": amount}
+        body = _given(amount=amount)
         return self._run(Call("POST", f"/v1/payments/{payment_id}/capture", replayable(Payment), body))
 
     def void(self, payment_id: str) -> Payment:
@@ -178,13 +187,12 @@ class Payments(Resource):
     ) -> Payment:  # fmt: skip
         """Answer a payment that waits for strong authentication (customer key): one of a TOTP code, a
         recovery code or a passkey assertion."""
-        body = _drop_defaults({"code": code, "recovery_code": recovery_code, "passkey": passkey},
-                              {"code": None, "recovery_code": None, "passkey": None})  # fmt: skip
+        body = _given(code=code, recovery_code=recovery_code, passkey=passkey)
         return self._run(Call("POST", f"/v1/payments/{payment_id}/authenticate", replayable(Payment), body))
 
     def refund(self, payment_id: str, *, amount: str | None = None, idempotency_key: str | None = None) -> Refund:
         """Refund all that is left of a payment, or `amount` of it (merchant key)."""
-        body = {} if amount is None else {"amount": amount}
+        body = _given(amount=amount)
         return self._run(Call("POST", f"/v1/payments/{payment_id}/refunds", replayable(Refund), body,
                               idempotent=True, key=idempotency_key))  # fmt: skip
 
@@ -252,14 +260,12 @@ class Channels(Resource):
     ) -> Channel:  # fmt: skip
         """Hold a deposit for one merchant, paid off-ledger with vouchers (`public_key`, hex) or a hash
         chain (`root`, `unit`, `length`)."""
-        body = {"merchant": merchant, "currency": currency, "deposit": deposit, "form": form,
-                "expires_in_s": expires_in_s, "dispute_s": dispute_s, "public_key": public_key, "root": root,
-                "unit": unit, "length": length}  # fmt: skip
-        body = {k: v for k, v in body.items() if v is not None}
+        body = _given(merchant=merchant, currency=currency, deposit=deposit, form=form, expires_in_s=expires_in_s,
+                      dispute_s=dispute_s, public_key=public_key, root=root, unit=unit, length=length)  # fmt: skip
         return self._run(Call("POST", "/v1/channels", one(Channel), body, idempotent=True, key=idempotency_key))
 
     def list(self, *, status: str | None = None) -> list[Channel]:
-        params = {} if status is None else {"status": status}
+        params = _given(status=status)
         return self._run(Call("GET", "/v1/channels", many(Channel), params=params))
 
     def retrieve(self, channel_id: str) -> Channel:
@@ -270,11 +276,7 @@ class Channels(Resource):
         close: bool = False,
     ) -> Redemption:  # fmt: skip
         """The merchant turns the highest voucher or chain element into money (`close`: and ends it)."""
-        body: dict[str, Any] = {"close": close}
-        if voucher is not None:
-            body["voucher"] = voucher
-        if chain is not None:
-            body["chain"] = chain
+        body = _given(voucher=voucher, chain=chain, close=close)
         return self._run(Call("POST", f"/v1/channels/{channel_id}/redeem", _redemption, body))
 
     def close(self, channel_id: str) -> Channel:
@@ -287,10 +289,8 @@ class Allowances(Resource):
         ip_country: str | None = None, idempotency_key: str | None = None,
     ) -> Allowance:  # fmt: skip
         """One-click: let a merchant charge within these amounts without asking (customer key)."""
-        body = {"merchant": merchant, "currency": currency, "per_payment": per_payment, "per_day": per_day,
-                "total": total, "expires_in_s": expires_in_s}  # fmt: skip
-        if ip_country is not None:
-            body["ip_country"] = ip_country
+        body = _given(merchant=merchant, currency=currency, per_payment=per_payment, per_day=per_day, total=total,
+                      expires_in_s=expires_in_s, ip_country=ip_country)  # fmt: skip
         return self._run(Call("POST", "/v1/allowances", one(Allowance), body, idempotent=True, key=idempotency_key))
 
     def list(self) -> list[Allowance]:
@@ -306,7 +306,7 @@ class Allowances(Resource):
         self, allowance_id: str, *, amount: str, reference: str | None = None, idempotency_key: str | None = None
     ) -> AllowanceCharge:
         """Charge within the allowance (merchant key); outside it the payment waits for the payer."""
-        body = {"amount": amount} if reference is None else {"amount": amount, "reference": reference}
+        body = _given(amount=amount, reference=reference)
         return self._run(Call("POST", f"/v1/allowances/{allowance_id}/charges", _charge, body, idempotent=True,
                               key=idempotency_key))  # fmt: skip
 
@@ -335,7 +335,7 @@ class Wallets(Resource):
 
     def retrieve(self, currency: str, *, at_ms: int | None = None) -> Wallet:
         """One wallet; with `at_ms`, its balances as they stood at that moment."""
-        params = {} if at_ms is None else {"at_ms": at_ms}
+        params = _given(at_ms=at_ms)
         return self._run(Call("GET", f"/v1/wallets/{currency}", one(Wallet), params=params))
 
     def page(self, currency: str, params: dict[str, Any]) -> Any:
