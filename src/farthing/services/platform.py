@@ -881,10 +881,11 @@ def decision_summary(d: Decision, cur: Currency, withdrawal_waived: bool = False
     whether the payer waived its right of withdrawal. With the decision's time and its day and month in
     the policy's calendar: the payment counted there, so its refunds, withdrawal window and tax base are
     taken from them (never from when the ledger happened to commit it, a moment later)."""
-    tax = d.tax
+    tax, after = d.tax, d.counters_after
     assert d.source is not None
     policy, ctx = d.source
-    day, month = local_day_and_month(ctx.now_ms, policy.timezone)
+    # An allowed decision's counters already name its day and month; a step-up's are worked out here.
+    day, month = (after.day, after.month) if after is not None else local_day_and_month(ctx.now_ms, policy.timezone)
     return {
         "version": d.policy_version,
         "decided_ms": ctx.now_ms,
