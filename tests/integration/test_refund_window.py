@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from farthing.adapters.rows import int16
 from farthing.clock import ManualClock
 from farthing.domain.policy.evaluate import Evidence
 from farthing.errors import ErrorCode
@@ -147,8 +148,6 @@ def test_a_payment_decided_before_midnight_and_committed_after_counts_on_its_dec
         assert withdraw(holds, payer, paid.id, None).amount == "2.00"
         bases = platform.db.query("SELECT account_id, period FROM tax_bases WHERE merchant = ?", (merchant_id,))
         assert [p for _, p in bases] == ["2026-11"]
-        from farthing.adapters.rows import int16
-
         [base] = platform.ledger.accounts([int16(bytes(bases[0][0]))])
         assert base.credits_posted - base.debits_posted == 1_000_000  # the withdrawal left November's base
     finally:

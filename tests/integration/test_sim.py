@@ -224,8 +224,7 @@ def test_devices_pay_per_use_and_stop_at_their_owners_daily_cap(tmp_path: Path) 
         ledger.close()
 
 
-def test_a_colluding_merchant_cannot_refund_more_than_was_paid() -> None:
-    collusion = """
+COLLUSION = """
 [[fraudsters]]
 count = 2
 kind = "refund_collusion"
@@ -233,7 +232,10 @@ attempts_per_day = 10.0
 test_amount = "0.50"
 stolen_card_share = 0.5
 """
-    t = run.run(small(collusion)).totals
+
+
+def test_a_colluding_merchant_cannot_refund_more_than_was_paid() -> None:
+    t = run.run(small(COLLUSION)).totals
     assert t["fraud_attempted"] > 20
     assert t["fraud_stopped"] == t["fraud_attempted"]  # declined cards and refused over-refunds, every one
     stolen_top_ups = t["fraud_lost"] / 0.50
@@ -244,13 +246,12 @@ def test_refund_collusion_under_the_eu_pack_runs_a_month_on_the_simulated_clock(
     """The ledger stamps batches with the simulated clock too: a refund days into a run is checked
     against the payment's own simulated day (it crashed with 'refund_window_closed: day 26' when the
     ledger's timestamps came from the real clock)."""
-    scenario_text = COLLUSION_EU
-    t = run.run(scenario.parse(scenario_text)).totals
+    t = run.run(scenario.parse(EU_WORLD + COLLUSION)).totals
     assert t["fraud_attempted"] > 200 and t["fraud_stopped"] == t["fraud_attempted"]
     assert t["payments"] > 100
 
 
-COLLUSION_EU = """
+EU_WORLD = """
 [scenario]
 name = "eu-collusion"
 seed = 5
@@ -272,13 +273,6 @@ country = "DE"
 count = 2
 price = "0.50"
 country = "DE"
-
-[[fraudsters]]
-count = 2
-kind = "refund_collusion"
-attempts_per_day = 10.0
-test_amount = "0.50"
-stolen_card_share = 0.5
 """
 
 

@@ -14,7 +14,8 @@ from importlib import resources
 from pathlib import Path
 
 from farthing.domain.money import currency
-from farthing.domain.policy.evaluate import Context, Counters, Decision, Evidence, PolicyInputError, percent
+from farthing.domain.policy.evaluate import Context, Counters, Decision, Evidence, percent
+from farthing.domain.policy.inputs import PolicyInputError
 from farthing.domain.policy.load import PolicyError, compose, parse
 from farthing.domain.policy.model import Policy, PolicyFile, percent_to_ppm
 from farthing.errors import FarthingError

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from farthing.domain.policy.evaluate import Context, Counters, Evidence, PolicyInputError, evaluate
+from farthing.domain.policy.evaluate import evaluate
+from farthing.domain.policy.inputs import Context, Counters, Evidence, PolicyInputError
 from farthing.domain.policy.load import PolicyError
 from farthing.errors import ErrorCode
 from farthing.services.policies import context_from_json, load
