@@ -23,3 +23,5 @@ if _TRAVEL:
     else:
         _traveller = time_machine.travel(int(destination) / 1000, tick=False)
     _traveller.start()
+    time.time_ns()  # time-machine ticks from the first reading, not from start(): read now, so that every
+    # process's moved clock runs from the moment its destination was worked out (one clock across processes)
