@@ -282,18 +282,19 @@ def paywall_throughput(folder: Path, seconds: int, connections: int) -> dict[str
 def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float]:
     """Channels opened and redeemed through the platform's services on a SQLite ledger; the payments
     in between are accepted by the same rule the paywall runs, without touching the ledger."""
-    from farthing.services.channels import Channels, OpenChannel
-    from farthing.services.platform import MERCHANT_SCOPES, Principal, open_platform
+    from farthing.bootstrap import open_platform
+    from farthing.domain.principals import MERCHANT_SCOPES, Principal
+    from farthing.services.channel_model import OpenChannel
 
     platform = open_platform(f"sqlite:///{folder}/cost.db")
-    service = Channels(platform)
+    service = platform.channels
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        m, mk, _ = platform.create_party(operator, "merchant", "M")
-        c, ck, _ = platform.create_party(operator, "customer", "C")
+        m, mk, _ = platform.parties.create(operator, "merchant", "M")
+        c, ck, _ = platform.parties.create(operator, "customer", "C")
         merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
-        platform.top_up(payer, "1000.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, "1000.00", "USD", "4242424242424242")
         count = "SELECT count(*) FROM transfers"
         before = platform.db.query(count)[0][0]
         per = payments // channels_n
@@ -311,7 +312,6 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
         elapsed = time.perf_counter() - started
         transfers = platform.db.query(count)[0][0] - before
     finally:
-        service.close()
         platform.close()
     return {"channel_payments": float(per * channels_n), "channels": float(channels_n),
             "ledger_transfers": float(transfers), "transfers_per_channel": transfers / channels_n,

@@ -103,10 +103,12 @@ def replay_seconds(n: int) -> tuple[float, int]:
     import tempfile
     from pathlib import Path
 
+    from farthing.bootstrap import open_platform
     from farthing.domain.ledger_types import Transfer, TransferFlags
     from farthing.domain.money import currency
+    from farthing.domain.principals import Principal
     from farthing.engine.ids import new_id
-    from farthing.services.platform import CODE_FEE_REVENUE, T_PAYMENT, T_PLATFORM_FEE, Principal, open_platform
+    from farthing.services.accounts import CODE_FEE_REVENUE, T_PAYMENT, T_PLATFORM_FEE
     from farthing.services.replay import replay
 
     folder = Path(tempfile.mkdtemp(prefix="farthing-replay-"))
@@ -114,15 +116,15 @@ def replay_seconds(n: int) -> tuple[float, int]:
     try:
         krw = currency("KRW")
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        merchant, _, _ = platform.create_party(operator, "merchant", "Bench", "KR")
-        payee = platform.wallet_account(merchant, "merchant", krw)
-        revenue = platform.platform_account(CODE_FEE_REVENUE, krw)
+        merchant, _, _ = platform.parties.create(operator, "merchant", "Bench", "KR")
+        payee = platform.accounts.wallet_account(merchant, "merchant", krw)
+        revenue = platform.accounts.platform_account(CODE_FEE_REVENUE, krw)
         payers = []
         for i in range(200):
-            cid, key_id, _ = platform.create_party(operator, "customer", f"p{i}", "KR", "minor" if i % 5 else "adult")
+            cid, key_id, _ = platform.parties.create(operator, "customer", f"p{i}", "KR", "minor" if i % 5 else "adult")
             payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-            platform.top_up(payer, "100000000", "KRW", "4242424242424242")
-            payers.append(platform.wallet_account(cid, "customer", krw))
+            platform.topups.top_up(payer, "100000000", "KRW", "4242424242424242")
+            payers.append(platform.accounts.wallet_account(cid, "customer", krw))
         rng = random.Random(3)
         linked = int(TransferFlags.linked)
         batch: list[Transfer] = []

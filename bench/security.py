@@ -8,7 +8,7 @@ In one run it measures:
   passkey assertion (the software authenticator of the tests) or a TOTP code and completed, through the
   real FastAPI application in-process on SQLite: median and p95 of each half and of the whole (target
   ≤ 50 ms for challenge → assertion → payment completed);
-- API-key authentication per request: `Platform.authenticate` for a key seen within the last second
+- API-key authentication per request: `Keys.authenticate` for a key seen within the last second
   (the steady state: SHA-256 and a dictionary) and for one that must be read from the database, against
   a bare SHA-256 of the key in the same run (target ≤ 100 µs).
 
@@ -73,11 +73,11 @@ def step_up(folder: Path, rounds: int) -> dict[str, float]:
     from starlette.testclient import TestClient
 
     from farthing.api.app import create_app
-    from farthing.services.platform import bootstrap, open_platform
+    from farthing.bootstrap import first_run, open_platform
 
     url = f"sqlite:///{folder}/ledger.db"
     platform = open_platform(url, ["eu-de"])
-    operator_key = bootstrap(platform, demo=False)[0].rsplit(" ", 1)[-1]
+    operator_key = first_run(platform, demo=False)[0].rsplit(" ", 1)[-1]
     platform.close()
     app = create_app(lambda: open_platform(url, ["eu-de"]))
     created, answered_passkey, answered_totp = [], [], []
@@ -120,21 +120,21 @@ def step_up(folder: Path, rounds: int) -> dict[str, float]:
 
 
 def key_auth(folder: Path, n: int) -> dict[str, float]:
-    from farthing.services.platform import open_platform
+    from farthing.bootstrap import open_platform
 
     platform = open_platform(f"sqlite:///{folder}/keys.db")
     try:
-        _, secret = platform.issue_key("customer", "cus_bench", "test")
-        platform.authenticate(secret)
+        _, secret = platform.keys.issue("customer", "cus_bench", "test")
+        platform.keys.authenticate(secret)
         t = time.perf_counter()
         for _ in range(n):
-            platform.authenticate(secret)
+            platform.keys.authenticate(secret)
         cached = (time.perf_counter() - t) / n * 1e6
         uncached_times = []
         for _ in range(min(n, 2_000)):
-            platform._principals.clear()
+            platform.keys.forget_all()
             t = time.perf_counter()
-            platform.authenticate(secret)
+            platform.keys.authenticate(secret)
             uncached_times.append((time.perf_counter() - t) * 1e6)
         raw = secret.encode()
         t = time.perf_counter()

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from farthing.services.platform import Platform, Principal
+    from farthing.bootstrap import Platform
+    from farthing.domain.principals import Principal
 
 # One master key for the whole run (in-process platforms and the servers the tests start), so no key
 # file is written into the working directory when a test's ledger is on PostgreSQL.
@@ -140,14 +141,14 @@ Onboard = Callable[["Platform"], tuple[str, "Principal"]]
 def onboard() -> Onboard:
     """A merchant and a payer on a platform, the payer's wallet topped up with 3.00 USD: (merchant id,
     the payer's principal)."""
-    from farthing.services.platform import Principal
+    from farthing.domain.principals import Principal
 
     def make(platform: Platform) -> tuple[str, Principal]:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        merchant, _, _ = platform.create_party(operator, "merchant", "m")
-        customer, key_id, _ = platform.create_party(operator, "customer", "c")
+        merchant, _, _ = platform.parties.create(operator, "merchant", "m")
+        customer, key_id, _ = platform.parties.create(operator, "customer", "c")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write", "read"}))
-        platform.top_up(payer, "3.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, "3.00", "USD", "4242424242424242")
         return merchant, payer
 
     return make

@@ -218,11 +218,16 @@ class StoreError(FarthingError):
     """The store failed, or holds a schema or chain the engine cannot work with."""
 
 
+class PlatformError(FarthingError):
+    """A request a service refuses; `code` says why and maps to an HTTP status."""
+
+
 __all__ = [
     "AccountResult",
     "BatchError",
     "ErrorCode",
     "FarthingError",
+    "PlatformError",
     "StoreError",
     "TransferResult",
 ]

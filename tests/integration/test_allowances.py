@@ -7,11 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from farthing.bootstrap import open_platform
 from farthing.clock import ManualClock
 from farthing.domain.money import currency
-from farthing.errors import ErrorCode
-from farthing.services.allowances import DAY_MS, Allowances
-from farthing.services.platform import MERCHANT_SCOPES, PlatformError, Principal, open_platform
+from farthing.domain.principals import MERCHANT_SCOPES, Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.allowances import DAY_MS
 
 
 @pytest.mark.any_date
@@ -19,13 +20,13 @@ def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) ->
     clock = ManualClock(1_797_166_800_000)  # 2026-12-14T12:00:00Z: no midnight while the test runs
     platform = open_platform(store_url, clock=clock)
     try:
-        allowances = Allowances(platform)
+        allowances = platform.allowances
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        m, mk, _ = platform.create_party(operator, "merchant", "Shop")
-        c, ck, _ = platform.create_party(operator, "customer", "Buyer")
+        m, mk, _ = platform.parties.create(operator, "merchant", "Shop")
+        c, ck, _ = platform.parties.create(operator, "customer", "Buyer")
         merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
-        platform.top_up(payer, "100.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, "100.00", "USD", "4242424242424242")
         a = allowances.grant(payer, m, "USD", "1.00", "20.00", "30.00", 10 * 86_400)
 
         def charge(i: int) -> str:
@@ -42,7 +43,7 @@ def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) ->
         with ThreadPoolExecutor(8) as pool:
             outcomes = list(pool.map(charge, range(100, 130)))
         assert outcomes.count("within") == 10
-        wallet = platform.wallet_account(c, "customer", currency("USD"))
+        wallet = platform.accounts.wallet_account(c, "customer", currency("USD"))
         [state] = platform.ledger.accounts([wallet])
         assert state.debits_posted == 30_000_000  # 30 charges of 1.00, never more
     finally:

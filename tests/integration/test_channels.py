@@ -13,16 +13,17 @@ import pytest
 from nacl.signing import SigningKey
 
 from conftest import mid_month_clock
+from farthing.bootstrap import Platform, open_platform
 from farthing.clock import ManualClock
 from farthing.domain.channels import hashchain, vouchers
 from farthing.domain.channels.hashchain import ChainPayment
 from farthing.domain.channels.rules import Form
 from farthing.domain.money import currency
-from farthing.errors import ErrorCode
+from farthing.domain.principals import MERCHANT_SCOPES, SCOPES, Principal
+from farthing.errors import ErrorCode, PlatformError
 from farthing.services import audit
-from farthing.services.channels import Channels, OpenChannel, channel_number
-from farthing.services.holds import Holds
-from farthing.services.platform import MERCHANT_SCOPES, SCOPES, Platform, PlatformError, Principal, open_platform
+from farthing.services.channel_model import OpenChannel, channel_number
+from farthing.services.channels import Channels
 
 USD = currency("USD")
 T0 = 1_797_166_800_000  # 2026-12-14T12:00:00Z: the clock the world starts at
@@ -38,15 +39,15 @@ class World:
     clock: ManualClock
 
     def available(self, who: Principal) -> int:
-        wallet = self.platform.wallet_account(who.party_id or "", who.kind, USD)
+        wallet = self.platform.accounts.wallet_account(who.party_id or "", who.kind, USD)
         [state] = self.platform.ledger.accounts([wallet])
         dp, dpo, _, cpo = state.balances()
         return cpo - dpo - dp
 
     def fees(self) -> int:
-        from farthing.services.platform import CODE_FEE_REVENUE
+        from farthing.services.accounts import CODE_FEE_REVENUE
 
-        [state] = self.platform.ledger.accounts([self.platform.platform_account(CODE_FEE_REVENUE, USD)])
+        [state] = self.platform.ledger.accounts([self.platform.accounts.platform_account(CODE_FEE_REVENUE, USD)])
         return state.balances()[3]
 
 
@@ -54,17 +55,16 @@ class World:
 def world(store_url: str) -> Iterator[World]:
     clock = ManualClock(T0)
     platform = open_platform(store_url, clock=clock)
-    channels = Channels(platform)
+    channels = platform.channels
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     parties = []
     for kind in ("customer", "merchant", "merchant"):
-        party, key, _ = platform.create_party(operator, kind, kind.title())
+        party, key, _ = platform.parties.create(operator, kind, kind.title())
         parties.append(Principal(key, kind, party, "test", frozenset(SCOPES[kind].split())))
-    platform.top_up(parties[0], "10.00", "USD", "4242424242424242")
+    platform.topups.top_up(parties[0], "10.00", "USD", "4242424242424242")
     try:
         yield World(platform, channels, *parties, clock)
     finally:
-        channels.close()
         platform.close()
 
 
@@ -178,13 +178,10 @@ def test_only_the_merchant_redeems_and_others_do_not_see_the_channel(world: Worl
     with pytest.raises(PlatformError) as other:
         w.channels.redeem(w.other_merchant, ch, v)
     assert other.value.code is ErrorCode.not_found
-    holds = Holds.open(w.platform)
-    try:  # the channel's hold is not a payment: it cannot be captured around the channel's rules
-        with pytest.raises(PlatformError) as capture:
-            holds.capture(w.merchant, "pay_" + ch.removeprefix("ch_"), None)
-        assert capture.value.code is ErrorCode.not_found
-    finally:
-        holds.close()
+    # The channel's hold is not a payment: it cannot be captured around the channel's rules.
+    with pytest.raises(PlatformError) as capture:
+        w.platform.holds.capture(w.merchant, "pay_" + ch.removeprefix("ch_"), None)
+    assert capture.value.code is ErrorCode.not_found
 
 
 def test_opening_is_idempotent_and_refuses_what_the_wallet_cannot_hold(world: World) -> None:
@@ -224,17 +221,17 @@ def test_the_payer_closes_and_the_merchant_keeps_its_dispute_window(world: World
 def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_toward_the_cap(store_url: str) -> None:
     """Korea's monthly cap (1,000,000 KRW): a deposit past it is refused when the channel opens; what a
     merchant redeems counts toward the month, so a payment past the cap afterwards is refused."""
-    from farthing.services.platform import PaymentItem
+    from farthing.services.payments.model import PaymentItem
 
     platform = open_platform(store_url, ["kr"], clock=mid_month_clock())
-    channels = Channels(platform)
+    channels = platform.channels
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        m, mk, _ = platform.create_party(operator, "merchant", "Webtoons", "KR")
-        c, ck, _ = platform.create_party(operator, "customer", "Reader", "KR")
+        m, mk, _ = platform.parties.create(operator, "merchant", "Webtoons", "KR")
+        c, ck, _ = platform.parties.create(operator, "customer", "Reader", "KR")
         merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
-        platform.top_up(payer, "2000000", "KRW", "4242424242424242")
+        platform.topups.top_up(payer, "2000000", "KRW", "4242424242424242")
         key = SigningKey(b"\x51" * 32)
 
         def terms(deposit: str) -> OpenChannel:
@@ -248,9 +245,8 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
         paid = vouchers.sign(key, channel_number(ch), krw.parse("800000"), 1)
         assert channels.redeem(merchant, ch, paid, close=True).amount == krw.parse("800000")
         with pytest.raises(PlatformError) as capped:  # 800,000 + 300,000 > 1,000,000 this month
-            platform.pay(payer, PaymentItem(m, "300000", "KRW"), None)
+            platform.payments.pay(payer, PaymentItem(m, "300000", "KRW"), None)
         assert capped.value.code is ErrorCode.policy_denied
-        assert platform.pay(payer, PaymentItem(m, "150000", "KRW"), None).status == "succeeded"
+        assert platform.payments.pay(payer, PaymentItem(m, "150000", "KRW"), None).status == "succeeded"
     finally:
-        channels.close()
         platform.close()

@@ -17,11 +17,12 @@ import pytest
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import int16
+from farthing.bootstrap import Platform, open_platform
+from farthing.domain.principals import MERCHANT_SCOPES, Principal
+from farthing.errors import PlatformError
 from farthing.services import history as history_module
 from farthing.services.history import History
-from farthing.services.holds import Holds
-from farthing.services.platform import MERCHANT_SCOPES, PaymentItem, Platform, PlatformError, Principal, open_platform
-from farthing.services.refunds import refund
+from farthing.services.payments.model import PaymentItem
 
 _ROWS = (
     "SELECT account_id, seq, timestamp_ms, transfer_id, code, flags, expired, side, amount, released, "
@@ -43,20 +44,20 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
     monkeypatch.setattr(history_module, "CHUNK_EVENTS", 7)
     rng = random.Random(7)
     platform = open_platform(store_url)
-    holds = Holds.open(platform)
+    holds = platform.holds
     store = platform.ledger.engine.store
     history = History(store, PlatformDb(store))
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         merchants = []
         for i in range(2):
-            mid, key_id, _ = platform.create_party(operator, "merchant", f"m{i}")
+            mid, key_id, _ = platform.parties.create(operator, "merchant", f"m{i}")
             merchants.append((mid, Principal(key_id, "merchant", mid, "test", MERCHANT_SCOPES)))
         customers = []
         for i in range(3):
-            cid, key_id, _ = platform.create_party(operator, "customer", f"c{i}")
+            cid, key_id, _ = platform.parties.create(operator, "customer", f"c{i}")
             payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
-            platform.top_up(payer, "3.00", "USD", "4242424242424242")
+            platform.topups.top_up(payer, "3.00", "USD", "4242424242424242")
             customers.append(payer)
         paid: list[tuple[str, Principal]] = []
         open_holds: list[tuple[str, Principal]] = []
@@ -67,10 +68,10 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
             try:
                 if roll < 0.45:
                     item = PaymentItem(merchant_id, f"0.0{rng.randint(1, 9)}", "USD", reference=f"r{step % 5}")
-                    paid.append((platform.pay(payer, item, None).id, merchant))
+                    paid.append((platform.payments.pay(payer, item, None).id, merchant))
                 elif roll < 0.6:
                     item = PaymentItem(merchant_id, "0.05", "USD", capture=False, hold_s=rng.choice([1, 3600]))
-                    open_holds.append((platform.pay(payer, item, f"h{step}").id, merchant))
+                    open_holds.append((platform.payments.pay(payer, item, f"h{step}").id, merchant))
                 elif roll < 0.7 and open_holds:
                     hold_id, owner = open_holds.pop(rng.randrange(len(open_holds)))
                     if rng.random() < 0.5:
@@ -79,18 +80,20 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
                         holds.void(owner, hold_id)
                 elif roll < 0.8 and paid:
                     pay_id, owner = rng.choice(paid)
-                    refund(holds, owner, pay_id, "0.001", None)
+                    platform.refunds.refund(owner, pay_id, "0.001", None)
                 elif roll < 0.85:
-                    platform.top_up(payer, "1.00", "USD", "4242424242424242")
+                    platform.topups.top_up(payer, "1.00", "USD", "4242424242424242")
                     time.sleep(0.2)  # let some one-second holds expire
             except PlatformError:
                 pass  # refused (funds, a hold already gone): the ledger changed nothing, nor will the lines
             if rng.random() < 0.2:
                 history.catch_up()
         # One hold surely expires: the next batch after its time releases it.
-        platform.pay(customers[0], PaymentItem(merchants[0][0], "0.01", "USD", capture=False, hold_s=1), "last")
+        platform.payments.pay(
+            customers[0], PaymentItem(merchants[0][0], "0.01", "USD", capture=False, hold_s=1), "last"
+        )
         time.sleep(1.2)
-        platform.top_up(customers[0], "1.00", "USD", "4242424242424242")
+        platform.topups.top_up(customers[0], "1.00", "USD", "4242424242424242")
         history.catch_up()
 
         rows = _rows(history.db)
@@ -122,7 +125,6 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         assert _rows(history.db) == rows
     finally:
         history.close()
-        holds.close()
         platform.close()
 
 
@@ -135,7 +137,7 @@ def test_closing_does_not_wait_for_a_long_backlog(
     try:
         mid, payer = onboard(platform)
         for _ in range(100):  # a hundred journal batches: a chunk never splits one
-            platform.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
+            platform.payments.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
         slow_step = History._step
 
         def step(self: History) -> int:
@@ -173,7 +175,7 @@ def test_two_folders_at_once_fold_each_event_once(
     try:
         mid, payer = onboard(platform)
         for _ in range(60):
-            platform.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
+            platform.payments.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
         errors: list[BaseException] = []
 
         def fold(history: History) -> None:

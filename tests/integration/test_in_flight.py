@@ -9,20 +9,22 @@ from pathlib import Path
 import pytest
 
 from conftest import mid_month_clock
-from farthing.errors import ErrorCode, TransferResult
-from farthing.services.platform import PaymentItem, PlatformError, Principal, open_platform
+from farthing.bootstrap import open_platform
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.payments.model import PaymentItem
 
 
 def test_a_key_in_flight_is_refused_until_its_request_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     platform = open_platform(f"sqlite:///{tmp_path}/ledger.db")
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        merchant, _, _ = platform.create_party(operator, "merchant", "M")
-        customer, key_id, _ = platform.create_party(operator, "customer", "C")
+        merchant, _, _ = platform.parties.create(operator, "merchant", "M")
+        customer, key_id, _ = platform.parties.create(operator, "customer", "C")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
-        platform.top_up(payer, "1.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, "1.00", "USD", "4242424242424242")
         item = PaymentItem(merchant, "0.10", "USD")
-        platform.pay(payer, item, None)  # opens the merchant's wallet through the real ledger
+        platform.payments.pay(payer, item, None)  # opens the merchant's wallet through the real ledger
         held: list[Future[list[TransferResult]]] = []
 
         def submit(kind: str, events: object, outbox: object = ()) -> Future[list[TransferResult]]:
@@ -31,13 +33,13 @@ def test_a_key_in_flight_is_refused_until_its_request_answers(tmp_path: Path, mo
             return future
 
         monkeypatch.setattr(platform.ledger, "submit", submit)
-        first, _ = platform._submit_payment(payer, item, "k1")
+        first, _ = platform.payments.submit(payer, item, "k1")
         with pytest.raises(PlatformError) as refused:
-            platform._submit_payment(payer, item, "k1")
+            platform.payments.submit(payer, item, "k1")
         assert refused.value.code is ErrorCode.idempotency_key_in_flight
-        platform._submit_payment(payer, item, "k2")  # another key is not held up
+        platform.payments.submit(payer, item, "k2")  # another key is not held up
         first.set_result([TransferResult.ok, TransferResult.ok])
-        platform._submit_payment(payer, item, "k1")  # answered: the key is free again (the ledger replays)
+        platform.payments.submit(payer, item, "k1")  # answered: the key is free again (the ledger replays)
         assert len(held) == 3
     finally:
         monkeypatch.undo()
@@ -52,12 +54,12 @@ def test_a_batch_that_fails_midway_returns_only_once_what_it_submitted_is_answer
     platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["kr"], clock=mid_month_clock())
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        merchant, _, _ = platform.create_party(operator, "merchant", "M", "KR")
-        customer, key_id, _ = platform.create_party(operator, "customer", "C", "KR")
+        merchant, _, _ = platform.parties.create(operator, "merchant", "M", "KR")
+        customer, key_id, _ = platform.parties.create(operator, "customer", "C", "KR")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
-        platform.top_up(payer, "100000", "KRW", "4242424242424242")
+        platform.topups.top_up(payer, "100000", "KRW", "4242424242424242")
         submitted: list[Future[list[TransferResult]]] = []
-        real_submit, real_prepare = platform.ledger.submit, platform._prepare
+        real_submit, real_prepare = platform.ledger.submit, platform.payments.prepare
 
         def submit(kind: str, events: object, outbox: object = ()) -> Future[list[TransferResult]]:
             future = real_submit(kind, events, outbox)  # type: ignore[arg-type]
@@ -70,11 +72,11 @@ def test_a_batch_that_fails_midway_returns_only_once_what_it_submitted_is_answer
             return real_prepare(principal, item, key, step_up)
 
         monkeypatch.setattr(platform.ledger, "submit", submit)
-        monkeypatch.setattr(platform, "_prepare", prepare)
+        monkeypatch.setattr(platform.payments, "prepare", prepare)
         items = [(payer, PaymentItem(merchant, "10", "KRW"), None) for _ in range(400)]
         items.append((payer, PaymentItem(merchant, "10", "KRW", reference="boom"), None))
         with pytest.raises(RuntimeError, match="a bug"):
-            platform.pay_many(items)
+            platform.batches.pay_many(items)
         assert submitted and all(f.done() for f in submitted)  # nothing left undecided behind the error
         assert not platform.policy._in_flight  # and nothing counted as in flight any more
     finally:

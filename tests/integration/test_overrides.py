@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from conftest import mid_month_clock
+from farthing.bootstrap import open_platform
 from farthing.services.overrides import CACHE_S
-from farthing.services.platform import open_platform
 
 OVERRIDE = """
 [pack]

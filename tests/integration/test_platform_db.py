@@ -83,7 +83,7 @@ def test_a_single_write_waits_its_turn_with_the_files_other_writers(tmp_path: Pa
 def test_the_embedded_default_is_wal_with_synchronous_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What `farthing serve` opens with no --db (farthing.db here): the connections it writes through,
     the ledger's and the platform tables', wait for the disk at each commit."""
-    from farthing.services.platform import open_platform
+    from farthing.bootstrap import open_platform
 
     monkeypatch.chdir(tmp_path)
     platform = open_platform()

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from farthing.adapters.key_vault import KeyVault, KeyVaultError
+from farthing.bootstrap import open_platform
 from farthing.clock import ManualClock
-from farthing.errors import ErrorCode
-from farthing.services.platform import PlatformError, Principal, open_platform
-from farthing.services.privacy import Privacy
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.personal_data import PersonalData
 
 K1 = "k1:" + base64.b64encode(b"1" * 32).decode()
 K2 = "k2:" + base64.b64encode(b"2" * 32).decode()
@@ -26,14 +27,16 @@ def test_rotation_rewraps_and_the_old_key_can_go(store_url: str, monkeypatch: py
     platform = open_platform(store_url)
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     try:
-        customer, _, _ = platform.create_party(operator, "customer", "Ada", personal={"email": "ada@example.test"})
-        both = Privacy(platform, KeyVault.parse(f"{K2},{K1}"))  # k2 is current, k1 still unwraps
+        customer, _, _ = platform.parties.create(operator, "customer", "Ada", personal={"email": "ada@example.test"})
+        both = PersonalData(
+            platform.db, KeyVault.parse(f"{K2},{K1}"), platform.clock
+        )  # k2 is current, k1 still unwraps
         assert both.profile(customer) == {"name": "Ada", "email": "ada@example.test", "phone": None, "address": None}
         assert both.rotate() == 1 and both.rotate() == 0
-        only_new = Privacy(platform, KeyVault.parse(K2))
+        only_new = PersonalData(platform.db, KeyVault.parse(K2), platform.clock)
         assert only_new.profile(customer)["email"] == "ada@example.test"  # type: ignore[index]
         with pytest.raises(KeyVaultError) as old_gone:
-            Privacy(platform, KeyVault.parse(K1)).profile(customer)
+            PersonalData(platform.db, KeyVault.parse(K1), platform.clock).profile(customer)
         assert old_gone.value.code is ErrorCode.key_vault_invalid
     finally:
         platform.close()
@@ -44,7 +47,7 @@ def test_the_cli_erases_a_customer(tmp_path: os.PathLike[str]) -> None:
     platform = open_platform(url)
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     try:
-        customer, _, _ = platform.create_party(operator, "customer", "Grace Hopper-Qx")
+        customer, _, _ = platform.parties.create(operator, "customer", "Grace Hopper-Qx")
     finally:
         platform.close()
     done = subprocess.run([sys.executable, "-m", "farthing.cli", "privacy", "erase", customer, "--db", url],
@@ -52,7 +55,7 @@ def test_the_cli_erases_a_customer(tmp_path: os.PathLike[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     platform = open_platform(url)
     try:
-        assert platform.privacy.profile(customer) is None  # type: ignore[union-attr]
+        assert platform.identity.personal.profile(customer) is None  # type: ignore[union-attr]
     finally:
         platform.close()
     missing = subprocess.run([sys.executable, "-m", "farthing.cli", "privacy", "erase", "cus_nobody", "--db", url],
@@ -69,7 +72,7 @@ def test_keys_that_are_not_keys_are_refused() -> None:
 def test_the_security_log_is_append_only(store_url: str) -> None:
     platform = open_platform(store_url)
     try:
-        platform.security_event("test.event", None, None, note="kept")
+        platform.log.record("test.event", None, None, note="kept")
         for statement in ("UPDATE security_events SET kind = 'x'", "DELETE FROM security_events"):
             with pytest.raises(Exception, match="append-only"):
                 platform.db.query(statement)
@@ -84,18 +87,17 @@ def test_a_closed_account_keeps_its_data_for_the_retention_period_then_is_erased
     platform = open_platform(store_url, ["eu-de"], clock=clock)
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     try:
-        assert platform.privacy is not None
-        customer, _, secret = platform.create_party(operator, "customer", "Closing Person-Qy", "DE")
-        assert platform.authenticate(secret) is not None
+        customer, _, secret = platform.parties.create(operator, "customer", "Closing Person-Qy", "DE")
+        assert platform.keys.authenticate(secret) is not None
         platform.privacy.close(operator, customer)
-        assert platform.authenticate(secret) is None  # its keys stop at once
+        assert platform.keys.authenticate(secret) is None  # its keys stop at once
         days = platform.policy.policies["EUR"].retention.personal_data_days_after_close  # type: ignore[union-attr]
         assert days == 1825
         assert platform.privacy.sweep(days) == []  # kept: within the retention period
-        assert platform.privacy.profile(customer) is not None
+        assert platform.identity.personal.profile(customer) is not None
         clock.advance((days + 1) * 86_400_000)
         assert platform.privacy.sweep(days) == [customer]
-        assert platform.privacy.profile(customer) is None and platform.privacy.sweep(days) == []
+        assert platform.identity.personal.profile(customer) is None and platform.privacy.sweep(days) == []
     finally:
         platform.close()
 
@@ -109,8 +111,14 @@ def test_erasure_reaches_the_sign_in_ip_and_user_agent_in_the_append_only_securi
 
     platform = open_platform(store_url)
     try:
-        assert platform.privacy is not None
-        users = Users(platform, platform.privacy, DirMailer(str(tmp_path / "mail")))
+        users = Users(
+            platform.db,
+            platform.clock,
+            platform.log,
+            platform.parties,
+            platform.identity.personal,
+            DirMailer(str(tmp_path / "mail")),
+        )
         user = users.sign_up("reader@example.test", "correct horse battery", "Reader Ip-Qy")
         users.sign_in("reader@example.test", "correct horse battery", "203.0.113.7", "Mozilla/5.0 (Quirky)")
         with pytest.raises(PlatformError):

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.store_sqlite import WriteLock
+from farthing.bootstrap import Platform, open_platform
+from farthing.domain.principals import Principal
 from farthing.services import projector as projector_module
-from farthing.services.platform import PaymentItem, Platform, Principal, open_platform
+from farthing.services.payments.model import PaymentItem
 from farthing.services.projector import Projector
 
 
@@ -38,7 +40,7 @@ def test_the_child_folds_comes_back_and_stops_with_its_server(
     projector = Projector(store.url, interval_s=0.05)
     try:
         mid, payer = onboard(platform)
-        platform.pay_batch(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
+        platform.batches.pay(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
         projector.start()
         _until(lambda: _cursor(db) == store.head().last_seq)  # folded with no read in this process
 
@@ -47,7 +49,7 @@ def test_the_child_folds_comes_back_and_stops_with_its_server(
         os.kill(first, 9)
         _until(lambda: projector.ensure_running())
         assert projector.restarts == 1 and projector.pid != first
-        platform.pay_batch(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
+        platform.batches.pay(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
         _until(lambda: _cursor(db) == store.head().last_seq)
 
         child = multiprocessing.active_children()

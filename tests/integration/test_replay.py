@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import mid_month_clock
-from farthing.services.platform import PaymentItem, Principal, open_platform
+from farthing.bootstrap import open_platform
+from farthing.domain.principals import Principal
+from farthing.services.payments.model import PaymentItem
 from farthing.services.policies import load
 from farthing.services.replay import replay
 
@@ -34,16 +36,16 @@ def test_a_lower_cap_replayed_over_recorded_payments(store_url: str, tmp_path: P
     platform = open_platform(store_url, clock=mid_month_clock())  # recorded with no policy: a 2 % fee, no caps
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        merchant, _, _ = platform.create_party(operator, "merchant", "Webtoon", "KR")
+        merchant, _, _ = platform.parties.create(operator, "merchant", "Webtoon", "KR")
         payers = {}
         for band in ("adult", "minor"):
-            cid, key_id, _ = platform.create_party(operator, "customer", band, "KR", band)
+            cid, key_id, _ = platform.parties.create(operator, "customer", band, "KR", band)
             payers[band] = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-            platform.top_up(payers[band], "1000000", "KRW", "4242424242424242")
+            platform.topups.top_up(payers[band], "1000000", "KRW", "4242424242424242")
         for _ in range(4):
-            platform.pay(payers["adult"], PaymentItem(merchant, "100000", "KRW"), None)
+            platform.payments.pay(payers["adult"], PaymentItem(merchant, "100000", "KRW"), None)
         for _ in range(3):
-            platform.pay(payers["minor"], PaymentItem(merchant, "50000", "KRW"), None)
+            platform.payments.pay(payers["minor"], PaymentItem(merchant, "50000", "KRW"), None)
         db = platform.db
 
         report = replay(db, load("kr"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from farthing.bootstrap import open_platform
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
-from farthing.services.holds import Holds
-from farthing.services.platform import CODE_TAX_LIABILITY, MERCHANT_SCOPES, PaymentItem, Principal, open_platform
-from farthing.services.refunds import refund
-from farthing.services.tax import close_period
+from farthing.domain.principals import MERCHANT_SCOPES, Principal
+from farthing.services.accounts import CODE_TAX_LIABILITY
+from farthing.services.payments.model import PaymentItem
 
 NOV_28 = 1_795_867_200_000  # 2026-11-28T12:00:00Z
 DEC_2 = 1_796_212_800_000  # 2026-12-02T12:00:00Z
@@ -23,7 +23,7 @@ WA = Evidence(region="WA")  # Washington taxes digital products: 6.5 %
 def _balances(platform, *parties: tuple[str, str]) -> list[int]:  # type: ignore[no-untyped-def]
     out = []
     for party, kind in parties:
-        [account] = platform.ledger.accounts([platform.wallet_account(party, kind, USD)])
+        [account] = platform.ledger.accounts([platform.accounts.wallet_account(party, kind, USD)])
         out.append(account.credits_posted - account.debits_posted)
     return out
 
@@ -32,17 +32,17 @@ def _balances(platform, *parties: tuple[str, str]) -> list[int]:  # type: ignore
 def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_url: str) -> None:
     now = [NOV_28]
     platform = open_platform(store_url, ["us"], clock=lambda: now[0])
-    holds = Holds.open(platform)
+    holds = platform.holds
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        shop, _, _ = platform.create_party(operator, "merchant", "Shop", "US")
-        cid, key_id, _ = platform.create_party(operator, "customer", "Reader", "US")
+        shop, _, _ = platform.parties.create(operator, "merchant", "Shop", "US")
+        cid, key_id, _ = platform.parties.create(operator, "customer", "Reader", "US")
         payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
         merchant = Principal("k", "merchant", shop, "test", MERCHANT_SCOPES)
-        platform.top_up(payer, "100.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, "100.00", "USD", "4242424242424242")
         start = _balances(platform, (cid, "customer"), (shop, "merchant"))
 
-        paid = platform.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=WA), None)
+        paid = platform.payments.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=WA), None)
         assert paid.policy is not None and paid.policy["tax"] == {
             "place": "US-WA", "kind": "sales", "amount": "0.065", "inclusive": False,
         }  # fmt: skip
@@ -52,32 +52,32 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         assert start[0] - payer_now == USD.parse("1.065")  # the price and the tax on top
         assert shop_now - start[1] == USD.parse("1.065") - fee  # the merchant collects the tax, to remit it
 
-        untaxed = platform.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=Evidence(region="CA")), None)
+        untaxed = platform.payments.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=Evidence(region="CA")), None)
         assert untaxed.policy is not None and untaxed.policy["tax"] is None  # California: digital goods exempt
 
         before_refunds = _balances(platform, (cid, "customer"))[0]
-        refund(holds, merchant, paid.id, "0.40", None)
+        platform.refunds.refund(merchant, paid.id, "0.40", None)
         assert _balances(platform, (cid, "customer"))[0] - before_refunds == USD.parse("0.426")  # with 40 % of the tax
-        refund(holds, merchant, paid.id, None, None)  # the rest: all of the tax is back, to the unit
+        platform.refunds.refund(merchant, paid.id, None, None)  # the rest: all of the tax is back, to the unit
         payer_after = _balances(platform, (cid, "customer"))[0]
         assert payer_after == start[0] - USD.parse("1.00")  # only the untaxed payment is still paid
 
-        kept = platform.pay(payer, PaymentItem(shop, "2.00", "USD", evidence=WA), None)
-        held = platform.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=WA, capture=False), None)
+        kept = platform.payments.pay(payer, PaymentItem(shop, "2.00", "USD", evidence=WA), None)
+        held = platform.payments.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=WA, capture=False), None)
         before_capture = _balances(platform, (cid, "customer"))[0]
         captured = holds.capture(merchant, held.id, "0.50")  # the tax on what is captured, charged then
         assert before_capture - _balances(platform, (cid, "customer"))[0] == USD.parse("0.5325")
         now[0] = DEC_2
-        [november] = close_period(platform, "2026-11")
+        [november] = platform.tax.close_period("2026-11")
         assert (november.place, november.gross, november.exact) == ("US-WA", USD.parse("2.50"), USD.parse("0.1625"))
 
-        refund(holds, merchant, kept.id, None, None)  # after November's return was closed
+        platform.refunds.refund(merchant, kept.id, None, None)  # after November's return was closed
         assert _balances(platform, (cid, "customer"))[0] == start[0] - USD.parse("1.5325")
         now[0] = JAN_2
-        [december] = close_period(platform, "2026-12")
+        [december] = platform.tax.close_period("2026-12")
         assert (december.place, december.gross, december.exact) == ("US-WA", -USD.parse("2.00"), -USD.parse("0.13"))
         assert december.remitted == -USD.parse("0.13")
-        liability = platform.platform_account(CODE_TAX_LIABILITY, USD)
+        liability = platform.accounts.platform_account(CODE_TAX_LIABILITY, USD)
         accounts = {a.id: a for a in platform.ledger.accounts()}
         owed = accounts[liability].credits_posted - accounts[liability].debits_posted
         assert owed == november.remitted + december.remitted == USD.parse("0.03")  # 0.1625 remitted as 0.16
@@ -86,5 +86,4 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         assert shop_end - start[1] == USD.parse("1.50") - kept_fees
         assert sum(a.credits_posted - a.debits_posted for a in accounts.values()) == 0
     finally:
-        holds.close()
         platform.close()

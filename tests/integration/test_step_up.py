@@ -12,13 +12,14 @@ import pyotp
 import pytest
 
 from conftest import MID_MONTH_MS
+from farthing.bootstrap import Platform, open_platform
 from farthing.clock import ManualClock
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
-from farthing.errors import ErrorCode
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
 from farthing.services.factors import Factors
-from farthing.services.holds import Holds
-from farthing.services.platform import PaymentItem, Platform, PlatformError, Principal, open_platform
+from farthing.services.payments.model import PaymentItem
 from farthing.services.stepup import ATTEMPTS_MAX, StepUps
 
 EUR = currency("EUR")
@@ -39,14 +40,14 @@ class World:
         return self.totp.at(self.clock() // 1000 + offset_s)
 
     def available(self) -> int:
-        wallet = self.platform.wallet_account(self.payer.party_id or "", "customer", EUR)
+        wallet = self.platform.accounts.wallet_account(self.payer.party_id or "", "customer", EUR)
         [state] = self.platform.ledger.accounts([wallet])
         dp, dpo, _, cpo = state.balances()
         return cpo - dpo - dp
 
     def pay(self, amount: str) -> str:
         item = PaymentItem(self.merchant, amount, "EUR", evidence=Evidence(ip="DE"))
-        paid = self.platform.pay(self.payer, item, None)
+        paid = self.platform.payments.pay(self.payer, item, None)
         assert paid.status == "requires_authentication", paid
         return paid.id
 
@@ -55,21 +56,19 @@ class World:
 def world(store_url: str) -> Iterator[World]:
     clock = ManualClock(MID_MONTH_MS)
     platform = open_platform(store_url, ["eu-de"], clock=clock)
-    holds = Holds.open(platform)
-    factors = Factors(platform)
-    step_ups = StepUps(platform, holds, factors)
+    factors = platform.identity.factors
+    step_ups = platform.step_ups
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-    merchant, _, _ = platform.create_party(operator, "merchant", "Shop", "DE")
-    cid, key_id, _ = platform.create_party(operator, "customer", "Buyer", "DE")
+    merchant, _, _ = platform.parties.create(operator, "merchant", "Shop", "DE")
+    cid, key_id, _ = platform.parties.create(operator, "customer", "Buyer", "DE")
     payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
-    platform.top_up(payer, "500.00", "EUR", "4242424242424242")
+    platform.topups.top_up(payer, "500.00", "EUR", "4242424242424242")
     enrolment = factors.enrol_totp(payer)
     totp = pyotp.TOTP(enrolment.secret)
     factors.confirm_totp(payer, enrolment.factor_id, totp.at(clock() // 1000 - 30))
     try:
         yield World(platform, step_ups, factors, payer, merchant, totp, clock)
     finally:
-        holds.close()
         platform.close()
 
 

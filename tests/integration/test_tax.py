@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from farthing.bootstrap import open_platform
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.load import compose, parse
-from farthing.services.holds import Holds
-from farthing.services.platform import (
-    CODE_ROUNDING,
-    CODE_TAX_LIABILITY,
-    MERCHANT_SCOPES,
-    PaymentItem,
-    PlatformError,
-    Principal,
-    open_platform,
-)
+from farthing.domain.principals import MERCHANT_SCOPES, Principal
+from farthing.errors import PlatformError
+from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY
+from farthing.services.payments.model import PaymentItem
 from farthing.services.policies import shipped
-from farthing.services.refunds import refund
-from farthing.services.tax import close_period
 
 VAT_ONLY = """
 [pack]
@@ -49,36 +42,32 @@ def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: s
     platform.policy.policies["EUR"] = policy
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        tiny, _, _ = platform.create_party(operator, "merchant", "Tiny", "DE")
-        large, _, _ = platform.create_party(operator, "merchant", "Large", "DE")
-        cid, key_id, _ = platform.create_party(operator, "customer", "Reader", "DE")
+        tiny, _, _ = platform.parties.create(operator, "merchant", "Tiny", "DE")
+        large, _, _ = platform.parties.create(operator, "merchant", "Large", "DE")
+        cid, key_id, _ = platform.parties.create(operator, "customer", "Reader", "DE")
         payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-        platform.top_up(payer, "100.00", "EUR", "4242424242424242")
+        platform.topups.top_up(payer, "100.00", "EUR", "4242424242424242")
         here = Evidence(ip="DE")
         items = [PaymentItem(tiny, "0.003", "EUR", evidence=here) for _ in range(5_000)]
         for _ in range(2):
-            answers = platform.pay_batch(payer, items, None)
+            answers = platform.batches.pay(payer, items, None)
             assert all(not isinstance(a, PlatformError) for a in answers), answers[:3]
-        platform.pay(payer, PaymentItem(large, "30.00", "EUR", evidence=here), None)
-        refunded = platform.pay(payer, PaymentItem(large, "10.00", "EUR", evidence=here), None)
-        holds = Holds.open(platform)
-        try:  # refunded in full before the close: it leaves the tax base
-            merchant_key = Principal("k", "merchant", large, "test", MERCHANT_SCOPES)
-            refund(holds, merchant_key, refunded.id, None, None)
-        finally:
-            holds.close()
-
+        platform.payments.pay(payer, PaymentItem(large, "30.00", "EUR", evidence=here), None)
+        refunded = platform.payments.pay(payer, PaymentItem(large, "10.00", "EUR", evidence=here), None)
+        # Refunded in full before the close: it leaves the tax base.
+        merchant_key = Principal("k", "merchant", large, "test", MERCHANT_SCOPES)
+        platform.refunds.refund(merchant_key, refunded.id, None, None)
         with pytest.raises(PlatformError, match="has not ended everywhere"):
-            close_period(platform, "2026-11")
+            platform.tax.close_period("2026-11")
         now[0] = DEC_2
-        returns = {r.merchant: r for r in close_period(platform, "2026-11")}
+        returns = {r.merchant: r for r in platform.tax.close_period("2026-11")}
         assert set(returns) == {tiny, large}
         for r in returns.values():
             assert (r.gross, r.place, r.rate_ppm) == (30_000_000, "DE", 190_000)
             assert (r.exact, r.remitted, r.residue) == (4_789_916, 4_790_000, -84)  # EUR 30 x 19/119, once
-        assert close_period(platform, "2026-11") == list(returns.values())  # closing again books nothing twice
-        liability = platform.platform_account(CODE_TAX_LIABILITY, currency("EUR"))
-        rounding = platform.platform_account(CODE_ROUNDING, currency("EUR"))
+        assert platform.tax.close_period("2026-11") == list(returns.values())  # closing again books nothing twice
+        liability = platform.accounts.platform_account(CODE_TAX_LIABILITY, currency("EUR"))
+        rounding = platform.accounts.platform_account(CODE_ROUNDING, currency("EUR"))
         by_id = {a.id: a for a in platform.ledger.accounts()}
         assert by_id[liability].credits_posted - by_id[liability].debits_posted == 2 * 4_790_000
         assert by_id[rounding].debits_posted - by_id[rounding].credits_posted == 2 * 84

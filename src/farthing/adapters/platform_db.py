@@ -17,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from farthing.adapters.rows import from_sql_u128, sql_u128
-from farthing.adapters.store_sqlite import MultiRow, SqliteStore, WriteLock, many_rows
+from farthing.adapters.sqlite_batch import MultiRow, many_rows
+from farthing.adapters.store_sqlite import SqliteStore, WriteLock
 from farthing.engine.store import Store
 
 _READ_ONLY = re.compile(r"\s*SELECT\b", re.IGNORECASE)

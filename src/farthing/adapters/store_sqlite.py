@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import functools
 import heapq
-import operator
 import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
-from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, sql_u128_or_none, status_of
+from farthing.adapters.rows import from_sql_u128, pending_info, sql_u128, status_of
+from farthing.adapters.sqlite_batch import (
+    INSERT_ACCOUNTS,
+    INSERT_EXPIRATIONS,
+    INSERT_OUTBOX,
+    INSERT_TRANSFERS,
+    UPDATE_BALANCES,
+    Rows,
+    encode,
+    many_rows,
+)
 from farthing.clock import system_clock
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
@@ -45,15 +53,10 @@ def _in_list(head: str, size: int) -> str:
     return f"{head}({','.join('?' * size)})"
 
 
-_ACCOUNT_COLS_SEQ_FIRST = (
-    "seq, id, ledger, code, flags, user_data, debits_pending, debits_posted, credits_pending, credits_posted, "
-    "timestamp_ms"
-)
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 _u = from_sql_u128
-_by_seq = operator.attrgetter("seq")
 
 
 def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
@@ -78,68 +81,6 @@ def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
-
-
-@dataclass(frozen=True)
-class MultiRow:
-    """A multi-row statement: `head`, then `width` parameters a row, `rows_max` rows at the most."""
-
-    head: str
-    row: str
-    tail: str
-    width: int
-
-    @property
-    def rows_max(self) -> int:
-        """The largest power of two of rows whose parameters fit in one statement."""
-        return 1 << ((_VARIABLES_MAX // self.width).bit_length() - 1)
-
-    @functools.cache  # noqa: B019 - a handful of module-level statements, kept for the process's life
-    def sql(self, rows: int) -> str:
-        return self.head + ",".join([self.row] * rows) + self.tail
-
-
-_VARIABLES_MAX = 32766
-"""SQLite's default limit on parameters in one statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32)."""
-
-_INSERT_ACCOUNTS = MultiRow(
-    f"INSERT INTO accounts ({_ACCOUNT_COLS_SEQ_FIRST}) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?)", "", 11
-)
-_INSERT_TRANSFERS = MultiRow(
-    f"INSERT INTO transfers (seq, {TRANSFER_COLS}, timestamp_ms) VALUES ", "(?,?,?,?,?,?,?,?,?,?,?,?)", "", 12
-)
-_INSERT_EXPIRATIONS = MultiRow("INSERT INTO expirations (seq, pending_id, timestamp_ms) VALUES ", "(?,?,?)", "", 3)
-_INSERT_OUTBOX = MultiRow(
-    "INSERT INTO outbox (event_id, type, party_id, body, created_ms) VALUES ",
-    "(?,?,?,?,?)",
-    " ON CONFLICT (event_id) DO NOTHING",
-    5,
-)
-_UPDATE_BALANCES = MultiRow(
-    "UPDATE accounts SET debits_pending = v.column2, debits_posted = v.column3, credits_pending = v.column4, "
-    "credits_posted = v.column5 FROM (VALUES ",
-    "(?,?,?,?,?)",
-    ") AS v WHERE accounts.seq = v.column1",
-    5,
-)
-
-
-def many_rows(conn: sqlite3.Connection, statement: MultiRow, flat: list[object]) -> None:
-    """Run `statement` over rows of `flat` parameters, many rows a statement.
-
-    One statement for thousands of rows costs SQLite one step and Python one release of the GIL,
-    where `executemany` releases and re-takes the GIL around every row: beside another busy thread
-    that costs a switch interval a row (measured: 8,190 rows took 3.8 s instead of 12 ms). Chunk sizes
-    are powers of two, so a few cached statements serve every batch size.
-    """
-    rows = len(flat) // statement.width
-    start = 0
-    while start < rows:
-        n = statement.rows_max
-        while n > rows - start:
-            n //= 2
-        conn.execute(statement.sql(n), flat[start * statement.width : (start + n) * statement.width])
-        start += n
 
 
 class SqliteLookups:
@@ -187,43 +128,6 @@ class SqliteLookups:
         return found
 
 
-@dataclass(frozen=True)
-class _Rows:
-    """A batch's parameters, flat, ready for the multi-row statements (built off the write path)."""
-
-    accounts: list[object]
-    transfers: list[object]
-    expirations: list[object]
-    balances: list[object]
-    outbox: list[object]
-
-
-def _encode(batch: BatchCommit) -> _Rows:
-    ts = batch.record.timestamp_ms
-    u, un = sql_u128, sql_u128_or_none
-    accounts: list[object] = []
-    put = accounts.extend
-    for a in batch.accounts_created:
-        put((a.seq, u(a.id), a.ledger, a.code, a.flags, un(a.user_data), u(a.debits_pending), u(a.debits_posted),
-             u(a.credits_pending), u(a.credits_posted), ts))  # fmt: skip
-    transfers: list[object] = []
-    put = transfers.extend
-    for seq, t in enumerate(batch.transfers, batch.first_transfer_seq):
-        put((seq, u(t.id), u(t.debit_account_id), u(t.credit_account_id), u(t.amount), t.ledger, t.code,
-             t.flags, un(t.pending_id), un(t.user_data), t.timeout_s, ts))  # fmt: skip
-    expirations: list[object] = []
-    for seq, pid in batch.expired:
-        expirations.extend((seq, u(pid), ts))
-    balances: list[object] = []
-    put = balances.extend
-    for a in sorted(batch.touched, key=_by_seq):  # rowid order: the update walks the table forwards
-        put((a.seq, u(a.debits_pending), u(a.debits_posted), u(a.credits_pending), u(a.credits_posted)))
-    outbox: list[object] = []
-    for e in batch.events:
-        outbox.extend((e.event_id, e.type, e.party_id, e.body, ts))
-    return _Rows(accounts, transfers, expirations, balances, outbox)
-
-
 class SqliteWriter(SqliteLookups):
     """One write transaction; see `farthing.engine.store.StoreWriter`."""
 
@@ -247,12 +151,12 @@ class SqliteWriter(SqliteLookups):
     def write(self, batch: BatchCommit, encoded: object = None) -> None:
         c = self.conn
         rec = batch.record
-        rows = encoded if isinstance(encoded, _Rows) else _encode(batch)
-        many_rows(c, _INSERT_ACCOUNTS, rows.accounts)
-        many_rows(c, _INSERT_TRANSFERS, rows.transfers)
-        many_rows(c, _INSERT_EXPIRATIONS, rows.expirations)
-        many_rows(c, _UPDATE_BALANCES, rows.balances)
-        many_rows(c, _INSERT_OUTBOX, rows.outbox)
+        rows = encoded if isinstance(encoded, Rows) else encode(batch)
+        many_rows(c, INSERT_ACCOUNTS, rows.accounts)
+        many_rows(c, INSERT_TRANSFERS, rows.transfers)
+        many_rows(c, INSERT_EXPIRATIONS, rows.expirations)
+        many_rows(c, UPDATE_BALANCES, rows.balances)
+        many_rows(c, INSERT_OUTBOX, rows.outbox)
         c.execute(sql.INSERT_JOURNAL, sql.journal_row(rec))
         c.execute(sql.ADVANCE_HEAD, sql.head_row(rec))
         c.execute("COMMIT")
@@ -341,7 +245,7 @@ class SqliteStore:
                     c.execute("ROLLBACK")
 
     def encode(self, batch: BatchCommit) -> object:
-        return _encode(batch)
+        return encode(batch)
 
     @contextmanager
     def reader(self) -> Iterator[SqliteLookups]:

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from farthing import limits
-from farthing.api.deps import PRINTABLE, Amount, InModel, PrincipalDep, idempotency_key_of, replayable
+from farthing.api.deps import (
+    PRINTABLE,
+    Amount,
+    InModel,
+    PlatformDep,
+    PrincipalDep,
+    idempotency_key_of,
+    replayable,
+)
 from farthing.api.payment_out import PaymentOut, payment_out
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
-from farthing.services.allowances import Allowance, Allowances
+from farthing.services.allowances import Allowance
 
 router = APIRouter(tags=["allowances"])
 _COUNTRY = r"^[A-Z]{2}$"
@@ -57,11 +65,6 @@ class ChargeOut(BaseModel):
     payment: PaymentOut
 
 
-def _allowances(request: Request) -> Allowances:
-    allowances: Allowances = request.app.state.allowances
-    return allowances
-
-
 def _out(a: Allowance, now_ms: int) -> AllowanceOut:
     cur = currency(a.currency)
     return AllowanceOut(
@@ -72,33 +75,33 @@ def _out(a: Allowance, now_ms: int) -> AllowanceOut:
 
 
 @router.post("/v1/allowances", status_code=201, response_model=AllowanceOut)
-def grant(body: AllowanceIn, principal: PrincipalDep, request: Request) -> AllowanceOut:
+def grant(body: AllowanceIn, principal: PrincipalDep, platform: PlatformDep) -> AllowanceOut:
     """The payer lets a merchant charge it, without asking each time, within these amounts."""
-    service = _allowances(request)
+    service = platform.allowances
     a = service.grant(principal, body.merchant, body.currency, body.per_payment, body.per_day, body.total,
                       body.expires_in_s, Evidence(ip=body.ip_country))  # fmt: skip
-    return _out(a, service.platform.clock_ms())
+    return _out(a, service.clock())
 
 
 @router.get("/v1/allowances", response_model=list[AllowanceOut])
-def list_allowances(principal: PrincipalDep, request: Request) -> list[AllowanceOut]:
+def list_allowances(principal: PrincipalDep, platform: PlatformDep) -> list[AllowanceOut]:
     """The allowances the caller granted (payer) or holds (merchant), newest first."""
-    service = _allowances(request)
-    now = service.platform.clock_ms()
+    service = platform.allowances
+    now = service.clock()
     return [_out(a, now) for a in service.list(principal)]
 
 
 @router.get("/v1/allowances/{allowance_id}", response_model=AllowanceOut)
-def get_allowance(allowance_id: str, principal: PrincipalDep, request: Request) -> AllowanceOut:
-    service = _allowances(request)
-    return _out(service.get(principal, allowance_id), service.platform.clock_ms())
+def get_allowance(allowance_id: str, principal: PrincipalDep, platform: PlatformDep) -> AllowanceOut:
+    service = platform.allowances
+    return _out(service.get(principal, allowance_id), service.clock())
 
 
 @router.post("/v1/allowances/{allowance_id}/revoke", response_model=AllowanceOut)
-def revoke(allowance_id: str, principal: PrincipalDep, request: Request) -> AllowanceOut:
+def revoke(allowance_id: str, principal: PrincipalDep, platform: PlatformDep) -> AllowanceOut:
     """The payer withdraws it, at once: later charges wait for the payer's authentication."""
-    service = _allowances(request)
-    return _out(service.revoke(principal, allowance_id), service.platform.clock_ms())
+    service = platform.allowances
+    return _out(service.revoke(principal, allowance_id), service.clock())
 
 
 @router.post("/v1/allowances/{allowance_id}/charges", status_code=201, response_model=ChargeOut)
@@ -106,12 +109,12 @@ def charge(
     allowance_id: str,
     body: ChargeIn,
     principal: PrincipalDep,
-    request: Request,
+    platform: PlatformDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ChargeOut | JSONResponse:
     """The merchant charges the payer: within the allowance at once (no interaction), else as a payment
     that waits for the payer (status requires_authentication)."""
-    done = _allowances(request).charge(
+    done = platform.allowances.charge(
         principal, allowance_id, body.amount, body.reference, idempotency_key_of(idempotency_key)
     )
     out = ChargeOut(within=done.within, reason=done.reason, payment=payment_out(done.payment))

@@ -9,10 +9,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StrictStr
 
-from farthing.api.deps import PRINTABLE, SESSION_COOKIE, InModel, PrincipalDep
-from farthing.errors import ErrorCode
-from farthing.services.platform import PlatformError
-from farthing.services.users import SESSION_MS, Session, User, Users
+from farthing.api.deps import PRINTABLE, SESSION_COOKIE, InModel, PlatformDep, PrincipalDep
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.users import SESSION_MS, Session, User
 
 router = APIRouter(tags=["auth"])
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -69,11 +68,6 @@ class PasskeyOptionsOut(BaseModel):
     publicKey: dict[str, Any]
 
 
-def _users(request: Request) -> Users:
-    users: Users = request.app.state.users
-    return users
-
-
 def _user_out(u: User) -> UserOut:
     return UserOut(id=u.id, role=u.role, party=u.party_id, mode=u.mode)
 
@@ -86,67 +80,69 @@ def _session_out(request: Request, response: Response, s: Session) -> SessionOut
 
 
 @router.post("/v1/auth/signup", status_code=201, response_model=UserOut)
-def sign_up(body: SignUpIn, request: Request) -> UserOut:
+def sign_up(body: SignUpIn, platform: PlatformDep) -> UserOut:
     """A payer opens an account: a customer of its own, and a user to sign in with."""
-    return _user_out(_users(request).sign_up(body.email, body.password, body.name))
+    return _user_out(platform.identity.users.sign_up(body.email, body.password, body.name))
 
 
 @router.post("/v1/auth/signin", response_model=SessionOut)
-def sign_in(body: SignInIn, request: Request, response: Response) -> SessionOut:
+def sign_in(platform: PlatformDep, body: SignInIn, request: Request, response: Response) -> SessionOut:
     """Sign in with a password: sets the session cookie (HttpOnly, SameSite=Lax, Secure off localhost)."""
     ip = request.client.host if request.client else None
     agent = request.headers.get("user-agent")
-    return _session_out(request, response, _users(request).sign_in(body.email, body.password, ip, agent))
+    return _session_out(request, response, platform.identity.users.sign_in(body.email, body.password, ip, agent))
 
 
 @router.post("/v1/auth/passkey_ceremonies", status_code=201, response_model=PasskeyOptionsOut)
-def passkey_signin_options(request: Request) -> PasskeyOptionsOut:
+def passkey_signin_options(platform: PlatformDep) -> PasskeyOptionsOut:
     """Start signing in with a passkey (no email needed: the passkey names its owner)."""
-    ceremony, options = request.app.state.passkeys.signin_options()
+    ceremony, options = platform.identity.passkeys.signin_options()
     return PasskeyOptionsOut(ceremony=ceremony, publicKey=options)
 
 
 @router.post("/v1/auth/passkey_ceremonies/{ceremony_id}/complete", response_model=SessionOut)
-def passkey_sign_in(ceremony_id: str, body: PasskeyIn, request: Request, response: Response) -> SessionOut:
+def passkey_sign_in(
+    platform: PlatformDep, ceremony_id: str, body: PasskeyIn, request: Request, response: Response
+) -> SessionOut:
     """Finish signing in with the passkey's assertion (user verification required)."""
-    party = request.app.state.passkeys.sign_in(ceremony_id, body.credential)
-    return _session_out(request, response, _users(request).session_for_party(party))
+    party = platform.identity.passkeys.sign_in(ceremony_id, body.credential)
+    return _session_out(request, response, platform.identity.users.session_for_party(party))
 
 
 @router.post("/v1/auth/signout", status_code=204, response_class=Response)
-def sign_out(request: Request, response: Response, principal: PrincipalDep) -> None:
+def sign_out(request: Request, response: Response, principal: PrincipalDep, platform: PlatformDep) -> None:
     """End this session (the cookie and its CSRF token stop working at once)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie is None or not principal.key_id.startswith("session:"):
         raise PlatformError(ErrorCode.validation_failed, "there is no session to end: this is an API key")
-    _users(request).sign_out(cookie)
+    platform.identity.users.sign_out(cookie)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.get("/v1/auth/me", response_model=UserOut)
-def me(request: Request, principal: PrincipalDep) -> UserOut:
+def me(request: Request, principal: PrincipalDep, platform: PlatformDep) -> UserOut:
     """The signed-in person."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    found = _users(request).session(cookie) if cookie and principal.key_id.startswith("session:") else None
+    found = platform.identity.users.session(cookie) if cookie and principal.key_id.startswith("session:") else None
     if found is None:
         raise PlatformError(ErrorCode.validation_failed, "this is an API key, not a signed-in person")
     return _user_out(found[0])
 
 
 @router.post("/v1/auth/password_resets", status_code=202)
-def request_reset(body: ResetIn, request: Request) -> dict[str, str]:
+def request_reset(body: ResetIn, platform: PlatformDep) -> dict[str, str]:
     """Mail a one-time reset token to the address, if it has an account (the answer never says)."""
-    _users(request).request_reset(body.email)
+    platform.identity.users.request_reset(body.email)
     return {"object": "password_reset", "status": "sent_if_known"}
 
 
 @router.post("/v1/auth/password_resets/confirm", status_code=204, response_class=Response)
-def confirm_reset(body: ResetConfirmIn, request: Request) -> None:
+def confirm_reset(body: ResetConfirmIn, platform: PlatformDep) -> None:
     """Set a new password with the mailed token (used once); every session of the account ends."""
-    _users(request).reset(body.token, body.password)
+    platform.identity.users.reset(body.token, body.password)
 
 
 @router.post("/v1/users", status_code=201, response_model=UserOut)
-def add_user(body: UserIn, principal: PrincipalDep, request: Request) -> UserOut:
+def add_user(body: UserIn, principal: PrincipalDep, platform: PlatformDep) -> UserOut:
     """The operator adds a merchant's staff member or another operator."""
-    return _user_out(_users(request).add(principal, body.role, body.email, body.password, body.merchant))
+    return _user_out(platform.identity.users.add(principal, body.role, body.email, body.password, body.merchant))

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from farthing import limits
-from farthing.api.deps import Amount, InModel, PrincipalDep, idempotency_key_of, replayable, replays
+from farthing.api.deps import (
+    Amount,
+    InModel,
+    PlatformDep,
+    PrincipalDep,
+    idempotency_key_of,
+    replayable,
+    replays,
+)
 from farthing.domain.channels.hashchain import LENGTH_MAX, ChainPayment
 from farthing.domain.channels.rules import Form
 from farthing.domain.channels.vouchers import Voucher
 from farthing.domain.money import currency
-from farthing.errors import ErrorCode
-from farthing.services.channels import Channel, Channels, OpenChannel, channel_json
-from farthing.services.platform import PlatformError
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.channel_model import Channel, OpenChannel, channel_json
 
 router = APIRouter(tags=["channels"])
 
@@ -93,11 +100,6 @@ class RedemptionOut(BaseModel):
     currency: str
 
 
-def _channels(request: Request) -> Channels:
-    channels: Channels = request.app.state.channels
-    return channels
-
-
 def _out(ch: Channel) -> ChannelOut:
     return ChannelOut.model_validate(channel_json(ch))
 
@@ -106,7 +108,7 @@ def _out(ch: Channel) -> ChannelOut:
 def open_channel(
     body: ChannelIn,
     principal: PrincipalDep,
-    request: Request,
+    platform: PlatformDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ChannelOut | JSONResponse:
     """Lock a deposit for a merchant (a hold on the customer's wallet); pay on it off-ledger."""
@@ -119,31 +121,31 @@ def open_channel(
         body.merchant, body.currency, body.deposit, form, body.expires_in_s, body.dispute_s,
         bytes.fromhex(body.public_key or ""), bytes.fromhex(body.root or ""), body.unit, body.length or 0,
     )  # fmt: skip
-    ch = _channels(request).open(principal, cmd, idempotency_key_of(idempotency_key))
+    ch = platform.channels.open(principal, cmd, idempotency_key_of(idempotency_key))
     return replayable(_out(ch), ch.replayed)
 
 
 @router.get("/v1/channels", response_model=list[ChannelOut])
 def list_channels(
     principal: PrincipalDep,
-    request: Request,
+    platform: PlatformDep,
     status: Annotated[Literal["open", "closing", "closed"] | None, Query()] = None,
 ) -> list[ChannelOut]:
     """The caller's channels (as payer or as merchant), newest first."""
-    return [_out(ch) for ch in _channels(request).list(principal, status)]
+    return [_out(ch) for ch in platform.channels.list(principal, status)]
 
 
 @router.get("/v1/channels/{channel_id}", response_model=ChannelOut)
-def get_channel(channel_id: str, principal: PrincipalDep, request: Request) -> ChannelOut:
+def get_channel(channel_id: str, principal: PrincipalDep, platform: PlatformDep) -> ChannelOut:
     """A channel's terms (all a merchant's verifier needs) and what was redeemed on it."""
-    return _out(_channels(request).get(principal, channel_id))
+    return _out(platform.channels.get(principal, channel_id))
 
 
 @router.post("/v1/channels/{channel_id}/redeem", response_model=RedemptionOut)
-def redeem_channel(channel_id: str, body: RedeemIn, principal: PrincipalDep, request: Request) -> RedemptionOut:
+def redeem_channel(channel_id: str, body: RedeemIn, principal: PrincipalDep, platform: PlatformDep) -> RedemptionOut:
     """The merchant redeems the highest voucher or chain element it accepted (and may close). A retry
     with the same voucher answers the same and moves nothing again."""
-    channels = _channels(request)
+    channels = platform.channels
     ch = channels.get(principal, channel_id)
     if principal.party_id != ch.merchant:
         raise PlatformError(ErrorCode.forbidden, "only the channel's merchant redeems it")
@@ -163,10 +165,10 @@ def redeem_channel(channel_id: str, body: RedeemIn, principal: PrincipalDep, req
 
 
 @router.post("/v1/channels/{channel_id}/close", response_model=ChannelOut)
-def close_channel(channel_id: str, principal: PrincipalDep, request: Request) -> ChannelOut:
+def close_channel(channel_id: str, principal: PrincipalDep, platform: PlatformDep) -> ChannelOut:
     """The merchant closes at once (the rest goes back to the payer); the payer's close gives the
     merchant the dispute window to redeem, and a close after it releases the rest."""
-    return _out(_channels(request).close_channel(principal, channel_id))
+    return _out(platform.channels.close_channel(principal, channel_id))
 
 
 def _text(amount: object) -> str:

@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from farthing import limits
 from farthing.api.lean_route import lean_dependency
-from farthing.errors import ErrorCode
-from farthing.services.platform import Platform, PlatformError, Principal
+from farthing.bootstrap import Platform
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
 
 
 class InModel(BaseModel):
@@ -40,9 +41,14 @@ def replays(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     }
 
 
-async def _platform(request: Request) -> Platform:  # async: a plain def would hop to a worker thread
+def platform_of(request: Request) -> Platform:
+    """The services, built at start-up by `farthing.bootstrap.open_platform`: the one way routes reach them."""
     platform: Platform = request.app.state.platform
     return platform
+
+
+async def _platform(request: Request) -> Platform:  # async: a plain def would hop to a worker thread
+    return platform_of(request)
 
 
 SESSION_COOKIE = "farthing_session"
@@ -56,7 +62,8 @@ async def _principal(
     whose unsafe requests must carry the session's CSRF token in `X-CSRF-Token`."""
     cookie = None if authorization else request.cookies.get(SESSION_COOKIE)  # parsed only when it may count
     if cookie:
-        found = request.app.state.users.session(cookie)
+        users = platform_of(request).identity.users
+        found = users.session(cookie)
         if found is None:
             raise PlatformError(ErrorCode.unauthenticated, "the session ended; sign in again")
         user, csrf = found
@@ -64,12 +71,11 @@ async def _principal(
             request.headers.get("x-csrf-token", ""), csrf
         ):
             raise PlatformError(ErrorCode.csrf_failed, "send the session's CSRF token as X-CSRF-Token")
-        principal: Principal = request.app.state.users.principal(user, cookie)
+        principal: Principal = users.principal(user, cookie)
         return principal
     if not authorization or not authorization.startswith("Bearer "):
         raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
-    platform: Platform = request.app.state.platform
-    principal = platform.authenticate(authorization.removeprefix("Bearer ").strip())
+    principal = platform_of(request).keys.authenticate(authorization.removeprefix("Bearer ").strip())
     if principal is None:
         raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
     return principal

@@ -21,11 +21,10 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette._utils import is_async_callable
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -72,11 +71,14 @@ def _refused(model: type[BaseModel], raw: bytes) -> tuple[BaseModel | None, Requ
         return None, RequestValidationError(errors, body=received)
 
 
-def lean_post(app: FastAPI, path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`@app.post(path, **options)` for a lean route."""
+def lean_post(
+    router: APIRouter | FastAPI, path: str, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`@router.post(path, **options)` for a lean route (it stays lean once the router is included)."""
 
     def declare(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-        app.router.add_api_route(path, endpoint, methods=["POST"], route_class_override=LeanRoute, **options)
+        target = router.router if isinstance(router, FastAPI) else router
+        target.add_api_route(path, endpoint, methods=["POST"], route_class_override=LeanRoute, **options)
         return endpoint
 
     return declare
@@ -196,6 +198,6 @@ class LeanDispatch:
                 answer = next((self._handlers[c] for c in type(exc).__mro__ if c in self._handlers), None)
             if answer is None:
                 raise
-            response = await answer(request, exc) if is_async_callable(answer) else answer(request, exc)
+            response = await answer(request, exc) if inspect.iscoroutinefunction(answer) else answer(request, exc)
             exc.__traceback__ = None
         await response(scope, receive, send)

@@ -8,11 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictStr
 
 from farthing.api.deps import InModel, PlatformDep, PrincipalDep
+from farthing.bootstrap import Platform
 from farthing.domain.money import currency
 from farthing.domain.policy.model import Policy
-from farthing.errors import ErrorCode
+from farthing.domain.principals import Principal, require_scope
+from farthing.errors import ErrorCode, PlatformError
 from farthing.services.overrides import SOURCE_MAX, Override, OverrideError
-from farthing.services.platform import Platform, PlatformError, Principal, require_scope
 
 router = APIRouter(tags=["policy"])
 
@@ -77,7 +78,7 @@ def put_override(currency_code: str, body: OverrideIn, principal: PrincipalDep, 
     assert principal.party_id is not None
     require_scope(principal, "policy:write")
     try:
-        return _out(platform.policy.overrides.put(base, principal.party_id, body.toml, platform.clock_ms()))
+        return _out(platform.policy.overrides.put(base, principal.party_id, body.toml, platform.clock()))
     except OverrideError as exc:
         raise PlatformError(exc.code, exc.detail) from None
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from farthing.services.platform import Payment
+from farthing.services.payments.model import Payment
 
 
 class TaxOut(BaseModel):

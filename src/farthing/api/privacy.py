@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from farthing.api.deps import PrincipalDep
-from farthing.services.privacy import Privacy
+from farthing.api.deps import PlatformDep, PrincipalDep
 
 router = APIRouter(tags=["privacy"])
 
@@ -40,33 +39,28 @@ class ErasureOut(BaseModel):
     erased_ms: int
 
 
-def _privacy(request: Request) -> Privacy:
-    privacy: Privacy = request.app.state.platform.privacy
-    return privacy
-
-
 @router.get("/v1/customers/{customer_id}", response_model=CustomerOut)
-def get_customer(customer_id: str, principal: PrincipalDep, request: Request) -> CustomerOut:
+def get_customer(customer_id: str, principal: PrincipalDep, platform: PlatformDep) -> CustomerOut:
     """The customer's profile; its personal fields are null once erased."""
-    return CustomerOut.model_validate(_privacy(request).read(principal, customer_id))
+    return CustomerOut.model_validate(platform.privacy.read(principal, customer_id))
 
 
 @router.get("/v1/customers/{customer_id}/export")
-def export_customer(customer_id: str, principal: PrincipalDep, request: Request) -> dict[str, Any]:
+def export_customer(customer_id: str, principal: PrincipalDep, platform: PlatformDep) -> dict[str, Any]:
     """Everything held about the customer (GDPR Art. 15 and 20): profile, wallets and their lines,
     factors, allowances, channels, API keys and security events, as one JSON document."""
-    return _privacy(request).export(principal, customer_id, request.app.state.history)
+    return platform.privacy.export(principal, customer_id, platform.history)
 
 
 @router.delete("/v1/customers/{customer_id}/personal-data", response_model=ErasureOut)
-def erase_customer(customer_id: str, principal: PrincipalDep, request: Request) -> ErasureOut:
+def erase_customer(customer_id: str, principal: PrincipalDep, platform: PlatformDep) -> ErasureOut:
     """Erase the customer's personal data by destroying its data key (crypto-shredding): the ledger, the
     journal and the tax records, which name the customer by id only, stay whole and verifiable."""
-    return ErasureOut.model_validate(_privacy(request).erase(principal, customer_id))
+    return ErasureOut.model_validate(platform.privacy.erase(principal, customer_id))
 
 
 @router.post("/v1/customers/{customer_id}/close", response_model=ClosureOut)
-def close_customer(customer_id: str, principal: PrincipalDep, request: Request) -> ClosureOut:
+def close_customer(customer_id: str, principal: PrincipalDep, platform: PlatformDep) -> ClosureOut:
     """Close the customer's account: its keys and sessions stop at once; its personal data is kept for
     the policy's retention period after closing, then erased (`farthing privacy sweep`)."""
-    return ClosureOut.model_validate(_privacy(request).close(principal, customer_id))
+    return ClosureOut.model_validate(platform.privacy.close(principal, customer_id))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictStr
 
-from farthing.api.deps import InModel, PrincipalDep
-from farthing.services.factors import Factors, FactorView
-from farthing.services.passkeys import Passkeys
+from farthing.api.deps import InModel, PlatformDep, PrincipalDep
+from farthing.services.factors import FactorView
 
 router = APIRouter(tags=["security"])
 
@@ -43,28 +42,23 @@ class FactorOut(BaseModel):
     flagged_ms: int | None = Field(description="set when a passkey's sign count went back (a cloned authenticator?)")
 
 
-def _factors(request: Request) -> Factors:
-    factors: Factors = request.app.state.factors
-    return factors
-
-
 @router.post("/v1/factors/totp", status_code=201, response_model=TotpEnrolmentOut)
-def enrol_totp(principal: PrincipalDep, request: Request) -> TotpEnrolmentOut:
+def enrol_totp(principal: PrincipalDep, platform: PlatformDep) -> TotpEnrolmentOut:
     """Start a TOTP factor: scan the QR code with an authenticator app, then confirm with a code."""
-    e = _factors(request).enrol_totp(principal)
+    e = platform.identity.factors.enrol_totp(principal)
     return TotpEnrolmentOut(id=e.factor_id, secret=e.secret, otpauth_uri=e.uri, qr_svg=e.qr_svg)
 
 
 @router.post("/v1/factors/{factor_id}/confirm", response_model=RecoveryCodesOut)
-def confirm_factor(factor_id: str, body: ConfirmIn, principal: PrincipalDep, request: Request) -> RecoveryCodesOut:
+def confirm_factor(factor_id: str, body: ConfirmIn, principal: PrincipalDep, platform: PlatformDep) -> RecoveryCodesOut:
     """Confirm a TOTP factor with the code the app shows; answers ten recovery codes, once."""
-    return RecoveryCodesOut(codes=_factors(request).confirm_totp(principal, factor_id, body.code))
+    return RecoveryCodesOut(codes=platform.identity.factors.confirm_totp(principal, factor_id, body.code))
 
 
 @router.get("/v1/factors", response_model=list[FactorOut])
-def list_factors(principal: PrincipalDep, request: Request) -> list[FactorOut]:
+def list_factors(principal: PrincipalDep, platform: PlatformDep) -> list[FactorOut]:
     """The customer's second factors."""
-    return [_factor_out(f) for f in _factors(request).list(principal)]
+    return [_factor_out(f) for f in platform.identity.factors.list(principal)]
 
 
 def _factor_out(f: FactorView) -> FactorOut:
@@ -80,24 +74,19 @@ class PasskeyIn(InModel):
     credential: dict[str, Any] = Field(description="the PublicKeyCredential the authenticator made, as JSON")
 
 
-def _passkeys(request: Request) -> Passkeys:
-    passkeys: Passkeys = request.app.state.passkeys
-    return passkeys
-
-
 @router.post("/v1/passkey_ceremonies", status_code=201, response_model=PasskeyOptionsOut)
-def passkey_options(principal: PrincipalDep, request: Request) -> PasskeyOptionsOut:
+def passkey_options(principal: PrincipalDep, platform: PlatformDep) -> PasskeyOptionsOut:
     """Start registering a passkey: options for `navigator.credentials.create` (user verification
     required: the device's biometric or PIN). The ceremony lasts 5 minutes and is used once."""
-    ceremony, options = _passkeys(request).registration_options(principal)
+    ceremony, options = platform.identity.passkeys.registration_options(principal)
     return PasskeyOptionsOut(ceremony=ceremony, publicKey=options)
 
 
 @router.post("/v1/passkey_ceremonies/{ceremony_id}/complete", status_code=201, response_model=FactorOut)
-def register_passkey(ceremony_id: str, body: PasskeyIn, principal: PrincipalDep, request: Request) -> FactorOut:
+def register_passkey(ceremony_id: str, body: PasskeyIn, principal: PrincipalDep, platform: PlatformDep) -> FactorOut:
     """Finish registering a passkey with the credential the authenticator answered: a new factor."""
-    factor = _passkeys(request).register(principal, ceremony_id, body.credential)
-    [f] = [f for f in _factors(request).list(principal) if f.id == factor]
+    factor = platform.identity.passkeys.register(principal, ceremony_id, body.credential)
+    [f] = [f for f in platform.identity.factors.list(principal) if f.id == factor]
     return FactorOut(
         id=f.id, kind=f.kind, created_ms=f.created_ms, confirmed_ms=f.confirmed_ms, flagged_ms=f.flagged_ms
     )

@@ -16,7 +16,7 @@ from farthing.domain.policy.evaluate import percent
 from farthing.errors import FarthingError
 
 if TYPE_CHECKING:
-    from farthing.services.platform import Platform
+    from farthing.bootstrap import Platform
 
 app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chained ledger.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
@@ -43,7 +43,7 @@ DbOption = Annotated[
 @contextmanager
 def _platform(db: str | None, packs: Sequence[str] = ()) -> Iterator[Platform]:
     """The platform on `db` with `packs`, closed afterwards; failing to open it exits 2 saying why."""
-    from farthing.services.platform import open_platform
+    from farthing.bootstrap import open_platform
 
     try:
         platform = open_platform(db, packs)
@@ -147,7 +147,7 @@ def serve(
     import uvicorn
 
     from farthing.api.app import create_app
-    from farthing.services.platform import bootstrap, open_platform
+    from farthing.bootstrap import first_run, open_platform
 
     packs = [p for value in policy or [] for p in value.split(",") if p]
     try:
@@ -155,7 +155,7 @@ def serve(
     except FarthingError as exc:
         raise _fail(exc) from exc
     try:
-        lines = bootstrap(platform, demo)
+        lines = first_run(platform, demo)
         url = platform.ledger.engine.store.url
     finally:
         platform.close()
@@ -200,11 +200,10 @@ def tax_close(
     db: DbOption = None,
 ) -> None:
     """Compute each merchant's tax for a month on the aggregate, round it once, and book it."""
-    from farthing.services.tax import close_period
 
     with _platform(db) as platform:
         try:
-            returns = close_period(platform, period)
+            returns = platform.tax.close_period(period)
         except FarthingError as exc:
             raise _fail(exc) from exc
     table = Table(title=f"Tax for {period}")
@@ -228,7 +227,6 @@ def privacy_erase(
         if not rows or rows[0][0] != "customer":
             console.print(f"[red]error[/red] not_found: no customer {customer!r}")
             raise typer.Exit(2)
-        assert platform.privacy is not None
         done = platform.privacy.erase(None, customer)
     console.print(f"erased the personal data of {customer} at {done['erased_ms']} (its data key is destroyed)")
 
@@ -248,7 +246,6 @@ def privacy_sweep(
         if not days:
             console.print("[red]error[/red] no policy pack with a retention rule: name one with --policy")
             raise typer.Exit(2)
-        assert platform.privacy is not None
         erased = platform.privacy.sweep(min(days))
     console.print(f"{len(erased)} customers erased (closed more than {min(days)} days ago): {', '.join(erased)}")
 
@@ -257,8 +254,7 @@ def privacy_sweep(
 def privacy_rotate(db: DbOption = None) -> None:
     """Re-wrap every data key under the current master key (the first of FARTHING_MASTER_KEYS)."""
     with _platform(db) as platform:
-        assert platform.privacy is not None
-        moved = platform.privacy.rotate()
+        moved = platform.identity.personal.rotate()
     console.print(f"{moved} data keys re-wrapped under the current master key")
 
 

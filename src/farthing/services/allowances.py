@@ -18,22 +18,20 @@ import secrets
 from dataclasses import dataclass
 
 from farthing import limits
+from farthing.adapters.platform_db import PlatformDb
+from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence
+from farthing.domain.principals import Principal, require_scope
 from farthing.engine.ids import derive_id
-from farthing.errors import ErrorCode, TransferResult
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.amounts import positive_units
+from farthing.services.parties import Parties
 from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_HEADROOM, PolicyRefused
-from farthing.services.platform import (
-    Payment,
-    PaymentItem,
-    Platform,
-    PlatformError,
-    Principal,
-    _settled,
-    positive_units,
-    require_scope,
-)
+from farthing.services.payments.legs import settled
+from farthing.services.payments.model import Payment, PaymentItem
+from farthing.services.payments.single import Payments
 
 R = TransferResult
 DAY_MS = 86_400_000
@@ -71,9 +69,12 @@ _COLUMNS = "id, customer, merchant, currency, per_payment, per_day, total, evide
 
 
 class Allowances:
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.db = platform.db
+    def __init__(self, db: PlatformDb, clock: Clock, parties: Parties, payments: Payments) -> None:
+        self.db = db
+        self.clock = clock
+        self.parties = parties
+        self.payments = payments
+        self.policy = payments.policy
 
     def grant(
         self, principal: Principal, merchant: str, currency_code: str, per_payment: object, per_day: object,
@@ -87,8 +88,8 @@ class Allowances:
             raise PlatformError(ErrorCode.validation_failed, "need per_payment <= per_day <= total")
         if not 0 < expires_in_s <= limits.allowance_s_max:
             raise PlatformError(ErrorCode.validation_failed, f"an allowance lasts 1 to {limits.allowance_s_max} s")
-        self.platform._party(merchant, "merchant", principal.mode)
-        now = self.platform.clock_ms()
+        self.parties.check(merchant, "merchant", principal.mode)
+        now = self.clock()
         e = evidence or Evidence()
         a = Allowance("alw_" + secrets.token_hex(12), principal.party_id, merchant, cur.code, each, day, whole, e,
                       now, now + expires_in_s * 1000, None)  # fmt: skip
@@ -122,7 +123,7 @@ class Allowances:
         a = self.get(principal, allowance_id)
         if principal.party_id != a.customer:
             raise PlatformError(ErrorCode.forbidden, "only the payer revokes its allowance")
-        now = self.platform.clock_ms()
+        now = self.clock()
         self.db.query("UPDATE allowances SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (now, a.id))
         return self.get(principal, allowance_id)
 
@@ -138,11 +139,11 @@ class Allowances:
         cur = currency(a.currency)
         units = positive_units(cur, amount)
         payer = Principal(f"allowance:{a.id}", "customer", a.customer, principal.mode, frozenset({"payments:write"}))
-        profile = self.platform.profile(a.customer)
+        profile = self.parties.profile(a.customer)
         item = PaymentItem(a.merchant, amount, a.currency, reference,
                            evidence=dataclasses.replace(a.evidence, billing=profile.country))  # fmt: skip
         idem = f"{a.id}:{key}" if key else None
-        now = self.platform.clock_ms()
+        now = self.clock()
         outside = None
         if a.status(now) != "active":
             outside = f"the allowance is {a.status(now)}"
@@ -160,9 +161,9 @@ class Allowances:
     def _within(
         self, a: Allowance, cur: Currency, payer: Principal, item: PaymentItem, key: str | None, units: int, now: int
     ) -> Payment:
-        p = self.platform
+        p = self.payments
         try:
-            legs, payment, event, gate = p._payment(payer, item, key, stage="capture")
+            legs, payment, event, gate = p.legs.build(payer, item, key, stage="capture")
         except PolicyRefused as refused:
             raise PlatformError(refused.code, refused.detail) from None
         day = str(now // DAY_MS)
@@ -186,16 +187,16 @@ class Allowances:
         bad = [r for r in mine if r not in (R.ok, R.exists, R.linked_event_failed)]
         if bad:
             raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the charge: {bad[0].name}")
-        return _settled(payment, results[: len(legs)])  # type: ignore[arg-type]
+        return settled(payment, results[: len(legs)])  # type: ignore[arg-type]
 
     def _waiting(self, payer: Principal, item: PaymentItem, key: str | None, reason: str) -> Payment:
         """A charge outside the allowance: a payment held until the payer authenticates it."""
-        p = self.platform
+        p = self.payments
         if p.step_ups is None or not p.step_ups.ready(payer.party_id or ""):
             raise PlatformError(ErrorCode.authentication_required, f"{reason}; the payer has no second factor")
-        legs, payment, event, _ = p._payment(payer, item, key, waits=True)
+        legs, payment, event, _ = p.legs.build(payer, item, key, waits=True)
         results = p.ledger.submit("transfers", legs, [(0, event)]).result()
-        return p._waiting(_settled(payment, results))  # type: ignore[arg-type]
+        return p.finish(payment, results)  # type: ignore[arg-type]
 
 
 class _Outside(Exception):

@@ -11,13 +11,12 @@ redeem and close at once, three for each redemption that leaves the channel open
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
 
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
+from farthing.clock import Clock
 from farthing.domain.channels import ids, rules
 from farthing.domain.channels.hashchain import ChainPayment
 from farthing.domain.channels.rules import Accepted, ChannelRefused, Form, Terms
@@ -25,120 +24,49 @@ from farthing.domain.channels.vouchers import Voucher
 from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence
+from farthing.domain.principals import Principal, require_scope
+from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id, new_id
-from farthing.engine.store import ClosableLookups, OutboxEvent
-from farthing.errors import ErrorCode, FarthingError, TransferResult
-from farthing.services.payment_policy import Gate, PolicyRefused
-from farthing.services.platform import (
-    CODE_FEE_REVENUE,
-    T_CHANNEL,
-    T_PLATFORM_FEE,
-    Platform,
-    PlatformError,
-    Principal,
-    positive_units,
-    require_scope,
+from farthing.engine.store import ClosableLookups, Store
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import CODE_FEE_REVENUE, T_CHANNEL, T_PLATFORM_FEE, Accounts
+from farthing.services.amounts import positive_units
+from farthing.services.channel_model import (
+    COLUMNS,
+    Channel,
+    OpenChannel,
+    Redemption,
+    channel_event,
+    channel_number,
+    channel_of,
+    hold_id,
 )
+from farthing.services.idempotency import InFlight
+from farthing.services.parties import Parties
+from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused
 
 R = TransferResult
 _PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
-_COLUMNS = (
-    "id, customer, merchant, currency, form, deposit, expires_ms, dispute_ms, public_key, root, unit, length, "
-    "created_ms, status, settle_after_ms, redemptions, redeemed, redeemed_sequence, redeemed_proof"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class OpenChannel:
-    merchant: str
-    currency: str
-    deposit: object
-    """A decimal string, like every amount."""
-    form: Form
-    expires_in_s: int
-    dispute_s: int = limits.channel_dispute_s_default
-    public_key: bytes = b""
-    root: bytes = b""
-    unit: object = None
-    length: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    id: str
-    customer: str
-    merchant: str
-    currency: str
-    form: Form
-    deposit: int
-    expires_ms: int
-    dispute_ms: int
-    public_key: bytes
-    root: bytes
-    unit: int
-    length: int
-    created_ms: int
-    status: str
-    """open, closing (the payer asked to close: the merchant may still redeem until `settle_after_ms`),
-    or closed."""
-    settle_after_ms: int | None
-    redemptions: int
-    redeemed: int
-    redeemed_sequence: int
-    redeemed_proof: bytes
-    replayed: bool = False
-
-    @property
-    def number(self) -> int:
-        return channel_number(self.id)
-
-    @property
-    def terms(self) -> Terms:
-        return Terms(self.number, self.form, self.deposit, self.expires_ms, self.public_key, self.root, self.unit,
-                     self.length)  # fmt: skip
-
-    @property
-    def redeem_until_ms(self) -> int:
-        """The end of the dispute window: the last moment a voucher can be redeemed."""
-        end = self.expires_ms + self.dispute_ms
-        return end if self.settle_after_ms is None else min(end, self.settle_after_ms)
-
-    @property
-    def last(self) -> Accepted:
-        return Accepted(self.redeemed, self.redeemed_sequence, self.redeemed_proof or self.root)
-
-
-@dataclass(frozen=True, slots=True)
-class Redemption:
-    channel: Channel
-    amount: int
-    """Paid to the merchant by this redemption."""
-    fee: int
-    replayed: bool
-
-
-def channel_number(public_id: str) -> int:
-    try:
-        return ids.channel_number(public_id)
-    except FarthingError as exc:
-        raise PlatformError(exc.code, exc.detail) from None
-
-
-def hold_id(number: int, k: int) -> int:
-    """The channel's k-th hold: the first is the channel's own number."""
-    return number if k == 0 else derive_id("channel-hold", str(number), str(k))
 
 
 class Channels:
-    def __init__(self, platform: Platform, dispute_s_min: int = limits.channel_dispute_s_min) -> None:
+    def __init__(
+        self, db: PlatformDb, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties,
+        policy: PaymentPolicy, in_flight: InFlight, clock: Clock, dispute_s_min: int = limits.channel_dispute_s_min,
+    ) -> None:  # fmt: skip
         """`dispute_s_min`: the shortest dispute window a channel may be opened with."""
         if not limits.channel_dispute_s_floor <= dispute_s_min <= limits.hold_s_max // 2:
             raise ValueError(f"the shortest dispute window is {limits.channel_dispute_s_floor} s or more, not "
                              f"{dispute_s_min}")  # fmt: skip
         self.dispute_s_min = dispute_s_min
-        self.platform = platform
-        self.db: PlatformDb = platform.db
-        self._lookups: ClosableLookups = platform.ledger.engine.store.open_lookups()
+        self.db = db
+        self.ledger = ledger
+        self.accounts = accounts
+        self.parties = parties
+        self.policy = policy
+        self.in_flight = in_flight
+        self.clock = clock
+        self._lookups: ClosableLookups = store.open_lookups()
         self._lookups_lock = threading.Lock()
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 
@@ -151,7 +79,6 @@ class Channels:
     def open(self, principal: Principal, cmd: OpenChannel, idempotency_key: str | None) -> Channel:
         """Lock `deposit` from the customer's wallet for the merchant until the channel expires and its
         dispute window ends (a pending transfer that the ledger releases on its own after that)."""
-        p = self.platform
         if principal.kind != "customer" or "payments:write" not in principal.scopes:
             raise PlatformError(ErrorCode.forbidden, "this needs a customer key with the payments:write scope")
         assert principal.party_id is not None
@@ -167,15 +94,15 @@ class Channels:
             raise PlatformError(
                 ErrorCode.validation_failed, f"expiry and dispute window together last at most {limits.hold_s_max} s"
             )
-        p._party(cmd.merchant, "merchant", principal.mode)
+        self.parties.check(cmd.merchant, "merchant", principal.mode)
         number = derive_id("channel", principal.party_id, idempotency_key) if idempotency_key else new_id()
-        now = p.clock_ms()
+        now = self.clock()
         terms = Terms(number, cmd.form, deposit, now + cmd.expires_in_s * 1000, cmd.public_key, cmd.root, unit,
                       cmd.length)  # fmt: skip
-        payer = p.wallet_account(principal.party_id, "customer", cur)
-        payee = p.wallet_account(cmd.merchant, "merchant", cur)
+        payer = self.accounts.wallet_account(principal.party_id, "customer", cur)
+        payee = self.accounts.wallet_account(cmd.merchant, "merchant", cur)
         public = ids.public_channel_id(number)
-        with p.in_flight(principal.party_id, "channel", idempotency_key):
+        with self.in_flight.claim(principal.party_id, "channel", idempotency_key):
             existing = self._find(public)
             if existing is not None:
                 if (existing.merchant, existing.deposit, existing.form, existing.currency) != (
@@ -193,17 +120,19 @@ class Channels:
                               terms.expires_ms, cmd.dispute_s * 1000, cmd.public_key, cmd.root, unit, cmd.length,
                               now, "open", None, 0, 0, 0, b"")  # fmt: skip
             try:
-                results = p.ledger.submit("transfers", legs, [(0, _event(channel, "channel.opened", cur))]).result()
+                results = self.ledger.submit(
+                    "transfers", legs, [(0, channel_event(channel, "channel.opened", cur))]
+                ).result()
             finally:
                 if gate is not None:
-                    p.policy.settled(gate)
+                    self.policy.settled(gate)
             if any(r not in (R.ok, R.exists) for r in results):
                 first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
                 if first is R.exceeds_credits:
                     raise PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
                 raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
             self.db.query(
-                f"INSERT INTO channels ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO channels ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",
                 (public, channel.customer, channel.merchant, cur.code, cmd.form.value, str(deposit), channel.expires_ms,
                  channel.dispute_ms, cmd.public_key or None, cmd.root or None, str(unit), cmd.length, now, "open",
@@ -227,15 +156,15 @@ class Channels:
         where = "(customer = ? OR merchant = ?)" + (" AND status = ?" if status else "")
         params: tuple[object, ...] = (principal.party_id, principal.party_id) + ((status,) if status else ())
         rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM channels WHERE {where} ORDER BY created_ms DESC LIMIT {limits.page_size_max}",
+            f"SELECT {COLUMNS} FROM channels WHERE {where} ORDER BY created_ms DESC LIMIT {limits.page_size_max}",
             params,
         )
-        return [_channel(r) for r in rows]
+        return [channel_of(r) for r in rows]
 
     def _find(self, public_id: str) -> Channel | None:
         channel_number(public_id)
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM channels WHERE id = ?", (public_id,))
-        return _channel(rows[0]) if rows else None
+        rows = self.db.query(f"SELECT {COLUMNS} FROM channels WHERE id = ?", (public_id,))
+        return channel_of(rows[0]) if rows else None
 
     def _caught_up(self, ch: Channel) -> Channel:
         """The row brought up to what the ledger holds (it lags only when a crash came between the two)."""
@@ -293,7 +222,7 @@ class Channels:
                 if _same(ch, payment):
                     return Redemption(ch, 0, 0, True)
                 raise PlatformError(ErrorCode.channel_closed, "the channel is closed; it accepts nothing more")
-            now = self.platform.clock_ms()
+            now = self.clock()
             try:
                 accepted = self._accept(ch, payment, now)
             except ChannelRefused as refused:
@@ -313,12 +242,12 @@ class Channels:
         return rules.accept(terms, ch.last, payment, now, until_ms=until)
 
     def _post(self, ch: Channel, accepted: Accepted, now: int, close: bool) -> Redemption:
-        p, cur = self.platform, currency(ch.currency)
+        cur = currency(ch.currency)
         k, number = ch.redemptions, ch.number
         amount = accepted.amount - ch.redeemed
         rest = ch.deposit - accepted.amount
-        payer = p.wallet_account(ch.customer, "customer", cur)
-        payee = p.wallet_account(ch.merchant, "merchant", cur)
+        payer = self.accounts.wallet_account(ch.customer, "customer", cur)
+        payee = self.accounts.wallet_account(ch.merchant, "merchant", cur)
         hold_end_ms = ch.expires_ms + ch.dispute_ms
         legs = [Transfer(derive_id("channel-post", str(number), str(k)), payer, payee, amount, cur.ledger, T_CHANNEL,
                          flags=_POST, pending_id=hold_id(number, k), user_data=accepted.sequence)]  # fmt: skip
@@ -327,9 +256,9 @@ class Channels:
             legs.append(Transfer(hold_id(number, k + 1), payer, payee, rest, cur.ledger, T_CHANNEL, flags=_PENDING,
                                  timeout_s=max(timeout_s, 1)))  # fmt: skip
         gate = self._gate(ch.customer, ch.merchant, cur, amount, legs[0].id, "capture")
-        fee = gate.fee if gate is not None else p.fee_for(cur, amount)
+        fee = gate.fee if gate is not None else self.policy.fee_for(cur, amount)
         if fee:
-            revenue = p.platform_account(CODE_FEE_REVENUE, cur)
+            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
             fee_id = derive_id("channel-fee", str(number), str(k))
             legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
         legs = linked_chain(legs + (gate.legs if gate else []))
@@ -338,12 +267,12 @@ class Channels:
         status = "closed" if closed else ch.status
         after = dataclasses.replace(ch, redemptions=k + 1, redeemed=accepted.amount, redeemed_proof=proof,
                                     redeemed_sequence=accepted.sequence, status=status)  # fmt: skip
-        event = _event(after, "channel.redeemed", cur, amount=cur.format(amount), fee=cur.format(fee))
+        event = channel_event(after, "channel.redeemed", cur, amount=cur.format(amount), fee=cur.format(fee))
         try:
-            results = p.ledger.submit("transfers", legs, [(0, event)]).result()
+            results = self.ledger.submit("transfers", legs, [(0, event)]).result()
         finally:
             if gate is not None:
-                p.policy.settled(gate)
+                self.policy.settled(gate)
         replayed = all(r is R.exists for r in results)
         if not replayed and any(r is not R.ok for r in results):
             raise self._refusal(ch, results, gate)
@@ -365,14 +294,14 @@ class Channels:
         if ch.status == "closed":
             return ch
         cur, number = currency(ch.currency), ch.number
-        payer = self.platform.wallet_account(ch.customer, "customer", cur)
-        payee = self.platform.wallet_account(ch.merchant, "merchant", cur)
+        payer = self.accounts.wallet_account(ch.customer, "customer", cur)
+        payee = self.accounts.wallet_account(ch.merchant, "merchant", cur)
         k = ch.redemptions
         void = Transfer(derive_id("channel-void", str(number), str(k)), payer, payee, ch.deposit - ch.redeemed,
                         cur.ledger, T_CHANNEL, flags=_VOID, pending_id=hold_id(number, k))  # fmt: skip
         after = dataclasses.replace(ch, status="closed")
-        event = _event(after, "channel.closed", cur)
-        [result] = self.platform.ledger.submit("transfers", [void], [(0, event)]).result()
+        event = channel_event(after, "channel.closed", cur)
+        [result] = self.ledger.submit("transfers", [void], [(0, event)]).result()
         if result not in (R.ok, R.exists, R.pending_transfer_expired):
             raise PlatformError(ErrorCode.payment_refused, f"the ledger refused to release the deposit: {result.name}")
         return self._store(after)
@@ -385,7 +314,7 @@ class Channels:
             ch = self.get(principal, public_id)
             if ch.status == "closed":
                 return dataclasses.replace(ch, replayed=True)
-            now = self.platform.clock_ms()
+            now = self.clock()
             if principal.party_id == ch.merchant or (ch.settle_after_ms is not None and now >= ch.settle_after_ms):
                 return self._release(ch)
             if now >= ch.expires_ms + ch.dispute_ms:
@@ -397,18 +326,18 @@ class Channels:
 
     def _gate(self, payer: str, merchant: str, cur: Currency, units: int, transfer_id: int, stage: str) -> Gate | None:
         """The currency's policy on a deposit (decided as a hold) or a redemption (counted as a capture)."""
-        policy = self.platform.policy.for_payment(cur.code, merchant)
+        policy = self.policy.for_payment(cur.code, merchant)
         if policy is None:
             return None
-        profile = self.platform.profile(payer)
+        profile = self.parties.profile(payer)
         evidence = (
             Evidence(billing=profile.country, ip=profile.country)
             if stage == "capture"
             else Evidence(billing=profile.country)
         )
         try:
-            return self.platform.policy.gate(policy, payer, merchant, profile, evidence, cur, units,
-                                             self.platform.clock_ms(), transfer_id, stage)  # fmt: skip
+            return self.policy.gate(policy, payer, merchant, profile, evidence, cur, units,
+                                             self.clock(), transfer_id, stage)  # fmt: skip
         except PolicyRefused as refused:
             raise PlatformError(refused.code, refused.detail) from None
 
@@ -418,50 +347,3 @@ def _same(ch: Channel, payment: Voucher | ChainPayment) -> bool:
     if isinstance(payment, Voucher):
         return payment.sequence == ch.redeemed_sequence and payment.cumulative == ch.redeemed
     return payment.index == ch.redeemed_sequence and payment.index * ch.unit == ch.redeemed
-
-
-def _channel(row: tuple[object, ...]) -> Channel:
-    (id_, customer, merchant, cur, form, deposit, expires, dispute, key, root, unit, length, created, status,
-     settle, redemptions, redeemed, sequence, proof) = row  # fmt: skip
-    return Channel(
-        str(id_),
-        str(customer),
-        str(merchant),
-        str(cur),
-        Form(str(form)),
-        int(str(deposit)),
-        int(expires),
-        int(dispute),
-        bytes(key or b""),
-        bytes(root or b""),
-        int(str(unit)),  # type: ignore[call-overload, arg-type]
-        int(length),
-        int(created),
-        str(status),
-        None if settle is None else int(settle),  # type: ignore[call-overload]
-        int(redemptions),
-        int(str(redeemed)),
-        int(sequence),
-        bytes(proof or b""),
-    )  # type: ignore[call-overload, arg-type]
-
-
-def channel_json(ch: Channel, cur: Currency | None = None) -> dict[str, object]:
-    """A channel as the API shows it and as its webhook events carry it."""
-    cur = cur or currency(ch.currency)
-    return {
-        "id": ch.id, "object": "channel", "status": ch.status, "customer": ch.customer, "merchant": ch.merchant,
-        "currency": ch.currency, "form": ch.form.value, "deposit": cur.format(ch.deposit),
-        "redeemed": cur.format(ch.redeemed), "redeemed_sequence": ch.redeemed_sequence,
-        "expires_ms": ch.expires_ms, "dispute_s": ch.dispute_ms // 1000, "settle_after_ms": ch.settle_after_ms,
-        "public_key": ch.public_key.hex() or None, "root": ch.root.hex() or None,
-        "unit": cur.format(ch.unit) if ch.unit else None, "length": ch.length or None, "created_ms": ch.created_ms,
-    }  # fmt: skip
-
-
-def _event(ch: Channel, event_type: str, cur: Currency, **extra: object) -> OutboxEvent:
-    suffix = event_type.rpartition(".")[2] + (f"_{ch.redemptions}" if event_type == "channel.redeemed" else "")
-    event_id = f"evt_{ch.id.removeprefix('ch_')}_{suffix}"
-    body = json.dumps({"id": event_id, "type": event_type, "data": {**channel_json(ch, cur), **extra}},
-                      separators=(",", ":"))  # fmt: skip
-    return OutboxEvent(event_id, event_type, ch.merchant, body)

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 import pyotp
 import segno
 
-from farthing.errors import ErrorCode
-from farthing.services.platform import Platform, PlatformError, Principal
+from farthing.adapters.platform_db import PlatformDb
+from farthing.clock import Clock
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.security_log import SecurityLog
 
 TOTP_STEP_S = 30
 TOTP_WINDOW_STEPS = 1
@@ -51,9 +54,10 @@ class FactorView:
 
 
 class Factors:
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.db = platform.db
+    def __init__(self, db: PlatformDb, clock: Clock, log: SecurityLog) -> None:
+        self.db = db
+        self.clock = clock
+        self.log = log
 
     def _party(self, principal: Principal) -> str:
         if principal.kind != "customer" or principal.party_id is None:
@@ -69,7 +73,7 @@ class Factors:
         factor_id = "fac_" + secrets.token_hex(12)
         self.db.query(
             "INSERT INTO factors (id, party_id, kind, secret, created_ms) VALUES (?, ?, 'totp', ?, ?)",
-            (factor_id, party, secret.encode(), self.platform.clock_ms()),
+            (factor_id, party, secret.encode(), self.clock()),
         )
         uri = pyotp.TOTP(secret, interval=TOTP_STEP_S).provisioning_uri(name=party, issuer_name=ISSUER)
         image = ""
@@ -77,7 +81,7 @@ class Factors:
             svg = io.BytesIO()
             segno.make(uri, error="m").save(svg, kind="svg", scale=4)
             image = "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode()
-        self.platform.security_event("factor.enrolled", party, principal.key_id, factor=factor_id, method="totp")
+        self.log.record("factor.enrolled", party, principal.key_id, factor=factor_id, method="totp")
         return Enrolment(factor_id, secret, uri, image)
 
     def confirm_totp(self, principal: Principal, factor_id: str, code: str) -> list[str]:
@@ -92,9 +96,9 @@ class Factors:
         if rows[0][0] is not None:
             raise PlatformError(ErrorCode.factor_already_confirmed, "this factor was confirmed already")
         if not self._accept_totp(factor_id, code, confirmed=False):
-            self.platform.security_event("factor.confirm_failed", party, principal.key_id, factor=factor_id)
+            self.log.record("factor.confirm_failed", party, principal.key_id, factor=factor_id)
             raise PlatformError(ErrorCode.authentication_failed, "the code is not the one the app shows now")
-        now = self.platform.clock_ms()
+        now = self.clock()
         self.db.query("UPDATE factors SET confirmed_ms = ? WHERE id = ?", (now, factor_id))
         codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
         with self.db.transaction() as tx:
@@ -102,7 +106,7 @@ class Factors:
                 "INSERT INTO recovery_codes (party_id, code_sha256, created_ms) VALUES (?, ?, ?)",
                 [(party, _digest(c), now) for c in codes],
             )
-        self.platform.security_event("factor.confirmed", party, principal.key_id, factor=factor_id)
+        self.log.record("factor.confirmed", party, principal.key_id, factor=factor_id)
         return codes
 
     def verify(self, party: str, code: str | None = None, recovery_code: str | None = None) -> str | None:
@@ -115,7 +119,7 @@ class Factors:
             used = self.db.query(
                 "UPDATE recovery_codes SET used_ms = ? WHERE party_id = ? AND code_sha256 = ? AND used_ms IS NULL "
                 "RETURNING party_id",
-                (self.platform.clock_ms(), party, _digest(normalized)),
+                (self.clock(), party, _digest(normalized)),
             )
             return "recovery_code" if used else None
         if code is None:
@@ -138,7 +142,7 @@ class Factors:
             return False
         secret, last_step = bytes(rows[0][0]).decode(), int(rows[0][1])
         totp = pyotp.TOTP(secret, interval=TOTP_STEP_S)
-        now_s = self.platform.clock_ms() // 1000
+        now_s = self.clock() // 1000
         step = now_s // TOTP_STEP_S
         for candidate in range(step - TOTP_WINDOW_STEPS, step + TOTP_WINDOW_STEPS + 1):
             if candidate <= last_step:

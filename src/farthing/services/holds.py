@@ -8,35 +8,26 @@ finds its own transfer (`exists`) and answers the same, and a second, different 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from farthing.adapters.rows import b16
+from farthing.clock import Clock
 from farthing.domain.ledger_types import PendingStatus, Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, currency_of_ledger
 from farthing.domain.policy.evaluate import Evidence
-from farthing.engine.store import ClosableLookups
-from farthing.errors import ErrorCode, TransferResult
-from farthing.services.payment_policy import PolicyRefused
-from farthing.services.platform import (
-    CODE_FEE_REVENUE,
-    T_PAYMENT,
-    T_PLATFORM_FEE,
-    Payment,
-    Platform,
-    PlatformError,
-    Principal,
-    added_tax_leg,
-    decision_summary,
-    derive_id,
-    payment_event,
-    positive_units,
-    require_scope,
-)
+from farthing.domain.principals import Principal, require_scope
+from farthing.engine.committer import GroupCommitter
+from farthing.engine.ids import derive_id
+from farthing.engine.store import ClosableLookups, Store
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import CODE_FEE_REVENUE, T_PAYMENT, T_PLATFORM_FEE, Accounts, payment_transfer_id
+from farthing.services.amounts import positive_units
+from farthing.services.parties import Parties
+from farthing.services.payment_policy import PaymentPolicy, PolicyRefused
+from farthing.services.payments.events import Decisions, decision_summary, payment_event
+from farthing.services.payments.legs import added_tax_leg
+from farthing.services.payments.model import Payment
 
 R = TransferResult
 _PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
@@ -48,29 +39,23 @@ _STATUS = {
 }
 
 
-def payment_transfer_id(public_id: str) -> int:
-    if not public_id.startswith("pay_") or len(public_id) != 30:
-        raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
-    try:
-        raw = base64.b32decode(public_id[4:].upper() + "======")
-    except (binascii.Error, ValueError):
-        raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}") from None
-    return int.from_bytes(raw, "big")
-
-
-@dataclass
 class Holds:
     """Reads of committed payments go through a look-up connection of their own."""
 
-    platform: Platform
-    lookups: ClosableLookups
-    _lock: threading.Lock
-    challenge_pending: Callable[[str], bool] = lambda _: False
-    """Set by the step-up service: True while a payment waits for its payer's strong authentication."""
-
-    @classmethod
-    def open(cls, platform: Platform) -> Holds:
-        return cls(platform, platform.ledger.engine.store.open_lookups(), threading.Lock())
+    def __init__(
+        self, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties, policy: PaymentPolicy,
+        decisions: Decisions, clock: Clock, challenge_pending: Callable[[str], bool] = lambda _: False,
+    ) -> None:  # fmt: skip
+        """`challenge_pending`: True while a payment waits for its payer's strong authentication."""
+        self.lookups: ClosableLookups = store.open_lookups()
+        self._lock = threading.Lock()
+        self.ledger = ledger
+        self.accounts = accounts
+        self.parties = parties
+        self.policy = policy
+        self.decisions = decisions
+        self.clock = clock
+        self.challenge_pending = challenge_pending
 
     def close(self) -> None:
         with self._lock:
@@ -83,14 +68,9 @@ class Holds:
             found = self.lookups.find_transfers([tid]).get(tid)
         if found is None or found.code != T_PAYMENT:  # a channel's hold is not a payment to capture
             raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
-        owners = dict(
-            self.platform.db.query(
-                "SELECT account_id, party_id FROM wallets WHERE account_id IN (?, ?)",
-                (b16(found.debit_account_id), b16(found.credit_account_id)),
-            )
-        )
-        customer = owners.get(b16(found.debit_account_id))
-        merchant = owners.get(b16(found.credit_account_id))
+        owners = self.accounts.owners(found.debit_account_id, found.credit_account_id)
+        customer = owners.get(found.debit_account_id)
+        merchant = owners.get(found.credit_account_id)
         if customer is None or merchant is None or principal.party_id not in (customer, merchant):
             raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
         cur = currency_of_ledger(found.ledger)
@@ -154,26 +134,26 @@ class Holds:
             raise PlatformError(ErrorCode.amount_exceeds_hold, f"the hold is for {cur.format(hold.amount)}")
         capture_id = derive_id("capture", str(hold.id))
         gate = None
-        policy = self.platform.policy.for_payment(cur.code, merchant)
-        held = self.platform.decision_of(public_id) or {} if policy is not None else {}
+        policy = self.policy.for_payment(cur.code, merchant)
+        held = self.decisions.decision_of(public_id) or {} if policy is not None else {}
         if policy is not None:  # the captured amount counts toward the payer's limits and the tax base now
             try:
-                gate = self.platform.policy.gate(
-                    policy, customer, merchant, self.platform.profile(customer), _place(held), cur, units,
-                    self.platform.clock_ms(), capture_id, "capture",
+                gate = self.policy.gate(
+                    policy, customer, merchant, self.parties.profile(customer), _place(held), cur, units,
+                    self.clock(), capture_id, "capture",
                 )  # fmt: skip
             except PolicyRefused as refused:
                 with self._lock:
                     done = self.lookups.find_transfers([capture_id]).get(capture_id)
                 if done is None or done.amount != units:
                     raise PlatformError(refused.code, refused.detail) from None
-                fee = self.platform.fee_for(cur, units)
+                fee = self.policy.fee_for(cur, units)
                 return Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, True)
-        fee = gate.fee if gate is not None else self.platform.fee_for(cur, units)
+        fee = gate.fee if gate is not None else self.policy.fee_for(cur, units)
         summary = None
         if gate is not None:  # the capture is where the payment counts: its day, month and tax base
             summary = decision_summary(gate.decision, cur, bool(held.get("withdrawal_waived")))
-        revenue = self.platform.platform_account(CODE_FEE_REVENUE, cur)
+        revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
         legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
                          flags=_POST, pending_id=hold.id)]  # fmt: skip
         if gate is not None and gate.added_tax:
@@ -187,10 +167,10 @@ class Holds:
                           policy=summary)  # fmt: skip
         event = payment_event(payment, "payment.succeeded")
         try:
-            results = self.platform.ledger.submit("transfers", legs, [(0, event)]).result()
+            results = self.ledger.submit("transfers", legs, [(0, event)]).result()
         finally:
             if gate is not None:
-                self.platform.policy.settled(gate)
+                self.policy.settled(gate)
         guards = gate.guards if gate is not None else 0
         if guards and any(r is R.exceeds_credits for r in results[len(results) - guards :]):
             raise PlatformError(ErrorCode.policy_denied, "capturing this would pass a limit of the policy")
@@ -209,7 +189,7 @@ class Holds:
             public_id, customer, merchant, cur.format(hold.amount), cur.format(0), cur.code, None, False, "canceled"
         )
         event = payment_event(payment, "payment.canceled")
-        replayed = _check(self.platform.ledger.submit("transfers", [void], [(0, event)]).result())  # type: ignore[arg-type]
+        replayed = _check(self.ledger.submit("transfers", [void], [(0, event)]).result())  # type: ignore[arg-type]
         return dataclasses.replace(payment, replayed=replayed)
 
 

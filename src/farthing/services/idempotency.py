@@ -13,20 +13,52 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from farthing.adapters.platform_db import PlatformDb
-from farthing.errors import ErrorCode
-from farthing.services.platform import Platform, PlatformError
+from farthing.clock import Clock
+from farthing.errors import ErrorCode, PlatformError
 
 KEEP_MS = 48 * 3600 * 1000
 
 
+class InFlight:
+    """The Idempotency-Keys whose requests are running in this process."""
+
+    def __init__(self) -> None:
+        self._claims: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def claim(self, owner: str, kind: str, idempotency_key: str | None) -> Iterator[None]:
+        """Claim an owner's Idempotency-Key while its request runs: a second request with the same key
+        meanwhile is answered 409 (in this process; across processes the ledger still applies it once)."""
+        if idempotency_key is None:
+            yield
+            return
+        claim = (owner, kind, idempotency_key)
+        with self._lock:
+            if claim in self._claims:
+                raise PlatformError(
+                    ErrorCode.idempotency_key_in_flight,
+                    "a request with this Idempotency-Key is still being processed; retry once it has answered",
+                )
+            self._claims.add(claim)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._claims.discard(claim)
+
+
 class Remembered:
-    def __init__(self, platform: Platform, keep_ms: int = KEEP_MS) -> None:
-        self.platform = platform
-        self.db: PlatformDb = platform.db
+    def __init__(self, db: PlatformDb, clock: Clock, in_flight: InFlight, keep_ms: int = KEEP_MS) -> None:
+        self.db = db
+        self.clock = clock
+        self.in_flight = in_flight
         self.keep_ms = keep_ms
         self._writes = 0
 
@@ -43,8 +75,8 @@ class Remembered:
         if key is None:
             return (*make(), False)
         digest = hashlib.sha256(route.encode() + b"\x00" + request).digest()
-        now = self.platform.clock_ms()
-        with self.platform.in_flight(owner, "request", key):
+        now = self.clock()
+        with self.in_flight.claim(owner, "request", key):
             rows = self.db.query(
                 "SELECT request_sha256, status, body FROM idempotency_records "
                 "WHERE owner = ? AND key = ? AND created_ms >= ?",

@@ -21,6 +21,7 @@ from farthing.adapters.platform_db import PlatformDb
 from farthing.domain.policy.load import PolicyError, compose, parse
 from farthing.domain.policy.model import Policy
 from farthing.errors import ErrorCode
+from farthing.services.blocking import may_block
 from farthing.services.policies import shipped
 
 _log = logging.getLogger("farthing.overrides")
@@ -64,6 +65,7 @@ class Overrides:
         cached = self._cache.get(key)
         if cached is not None and cached[0] == base.version:
             return cached[1]
+        may_block()
         rows = self._db.query(
             "SELECT source FROM merchant_policies WHERE merchant = ? AND currency = ?", (merchant, base.currency)
         )
@@ -86,6 +88,7 @@ class Overrides:
         now = time.monotonic()
         if now - self._checked < CACHE_S:
             return
+        may_block()
         [(epoch,)] = self._db.query("SELECT n FROM policy_epoch WHERE id = 1")
         with self._lock:
             if epoch != self._epoch:

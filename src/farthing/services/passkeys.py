@@ -29,8 +29,11 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from farthing.errors import ErrorCode
-from farthing.services.platform import Platform, PlatformError, Principal
+from farthing.adapters.platform_db import PlatformDb
+from farthing.clock import Clock
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.security_log import SecurityLog
 
 CEREMONY_S = 300
 RP_NAME = "Farthing"
@@ -49,9 +52,10 @@ class RelyingParty:
 
 
 class Passkeys:
-    def __init__(self, platform: Platform, rp: RelyingParty | None = None) -> None:
-        self.platform = platform
-        self.db = platform.db
+    def __init__(self, db: PlatformDb, clock: Clock, log: SecurityLog, rp: RelyingParty | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.log = log
         self.rp = rp or RelyingParty.from_env()
 
     def _party(self, principal: Principal) -> str:
@@ -74,7 +78,7 @@ class Passkeys:
         party = self._party(principal)
         challenge = secrets.token_bytes(32)
         ceremony = "wac_" + secrets.token_hex(12)
-        now = self.platform.clock_ms()
+        now = self.clock()
         self.db.query(
             "INSERT INTO webauthn_ceremonies (id, party_id, kind, challenge, created_ms, expires_ms) "
             "VALUES (?, ?, 'registration', ?, ?, ?)",
@@ -94,7 +98,7 @@ class Passkeys:
     def register(self, principal: Principal, ceremony: str, credential: dict[str, Any]) -> str:
         """Verify the authenticator's answer to the ceremony and keep the passkey; its factor id."""
         party = self._party(principal)
-        now = self.platform.clock_ms()
+        now = self.clock()
         taken = self.db.query(
             "UPDATE webauthn_ceremonies SET used_ms = ? WHERE id = ? AND party_id = ? AND kind = 'registration' "
             "AND used_ms IS NULL RETURNING challenge, expires_ms",
@@ -111,7 +115,7 @@ class Passkeys:
                 expected_origin=self.rp.origin, require_user_verification=True,
             )  # fmt: skip
         except (InvalidRegistrationResponse, InvalidJSONStructure, KeyError, ValueError, TypeError) as exc:
-            self.platform.security_event("passkey.registration_failed", party, principal.key_id, reason=str(exc)[:200])
+            self.log.record("passkey.registration_failed", party, principal.key_id, reason=str(exc)[:200])
             raise PlatformError(ErrorCode.authentication_failed, f"the passkey was not accepted: {exc}") from None
         factor = "fac_" + secrets.token_hex(12)
         rows = self.db.query(
@@ -121,7 +125,7 @@ class Passkeys:
         )
         if not rows:
             raise PlatformError(ErrorCode.validation_failed, "this passkey is registered already")
-        self.platform.security_event("factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
+        self.log.record("factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
         return factor
 
     # -- signing in -------------------------------------------------------------------------------
@@ -130,7 +134,7 @@ class Passkeys:
         """A sign-in ceremony: options offering no credential, so the device picks its own passkey."""
         challenge = secrets.token_bytes(32)
         ceremony = "wac_" + secrets.token_hex(12)
-        now = self.platform.clock_ms()
+        now = self.clock()
         self.db.query(
             "INSERT INTO webauthn_ceremonies (id, party_id, kind, challenge, created_ms, expires_ms) "
             "VALUES (?, '', 'signin', ?, ?, ?)",
@@ -142,7 +146,7 @@ class Passkeys:
 
     def sign_in(self, ceremony: str, assertion: dict[str, Any]) -> str:
         """The party whose passkey answered the sign-in ceremony (used once)."""
-        now = self.platform.clock_ms()
+        now = self.clock()
         taken = self.db.query(
             "UPDATE webauthn_ceremonies SET used_ms = ? WHERE id = ? AND kind = 'signin' AND used_ms IS NULL "
             "RETURNING challenge, expires_ms",
@@ -162,7 +166,7 @@ class Passkeys:
         )
         party = str(rows[0][0]) if rows else None
         if party is None or self.verify(party, bytes(taken[0][0]), assertion) is None:
-            self.platform.security_event("signin.failed", party, None, method="passkey")
+            self.log.record("signin.failed", party, None, method="passkey")
             raise PlatformError(ErrorCode.authentication_failed, "the passkey was not accepted")
         return party
 
@@ -199,9 +203,9 @@ class Passkeys:
                 credential_current_sign_count=count, require_user_verification=True,
             )  # fmt: skip
         except InvalidAuthenticationResponse as exc:
-            log = self.platform.security_event
+            log = self.log.record
             if "sign count" in str(exc).lower():
-                self.db.query("UPDATE factors SET flagged_ms = ? WHERE id = ?", (self.platform.clock_ms(), factor))
+                self.db.query("UPDATE factors SET flagged_ms = ? WHERE id = ?", (self.clock(), factor))
                 log("passkey.flagged", party, None, factor=factor, reason="sign count went back")
             else:
                 log("passkey.assertion_failed", party, None, factor=factor, reason=str(exc)[:200])

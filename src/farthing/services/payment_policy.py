@@ -28,22 +28,24 @@ from functools import lru_cache
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer
-from farthing.domain.money import Currency
+from farthing.domain.money import Currency, share
+from farthing.domain.policy.decision import ALLOW, DENY
 from farthing.domain.policy.evaluate import (
-    ALLOW,
-    DENY,
     Context,
     Counters,
     Decision,
     Evidence,
     evaluate,
+    fees_of,
     local_day_and_month,
 )
 from farthing.domain.policy.model import Policy
+from farthing.domain.principals import Profile
 from farthing.domain.quick_init import quick_init
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, TransferResult
+from farthing.services.blocking import may_block
 from farthing.services.overrides import Overrides
 
 COUNTER_LEDGER_OFFSET = 2_000_000
@@ -54,14 +56,6 @@ T_HEADROOM, T_FUND_HEADROOM = 41, 42
 T_COUNT = 40
 EPOCH_CACHE_MS = 1_000
 _CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """What the policy needs to know about a payer."""
-
-    country: str | None = None
-    age_band: str = "adult"
 
 
 @quick_init
@@ -95,9 +89,19 @@ class PolicyRefused(Exception):
         super().__init__(self.detail)
 
 
+DEFAULT_FEE_PPM = 20_000
+"""The platform's fee where no policy decides: 2 %."""
+
+
 class PaymentPolicy:
-    def __init__(self, policies: Mapping[str, Policy], ledger: GroupCommitter, db: PlatformDb) -> None:
+    def __init__(
+        self, policies: Mapping[str, Policy], ledger: GroupCommitter, db: PlatformDb, fee_ppm: int = DEFAULT_FEE_PPM
+    ) -> None:
+        """`policies` maps a currency to the policy that decides payments in it (others pay `fee_ppm`)."""
+        if not 0 <= fee_ppm < 1_000_000:
+            raise ValueError(f"fee_ppm must be in 0..999999, not {fee_ppm}")
         self.policies = dict(policies)
+        self.fee_ppm = fee_ppm
         self._ledger = ledger
         self._db = db
         self._opened: set[int] = set()
@@ -110,6 +114,13 @@ class PaymentPolicy:
     def for_currency(self, code: str) -> Policy | None:
         """The platform's policy for payments in `code` (None: none is decided)."""
         return self.policies.get(code)
+
+    def fee_for(self, cur: Currency, units: int) -> int:
+        """The platform's fee on `units`: the currency's policy fee rules, else `fee_ppm`."""
+        policy = self.policies.get(cur.code)
+        if policy is not None:
+            return fees_of(policy, units, units)
+        return share(units, self.fee_ppm, 1_000_000)
 
     def for_payment(self, code: str, merchant: str) -> Policy | None:
         """The policy for `merchant`'s payments in `code`: the platform's, with the merchant's override."""
@@ -278,6 +289,7 @@ class PaymentPolicy:
         cached = self._epochs.get(payer)
         if cached is not None and now_ms - cached[1] < EPOCH_CACHE_MS:
             return cached[0]
+        may_block()
         rows = self._db.query("SELECT epoch FROM sca_epochs WHERE party_id = ?", (payer,))
         name = str(rows[0][0]) if rows else "0"
         if len(self._epochs) >= 100_000:
@@ -312,6 +324,7 @@ class PaymentPolicy:
         new = [(a, code) for a, code in accounts if a not in self._opened]
         if not new:
             return
+        may_block()
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
         source = counter_source(cur.code)
         made = self._ledger.create_accounts(
@@ -333,6 +346,7 @@ class PaymentPolicy:
         Its id names the limit's amount, so a changed limit starts a headroom of its own."""
         if headroom in self._funded:
             return
+        may_block()
         self._open(cur, [(headroom, CODE_HEADROOM)], flags=int(AccountFlags.debits_must_not_exceed_credits))
         if amount > 0:
             source = counter_source(cur.code)

@@ -10,101 +10,32 @@ passes. Export gathers everything held about a customer into one JSON document.
 
 from __future__ import annotations
 
-import json
-import secrets
-from collections.abc import Mapping
 from typing import Any
 
-from farthing.adapters.key_vault import KeyVault, open_sealed, seal
+from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import int16
+from farthing.clock import Clock
 from farthing.domain.money import currency
-from farthing.errors import ErrorCode
-from farthing.services.platform import Platform, PlatformError, Principal
-
-PERSONAL_FIELDS = ("name", "email", "phone", "address")
+from farthing.domain.principals import Principal
+from farthing.engine.committer import GroupCommitter
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.history import History
+from farthing.services.history_lines import Filters
+from farthing.services.keys import Keys
+from farthing.services.personal_data import PERSONAL_FIELDS, PersonalData
+from farthing.services.security_log import SecurityLog
 
 
 class Privacy:
-    def __init__(self, platform: Platform, vault: KeyVault) -> None:
-        self.platform = platform
-        self.db = platform.db
-        self.vault = vault
-
-    # -- sealing and reading ---------------------------------------------------------------------
-
-    def seal_profile(self, subject: str, fields: Mapping[str, str | None]) -> None:
-        """Seal a subject's personal fields under a data key of its own (made now if it has none)."""
-        key = self._data_key(subject, create=True)
-        assert key is not None
-        rows = [(subject, f, seal(key, v.encode(), _aad(subject, f))) for f, v in fields.items() if v is not None]
-        with self.db.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO personal_data (subject, field, sealed) VALUES (?, ?, ?) "
-                "ON CONFLICT (subject, field) DO UPDATE SET sealed = excluded.sealed",
-                rows,
-            )
-
-    def seal_event(self, subject: str, personal: Mapping[str, str]) -> bytes | None:
-        """A security event's personal data sealed under the subject's data key (None: the subject was
-        erased, and nothing personal is kept of it any more)."""
-        erased = self.db.query("SELECT erased_ms FROM parties WHERE id = ?", (subject,))
-        if erased and erased[0][0] is not None:
-            return None
-        key = self._data_key(subject, create=True)
-        assert key is not None
-        return seal(key, json.dumps(dict(personal), sort_keys=True).encode(), _aad(subject, "security_event"))
-
-    def _opened_event(self, subject: str, key: bytes | None, sealed: object) -> dict[str, Any] | None:
-        if sealed is None or key is None:
-            return None
-        found: dict[str, Any] = json.loads(open_sealed(key, bytes(sealed), _aad(subject, "security_event")))  # type: ignore[arg-type]
-        return found
-
-    def profile(self, subject: str) -> dict[str, str | None] | None:
-        """The subject's personal fields, or None once erased. A tampered field raises."""
-        key = self._data_key(subject, create=False)
-        if key is None:
-            return None
-        rows = self.db.query("SELECT field, sealed FROM personal_data WHERE subject = ?", (subject,))
-        found = {str(f): open_sealed(key, bytes(b), _aad(subject, str(f))).decode() for f, b in rows}
-        return {f: found.get(f) for f in PERSONAL_FIELDS}
-
-    def _data_key(self, subject: str, create: bool) -> bytes | None:
-        rows = self.db.query("SELECT master_key_id, sealed FROM data_keys WHERE subject = ?", (subject,))
-        if rows:
-            return self.vault.unwrap(str(rows[0][0]), bytes(rows[0][1]), subject)
-        if not create:
-            return None
-        key = secrets.token_bytes(32)
-        key_id, sealed = self.vault.wrap(key, subject)
-        self.db.query(
-            "INSERT INTO data_keys (subject, master_key_id, sealed, created_ms) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (subject, key_id, sealed, self.platform.clock_ms()),
-        )
-        return self._data_key(subject, create=False)
-
-    def system_key(self, name: str) -> bytes:
-        """A platform secret of its own (e.g. the key of the email look-up HMAC), wrapped like data keys
-        and re-wrapped by a rotation, so it outlives any one master key."""
-        key = self._data_key(f"system:{name}", create=True)
-        assert key is not None
-        return key
-
-    def rotate(self) -> int:
-        """Re-wrap every data key under the current master key (the data stays as it is)."""
-        moved = 0
-        for subject, key_id, sealed in self.db.query("SELECT subject, master_key_id, sealed FROM data_keys"):
-            if key_id == self.vault.current:
-                continue
-            key = self.vault.unwrap(str(key_id), bytes(sealed), str(subject))
-            new_id, resealed = self.vault.wrap(key, str(subject))
-            self.db.query(
-                "UPDATE data_keys SET master_key_id = ?, sealed = ? WHERE subject = ? AND master_key_id = ?",
-                (new_id, resealed, subject, key_id),
-            )
-            moved += 1
-        return moved
+    def __init__(
+        self, db: PlatformDb, personal: PersonalData, log: SecurityLog, keys: Keys, ledger: GroupCommitter, clock: Clock
+    ) -> None:
+        self.db = db
+        self.personal = personal
+        self.log = log
+        self.keys = keys
+        self.ledger = ledger
+        self.clock = clock
 
     # -- the subject's rights --------------------------------------------------------------------
 
@@ -122,7 +53,7 @@ class Privacy:
             "SELECT country, age_band, created_ms, erased_ms, closed_ms FROM parties WHERE id = ?", (subject,)
         )
         country, age_band, created_ms, erased_ms, closed_ms = rows[0]
-        personal = self.profile(subject) or dict.fromkeys(PERSONAL_FIELDS)
+        personal = self.personal.profile(subject) or dict.fromkeys(PERSONAL_FIELDS)
         return {"id": subject, "object": "customer", **personal, "country": country, "age_band": age_band,
                 "created_ms": created_ms, "erased_ms": erased_ms, "closed_ms": closed_ms}  # fmt: skip
 
@@ -130,32 +61,32 @@ class Privacy:
         """Destroy the customer's data key and sealed fields; the money records stay, by id only."""
         if principal is not None:
             self._subject(principal, customer)
-        now = self.platform.clock_ms()
+        now = self.clock()
         with self.db.transaction() as tx:
             tx.query("DELETE FROM personal_data WHERE subject = ?", (customer,))
             tx.query("DELETE FROM data_keys WHERE subject = ?", (customer,))
             tx.query("UPDATE parties SET erased_ms = ? WHERE id = ? AND erased_ms IS NULL", (now, customer))
-        self.platform.security_event("privacy.erased", customer, principal.key_id if principal else "cli")
+        self.log.record("privacy.erased", customer, principal.key_id if principal else "cli")
         return {"id": customer, "object": "erasure", "erased_ms": now}
 
     def close(self, principal: Principal, customer: str) -> dict[str, Any]:
         """Close the customer's account: its API keys revoked and sessions ended at once; its personal data
         kept for the retention period of the policy, then erased by `sweep`."""
         subject = self._subject(principal, customer)
-        now = self.platform.clock_ms()
+        now = self.clock()
         with self.db.transaction() as tx:
             tx.query("UPDATE parties SET closed_ms = ? WHERE id = ? AND closed_ms IS NULL", (now, subject))
             tx.query("UPDATE api_keys SET revoked_ms = ? WHERE party_id = ? AND revoked_ms IS NULL", (now, subject))
             tx.query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE party_id = ?)", (subject,))
-        self.platform._principals.clear()  # revocations take effect at once in this process
-        self.platform.security_event("account.closed", subject, principal.key_id)
+        self.keys.forget_all()  # revocations take effect at once in this process
+        self.log.record("account.closed", subject, principal.key_id)
         closed = self.db.query("SELECT closed_ms FROM parties WHERE id = ?", (subject,))[0][0]
         return {"id": subject, "object": "closure", "closed_ms": closed}
 
     def sweep(self, retention_days: int) -> list[str]:
         """Erase the personal data of every customer closed more than `retention_days` ago (the policy's
         `personal_data_days_after_close`); the ids erased."""
-        cutoff = self.platform.clock_ms() - retention_days * 86_400_000
+        cutoff = self.clock() - retention_days * 86_400_000
         due = self.db.query(
             "SELECT id FROM parties WHERE kind = 'customer' AND closed_ms IS NOT NULL AND closed_ms <= ? "
             "AND erased_ms IS NULL ORDER BY closed_ms",
@@ -165,18 +96,16 @@ class Privacy:
             self.erase(None, str(customer))
         return [str(c) for (c,) in due]
 
-    def export(self, principal: Principal, customer: str, history: Any = None) -> dict[str, Any]:
+    def export(self, principal: Principal, customer: str, history: History | None = None) -> dict[str, Any]:
         """Everything held about the customer, as one JSON-able document."""
         subject = self._subject(principal, customer)
-        key = self._data_key(subject, create=False)
+        key = self.personal.data_key(subject, create=False)
         wallets = []
         for code, account in self.db.query("SELECT currency, account_id FROM wallets WHERE party_id = ?", (subject,)):
             cur, account_id = currency(str(code)), int16(bytes(account))
-            [state] = self.platform.ledger.accounts([account_id]) or [None]
+            [state] = self.ledger.accounts([account_id]) or [None]
             lines = []
             if history is not None:
-                from farthing.services.history import Filters
-
                 page = history.page(account_id, Filters(), None, 10_000)
                 lines = [{"id": e.id, "type": e.type, "side": e.side, "amount": cur.format(e.amount),
                           "created_ms": e.timestamp_ms} for e in page.entries]  # fmt: skip
@@ -200,14 +129,10 @@ class Privacy:
             "channels": rows("channels", "customer", "id, merchant, currency, form, deposit, status, created_ms"),
             "api_keys": rows("api_keys", "party_id", "id, kind, mode, scopes, created_ms, revoked_ms"),
             "security_events": [
-                {**event, "personal": self._opened_event(subject, key, event["personal"])}
+                {**event, "personal": self.personal.opened_event(subject, key, event["personal"])}
                 for event in rows("security_events", "party_id", "at_ms, kind, key_id, detail, personal")
             ],
         }  # fmt: skip
-
-
-def _aad(subject: str, field: str) -> bytes:
-    return f"farthing-personal:{subject}:{field}".encode()
 
 
 def without_personal(body: dict[str, Any]) -> dict[str, Any]:
@@ -217,4 +142,4 @@ def without_personal(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-__all__ = ["PERSONAL_FIELDS", "Privacy", "without_personal"]
+__all__ = ["Privacy", "without_personal"]

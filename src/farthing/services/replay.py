@@ -17,7 +17,7 @@ from farthing.domain.money import currencies
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.model import Policy
 from farthing.domain.policy.replay import Recorded, Replay, ReplayReport
-from farthing.services.platform import T_PAYMENT, T_PLATFORM_FEE
+from farthing.services.accounts import T_PAYMENT, T_PLATFORM_FEE
 
 _LINKED, _PENDING, _POST = 1, 2, 4
 

@@ -13,13 +13,18 @@ from __future__ import annotations
 import base64
 import dataclasses
 import secrets
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from farthing.errors import ErrorCode
+from farthing.clock import Clock
+from farthing.domain.challenges import Challenge
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
 from farthing.services.factors import Factors
 from farthing.services.holds import Holds
-from farthing.services.platform import Payment, Platform, PlatformError, Principal
+from farthing.services.payment_policy import PaymentPolicy
+from farthing.services.payments.events import Decisions
+from farthing.services.payments.model import Payment
+from farthing.services.security_log import SecurityLog
 
 CHALLENGE_S = 300
 """How long a payment waits for strong authentication before its hold is released."""
@@ -34,41 +39,44 @@ class PasskeyCheck(Protocol):
     def verify(self, party: str, challenge: bytes, assertion: dict[str, Any]) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Challenge:
-    payment_id: str
-    party_id: str
-    webauthn_challenge: bytes
-    expires_ms: int
-    attempts: int
-    status: str
+class ChallengeRepository(Protocol):
+    def find(self, payment_id: str) -> Challenge | None: ...
+
+    def open(self, payment: Payment, webauthn_challenge: bytes, now_ms: int, expires_ms: int) -> None:
+        """Open the payment's challenge (nothing if it has one)."""
+        ...
+
+    def wrong(self, payment_id: str) -> None:
+        """Count a wrong answer."""
+        ...
+
+    def close(self, payment_id: str, status: str) -> None:
+        """End a pending challenge: succeeded, expired or locked."""
+        ...
 
 
 class StepUps:
     challenge_s = CHALLENGE_S
 
-    def __init__(self, platform: Platform, holds: Holds, factors: Factors) -> None:
-        self.platform = platform
+    def __init__(
+        self, challenges: ChallengeRepository, holds: Holds, factors: Factors, passkeys: PasskeyCheck | None,
+        policy: PaymentPolicy, decisions: Decisions, log: SecurityLog, clock: Clock,
+    ) -> None:  # fmt: skip
+        self.challenges = challenges
         self.holds = holds
         self.factors = factors
-        self.passkeys: PasskeyCheck | None = None
-        platform.step_ups = self
-        holds.challenge_pending = self.pending
+        self.passkeys = passkeys
+        self.policy = policy
+        self.decisions = decisions
+        self.log = log
+        self.clock = clock
 
     def ready(self, party_id: str) -> bool:
         """The payer can answer a challenge: it has a confirmed second factor."""
         return self.factors.has_factor(party_id)
 
     def find(self, payment_id: str) -> Challenge | None:
-        rows = self.platform.db.query(
-            "SELECT payment_id, party_id, webauthn_challenge, expires_ms, attempts, status FROM challenges "
-            "WHERE payment_id = ?",
-            (payment_id,),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        return Challenge(str(r[0]), str(r[1]), bytes(r[2]), int(r[3]), int(r[4]), str(r[5]))
+        return self.challenges.find(payment_id)
 
     def pending(self, payment_id: str) -> bool:
         found = self.find(payment_id)
@@ -78,13 +86,8 @@ class StepUps:
         """The payment with its challenge: opened when the hold was just placed (or replayed)."""
         found = self.find(payment.id)
         if found is None and payment.status == "requires_authentication":
-            now = self.platform.clock_ms()
-            self.platform.db.query(
-                "INSERT INTO challenges (payment_id, party_id, currency, webauthn_challenge, created_ms, expires_ms, "
-                "attempts, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'pending') ON CONFLICT DO NOTHING",
-                (payment.id, payment.customer, payment.currency, secrets.token_bytes(32), now,
-                 now + self.challenge_s * 1000),
-            )  # fmt: skip
+            now = self.clock()
+            self.challenges.open(payment, secrets.token_bytes(32), now, now + self.challenge_s * 1000)
             found = self.find(payment.id)
         if found is None or found.status != "pending":
             return payment
@@ -126,10 +129,10 @@ class StepUps:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment does not wait for authentication")
         if c.status == "succeeded":
             done = self.holds.get(principal, payment_id)
-            return dataclasses.replace(done, replayed=True, policy=self.platform.decision_of(payment_id, counted=True))
+            return dataclasses.replace(done, replayed=True, policy=self.decisions.decision_of(payment_id, counted=True))
         if c.status != "pending" or c.attempts >= ATTEMPTS_MAX:
             raise PlatformError(ErrorCode.challenge_locked, "too many wrong answers: the payment was canceled")
-        now = self.platform.clock_ms()
+        now = self.clock()
         if now >= c.expires_ms:
             self._close(c, "expired")
             raise PlatformError(ErrorCode.challenge_expired, "the challenge expired; the hold was released")
@@ -143,15 +146,15 @@ class StepUps:
             method = self.factors.verify(customer, code, recovery_code)
         if method is None:
             return self._wrong(principal, c)
-        self.platform.policy.strongly_authenticated(customer, now)
+        self.policy.strongly_authenticated(customer, now)
         payment = self.holds.capture(principal, payment_id, None, authenticated=True)
         self._close(c, "succeeded")
-        self.platform.security_event("step_up.succeeded", customer, principal.key_id, payment=payment_id, method=method)
+        self.log.record("step_up.succeeded", customer, principal.key_id, payment=payment_id, method=method)
         return dataclasses.replace(payment, status="succeeded")
 
     def _wrong(self, principal: Principal, c: Challenge) -> Payment:
-        self.platform.db.query("UPDATE challenges SET attempts = attempts + 1 WHERE payment_id = ?", (c.payment_id,))
-        self.platform.security_event("step_up.failed", c.party_id, principal.key_id, payment=c.payment_id)
+        self.challenges.wrong(c.payment_id)
+        self.log.record("step_up.failed", c.party_id, principal.key_id, payment=c.payment_id)
         if c.attempts + 1 >= ATTEMPTS_MAX:
             self._close(c, "locked")
             self.holds.void(principal, c.payment_id)
@@ -161,6 +164,4 @@ class StepUps:
         )
 
     def _close(self, c: Challenge, status: str) -> None:
-        self.platform.db.query(
-            "UPDATE challenges SET status = ? WHERE payment_id = ? AND status = 'pending'", (status, c.payment_id)
-        )
+        self.challenges.close(c.payment_id, status)

@@ -14,12 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, int16
+from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import currency, round_to_exponent, share
+from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
-from farthing.errors import ErrorCode, TransferResult
-from farthing.services.platform import CODE_ROUNDING, CODE_TAX_LIABILITY, T_ROUNDING, T_TAX, Platform, PlatformError
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY, T_ROUNDING, T_TAX, Accounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,60 +42,71 @@ class TaxReturn:
     """exact - remitted: booked to the rounding account (negative: taken from it)."""
 
 
-def close_period(platform: Platform, period: str) -> list[TaxReturn]:
-    """Close every open tax base of `period` ("2026-11"): compute, round once, book. Only a period that
-    has ended everywhere (12 hours past its end in UTC, for the zones furthest west) can be closed."""
-    try:
-        year, month = (int(p) for p in period.split("-"))
-        if not 1 <= month <= 12 or len(period) != 7:
-            raise ValueError
-        ends = datetime(year + month // 12, month % 12 + 1, 1, 12, tzinfo=UTC)
-    except ValueError:
-        raise PlatformError(
-            ErrorCode.validation_failed, f"a period is a month such as 2026-11, not {period!r}"
-        ) from None
-    if platform.clock_ms() < int(ends.timestamp()) * 1000:
-        raise PlatformError(
-            ErrorCode.validation_failed, f"{period} has not ended everywhere yet (until {ends:%Y-%m-%d %H:%M} UTC)"
-        )
-    rows = platform.db.query(
-        "SELECT account_id, merchant, place, kind, rate_ppm, inclusive, currency FROM tax_bases "
-        "WHERE period = ? ORDER BY merchant, place, rate_ppm",
-        (period,),
-    )
-    returns = []
-    for raw_id, merchant, place, kind, rate, inclusive, code in rows:
-        base_id = int16(bytes(raw_id))
-        cur = currency(code)
-        [base] = platform.ledger.accounts([base_id])
-        gross = base.credits_posted - base.debits_posted  # refunds took their part back (after an earlier
-        sign = -1 if gross < 0 else 1  # return was closed, below zero: this return gives tax back)
-        exact = sign * share(sign * gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
-        remitted, residue = round_to_exponent(exact, cur)
-        wallet = platform.wallet_account(merchant, "merchant", cur)
-        liability = platform.platform_account(CODE_TAX_LIABILITY, cur)
-        rounding = platform.platform_account(CODE_ROUNDING, cur)
-        legs = [
-            leg
-            for leg in (
-                _signed(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX),
-                _signed(derive_id("tax-rounding", str(base_id)), liability, rounding, residue, cur.ledger, T_ROUNDING),
+class Tax:
+    """Closes tax periods: each merchant's tax per place and rate, on the aggregate, rounded once."""
+
+    def __init__(self, db: PlatformDb, ledger: GroupCommitter, accounts: Accounts, clock: Clock) -> None:
+        self.db = db
+        self.ledger = ledger
+        self.accounts = accounts
+        self.clock = clock
+
+    def close_period(self, period: str) -> list[TaxReturn]:
+        """Close every open tax base of `period` ("2026-11"): compute, round once, book. Only a period that
+        has ended everywhere (12 hours past its end in UTC, for the zones furthest west) can be closed."""
+        try:
+            year, month = (int(p) for p in period.split("-"))
+            if not 1 <= month <= 12 or len(period) != 7:
+                raise ValueError
+            ends = datetime(year + month // 12, month % 12 + 1, 1, 12, tzinfo=UTC)
+        except ValueError:
+            raise PlatformError(
+                ErrorCode.validation_failed, f"a period is a month such as 2026-11, not {period!r}"
+            ) from None
+        if self.clock() < int(ends.timestamp()) * 1000:
+            raise PlatformError(
+                ErrorCode.validation_failed, f"{period} has not ended everywhere yet (until {ends:%Y-%m-%d %H:%M} UTC)"
             )
-            if leg is not None
-        ]
-        if legs:
-            results = platform.ledger.create_transfers(linked_chain(legs))
-            if not all(r in (TransferResult.ok, TransferResult.exists) for r in results):
-                raise PlatformError(
-                    ErrorCode.payment_refused,
-                    f"could not book the {kind} of {merchant} for {place} {period}: {[r.name for r in results]}",
-                )
-        platform.db.query(
-            "UPDATE tax_bases SET closed_ms = ? WHERE account_id = ? AND closed_ms IS NULL",
-            (platform.clock_ms(), b16(base_id)),
+        rows = self.db.query(
+            "SELECT account_id, merchant, place, kind, rate_ppm, inclusive, currency FROM tax_bases "
+            "WHERE period = ? ORDER BY merchant, place, rate_ppm",
+            (period,),
         )
-        returns.append(TaxReturn(merchant, place, kind, rate, period, cur.code, gross, exact, remitted, residue))
-    return returns
+        returns = []
+        for raw_id, merchant, place, kind, rate, inclusive, code in rows:
+            base_id = int16(bytes(raw_id))
+            cur = currency(code)
+            [base] = self.ledger.accounts([base_id])
+            gross = base.credits_posted - base.debits_posted  # refunds took their part back (after an earlier
+            sign = -1 if gross < 0 else 1  # return was closed, below zero: this return gives tax back)
+            exact = sign * share(sign * gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
+            remitted, residue = round_to_exponent(exact, cur)
+            wallet = self.accounts.wallet_account(merchant, "merchant", cur)
+            liability = self.accounts.platform_account(CODE_TAX_LIABILITY, cur)
+            rounding = self.accounts.platform_account(CODE_ROUNDING, cur)
+            legs = [
+                leg
+                for leg in (
+                    _signed(derive_id("tax", str(base_id)), wallet, liability, exact, cur.ledger, T_TAX),
+                    _signed(
+                        derive_id("tax-rounding", str(base_id)), liability, rounding, residue, cur.ledger, T_ROUNDING
+                    ),
+                )
+                if leg is not None
+            ]
+            if legs:
+                results = self.ledger.create_transfers(linked_chain(legs))
+                if not all(r in (TransferResult.ok, TransferResult.exists) for r in results):
+                    raise PlatformError(
+                        ErrorCode.payment_refused,
+                        f"could not book the {kind} of {merchant} for {place} {period}: {[r.name for r in results]}",
+                    )
+            self.db.query(
+                "UPDATE tax_bases SET closed_ms = ? WHERE account_id = ? AND closed_ms IS NULL",
+                (self.clock(), b16(base_id)),
+            )
+            returns.append(TaxReturn(merchant, place, kind, rate, period, cur.code, gross, exact, remitted, residue))
+        return returns
 
 
 def _signed(transfer_id: int, debit: int, credit: int, amount: int, ledger: int, code: int) -> Transfer | None:

@@ -24,9 +24,13 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from farthing.errors import ErrorCode
-from farthing.services.platform import SCOPES, Platform, PlatformError, Principal
-from farthing.services.privacy import Privacy
+from farthing.adapters.platform_db import PlatformDb
+from farthing.clock import Clock
+from farthing.domain.principals import SCOPES, Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.parties import Parties
+from farthing.services.personal_data import PersonalData
+from farthing.services.security_log import SecurityLog
 
 ARGON2 = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
 FAILURES_FREE = 5
@@ -68,16 +72,21 @@ class DirMailer:
 
 
 class Users:
-    def __init__(self, platform: Platform, privacy: Privacy, mailer: DirMailer | None = None) -> None:
-        self.platform = platform
-        self.db = platform.db
-        self.privacy = privacy
+    def __init__(
+        self, db: PlatformDb, clock: Clock, log: SecurityLog, parties: Parties, personal: PersonalData,
+        mailer: DirMailer | None = None,
+    ) -> None:  # fmt: skip
+        self.db = db
+        self.clock = clock
+        self.log = log
+        self.parties = parties
+        self.personal = personal
         self.mailer = mailer or DirMailer(os.environ.get("FARTHING_MAIL_DIR", "farthing-mail"))
 
     @functools.cached_property
     def _lookup_key(self) -> bytes:
         """Read (and unwrapped) once: a rotation re-wraps it, its value never changes."""
-        return self.privacy.system_key("email-lookup")
+        return self.personal.system_key("email-lookup")
 
     def _lookup(self, email: str) -> bytes:
         key = self._lookup_key
@@ -99,7 +108,7 @@ class Users:
         if self.db.query("SELECT 1 FROM users WHERE email_hmac = ?", (lookup,)):
             raise PlatformError(ErrorCode.validation_failed, "an account with this email exists; sign in")
         operator = Principal("signup", "operator", None, mode, frozenset({"parties:write"}))
-        customer, _, _ = self.platform.create_party(operator, "customer", name, personal={"email": email})
+        customer, _, _ = self.parties.create(operator, "customer", name, personal={"email": email})
         return self._user("payer", customer, mode, email, password, lookup)
 
     def add(self, principal: Principal, role: str, email: str, password: str, party_id: str | None) -> User:
@@ -110,7 +119,7 @@ class Users:
             raise PlatformError(ErrorCode.validation_failed, "role is merchant_staff or operator")
         self._checked(email, password)
         if role == "merchant_staff":
-            self.platform._party(party_id or "", "merchant", principal.mode)
+            self.parties.check(party_id or "", "merchant", principal.mode)
         lookup = self._lookup(email)
         if self.db.query("SELECT 1 FROM users WHERE email_hmac = ?", (lookup,)):
             raise PlatformError(ErrorCode.validation_failed, "an account with this email exists")
@@ -118,13 +127,13 @@ class Users:
 
     def _user(self, role: str, party: str | None, mode: str, email: str, password: str, lookup: bytes) -> User:
         user = User("usr_" + secrets.token_hex(12), role, party, mode)
-        self.privacy.seal_profile(user.id, {"email": email})
+        self.personal.seal_profile(user.id, {"email": email})
         self.db.query(
             "INSERT INTO users (id, role, party_id, mode, email_hmac, password_hash, created_ms) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (user.id, role, party, mode, lookup, ARGON2.hash(password), self.platform.clock_ms()),
+            (user.id, role, party, mode, lookup, ARGON2.hash(password), self.clock()),
         )
-        self.platform.security_event("user.created", party, None, user=user.id, role=role)
+        self.log.record("user.created", party, None, user=user.id, role=role)
         return user
 
     # -- sessions --------------------------------------------------------------------------------
@@ -136,16 +145,16 @@ class Users:
             "SELECT id, role, party_id, mode, password_hash, failures, locked_until_ms FROM users WHERE email_hmac = ?",
             (self._lookup(email),),
         )
-        now = self.platform.clock_ms()
+        now = self.clock()
         if not rows:
             ARGON2.hash(password)  # as slow as a real check: no telling which emails exist
-            self.platform.security_event("signin.failed", None, None, {"ip": ip}, reason="unknown")
+            self.log.record("signin.failed", None, None, {"ip": ip}, reason="unknown")
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password")
         user_id, role, party, mode, stored, failures, locked_until = rows[0]
         seen = {"ip": ip, "user_agent": user_agent}
         user = User(str(user_id), str(role), party, str(mode))
         if now < int(locked_until):
-            self.platform.security_event("signin.locked", party, None, seen, user=user.id)
+            self.log.record("signin.locked", party, None, seen, user=user.id)
             seconds = -(-(int(locked_until) - now) // 1000)
             raise PlatformError(ErrorCode.account_locked, f"too many wrong passwords; try again in {seconds} s")
         try:
@@ -154,17 +163,17 @@ class Users:
             failures = int(failures) + 1
             lock = 0 if failures < FAILURES_FREE else now + min(LOCK_MS * 2 ** (failures - FAILURES_FREE), LOCK_MS_MAX)
             self.db.query("UPDATE users SET failures = ?, locked_until_ms = ? WHERE id = ?", (failures, lock, user.id))
-            self.platform.security_event("signin.failed", party, None, seen, user=user.id, failures=failures)
+            self.log.record("signin.failed", party, None, seen, user=user.id, failures=failures)
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password") from None
         if ARGON2.check_needs_rehash(str(stored)):
             self.db.query("UPDATE users SET password_hash = ? WHERE id = ?", (ARGON2.hash(password), user.id))
         self.db.query("UPDATE users SET failures = 0, locked_until_ms = 0 WHERE id = ?", (user.id,))
-        self.platform.security_event("signin.succeeded", party, None, seen, user=user.id, method="password")
+        self.log.record("signin.succeeded", party, None, seen, user=user.id, method="password")
         return self.open_session(user)
 
     def open_session(self, user: User) -> Session:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
-        now = self.platform.clock_ms()
+        now = self.clock()
         self.db.query(
             "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)",
             (hashlib.sha256(token.encode()).digest(), user.id, csrf, now, now + SESSION_MS),
@@ -179,7 +188,7 @@ class Users:
         if not rows:
             raise PlatformError(ErrorCode.authentication_failed, "this passkey belongs to no one who signs in")
         user = User(str(rows[0][0]), str(rows[0][1]), rows[0][2], str(rows[0][3]))
-        self.platform.security_event("signin.succeeded", party, None, user=user.id, method="passkey")
+        self.log.record("signin.succeeded", party, None, user=user.id, method="passkey")
         return self.open_session(user)
 
     def session(self, token: str) -> tuple[User, str] | None:
@@ -189,7 +198,7 @@ class Users:
             "JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ?",
             (hashlib.sha256(token.encode()).digest(),),
         )
-        if not rows or int(rows[0][5]) <= self.platform.clock_ms():
+        if not rows or int(rows[0][5]) <= self.clock():
             return None
         r = rows[0]
         return User(str(r[0]), str(r[1]), r[2], str(r[3])), str(r[4])
@@ -213,15 +222,15 @@ class Users:
         token = secrets.token_urlsafe(32)
         self.db.query(
             "INSERT INTO password_resets (token_sha256, user_id, expires_ms) VALUES (?, ?, ?)",
-            (hashlib.sha256(token.encode()).digest(), rows[0][0], self.platform.clock_ms() + RESET_MS),
+            (hashlib.sha256(token.encode()).digest(), rows[0][0], self.clock() + RESET_MS),
         )
         self.mailer.send(email, "Reset your Farthing password", f"Your one-time reset token: {token}")
-        self.platform.security_event("password.reset_requested", None, None, user=str(rows[0][0]))
+        self.log.record("password.reset_requested", None, None, user=str(rows[0][0]))
 
     def reset(self, token: str, new_password: str) -> None:
         if not isinstance(new_password, str) or not PASSWORD_LENGTH_MIN <= len(new_password) <= 1024:
             raise PlatformError(ErrorCode.validation_failed, f"a password has {PASSWORD_LENGTH_MIN} to 1024 characters")
-        now = self.platform.clock_ms()
+        now = self.clock()
         used = self.db.query(
             "UPDATE password_resets SET used_ms = ? WHERE token_sha256 = ? AND used_ms IS NULL AND expires_ms > ? "
             "RETURNING user_id",
@@ -237,4 +246,4 @@ class Users:
                 (hashed, user_id),
             )
             tx.query("DELETE FROM sessions WHERE user_id = ?", (user_id,))
-        self.platform.security_event("password.reset", None, None, user=user_id)
+        self.log.record("password.reset", None, None, user=user_id)

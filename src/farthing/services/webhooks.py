@@ -26,8 +26,8 @@ import httpx
 from farthing import limits
 from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock, system_clock
-from farthing.errors import ErrorCode
-from farthing.services.platform import PlatformError, Principal, require_scope
+from farthing.domain.principals import Principal, require_scope
+from farthing.errors import ErrorCode, PlatformError
 
 _BATCH = 100
 

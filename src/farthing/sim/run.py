@@ -17,166 +17,52 @@ colluding with a card thief tries to refund more than was paid: the ledger refus
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import math
 import random
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyotp
 from nacl.signing import SigningKey
 
 from farthing import limits
+from farthing.bootstrap import Platform, open_platform
 from farthing.domain.channels import rules, vouchers
-from farthing.domain.channels.rules import Accepted, Form, Terms
+from farthing.domain.channels.rules import Form
 from farthing.domain.channels.vouchers import Voucher
-from farthing.domain.money import currency
+from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence
-from farthing.domain.policy.model import Policy
+from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.domain.risk.velocity import Velocity
-from farthing.errors import ErrorCode
+from farthing.errors import PlatformError
 from farthing.services import heap
-from farthing.services.allowances import Allowances
-from farthing.services.channels import Channels, OpenChannel
-from farthing.services.factors import Factors
-from farthing.services.holds import Holds
+from farthing.services.accounts import CODE_CARD_FEES, CODE_FEE_REVENUE
+from farthing.services.channel_model import OpenChannel
 from farthing.services.ledger import scratch_ledger_url
-from farthing.services.platform import (
-    CODE_CARD_FEES,
-    CODE_FEE_REVENUE,
-    MERCHANT_SCOPES,
-    Payment,
-    PaymentItem,
-    PlatformError,
-    Principal,
-    open_platform,
+from farthing.services.payments.model import Payment, PaymentItem
+from farthing.sim.agents import (
+    GOOD_CARD,
+    REFUSALS,
+    Consumer,
+    Day,
+    Device,
+    Result,
+    SimChannel,
+    changed,
+    month_of,
+    poisson,
+    totals,
 )
-from farthing.services.refunds import refund
-from farthing.services.stepup import StepUps
-from farthing.sim.scenario import Fraudsters, Scenario, ScenarioError
+from farthing.sim.fraud import Fraud
+from farthing.sim.scenario import Scenario
 
 CHANNEL_DAYS = 7
 """A simulated channel lasts a week (its hold, plus a day to redeem, within the ledger's 31-day maximum)."""
 START_MS = 1_798_761_600_000  # 2027-01-01T00:00:00Z: every run starts on the same calendar
 HOUR_MS = 3_600_000
-GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
 
 OPERATOR = Principal("sim", "operator", None, "test", frozenset({"parties:write"}))
-
-
-@dataclass
-class Day:
-    day: int
-    attempts: int = 0
-    """Purchase occasions where the consumer wanted to buy (after the mental-cost decision)."""
-    declined_by_price: int = 0
-    declined_by_budget: int = 0
-    """Purchases a consumer wanted but its monthly budget had no room for."""
-    walked_away: int = 0
-    """Purchase occasions lost: the consumer had given up for the day after a refused payment."""
-    payments: int = 0
-    value: int = 0
-    platform_fees: int = 0
-    processing_cost: int = 0
-    top_ups: int = 0
-    step_ups: int = 0
-    abandoned: int = 0
-    honest_refused: int = 0
-    fraud_attempted: int = 0
-    fraud_stopped: int = 0
-    fraud_lost: int = 0
-    fraud_paused: int = 0
-    """Fraud attempts the top-up velocity guard refused before they reached the card network."""
-    ledger_transfers: int = 0
-    device_payments: int = 0
-    """Payments devices made under their owners' allowances (counted in `payments` too)."""
-    device_capped: int = 0
-    """Device uses refused: past the owner's allowance, with nobody there to authenticate."""
-
-    def as_row(self, scale: int) -> dict[str, float | int]:
-        row: dict[str, float | int] = {}
-        for k, v in dataclasses.asdict(self).items():
-            row[k] = v / scale if k in MONEY_METRICS else v
-        return row
-
-
-MONEY_METRICS = ("value", "platform_fees", "processing_cost", "fraud_lost")
-"""A day's figures in ledger units of the scenario's currency; every other one is a count."""
-COUNT_METRICS = tuple(f.name for f in dataclasses.fields(Day) if f.name != "day" and f.name not in MONEY_METRICS)
-
-
-@dataclass
-class Consumer:
-    principal: Principal
-    rng: random.Random
-    group: int
-    willingness: int
-    balance: int = 0
-    totp: pyotp.TOTP | None = None
-    last_step: int = -1
-    month: int = -1
-    """The simulated calendar month `spent` is for (months since year 0)."""
-    spent: int = 0
-    """Spent on items this month, purchases in flight included (for the budget)."""
-    away_until_ms: int = 0
-    """Gone until then (the end of the day) after giving up on a refused payment."""
-
-
-@dataclass
-class _Channel:
-    id: str
-    terms: Terms
-    key: SigningKey
-    payer: Consumer
-    merchant: Principal
-    created_ms: int
-    paid: int = 0
-    sequence: int = 0
-    redeemed: int = 0
-    mark: Accepted = field(default_factory=lambda: Accepted(0, 0, b""))
-
-
-@dataclass
-class _Device:
-    rng: random.Random
-    owner: Consumer
-    service: Principal
-    allowance: str
-    uses_per_day: float
-    price: int
-
-
-@dataclass
-class Result:
-    scenario: Scenario
-    days: list[Day]
-    totals: dict[str, float] = field(default_factory=dict)
-    hours: list[int] = field(default_factory=lambda: [0] * 24)
-    """Payments by hour of the day (simulated clock, midnight first), over the whole run."""
-
-
-def _month(ms: int) -> int:
-    """The calendar month (UTC) of the simulated instant, as months since year 0."""
-    t = time.gmtime(ms // 1000)
-    return t.tm_year * 12 + t.tm_mon - 1
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 50:  # normal approximation for large means
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, p = math.exp(-mean), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def run(
@@ -202,30 +88,26 @@ def _run_on(s: Scenario, url: str, where: Path, progress: Callable[[int, int], N
     # One caller that waits for each answer: a group commit waiting for company would only add latency
     # (a step-up's capture, a top-up: 524 -> 719 payments/s in the eu-de bench world).
     platform = open_platform(
-        url, s.scenario.policies, commit_wait_ms=0, keys_beside=f"{where}/sim", clock=lambda: now[0]
+        url,
+        s.scenario.policies,
+        commit_wait_ms=0,
+        keys_beside=f"{where}/sim",
+        clock=lambda: now[0],
+        topup_guard=Velocity() if s.payments.top_up_guard else None,
+        adjust=lambda policy: changed(policy, s),
     )  # the simulated clock, the ledger's too
-    platform.topup_guard = Velocity() if s.payments.top_up_guard else None
-    for code, policy in list(platform.policy.policies.items()):
-        platform.policy.policies[code] = changed(policy, s)
-    holds = Holds.open(platform)
-    factors = Factors(platform)
-    step_ups = StepUps(platform, holds, factors)
     cur = currency(s.scenario.currency)
-    world = None
     try:
         with heap.settled():  # 22.5k -> 24.5k payments/s in bench/sim.py's us world
-            world = _World(s, platform, holds, factors, step_ups, cur, now)
-            return world.run(progress)
+            return _World(s, platform, cur, now).run(progress)
     finally:
-        if world is not None and world.channels is not None:
-            world.channels.close()
-        holds.close()
         platform.close()
 
 
-class _World:
-    def __init__(self, s, platform, holds, factors, step_ups, cur, now) -> None:  # type: ignore[no-untyped-def]
-        self.s, self.platform, self.holds, self.factors, self.step_ups = s, platform, holds, factors, step_ups
+class _World(Fraud):
+    def __init__(self, s: Scenario, platform: Platform, cur: Currency, now: list[int]) -> None:
+        self.s, self.platform = s, platform
+        self.holds, self.step_ups, factors = platform.holds, platform.step_ups, platform.identity.factors
         self.cur, self.now = cur, now
         self.top_up = cur.parse(s.payments.top_up)
         self.top_up_below = cur.parse(s.payments.top_up_when_below)
@@ -234,11 +116,11 @@ class _World:
         self.merchant_keys: dict[str, Principal] = {}
         for m in s.merchants:
             for _ in range(m.count):
-                merchant, key, _ = platform.create_party(OPERATOR, "merchant", "Sim merchant", m.country)
+                merchant, key, _ = platform.parties.create(OPERATOR, "merchant", "Sim merchant", m.country)
                 self.merchants.append((merchant, cur.parse(m.price)))
                 self.merchant_keys[merchant] = Principal(key, "merchant", merchant, "test", MERCHANT_SCOPES)
-        self.channels = Channels(platform) if s.payments.path == "channel" else None
-        self.open_channels: dict[tuple[int, str], _Channel] = {}
+        self.channels = platform.channels if s.payments.path == "channel" else None
+        self.open_channels: dict[tuple[int, str], SimChannel] = {}
         self.deposit = cur.parse(s.payments.channel_deposit)
         self.consumers: list[Consumer] = []
         number = 0
@@ -247,7 +129,7 @@ class _World:
             for _ in range(c.count):
                 rng = random.Random(f"{seed}:consumer:{number}")
                 number += 1
-                party, key, _ = platform.create_party(OPERATOR, "customer", "Sim consumer", c.country)
+                party, key, _ = platform.parties.create(OPERATOR, "customer", "Sim consumer", c.country)
                 principal = Principal(key, "customer", party, "test", frozenset({"payments:write", "topups:write"}))
                 willingness = round(median * math.exp(rng.gauss(0, 0.5)))
                 consumer = Consumer(principal, rng, g, willingness)
@@ -261,11 +143,11 @@ class _World:
         self.fraudsters: list[Principal] = []
         home = s.merchants[0].country
         for _ in self.fraud_rngs:
-            party, key, _ = platform.create_party(OPERATOR, "customer", "Sim fraudster", home)
+            party, key, _ = platform.parties.create(OPERATOR, "customer", "Sim fraudster", home)
             self.fraudsters.append(
                 Principal(key, "customer", party, "test", frozenset({"topups:write", "payments:write"}))
             )
-        self.mule, mule_key, _ = platform.create_party(OPERATOR, "merchant", "Sim colluding merchant", home)
+        self.mule, mule_key, _ = platform.parties.create(OPERATOR, "merchant", "Sim colluding merchant", home)
         self.mule_key = Principal(mule_key, "merchant", self.mule, "test", MERCHANT_SCOPES)
         self.devices = self._devices()
         self.hourly = [group.hourly_means() for group in s.consumers]
@@ -277,13 +159,13 @@ class _World:
         """Card tester -> the hour its attack starts, today."""
         self.transfers_seen = self._transfers()
 
-    def _devices(self) -> list[_Device]:
+    def _devices(self) -> list[Device]:
         """Each device's owner (the consumers in turn) grants the device service an allowance."""
-        allowances, devices = Allowances(self.platform), []
+        allowances, devices = self.platform.allowances, []
         lasts_s = min((self.s.scenario.days + 1) * 86_400, limits.allowance_s_max)
         for g, spec in enumerate(self.s.devices):
             name = f"Sim device service {g}"
-            service, key, _ = self.platform.create_party(OPERATOR, "merchant", name, self.s.merchants[0].country)
+            service, key, _ = self.platform.parties.create(OPERATOR, "merchant", name, self.s.merchants[0].country)
             principal = Principal(key, "merchant", service, "test", MERCHANT_SCOPES)
             for _ in range(spec.count):
                 owner = self.consumers[len(devices) % len(self.consumers)]
@@ -291,7 +173,7 @@ class _World:
                 granted = allowances.grant(owner.principal, service, self.cur.code, spec.price, spec.per_day,
                                            spec.total, lasts_s, Evidence(ip=country))  # fmt: skip
                 rng = random.Random(f"{self.s.scenario.seed}:device:{len(devices)}")
-                devices.append(_Device(rng, owner, principal, granted.id, spec.uses_per_day,
+                devices.append(Device(rng, owner, principal, granted.id, spec.uses_per_day,
                                        self.cur.parse(spec.price)))  # fmt: skip
         self.allowances = allowances
         return devices
@@ -300,7 +182,7 @@ class _World:
         return int(self.platform.db.query("SELECT count(*) FROM transfers")[0][0])
 
     def _balance(self, code: int) -> int:
-        [state] = self.platform.ledger.accounts([self.platform.platform_account(code, self.cur)])
+        [state] = self.platform.ledger.accounts([self.platform.accounts.platform_account(code, self.cur)])
         return state.credits_posted - state.debits_posted if code == CODE_FEE_REVENUE else state.debits_posted
 
     def run(self, progress: Callable[[int, int], None] | None) -> Result:
@@ -329,12 +211,12 @@ class _World:
         intents: list[tuple[Consumer, str, int]] = []
         now = self.now[0]
         hour = self._hour()
-        month = _month(now)
+        month = month_of(now)
         for consumer in self.consumers:
             group = self.s.consumers[consumer.group]
             mental = self.cur.parse(group.mental_cost)
             budget = self.budgets[consumer.group]
-            for _ in range(_poisson(consumer.rng, self.hourly[consumer.group][hour])):
+            for _ in range(poisson(consumer.rng, self.hourly[consumer.group][hour])):
                 merchant, price = self.merchants[consumer.rng.randrange(len(self.merchants))]
                 if consumer.away_until_ms > now:
                     day.walked_away += 1
@@ -373,7 +255,9 @@ class _World:
                 items[merchant, consumer.group] = item
             batch.append((consumer.principal, item, None))
         paid = 0
-        for (consumer, _, price), done in zip(intents, self.platform.pay_many(batch, step_up=True), strict=True):
+        for (consumer, _, price), done in zip(
+            intents, self.platform.batches.pay_many(batch, step_up=True), strict=True
+        ):
             if isinstance(done, PlatformError):
                 self._refused(day, done, consumer, price)
                 continue
@@ -393,7 +277,7 @@ class _World:
     def _fund(self, day: Day, consumer: Consumer, needed: int) -> None:
         """Top the consumer's wallet up by card until it holds `needed`."""
         while consumer.balance < needed:
-            self.platform.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
+            self.platform.topups.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
             consumer.balance += self.top_up
             day.top_ups += 1
 
@@ -417,7 +301,7 @@ class _World:
                     self._refused(day, refused, consumer, price)
                     continue
                 consumer.balance -= opened.deposit
-                ch = _Channel(opened.id, opened.terms, key, consumer, self.merchant_keys[merchant], opened.created_ms)
+                ch = SimChannel(opened.id, opened.terms, key, consumer, self.merchant_keys[merchant], opened.created_ms)
                 self.open_channels[(id(consumer), merchant)] = ch
             voucher = vouchers.sign(ch.key, ch.terms.channel_id, ch.paid + price, ch.sequence + 1)
             ch.mark = rules.accept(ch.terms, ch.mark, voucher, self.now[0], price=price)  # the merchant's check
@@ -430,7 +314,7 @@ class _World:
                 old = self.now[0] - ch.created_ms >= (CHANNEL_DAYS - 1) * 86_400_000
                 self._redeem(ch, close=old)  # a closed one leaves open_channels
 
-    def _redeem(self, ch: _Channel, close: bool) -> None:
+    def _redeem(self, ch: SimChannel, close: bool) -> None:
         assert self.channels is not None
         if ch.mark.amount > ch.redeemed or close:
             voucher = Voucher(ch.terms.channel_id, ch.mark.amount, ch.mark.sequence, ch.mark.proof)
@@ -442,7 +326,7 @@ class _World:
 
     def _refused(self, day: Day, refused: PlatformError, consumer: Consumer, price: int) -> None:
         """An honest payment refused: counted; the consumer may give up for the rest of the day."""
-        if refused.code not in _REFUSALS:
+        if refused.code not in REFUSALS:
             raise refused
         day.honest_refused += 1
         self._not_bought(consumer, price)
@@ -474,64 +358,17 @@ class _World:
         finally:
             self.now[0] = saved
 
-    def _card_testing(self, day: Day) -> None:
-        specs = [f for f in self.s.fraudsters for _ in range(f.count)]
-        hour = self._hour()
-        for i, (rng, principal, spec) in enumerate(zip(self.fraud_rngs, self.fraudsters, specs, strict=True)):
-            if spec.kind == "account_takeover":
-                self._takeover(day, rng, spec)
-                continue
-            if spec.kind == "refund_collusion":
-                self._collusion(day, rng, spec, principal)
-                continue
-            if hour == 0:  # a day's attack comes in a burst, from an hour of the tester's choosing
-                self.bursts[i] = rng.randrange(24) if spec.burst_hours < 24 else 0
-            if (hour - self.bursts.get(i, 0)) % 24 >= spec.burst_hours:
-                continue
-            for _ in range(_poisson(rng, spec.attempts_per_day / spec.burst_hours)):
-                day.fraud_attempted += 1
-                card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
-                try:
-                    self.platform.top_up(principal, spec.test_amount, self.cur.code, card)
-                except PlatformError as refused:
-                    day.fraud_stopped += 1
-                    if refused.code is ErrorCode.topups_paused:
-                        day.fraud_paused += 1
-                    continue
-                day.fraud_lost += self.cur.parse(spec.test_amount)  # charged back later: the platform's loss
-
-    def _takeover(self, day: Day, rng: random.Random, spec: Fraudsters) -> None:
-        """Stolen credentials: the thief pays a colluding merchant out of a victim's wallet. The policy's
-        limits refuse past the cap; a step-up stops it (the thief has no second factor); funds run out."""
-        amount = self.cur.parse(spec.takeover_amount)
-        for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
-            victim = self.consumers[rng.randrange(len(self.consumers))]
-            day.fraud_attempted += 1
-            country = self.s.consumers[victim.group].country
-            item = PaymentItem(self.mule, self.cur.format(amount), self.cur.code, evidence=Evidence(ip=country))
-            try:
-                paid = self.platform.pay(victim.principal, item, None)
-            except PlatformError:
-                day.fraud_stopped += 1
-                continue
-            if paid.status == "requires_authentication":
-                self.holds.void(victim.principal, paid.id)
-                day.fraud_stopped += 1
-                continue
-            victim.balance -= amount
-            day.fraud_lost += amount
-
     def _device_uses(self, day: Day) -> None:
         """Each device's uses this hour, charged by its service under the owner's allowance."""
         for dev in self.devices:
-            for _ in range(_poisson(dev.rng, dev.uses_per_day / 24)):
+            for _ in range(poisson(dev.rng, dev.uses_per_day / 24)):
                 owner = dev.owner
                 self._fund(day, owner, dev.price)
                 try:
                     charged = self.allowances.charge(dev.service, dev.allowance, self.cur.format(dev.price), None,
                                                      None)  # fmt: skip
                 except PlatformError as refused:  # past the caps, and the owner has no second factor
-                    if refused.code not in _REFUSALS:
+                    if refused.code not in REFUSALS:
                         raise
                     day.device_capped += 1
                     continue
@@ -544,76 +381,3 @@ class _World:
                 day.device_payments += 1
                 day.value += dev.price
                 self.hours[self._hour()] += 1
-
-    def _collusion(self, day: Day, rng: random.Random, spec: Fraudsters, accomplice: Principal) -> None:
-        """A merchant colluding with a card thief: a stolen card funds the accomplice's wallet, the
-        accomplice buys from the merchant, and the merchant refunds twice what was paid (to launder it,
-        or to multiply it). A refund goes only back to the wallet it came from and never passes what was
-        paid, so the ledger refuses it; what is lost is the stolen card's top-up, charged back later."""
-        amount = self.cur.parse(spec.test_amount)
-        for _ in range(_poisson(rng, spec.attempts_per_day / 24)):
-            day.fraud_attempted += 1
-            card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
-            try:
-                self.platform.top_up(accomplice, spec.test_amount, self.cur.code, card)
-            except PlatformError:
-                day.fraud_stopped += 1
-                continue
-            day.fraud_lost += amount  # the card's owner disputes it: the platform's loss
-            try:
-                paid = self.platform.pay(accomplice, PaymentItem(self.mule, spec.test_amount, self.cur.code,
-                                                                 evidence=Evidence(ip=self.s.merchants[0].country)),
-                                         None)  # fmt: skip
-                refund(self.holds, self.mule_key, paid.id, self.cur.format(2 * amount), None)
-            except PlatformError as refused:
-                if refused.code not in (*_REFUSALS, ErrorCode.refund_exceeds_payment):
-                    raise
-                day.fraud_stopped += 1
-                continue
-            day.fraud_lost += amount  # an over-refund that passed (never, while the ledger holds)
-
-
-_REFUSALS = (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds)
-
-
-def changed(policy: Policy, s: Scenario) -> Policy:
-    """The pack as the study changes it: limits' maxima, the SCA exemption's threshold, or the exemption removed."""
-    cur = currency(policy.currency)
-    unknown = set(s.policy.limits) - {limit.id for limit in policy.limits}
-    if unknown:
-        raise ScenarioError(f"policy.limits.{sorted(unknown)[0]}", f"no such limit in the {policy.id} pack")
-    limits = tuple(
-        dataclasses.replace(limit, max_units=cur.parse(s.policy.limits[limit.id])) if limit.id in s.policy.limits
-        else limit for limit in policy.limits
-    )  # fmt: skip
-    sca = policy.sca
-    tra = policy.tra
-    if s.policy.sca_single_max is not None:  # the exemption's threshold moved: every SCA rule's
-        single = cur.parse(s.policy.sca_single_max)
-        sca = tuple(dataclasses.replace(rule, single_max=single) for rule in sca)
-    if not s.policy.sca_exemption:
-        sca = tuple(dataclasses.replace(rule, single_max=0, cumulative_max=0, consecutive_max=0) for rule in sca)
-        tra = None
-    if limits == policy.limits and sca == policy.sca and tra == policy.tra:
-        return policy
-    change = json.dumps(
-        {"limits": s.policy.limits, "sca_exemption": s.policy.sca_exemption, "sca_single_max": s.policy.sca_single_max},
-        sort_keys=True,
-    )
-    version = hashlib.sha256(f"{policy.version}\n{change}".encode()).hexdigest()  # decisions tell the two apart
-    return dataclasses.replace(policy, version=version, limits=limits, sca=sca, tra=tra)
-
-
-def totals(days: list[Day], scale: int) -> dict[str, float]:
-    """The run's totals and the ratios a reader compares across runs."""
-    t: dict[str, float] = {}
-    for name in COUNT_METRICS:
-        t[name] = float(sum(getattr(d, name) for d in days))
-    for name in MONEY_METRICS:
-        t[name] = sum(getattr(d, name) for d in days) / scale
-    t["merchant_revenue"] = t["value"] - t["platform_fees"]
-    t["fee_overhead"] = t["processing_cost"] / t["value"] if t["value"] else 0.0
-    t["step_ups_per_100_payments"] = 100 * t["step_ups"] / t["payments"] if t["payments"] else 0.0
-    t["conversion"] = t["payments"] / t["attempts"] if t["attempts"] else 0.0
-    t["ledger_transfers_per_payment"] = t["ledger_transfers"] / t["payments"] if t["payments"] else 0.0
-    return t

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from farthing.engine.ids import DERIVED_ID_BITS, IdGenerator
-from farthing.services.platform import public_id_of
+from farthing.services.accounts import public_id_of
 
 
 def test_ids_are_unique_across_threads_and_increase_within_each() -> None:

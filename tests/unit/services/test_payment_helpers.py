@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from farthing.domain.policy.evaluate import Evidence
-from farthing.services.platform import _with_billing
+from farthing.services.payments.model import with_billing as _with_billing
 
 countries = st.none() | st.sampled_from(["DE", "FR", "US", "KR"])
 

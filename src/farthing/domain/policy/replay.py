@@ -13,7 +13,8 @@ import dataclasses
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 
-from farthing.domain.policy.evaluate import ALLOW, DENY, STEP_UP, Context, Counters, Evidence, evaluate
+from farthing.domain.policy.decision import ALLOW, DENY, STEP_UP
+from farthing.domain.policy.evaluate import Context, Counters, Evidence, evaluate
 from farthing.domain.policy.model import Policy
 
 

@@ -1,0 +1,195 @@
+"""`/v1/wallets` and `/v1/topups`: a party's balances, its lines, and funding a customer's wallet by card."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StrictStr
+
+from farthing import limits
+from farthing.api.deps import (
+    Amount,
+    InModel,
+    PlatformDep,
+    PrincipalDep,
+    idempotency_key_of,
+    replayable,
+    replays,
+)
+from farthing.domain.money import Currency, currency
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.history_lines import TYPES, Entry, Filters, public_payment_id
+
+router = APIRouter()
+
+
+class TopUpIn(InModel):
+    amount: Amount
+    currency: StrictStr = Field(examples=["USD"])
+    card_number: StrictStr = Field(examples=["4242424242424242"])
+
+
+class TopUpOut(BaseModel):
+    id: str
+    object: Literal["topup"] = "topup"
+    status: Literal["captured"] = "captured"
+    amount: str
+    processor_fee: str
+    currency: str
+
+
+class WalletOut(BaseModel):
+    object: Literal["wallet"] = "wallet"
+    currency: str
+    available: str
+    pending: str
+    credits_posted: str
+    debits_posted: str
+
+
+class TransactionOut(BaseModel):
+    id: str = Field(description="txn_<seq>: the line's place in the ledger's order")
+    object: Literal["transaction"] = "transaction"
+    type: Literal[
+        "topup",
+        "card_fee",
+        "payment",
+        "hold",
+        "capture",
+        "hold_voided",
+        "hold_expired",
+        "platform_fee",
+        "refund",
+        "channel_deposit",
+        "channel_payment",
+        "channel_released",
+        "added_tax",
+        "added_tax_refund",
+        "tax",
+        "tax_rounding",
+        "transfer",
+    ]
+    amount: str = Field(description="signed change of the posted balance (+ received, - paid)")
+    pending: str = Field(description="signed change of the amount held on this side (+ a hold, - its release)")
+    available: str = Field(description="the wallet's available balance after this line")
+    payment: str | None = Field(description="the payment this line belongs to (a fee's, a refund's …)")
+    reference: str | None
+    created_ms: int
+
+
+class TransactionListOut(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[TransactionOut]
+    has_more: bool
+    next_page: str | None = Field(description="pass as `page` for the next (older) lines; keeps the filters")
+
+
+@router.get("/v1/wallets", response_model=list[WalletOut], tags=["wallets"])
+def list_wallets(principal: PrincipalDep, platform: PlatformDep) -> list[WalletOut]:
+    """The caller's wallets with their balances (available excludes held amounts)."""
+    return [_wallet_out(currency(code), acc.balances()) for code, acc in platform.accounts.wallets(principal)]
+
+
+@router.get("/v1/wallets/{currency_code}", response_model=WalletOut, tags=["wallets"])
+def get_wallet(
+    currency_code: str,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    at_ms: Annotated[
+        int | None, Query(ge=0, le=limits.timestamp_ms_max, description="balances as they stood then (Unix ms)")
+    ] = None,
+) -> WalletOut:
+    """The caller's wallet in one currency; with `at_ms`, its balances at that moment."""
+    account_id, cur = platform.accounts.wallet_of(principal, currency_code)
+    if at_ms is not None:
+        return _wallet_out(cur, platform.history.balances_at(account_id, at_ms))
+    [acc] = platform.ledger.accounts([account_id])
+    return _wallet_out(cur, acc.balances())
+
+
+@router.get("/v1/wallets/{currency_code}/transactions", response_model=TransactionListOut, tags=["wallets"])
+def list_transactions(
+    currency_code: str,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    limit: Annotated[int, Query(ge=1, le=limits.page_size_max)] = 20,
+    starting_after: Annotated[str | None, Query(description="a txn_ id: list the lines older than it")] = None,
+    type: Annotated[list[str] | None, Query(description=f"only these types: {', '.join(TYPES)}")] = None,
+    reference: Annotated[
+        str | None, Query(max_length=255, description="only lines of payments with this reference")
+    ] = None,
+    created_gte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
+    created_lte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
+    page: Annotated[
+        str | None, Query(max_length=2048, description="a `next_page` token; it carries the filters")
+    ] = None,
+) -> TransactionListOut:
+    """The wallet's lines, newest first: top-ups, payments, holds and their capture, release or expiry,
+    fees and refunds, each with the available balance after it. `type=hold_expired` lists expired holds."""
+    account_id, cur = platform.accounts.wallet_of(principal, currency_code)
+    if page is not None:
+        if starting_after or type or reference or created_gte_ms is not None or created_lte_ms is not None:
+            raise PlatformError(ErrorCode.page_invalid, "a page token carries its filters; send it alone")
+        filters, before = Filters.from_token(page)
+    else:
+        unknown = [t for t in type or () if t not in TYPES]
+        if unknown:
+            raise PlatformError(ErrorCode.validation_failed, f"unknown type {unknown[0]!r}; known: {', '.join(TYPES)}")
+        filters = Filters(tuple(type or ()), reference, created_gte_ms, created_lte_ms)
+        before = _seq_of(starting_after) if starting_after else None
+    found = platform.history.page(account_id, filters, before, limit)
+    return TransactionListOut(
+        data=[_transaction_out(cur, e) for e in found.entries], has_more=found.has_more, next_page=found.next_page
+    )
+
+
+@router.post("/v1/topups", status_code=201, response_model=TopUpOut, responses=replays(TopUpOut), tags=["wallets"])
+def create_topup(
+    body: TopUpIn,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> TopUpOut | JSONResponse:
+    """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002
+    declines, 4000002500003155 needs authentication). Authorised, booked, then captured; a retry with
+    the same `Idempotency-Key` charges nothing again."""
+    done = platform.topups.top_up(
+        principal, body.amount, body.currency, body.card_number, idempotency_key_of(idempotency_key)
+    )
+    out = TopUpOut(id=done.id, amount=done.amount, processor_fee=done.processor_fee, currency=done.currency)
+    return replayable(out, done.replayed)
+
+
+def _wallet_out(cur: Currency, balances: tuple[int, int, int, int]) -> WalletOut:
+    debits_pending, debits_posted, _, credits_posted = balances
+    return WalletOut(
+        currency=cur.code,
+        available=cur.format(credits_posted - debits_posted - debits_pending),
+        pending=cur.format(debits_pending),
+        credits_posted=cur.format(credits_posted),
+        debits_posted=cur.format(debits_posted),
+    )
+
+
+def _transaction_out(cur: Currency, e: Entry) -> TransactionOut:
+    debit = e.side == "debit"
+    dp, dpo, _, cpo = e.balances
+    return TransactionOut(
+        id=e.id,
+        type=e.type,  # type: ignore[arg-type]
+        amount=cur.format(-e.amount if debit else e.amount),
+        pending=cur.format(e.pending_delta),
+        available=cur.format(cpo - dpo - dp),
+        payment=public_payment_id(e.payment_id),
+        reference=e.reference,
+        created_ms=e.timestamp_ms,
+    )
+
+
+def _seq_of(txn_id: str) -> int:
+    digits = txn_id.removeprefix("txn_")
+    if not txn_id.startswith("txn_") or not digits.isdigit() or len(digits) > 18:
+        raise PlatformError(ErrorCode.not_found, f"no transaction {txn_id!r}")
+    return int(digits)

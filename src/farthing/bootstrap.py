@@ -1,0 +1,229 @@
+"""The one place that assembles Farthing: the ledger, the platform tables, the key vault and the policy
+packs, and every service built with what it needs (nothing is wired after construction).
+
+`open_platform` is called by the API's start-up, the CLI, the simulator, the benchmarks and the tests;
+`first_run` makes the operator's first key (and with `demo`, a merchant and a funded customer).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from farthing import limits
+from farthing.adapters.challenges_sql import ChallengeTable
+from farthing.adapters.key_vault import KeyVault
+from farthing.adapters.keys_sql import KeyTable
+from farthing.adapters.outbox_sql import OutboxTable
+from farthing.adapters.parties_sql import PartyTable
+from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.security_log_sql import SecurityEventTable
+from farthing.adapters.topups_sql import TopUpAttemptTable
+from farthing.adapters.wallets_sql import WalletTable
+from farthing.clock import Clock, system_clock
+from farthing.domain.policy.load import PolicyError
+from farthing.domain.policy.model import Policy
+from farthing.domain.principals import SCOPES, Principal
+from farthing.domain.risk import velocity
+from farthing.domain.risk.velocity import Velocity
+from farthing.engine.committer import GroupCommitter
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services import policies
+from farthing.services.accounts import Accounts
+from farthing.services.allowances import Allowances
+from farthing.services.channels import Channels
+from farthing.services.factors import Factors
+from farthing.services.funding import FundingGateway, TestGateway
+from farthing.services.history import History
+from farthing.services.holds import Holds
+from farthing.services.idempotency import InFlight, Remembered
+from farthing.services.keys import Keys
+from farthing.services.ledger import open_ledger
+from farthing.services.parties import Parties
+from farthing.services.passkeys import Passkeys
+from farthing.services.payment_policy import PaymentPolicy
+from farthing.services.payments.batch import Batches
+from farthing.services.payments.events import Decisions
+from farthing.services.payments.legs import PaymentLegs
+from farthing.services.payments.single import Payments
+from farthing.services.personal_data import PersonalData
+from farthing.services.privacy import Privacy
+from farthing.services.refunds import Refunds
+from farthing.services.security_log import SecurityLog
+from farthing.services.stepup import StepUps
+from farthing.services.tax import Tax
+from farthing.services.topups import TopUps
+from farthing.services.users import Users
+from farthing.services.webhooks import Webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is who: the security log, sealed personal data, API keys, parties, people's sign-in."""
+
+    log: SecurityLog
+    personal: PersonalData
+    keys: Keys
+    parties: Parties
+    factors: Factors
+    passkeys: Passkeys
+    users: Users
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """Every service of one Farthing, built once by `open_platform`; `close` closes them all."""
+
+    clock: Clock
+    ledger: GroupCommitter
+    db: PlatformDb
+    identity: Identity
+    accounts: Accounts
+    policy: PaymentPolicy
+    decisions: Decisions
+    in_flight: InFlight
+    topups: TopUps
+    holds: Holds
+    step_ups: StepUps
+    payments: Payments
+    batches: Batches
+    refunds: Refunds
+    allowances: Allowances
+    channels: Channels
+    privacy: Privacy
+    remembered: Remembered
+    webhooks: Webhooks
+    tax: Tax
+    history: History
+    _closing: ExitStack
+
+    @property
+    def keys(self) -> Keys:
+        return self.identity.keys
+
+    @property
+    def parties(self) -> Parties:
+        return self.identity.parties
+
+    @property
+    def log(self) -> SecurityLog:
+        return self.identity.log
+
+    def close(self) -> None:
+        self._closing.close()
+
+
+def open_platform(
+    url: str | None = None,
+    policy_packs: Sequence[str] = (),
+    commit_wait_ms: float = 1.0,
+    keys_beside: str | None = None,
+    clock: Clock = system_clock,
+    gateway: FundingGateway | None = None,
+    topup_guard: Velocity | str | None = "env",
+    adjust: Callable[[Policy], Policy] | None = None,
+) -> Platform:
+    """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway (or
+    `gateway`), and the named policy packs, each deciding the payments in its currency (two for one
+    currency: refused). `commit_wait_ms`: how long the group committer waits for more requests to join a
+    batch (0 for a caller that waits for each answer before it asks again, such as the simulator).
+    `keys_beside`: where a master key is made when none is configured (default: beside the SQLite file,
+    or `farthing.*` here). `clock`: the one clock of every service and the ledger (a
+    `farthing.clock.ManualClock` in tests). Configured further by the environment: FARTHING_TOPUP_GUARD,
+    FARTHING_WEBHOOK_BACKOFF_MS, FARTHING_CHANNEL_DISPUTE_MIN_S, FARTHING_RP_ID, FARTHING_ORIGIN,
+    FARTHING_MAIL_DIR and the key vault's; `topup_guard` (None: no guard) and `adjust` (each pack
+    changed before use: the policy lab's experiments) are given by the simulator."""
+    by_currency = {code: adjust(p) if adjust else p for code, p in _packs(policy_packs).items()}
+    guard = _topup_guard() if isinstance(topup_guard, str) else topup_guard
+    closing = ExitStack()
+    try:
+        ledger = open_ledger(url, wait_ms=commit_wait_ms, clock=clock)
+        closing.callback(ledger.close)
+        store = ledger.engine.store
+        db = PlatformDb(store)
+        closing.callback(db.close)
+        vault = KeyVault.from_env(beside=keys_beside or getattr(store, "path", None) or "farthing")
+        identity = _identity(db, vault, clock)
+        policy = PaymentPolicy(by_currency, ledger, db)
+        accounts = Accounts(ledger, WalletTable(db))
+        decisions = Decisions(OutboxTable(db))
+        in_flight = InFlight()
+        challenges = ChallengeTable(db)
+        holds = Holds(store, ledger, accounts, identity.parties, policy, decisions, clock, challenges.pending)
+        closing.callback(holds.close)
+        step_ups = StepUps(challenges, holds, identity.factors, identity.passkeys, policy, decisions, identity.log,
+                           clock)  # fmt: skip
+        payments = Payments(PaymentLegs(accounts, identity.parties, policy, clock, step_ups), ledger, store, in_flight,
+                            step_ups)  # fmt: skip
+        closing.callback(payments.close)
+        dispute_s_min = int(os.environ.get("FARTHING_CHANNEL_DISPUTE_MIN_S", str(limits.channel_dispute_s_min)))
+        channels = Channels(db, store, ledger, accounts, identity.parties, policy, in_flight, clock, dispute_s_min)
+        closing.callback(channels.close)
+        webhooks = Webhooks(db, clock_ms=clock, backoff_ms=int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000")))
+        closing.callback(webhooks.close)
+        history = History(store, PlatformDb(store, derived=True))  # reads catch it up first
+        closing.callback(history.close)
+        return Platform(
+            clock, ledger, db, identity, accounts, policy, decisions, in_flight,
+            TopUps(accounts, ledger, gateway or TestGateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
+                   guard),
+            holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
+            Allowances(db, clock, identity.parties, payments), channels,
+            Privacy(db, identity.personal, identity.log, identity.keys, ledger, clock),
+            Remembered(db, clock, in_flight), webhooks, Tax(db, ledger, accounts, clock), history, closing,
+        )  # fmt: skip
+    except BaseException:
+        closing.close()
+        raise
+
+
+def _topup_guard() -> Velocity | None:
+    try:
+        return velocity.parse(os.environ.get("FARTHING_TOPUP_GUARD", ""))
+    except ValueError as exc:
+        raise PlatformError(ErrorCode.validation_failed, f"FARTHING_TOPUP_GUARD: {exc}") from None
+
+
+def _packs(names: Sequence[str]) -> Mapping[str, Policy]:
+    """The named policy packs by the currency each decides (two for one currency: refused)."""
+    by_currency: dict[str, Policy] = {}
+    for pack in names:
+        loaded = policies.load(pack)
+        if loaded.currency in by_currency:
+            raise PolicyError(
+                f"pack {pack!r}", f"{by_currency[loaded.currency].id!r} already decides {loaded.currency} payments"
+            )
+        by_currency[loaded.currency] = loaded
+    return by_currency
+
+
+def _identity(db: PlatformDb, vault: KeyVault, clock: Clock) -> Identity:
+    personal = PersonalData(db, vault, clock)
+    log = SecurityLog(SecurityEventTable(db), clock, personal.seal_event)
+    keys = Keys(KeyTable(db), clock, log)
+    parties = Parties(PartyTable(db), clock, keys, personal)
+    return Identity(log, personal, keys, parties, Factors(db, clock, log), Passkeys(db, clock, log),
+                    Users(db, clock, log, parties, personal))  # fmt: skip
+
+
+def first_run(platform: Platform, demo: bool) -> list[str]:
+    """Lines to show the operator at start: a new operator key if there is none, and with `demo` a
+    merchant and a customer with $5.00 in their wallet, their keys, and a first payment to copy."""
+    lines = []
+    keys, parties = platform.keys, platform.parties
+    if not keys.has_operator_key():
+        _, secret = keys.issue("operator", None, "test")
+        lines.append(f"Operator key (shown once, keep it): {secret}")
+    if demo:
+        operator = Principal("bootstrap", "operator", None, "test", frozenset({"parties:write"}))
+        merchant, _, merchant_key = parties.create(operator, "merchant", "Demo Daily")
+        customer, customer_key_id, customer_key = parties.create(operator, "customer", "Demo Reader")
+        payer = Principal(customer_key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
+        platform.topups.top_up(payer, "5.00", "USD", "4242424242424242")
+        lines += [
+            f"Demo merchant {merchant}, key: {merchant_key}",
+            f"Demo customer {customer} (wallet: 5.00 USD), key: {customer_key}",
+        ]
+    return lines

@@ -1,0 +1,22 @@
+"""Amounts as requests carry them: decimal strings, parsed into exact units of a currency."""
+
+from __future__ import annotations
+
+from farthing import limits
+from farthing.domain.money import Currency
+from farthing.errors import ErrorCode, PlatformError
+
+
+def positive_units(cur: Currency, amount: object) -> int:
+    """`amount` (a decimal string) in units of `cur`: more than zero and at most `limits.amount_max`."""
+    if not isinstance(amount, str):  # a JSON number is a binary float in most clients: never money
+        raise PlatformError(
+            ErrorCode.amount_float_not_allowed,
+            f'amounts are decimal strings such as "0.001", never JSON numbers (got {amount!r})',
+        )
+    units = cur.parse(amount)
+    if not 0 < units <= limits.amount_max:
+        raise PlatformError(
+            ErrorCode.amount_invalid, f"the amount must be more than zero and at most {cur.format(limits.amount_max)}"
+        )
+    return units

@@ -1,0 +1,74 @@
+"""Parties: the merchants and customers an operator makes, each with a first API key.
+
+A customer's name and personal fields are sealed (`farthing.services.personal_data`), never written in
+plaintext; a merchant's name is its business name, kept as it is. The table lives behind
+`PartyRepository` (SQL: `farthing.adapters.parties_sql`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Protocol
+
+from farthing.clock import Clock
+from farthing.domain.principals import Principal, Profile, require
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.blocking import may_block
+from farthing.services.keys import Keys
+from farthing.services.personal_data import PersonalData
+
+
+class PartyRepository(Protocol):
+    def add(
+        self, party_id: str, kind: str, name: str, mode: str, created_ms: int, country: str | None, age_band: str
+    ) -> None: ...
+
+    def kind_and_mode(self, party_id: str) -> tuple[str, str] | None: ...
+
+    def profile(self, party_id: str) -> Profile | None: ...
+
+
+class Parties:
+    def __init__(self, repo: PartyRepository, clock: Clock, keys: Keys, personal: PersonalData | None) -> None:
+        """`personal`: where customers' personal data is sealed (None: a platform without a key vault,
+        whose customers' names are kept as they are)."""
+        self.repo = repo
+        self.clock = clock
+        self.keys = keys
+        self.personal = personal
+        self._known: set[tuple[str, str, str]] = set()
+        self._profiles: dict[str, Profile] = {}
+
+    def create(
+        self, principal: Principal, kind: str, name: str, country: str | None = None, age_band: str = "adult",
+        personal: Mapping[str, str | None] | None = None,
+    ) -> tuple[str, str, str]:  # fmt: skip
+        """A new merchant or customer in the operator's mode: (party id, key id, secret)."""
+        require(principal, "operator", "parties:write")
+        party_id = ("mer_" if kind == "merchant" else "cus_") + secrets.token_hex(12)
+        sealed = kind == "customer" and self.personal is not None
+        if self.personal is not None and sealed:
+            self.personal.seal_profile(party_id, {"name": name, **(personal or {})})
+        self.repo.add(party_id, kind, "" if sealed else name, principal.mode, self.clock(), country, age_band)
+        key_id, secret = self.keys.issue(kind, party_id, principal.mode)
+        return party_id, key_id, secret
+
+    def check(self, party_id: str, kind: str, mode: str) -> str:
+        """`party_id`, if it is a `kind` in `mode` (another mode's party does not exist here)."""
+        if (party_id, kind, mode) in self._known:
+            return party_id
+        may_block()
+        if self.repo.kind_and_mode(party_id) != (kind, mode):
+            raise PlatformError(ErrorCode.not_found, f"no {kind} {party_id!r}")
+        self._known.add((party_id, kind, mode))  # a party never changes its kind or mode
+        return party_id
+
+    def profile(self, party_id: str) -> Profile:
+        """The party's country and age band, as the policy sees them (kept in memory: they do not change)."""
+        found = self._profiles.get(party_id)
+        if found is None:
+            may_block()
+            found = self.repo.profile(party_id) or Profile()
+            self._profiles[party_id] = found
+        return found

@@ -1,0 +1,106 @@
+"""Many payments in one call, each applied or refused on its own; one answer per item, in order.
+
+Payments are prepared one by one and submitted in chunks as they are ready, so that the ledger writes
+one chunk while the next is prepared. A payment's legs never straddle two chunks; the chunks are
+submitted together, so the group committer writes them in as few transactions as their size allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import wait
+
+from farthing import limits
+from farthing.domain.ledger_types import Transfer
+from farthing.domain.principals import Principal, require
+from farthing.engine.store import OutboxEvent
+from farthing.errors import ErrorCode, FarthingError, PlatformError
+from farthing.services.payment_policy import Gate
+from farthing.services.payments.legs import settled
+from farthing.services.payments.model import Payment, PaymentItem
+from farthing.services.payments.single import Payments, Results
+
+_Chunk = list[tuple[int, list[Transfer], Payment, OutboxEvent]]
+"""Payments ready for the ledger: each one's place among the answers, its legs, itself, its event."""
+
+
+class Batches:
+    def __init__(self, payments: Payments) -> None:
+        self.payments = payments
+
+    def pay(
+        self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None
+    ) -> list[Payment | PlatformError]:
+        """A customer's batch: items take their own `idempotency_key`, or the batch's plus their index."""
+        require(principal, "customer", "payments:write")
+        if not 0 < len(items) <= limits.payments_per_batch_max:
+            raise PlatformError(
+                ErrorCode.batch_too_large if items else ErrorCode.batch_must_not_be_empty,
+                f"a batch holds 1 to {limits.payments_per_batch_max} payments",
+            )
+        keyed = [(principal, item, item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None))
+                 for i, item in enumerate(items)]  # fmt: skip
+        return self.pay_many(keyed)
+
+    def pay_many(
+        self, payments: Sequence[tuple[Principal, PaymentItem, str | None]], step_up: bool = False
+    ) -> list[Payment | PlatformError]:
+        """Payments of several payers at once (the simulator's hour); with `step_up`, one the policy steps
+        up waits for its payer (as `Payments.pay` does)."""
+        answers: list[Payment | PlatformError] = []
+        gates: list[Gate] = []
+        submitted: list[tuple[_Chunk, Results]] = []
+        chunk: _Chunk = []
+        size = 0
+        try:
+            for i, (principal, item, key) in enumerate(payments):
+                try:
+                    require(principal, "customer", "payments:write")
+                    made = self.payments.prepare(principal, item, key, step_up=step_up)
+                except FarthingError as exc:
+                    answers.append(exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail))
+                    continue
+                if isinstance(made, Payment):
+                    answers.append(made)
+                    continue
+                legs, payment, event, gate = made
+                if gate is not None:
+                    gates.append(gate)
+                answers.append(payment)
+                if chunk and size + len(legs) > limits.payments_chunk_events:
+                    submitted.append((chunk, self._submit(chunk)))
+                    chunk, size = [], 0
+                chunk.append((i, legs, payment, event))
+                size += len(legs)
+            if chunk:
+                submitted.append((chunk, self._submit(chunk)))
+            for done, future in submitted:
+                _answer(answers, done, future.result())  # type: ignore[arg-type]
+        finally:
+            # Whatever went wrong, what was submitted is answered by the ledger before its payments stop
+            # counting as in flight (a decision meanwhile would not see them), and before this call ends.
+            wait([future for _, future in submitted])
+            for gate in gates:
+                self.payments.policy.settled(gate)
+        if step_up:
+            answers = [self.payments.waiting(a) if isinstance(a, Payment) else a for a in answers]
+        return answers
+
+    def _submit(self, chunk: _Chunk) -> Results:
+        flat: list[Transfer] = []
+        outbox: list[tuple[int, OutboxEvent]] = []
+        for _, legs, _, event in chunk:
+            outbox.append((len(flat), event))  # the event rides with the payment's first leg
+            flat.extend(legs)
+        return self.payments.ledger.submit("transfers", flat, outbox)
+
+
+def _answer(answers: list[Payment | PlatformError], chunk: _Chunk, results: Sequence[object]) -> None:
+    """Each payment of a committed chunk as its own results make it."""
+    at = 0
+    for i, legs, payment, _ in chunk:
+        mine, at = results[at : at + len(legs)], at + len(legs)
+        try:
+            answers[i] = settled(payment, mine)  # type: ignore[arg-type]
+        except PlatformError as exc:
+            answers[i] = exc

@@ -1,0 +1,166 @@
+"""One payment's ledger legs: payer → merchant, the platform's fee linked to it, the policy's tax and
+headroom legs, all linked so that all or none apply; or a hold (a pending transfer) to capture later,
+or to release once the payer's strong authentication answers.
+
+Idempotency lives with the write: with an `Idempotency-Key`, a payment's transfer id is derived from
+its owner and key, so the ledger recognises a retry (`exists`) and one with other fields
+(`exists_with_different_*`); nothing is ever applied twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from farthing import limits
+from farthing.clock import Clock
+from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
+from farthing.domain.money import Currency, currency, share
+from farthing.domain.policy.evaluate import Decision
+from farthing.domain.principals import Principal
+from farthing.engine.ids import derive_id, new_id
+from farthing.engine.store import OutboxEvent
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import CODE_FEE_REVENUE, T_ADDED_TAX, T_PAYMENT, T_PLATFORM_FEE, Accounts, public_id_of
+from farthing.services.amounts import positive_units
+from farthing.services.parties import Parties
+from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused
+from farthing.services.payments.events import decision_summary, payment_event
+from farthing.services.payments.model import Payment, PaymentItem, StepUpHook, with_billing
+
+R = TransferResult
+_LINKED, _PENDING = int(TransferFlags.linked), int(TransferFlags.pending)
+Prepared = tuple[list[Transfer], Payment, OutboxEvent, Gate | None]
+"""A payment ready for the ledger: its legs, itself, its event, and the policy's gate it holds open."""
+
+
+def payment_ids(party_id: str, idempotency_key: str | None) -> tuple[int, int]:
+    """A payment's transfer id and its fee's."""
+    if idempotency_key is None:  # no key, no retry to recognise: time-ordered ids append to the index
+        return new_id(), new_id()
+    # The same owner and key give the same ids in every process: the ledger spots the retry.
+    payment_id = derive_id("payment", party_id, idempotency_key)
+    return payment_id, derive_id("fee", str(payment_id))
+
+
+def added_tax_leg(payment_id: int, payer: int, payee: int, amount: int, cur: Currency) -> Transfer:
+    """The tax added to a payment's price, paid by the payer to the merchant beside the price (its id
+    derives from the payment's, so that refunds find it)."""
+    return Transfer(derive_id("added-tax", str(payment_id)), payer, payee, amount, cur.ledger, T_ADDED_TAX)
+
+
+class PaymentLegs:
+    def __init__(
+        self, accounts: Accounts, parties: Parties, policy: PaymentPolicy, clock: Clock, step_ups: StepUpHook | None
+    ) -> None:
+        self.accounts = accounts
+        self.parties = parties
+        self.policy = policy
+        self.clock = clock
+        self.step_ups = step_ups
+
+    def build(
+        self, principal: Principal, item: PaymentItem, idempotency_key: str | None, awaiting: Decision | None = None,
+        waits: bool = False, stage: str | None = None,
+    ) -> Prepared:  # fmt: skip
+        """The ledger legs of one payment, and the payment they make if the ledger applies them; the
+        currency's policy decides first (`PolicyRefused` when it does not allow the payment). With
+        `awaiting` (the policy's step-up decision) or `waits`, a hold that waits for the payer's strong
+        authentication; `stage` overrides how the policy counts it (`capture`: a merchant-initiated
+        payment under a mandate the payer set up, out of SCA's scope)."""
+        waits = waits or awaiting is not None
+        payer_id = principal.party_id
+        assert payer_id is not None
+        cur = currency(item.currency)
+        units = positive_units(cur, item.amount)
+        self.parties.check(item.merchant, "merchant", principal.mode)
+        if not item.capture and not 0 < item.hold_s <= limits.hold_s_max:
+            raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
+        payer = self.accounts.wallet_account(payer_id, "customer", cur)
+        payee = self.accounts.wallet_account(item.merchant, "merchant", cur)
+        payment_id, fee_id = payment_ids(payer_id, idempotency_key)
+        gate, awaiting = self._decide(payer_id, item, cur, units, payment_id, waits, awaiting, stage)
+        fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.policy.fee_ppm, 1_000_000)
+        user_data = derive_id("reference", item.reference) if item.reference else 0
+        if waits and self.step_ups is not None:  # held until the payer's second factor answers
+            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=_PENDING,
+                             user_data=user_data, timeout_s=self.step_ups.challenge_s)]  # fmt: skip
+            fee, status = 0, "requires_authentication"
+        elif not item.capture:
+            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=_PENDING,
+                             user_data=user_data, timeout_s=item.hold_s)]  # fmt: skip
+            status = "requires_capture"
+        else:
+            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
+            legs = _captured(payment_id, fee_id, payer, payee, revenue, units, fee, cur, user_data, gate)
+            status = "succeeded"
+        if gate is not None:
+            legs += gate.legs
+        legs = linked_chain(legs)
+        decided = gate.decision if gate is not None else awaiting
+        summary = decision_summary(decided, cur, item.withdrawal_waived) if decided is not None else None
+        payment = Payment(
+            public_id_of("pay_", payment_id), payer_id, item.merchant, cur.format(units), cur.format(fee),
+            cur.code, item.reference, False, status, gate.guards if gate is not None else 0, summary,
+        )  # fmt: skip
+        return legs, payment, payment_event(payment, f"payment.{status}"), gate
+
+    def _decide(
+        self, payer: str, item: PaymentItem, cur: Currency, units: int, payment_id: int, waits: bool,
+        awaiting: Decision | None, stage: str | None,
+    ) -> tuple[Gate | None, Decision | None]:  # fmt: skip
+        """The policy's gate on a payment that goes ahead now, or its decision on one that waits."""
+        policy = self.policy.for_payment(cur.code, item.merchant)
+        if policy is None:
+            return None, awaiting
+        profile = self.parties.profile(payer)
+        evidence = with_billing(item.evidence, profile.country)
+        if waits:
+            if awaiting is None:  # decided now (its place of supply recorded)
+                awaiting = self.policy.decide(policy, payer, profile, evidence, cur, units, self.clock(), "capture",
+                                              item.channel)  # fmt: skip
+                if awaiting.outcome == "deny":
+                    raise PolicyRefused(ErrorCode.policy_denied, awaiting)
+            return None, awaiting
+        stage = stage or ("payment" if item.capture else "hold")
+        gate = self.policy.gate(policy, payer, item.merchant, profile, evidence, cur, units, self.clock(), payment_id,
+                                stage, item.channel)  # fmt: skip
+        return gate, awaiting
+
+
+def _captured(
+    payment_id: int, fee_id: int, payer: int, payee: int, revenue: int, units: int, fee: int, cur: Currency,
+    user_data: int, gate: Gate | None,
+) -> list[Transfer]:  # fmt: skip
+    """A payment that is paid now: the price, the tax added to it, and the platform's fee."""
+    # Linked from the start when legs follow (linked_chain then keeps it as it is: no copy).
+    follows = bool(fee) or (gate is not None and bool(gate.added_tax or gate.legs))
+    legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=_LINKED if follows else 0,
+                     user_data=user_data)]  # fmt: skip
+    if gate is not None and gate.added_tax:  # the merchant collects it, and remits it with its return
+        legs.append(added_tax_leg(payment_id, payer, payee, gate.added_tax, cur))
+    if fee:
+        legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
+    return legs
+
+
+def settled(payment: Payment, results: Sequence[TransferResult]) -> Payment:
+    """The payment as the ledger's results make it: applied, replayed (every leg existed), or refused."""
+    if results and results.count(R.ok) == len(results):  # the usual answer, checked at C speed
+        return payment
+    if all(r is R.exists for r in results):
+        return dataclasses.replace(payment, replayed=True)
+    guarded = results[len(results) - payment.guard_legs :] if payment.guard_legs else []
+    if any(r is R.exceeds_credits for r in guarded):
+        raise PlatformError(
+            ErrorCode.policy_denied,
+            "a limit of the policy was reached by payments made meanwhile (the ledger holds it)",
+        )
+    first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
+    if first is R.exceeds_credits:
+        raise PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold enough for this payment")
+    if first.name.startswith("exists_with_different"):
+        raise PlatformError(
+            ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for a payment with other parameters"
+        )
+    raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {first.name}")

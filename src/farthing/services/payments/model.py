@@ -1,0 +1,68 @@
+"""A payment as the services ask for it (`PaymentItem`) and answer it (`Payment`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from farthing import limits
+from farthing.domain.policy.inputs import Evidence
+from farthing.domain.quick_init import quick_init
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentItem:
+    merchant: str
+    amount: object
+    """A decimal string; anything else is refused as `amount_float_not_allowed`."""
+    currency: str
+    reference: str | None = None
+    idempotency_key: str | None = None
+    evidence: Evidence | None = None
+    """Where the payer is, beyond its billing country: IP, phone and payment-instrument countries."""
+    capture: bool = True
+    """False places a hold (a pending transfer) that `farthing.services.holds` captures or voids."""
+    hold_s: int = limits.hold_s_default
+    withdrawal_waived: bool = False
+    """The payer waived its right of withdrawal when supply began (recorded with the policy's decision)."""
+    channel: str = "remote"
+    """remote (online), contactless (at a point of sale) or device (a device paying for its own use):
+    the policy's SCA rules and limits may differ by channel (PSD2 RTS Art. 11 vs Art. 16)."""
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class Payment:
+    id: str
+    customer: str
+    merchant: str
+    amount: str
+    fee: str
+    currency: str
+    reference: str | None
+    replayed: bool
+    status: str = "succeeded"
+    """succeeded, requires_capture (a hold), canceled (a voided hold) or expired (a hold past its time)."""
+    guard_legs: int = 0
+    """How many of its last ledger legs draw on a limit's headroom (internal: tells a limit from funds)."""
+    policy: dict[str, object] | None = None
+    """The policy's decision when one was made: version, SCA exemption, tax."""
+    authentication: dict[str, object] | None = None
+    """For a payment that waits for strong authentication: the challenge to answer (`farthing.services.stepup`)."""
+
+
+class StepUpHook(Protocol):
+    """What the payment path needs of the step-up service (`farthing.services.stepup.StepUps`)."""
+
+    challenge_s: int
+
+    def ready(self, party_id: str) -> bool: ...
+
+    def annotate(self, payment: Payment) -> Payment: ...
+
+
+def with_billing(evidence: Evidence | None, country: str | None) -> Evidence:
+    """The payer's evidence of where it is, with the billing country its profile holds."""
+    if evidence is None:
+        return Evidence(country)
+    return Evidence(country, evidence.ip, evidence.phone, evidence.instrument, evidence.region)

@@ -1,0 +1,143 @@
+"""One payment at a time: the policy decides, the legs are submitted to the group committer, and the
+answer waits for the batch that holds them to be committed (`pay`, or `pay_async` on an event loop)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from starlette.concurrency import run_in_threadpool
+
+from farthing.domain.ledger_types import TransferFlags
+from farthing.domain.money import currency
+from farthing.domain.principals import Principal, require
+from farthing.engine.committer import GroupCommitter, answered
+from farthing.engine.ids import derive_id
+from farthing.engine.store import ClosableLookups, Store
+from farthing.errors import AccountResult, ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import public_id_of
+from farthing.services.blocking import WouldBlock, may_block, on_the_loop
+from farthing.services.idempotency import InFlight
+from farthing.services.payment_policy import Gate, PolicyRefused
+from farthing.services.payments.legs import PaymentLegs, Prepared, settled
+from farthing.services.payments.model import Payment, PaymentItem, StepUpHook
+
+Results = Future[list[AccountResult] | list[TransferResult]]
+
+
+class Payments:
+    def __init__(
+        self, legs: PaymentLegs, ledger: GroupCommitter, store: Store, in_flight: InFlight, step_ups: StepUpHook | None
+    ) -> None:
+        """`store`: the ledger's, where a retry refused by the policy looks for the payment it made."""
+        self.legs = legs
+        self.policy = legs.policy
+        self.ledger = ledger
+        self.in_flight = in_flight
+        self.step_ups = step_ups
+        self._store = store
+        self._lookups: ClosableLookups | None = None
+        self._lookups_lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            self._lookups.close()
+
+    def pay(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
+        """Move the item's amount from the customer's wallet to the merchant's, the platform fee linked
+        (or, with `capture=False`, place a hold); blocks until the batch holding it is committed."""
+        future, payment = self.submit(principal, item, idempotency_key)
+        return self.finish(payment, future.result())  # type: ignore[arg-type]
+
+    async def pay_async(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
+        """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
+        try:
+            with on_the_loop():  # everything it needs known in memory: no thread hop
+                future, payment = self.submit(principal, item, idempotency_key)
+        except WouldBlock:  # it must wait for an account to open or a look-up: not on the loop
+            future, payment = await run_in_threadpool(self.submit, principal, item, idempotency_key)
+        return self.finish(payment, await answered(future))  # type: ignore[arg-type]
+
+    def finish(self, payment: Payment, results: Sequence[TransferResult]) -> Payment:
+        """The payment its ledger results make (see `submit`)."""
+        return self.waiting(settled(payment, results))
+
+    def waiting(self, payment: Payment) -> Payment:
+        """A payment placed to wait for strong authentication gets its challenge (opened on first sight)."""
+        if payment.status == "succeeded" or self.step_ups is None:
+            return payment
+        return self.step_ups.annotate(payment)
+
+    def submit(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> tuple[Results, Payment]:
+        """`pay` in two halves, for callers that submit many payments before waiting for any (the
+        simulator): the future resolves once the batch is committed; `finish` turns it into the payment."""
+        require(principal, "customer", "payments:write")
+        assert principal.party_id is not None
+        claim = self.in_flight.claim(principal.party_id, "payment", idempotency_key)
+        claim.__enter__()
+        gate: Gate | None = None
+        try:
+            made = self.prepare(principal, item, idempotency_key, step_up=True)
+            if isinstance(made, Payment):  # a retry of a payment made already
+                claim.__exit__(None, None, None)
+                done: Results = Future()
+                done.set_result([TransferResult.exists])
+                return done, made
+            legs, payment, event, gate = made
+            future = self.ledger.submit("transfers", legs, [(0, event)])
+        except BaseException:
+            claim.__exit__(None, None, None)
+            if gate is not None:
+                self.policy.settled(gate)
+            raise
+
+        def on_answer(_: object) -> None:
+            claim.__exit__(None, None, None)
+            if gate is not None:
+                self.policy.settled(gate)
+
+        future.add_done_callback(on_answer)
+        return future, payment
+
+    def prepare(
+        self, principal: Principal, item: PaymentItem, key: str | None, step_up: bool = False
+    ) -> Prepared | Payment:
+        """The payment's legs, or (when the policy refuses a retry of a payment made already) the
+        payment as it was made; a refusal by the policy is raised as a `PlatformError`. With `step_up`,
+        a payment the policy steps up is placed as a hold that waits for the payer's second factor, when
+        the payer has one."""
+        try:
+            return self.legs.build(principal, item, key)
+        except PolicyRefused as refused:
+            made = self._made_already(principal, item, key)
+            if made is not None:
+                return made
+            waits = step_up and item.capture and refused.code is ErrorCode.authentication_required
+            if waits and self.step_ups is not None and self.step_ups.ready(principal.party_id or ""):
+                return self.legs.build(principal, item, key, awaiting=refused.decision)
+            if refused.code is ErrorCode.authentication_required:
+                raise PlatformError(
+                    refused.code, f"{refused.detail}; enrol a second factor (POST /v1/factors/totp) to pay after it"
+                ) from None
+            raise PlatformError(refused.code, refused.detail) from None
+
+    def _made_already(self, principal: Principal, item: PaymentItem, key: str | None) -> Payment | None:
+        """With a key, the payment it made before (its counters now include it, so the policy may refuse
+        the retry that should replay it)."""
+        if key is None or principal.party_id is None:
+            return None
+        payment_id = derive_id("payment", principal.party_id, key)
+        fee_id = derive_id("fee", str(payment_id))
+        may_block()
+        with self._lookups_lock:
+            if self._lookups is None:
+                self._lookups = self._store.open_lookups()
+            found = self._lookups.find_transfers([payment_id, fee_id])
+        if payment_id not in found:
+            return None
+        cur = currency(item.currency)
+        t, fee = found[payment_id], found.get(fee_id)
+        status = "requires_capture" if t.flags & int(TransferFlags.pending) else "succeeded"
+        return Payment(public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(t.amount),
+                       cur.format(fee.amount if fee else 0), cur.code, item.reference, True, status)  # fmt: skip

@@ -1,0 +1,127 @@
+"""Top-ups: a customer funds its wallet by card.
+
+In two phases: the card is authorised, the ledger books the top-up with the processor's fee, then the
+card is captured (released if the ledger refused). A velocity guard pauses the top-ups of a customer
+whose cards keep being declined (card testing); its attempts live behind `TopUpAttemptRepository`
+(SQL: `farthing.adapters.topups_sql`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from farthing.clock import Clock
+from farthing.domain.ledger_types import Transfer, TransferFlags
+from farthing.domain.money import currency
+from farthing.domain.principals import Principal, require
+from farthing.domain.risk.velocity import Velocity
+from farthing.engine.committer import GroupCommitter
+from farthing.engine.ids import derive_id, new_id
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import (
+    CODE_CARD_FEES,
+    CODE_FUNDING_CLEARING,
+    T_CARD_FEE,
+    T_TOPUP,
+    Accounts,
+    public_id_of,
+)
+from farthing.services.amounts import positive_units
+from farthing.services.funding import ChargeStatus, FundingGateway
+from farthing.services.idempotency import InFlight
+from farthing.services.security_log import SecurityLog
+
+
+@dataclass(frozen=True, slots=True)
+class TopUp:
+    id: str
+    amount: str
+    processor_fee: str
+    currency: str
+    replayed: bool = False
+
+
+class TopUpAttemptRepository(Protocol):
+    def record(self, party_id: str, at_ms: int, declined: bool, forget_before_ms: int) -> None:
+        """Keep an attempt, forgetting the party's attempts at or before `forget_before_ms`."""
+        ...
+
+    def since(self, party_id: str, after_ms: int) -> list[tuple[int, bool]]:
+        """The party's attempts after `after_ms`: (at_ms, declined)."""
+        ...
+
+
+class TopUps:
+    def __init__(
+        self, accounts: Accounts, ledger: GroupCommitter, gateway: FundingGateway, attempts: TopUpAttemptRepository,
+        log: SecurityLog, in_flight: InFlight, clock: Clock, guard: Velocity | None = None,
+    ) -> None:  # fmt: skip
+        """`guard` pauses the top-ups of a customer whose cards keep being declined (None: no guard)."""
+        self.accounts = accounts
+        self.ledger = ledger
+        self.gateway = gateway
+        self.attempts = attempts
+        self.log = log
+        self.in_flight = in_flight
+        self.clock = clock
+        self.guard = guard
+
+    def top_up(
+        self, principal: Principal, amount: object, currency_code: str, card_number: str,
+        idempotency_key: str | None = None,
+    ) -> TopUp:  # fmt: skip
+        """Fund the customer's wallet by card. With an `Idempotency-Key`, a retry finds the same
+        authorisation and the same transfers."""
+        require(principal, "customer", "topups:write")
+        assert principal.party_id is not None
+        cur = currency(currency_code)
+        units = positive_units(cur, amount)
+        if units % 10 ** (cur.scale - cur.exponent):
+            raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
+        wallet = self.accounts.wallet_account(principal.party_id, "customer", cur)
+        topup_id = derive_id("topup", principal.party_id, idempotency_key) if idempotency_key else new_id()
+        public = public_id_of("top_", topup_id)
+        with self.in_flight.claim(principal.party_id, "topup", idempotency_key):
+            self._check_guard(principal.party_id)
+            charge = self.gateway.authorize(card_number, units, cur, public)
+            if self.guard is not None:  # kept while the guard may still read it, no longer
+                now = self.clock()
+                declined = charge.status is ChargeStatus.declined
+                self.attempts.record(principal.party_id, now, declined, now - self.guard.lookback_ms)
+            if charge.status is ChargeStatus.declined:
+                raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
+            if charge.status is ChargeStatus.authentication_required:
+                raise PlatformError(ErrorCode.card_authentication_required, "the card needs strong authentication")
+            if charge.amount_units != units:
+                raise PlatformError(
+                    ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for a top-up of another amount"
+                )
+            clearing = self.accounts.platform_account(CODE_FUNDING_CLEARING, cur)
+            fees = self.accounts.platform_account(CODE_CARD_FEES, cur)
+            legs = [Transfer(topup_id, clearing, wallet, units, cur.ledger, T_TOPUP, flags=int(TransferFlags.linked))]
+            fee_id = derive_id("card-fee", str(topup_id))
+            legs.append(Transfer(fee_id, fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE))
+            results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
+            replayed = all(r is TransferResult.exists for r in results)
+            if not replayed and any(r is not TransferResult.ok for r in results):
+                self.gateway.release(public)
+                raise PlatformError(
+                    ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}"
+                )
+            self.gateway.capture(public)
+        return TopUp(public, cur.format(units), cur.format(charge.fee_units), cur.code, replayed)
+
+    def _check_guard(self, party_id: str) -> None:
+        """Refuse a top-up while the velocity guard pauses the customer's (card testing)."""
+        guard = self.guard
+        if guard is None:
+            return
+        now = self.clock()
+        verdict = guard.assess(self.attempts.since(party_id, now - guard.lookback_ms), now)
+        if not verdict.allowed:
+            # Logged once per pause: a tester's every refused try would grow the log.
+            if not self.log.logged_since(party_id, "topups.paused", verdict.until_ms - guard.pause_ms):
+                self.log.record("topups.paused", party_id, None, until_ms=verdict.until_ms)
+            wait_s = -(-(verdict.until_ms - now) // 1000)
+            raise PlatformError(ErrorCode.topups_paused, f"{verdict.reason}; try again in {wait_s} s")

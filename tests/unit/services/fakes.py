@@ -1,0 +1,294 @@
+"""In-memory fakes of what services stand on: each repository, and a ledger that applies the domain's
+own rules (`farthing.domain.ledger`) at once, so a service's unit tests need no database and no thread."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+
+from farthing.clock import Clock
+from farthing.domain.challenges import Challenge
+from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts
+from farthing.domain.ledger_transfers import TransferRules
+from farthing.domain.ledger_types import Account, AccountState, PendingInfo, Transfer
+from farthing.domain.principals import Profile, StoredKey
+from farthing.engine.store import OutboxEvent
+from farthing.errors import AccountResult, TransferResult
+
+
+class FakeLedger:
+    """`GroupCommitter`'s calls, answered at once by the domain's ledger rules in memory."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.state = LedgerState()
+        self.transfers: dict[int, Transfer] = {}
+        self.closed: dict[int, PendingInfo] = {}
+        self.committed_ms: dict[int, int] = {}
+        self.outbox: list[OutboxEvent] = []
+        self.round_trips = 0
+
+    def submit(
+        self, kind: str, events: Sequence[object], outbox: Sequence[tuple[int, OutboxEvent]] = ()
+    ) -> Future[list[AccountResult] | list[TransferResult]]:
+        self.round_trips += 1
+        effects, now = BatchEffects(), self.clock()
+        results: list[AccountResult] | list[TransferResult]
+        if kind == "accounts":
+            results = create_accounts(events, self.state, effects, now)  # type: ignore[arg-type]
+        else:
+            transfers: Sequence[Transfer] = events  # type: ignore[assignment]
+            known = {t.id: self.transfers[t.id] for t in transfers if t.id in self.transfers}
+            closed = {t.pending_id: self.closed[t.pending_id] for t in transfers if t.pending_id in self.closed}
+            rules = TransferRules(self.state, known, closed, effects, now)
+            results = rules.apply(transfers)
+            self.closed.update(rules.resolved)
+            for t in effects.transfers:
+                self.transfers[t.id] = t
+                self.committed_ms[t.id] = now
+            self.outbox += [event for i, event in outbox if results[i] is TransferResult.ok]
+        done: Future[list[AccountResult] | list[TransferResult]] = Future()
+        done.set_result(results)
+        return done
+
+    def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        return self.submit("accounts", accounts).result()  # type: ignore[return-value]
+
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
+        return self.submit("transfers", transfers).result()  # type: ignore[return-value]
+
+    def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
+        chosen = self.state.accounts.values() if ids is None else [self.state.accounts[i] for i in ids
+                                                                   if i in self.state.accounts]  # fmt: skip
+        return [replace(a) for a in chosen]
+
+    def balances_now(self, ids: Sequence[int]) -> dict[int, AccountState]:
+        return {a.id: a for a in self.accounts(ids)}
+
+    def sums(self, ledger: int) -> tuple[int, int]:
+        """(debits, credits) posted over every account of `ledger`: equal in a ledger that balances."""
+        mine = [a for a in self.state.accounts.values() if a.ledger == ledger]
+        return sum(a.debits_posted for a in mine), sum(a.credits_posted for a in mine)
+
+
+class FakeLookups:
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+
+    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
+        return {i: self.ledger.transfers[i] for i in ids if i in self.ledger.transfers}
+
+    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
+        found = {i: self.ledger.state.pending[i] for i in ids if i in self.ledger.state.pending}
+        return found | {i: self.ledger.closed[i] for i in ids if i in self.ledger.closed}
+
+    def committed_at(self, ids: Collection[int]) -> dict[int, int]:
+        return {i: self.ledger.committed_ms[i] for i in ids if i in self.ledger.committed_ms}
+
+    def close(self) -> None:
+        pass
+
+
+class FakeStore:
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+
+    def open_lookups(self) -> FakeLookups:
+        return FakeLookups(self.ledger)
+
+
+class FakeKeys:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[StoredKey, bytes]] = {}
+        self.reads = 0
+
+    def add(self, key: StoredKey, digest: bytes) -> None:
+        self.rows[key.id] = (key, digest)
+
+    def get(self, key_id: str) -> StoredKey | None:
+        found = self.rows.get(key_id)
+        return found[0] if found else None
+
+    def of_party(self, party_id: str | None) -> list[StoredKey]:
+        keys = [k for k, _ in self.rows.values()]
+        if party_id is None:
+            mine = [k for k in keys if k.kind == "operator"]
+        else:
+            mine = [k for k in keys if k.party_id == party_id]
+        return sorted(mine, key=lambda k: k.created_ms)
+
+    def by_digest(self, digest: bytes, now_ms: int) -> StoredKey | None:
+        self.reads += 1
+        for key, d in self.rows.values():
+            alive = key.revoked_ms is None and (key.expires_ms is None or key.expires_ms > now_ms)
+            if d == digest and alive:
+                return key
+        return None
+
+    def _set(self, key_id: str, **changes: object) -> None:
+        key, digest = self.rows[key_id]
+        self.rows[key_id] = (replace(key, **changes), digest)  # type: ignore[arg-type]
+
+    def expire(self, key_id: str, ends_ms: int) -> None:
+        key = self.rows[key_id][0]
+        if key.expires_ms is None or key.expires_ms > ends_ms:
+            self._set(key_id, expires_ms=ends_ms)
+
+    def revoke(self, key_id: str, now_ms: int) -> None:
+        if self.rows[key_id][0].revoked_ms is None:
+            self._set(key_id, revoked_ms=now_ms)
+
+    def touch(self, key_id: str, now_ms: int) -> None:
+        self._set(key_id, last_used_ms=now_ms)
+
+    def has_operator_key(self) -> bool:
+        return any(k.kind == "operator" and k.revoked_ms is None for k, _ in self.rows.values())
+
+
+class FakeParties:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, str, str, str, int, str | None, str]] = {}
+        self.reads = 0
+
+    def add(
+        self, party_id: str, kind: str, name: str, mode: str, created_ms: int, country: str | None, age_band: str
+    ) -> None:
+        self.rows[party_id] = (party_id, kind, name, mode, created_ms, country, age_band)
+
+    def kind_and_mode(self, party_id: str) -> tuple[str, str] | None:
+        self.reads += 1
+        row = self.rows.get(party_id)
+        return (row[1], row[3]) if row else None
+
+    def profile(self, party_id: str) -> Profile | None:
+        self.reads += 1
+        row = self.rows.get(party_id)
+        return Profile(row[5], row[6]) if row else None
+
+
+class FakeWallets:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], int] = {}
+
+    def add(self, party_id: str, currency_code: str, account_id: int) -> None:
+        self.rows.setdefault((party_id, currency_code), account_id)
+
+    def of_party(self, party_id: str) -> list[tuple[str, int]]:
+        return sorted((code, account) for (party, code), account in self.rows.items() if party == party_id)
+
+    def find(self, party_id: str, currency_code: str) -> int | None:
+        return self.rows.get((party_id, currency_code))
+
+    def owners(self, account_ids: list[int]) -> dict[int, str]:
+        return {account: party for (party, _), account in self.rows.items() if account in account_ids}
+
+
+class FakeSecurityEvents:
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, str | None, str | None, str, bytes | None]] = []
+
+    def append(
+        self, at_ms: int, kind: str, party_id: str | None, key_id: str | None, detail: str, personal: bytes | None
+    ) -> None:
+        self.rows.append((at_ms, kind, party_id, key_id, detail, personal))
+
+    def logged_since(self, party_id: str, kind: str, since_ms: int) -> bool:
+        return any(r[2] == party_id and r[1] == kind and r[0] >= since_ms for r in self.rows)
+
+    def kinds(self) -> list[str]:
+        return [r[1] for r in self.rows]
+
+
+class FakeTopUpAttempts:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, int, bool]] = []
+
+    def record(self, party_id: str, at_ms: int, declined: bool, forget_before_ms: int) -> None:
+        self.rows = [r for r in self.rows if not (r[0] == party_id and r[1] <= forget_before_ms)]
+        self.rows.append((party_id, at_ms, declined))
+
+    def since(self, party_id: str, after_ms: int) -> list[tuple[int, bool]]:
+        return [(at, declined) for party, at, declined in self.rows if party == party_id and at > after_ms]
+
+
+class FakeOutbox:
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+
+    def bodies(self, event_ids: list[str]) -> list[str]:
+        return [e.body for e in self.ledger.outbox if e.event_id in event_ids]
+
+
+class FakeChallenges:
+    def __init__(self) -> None:
+        self.rows: dict[str, Challenge] = {}
+
+    def find(self, payment_id: str) -> Challenge | None:
+        return self.rows.get(payment_id)
+
+    def pending(self, payment_id: str) -> bool:
+        found = self.rows.get(payment_id)
+        return found is not None and found.status == "pending"
+
+    def open(self, payment: object, webauthn_challenge: bytes, now_ms: int, expires_ms: int) -> None:
+        payment_id = payment.id  # type: ignore[attr-defined]
+        party_id = payment.customer  # type: ignore[attr-defined]
+        self.rows.setdefault(payment_id, Challenge(payment_id, party_id, webauthn_challenge, expires_ms, 0, "pending"))
+
+    def wrong(self, payment_id: str) -> None:
+        c = self.rows[payment_id]
+        self.rows[payment_id] = replace(c, attempts=c.attempts + 1)
+
+    def close(self, payment_id: str, status: str) -> None:
+        if self.rows[payment_id].status == "pending":
+            self.rows[payment_id] = replace(self.rows[payment_id], status=status)
+
+
+class World:
+    """The money services assembled on fakes, as `farthing.bootstrap` assembles them on the database."""
+
+    def __init__(self, clock: Clock, policies: dict[str, object] | None = None) -> None:
+        from farthing.domain.principals import Principal
+        from farthing.services.accounts import Accounts
+        from farthing.services.funding import TestGateway
+        from farthing.services.idempotency import InFlight
+        from farthing.services.keys import Keys
+        from farthing.services.parties import Parties
+        from farthing.services.payment_policy import PaymentPolicy
+        from farthing.services.payments.batch import Batches
+        from farthing.services.payments.legs import PaymentLegs
+        from farthing.services.payments.single import Payments
+        from farthing.services.security_log import SecurityLog
+        from farthing.services.topups import TopUps
+
+        self.clock = clock
+        self.ledger = FakeLedger(clock)
+        self.events = FakeSecurityEvents()
+        self.log = SecurityLog(self.events, clock, lambda subject, personal: b"sealed")
+        self.key_rows, self.party_rows, self.wallet_rows = FakeKeys(), FakeParties(), FakeWallets()
+        self.keys = Keys(self.key_rows, clock, self.log)
+        self.parties = Parties(self.party_rows, clock, self.keys, None)
+        self.accounts = Accounts(self.ledger, self.wallet_rows)  # type: ignore[arg-type]
+        self.policy = PaymentPolicy(policies or {}, self.ledger, None)  # type: ignore[arg-type]
+        self.in_flight = InFlight()
+        self.attempts = FakeTopUpAttempts()
+        self.topups = TopUps(self.accounts, self.ledger, TestGateway(), self.attempts, self.log, self.in_flight,  # type: ignore[arg-type]
+                             clock)  # fmt: skip
+        legs = PaymentLegs(self.accounts, self.parties, self.policy, clock, None)
+        self.payments = Payments(legs, self.ledger, FakeStore(self.ledger), self.in_flight, None)  # type: ignore[arg-type]
+        self.batches = Batches(self.payments)
+        self.operator = Principal("key_op", "operator", None, "test", frozenset({"parties:write", "read"}))
+
+    def customer(self, funds: str = "10.00", currency: str = "USD") -> object:
+        from farthing.domain.principals import SCOPES, Principal
+
+        party, key, _ = self.parties.create(self.operator, "customer", "C", "DE")
+        payer = Principal(key, "customer", party, "test", frozenset(SCOPES["customer"].split()))
+        if funds != "0":
+            self.topups.top_up(payer, funds, currency, "4242424242424242")
+        return payer
+
+    def merchant(self) -> str:
+        party, _, _ = self.parties.create(self.operator, "merchant", "M", "DE")
+        return party
