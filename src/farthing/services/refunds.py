@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from farthing.clock import Clock
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, linked_chain
@@ -41,6 +42,19 @@ MEMO_LEDGER_OFFSET = 1_000_000
 """Memo ledgers (refund allowances) sit at the currency's ledger number plus this."""
 CODE_REFUND_SOURCE, CODE_REFUNDABLE = 30, 31
 T_ALLOWANCE, T_ALLOWANCE_USED = 30, 31
+
+
+class _Paid(NamedTuple):
+    """The payment a refund gives back: its transfer, ids and parties, and the decision it counted under."""
+
+    payment: Transfer
+    public_id: str
+    customer: str
+    merchant: str
+    cur: Currency
+    policy: Policy | None
+    decided: dict[str, object] | None
+    paid_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,20 +99,8 @@ class Refunds:
             if not allowed:
                 raise PlatformError(ErrorCode.refund_window_closed, why.text)
         refund_id = derive_id("refund", merchant, key) if key else new_id()
-        return self._refund(
-            payment,
-            payment_public_id,
-            customer,
-            merchant,
-            cur,
-            policy,
-            decided,
-            paid_at,
-            amount,
-            key,
-            refund_id,
-            merchant,
-        )
+        paid = _Paid(payment, payment_public_id, customer, merchant, cur, policy, decided, paid_at)
+        return self._refund(paid, amount, key, refund_id, merchant)
 
     def _counted(self, payment: Transfer, public_id: str) -> tuple[dict[str, object] | None, int]:
         """The decision the payment was paid and counted under, and when it was decided: its windows count
@@ -128,39 +130,14 @@ class Refunds:
         if not allowed:
             raise PlatformError(ErrorCode.withdrawal_not_allowed, why.text)
         refund_id = derive_id("withdrawal", customer, key) if key else new_id()
-        return self._refund(
-            payment,
-            payment_public_id,
-            customer,
-            merchant,
-            cur,
-            policy,
-            decided,
-            paid_at,
-            None,
-            key,
-            refund_id,
-            customer,
-            "withdrawal",
-        )
+        paid = _Paid(payment, payment_public_id, customer, merchant, cur, policy, decided, paid_at)
+        return self._refund(paid, None, key, refund_id, customer, "withdrawal")
 
     def _refund(
-        self,
-        payment: Transfer,
-        payment_public_id: str,
-        customer: str,
-        merchant: str,
-        cur: Currency,
-        policy: Policy | None,
-        decided: dict[str, object] | None,
-        paid_at: int,
-        amount: object | None,
-        key: str | None,
-        refund_id: int,
-        owner: str,
-        reason: str = "merchant",
+        self, given: _Paid, amount: object | None, key: str | None, refund_id: int, owner: str, reason: str = "merchant"
     ) -> Refund:
         """Give back `amount` of the payment (all that is left when None), with its added tax and counters."""
+        payment, payment_public_id, customer, merchant, cur, policy, decided, paid_at = given
         holds = self.holds
         paid = holds.paid(payment)
         if paid == 0:
