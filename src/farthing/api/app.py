@@ -96,4 +96,5 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     problems.document(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    app.state.lean_routers = [module.router for module in ROUTERS]  # what LeanDispatch answers itself
     return app

@@ -167,7 +167,8 @@ class LeanDispatch:
 
     def _learn(self, app: Starlette) -> dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]:
         routes = {}
-        for route in app.router.routes:
+        included = getattr(app.state, "lean_routers", ())  # FastAPI includes routers lazily: named here
+        for route in [*app.router.routes, *(r for router in included for r in router.routes)]:
             if isinstance(route, LeanRoute):
                 for method in route.methods or ():
                     routes[(method, route.path)] = route.lean_handler

@@ -17,7 +17,7 @@ from farthing.engine.ids import derive_id
 from farthing.engine.store import ClosableLookups, Store
 from farthing.errors import AccountResult, ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import public_id_of
-from farthing.services.blocking import WouldBlock, may_block, on_the_loop
+from farthing.services.blocking import MARK, WouldBlock, may_block
 from farthing.services.idempotency import InFlight
 from farthing.services.payment_policy import Gate, PolicyRefused
 from farthing.services.payments.legs import PaymentLegs, Prepared, settled
@@ -52,11 +52,14 @@ class Payments:
 
     async def pay_async(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Payment:
         """`pay` for an event loop: the caller awaits the group commit instead of holding a thread."""
+        MARK.on_loop = True  # everything it needs known in memory: no thread hop
         try:
-            with on_the_loop():  # everything it needs known in memory: no thread hop
-                future, payment = self.submit(principal, item, idempotency_key)
+            future, payment = self.submit(principal, item, idempotency_key)
         except WouldBlock:  # it must wait for an account to open or a look-up: not on the loop
+            MARK.on_loop = False
             future, payment = await run_in_threadpool(self.submit, principal, item, idempotency_key)
+        finally:
+            MARK.on_loop = False
         return self.finish(payment, await answered(future))  # type: ignore[arg-type]
 
     def finish(self, payment: Payment, results: Sequence[TransferResult]) -> Payment:
