@@ -178,12 +178,18 @@ class TransferRules:
         # Without linked events nothing is ever rolled back (a failing event changes nothing before it
         # fails), so the undo log is kept only for batches that hold a chain.
         self._linked = any(t.flags & _LINKED for t in events)
+        before = len(self.effects.transfers)
         if not self._linked:
-            return [self._one(t) for t in events]
-        try:
-            return run_linked(events, R, self._one, self._commit_chain, self._rollback_chain)
-        finally:
-            self._linked = False
+            results = [self._one(t) for t in events]
+        else:
+            try:
+                results = run_linked(events, R, self._one, self._commit_chain, self._rollback_chain)
+            finally:
+                self._linked = False
+        # Post-condition: an answer per event, and the batch gained exactly the transfers answered ok.
+        invariant(len(results) == len(events), "a result per transfer")
+        invariant(len(self.effects.transfers) - before == results.count(R.ok), "applied transfers are the ok ones")
+        return results
 
     def _commit_chain(self) -> None:
         self.effects.transfers.extend(self._chain_transfers)
