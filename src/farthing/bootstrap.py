@@ -18,6 +18,7 @@ from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
 from farthing.adapters.outbox_sql import OutboxTable
 from farthing.adapters.parties_sql import PartyTable
+from farthing.adapters.personal_sql import PersonalTable
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.security_log_sql import SecurityEventTable
 from farthing.adapters.topups_sql import TopUpAttemptTable
@@ -200,7 +201,7 @@ def _packs(names: Sequence[str]) -> Mapping[str, Policy]:
 
 
 def _identity(db: PlatformDb, vault: KeyVault, clock: Clock) -> Identity:
-    personal = PersonalData(db, vault, clock)
+    personal = PersonalData(PersonalTable(db), vault, clock)
     log = SecurityLog(SecurityEventTable(db), clock, personal.seal_event)
     keys = Keys(KeyTable(db), clock, log)
     parties = Parties(PartyTable(db), clock, keys, personal)

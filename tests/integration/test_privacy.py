@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from farthing.adapters.key_vault import KeyVault, KeyVaultError
+from farthing.adapters.personal_sql import PersonalTable
 from farthing.bootstrap import open_platform
 from farthing.clock import ManualClock
 from farthing.domain.principals import Principal
@@ -28,15 +29,14 @@ def test_rotation_rewraps_and_the_old_key_can_go(store_url: str, monkeypatch: py
     operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
     try:
         customer, _, _ = platform.parties.create(operator, "customer", "Ada", personal={"email": "ada@example.test"})
-        both = PersonalData(
-            platform.db, KeyVault.parse(f"{K2},{K1}"), platform.clock
-        )  # k2 is current, k1 still unwraps
+        rows = PersonalTable(platform.db)
+        both = PersonalData(rows, KeyVault.parse(f"{K2},{K1}"), platform.clock)  # k2 is current, k1 still unwraps
         assert both.profile(customer) == {"name": "Ada", "email": "ada@example.test", "phone": None, "address": None}
         assert both.rotate() == 1 and both.rotate() == 0
-        only_new = PersonalData(platform.db, KeyVault.parse(K2), platform.clock)
+        only_new = PersonalData(rows, KeyVault.parse(K2), platform.clock)
         assert only_new.profile(customer)["email"] == "ada@example.test"  # type: ignore[index]
         with pytest.raises(KeyVaultError) as old_gone:
-            PersonalData(platform.db, KeyVault.parse(K1), platform.clock).profile(customer)
+            PersonalData(rows, KeyVault.parse(K1), platform.clock).profile(customer)
         assert old_gone.value.code is ErrorCode.key_vault_invalid
     finally:
         platform.close()

@@ -1,6 +1,7 @@
 """A customer's personal data sealed at rest: its name, email, phone and address, each sealed with
 AES-256-GCM under the customer's own data key, itself wrapped by a master key
-(`farthing.adapters.key_vault`). The plaintext is never written to the database. Erasing the data key
+(`farthing.adapters.key_vault`). The plaintext is never written to the database; the sealed rows live
+behind `PersonalRepository` (SQL: `farthing.adapters.personal_sql`). Erasing the data key
 (crypto-shredding, `farthing.services.privacy`) makes every sealed copy unreadable.
 """
 
@@ -9,18 +10,43 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from farthing.adapters.key_vault import KeyVault, open_sealed, seal
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
 
 PERSONAL_FIELDS = ("name", "email", "phone", "address")
 
 
+class PersonalRepository(Protocol):
+    def put_fields(self, subject: str, sealed: list[tuple[str, bytes]]) -> None:
+        """Keep each (field, sealed value), replacing the subject's earlier value of the field."""
+        ...
+
+    def fields(self, subject: str) -> list[tuple[str, bytes]]: ...
+
+    def data_key(self, subject: str) -> tuple[str, bytes] | None:
+        """The subject's wrapped data key: (master key id, sealed key)."""
+        ...
+
+    def add_data_key(self, subject: str, master_key_id: str, sealed: bytes, created_ms: int) -> None:
+        """Keep a wrapped data key (nothing if the subject has one: the first one stands)."""
+        ...
+
+    def data_keys(self) -> list[tuple[str, str, bytes]]:
+        """Every wrapped data key: (subject, master key id, sealed key)."""
+        ...
+
+    def rewrap(self, subject: str, old_master_key_id: str, master_key_id: str, sealed: bytes) -> None: ...
+
+    def erased(self, subject: str) -> bool:
+        """Whether the subject's personal data was erased."""
+        ...
+
+
 class PersonalData:
-    def __init__(self, db: PlatformDb, vault: KeyVault, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, repo: PersonalRepository, vault: KeyVault, clock: Clock) -> None:
+        self.repo = repo
         self.vault = vault
         self.clock = clock
 
@@ -28,19 +54,13 @@ class PersonalData:
         """Seal a subject's personal fields under a data key of its own (made now if it has none)."""
         key = self.data_key(subject, create=True)
         assert key is not None
-        rows = [(subject, f, seal(key, v.encode(), _aad(subject, f))) for f, v in fields.items() if v is not None]
-        with self.db.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO personal_data (subject, field, sealed) VALUES (?, ?, ?) "
-                "ON CONFLICT (subject, field) DO UPDATE SET sealed = excluded.sealed",
-                rows,
-            )
+        self.repo.put_fields(subject, [(f, seal(key, v.encode(), _aad(subject, f))) for f, v in fields.items()
+                                       if v is not None])  # fmt: skip
 
     def seal_event(self, subject: str, personal: Mapping[str, str]) -> bytes | None:
         """A security event's personal data sealed under the subject's data key (None: the subject was
         erased, and nothing personal is kept of it any more)."""
-        erased = self.db.query("SELECT erased_ms FROM parties WHERE id = ?", (subject,))
-        if erased and erased[0][0] is not None:
+        if self.repo.erased(subject):
             return None
         key = self.data_key(subject, create=True)
         assert key is not None
@@ -57,24 +77,18 @@ class PersonalData:
         key = self.data_key(subject, create=False)
         if key is None:
             return None
-        rows = self.db.query("SELECT field, sealed FROM personal_data WHERE subject = ?", (subject,))
-        found = {str(f): open_sealed(key, bytes(b), _aad(subject, str(f))).decode() for f, b in rows}
+        found = {f: open_sealed(key, b, _aad(subject, f)).decode() for f, b in self.repo.fields(subject)}
         return {f: found.get(f) for f in PERSONAL_FIELDS}
 
     def data_key(self, subject: str, create: bool) -> bytes | None:
-        rows = self.db.query("SELECT master_key_id, sealed FROM data_keys WHERE subject = ?", (subject,))
-        if rows:
-            return self.vault.unwrap(str(rows[0][0]), bytes(rows[0][1]), subject)
+        found = self.repo.data_key(subject)
+        if found is not None:
+            return self.vault.unwrap(found[0], found[1], subject)
         if not create:
             return None
-        key = secrets.token_bytes(32)
-        key_id, sealed = self.vault.wrap(key, subject)
-        self.db.query(
-            "INSERT INTO data_keys (subject, master_key_id, sealed, created_ms) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (subject, key_id, sealed, self.clock()),
-        )
-        return self.data_key(subject, create=False)
+        key_id, sealed = self.vault.wrap(secrets.token_bytes(32), subject)
+        self.repo.add_data_key(subject, key_id, sealed, self.clock())
+        return self.data_key(subject, create=False)  # another process's, if it made one first
 
     def system_key(self, name: str) -> bytes:
         """A platform secret of its own (e.g. the key of the email look-up HMAC), wrapped like data keys
@@ -86,15 +100,11 @@ class PersonalData:
     def rotate(self) -> int:
         """Re-wrap every data key under the current master key (the data stays as it is)."""
         moved = 0
-        for subject, key_id, sealed in self.db.query("SELECT subject, master_key_id, sealed FROM data_keys"):
+        for subject, key_id, sealed in self.repo.data_keys():
             if key_id == self.vault.current:
                 continue
-            key = self.vault.unwrap(str(key_id), bytes(sealed), str(subject))
-            new_id, resealed = self.vault.wrap(key, str(subject))
-            self.db.query(
-                "UPDATE data_keys SET master_key_id = ?, sealed = ? WHERE subject = ? AND master_key_id = ?",
-                (new_id, resealed, subject, key_id),
-            )
+            new_id, resealed = self.vault.wrap(self.vault.unwrap(key_id, sealed, subject), subject)
+            self.repo.rewrap(subject, key_id, new_id, resealed)
             moved += 1
         return moved
 

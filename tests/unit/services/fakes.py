@@ -292,3 +292,32 @@ class World:
     def merchant(self) -> str:
         party, _, _ = self.parties.create(self.operator, "merchant", "M", "DE")
         return party
+
+
+class FakePersonal:
+    def __init__(self) -> None:
+        self.sealed: dict[tuple[str, str], bytes] = {}
+        self.keys: dict[str, tuple[str, bytes]] = {}
+        self.erased_subjects: set[str] = set()
+
+    def put_fields(self, subject: str, sealed: list[tuple[str, bytes]]) -> None:
+        self.sealed.update({(subject, field): value for field, value in sealed})
+
+    def fields(self, subject: str) -> list[tuple[str, bytes]]:
+        return [(field, value) for (s, field), value in self.sealed.items() if s == subject]
+
+    def data_key(self, subject: str) -> tuple[str, bytes] | None:
+        return self.keys.get(subject)
+
+    def add_data_key(self, subject: str, master_key_id: str, sealed: bytes, created_ms: int) -> None:
+        self.keys.setdefault(subject, (master_key_id, sealed))
+
+    def data_keys(self) -> list[tuple[str, str, bytes]]:
+        return [(subject, key_id, sealed) for subject, (key_id, sealed) in self.keys.items()]
+
+    def rewrap(self, subject: str, old_master_key_id: str, master_key_id: str, sealed: bytes) -> None:
+        if self.keys[subject][0] == old_master_key_id:
+            self.keys[subject] = (master_key_id, sealed)
+
+    def erased(self, subject: str) -> bool:
+        return subject in self.erased_subjects
