@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from farthing import limits
+from farthing.adapters.allowances_sql import AllowanceTable
 from farthing.adapters.challenges_sql import ChallengeTable
 from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
@@ -171,7 +172,7 @@ def open_platform(
             TopUps(accounts, ledger, gateway or TestGateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
                    guard),
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
-            Allowances(db, clock, identity.parties, payments), channels,
+            Allowances(AllowanceTable(db), clock, identity.parties, payments), channels,
             Privacy(db, identity.personal, identity.log, identity.keys, ledger, clock),
             Remembered(db, clock, in_flight), webhooks, Tax(db, ledger, accounts, clock), history, closing,
         )  # fmt: skip

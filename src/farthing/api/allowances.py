@@ -20,9 +20,9 @@ from farthing.api.deps import (
     replayable,
 )
 from farthing.api.payment_out import PaymentOut, payment_out
+from farthing.domain.allowances import Allowance
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
-from farthing.services.allowances import Allowance
 
 router = APIRouter(tags=["allowances"])
 _COUNTRY = r"^[A-Z]{2}$"

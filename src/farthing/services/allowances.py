@@ -13,13 +13,13 @@ authentication, as any payment the policy steps up (refused when the payer has n
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 from farthing import limits
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
+from farthing.domain.allowances import Allowance
 from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import Currency, currency
 from farthing.domain.policy.evaluate import Evidence
@@ -38,26 +38,6 @@ DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
-class Allowance:
-    id: str
-    customer: str
-    merchant: str
-    currency: str
-    per_payment: int
-    per_day: int
-    total: int
-    evidence: Evidence
-    created_ms: int
-    expires_ms: int
-    revoked_ms: int | None
-
-    def status(self, now_ms: int) -> str:
-        if self.revoked_ms is not None:
-            return "revoked"
-        return "expired" if now_ms >= self.expires_ms else "active"
-
-
-@dataclass(frozen=True, slots=True)
 class Charge:
     payment: Payment
     within: bool
@@ -65,12 +45,21 @@ class Charge:
     reason: str | None = None
 
 
-_COLUMNS = "id, customer, merchant, currency, per_payment, per_day, total, evidence, created_ms, expires_ms, revoked_ms"
+class AllowanceRepository(Protocol):
+    def add(self, allowance: Allowance) -> None: ...
+
+    def get(self, allowance_id: str) -> Allowance | None: ...
+
+    def of_party(self, party_id: str, limit: int) -> list[Allowance]:
+        """The allowances the party granted or holds, newest first."""
+        ...
+
+    def revoke(self, allowance_id: str, now_ms: int) -> None: ...
 
 
 class Allowances:
-    def __init__(self, db: PlatformDb, clock: Clock, parties: Parties, payments: Payments) -> None:
-        self.db = db
+    def __init__(self, repo: AllowanceRepository, clock: Clock, parties: Parties, payments: Payments) -> None:
+        self.repo = repo
         self.clock = clock
         self.parties = parties
         self.payments = payments
@@ -93,17 +82,11 @@ class Allowances:
         e = evidence or Evidence()
         a = Allowance("alw_" + secrets.token_hex(12), principal.party_id, merchant, cur.code, each, day, whole, e,
                       now, now + expires_in_s * 1000, None)  # fmt: skip
-        self.db.query(
-            f"INSERT INTO allowances ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.id, a.customer, a.merchant, a.currency, str(each), str(day), str(whole),
-             json.dumps({"ip": e.ip, "phone": e.phone, "instrument": e.instrument, "region": e.region}),
-             a.created_ms, a.expires_ms, None),
-        )  # fmt: skip
+        self.repo.add(a)
         return a
 
     def get(self, principal: Principal, allowance_id: str) -> Allowance:
-        rows = self.db.query(f"SELECT {_COLUMNS} FROM allowances WHERE id = ?", (allowance_id,))
-        found = _allowance(rows[0]) if rows else None
+        found = self.repo.get(allowance_id)
         if found is None or principal.party_id not in (found.customer, found.merchant):
             raise PlatformError(ErrorCode.not_found, f"no allowance {allowance_id!r}")
         return found
@@ -111,12 +94,7 @@ class Allowances:
     def list(self, principal: Principal) -> list[Allowance]:
         if principal.party_id is None:
             raise PlatformError(ErrorCode.forbidden, "an operator key has no allowances")
-        rows = self.db.query(
-            f"SELECT {_COLUMNS} FROM allowances WHERE customer = ? OR merchant = ? ORDER BY created_ms DESC "
-            f"LIMIT {limits.page_size_max}",
-            (principal.party_id, principal.party_id),
-        )
-        return [_allowance(r) for r in rows]
+        return self.repo.of_party(principal.party_id, limits.page_size_max)
 
     def revoke(self, principal: Principal, allowance_id: str) -> Allowance:
         """The payer withdraws the allowance: from now on every charge on it waits for the payer."""
@@ -124,7 +102,7 @@ class Allowances:
         if principal.party_id != a.customer:
             raise PlatformError(ErrorCode.forbidden, "only the payer revokes its allowance")
         now = self.clock()
-        self.db.query("UPDATE allowances SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL", (now, a.id))
+        self.repo.revoke(a.id, now)
         return self.get(principal, allowance_id)
 
     def charge(
@@ -205,11 +183,4 @@ class _Outside(Exception):
         self.reason = reason
 
 
-def _allowance(r: tuple[object, ...]) -> Allowance:
-    e = json.loads(str(r[7]))
-    return Allowance(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(str(r[4])), int(str(r[5])), int(str(r[6])),
-                     Evidence(ip=e["ip"], phone=e["phone"], instrument=e["instrument"], region=e["region"]),
-                     int(r[8]), int(r[9]), None if r[10] is None else int(r[10]))  # type: ignore[call-overload]  # fmt: skip
-
-
-__all__ = ["Allowance", "Allowances", "Charge"]
+__all__ = ["Allowances", "Charge"]

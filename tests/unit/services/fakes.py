@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 
 from farthing.clock import Clock
+from farthing.domain.allowances import Allowance
 from farthing.domain.challenges import Challenge
 from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts
 from farthing.domain.ledger_transfers import TransferRules
@@ -251,6 +252,7 @@ class World:
     def __init__(self, clock: Clock, policies: dict[str, object] | None = None) -> None:
         from farthing.domain.principals import Principal
         from farthing.services.accounts import Accounts
+        from farthing.services.allowances import Allowances
         from farthing.services.funding import TestGateway
         from farthing.services.idempotency import InFlight
         from farthing.services.keys import Keys
@@ -278,6 +280,8 @@ class World:
         legs = PaymentLegs(self.accounts, self.parties, self.policy, clock, None)
         self.payments = Payments(legs, self.ledger, FakeStore(self.ledger), self.in_flight, None)  # type: ignore[arg-type]
         self.batches = Batches(self.payments)
+        self.allowance_rows = FakeAllowances()
+        self.allowances = Allowances(self.allowance_rows, clock, self.parties, self.payments)
         self.operator = Principal("key_op", "operator", None, "test", frozenset({"parties:write", "read"}))
 
     def customer(self, funds: str = "10.00", currency: str = "USD") -> object:
@@ -292,6 +296,25 @@ class World:
     def merchant(self) -> str:
         party, _, _ = self.parties.create(self.operator, "merchant", "M", "DE")
         return party
+
+
+class FakeAllowances:
+    def __init__(self) -> None:
+        self.rows: dict[str, Allowance] = {}
+
+    def add(self, allowance: Allowance) -> None:
+        self.rows[allowance.id] = allowance
+
+    def get(self, allowance_id: str) -> Allowance | None:
+        return self.rows.get(allowance_id)
+
+    def of_party(self, party_id: str, limit: int) -> list[Allowance]:
+        mine = [a for a in self.rows.values() if party_id in (a.customer, a.merchant)]
+        return sorted(mine, key=lambda a: -a.created_ms)[:limit]
+
+    def revoke(self, allowance_id: str, now_ms: int) -> None:
+        if self.rows[allowance_id].revoked_ms is None:
+            self.rows[allowance_id] = replace(self.rows[allowance_id], revoked_ms=now_ms)
 
 
 class FakePersonal:
