@@ -20,6 +20,14 @@ In one run it measures:
 
 from __future__ import annotations
 
+import os
+import sys
+
+# bench/http.py shadows the standard library's `http` package, which httpx (imported by the platform's
+# webhook delivery) needs: run as a script, take this folder off the import path first.
+if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+    sys.path.pop(0)
+
 import argparse
 import json
 import random

@@ -3,11 +3,10 @@ answer waits for the batch that holds them to be committed (`pay`, or `pay_async
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-
-from starlette.concurrency import run_in_threadpool
 
 from farthing.domain.ledger_types import TransferFlags
 from farthing.domain.money import currency
@@ -57,7 +56,7 @@ class Payments:
             future, payment = self.submit(principal, item, idempotency_key)
         except WouldBlock:  # it must wait for an account to open or a look-up: not on the loop
             MARK.on_loop = False
-            future, payment = await run_in_threadpool(self.submit, principal, item, idempotency_key)
+            future, payment = await asyncio.to_thread(self.submit, principal, item, idempotency_key)
         finally:
             MARK.on_loop = False
         return self.finish(payment, await answered(future))  # type: ignore[arg-type]
