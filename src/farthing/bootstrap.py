@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from farthing import limits
 from farthing.adapters.allowances_sql import AllowanceTable
 from farthing.adapters.challenges_sql import ChallengeTable
+from farthing.adapters.factors_sql import FactorTable
 from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
 from farthing.adapters.outbox_sql import OutboxTable
@@ -206,7 +207,7 @@ def _identity(db: PlatformDb, vault: KeyVault, clock: Clock) -> Identity:
     log = SecurityLog(SecurityEventTable(db), clock, personal.seal_event)
     keys = Keys(KeyTable(db), clock, log)
     parties = Parties(PartyTable(db), clock, keys, personal)
-    return Identity(log, personal, keys, parties, Factors(db, clock, log), Passkeys(db, clock, log),
+    return Identity(log, personal, keys, parties, Factors(FactorTable(db), clock, log), Passkeys(db, clock, log),
                     Users(db, clock, log, parties, personal))  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictStr
 
 from farthing.api.deps import InModel, PlatformDep, PrincipalDep
-from farthing.services.factors import FactorView
+from farthing.domain.factors import FactorView
 
 router = APIRouter(tags=["security"])
 

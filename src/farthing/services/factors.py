@@ -16,12 +16,13 @@ import io
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyotp
 import segno
 
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
+from farthing.domain.factors import FactorView
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.security_log import SecurityLog
@@ -44,18 +45,43 @@ class Enrolment:
     """A data: URI of the QR code of `uri`, as an SVG image."""
 
 
-@dataclass(frozen=True, slots=True)
-class FactorView:
-    id: str
-    kind: str
-    created_ms: int
-    confirmed_ms: int | None
-    flagged_ms: int | None
+class FactorRepository(Protocol):
+    def add_totp(self, factor_id: str, party: str, secret: bytes, created_ms: int) -> None: ...
+
+    def totp_confirmed_ms(self, factor_id: str, party: str) -> int | bool | None:
+        """False: no such live TOTP factor of the party; else when it was confirmed (None: not yet)."""
+        ...
+
+    def confirm(self, factor_id: str, party: str, now_ms: int, recovery_digests: list[bytes]) -> None:
+        """Mark the factor confirmed and keep the party's recovery codes (as digests), together."""
+        ...
+
+    def use_recovery(self, party: str, digest: bytes, now_ms: int) -> bool:
+        """Spend an unused recovery code; whether there was one."""
+        ...
+
+    def confirmed_totps(self, party: str) -> list[str]:
+        """The party's confirmed, live TOTP factors, oldest first."""
+        ...
+
+    def totp_secret(self, factor_id: str) -> tuple[bytes, int] | None:
+        """(secret, last step accepted) of a TOTP factor."""
+        ...
+
+    def take_step(self, factor_id: str, step: int) -> bool:
+        """Record `step` as accepted if no equal or later one was: whether it was taken (in any process)."""
+        ...
+
+    def of_party(self, party: str) -> list[FactorView]: ...
+
+    def has_factor(self, party: str) -> bool:
+        """Whether the party has a confirmed, live, unflagged factor of any kind."""
+        ...
 
 
 class Factors:
-    def __init__(self, db: PlatformDb, clock: Clock, log: SecurityLog) -> None:
-        self.db = db
+    def __init__(self, repo: FactorRepository, clock: Clock, log: SecurityLog) -> None:
+        self.repo = repo
         self.clock = clock
         self.log = log
 
@@ -71,10 +97,7 @@ class Factors:
         party = self._party(principal)
         secret = pyotp.random_base32()
         factor_id = "fac_" + secrets.token_hex(12)
-        self.db.query(
-            "INSERT INTO factors (id, party_id, kind, secret, created_ms) VALUES (?, ?, 'totp', ?, ?)",
-            (factor_id, party, secret.encode(), self.clock()),
-        )
+        self.repo.add_totp(factor_id, party, secret.encode(), self.clock())
         uri = pyotp.TOTP(secret, interval=TOTP_STEP_S).provisioning_uri(name=party, issuer_name=ISSUER)
         image = ""
         if qr:  # about 12 ms of pure Python: skipped by callers that show no code (the simulator)
@@ -87,25 +110,16 @@ class Factors:
     def confirm_totp(self, principal: Principal, factor_id: str, code: str) -> list[str]:
         """The first code proves the app holds the secret; answers the recovery codes (shown once)."""
         party = self._party(principal)
-        rows = self.db.query(
-            "SELECT confirmed_ms FROM factors WHERE id = ? AND party_id = ? AND kind = 'totp' AND revoked_ms IS NULL",
-            (factor_id, party),
-        )
-        if not rows:
+        confirmed = self.repo.totp_confirmed_ms(factor_id, party)
+        if confirmed is False:
             raise PlatformError(ErrorCode.not_found, f"no TOTP factor {factor_id!r}")
-        if rows[0][0] is not None:
+        if confirmed is not None:
             raise PlatformError(ErrorCode.factor_already_confirmed, "this factor was confirmed already")
         if not self._accept_totp(factor_id, code, confirmed=False):
             self.log.record("factor.confirm_failed", party, principal.key_id, factor=factor_id)
             raise PlatformError(ErrorCode.authentication_failed, "the code is not the one the app shows now")
-        now = self.clock()
-        self.db.query("UPDATE factors SET confirmed_ms = ? WHERE id = ?", (now, factor_id))
         codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
-        with self.db.transaction() as tx:
-            tx.executemany(
-                "INSERT INTO recovery_codes (party_id, code_sha256, created_ms) VALUES (?, ?, ?)",
-                [(party, _digest(c), now) for c in codes],
-            )
+        self.repo.confirm(factor_id, party, self.clock(), [_digest(c) for c in codes])
         self.log.record("factor.confirmed", party, principal.key_id, factor=factor_id)
         return codes
 
@@ -116,31 +130,22 @@ class Factors:
             normalized = recovery_code.strip().upper()
             if not _RECOVERY.match(normalized):
                 raise PlatformError(ErrorCode.validation_failed, "a recovery code looks like ABCD-EFGH-IJKL-MNOP")
-            used = self.db.query(
-                "UPDATE recovery_codes SET used_ms = ? WHERE party_id = ? AND code_sha256 = ? AND used_ms IS NULL "
-                "RETURNING party_id",
-                (self.clock(), party, _digest(normalized)),
-            )
+            used = self.repo.use_recovery(party, _digest(normalized), self.clock())
             return "recovery_code" if used else None
         if code is None:
             return None
-        rows = self.db.query(
-            "SELECT id FROM factors WHERE party_id = ? AND kind = 'totp' AND confirmed_ms IS NOT NULL "
-            "AND revoked_ms IS NULL ORDER BY created_ms",
-            (party,),
-        )
-        for (factor_id,) in rows:
+        for factor_id in self.repo.confirmed_totps(party):
             if self._accept_totp(factor_id, code, confirmed=True):
-                return str(factor_id)
+                return factor_id
         return None
 
     def _accept_totp(self, factor_id: str, code: str, confirmed: bool) -> bool:
         if not isinstance(code, str) or not _CODE.match(code):
             raise PlatformError(ErrorCode.validation_failed, "a TOTP code is 6 digits")
-        rows = self.db.query("SELECT secret, last_step FROM factors WHERE id = ?", (factor_id,))
-        if not rows:
+        found = self.repo.totp_secret(factor_id)
+        if found is None:
             return False
-        secret, last_step = bytes(rows[0][0]).decode(), int(rows[0][1])
+        secret, last_step = found[0].decode(), found[1]
         totp = pyotp.TOTP(secret, interval=TOTP_STEP_S)
         now_s = self.clock() // 1000
         step = now_s // TOTP_STEP_S
@@ -148,32 +153,16 @@ class Factors:
             if candidate <= last_step:
                 continue  # that step's code was used already (a replay), or an earlier one
             if hmac.compare_digest(totp.at(candidate * TOTP_STEP_S), code):
-                taken = self.db.query(
-                    "UPDATE factors SET last_step = ? WHERE id = ? AND last_step < ? RETURNING id",
-                    (candidate, factor_id, candidate),
-                )
-                return bool(taken)  # another request took this step first: a replay
+                return self.repo.take_step(factor_id, candidate)  # not taken: another request's first, a replay
         return False
 
     # -- reading ---------------------------------------------------------------------------------
 
     def list(self, principal: Principal) -> list[FactorView]:
-        party = self._party(principal)
-        rows = self.db.query(
-            "SELECT id, kind, created_ms, confirmed_ms, flagged_ms FROM factors WHERE party_id = ? "
-            "AND revoked_ms IS NULL ORDER BY created_ms",
-            (party,),
-        )
-        return [FactorView(str(r[0]), str(r[1]), int(r[2]), r[3], r[4]) for r in rows]
+        return self.repo.of_party(self._party(principal))
 
     def has_factor(self, party: str) -> bool:
-        return bool(
-            self.db.query(
-                "SELECT 1 FROM factors WHERE party_id = ? AND confirmed_ms IS NOT NULL AND revoked_ms IS NULL "
-                "AND flagged_ms IS NULL LIMIT 1",
-                (party,),
-            )
-        )
+        return self.repo.has_factor(party)
 
 
 def _recovery_code() -> str:

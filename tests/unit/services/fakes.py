@@ -10,6 +10,7 @@ from dataclasses import replace
 from farthing.clock import Clock
 from farthing.domain.allowances import Allowance
 from farthing.domain.challenges import Challenge
+from farthing.domain.factors import FactorView
 from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts
 from farthing.domain.ledger_transfers import TransferRules
 from farthing.domain.ledger_types import Account, AccountState, PendingInfo, Transfer
@@ -344,3 +345,46 @@ class FakePersonal:
 
     def erased(self, subject: str) -> bool:
         return subject in self.erased_subjects
+
+
+class FakeFactors:
+    def __init__(self) -> None:
+        self.totps: dict[str, dict[str, object]] = {}
+        self.recovery: dict[tuple[str, bytes], int | None] = {}
+
+    def add_totp(self, factor_id: str, party: str, secret: bytes, created_ms: int) -> None:
+        self.totps[factor_id] = {"party": party, "secret": secret, "created": created_ms, "confirmed": None, "step": 0}
+
+    def totp_confirmed_ms(self, factor_id: str, party: str) -> int | bool | None:
+        found = self.totps.get(factor_id)
+        return False if found is None or found["party"] != party else found["confirmed"]  # type: ignore[return-value]
+
+    def confirm(self, factor_id: str, party: str, now_ms: int, recovery_digests: list[bytes]) -> None:
+        self.totps[factor_id]["confirmed"] = now_ms
+        self.recovery.update({(party, digest): None for digest in recovery_digests})
+
+    def use_recovery(self, party: str, digest: bytes, now_ms: int) -> bool:
+        if (party, digest) not in self.recovery or self.recovery[(party, digest)] is not None:
+            return False
+        self.recovery[(party, digest)] = now_ms
+        return True
+
+    def confirmed_totps(self, party: str) -> list[str]:
+        return [i for i, f in self.totps.items() if f["party"] == party and f["confirmed"] is not None]
+
+    def totp_secret(self, factor_id: str) -> tuple[bytes, int] | None:
+        found = self.totps.get(factor_id)
+        return (found["secret"], found["step"]) if found else None  # type: ignore[return-value]
+
+    def take_step(self, factor_id: str, step: int) -> bool:
+        if self.totps[factor_id]["step"] >= step:  # type: ignore[operator]
+            return False
+        self.totps[factor_id]["step"] = step
+        return True
+
+    def of_party(self, party: str) -> list[FactorView]:
+        return [FactorView(i, "totp", f["created"], f["confirmed"], None)  # type: ignore[arg-type]
+                for i, f in self.totps.items() if f["party"] == party]  # fmt: skip
+
+    def has_factor(self, party: str) -> bool:
+        return bool(self.confirmed_totps(party))
