@@ -201,7 +201,12 @@ def create_accounts(
             del state.accounts[acc.id]
         chain.clear()
 
-    return run_linked(events, AccountResult, one, commit, rollback)
+    before = len(effects.accounts_created)
+    results = run_linked(events, AccountResult, one, commit, rollback)
+    # Post-condition: an answer per event, and the batch gained exactly the accounts answered ok.
+    invariant(len(results) == len(events), "a result per account")
+    invariant(len(effects.accounts_created) - before == results.count(AccountResult.ok), "created are the ok ones")
+    return results
 
 
 def balance_sums(accounts: Iterable[AccountState]) -> tuple[int, int, int, int]:

@@ -78,10 +78,6 @@ class StepUps:
     def find(self, payment_id: str) -> Challenge | None:
         return self.challenges.find(payment_id)
 
-    def pending(self, payment_id: str) -> bool:
-        found = self.find(payment_id)
-        return found is not None and found.status == "pending"
-
     def annotate(self, payment: Payment) -> Payment:
         """The payment with its challenge: opened when the hold was just placed (or replayed)."""
         found = self.find(payment.id)

@@ -229,10 +229,6 @@ class FakeChallenges:
     def find(self, payment_id: str) -> Challenge | None:
         return self.rows.get(payment_id)
 
-    def pending(self, payment_id: str) -> bool:
-        found = self.rows.get(payment_id)
-        return found is not None and found.status == "pending"
-
     def open(self, payment: object, webauthn_challenge: bytes, now_ms: int, expires_ms: int) -> None:
         payment_id = payment.id  # type: ignore[attr-defined]
         party_id = payment.customer  # type: ignore[attr-defined]
