@@ -20,10 +20,12 @@ from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
 from farthing.adapters.outbox_sql import OutboxTable
 from farthing.adapters.parties_sql import PartyTable
+from farthing.adapters.passkeys_sql import PasskeyTable
 from farthing.adapters.personal_sql import PersonalTable
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.security_log_sql import SecurityEventTable
 from farthing.adapters.topups_sql import TopUpAttemptTable
+from farthing.adapters.users_sql import UserTable
 from farthing.adapters.wallets_sql import WalletTable
 from farthing.clock import Clock, system_clock
 from farthing.domain.policy.load import PolicyError
@@ -207,8 +209,9 @@ def _identity(db: PlatformDb, vault: KeyVault, clock: Clock) -> Identity:
     log = SecurityLog(SecurityEventTable(db), clock, personal.seal_event)
     keys = Keys(KeyTable(db), clock, log)
     parties = Parties(PartyTable(db), clock, keys, personal)
-    return Identity(log, personal, keys, parties, Factors(FactorTable(db), clock, log), Passkeys(db, clock, log),
-                    Users(db, clock, log, parties, personal))  # fmt: skip
+    factors, passkeys = Factors(FactorTable(db), clock, log), Passkeys(PasskeyTable(db), clock, log)
+    users = Users(UserTable(db), clock, log, parties, personal)
+    return Identity(log, personal, keys, parties, factors, passkeys, users)
 
 
 def first_run(platform: Platform, demo: bool) -> list[str]:

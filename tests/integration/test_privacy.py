@@ -107,12 +107,13 @@ def test_erasure_reaches_the_sign_in_ip_and_user_agent_in_the_append_only_securi
 ) -> None:
     """A sign-in's IP address and user agent are sealed under the customer's data key: its export shows
     them, its erasure makes them unreadable, and the log keeps every row (append-only)."""
+    from farthing.adapters.users_sql import UserTable
     from farthing.services.users import DirMailer, Users
 
     platform = open_platform(store_url)
     try:
         users = Users(
-            platform.db,
+            UserTable(platform.db),
             platform.clock,
             platform.log,
             platform.parties,

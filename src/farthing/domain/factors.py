@@ -12,3 +12,13 @@ class FactorView:
     created_ms: int
     confirmed_ms: int | None
     flagged_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPasskey:
+    """A registered passkey as an assertion is checked against it."""
+
+    id: str
+    public_key: bytes
+    sign_count: int
+    flagged: bool

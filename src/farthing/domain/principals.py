@@ -30,6 +30,26 @@ class Principal:
 
 
 @dataclass(frozen=True, slots=True)
+class User:
+    """A person who signs in: a payer (of a customer party), merchant staff or an operator."""
+
+    id: str
+    role: str  # payer | merchant_staff | operator
+    party_id: str | None
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRecord:
+    """What signing in needs of a stored user: the password's hash and the lockout counters."""
+
+    user: User
+    password_hash: str
+    failures: int
+    locked_until_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class KeyInfo:
     """An API key as it is shown (never its secret)."""
 

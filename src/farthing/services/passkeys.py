@@ -12,7 +12,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from webauthn import (
     generate_authentication_options,
@@ -29,8 +29,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
+from farthing.domain.factors import StoredPasskey
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.security_log import SecurityLog
@@ -51,9 +51,41 @@ class RelyingParty:
         )
 
 
+class PasskeyRepository(Protocol):
+    """Ceremonies (a challenge used once) and registered passkeys; SQL in `farthing.adapters.passkeys_sql`."""
+
+    def open_ceremony(
+        self, ceremony: str, party: str, kind: str, challenge: bytes, now_ms: int, expires_ms: int
+    ) -> None: ...
+
+    def take_ceremony(self, ceremony: str, party: str | None, kind: str, now_ms: int) -> tuple[bytes, int] | None:
+        """A waiting ceremony's challenge and expiry, now marked used; `party` None matches any."""
+        ...
+
+    def offered(self, party: str) -> list[bytes]:
+        """Credential ids of the party's passkeys neither revoked nor flagged."""
+        ...
+
+    def add(
+        self, factor: str, party: str, credential_id: bytes, public_key: bytes, sign_count: int, now_ms: int
+    ) -> bool:
+        """False if the credential is registered already."""
+        ...
+
+    def owner(self, credential_id: bytes) -> str | None: ...
+
+    def find(self, party: str, credential_id: bytes) -> StoredPasskey | None: ...
+
+    def flag(self, factor: str, now_ms: int) -> None: ...
+
+    def count_up(self, factor: str, sign_count: int) -> None:
+        """Keep the higher of the stored and the new sign count."""
+        ...
+
+
 class Passkeys:
-    def __init__(self, db: PlatformDb, clock: Clock, log: SecurityLog, rp: RelyingParty | None = None) -> None:
-        self.db = db
+    def __init__(self, repo: PasskeyRepository, clock: Clock, log: SecurityLog, rp: RelyingParty | None = None) -> None:
+        self.repo = repo
         self.clock = clock
         self.log = log
         self.rp = rp or RelyingParty.from_env()
@@ -63,14 +95,6 @@ class Passkeys:
             raise PlatformError(ErrorCode.forbidden, "passkeys belong to a customer: use a customer key")
         return principal.party_id
 
-    def _credentials(self, party: str) -> list[bytes]:
-        rows = self.db.query(
-            "SELECT credential_id FROM factors WHERE party_id = ? AND kind = 'passkey' AND revoked_ms IS NULL "
-            "AND flagged_ms IS NULL",
-            (party,),
-        )
-        return [bytes(r[0]) for r in rows]
-
     # -- registration ----------------------------------------------------------------------------
 
     def registration_options(self, principal: Principal) -> tuple[str, dict[str, Any]]:
@@ -79,11 +103,7 @@ class Passkeys:
         challenge = secrets.token_bytes(32)
         ceremony = "wac_" + secrets.token_hex(12)
         now = self.clock()
-        self.db.query(
-            "INSERT INTO webauthn_ceremonies (id, party_id, kind, challenge, created_ms, expires_ms) "
-            "VALUES (?, ?, 'registration', ?, ?, ?)",
-            (ceremony, party, challenge, now, now + CEREMONY_S * 1000),
-        )
+        self.repo.open_ceremony(ceremony, party, "registration", challenge, now, now + CEREMONY_S * 1000)
         options = generate_registration_options(
             rp_id=self.rp.id, rp_name=RP_NAME, user_name=party,
             user_id=hashlib.sha256(b"farthing-user:" + party.encode()).digest()[:16],  # no personal data
@@ -91,7 +111,7 @@ class Passkeys:
             authenticator_selection=AuthenticatorSelectionCriteria(
                 resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.REQUIRED
             ),
-            exclude_credentials=[PublicKeyCredentialDescriptor(id=c) for c in self._credentials(party)],
+            exclude_credentials=[PublicKeyCredentialDescriptor(id=c) for c in self.repo.offered(party)],
         )  # fmt: skip
         return ceremony, options_to_json_dict(options)
 
@@ -99,14 +119,10 @@ class Passkeys:
         """Verify the authenticator's answer to the ceremony and keep the passkey; its factor id."""
         party = self._party(principal)
         now = self.clock()
-        taken = self.db.query(
-            "UPDATE webauthn_ceremonies SET used_ms = ? WHERE id = ? AND party_id = ? AND kind = 'registration' "
-            "AND used_ms IS NULL RETURNING challenge, expires_ms",
-            (now, ceremony, party),
-        )
-        if not taken:
+        taken = self.repo.take_ceremony(ceremony, party, "registration", now)
+        if taken is None:
             raise PlatformError(ErrorCode.not_found, f"no registration ceremony {ceremony!r} waiting")
-        challenge, expires_ms = bytes(taken[0][0]), int(taken[0][1])
+        challenge, expires_ms = taken
         if now >= expires_ms:
             raise PlatformError(ErrorCode.challenge_expired, "the registration ceremony expired; start another")
         try:
@@ -118,12 +134,9 @@ class Passkeys:
             self.log.record("passkey.registration_failed", party, principal.key_id, reason=str(exc)[:200])
             raise PlatformError(ErrorCode.authentication_failed, f"the passkey was not accepted: {exc}") from None
         factor = "fac_" + secrets.token_hex(12)
-        rows = self.db.query(
-            "INSERT INTO factors (id, party_id, kind, credential_id, public_key, sign_count, created_ms, confirmed_ms) "
-            "VALUES (?, ?, 'passkey', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-            (factor, party, verified.credential_id, verified.credential_public_key, verified.sign_count, now, now),
-        )
-        if not rows:
+        added = self.repo.add(factor, party, verified.credential_id, verified.credential_public_key,
+                              verified.sign_count, now)  # fmt: skip
+        if not added:
             raise PlatformError(ErrorCode.validation_failed, "this passkey is registered already")
         self.log.record("factor.enrolled", party, principal.key_id, factor=factor, method="passkey")
         return factor
@@ -135,11 +148,7 @@ class Passkeys:
         challenge = secrets.token_bytes(32)
         ceremony = "wac_" + secrets.token_hex(12)
         now = self.clock()
-        self.db.query(
-            "INSERT INTO webauthn_ceremonies (id, party_id, kind, challenge, created_ms, expires_ms) "
-            "VALUES (?, '', 'signin', ?, ?, ?)",
-            (ceremony, challenge, now, now + CEREMONY_S * 1000),
-        )
+        self.repo.open_ceremony(ceremony, "", "signin", challenge, now, now + CEREMONY_S * 1000)
         options = generate_authentication_options(rp_id=self.rp.id, challenge=challenge, timeout=CEREMONY_S * 1000,
                                                   user_verification=UserVerificationRequirement.REQUIRED)  # fmt: skip
         return ceremony, options_to_json_dict(options)
@@ -147,25 +156,17 @@ class Passkeys:
     def sign_in(self, ceremony: str, assertion: dict[str, Any]) -> str:
         """The party whose passkey answered the sign-in ceremony (used once)."""
         now = self.clock()
-        taken = self.db.query(
-            "UPDATE webauthn_ceremonies SET used_ms = ? WHERE id = ? AND kind = 'signin' AND used_ms IS NULL "
-            "RETURNING challenge, expires_ms",
-            (now, ceremony),
-        )
-        if not taken:
+        taken = self.repo.take_ceremony(ceremony, None, "signin", now)
+        if taken is None:
             raise PlatformError(ErrorCode.not_found, f"no sign-in ceremony {ceremony!r} waiting")
-        if now >= int(taken[0][1]):
+        if now >= taken[1]:
             raise PlatformError(ErrorCode.challenge_expired, "the sign-in ceremony expired; start another")
         try:
             credential_id = base64url_to_bytes(str(assertion["rawId"]))
         except (KeyError, ValueError, TypeError):
             raise PlatformError(ErrorCode.validation_failed, "the passkey assertion has no rawId") from None
-        rows = self.db.query(
-            "SELECT party_id FROM factors WHERE kind = 'passkey' AND credential_id = ? AND revoked_ms IS NULL",
-            (credential_id,),
-        )
-        party = str(rows[0][0]) if rows else None
-        if party is None or self.verify(party, bytes(taken[0][0]), assertion) is None:
+        party = self.repo.owner(credential_id)
+        if party is None or self.verify(party, taken[0], assertion) is None:
             self.log.record("signin.failed", party, None, method="passkey")
             raise PlatformError(ErrorCode.authentication_failed, "the passkey was not accepted")
         return party
@@ -176,7 +177,7 @@ class Passkeys:
         """PublicKeyCredentialRequestOptions for a challenge, offering the party's passkeys."""
         options = generate_authentication_options(
             rp_id=self.rp.id, challenge=challenge, timeout=CEREMONY_S * 1000,
-            allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in self._credentials(party)],
+            allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in self.repo.offered(party)],
             user_verification=UserVerificationRequirement.REQUIRED,
         )  # fmt: skip
         return options_to_json_dict(options)
@@ -188,14 +189,10 @@ class Passkeys:
             credential_id = base64url_to_bytes(str(assertion["rawId"]))
         except (KeyError, ValueError, TypeError):
             raise PlatformError(ErrorCode.validation_failed, "the passkey assertion has no rawId") from None
-        rows = self.db.query(
-            "SELECT id, public_key, sign_count, flagged_ms FROM factors WHERE party_id = ? AND kind = 'passkey' "
-            "AND credential_id = ? AND revoked_ms IS NULL",
-            (party, credential_id),
-        )
-        if not rows or rows[0][3] is not None:
+        stored = self.repo.find(party, credential_id)
+        if stored is None or stored.flagged:
             return None
-        factor, public_key, count = str(rows[0][0]), bytes(rows[0][1]), int(rows[0][2])
+        factor, public_key, count = stored.id, stored.public_key, stored.sign_count
         try:
             verified = verify_authentication_response(
                 credential=assertion, expected_challenge=challenge, expected_rp_id=self.rp.id,
@@ -205,15 +202,12 @@ class Passkeys:
         except InvalidAuthenticationResponse as exc:
             log = self.log.record
             if "sign count" in str(exc).lower():
-                self.db.query("UPDATE factors SET flagged_ms = ? WHERE id = ?", (self.clock(), factor))
+                self.repo.flag(factor, self.clock())
                 log("passkey.flagged", party, None, factor=factor, reason="sign count went back")
             else:
                 log("passkey.assertion_failed", party, None, factor=factor, reason=str(exc)[:200])
             return None
         except (InvalidJSONStructure, KeyError, ValueError, TypeError) as exc:
             raise PlatformError(ErrorCode.validation_failed, f"the passkey assertion is malformed: {exc}") from None
-        self.db.query(
-            "UPDATE factors SET sign_count = ? WHERE id = ? AND sign_count <= ?",
-            (verified.new_sign_count, factor, verified.new_sign_count),
-        )
+        self.repo.count_up(factor, verified.new_sign_count)
         return factor

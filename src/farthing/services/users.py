@@ -20,13 +20,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
-from farthing.domain.principals import SCOPES, Principal
+from farthing.domain.principals import SCOPES, Principal, SignInRecord, User
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.parties import Parties
 from farthing.services.personal_data import PersonalData
@@ -43,20 +43,49 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}$")
 
 
 @dataclass(frozen=True, slots=True)
-class User:
-    id: str
-    role: str
-    party_id: str | None
-    mode: str
-
-
-@dataclass(frozen=True, slots=True)
 class Session:
     token: str
     """The cookie's value: shown once, kept as SHA-256."""
     csrf_token: str
     user: User
     expires_ms: int
+
+
+class UserRepository(Protocol):
+    """Users, their sessions and password resets; SQL in `farthing.adapters.users_sql`. Tokens are kept
+    only as their SHA-256 `digest`, emails only as an HMAC."""
+
+    def email_taken(self, email_hmac: bytes) -> bool: ...
+
+    def add(self, user: User, email_hmac: bytes, password_hash: str, created_ms: int) -> None: ...
+
+    def by_email(self, email_hmac: bytes) -> SignInRecord | None: ...
+
+    def set_failures(self, user_id: str, failures: int, locked_until_ms: int) -> None: ...
+
+    def set_password(self, user_id: str, password_hash: str, end_sessions: bool) -> None:
+        """A new hash, the lockout cleared; with `end_sessions`, every session ended in the same transaction."""
+        ...
+
+    def payer_of(self, party_id: str) -> User | None: ...
+
+    def add_session(self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int) -> None: ...
+
+    def session(self, digest: bytes) -> tuple[User, str, int] | None:
+        """The session's user, CSRF token and expiry."""
+        ...
+
+    def end_session(self, digest: bytes) -> None: ...
+
+    def add_reset(self, digest: bytes, user_id: str, expires_ms: int) -> None: ...
+
+    def use_reset(self, digest: bytes, now_ms: int) -> str | None:
+        """The user of a live, unused reset token, now marked used; None otherwise."""
+        ...
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 class DirMailer:
@@ -73,10 +102,10 @@ class DirMailer:
 
 class Users:
     def __init__(
-        self, db: PlatformDb, clock: Clock, log: SecurityLog, parties: Parties, personal: PersonalData,
+        self, repo: UserRepository, clock: Clock, log: SecurityLog, parties: Parties, personal: PersonalData,
         mailer: DirMailer | None = None,
     ) -> None:  # fmt: skip
-        self.db = db
+        self.repo = repo
         self.clock = clock
         self.log = log
         self.parties = parties
@@ -105,7 +134,7 @@ class Users:
         """A payer signs up: a customer of its own (its name and email sealed) and a user to sign in."""
         self._checked(email, password)
         lookup = self._lookup(email)
-        if self.db.query("SELECT 1 FROM users WHERE email_hmac = ?", (lookup,)):
+        if self.repo.email_taken(lookup):
             raise PlatformError(ErrorCode.validation_failed, "an account with this email exists; sign in")
         operator = Principal("signup", "operator", None, mode, frozenset({"parties:write"}))
         customer, _, _ = self.parties.create(operator, "customer", name, personal={"email": email})
@@ -121,18 +150,14 @@ class Users:
         if role == "merchant_staff":
             self.parties.check(party_id or "", "merchant", principal.mode)
         lookup = self._lookup(email)
-        if self.db.query("SELECT 1 FROM users WHERE email_hmac = ?", (lookup,)):
+        if self.repo.email_taken(lookup):
             raise PlatformError(ErrorCode.validation_failed, "an account with this email exists")
         return self._user(role, party_id if role == "merchant_staff" else None, principal.mode, email, password, lookup)
 
     def _user(self, role: str, party: str | None, mode: str, email: str, password: str, lookup: bytes) -> User:
         user = User("usr_" + secrets.token_hex(12), role, party, mode)
         self.personal.seal_profile(user.id, {"email": email})
-        self.db.query(
-            "INSERT INTO users (id, role, party_id, mode, email_hmac, password_hash, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (user.id, role, party, mode, lookup, ARGON2.hash(password), self.clock()),
-        )
+        self.repo.add(user, lookup, ARGON2.hash(password), self.clock())
         self.log.record("user.created", party, None, user=user.id, role=role)
         return user
 
@@ -141,109 +166,81 @@ class Users:
     def sign_in(self, email: str, password: str, ip: str | None = None, user_agent: str | None = None) -> Session:
         if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
             raise PlatformError(ErrorCode.validation_failed, "email and password, please")
-        rows = self.db.query(
-            "SELECT id, role, party_id, mode, password_hash, failures, locked_until_ms FROM users WHERE email_hmac = ?",
-            (self._lookup(email),),
-        )
+        found = self.repo.by_email(self._lookup(email))
         now = self.clock()
-        if not rows:
+        if found is None:
             ARGON2.hash(password)  # as slow as a real check: no telling which emails exist
             self.log.record("signin.failed", None, None, {"ip": ip}, reason="unknown")
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password")
-        user_id, role, party, mode, stored, failures, locked_until = rows[0]
+        user, party, stored, locked_until = found.user, found.user.party_id, found.password_hash, found.locked_until_ms
         seen = {"ip": ip, "user_agent": user_agent}
-        user = User(str(user_id), str(role), party, str(mode))
-        if now < int(locked_until):
+        if now < locked_until:
             self.log.record("signin.locked", party, None, seen, user=user.id)
-            seconds = -(-(int(locked_until) - now) // 1000)
+            seconds = -(-(locked_until - now) // 1000)
             raise PlatformError(ErrorCode.account_locked, f"too many wrong passwords; try again in {seconds} s")
         try:
-            ARGON2.verify(str(stored), password)
+            ARGON2.verify(stored, password)
         except (VerificationError, InvalidHashError):
-            failures = int(failures) + 1
+            failures = found.failures + 1
             lock = 0 if failures < FAILURES_FREE else now + min(LOCK_MS * 2 ** (failures - FAILURES_FREE), LOCK_MS_MAX)
-            self.db.query("UPDATE users SET failures = ?, locked_until_ms = ? WHERE id = ?", (failures, lock, user.id))
+            self.repo.set_failures(user.id, failures, lock)
             self.log.record("signin.failed", party, None, seen, user=user.id, failures=failures)
             raise PlatformError(ErrorCode.authentication_failed, "wrong email or password") from None
-        if ARGON2.check_needs_rehash(str(stored)):
-            self.db.query("UPDATE users SET password_hash = ? WHERE id = ?", (ARGON2.hash(password), user.id))
-        self.db.query("UPDATE users SET failures = 0, locked_until_ms = 0 WHERE id = ?", (user.id,))
+        if ARGON2.check_needs_rehash(stored):
+            self.repo.set_password(user.id, ARGON2.hash(password), end_sessions=False)
+        elif found.failures or locked_until:
+            self.repo.set_failures(user.id, 0, 0)
         self.log.record("signin.succeeded", party, None, seen, user=user.id, method="password")
         return self.open_session(user)
 
     def open_session(self, user: User) -> Session:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         now = self.clock()
-        self.db.query(
-            "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)",
-            (hashlib.sha256(token.encode()).digest(), user.id, csrf, now, now + SESSION_MS),
-        )
+        self.repo.add_session(_digest(token), user.id, csrf, now, now + SESSION_MS)
         return Session(token, csrf, user, now + SESSION_MS)
 
     def session_for_party(self, party: str) -> Session:
         """A session for the payer who owns `party` (after a passkey proved it)."""
-        rows = self.db.query(
-            "SELECT id, role, party_id, mode FROM users WHERE party_id = ? AND role = 'payer'", (party,)
-        )
-        if not rows:
+        user = self.repo.payer_of(party)
+        if user is None:
             raise PlatformError(ErrorCode.authentication_failed, "this passkey belongs to no one who signs in")
-        user = User(str(rows[0][0]), str(rows[0][1]), rows[0][2], str(rows[0][3]))
         self.log.record("signin.succeeded", party, None, user=user.id, method="passkey")
         return self.open_session(user)
 
     def session(self, token: str) -> tuple[User, str] | None:
         """The session's user and CSRF token, if the cookie names a live session."""
-        rows = self.db.query(
-            "SELECT u.id, u.role, u.party_id, u.mode, s.csrf_token, s.expires_ms FROM sessions s "
-            "JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ?",
-            (hashlib.sha256(token.encode()).digest(),),
-        )
-        if not rows or int(rows[0][5]) <= self.clock():
+        found = self.repo.session(_digest(token))
+        if found is None or found[2] <= self.clock():
             return None
-        r = rows[0]
-        return User(str(r[0]), str(r[1]), r[2], str(r[3])), str(r[4])
+        return found[0], found[1]
 
     def sign_out(self, token: str) -> None:
-        self.db.query("DELETE FROM sessions WHERE id_sha256 = ?", (hashlib.sha256(token.encode()).digest(),))
+        self.repo.end_session(_digest(token))
 
     def principal(self, user: User, session_token: str) -> Principal:
         """What a signed-in person may do: what the API key of their party may."""
         kind = ROLES[user.role]
-        key_id = "session:" + hashlib.sha256(session_token.encode()).hexdigest()[:12]
+        key_id = "session:" + _digest(session_token).hex()[:12]
         return Principal(key_id, kind, user.party_id, user.mode, frozenset(SCOPES[kind].split()))
 
     # -- password resets -------------------------------------------------------------------------
 
     def request_reset(self, email: str) -> None:
         """Mail a one-time token if the account exists (the answer is the same either way)."""
-        rows = self.db.query("SELECT id FROM users WHERE email_hmac = ?", (self._lookup(email or ""),))
-        if not rows:
+        found = self.repo.by_email(self._lookup(email or ""))
+        if found is None:
             return
         token = secrets.token_urlsafe(32)
-        self.db.query(
-            "INSERT INTO password_resets (token_sha256, user_id, expires_ms) VALUES (?, ?, ?)",
-            (hashlib.sha256(token.encode()).digest(), rows[0][0], self.clock() + RESET_MS),
-        )
+        self.repo.add_reset(_digest(token), found.user.id, self.clock() + RESET_MS)
         self.mailer.send(email, "Reset your Farthing password", f"Your one-time reset token: {token}")
-        self.log.record("password.reset_requested", None, None, user=str(rows[0][0]))
+        self.log.record("password.reset_requested", None, None, user=found.user.id)
 
     def reset(self, token: str, new_password: str) -> None:
         if not isinstance(new_password, str) or not PASSWORD_LENGTH_MIN <= len(new_password) <= 1024:
             raise PlatformError(ErrorCode.validation_failed, f"a password has {PASSWORD_LENGTH_MIN} to 1024 characters")
-        now = self.clock()
-        used = self.db.query(
-            "UPDATE password_resets SET used_ms = ? WHERE token_sha256 = ? AND used_ms IS NULL AND expires_ms > ? "
-            "RETURNING user_id",
-            (now, hashlib.sha256((token or "").encode()).digest(), now),
-        )
-        if not used:
+        user_id = self.repo.use_reset(_digest(token or ""), self.clock())
+        if user_id is None:
             raise PlatformError(ErrorCode.authentication_failed, "this reset token is unknown, used or expired")
-        user_id = str(used[0][0])
         hashed = ARGON2.hash(new_password)  # ~150 ms: not while holding the database's write lock
-        with self.db.transaction() as tx:
-            tx.query(
-                "UPDATE users SET password_hash = ?, failures = 0, locked_until_ms = 0 WHERE id = ?",
-                (hashed, user_id),
-            )
-            tx.query("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+        self.repo.set_password(user_id, hashed, end_sessions=True)
         self.log.record("password.reset", None, None, user=user_id)
