@@ -23,6 +23,7 @@ from farthing.adapters.parties_sql import PartyTable
 from farthing.adapters.passkeys_sql import PasskeyTable
 from farthing.adapters.personal_sql import PersonalTable
 from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.privacy_sql import PrivacyTable
 from farthing.adapters.security_log_sql import SecurityEventTable
 from farthing.adapters.topups_sql import TopUpAttemptTable
 from farthing.adapters.users_sql import UserTable
@@ -176,7 +177,7 @@ def open_platform(
                    guard),
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
             Allowances(AllowanceTable(db), clock, identity.parties, payments), channels,
-            Privacy(db, identity.personal, identity.log, identity.keys, ledger, clock),
+            Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
             Remembered(db, clock, in_flight), webhooks, Tax(db, ledger, accounts, clock), history, closing,
         )  # fmt: skip
     except BaseException:

@@ -13,7 +13,7 @@ from rich.table import Table
 from farthing.cli.policy import policy_app
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
-from farthing.errors import FarthingError
+from farthing.errors import FarthingError, PlatformError
 
 if TYPE_CHECKING:
     from farthing.bootstrap import Platform
@@ -223,11 +223,11 @@ def privacy_erase(
 ) -> None:
     """Erase a customer's personal data (its data key destroyed); the ledger and tax records stay whole."""
     with _platform(db) as platform:
-        rows = platform.db.query("SELECT kind FROM parties WHERE id = ?", (customer,))
-        if not rows or rows[0][0] != "customer":
-            console.print(f"[red]error[/red] not_found: no customer {customer!r}")
-            raise typer.Exit(2)
-        done = platform.privacy.erase(None, customer)
+        try:
+            done = platform.privacy.erase(None, customer)
+        except PlatformError as exc:
+            console.print(f"[red]error[/red] {exc.code.value}: {exc.detail}")
+            raise typer.Exit(2) from None
     console.print(f"erased the personal data of {customer} at {done['erased_ms']} (its data key is destroyed)")
 
 

@@ -88,6 +88,20 @@ class Profile:
     age_band: str = "adult"
 
 
+@dataclass(frozen=True, slots=True)
+class PartyRecord:
+    """A party as its privacy rights read it: who it is, when made, erased, closed."""
+
+    id: str
+    kind: str
+    mode: str
+    country: str | None
+    age_band: str
+    created_ms: int
+    erased_ms: int | None
+    closed_ms: int | None
+
+
 def require_scope(principal: Principal, scope: str) -> None:
     """Refuse a key that was made without `scope` (a restricted key: `Keys.new(scopes=…)`)."""
     if scope not in principal.scopes:

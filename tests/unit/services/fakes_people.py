@@ -1,11 +1,15 @@
-"""In-memory fakes of the repositories of people: users with their sessions and resets, passkeys."""
+"""In-memory fakes of the repositories of people: users with their sessions and resets, passkeys, and
+a customer's rights (erasure, closure, export) over them."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
+
+from fakes import FakeKeys, FakeParties, FakePersonal, FakeSecurityEvents
 
 from farthing.domain.factors import StoredPasskey
-from farthing.domain.principals import SignInRecord, User
+from farthing.domain.principals import PartyRecord, SignInRecord, User
 
 
 class FakeUsers:
@@ -108,3 +112,46 @@ class FakePasskeys:
         for _, stored in self.passkeys.values():
             if stored.id == factor and stored.sign_count <= sign_count:
                 self._change(factor, sign_count=sign_count)
+
+
+class FakePrivacy:
+    """A customer's rights over the other fakes' rows, as the SQL unit of work spans their tables."""
+
+    def __init__(self, parties: FakeParties, personal: FakePersonal, keys: FakeKeys, events: FakeSecurityEvents,
+                 users: FakeUsers) -> None:  # fmt: skip
+        self.parties, self.personal, self.keys, self.events, self.users = parties, personal, keys, events, users
+        self.erased_ms: dict[str, int] = {}
+        self.closed_ms: dict[str, int] = {}
+
+    def party(self, party_id: str) -> PartyRecord | None:
+        row = self.parties.rows.get(party_id)
+        if row is None:
+            return None
+        _, kind, _, mode, created_ms, country, age_band = row
+        return PartyRecord(party_id, kind, mode, country, age_band, created_ms, self.erased_ms.get(party_id),
+                           self.closed_ms.get(party_id))  # fmt: skip
+
+    def erase(self, customer: str, now_ms: int) -> None:
+        self.personal.sealed = {k: v for k, v in self.personal.sealed.items() if k[0] != customer}
+        self.personal.keys.pop(customer, None)
+        self.personal.erased_subjects.add(customer)
+        self.erased_ms.setdefault(customer, now_ms)
+
+    def close(self, customer: str, now_ms: int) -> int:
+        self.closed_ms.setdefault(customer, now_ms)
+        for key in self.keys.of_party(customer):
+            self.keys.revoke(key.id, now_ms)
+        ended = {u for u, r in self.users.rows.items() if r.user.party_id == customer}
+        self.users.sessions = {d: s for d, s in self.users.sessions.items() if s[0] not in ended}
+        return self.closed_ms[customer]
+
+    def closed_before(self, cutoff_ms: int) -> list[str]:
+        due = [(ms, c) for c, ms in self.closed_ms.items() if ms <= cutoff_ms and c not in self.erased_ms]
+        return [c for _, c in sorted(due)]
+
+    def held(self, customer: str) -> dict[str, list[dict[str, Any]]]:
+        keys = [{"id": k.id, "kind": k.kind, "mode": k.mode, "scopes": k.scopes, "created_ms": k.created_ms,
+                 "revoked_ms": k.revoked_ms} for k in self.keys.of_party(customer)]  # fmt: skip
+        events = [{"at_ms": r[0], "kind": r[1], "key_id": r[3], "detail": r[4], "personal": r[5]}
+                  for r in self.events.rows if r[2] == customer]  # fmt: skip
+        return {"factors": [], "allowances": [], "channels": [], "api_keys": keys, "security_events": events}
