@@ -28,6 +28,8 @@ from farthing.adapters.security_log_sql import SecurityEventTable
 from farthing.adapters.topups_sql import TopUpAttemptTable
 from farthing.adapters.users_sql import UserTable
 from farthing.adapters.wallets_sql import WalletTable
+from farthing.adapters.webhook_http import HttpSender
+from farthing.adapters.webhooks_sql import WebhookTable
 from farthing.clock import Clock, system_clock
 from farthing.domain.policy.load import PolicyError
 from farthing.domain.policy.model import Policy
@@ -167,7 +169,8 @@ def open_platform(
         dispute_s_min = int(os.environ.get("FARTHING_CHANNEL_DISPUTE_MIN_S", str(limits.channel_dispute_s_min)))
         channels = Channels(db, store, ledger, accounts, identity.parties, policy, in_flight, clock, dispute_s_min)
         closing.callback(channels.close)
-        webhooks = Webhooks(db, clock_ms=clock, backoff_ms=int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000")))
+        backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
+        webhooks = Webhooks(WebhookTable(db), HttpSender(), clock_ms=clock, backoff_ms=backoff_ms)
         closing.callback(webhooks.close)
         history = History(store, PlatformDb(store, derived=True))  # reads catch it up first
         closing.callback(history.close)

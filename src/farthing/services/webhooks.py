@@ -19,14 +19,12 @@ import hmac
 import secrets
 import threading
 import time
-from dataclasses import dataclass
-
-import httpx
+from typing import Protocol
 
 from farthing import limits
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock, system_clock
 from farthing.domain.principals import Principal, require_scope
+from farthing.domain.webhooks import Attempt, Endpoint, Redelivery
 from farthing.errors import ErrorCode, PlatformError
 
 _BATCH = 100
@@ -39,14 +37,55 @@ def sign(secret: str, event_id: str, timestamp_s: int, body: str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    event_id: str
-    attempt: int
-    status_code: int | None
-    error: str | None
-    at_ms: int
-    manual: bool = False
+class WebhookRepository(Protocol):
+    """Endpoints and their cursors, redelivery requests, the attempt log, and reads of the outbox; SQL in
+    `farthing.adapters.webhooks_sql`."""
+
+    def outbox_head(self) -> int:
+        """The id of the newest outbox event (0 if none)."""
+        ...
+
+    def add(self, endpoint: Endpoint, created_ms: int) -> None: ...
+
+    def owner(self, endpoint_id: str) -> str | None: ...
+
+    def attempts(self, endpoint_id: str) -> list[Attempt]: ...
+
+    def has_event(self, event_id: str, party_id: str) -> bool: ...
+
+    def request_redelivery(self, endpoint_id: str, event_id: str, now_ms: int) -> None: ...
+
+    def due(self, now_ms: int) -> list[Endpoint]:
+        """Endpoints whose next attempt is due."""
+        ...
+
+    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str]]:
+        """The party's outbox events after `cursor`, in order: (outbox id, event id, body)."""
+        ...
+
+    def back_off(self, endpoint_id: str, attempt: int, next_attempt_ms: int) -> None: ...
+
+    def advance(self, endpoint_id: str, outbox_id: int) -> None:
+        """Move the cursor past `outbox_id`; the next event is due at once."""
+        ...
+
+    def redeliveries(self, limit: int) -> list[Redelivery]:
+        """Requested redeliveries not yet attempted, the oldest first."""
+        ...
+
+    def redelivered(self, redelivery_id: int, now_ms: int) -> None: ...
+
+    def log(self, endpoint_id: str, attempt: Attempt) -> None: ...
+
+
+class Sender(Protocol):
+    """Posts a delivery (`farthing.adapters.webhook_http.HttpSender`)."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+        """The answer's status, or None and what went wrong on the way."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class Webhooks:
@@ -54,19 +93,20 @@ class Webhooks:
 
     def __init__(
         self,
-        db: PlatformDb,
+        repo: WebhookRepository,
+        sender: Sender,
         attempts_max: int = 8,
         backoff_ms: int = 1000,
         clock_ms: Clock = system_clock,
     ) -> None:
-        self.db = db
+        self.repo = repo
+        self.sender = sender
         self.attempts_max = attempts_max
         self.backoff_ms = backoff_ms
         self.clock_ms = clock_ms
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._http = httpx.Client(timeout=5.0)
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -82,41 +122,25 @@ class Webhooks:
             raise PlatformError(ErrorCode.validation_failed, "the endpoint URL must be http:// or https://")
         endpoint_id = "we_" + secrets.token_hex(10)
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        (last,) = self.db.query("SELECT coalesce(max(id), 0) FROM outbox")[0]
-        self.db.query(
-            "INSERT INTO webhook_endpoints (id, party_id, url, secret, cursor, attempts_max, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (endpoint_id, principal.party_id, url, secret, last, attempts_max, self.clock_ms()),
-        )
+        endpoint = Endpoint(endpoint_id, principal.party_id, url, secret, self.repo.outbox_head(), 0, attempts_max)
+        self.repo.add(endpoint, self.clock_ms())
         return endpoint_id, secret
 
     def _own(self, principal: Principal, endpoint_id: str) -> None:
-        owner = self.db.query("SELECT party_id FROM webhook_endpoints WHERE id = ?", (endpoint_id,))
-        if not owner or owner[0][0] != principal.party_id:
+        if self.repo.owner(endpoint_id) != principal.party_id or principal.party_id is None:
             raise PlatformError(ErrorCode.not_found, f"no webhook endpoint {endpoint_id!r}")
 
     def attempts(self, principal: Principal, endpoint_id: str) -> list[Attempt]:
         self._own(principal, endpoint_id)
-        rows = self.db.query(
-            "SELECT event_id, attempt, status_code, error, at_ms, manual FROM webhook_attempts WHERE endpoint_id = ? "
-            "ORDER BY id",
-            (endpoint_id,),
-        )
-        return [Attempt(*row[:5], manual=bool(row[5])) for row in rows]
+        return self.repo.attempts(endpoint_id)
 
     def redeliver(self, principal: Principal, endpoint_id: str, event_id: str) -> None:
         """Deliver one of the merchant's events to the endpoint once more, soon (a manual attempt)."""
         self._own(principal, endpoint_id)
         require_scope(principal, "webhooks:write")
-        found = self.db.query(
-            "SELECT 1 FROM outbox WHERE event_id = ? AND party_id = ?", (event_id, principal.party_id)
-        )
-        if not found:
+        if not self.repo.has_event(event_id, principal.party_id or ""):
             raise PlatformError(ErrorCode.not_found, f"no event {event_id!r}")
-        self.db.query(
-            "INSERT INTO webhook_redeliveries (endpoint_id, event_id, requested_ms) VALUES (?, ?, ?)",
-            (endpoint_id, event_id, self.clock_ms()),
-        )
+        self.repo.request_redelivery(endpoint_id, event_id, self.clock_ms())
         self.notify()
 
     # -- delivery --------------------------------------------------------------------------------
@@ -134,7 +158,7 @@ class Webhooks:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self._http.close()
+        self.sender.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -147,69 +171,43 @@ class Webhooks:
 
     def deliver_due(self) -> int:
         """Deliver what is due to every endpoint, in order; returns how many events were delivered."""
-        now = self.clock_ms()
         delivered = 0
-        endpoints = self.db.query(
-            "SELECT id, party_id, url, secret, cursor, attempt, attempts_max FROM webhook_endpoints "
-            "WHERE next_attempt_ms <= ?",
-            (now,),
-        )
-        for endpoint_id, party_id, url, secret, cursor, attempt, attempts_max in endpoints:
-            events = self.db.query(
-                "SELECT id, event_id, body FROM outbox WHERE party_id = ? AND id > ? ORDER BY id LIMIT ?",
-                (party_id, cursor, _BATCH),
-            )
-            for outbox_id, event_id, body in events:
-                ok = self._deliver(endpoint_id, url, secret, event_id, body, attempt + 1)
+        for endpoint in self.repo.due(self.clock_ms()):
+            attempt = endpoint.attempt
+            for outbox_id, event_id, body in self.repo.events_after(endpoint.party_id, endpoint.cursor, _BATCH):
+                ok = self._deliver(endpoint, event_id, body, attempt + 1)
                 if not ok:
                     attempt += 1
-                    if attempt < attempts_max:
+                    if attempt < endpoint.attempts_max:
                         delay = self.backoff_ms * 2 ** (attempt - 1)
-                        self.db.query(
-                            "UPDATE webhook_endpoints SET attempt = ?, next_attempt_ms = ? WHERE id = ?",
-                            (attempt, self.clock_ms() + delay, endpoint_id),
-                        )
+                        self.repo.back_off(endpoint.id, attempt, self.clock_ms() + delay)
                         break
                     # Out of attempts: the log says so; go on, so one bad event does not stop the rest.
                 delivered += ok
                 attempt = 0
-                self.db.query(
-                    "UPDATE webhook_endpoints SET cursor = ?, attempt = 0, next_attempt_ms = 0 WHERE id = ?",
-                    (outbox_id, endpoint_id),
-                )
+                self.repo.advance(endpoint.id, outbox_id)
         return delivered + self._redeliver_due()
 
     def _redeliver_due(self) -> int:
         delivered = 0
-        for rid, endpoint_id, url, secret, event_id, body in self.db.query(
-            "SELECT r.id, e.id, e.url, e.secret, o.event_id, o.body FROM webhook_redeliveries r "
-            "JOIN webhook_endpoints e ON e.id = r.endpoint_id JOIN outbox o ON o.event_id = r.event_id "
-            "WHERE r.attempted_ms IS NULL ORDER BY r.id LIMIT 100"
-        ):
-            delivered += self._deliver(endpoint_id, url, secret, event_id, body, 1, manual=True)
-            self.db.query("UPDATE webhook_redeliveries SET attempted_ms = ? WHERE id = ?", (self.clock_ms(), rid))
+        for asked in self.repo.redeliveries(100):
+            delivered += self._deliver(asked.endpoint, asked.event_id, asked.body, 1, manual=True)
+            self.repo.redelivered(asked.id, self.clock_ms())
         return delivered
 
-    def _deliver(
-        self, endpoint_id: str, url: str, secret: str, event_id: str, body: str, attempt: int, manual: bool = False
-    ) -> bool:
+    def _deliver(self, endpoint: Endpoint, event_id: str, body: str, attempt: int, manual: bool = False) -> bool:
         timestamp_s = self.clock_ms() // 1000
         headers = {
             "content-type": "application/json",
             "webhook-id": event_id,
             "webhook-timestamp": str(timestamp_s),
-            "webhook-signature": sign(secret, event_id, timestamp_s, body),
+            "webhook-signature": sign(endpoint.secret, event_id, timestamp_s, body),
         }
-        status, error = None, None
-        try:
-            status = self._http.post(url, content=body.encode(), headers=headers).status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
+        status, error = self.sender.post(endpoint.url, body.encode(), headers)
         if status is not None and not 200 <= status < 300:
             error = f"HTTP {status}"
-        self.db.query(
-            "INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, status_code, error, at_ms, manual) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (endpoint_id, event_id, attempt, status, error, self.clock_ms(), int(manual)),
-        )
+        self.repo.log(endpoint.id, Attempt(event_id, attempt, status, error, self.clock_ms(), manual))
         return error is None
+
+
+__all__ = ["Attempt", "Sender", "WebhookRepository", "Webhooks", "sign"]

@@ -1,0 +1,81 @@
+"""In-memory fakes for webhook delivery: the endpoints' table with an outbox, and a sender whose answers
+the test scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from farthing.domain.webhooks import Attempt, Endpoint, Redelivery
+
+
+class FakeWebhookRows:
+    def __init__(self) -> None:
+        self.outbox: list[tuple[int, str, str, str]] = []
+        """(outbox id, event id, party, body)"""
+        self.endpoints: dict[str, tuple[Endpoint, int]] = {}
+        """endpoint id → (endpoint, next attempt at)"""
+        self.log_rows: list[tuple[str, Attempt]] = []
+        self.asked: list[tuple[int, str, str, int | None]] = []
+
+    def record(self, event_id: str, party: str, body: str) -> None:
+        """What a payment's commit writes to the outbox."""
+        self.outbox.append((len(self.outbox) + 1, event_id, party, body))
+
+    def outbox_head(self) -> int:
+        return len(self.outbox)
+
+    def add(self, endpoint: Endpoint, created_ms: int) -> None:
+        self.endpoints[endpoint.id] = (endpoint, 0)
+
+    def owner(self, endpoint_id: str) -> str | None:
+        return self.endpoints[endpoint_id][0].party_id if endpoint_id in self.endpoints else None
+
+    def attempts(self, endpoint_id: str) -> list[Attempt]:
+        return [a for e, a in self.log_rows if e == endpoint_id]
+
+    def has_event(self, event_id: str, party_id: str) -> bool:
+        return any(e == event_id and p == party_id for _, e, p, _ in self.outbox)
+
+    def request_redelivery(self, endpoint_id: str, event_id: str, now_ms: int) -> None:
+        self.asked.append((len(self.asked) + 1, endpoint_id, event_id, None))
+
+    def due(self, now_ms: int) -> list[Endpoint]:
+        return [e for e, at in self.endpoints.values() if at <= now_ms]
+
+    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str]]:
+        return [(i, e, b) for i, e, p, b in self.outbox if p == party_id and i > cursor][:limit]
+
+    def back_off(self, endpoint_id: str, attempt: int, next_attempt_ms: int) -> None:
+        endpoint = self.endpoints[endpoint_id][0]
+        self.endpoints[endpoint_id] = (dataclasses.replace(endpoint, attempt=attempt), next_attempt_ms)
+
+    def advance(self, endpoint_id: str, outbox_id: int) -> None:
+        endpoint = self.endpoints[endpoint_id][0]
+        self.endpoints[endpoint_id] = (dataclasses.replace(endpoint, cursor=outbox_id, attempt=0), 0)
+
+    def redeliveries(self, limit: int) -> list[Redelivery]:
+        bodies = {e: b for _, e, _, b in self.outbox}
+        waiting = [(i, ep, ev) for i, ep, ev, done in self.asked if done is None][:limit]
+        return [Redelivery(i, self.endpoints[ep][0], ev, bodies[ev]) for i, ep, ev in waiting]
+
+    def redelivered(self, redelivery_id: int, now_ms: int) -> None:
+        self.asked = [(i, ep, ev, now_ms if i == redelivery_id else done) for i, ep, ev, done in self.asked]
+
+    def log(self, endpoint_id: str, attempt: Attempt) -> None:
+        self.log_rows.append((endpoint_id, attempt))
+
+
+class ScriptedSender:
+    """Answers each post with the next scripted status (200 when the script is out); None: unreachable."""
+
+    def __init__(self, *answers: int | None) -> None:
+        self.answers = list(answers)
+        self.posts: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+        self.posts.append((url, body, headers))
+        status = self.answers.pop(0) if self.answers else 200
+        return (status, None) if status is not None else (None, "ConnectError: refused")
+
+    def close(self) -> None:
+        pass
