@@ -23,6 +23,7 @@ from farthing.adapters.parties_sql import PartyTable
 from farthing.adapters.passkeys_sql import PasskeyTable
 from farthing.adapters.personal_sql import PersonalTable
 from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.policy_sql import OverrideTable, ScaEpochTable, TaxBaseTable
 from farthing.adapters.privacy_sql import PrivacyTable
 from farthing.adapters.security_log_sql import SecurityEventTable
 from farthing.adapters.topups_sql import TopUpAttemptTable
@@ -49,6 +50,7 @@ from farthing.services.holds import Holds
 from farthing.services.idempotency import InFlight, Remembered
 from farthing.services.keys import Keys
 from farthing.services.ledger import open_ledger
+from farthing.services.overrides import Overrides
 from farthing.services.parties import Parties
 from farthing.services.passkeys import Passkeys
 from farthing.services.payment_policy import PaymentPolicy
@@ -154,7 +156,8 @@ def open_platform(
         closing.callback(db.close)
         vault = KeyVault.from_env(beside=keys_beside or getattr(store, "path", None) or "farthing")
         identity = _identity(db, vault, clock)
-        policy = PaymentPolicy(by_currency, ledger, db)
+        tax_bases = TaxBaseTable(db)
+        policy = PaymentPolicy(by_currency, ledger, ScaEpochTable(db), tax_bases, Overrides(OverrideTable(db)))
         accounts = Accounts(ledger, WalletTable(db))
         decisions = Decisions(OutboxTable(db))
         in_flight = InFlight()
@@ -181,7 +184,7 @@ def open_platform(
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
             Allowances(AllowanceTable(db), clock, identity.parties, payments), channels,
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
-            Remembered(db, clock, in_flight), webhooks, Tax(db, ledger, accounts, clock), history, closing,
+            Remembered(db, clock, in_flight), webhooks, Tax(tax_bases, ledger, accounts, clock), history, closing,
         )  # fmt: skip
     except BaseException:
         closing.close()

@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from farthing.adapters.platform_db import PlatformDb
 from farthing.domain.policy.load import PolicyError, compose, parse
 from farthing.domain.policy.model import Policy
 from farthing.errors import ErrorCode
@@ -47,9 +48,29 @@ class Override:
     updated_ms: int
 
 
+class OverrideRepository(Protocol):
+    """Merchants' override texts and the epoch each change bumps; SQL in `farthing.adapters.policy_sql`."""
+
+    def get(self, merchant: str, currency: str) -> tuple[str, int] | None:
+        """The override's source and when it was last put."""
+        ...
+
+    def epoch(self) -> int: ...
+
+    def put(self, merchant: str, currency: str, source: str, version: str, now_ms: int) -> None:
+        """Keep (or replace) the override and bump the epoch, in one transaction."""
+        ...
+
+    def drop(self, merchant: str, currency: str) -> bool:
+        """Drop the override (True if there was one) and bump the epoch, in one transaction."""
+        ...
+
+
 class Overrides:
-    def __init__(self, db: PlatformDb) -> None:
-        self._db = db
+    def __init__(self, repo: OverrideRepository, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """`monotonic`: the seconds the cache's age is measured in (a duration, not the platform's clock)."""
+        self._repo = repo
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[str, Policy]] = {}
         """(merchant, currency) -> (base version, policy in force), valid for `_epoch`."""
@@ -66,10 +87,8 @@ class Overrides:
         if cached is not None and cached[0] == base.version:
             return cached[1]
         may_block()
-        rows = self._db.query(
-            "SELECT source FROM merchant_policies WHERE merchant = ? AND currency = ?", (merchant, base.currency)
-        )
-        source = str(rows[0][0]) if rows else None
+        found = self._repo.get(merchant, base.currency)
+        source = found[0] if found else None
         policy = base
         if source is not None:
             try:
@@ -85,25 +104,22 @@ class Overrides:
 
     def _check_epoch(self) -> None:
         """At most once every `CACHE_S`, one read tells whether any override changed anywhere."""
-        now = time.monotonic()
+        now = self._monotonic()
         if now - self._checked < CACHE_S:
             return
         may_block()
-        [(epoch,)] = self._db.query("SELECT n FROM policy_epoch WHERE id = 1")
+        epoch = self._repo.epoch()
         with self._lock:
             if epoch != self._epoch:
                 self._cache.clear()
-                self._epoch = int(epoch)
+                self._epoch = epoch
             self._checked = now
 
     def get(self, base: Policy, merchant: str) -> Override | None:
-        rows = self._db.query(
-            "SELECT source, updated_ms FROM merchant_policies WHERE merchant = ? AND currency = ?",
-            (merchant, base.currency),
-        )
-        if not rows:
+        found = self._repo.get(merchant, base.currency)
+        if found is None:
             return None
-        source, updated_ms = str(rows[0][0]), int(rows[0][1])
+        source, updated_ms = found
         return Override(merchant, base.currency, source, self.policy(base, merchant), updated_ms)
 
     def put(self, base: Policy, merchant: str, source: str, now_ms: int) -> Override:
@@ -114,27 +130,15 @@ class Overrides:
             policy = _compose(base, source)
         except PolicyError as exc:
             raise OverrideError(ErrorCode.policy_invalid, str(exc)) from None
-        with self._db.transaction() as tx:
-            tx.query(
-                "INSERT INTO merchant_policies (merchant, currency, source, version, updated_ms) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (merchant, currency) DO UPDATE SET source = excluded.source, "
-                "version = excluded.version, updated_ms = excluded.updated_ms",
-                (merchant, base.currency, source, policy.version, now_ms),
-            )
-            tx.query("UPDATE policy_epoch SET n = n + 1 WHERE id = 1")
+        self._repo.put(merchant, base.currency, source, policy.version, now_ms)
         self._forget(merchant, base.currency)
         return Override(merchant, base.currency, source, policy, now_ms)
 
     def delete(self, base: Policy, merchant: str) -> bool:
         """Drop the merchant's override (True if there was one): the base pack decides again."""
-        with self._db.transaction() as tx:
-            rows = tx.query(
-                "DELETE FROM merchant_policies WHERE merchant = ? AND currency = ? RETURNING merchant",
-                (merchant, base.currency),
-            )
-            tx.query("UPDATE policy_epoch SET n = n + 1 WHERE id = 1")
+        dropped = self._repo.drop(merchant, base.currency)
         self._forget(merchant, base.currency)
-        return bool(rows)
+        return dropped
 
     def _forget(self, merchant: str, code: str) -> None:
         with self._lock:

@@ -24,9 +24,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
-from farthing.adapters.platform_db import PlatformDb
-from farthing.adapters.rows import b16, int16
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer
 from farthing.domain.money import Currency, share
 from farthing.domain.policy.decision import ALLOW, DENY
@@ -42,6 +41,7 @@ from farthing.domain.policy.evaluate import (
 from farthing.domain.policy.model import Policy
 from farthing.domain.principals import Profile
 from farthing.domain.quick_init import quick_init
+from farthing.domain.tax_base import TaxBase
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, TransferResult
@@ -93,23 +93,53 @@ DEFAULT_FEE_PPM = 20_000
 """The platform's fee where no policy decides: 2 %."""
 
 
+class ScaEpochRepository(Protocol):
+    """How many times each payer passed strong authentication; SQL in `farthing.adapters.policy_sql`."""
+
+    def epoch(self, payer: str) -> str | None: ...
+
+    def bump(self, payer: str, now_ms: int) -> str:
+        """One more strong authentication: the new epoch."""
+        ...
+
+
+class TaxBaseRepository(Protocol):
+    """The tax bases and their returns; SQL in `farthing.adapters.policy_sql`."""
+
+    def add(self, base: TaxBase) -> None:
+        """Register a base (nothing if it is registered)."""
+        ...
+
+    def of_merchant(self, merchant: str, place: str, period: str, currency: str) -> list[TaxBase]: ...
+
+    def of_period(self, period: str) -> list[TaxBase]:
+        """Every base of the month, by merchant, place and rate."""
+        ...
+
+    def close(self, account_id: int, now_ms: int) -> None:
+        """Mark the base's return closed (once)."""
+        ...
+
+
 class PaymentPolicy:
     def __init__(
-        self, policies: Mapping[str, Policy], ledger: GroupCommitter, db: PlatformDb, fee_ppm: int = DEFAULT_FEE_PPM
-    ) -> None:
+        self, policies: Mapping[str, Policy], ledger: GroupCommitter, sca: ScaEpochRepository,
+        tax_bases: TaxBaseRepository, overrides: Overrides, fee_ppm: int = DEFAULT_FEE_PPM,
+    ) -> None:  # fmt: skip
         """`policies` maps a currency to the policy that decides payments in it (others pay `fee_ppm`)."""
         if not 0 <= fee_ppm < 1_000_000:
             raise ValueError(f"fee_ppm must be in 0..999999, not {fee_ppm}")
         self.policies = dict(policies)
         self.fee_ppm = fee_ppm
         self._ledger = ledger
-        self._db = db
+        self._sca = sca
+        self._tax_bases = tax_bases
         self._opened: set[int] = set()
         self._funded: set[int] = set()
         self._in_flight: defaultdict[int, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._epochs: dict[str, tuple[str, int]] = {}
-        self.overrides = Overrides(db)
+        self.overrides = overrides
 
     def for_currency(self, code: str) -> Policy | None:
         """The platform's policy for payments in `code` (None: none is decided)."""
@@ -220,11 +250,7 @@ class PaymentPolicy:
         base = derive_id("taxable", merchant, place, str(rate_ppm), period, cur.code)
         if base not in self._opened:
             self._open(cur, [(base, CODE_TAX_BASE)])
-            self._db.query(
-                "INSERT INTO tax_bases (account_id, merchant, place, kind, rate_ppm, inclusive, period, currency) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (b16(base), merchant, place, kind, rate_ppm, int(inclusive), period, cur.code),
-            )
+            self._tax_bases.add(TaxBase(base, merchant, place, kind, rate_ppm, inclusive, period, cur.code))
         return base
 
     def give_back(
@@ -255,16 +281,11 @@ class PaymentPolicy:
         adjusted: set[int] = set()  # bases of a later return, that may go below zero
         now_month = local_day_and_month(now_ms, policy.timezone)[1]
         if isinstance(tax, dict):
-            base_rows = self._db.query(
-                "SELECT account_id, kind, rate_ppm, inclusive, closed_ms FROM tax_bases WHERE merchant = ? "
-                "AND place = ? AND period = ? AND currency = ?",
-                (merchant, str(tax["place"]), month, cur.code),
-            )
-            for raw, kind, rate, inclusive, closed_ms in base_rows:
-                if closed_ms is None:
-                    moves.append((int16(bytes(raw)), source, T_COUNT))
+            for b in self._tax_bases.of_merchant(merchant, str(tax["place"]), month, cur.code):
+                if b.closed_ms is None:
+                    moves.append((b.account_id, source, T_COUNT))
                     continue
-                later = self._tax_base(merchant, str(tax["place"]), kind, rate, bool(inclusive), now_month, cur)
+                later = self._tax_base(merchant, b.place, b.kind, b.rate_ppm, b.inclusive, now_month, cur)
                 moves.append((later, source, T_COUNT))
                 adjusted.add(later)
         existing = self._ledger.balances_now([a for m in moves for a in m[:2] if a != source])
@@ -290,8 +311,7 @@ class PaymentPolicy:
         if cached is not None and now_ms - cached[1] < EPOCH_CACHE_MS:
             return cached[0]
         may_block()
-        rows = self._db.query("SELECT epoch FROM sca_epochs WHERE party_id = ?", (payer,))
-        name = str(rows[0][0]) if rows else "0"
+        name = self._sca.epoch(payer) or "0"
         if len(self._epochs) >= 100_000:
             self._epochs.clear()
         self._epochs[payer] = (name, now_ms)
@@ -299,12 +319,7 @@ class PaymentPolicy:
 
     def strongly_authenticated(self, payer: str, now_ms: int) -> None:
         """The payer passed strong customer authentication: its SCA counters start again from zero."""
-        rows = self._db.query(
-            "INSERT INTO sca_epochs (party_id, epoch, authenticated_ms) VALUES (?, 1, ?) ON CONFLICT (party_id) "
-            "DO UPDATE SET epoch = sca_epochs.epoch + 1, authenticated_ms = excluded.authenticated_ms RETURNING epoch",
-            (payer, now_ms),
-        )
-        self._epochs[payer] = (str(rows[0][0]), now_ms)
+        self._epochs[payer] = (self._sca.bump(payer, now_ms), now_ms)
 
     def settled(self, gate: Gate) -> None:
         """The payment's batch answered (applied or not): it is no longer in flight here."""

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from farthing.adapters.platform_db import PlatformDb
-from farthing.adapters.rows import b16, int16
 from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import currency, round_to_exponent, share
@@ -23,6 +21,7 @@ from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY, T_ROUNDING, T_TAX, Accounts
+from farthing.services.payment_policy import TaxBaseRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +44,8 @@ class TaxReturn:
 class Tax:
     """Closes tax periods: each merchant's tax per place and rate, on the aggregate, rounded once."""
 
-    def __init__(self, db: PlatformDb, ledger: GroupCommitter, accounts: Accounts, clock: Clock) -> None:
-        self.db = db
+    def __init__(self, bases: TaxBaseRepository, ledger: GroupCommitter, accounts: Accounts, clock: Clock) -> None:
+        self.bases = bases
         self.ledger = ledger
         self.accounts = accounts
         self.clock = clock
@@ -67,15 +66,10 @@ class Tax:
             raise PlatformError(
                 ErrorCode.validation_failed, f"{period} has not ended everywhere yet (until {ends:%Y-%m-%d %H:%M} UTC)"
             )
-        rows = self.db.query(
-            "SELECT account_id, merchant, place, kind, rate_ppm, inclusive, currency FROM tax_bases "
-            "WHERE period = ? ORDER BY merchant, place, rate_ppm",
-            (period,),
-        )
         returns = []
-        for raw_id, merchant, place, kind, rate, inclusive, code in rows:
-            base_id = int16(bytes(raw_id))
-            cur = currency(code)
+        for tax_base in self.bases.of_period(period):
+            base_id, merchant, place, kind = tax_base.account_id, tax_base.merchant, tax_base.place, tax_base.kind
+            rate, inclusive, cur = tax_base.rate_ppm, tax_base.inclusive, currency(tax_base.currency)
             [base] = self.ledger.accounts([base_id])
             gross = base.credits_posted - base.debits_posted  # refunds took their part back (after an earlier
             sign = -1 if gross < 0 else 1  # return was closed, below zero: this return gives tax back)
@@ -101,10 +95,7 @@ class Tax:
                         ErrorCode.payment_refused,
                         f"could not book the {kind} of {merchant} for {place} {period}: {[r.name for r in results]}",
                     )
-            self.db.query(
-                "UPDATE tax_bases SET closed_ms = ? WHERE account_id = ? AND closed_ms IS NULL",
-                (self.clock(), b16(base_id)),
-            )
+            self.bases.close(base_id, self.clock())
             returns.append(TaxReturn(merchant, place, kind, rate, period, cur.code, gross, exact, remitted, residue))
         return returns
 

@@ -247,12 +247,15 @@ class World:
     """The money services assembled on fakes, as `farthing.bootstrap` assembles them on the database."""
 
     def __init__(self, clock: Clock, policies: dict[str, object] | None = None) -> None:
+        from fakes_policy import FakeOverrideRows, FakeScaEpochs, FakeTaxBases
+
         from farthing.domain.principals import Principal
         from farthing.services.accounts import Accounts
         from farthing.services.allowances import Allowances
         from farthing.services.funding import TestGateway
         from farthing.services.idempotency import InFlight
         from farthing.services.keys import Keys
+        from farthing.services.overrides import Overrides
         from farthing.services.parties import Parties
         from farthing.services.payment_policy import PaymentPolicy
         from farthing.services.payments.batch import Batches
@@ -269,7 +272,9 @@ class World:
         self.keys = Keys(self.key_rows, clock, self.log)
         self.parties = Parties(self.party_rows, clock, self.keys, None)
         self.accounts = Accounts(self.ledger, self.wallet_rows)  # type: ignore[arg-type]
-        self.policy = PaymentPolicy(policies or {}, self.ledger, None)  # type: ignore[arg-type]
+        self.tax_bases, self.sca = FakeTaxBases(), FakeScaEpochs()
+        self.overrides = Overrides(FakeOverrideRows())
+        self.policy = PaymentPolicy(policies or {}, self.ledger, self.sca, self.tax_bases, self.overrides)  # type: ignore[arg-type]
         self.in_flight = InFlight()
         self.attempts = FakeTopUpAttempts()
         self.topups = TopUps(self.accounts, self.ledger, TestGateway(), self.attempts, self.log, self.in_flight,  # type: ignore[arg-type]
