@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from farthing import limits
 from farthing.adapters.allowances_sql import AllowanceTable
 from farthing.adapters.challenges_sql import ChallengeTable
+from farthing.adapters.channels_sql import ChannelTable
 from farthing.adapters.factors_sql import FactorTable
 from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
@@ -170,7 +171,9 @@ def open_platform(
                             step_ups)  # fmt: skip
         closing.callback(payments.close)
         dispute_s_min = int(os.environ.get("FARTHING_CHANNEL_DISPUTE_MIN_S", str(limits.channel_dispute_s_min)))
-        channels = Channels(db, store, ledger, accounts, identity.parties, policy, in_flight, clock, dispute_s_min)
+        channels = Channels(
+            ChannelTable(db), store, ledger, accounts, identity.parties, policy, in_flight, clock, dispute_s_min
+        )
         closing.callback(channels.close)
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         webhooks = Webhooks(WebhookTable(db), HttpSender(), clock_ms=clock, backoff_ms=backoff_ms)

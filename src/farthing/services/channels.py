@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import defaultdict
+from typing import Protocol
 
 from farthing import limits
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
 from farthing.domain.channels import ids, rules
 from farthing.domain.channels.hashchain import ChainPayment
@@ -32,13 +32,11 @@ from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_FEE_REVENUE, T_CHANNEL, T_PLATFORM_FEE, Accounts
 from farthing.services.amounts import positive_units
 from farthing.services.channel_model import (
-    COLUMNS,
     Channel,
     OpenChannel,
     Redemption,
     channel_event,
     channel_number,
-    channel_of,
     hold_id,
 )
 from farthing.services.idempotency import InFlight
@@ -49,9 +47,27 @@ R = TransferResult
 _PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
 
 
+class ChannelRepository(Protocol):
+    """Channels as the platform keeps them beside the ledger; SQL in `farthing.adapters.channels_sql`."""
+
+    def add(self, channel: Channel) -> None:
+        """Keep a new channel (nothing if it is kept)."""
+        ...
+
+    def get(self, public_id: str) -> Channel | None: ...
+
+    def of_party(self, party_id: str, status: str | None, limit: int) -> list[Channel]:
+        """The party's channels (as payer or merchant), newest first."""
+        ...
+
+    def update(self, channel: Channel) -> None:
+        """Where its redemptions stand and its status; never back to fewer redemptions."""
+        ...
+
+
 class Channels:
     def __init__(
-        self, db: PlatformDb, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties,
+        self, repo: ChannelRepository, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties,
         policy: PaymentPolicy, in_flight: InFlight, clock: Clock, dispute_s_min: int = limits.channel_dispute_s_min,
     ) -> None:  # fmt: skip
         """`dispute_s_min`: the shortest dispute window a channel may be opened with."""
@@ -59,7 +75,7 @@ class Channels:
             raise ValueError(f"the shortest dispute window is {limits.channel_dispute_s_floor} s or more, not "
                              f"{dispute_s_min}")  # fmt: skip
         self.dispute_s_min = dispute_s_min
-        self.db = db
+        self.repo = repo
         self.ledger = ledger
         self.accounts = accounts
         self.parties = parties
@@ -131,13 +147,7 @@ class Channels:
                 if first is R.exceeds_credits:
                     raise PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
                 raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
-            self.db.query(
-                f"INSERT INTO channels ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (public, channel.customer, channel.merchant, cur.code, cmd.form.value, str(deposit), channel.expires_ms,
-                 channel.dispute_ms, cmd.public_key or None, cmd.root or None, str(unit), cmd.length, now, "open",
-                 None, 0, "0", 0, None),
-            )  # fmt: skip
+            self.repo.add(channel)
         return channel
 
     # -- read ------------------------------------------------------------------------------------
@@ -153,18 +163,11 @@ class Channels:
         """The caller's channels, newest first (at most a page)."""
         if principal.party_id is None:
             raise PlatformError(ErrorCode.forbidden, "an operator key has no channels")
-        where = "(customer = ? OR merchant = ?)" + (" AND status = ?" if status else "")
-        params: tuple[object, ...] = (principal.party_id, principal.party_id) + ((status,) if status else ())
-        rows = self.db.query(
-            f"SELECT {COLUMNS} FROM channels WHERE {where} ORDER BY created_ms DESC LIMIT {limits.page_size_max}",
-            params,
-        )
-        return [channel_of(r) for r in rows]
+        return self.repo.of_party(principal.party_id, status, limits.page_size_max)
 
     def _find(self, public_id: str) -> Channel | None:
         channel_number(public_id)
-        rows = self.db.query(f"SELECT {COLUMNS} FROM channels WHERE id = ?", (public_id,))
-        return channel_of(rows[0]) if rows else None
+        return self.repo.get(public_id)
 
     def _caught_up(self, ch: Channel) -> Channel:
         """The row brought up to what the ledger holds (it lags only when a crash came between the two)."""
@@ -193,12 +196,7 @@ class Channels:
                                                redeemed_proof=proof, status=status))  # fmt: skip
 
     def _store(self, ch: Channel) -> Channel:
-        self.db.query(
-            "UPDATE channels SET redemptions = ?, redeemed = ?, redeemed_sequence = ?, redeemed_proof = ?, "
-            "status = ?, settle_after_ms = ? WHERE id = ? AND redemptions <= ?",
-            (ch.redemptions, str(ch.redeemed), ch.redeemed_sequence, ch.redeemed_proof or None, ch.status,
-             ch.settle_after_ms, ch.id, ch.redemptions),
-        )  # fmt: skip
+        self.repo.update(ch)
         return ch
 
     # -- redeem and close ------------------------------------------------------------------------

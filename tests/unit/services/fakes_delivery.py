@@ -1,10 +1,11 @@
-"""In-memory fakes for webhook delivery: the endpoints' table with an outbox, and a sender whose answers
-the test scripts."""
+"""In-memory fakes of what is delivered beside payments: webhook endpoints with an outbox, a sender whose
+answers the test scripts, and payment channels' rows."""
 
 from __future__ import annotations
 
 import dataclasses
 
+from farthing.domain.channels.channel import Channel
 from farthing.domain.webhooks import Attempt, Endpoint, Redelivery
 
 
@@ -79,3 +80,22 @@ class ScriptedSender:
 
     def close(self) -> None:
         pass
+
+
+class FakeChannelRows:
+    def __init__(self) -> None:
+        self.rows: dict[str, Channel] = {}
+
+    def add(self, channel: Channel) -> None:
+        self.rows.setdefault(channel.id, channel)
+
+    def get(self, public_id: str) -> Channel | None:
+        return self.rows.get(public_id)
+
+    def of_party(self, party_id: str, status: str | None, limit: int) -> list[Channel]:
+        mine = [c for c in self.rows.values() if party_id in (c.customer, c.merchant) and status in (None, c.status)]
+        return sorted(mine, key=lambda c: -c.created_ms)[:limit]
+
+    def update(self, channel: Channel) -> None:
+        if self.rows[channel.id].redemptions <= channel.redemptions:
+            self.rows[channel.id] = channel
