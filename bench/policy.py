@@ -111,6 +111,7 @@ def replay_seconds(n: int) -> tuple[float, int]:
     import tempfile
     from pathlib import Path
 
+    from farthing.adapters.recorded_sql import RecordedTable
     from farthing.bootstrap import open_platform
     from farthing.domain.ledger_types import Transfer, TransferFlags
     from farthing.domain.money import currency
@@ -146,7 +147,7 @@ def replay_seconds(n: int) -> tuple[float, int]:
                 batch = []
         assert all(r.name == "ok" for f in futures for r in f.result())
         t0 = time.perf_counter()
-        report = replay(platform.db, load("kr"))
+        report = replay(RecordedTable(platform.db), load("kr"))
         elapsed = time.perf_counter() - t0
         assert report.payments == n, report
         return elapsed, report.denied

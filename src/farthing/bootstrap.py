@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from farthing import limits
 from farthing.adapters.allowances_sql import AllowanceTable
+from farthing.adapters.answers_sql import AnswerTable
 from farthing.adapters.challenges_sql import ChallengeTable
 from farthing.adapters.channels_sql import ChannelTable
 from farthing.adapters.factors_sql import FactorTable
+from farthing.adapters.history_sql import StatementTable
 from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
 from farthing.adapters.outbox_sql import OutboxTable
@@ -178,7 +180,7 @@ def open_platform(
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         webhooks = Webhooks(WebhookTable(db), HttpSender(), clock_ms=clock, backoff_ms=backoff_ms)
         closing.callback(webhooks.close)
-        history = History(store, PlatformDb(store, derived=True))  # reads catch it up first
+        history = History(store, StatementTable(PlatformDb(store, derived=True)))  # reads catch it up first
         closing.callback(history.close)
         return Platform(
             clock, ledger, db, identity, accounts, policy, decisions, in_flight,
@@ -187,7 +189,8 @@ def open_platform(
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
             Allowances(AllowanceTable(db), clock, identity.parties, payments), channels,
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
-            Remembered(db, clock, in_flight), webhooks, Tax(tax_bases, ledger, accounts, clock), history, closing,
+            Remembered(AnswerTable(db), clock, in_flight), webhooks, Tax(tax_bases, ledger, accounts, clock), history,
+            closing,
         )  # fmt: skip
     except BaseException:
         closing.close()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
+from farthing.adapters.history_sql import StatementTable
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import int16
 from farthing.bootstrap import Platform, open_platform
@@ -46,7 +47,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
     platform = open_platform(store_url)
     holds = platform.holds
     store = platform.ledger.engine.store
-    history = History(store, PlatformDb(store))
+    history = History(store, StatementTable(PlatformDb(store)))
     try:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         merchants = []
@@ -96,7 +97,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         platform.topups.top_up(customers[0], "1.00", "USD", "4242424242424242")
         history.catch_up()
 
-        rows = _rows(history.db)
+        rows = _rows(history.repo.db)
         last: dict[bytes, tuple[int, ...]] = {}
         for r in rows:
             account, side, amount, released = r[0], r[7], r[8], r[9]
@@ -116,13 +117,13 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         assert any(r[6] for r in rows)
 
         # A rebuild from nothing, in one pass, writes the very same rows.
-        with history.db.transaction() as tx:
+        with history.repo.db.transaction() as tx:
             tx.query("DELETE FROM entries")
             tx.query("DELETE FROM payment_references")
             tx.query("UPDATE history_cursor SET seq = 0, outbox_id = 0")
         monkeypatch.setattr(history_module, "CHUNK_EVENTS", 1_000_000)
         history.catch_up()
-        assert _rows(history.db) == rows
+        assert _rows(history.repo.db) == rows
     finally:
         history.close()
         platform.close()
@@ -145,17 +146,17 @@ def test_closing_does_not_wait_for_a_long_backlog(
             return slow_step(self)
 
         monkeypatch.setattr(History, "_step", step)
-        history = History(store, PlatformDb(store))
+        history = History(store, StatementTable(PlatformDb(store)))
         history.start(interval_s=0.01)
         time.sleep(0.2)  # mid-way through the backlog
         started = time.monotonic()
         history.close()
         assert time.monotonic() - started < 0.5
         monkeypatch.setattr(History, "_step", slow_step)
-        again = History(store, PlatformDb(store))
+        again = History(store, StatementTable(PlatformDb(store)))
         try:
             assert again.catch_up() > 0  # what was left is folded by the next one
-            [(seq,)] = again.db.query("SELECT seq FROM history_cursor WHERE id = 1")
+            [(seq,)] = again.repo.db.query("SELECT seq FROM history_cursor WHERE id = 1")
             assert seq == store.head().last_seq
         finally:
             again.close()
@@ -171,7 +172,7 @@ def test_two_folders_at_once_fold_each_event_once(
     monkeypatch.setattr(history_module, "CHUNK_EVENTS", 1)  # many small chunks: many chances to collide
     platform = open_platform(store_url)
     store = platform.ledger.engine.store
-    folders = [History(store, PlatformDb(store)) for _ in range(2)]
+    folders = [History(store, StatementTable(PlatformDb(store))) for _ in range(2)]
     try:
         mid, payer = onboard(platform)
         for _ in range(60):
@@ -190,12 +191,12 @@ def test_two_folders_at_once_fold_each_event_once(
         for t in threads:
             t.join(60)
         assert errors == []
-        folded = _rows(folders[0].db)
-        folders[0].db.query("DELETE FROM entries")
-        folders[0].db.query("DELETE FROM payment_references")
-        folders[0].db.query("UPDATE history_cursor SET seq = 0, outbox_id = 0 WHERE id = 1")
+        folded = _rows(folders[0].repo.db)
+        folders[0].repo.db.query("DELETE FROM entries")
+        folders[0].repo.db.query("DELETE FROM payment_references")
+        folders[0].repo.db.query("UPDATE history_cursor SET seq = 0, outbox_id = 0 WHERE id = 1")
         folders[0].catch_up()
-        assert _rows(folders[0].db) == folded
+        assert _rows(folders[0].repo.db) == folded
     finally:
         for h in folders:
             h.close()

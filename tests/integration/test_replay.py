@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import mid_month_clock
+from farthing.adapters.recorded_sql import RecordedTable
 from farthing.bootstrap import open_platform
 from farthing.domain.principals import Principal
 from farthing.services.payments.model import PaymentItem
@@ -48,7 +49,7 @@ def test_a_lower_cap_replayed_over_recorded_payments(store_url: str, tmp_path: P
             platform.payments.pay(payers["minor"], PaymentItem(merchant, "50000", "KRW"), None)
         db = platform.db
 
-        report = replay(db, load("kr"))
+        report = replay(RecordedTable(db), load("kr"))
         assert (report.payments, report.allowed, report.denied, report.stepped_up) == (7, 6, 1, 0)
         assert report.by_rule == {"kr.micropayment.monthly_minor": 1}
         assert report.fees_then == 2 * (400_000 + 150_000) // 100  # whole won

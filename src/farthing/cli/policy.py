@@ -111,6 +111,7 @@ def replay(
 
     from farthing.adapters.open_store import open_store
     from farthing.adapters.platform_db import PlatformDb
+    from farthing.adapters.recorded_sql import RecordedTable
     from farthing.domain.money import currency
     from farthing.errors import FarthingError
     from farthing.services.policies import load
@@ -133,7 +134,7 @@ def replay(
     try:
         platform_db = PlatformDb(store)
         try:
-            report = run_replay(platform_db, policy, since_ms)
+            report = run_replay(RecordedTable(platform_db), policy, since_ms)
         finally:
             platform_db.close()
     finally:

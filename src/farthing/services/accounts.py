@@ -1,4 +1,4 @@
-"""The chart of accounts, wallets and public ids.
+"""The chart of accounts (its codes: `farthing.domain.chart`), wallets and public ids.
 
 Every party has a wallet per currency, a ledger account opened on first use (the same id every time,
 derived from the party and the currency); the platform has its own accounts per currency (funding
@@ -12,6 +12,25 @@ import base64
 import binascii
 from typing import Protocol
 
+from farthing.domain.chart import (  # noqa: F401  (the chart is named here for the services)
+    CODE_CARD_FEES,
+    CODE_CUSTOMER,
+    CODE_FEE_REVENUE,
+    CODE_FUNDING_CLEARING,
+    CODE_MERCHANT,
+    CODE_ROUNDING,
+    CODE_TAX_LIABILITY,
+    T_ADDED_TAX,
+    T_ADDED_TAX_REFUND,
+    T_CARD_FEE,
+    T_CHANNEL,
+    T_PAYMENT,
+    T_PLATFORM_FEE,
+    T_REFUND,
+    T_ROUNDING,
+    T_TAX,
+    T_TOPUP,
+)
 from farthing.domain.ledger_types import Account, AccountFlags, AccountState
 from farthing.domain.money import Currency, currency
 from farthing.domain.principals import Principal, party_of
@@ -19,13 +38,6 @@ from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, PlatformError
 from farthing.services.blocking import may_block
-
-# Account codes and transfer codes of the platform's chart of accounts.
-CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
-CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
-T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND, T_CHANNEL = 1, 2, 3, 4, 5, 6
-T_ROUNDING, T_TAX, T_ADDED_TAX, T_ADDED_TAX_REFUND = 7, 8, 9, 10
-"""A tax return's rounding residue, the tax a merchant remits, tax added to a price, and its refund."""
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
 _BASE32_PAIRS = [a + b for a in _BASE32 for b in _BASE32]

@@ -21,30 +21,65 @@ import json
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
-from farthing.adapters.platform_db import PlatformDb
-from farthing.adapters.rows import b16, b16_or_none, int16
 from farthing.domain.balances import BalanceFold, LedgerEvent
+from farthing.domain.chart import T_PAYMENT
+from farthing.domain.statement import Entry, Line
 from farthing.engine.ids import derive_id
 from farthing.engine.store import ClosableLookups, Store
-from farthing.services.accounts import (
-    T_PAYMENT,
-    T_PLATFORM_FEE,
-    payment_transfer_id,
-)
-from farthing.services.history_lines import TYPES, Entry, Filters, Page, payment_of, type_of
+from farthing.services.accounts import payment_transfer_id
+from farthing.services.history_lines import Filters, Page, payment_of
 
 _log = logging.getLogger("farthing.history")
-_PENDING, _POST, _VOID, _LINKED = 2, 4, 8, 1
+_PENDING, _LINKED = 2, 1
 CHUNK_EVENTS = 20_000
 """Events folded per transaction (rounded up to whole journal batches)."""
-_IN_CHUNK = 500
+
+
+class StatementRepository(Protocol):
+    """The projection's lines and cursor, and what it reads of the journal and the outbox; SQL in
+    `farthing.adapters.history_sql`."""
+
+    def cursor(self) -> tuple[int, int]:
+        """The last journal seq folded and the last outbox id read for references."""
+        ...
+
+    def chunk_end(self, after: int, events: int) -> int | None:
+        """The last seq of whole journal batches after `after`, about `events` on; None if none."""
+        ...
+
+    def payment_bodies(self, after_outbox_id: int) -> list[tuple[int, str | None]]:
+        """Outbox ids after `after_outbox_id`, each with its body if it is a payment's naming a reference."""
+        ...
+
+    def last_balances(self, accounts: Iterable[int]) -> dict[int, list[int]]:
+        """Each account's balances after its latest line (zeros when it has none)."""
+        ...
+
+    def append(self, after: int, upto: int, outbox_id: int, lines: Sequence[Line], references: dict[int, str]) -> bool:
+        """Write a chunk's lines and references and move the cursor, in one transaction; False (nothing
+        written) if the cursor is no longer at `after` (another process folded the chunk)."""
+        ...
+
+    def lines(
+        self, account_id: int, types: Sequence[str], reference_hash: int | None, gte_ms: int | None,
+        lte_ms: int | None, before_seq: int | None, limit: int,
+    ) -> list[Entry]:  # fmt: skip
+        """The account's lines, newest first."""
+        ...
+
+    def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]: ...
+
+    def fee_and_reference(self, payment_id: int) -> tuple[int, str | None]: ...
+
+    def close(self) -> None: ...
 
 
 class History:
-    def __init__(self, store: Store, db: PlatformDb) -> None:
+    def __init__(self, store: Store, repo: StatementRepository) -> None:
         self.store = store
-        self.db = db
+        self.repo = repo
         self._lookups: ClosableLookups = store.open_lookups()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -71,7 +106,7 @@ class History:
             self._thread.join()
         with self._lock:
             self._lookups.close()
-            self.db.close()
+            self.repo.close()
 
     def catch_up(self, stop: threading.Event | None = None) -> int:
         """Fold every event committed so far into the statements; the number of events folded. With
@@ -87,15 +122,14 @@ class History:
             return folded
 
     def _step(self) -> int:
-        [(after, outbox_id)] = self.db.query("SELECT seq, outbox_id FROM history_cursor WHERE id = 1")
-        upto = self._chunk_end(after)
+        after, outbox_id = self.repo.cursor()
+        upto = self.repo.chunk_end(after, CHUNK_EVENTS)
         if upto is None:
             return 0
         events = list(self.store.events(after, upto))
         references, outbox_max = self._references(outbox_id)
         fold = self._fold_for(events)
-        rows: list[tuple[object, ...]] = []
-        u = self.db.u128
+        lines: list[Line] = []
         chain_payment = 0
         linked_before = False
         for e in events:
@@ -106,59 +140,25 @@ class History:
             if not linked_before:  # a chain's first transfer names the payment its linked fee belongs to
                 chain_payment = (move.pending_id or t.id) if t.code == T_PAYMENT else 0
             linked_before = e.transfer is not None and bool(e.transfer.flags & _LINKED)
-            payment = payment_of(t, move, chain_payment)
-            ref_hash = b16(t.user_data) if t.code == T_PAYMENT and t.user_data and not move.pending_id else None
+            payment = payment_of(t, move, chain_payment) or None
+            ref_hash = t.user_data if t.code == T_PAYMENT and t.user_data and not move.pending_id else None
             posted = move.posted_delta
             released = -move.pending_delta if move.pending_delta < 0 else 0
             held = move.pending_delta if move.pending_delta > 0 else 0
-            tid, moved, freed, pid = b16(t.id), u(posted or held), u(released), b16_or_none(payment)
             for side, account in ((0, move.debit_account_id), (1, move.credit_account_id)):
                 dp, dpo, cp, cpo = fold.balances[account]
-                rows.append(
-                    (b16(account), e.seq, e.timestamp_ms, tid, t.code, t.flags, int(move.expired), side, moved, freed,
-                     u(dp), u(dpo), u(cp), u(cpo), pid, ref_hash)
-                )  # fmt: skip
-        with self.db.transaction() as tx:
-            # Locked on PostgreSQL, whose writers do not take turns as SQLite's do: a second folder waits
-            # here until the first commits, then sees the cursor moved instead of colliding on its rows.
-            lock = " FOR UPDATE" if self.db.postgres else ""
-            [(now_at,)] = tx.query("SELECT seq FROM history_cursor WHERE id = 1" + lock)
-            if now_at != after:  # another process folded this chunk meanwhile: read the cursor again
-                return 1
-            tx.executemany(
-                "INSERT INTO entries (account_id, seq, timestamp_ms, transfer_id, code, flags, expired, side, amount, "
-                "released, debits_pending, debits_posted, credits_pending, credits_posted, payment_id, reference_hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            tx.executemany(
-                "INSERT INTO payment_references (payment_id, reference) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [(b16(pid), ref) for pid, ref in references.items()],
-            )
-            tx.query("UPDATE history_cursor SET seq = ?, outbox_id = ? WHERE id = 1", (upto, outbox_max))
+                lines.append(Line(account, e.seq, e.timestamp_ms, t.id, t.code, t.flags, move.expired, side,
+                                  posted or held, released, (dp, dpo, cp, cpo), payment, ref_hash))  # fmt: skip
+        if not self.repo.append(after, upto, outbox_max, lines, references):
+            return 1  # another process folded this chunk meanwhile: read the cursor again
         return max(len(events), 1)
-
-    def _chunk_end(self, after: int) -> int | None:
-        """The last seq of whole journal batches after `after`, about CHUNK_EVENTS events on; None if none."""
-        rows = self.db.query(
-            "SELECT max(last_seq) FROM journal WHERE last_seq > ? AND last_seq <= ?", (after, after + CHUNK_EVENTS)
-        )
-        if rows and rows[0][0] is not None:
-            return int(rows[0][0])
-        rows = self.db.query("SELECT min(last_seq) FROM journal WHERE last_seq > ?", (after,))
-        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def _references(self, outbox_id: int) -> tuple[dict[int, str], int]:
         """Merchant references of payments recorded in the outbox after `outbox_id` (read after the
         events, so it covers every payment folded in this chunk)."""
         found: dict[int, str] = {}
         last = outbox_id
-        for oid, body in self.db.query(
-            "SELECT id, CASE WHEN type IN ('payment.succeeded', 'payment.requires_capture') "
-            "AND body NOT LIKE ? THEN body END "
-            "FROM outbox WHERE id > ? ORDER BY id",
-            ('%"reference":null%', outbox_id),
-        ):
+        for oid, body in self.repo.payment_bodies(outbox_id):
             last = oid
             if body is not None:
                 data = json.loads(body)["data"]
@@ -177,103 +177,27 @@ class History:
         accounts: set[int] = set()
         for t in [e.transfer for e in events if e.transfer is not None] + list(pending.values()):
             accounts.update((t.debit_account_id, t.credit_account_id))
-        balances = self._last_balances(accounts - created)
+        balances = self.repo.last_balances(accounts - created)
         return BalanceFold(balances, dict(pending))
-
-    def _last_balances(self, accounts: Iterable[int]) -> dict[int, list[int]]:
-        """Each account's balances after its latest line (zeros when it has none: it never moved)."""
-        ids = list(accounts)
-        found = {a: [0, 0, 0, 0] for a in ids}
-        f = self.db.from_u128
-        for i in range(0, len(ids), _IN_CHUNK):
-            chunk = [b16(a) for a in ids[i : i + _IN_CHUNK]]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.query(
-                "SELECT e.account_id, e.debits_pending, e.debits_posted, e.credits_pending, e.credits_posted "
-                f"FROM entries e JOIN (SELECT account_id, max(seq) AS seq FROM entries WHERE account_id IN ({marks}) "
-                "GROUP BY account_id) m ON m.account_id = e.account_id AND m.seq = e.seq",
-                tuple(chunk),
-            )
-            for acc, dp, dpo, cp, cpo in rows:
-                found[int16(bytes(acc))] = [f(dp), f(dpo), f(cp), f(cpo)]
-        return found
 
     # -- reads ------------------------------------------------------------------------------------
 
     def page(self, account_id: int, filters: Filters, before_seq: int | None, limit: int) -> Page:
         """A wallet's lines, newest first, `limit` at most, older than `before_seq` when given."""
         self.catch_up()
-        where = ["e.account_id = ?"]
-        params: list[object] = [b16(account_id)]
-        if before_seq is not None:
-            where.append("e.seq < ?")
-            params.append(before_seq)
-        if filters.types:
-            where.append("(" + " OR ".join(f"({TYPES[t]})" for t in filters.types) + ")")
-        if filters.reference is not None:
-            where.append("e.reference_hash = ?")
-            params.append(b16(derive_id("reference", filters.reference)))
-        if filters.created_gte_ms is not None:
-            where.append("e.timestamp_ms >= ?")
-            params.append(filters.created_gte_ms)
-        if filters.created_lte_ms is not None:
-            where.append("e.timestamp_ms <= ?")
-            params.append(filters.created_lte_ms)
-        rows = self.db.query(
-            f"SELECT {_ENTRY_COLS} FROM entries e LEFT JOIN payment_references r ON r.payment_id = e.payment_id "
-            f"WHERE {' AND '.join(where)} ORDER BY e.seq DESC LIMIT ?",
-            (*params, limit + 1),
-        )
-        entries = [self._entry(r) for r in rows[:limit]]
-        has_more = len(rows) > limit
+        reference = None if filters.reference is None else derive_id("reference", filters.reference)
+        found = self.repo.lines(account_id, filters.types, reference, filters.created_gte_ms, filters.created_lte_ms,
+                                before_seq, limit + 1)  # fmt: skip
+        entries = found[:limit]
+        has_more = len(found) > limit
         return Page(entries, has_more, filters.token(entries[-1].seq) if has_more else None)
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]:
         """The account's four balance columns as they stood at `at_ms` (zeros before its first line)."""
         self.catch_up()
-        rows = self.db.query(
-            "SELECT debits_pending, debits_posted, credits_pending, credits_posted FROM entries "
-            "WHERE account_id = ? AND timestamp_ms <= ? ORDER BY seq DESC LIMIT 1",
-            (b16(account_id), at_ms),
-        )
-        if not rows:
-            return (0, 0, 0, 0)
-        f = self.db.from_u128
-        dp, dpo, cp, cpo = rows[0]
-        return (f(dp), f(dpo), f(cp), f(cpo))
+        return self.repo.balances_at(account_id, at_ms)
 
     def payment_details(self, payment_id: int) -> tuple[int, str | None]:
         """The platform fee taken on a payment (or on its capture) so far, and its merchant reference."""
         self.catch_up()
-        rows = self.db.query(
-            f"SELECT amount FROM entries WHERE payment_id = ? AND code = {T_PLATFORM_FEE} AND side = 1",
-            (b16(payment_id),),
-        )
-        fee = sum(self.db.from_u128(r[0]) for r in rows)
-        ref = self.db.query("SELECT reference FROM payment_references WHERE payment_id = ?", (b16(payment_id),))
-        return fee, (ref[0][0] if ref else None)
-
-    def _entry(self, r: tuple[object, ...]) -> Entry:
-        f = self.db.from_u128
-        seq, ts, tid, code, flags, expired, side, amount, released = r[:9]
-        balances = (f(r[9]), f(r[10]), f(r[11]), f(r[12]))
-        pending = int(flags) & _PENDING and not expired  # type: ignore[call-overload]
-        moved = f(amount)
-        return Entry(
-            seq=int(seq),  # type: ignore[call-overload]
-            timestamp_ms=int(ts),  # type: ignore[call-overload]
-            transfer_id=int16(bytes(tid)),  # type: ignore[arg-type]
-            type=type_of(int(code), int(flags), bool(expired)),  # type: ignore[call-overload]
-            side="credit" if side else "debit",
-            amount=0 if pending else moved,
-            pending_delta=moved if pending else -f(released),
-            balances=balances,
-            payment_id=int16(bytes(r[13])) if r[13] is not None else 0,  # type: ignore[arg-type]
-            reference=r[14],  # type: ignore[arg-type]
-        )
-
-
-_ENTRY_COLS = (
-    "e.seq, e.timestamp_ms, e.transfer_id, e.code, e.flags, e.expired, e.side, e.amount, e.released, "
-    "e.debits_pending, e.debits_posted, e.credits_pending, e.credits_posted, e.payment_id, r.reference"
-)
+        return self.repo.fee_and_reference(payment_id)

@@ -1,4 +1,5 @@
-"""A wallet's lines as the history answers them: their types, an entry, a page and its filters."""
+"""A wallet's lines as the history answers them: a page and its filters (the lines themselves:
+`farthing.domain.statement`)."""
 
 from __future__ import annotations
 
@@ -8,86 +9,11 @@ import json
 from dataclasses import dataclass
 
 from farthing.domain.balances import Move
-from farthing.domain.ledger_types import Transfer, TransferFlags
+from farthing.domain.chart import T_ADDED_TAX, T_ADDED_TAX_REFUND, T_PAYMENT, T_PLATFORM_FEE, T_REFUND
+from farthing.domain.ledger_types import Transfer
+from farthing.domain.statement import TYPES, Entry
 from farthing.errors import ErrorCode, PlatformError
-from farthing.services.accounts import (
-    T_ADDED_TAX,
-    T_ADDED_TAX_REFUND,
-    T_CARD_FEE,
-    T_CHANNEL,
-    T_PAYMENT,
-    T_PLATFORM_FEE,
-    T_REFUND,
-    T_ROUNDING,
-    T_TAX,
-    T_TOPUP,
-    public_id_of,
-)
-
-_PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
-
-_BY_CODE = {
-    T_TOPUP: "topup",
-    T_CARD_FEE: "card_fee",
-    T_PLATFORM_FEE: "platform_fee",
-    T_REFUND: "refund",
-    T_ADDED_TAX: "added_tax",
-    T_ADDED_TAX_REFUND: "added_tax_refund",
-    T_TAX: "tax",
-    T_ROUNDING: "tax_rounding",
-}
-"""Transfer types told by their code alone."""
-TYPES = {
-    # type -> SQL condition on an entry row
-    "payment": f"code = {T_PAYMENT} AND (flags & 14) = 0",
-    "hold": f"code = {T_PAYMENT} AND (flags & 2) <> 0 AND expired = 0",
-    "capture": f"code = {T_PAYMENT} AND (flags & 4) <> 0",
-    "hold_voided": f"code = {T_PAYMENT} AND (flags & 8) <> 0",
-    "hold_expired": "expired = 1",
-    "channel_deposit": f"code = {T_CHANNEL} AND (flags & 2) <> 0 AND expired = 0",
-    "channel_payment": f"code = {T_CHANNEL} AND (flags & 4) <> 0",
-    "channel_released": f"code = {T_CHANNEL} AND (flags & 8) <> 0",
-    **{name: f"code = {code}" for code, name in _BY_CODE.items()},
-}
-
-
-def type_of(code: int, flags: int, expired: bool) -> str:
-    if expired:
-        return "hold_expired"
-    if code == T_PAYMENT:
-        if flags & _PENDING:
-            return "hold"
-        if flags & _POST:
-            return "capture"
-        if flags & _VOID:
-            return "hold_voided"
-        return "payment"
-    if code == T_CHANNEL:
-        return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
-    return _BY_CODE.get(code, "transfer")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One account's line for one transfer or expiry, with its balances after."""
-
-    seq: int
-    timestamp_ms: int
-    transfer_id: int
-    type: str
-    side: str  # debit | credit
-    amount: int
-    """Posted amount this line moved (0 for a hold, a void or an expiry)."""
-    pending_delta: int
-    """Change of this side's pending column (+ a hold, - its capture, void or expiry)."""
-    balances: tuple[int, int, int, int]
-    """debits_pending, debits_posted, credits_pending, credits_posted after this line."""
-    payment_id: int
-    reference: str | None
-
-    @property
-    def id(self) -> str:
-        return f"txn_{self.seq}"
+from farthing.services.accounts import public_id_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +68,6 @@ def payment_of(t: Transfer, m: Move, chain_payment: int) -> int:
 
 def public_payment_id(transfer_id: int) -> str | None:
     return public_id_of("pay_", transfer_id) if transfer_id else None
+
+
+__all__ = ["TYPES", "Entry", "Filters", "Page", "payment_of", "public_payment_id"]

@@ -12,13 +12,11 @@ while the first still runs is told so (`idempotency_key_in_flight`). Answers are
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
-from farthing.adapters.platform_db import PlatformDb
 from farthing.clock import Clock
 from farthing.errors import ErrorCode, PlatformError
 
@@ -54,9 +52,25 @@ class InFlight:
                 self._claims.discard(claim)
 
 
+class AnswerRepository(Protocol):
+    """First answers by (owner, Idempotency-Key); SQL in `farthing.adapters.answers_sql`."""
+
+    def find(self, owner: str, key: str, since_ms: int) -> tuple[bytes, int, dict[str, Any]] | None:
+        """The request's digest, status and body answered for this key since `since_ms`."""
+        ...
+
+    def keep(
+        self, owner: str, key: str, route: str, digest: bytes, status: int, body: dict[str, Any], now_ms: int
+    ) -> None:
+        """Keep an answer (replacing one older than the keeping time)."""
+        ...
+
+    def forget_before(self, ms: int) -> None: ...
+
+
 class Remembered:
-    def __init__(self, db: PlatformDb, clock: Clock, in_flight: InFlight, keep_ms: int = KEEP_MS) -> None:
-        self.db = db
+    def __init__(self, repo: AnswerRepository, clock: Clock, in_flight: InFlight, keep_ms: int = KEEP_MS) -> None:
+        self.repo = repo
         self.clock = clock
         self.in_flight = in_flight
         self.keep_ms = keep_ms
@@ -77,26 +91,16 @@ class Remembered:
         digest = hashlib.sha256(route.encode() + b"\x00" + request).digest()
         now = self.clock()
         with self.in_flight.claim(owner, "request", key):
-            rows = self.db.query(
-                "SELECT request_sha256, status, body FROM idempotency_records "
-                "WHERE owner = ? AND key = ? AND created_ms >= ?",
-                (owner, key, now - self.keep_ms),
-            )
-            if rows:
-                if bytes(rows[0][0]) != digest:
+            found = self.repo.find(owner, key, now - self.keep_ms)
+            if found is not None:
+                if found[0] != digest:
                     raise PlatformError(
                         ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for another request"
                     )
-                return int(rows[0][1]), json.loads(rows[0][2]), True
+                return found[1], found[2], True
             status, body = make()
-            self.db.query(
-                "INSERT INTO idempotency_records (owner, key, route, request_sha256, status, body, created_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, key) DO UPDATE SET route = excluded.route, "
-                "request_sha256 = excluded.request_sha256, status = excluded.status, body = excluded.body, "
-                "created_ms = excluded.created_ms",
-                (owner, key, route, digest, status, json.dumps(redact(body)), now),
-            )
+            self.repo.keep(owner, key, route, digest, status, redact(body), now)
             self._writes += 1
             if self._writes % 1000 == 1:
-                self.db.query("DELETE FROM idempotency_records WHERE created_ms < ?", (now - self.keep_ms,))
+                self.repo.forget_before(now - self.keep_ms)
             return status, body, False

@@ -26,12 +26,13 @@ _log = logging.getLogger("farthing.projector")
 def _run(url: str, interval_s: float, stop: Connection) -> None:
     """The child's life: keep the projection close behind the ledger until the server says stop, or
     is gone (its end of the pipe closes with it: no orphan is left folding)."""
+    from farthing.adapters.history_sql import StatementTable
     from farthing.adapters.open_store import open_store
     from farthing.adapters.platform_db import PlatformDb
     from farthing.services.history import History
 
     store = open_store(url)
-    history = History(store, PlatformDb(store, derived=True))
+    history = History(store, StatementTable(PlatformDb(store, derived=True)))
     history.start(interval_s)
     try:
         stop.poll(None)  # a word from the server, or the end of the pipe

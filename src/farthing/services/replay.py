@@ -10,34 +10,43 @@ decisions come from `farthing.domain.policy.replay`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
-from farthing.adapters.platform_db import PlatformDb
-from farthing.adapters.rows import int16
+from farthing.domain.chart import T_PLATFORM_FEE
 from farthing.domain.money import currencies
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.model import Policy
 from farthing.domain.policy.replay import Recorded, Replay, ReplayReport
-from farthing.services.accounts import T_PAYMENT, T_PLATFORM_FEE
 
 _LINKED, _PENDING, _POST = 1, 2, 4
 
 
-def recorded_payments(db: PlatformDb, since_ms: int = 0) -> Iterator[Recorded]:
+class RecordedSource(Protocol):
+    """What a replay reads of the ledger's database; SQL in `farthing.adapters.recorded_sql`."""
+
+    def owners(self) -> dict[int, str]:
+        """Wallet account → its party."""
+        ...
+
+    def profiles(self) -> dict[str, tuple[str | None, str | None]]:
+        """Party → (country, age band)."""
+        ...
+
+    def payment_transfers(self, since_ms: int) -> Iterator[tuple[int, int, int, int, int, int]]:
+        """(debit account, amount, ledger, code, flags, timestamp) of payments and fees, in order."""
+        ...
+
+
+def recorded_payments(source: RecordedSource, since_ms: int = 0) -> Iterator[Recorded]:
     """The ledger's payments (and captured holds) from `since_ms` on, in the order they were made."""
-    owners = {int16(bytes(a)): p for a, p in db.query("SELECT account_id, party_id FROM wallets")}
-    profiles = {p: (c, a) for p, c, a in db.query("SELECT id, country, age_band FROM parties")}
+    owners, profiles = source.owners(), source.profiles()
     by_ledger = {c.ledger: c.code for c in currencies()}
-    f = db.from_u128
     pending: Recorded | None = None
     chained = False
-    for debit, amount, ledger, code, flags, ts in db.stream(
-        "SELECT debit_account_id, amount, ledger, code, flags, timestamp_ms FROM transfers "
-        f"WHERE code IN ({T_PAYMENT}, {T_PLATFORM_FEE}) AND timestamp_ms >= ? ORDER BY seq",
-        (since_ms,),
-    ):
+    for debit, amount, ledger, code, flags, ts in source.payment_transfers(since_ms):
         if code == T_PLATFORM_FEE:
             if pending is not None and chained:
-                pending = Recorded(pending.payer, pending.amount, pending.currency, pending.at_ms, f(amount),
+                pending = Recorded(pending.payer, pending.amount, pending.currency, pending.at_ms, amount,
                                    pending.country, pending.age_band, pending.evidence)  # fmt: skip
             chained = bool(flags & _LINKED)
             continue
@@ -49,18 +58,18 @@ def recorded_payments(db: PlatformDb, since_ms: int = 0) -> Iterator[Recorded]:
             continue  # a hold: it counts when (and by what) it is captured
         if flags & 8:
             continue  # a void moves nothing
-        payer = owners.get(f(debit))
+        payer = owners.get(debit)
         if payer is None or ledger not in by_ledger:
             continue
         country, age_band = profiles.get(payer, (None, "adult"))
         evidence = Evidence(billing=country, ip=country) if country else None
-        pending = Recorded(payer, f(amount), by_ledger[ledger], int(ts), 0, country, age_band or "adult", evidence)
+        pending = Recorded(payer, amount, by_ledger[ledger], ts, 0, country, age_band or "adult", evidence)
     if pending is not None:
         yield pending
 
 
-def replay(db: PlatformDb, policy: Policy, since_ms: int = 0) -> ReplayReport:
+def replay(source: RecordedSource, policy: Policy, since_ms: int = 0) -> ReplayReport:
     run = Replay(policy)
-    for payment in recorded_payments(db, since_ms):
+    for payment in recorded_payments(source, since_ms):
         run.feed(payment)
     return run.report

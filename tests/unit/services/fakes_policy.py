@@ -1,8 +1,11 @@
-"""In-memory fakes of the policy's own rows: overrides with their epoch, SCA epochs, tax bases."""
+"""In-memory fakes of the policy's own rows (overrides with their epoch, SCA epochs, tax bases) and of
+the answers kept for Idempotency-Keys."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from typing import Any
 
 from farthing.domain.tax_base import TaxBase
 
@@ -59,3 +62,22 @@ class FakeTaxBases:
     def close(self, account_id: int, now_ms: int) -> None:
         if self.rows[account_id].closed_ms is None:
             self.rows[account_id] = dataclasses.replace(self.rows[account_id], closed_ms=now_ms)
+
+
+class FakeAnswers:
+    """First answers by (owner, key), as `farthing.adapters.answers_sql` keeps them."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], tuple[bytes, int, dict[str, Any], int]] = {}
+
+    def find(self, owner: str, key: str, since_ms: int) -> tuple[bytes, int, dict[str, Any]] | None:
+        found = self.rows.get((owner, key))
+        return found[:3] if found is not None and found[3] >= since_ms else None
+
+    def keep(
+        self, owner: str, key: str, route: str, digest: bytes, status: int, body: dict[str, Any], now_ms: int
+    ) -> None:
+        self.rows[(owner, key)] = (digest, status, json.loads(json.dumps(body)), now_ms)
+
+    def forget_before(self, ms: int) -> None:
+        self.rows = {k: v for k, v in self.rows.items() if v[3] >= ms}

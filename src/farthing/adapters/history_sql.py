@@ -1,0 +1,163 @@
+"""The history projection's tables (`entries`, `payment_references`, `history_cursor`) and the reads it
+makes of the journal and the outbox: `farthing.services.history.StatementRepository` in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.rows import b16, b16_or_none, int16
+from farthing.domain.chart import T_PLATFORM_FEE
+from farthing.domain.statement import TYPES, Entry, Line, LineKind, entry_of
+
+_IN_CHUNK = 500
+_LINE = (
+    "e.account_id, e.seq, e.timestamp_ms, e.transfer_id, e.code, e.flags, e.expired, e.side, e.amount, e.released, "
+    "e.debits_pending, e.debits_posted, e.credits_pending, e.credits_posted, e.payment_id, e.reference_hash"
+)
+
+
+def _condition(kind: LineKind) -> str:
+    """The SQL that picks a type's lines (its numbers are the chart's constants, never the caller's)."""
+    parts = [] if kind.code is None else [f"e.code = {int(kind.code)}"]
+    if kind.flags_any:
+        parts.append(f"(e.flags & {int(kind.flags_any)}) <> 0")
+    if kind.flags_none:
+        parts.append(f"(e.flags & {int(kind.flags_none)}) = 0")
+    if kind.expired is not None:
+        parts.append(f"e.expired = {int(kind.expired)}")
+    return " AND ".join(parts)
+
+
+class StatementTable:
+    def __init__(self, db: PlatformDb) -> None:
+        self.db = db
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- the projection's writes and what it reads ------------------------------------------------
+
+    def cursor(self) -> tuple[int, int]:
+        [(seq, outbox_id)] = self.db.query("SELECT seq, outbox_id FROM history_cursor WHERE id = 1")
+        return int(seq), int(outbox_id)
+
+    def chunk_end(self, after: int, events: int) -> int | None:
+        rows = self.db.query(
+            "SELECT max(last_seq) FROM journal WHERE last_seq > ? AND last_seq <= ?", (after, after + events)
+        )
+        if rows and rows[0][0] is not None:
+            return int(rows[0][0])
+        rows = self.db.query("SELECT min(last_seq) FROM journal WHERE last_seq > ?", (after,))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def payment_bodies(self, after_outbox_id: int) -> list[tuple[int, str | None]]:
+        return [
+            (int(oid), body)
+            for oid, body in self.db.query(
+                "SELECT id, CASE WHEN type IN ('payment.succeeded', 'payment.requires_capture') "
+                "AND body NOT LIKE ? THEN body END FROM outbox WHERE id > ? ORDER BY id",
+                ('%"reference":null%', after_outbox_id),
+            )
+        ]
+
+    def last_balances(self, accounts: Iterable[int]) -> dict[int, list[int]]:
+        ids = list(accounts)
+        found = {a: [0, 0, 0, 0] for a in ids}
+        f = self.db.from_u128
+        for i in range(0, len(ids), _IN_CHUNK):
+            chunk = [b16(a) for a in ids[i : i + _IN_CHUNK]]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.query(
+                "SELECT e.account_id, e.debits_pending, e.debits_posted, e.credits_pending, e.credits_posted "
+                f"FROM entries e JOIN (SELECT account_id, max(seq) AS seq FROM entries WHERE account_id IN ({marks}) "
+                "GROUP BY account_id) m ON m.account_id = e.account_id AND m.seq = e.seq",
+                tuple(chunk),
+            )
+            for acc, dp, dpo, cp, cpo in rows:
+                found[int16(bytes(acc))] = [f(dp), f(dpo), f(cp), f(cpo)]
+        return found
+
+    def append(self, after: int, upto: int, outbox_id: int, lines: Sequence[Line], references: dict[int, str]) -> bool:
+        u = self.db.u128
+        rows = [
+            (b16(x.account_id), x.seq, x.timestamp_ms, b16(x.transfer_id), x.code, x.flags, int(x.expired), x.side,
+             u(x.amount), u(x.released), *(u(b) for b in x.balances), b16_or_none(x.payment_id),
+             b16_or_none(x.reference_hash))
+            for x in lines
+        ]  # fmt: skip
+        with self.db.transaction() as tx:
+            # Locked on PostgreSQL, whose writers do not take turns as SQLite's do: a second folder waits
+            # here until the first commits, then sees the cursor moved instead of colliding on its rows.
+            lock = " FOR UPDATE" if self.db.postgres else ""
+            [(now_at,)] = tx.query("SELECT seq FROM history_cursor WHERE id = 1" + lock)
+            if now_at != after:
+                return False
+            tx.executemany(
+                "INSERT INTO entries (account_id, seq, timestamp_ms, transfer_id, code, flags, expired, side, amount, "
+                "released, debits_pending, debits_posted, credits_pending, credits_posted, payment_id, reference_hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            tx.executemany(
+                "INSERT INTO payment_references (payment_id, reference) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(b16(pid), ref) for pid, ref in references.items()],
+            )
+            tx.query("UPDATE history_cursor SET seq = ?, outbox_id = ? WHERE id = 1", (upto, outbox_id))
+        return True
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def lines(
+        self, account_id: int, types: Sequence[str], reference_hash: int | None, gte_ms: int | None,
+        lte_ms: int | None, before_seq: int | None, limit: int,
+    ) -> list[Entry]:  # fmt: skip
+        where = ["e.account_id = ?"]
+        params: list[object] = [b16(account_id)]
+        if before_seq is not None:
+            where.append("e.seq < ?")
+            params.append(before_seq)
+        if types:
+            where.append("(" + " OR ".join(f"({_condition(TYPES[t])})" for t in types) + ")")
+        if reference_hash is not None:
+            where.append("e.reference_hash = ?")
+            params.append(b16(reference_hash))
+        if gte_ms is not None:
+            where.append("e.timestamp_ms >= ?")
+            params.append(gte_ms)
+        if lte_ms is not None:
+            where.append("e.timestamp_ms <= ?")
+            params.append(lte_ms)
+        rows = self.db.query(
+            f"SELECT {_LINE}, r.reference FROM entries e LEFT JOIN payment_references r "
+            f"ON r.payment_id = e.payment_id WHERE {' AND '.join(where)} ORDER BY e.seq DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [entry_of(self._line(r), r[16]) for r in rows]
+
+    def _line(self, r: tuple[object, ...]) -> Line:
+        f = self.db.from_u128
+        return Line(int16(bytes(r[0])), int(r[1]), int(r[2]), int16(bytes(r[3])), int(r[4]), int(r[5]),  # type: ignore[arg-type, call-overload]
+                    bool(r[6]), int(r[7]), f(r[8]), f(r[9]), (f(r[10]), f(r[11]), f(r[12]), f(r[13])),  # type: ignore[call-overload]
+                    int16(bytes(r[14])) if r[14] is not None else None, None)  # type: ignore[arg-type]  # fmt: skip
+
+    def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]:
+        rows = self.db.query(
+            "SELECT debits_pending, debits_posted, credits_pending, credits_posted FROM entries "
+            "WHERE account_id = ? AND timestamp_ms <= ? ORDER BY seq DESC LIMIT 1",
+            (b16(account_id), at_ms),
+        )
+        if not rows:
+            return (0, 0, 0, 0)
+        f = self.db.from_u128
+        dp, dpo, cp, cpo = rows[0]
+        return (f(dp), f(dpo), f(cp), f(cpo))
+
+    def fee_and_reference(self, payment_id: int) -> tuple[int, str | None]:
+        rows = self.db.query(
+            f"SELECT amount FROM entries WHERE payment_id = ? AND code = {T_PLATFORM_FEE} AND side = 1",
+            (b16(payment_id),),
+        )
+        fee = sum(self.db.from_u128(r[0]) for r in rows)
+        ref = self.db.query("SELECT reference FROM payment_references WHERE payment_id = ?", (b16(payment_id),))
+        return fee, (ref[0][0] if ref else None)

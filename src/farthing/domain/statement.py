@@ -1,0 +1,129 @@
+"""A wallet's statement lines: what kind of movement each is, told by its transfer's code and flags, and
+the line as it is read back with the account's balances after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from farthing.domain.chart import (
+    T_ADDED_TAX,
+    T_ADDED_TAX_REFUND,
+    T_CARD_FEE,
+    T_CHANNEL,
+    T_PAYMENT,
+    T_PLATFORM_FEE,
+    T_REFUND,
+    T_ROUNDING,
+    T_TAX,
+    T_TOPUP,
+)
+from farthing.domain.ledger_types import TransferFlags
+
+_PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
+
+_BY_CODE = {
+    T_TOPUP: "topup",
+    T_CARD_FEE: "card_fee",
+    T_PLATFORM_FEE: "platform_fee",
+    T_REFUND: "refund",
+    T_ADDED_TAX: "added_tax",
+    T_ADDED_TAX_REFUND: "added_tax_refund",
+    T_TAX: "tax",
+    T_ROUNDING: "tax_rounding",
+}
+"""Transfer types told by their code alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineKind:
+    """Which lines are of a type: the transfer's code (None: any), flags of which one at least is set
+    (`flags_any`) or none is (`flags_none`), and whether the line is a hold's expiry."""
+
+    code: int | None
+    flags_any: int = 0
+    flags_none: int = 0
+    expired: bool | None = None
+
+
+TYPES = {
+    "payment": LineKind(T_PAYMENT, flags_none=_PENDING | _POST | _VOID),
+    "hold": LineKind(T_PAYMENT, flags_any=_PENDING, expired=False),
+    "capture": LineKind(T_PAYMENT, flags_any=_POST),
+    "hold_voided": LineKind(T_PAYMENT, flags_any=_VOID),
+    "hold_expired": LineKind(None, expired=True),
+    "channel_deposit": LineKind(T_CHANNEL, flags_any=_PENDING, expired=False),
+    "channel_payment": LineKind(T_CHANNEL, flags_any=_POST),
+    "channel_released": LineKind(T_CHANNEL, flags_any=_VOID),
+    **{name: LineKind(code) for code, name in _BY_CODE.items()},
+}
+"""Every type a line may have, and how to pick its lines out (a filter of the history)."""
+
+
+def type_of(code: int, flags: int, expired: bool) -> str:
+    if expired:
+        return "hold_expired"
+    if code == T_PAYMENT:
+        if flags & _PENDING:
+            return "hold"
+        if flags & _POST:
+            return "capture"
+        if flags & _VOID:
+            return "hold_voided"
+        return "payment"
+    if code == T_CHANNEL:
+        return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
+    return _BY_CODE.get(code, "transfer")
+
+
+class Line(NamedTuple):
+    """One account's line as the projection writes it."""
+
+    account_id: int
+    seq: int
+    timestamp_ms: int
+    transfer_id: int
+    code: int
+    flags: int
+    expired: bool
+    side: int  # 0 debit, 1 credit
+    amount: int
+    """Posted, or (for a hold) held."""
+    released: int
+    """Released from pending (a capture, a void, an expiry)."""
+    balances: tuple[int, int, int, int]
+    payment_id: int | None
+    reference_hash: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One account's line for one transfer or expiry, with its balances after."""
+
+    seq: int
+    timestamp_ms: int
+    transfer_id: int
+    type: str
+    side: str  # debit | credit
+    amount: int
+    """Posted amount this line moved (0 for a hold, a void or an expiry)."""
+    pending_delta: int
+    """Change of this side's pending column (+ a hold, - its capture, void or expiry)."""
+    balances: tuple[int, int, int, int]
+    """debits_pending, debits_posted, credits_pending, credits_posted after this line."""
+    payment_id: int
+    reference: str | None
+
+    @property
+    def id(self) -> str:
+        return f"txn_{self.seq}"
+
+
+def entry_of(line: Line, reference: str | None) -> Entry:
+    """A line as a statement shows it."""
+    pending = bool(line.flags & _PENDING) and not line.expired
+    kind = type_of(line.code, line.flags, line.expired)
+    side = "credit" if line.side else "debit"
+    amount, pending_delta = (0, line.amount) if pending else (line.amount, -line.released)
+    return Entry(line.seq, line.timestamp_ms, line.transfer_id, kind, side, amount, pending_delta, line.balances,
+                 line.payment_id or 0, reference)  # fmt: skip
