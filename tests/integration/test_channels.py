@@ -245,8 +245,8 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
         paid = vouchers.sign(key, channel_number(ch), krw.parse("800000"), 1)
         assert channels.redeem(merchant, ch, paid, close=True).amount == krw.parse("800000")
         with pytest.raises(PlatformError) as capped:  # 800,000 + 300,000 > 1,000,000 this month
-            platform.payments.pay(payer, PaymentItem(m, "300000", "KRW"), None)
+            platform.payments.pay(payer, PaymentItem.of(m, "300000", "KRW"), None)
         assert capped.value.code is ErrorCode.policy_denied
-        assert platform.payments.pay(payer, PaymentItem(m, "150000", "KRW"), None).status == "succeeded"
+        assert platform.payments.pay(payer, PaymentItem.of(m, "150000", "KRW"), None).status == "succeeded"
     finally:
         platform.close()

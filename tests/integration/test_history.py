@@ -68,10 +68,10 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
             roll = rng.random()
             try:
                 if roll < 0.45:
-                    item = PaymentItem(merchant_id, f"0.0{rng.randint(1, 9)}", "USD", reference=f"r{step % 5}")
+                    item = PaymentItem.of(merchant_id, f"0.0{rng.randint(1, 9)}", "USD", reference=f"r{step % 5}")
                     paid.append((platform.payments.pay(payer, item, None).id, merchant))
                 elif roll < 0.6:
-                    item = PaymentItem(merchant_id, "0.05", "USD", capture=False, hold_s=rng.choice([1, 3600]))
+                    item = PaymentItem.of(merchant_id, "0.05", "USD", capture=False, hold_s=rng.choice([1, 3600]))
                     open_holds.append((platform.payments.pay(payer, item, f"h{step}").id, merchant))
                 elif roll < 0.7 and open_holds:
                     hold_id, owner = open_holds.pop(rng.randrange(len(open_holds)))
@@ -91,7 +91,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
                 history.catch_up()
         # One hold surely expires: the next batch after its time releases it.
         platform.payments.pay(
-            customers[0], PaymentItem(merchants[0][0], "0.01", "USD", capture=False, hold_s=1), "last"
+            customers[0], PaymentItem.of(merchants[0][0], "0.01", "USD", capture=False, hold_s=1), "last"
         )
         time.sleep(1.2)
         platform.topups.top_up(customers[0], "1.00", "USD", "4242424242424242")
@@ -138,7 +138,7 @@ def test_closing_does_not_wait_for_a_long_backlog(
     try:
         mid, payer = onboard(platform)
         for _ in range(100):  # a hundred journal batches: a chunk never splits one
-            platform.payments.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
+            platform.payments.pay(payer, PaymentItem.of(mid, "0.001", "USD"), None)
         slow_step = History._step
 
         def step(self: History) -> int:
@@ -176,7 +176,7 @@ def test_two_folders_at_once_fold_each_event_once(
     try:
         mid, payer = onboard(platform)
         for _ in range(60):
-            platform.payments.pay(payer, PaymentItem(mid, "0.001", "USD"), None)
+            platform.payments.pay(payer, PaymentItem.of(mid, "0.001", "USD"), None)
         errors: list[BaseException] = []
 
         def fold(history: History) -> None:

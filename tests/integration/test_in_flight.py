@@ -23,7 +23,7 @@ def test_a_key_in_flight_is_refused_until_its_request_answers(tmp_path: Path, mo
         customer, key_id, _ = platform.parties.create(operator, "customer", "C")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
         platform.topups.top_up(payer, "1.00", "USD", "4242424242424242")
-        item = PaymentItem(merchant, "0.10", "USD")
+        item = PaymentItem.of(merchant, "0.10", "USD")
         platform.payments.pay(payer, item, None)  # opens the merchant's wallet through the real ledger
         held: list[Future[list[TransferResult]]] = []
 
@@ -73,8 +73,8 @@ def test_a_batch_that_fails_midway_returns_only_once_what_it_submitted_is_answer
 
         monkeypatch.setattr(platform.ledger, "submit", submit)
         monkeypatch.setattr(platform.payments, "prepare", prepare)
-        items = [(payer, PaymentItem(merchant, "10", "KRW"), None) for _ in range(400)]
-        items.append((payer, PaymentItem(merchant, "10", "KRW", reference="boom"), None))
+        items = [(payer, PaymentItem.of(merchant, "10", "KRW"), None) for _ in range(400)]
+        items.append((payer, PaymentItem.of(merchant, "10", "KRW", reference="boom"), None))
         with pytest.raises(RuntimeError, match="a bug"):
             platform.batches.pay_many(items)
         assert submitted and all(f.done() for f in submitted)  # nothing left undecided behind the error

@@ -40,7 +40,7 @@ def test_the_child_folds_comes_back_and_stops_with_its_server(
     projector = Projector(store.url, interval_s=0.05)
     try:
         mid, payer = onboard(platform)
-        platform.batches.pay(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
+        platform.batches.pay(payer, [PaymentItem.of(mid, "0.001", "USD") for _ in range(50)], None)
         projector.start()
         _until(lambda: _cursor(db) == store.head().last_seq)  # folded with no read in this process
 
@@ -49,7 +49,7 @@ def test_the_child_folds_comes_back_and_stops_with_its_server(
         os.kill(first, 9)
         _until(lambda: projector.ensure_running())
         assert projector.restarts == 1 and projector.pid != first
-        platform.batches.pay(payer, [PaymentItem(mid, "0.001", "USD") for _ in range(50)], None)
+        platform.batches.pay(payer, [PaymentItem.of(mid, "0.001", "USD") for _ in range(50)], None)
         _until(lambda: _cursor(db) == store.head().last_seq)
 
         child = multiprocessing.active_children()

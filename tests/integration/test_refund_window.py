@@ -46,7 +46,7 @@ def test_refund_on_day_14_but_not_on_day_15(store_url: str) -> None:
     platform = open_platform(store_url, ["eu-de"], clock=clock)
     try:
         merchant_id, merchant, payer = _shop_and_payer(platform)
-        paid = platform.payments.pay(payer, PaymentItem(merchant_id, "2.00", "EUR", evidence=HERE), None)
+        paid = platform.payments.pay(payer, PaymentItem.of(merchant_id, "2.00", "EUR", evidence=HERE), None)
         clock.set(berlin("2026-11-24", 23))
         assert platform.refunds.refund(merchant, paid.id, "0.50", None).amount == "0.50"
         clock.set(berlin("2026-11-25", 0))
@@ -71,8 +71,8 @@ def test_a_period_ending_on_a_weekend_or_holiday_ends_on_the_next_working_day(
     platform = open_platform(store_url, ["eu-de"], clock=clock)
     try:
         merchant_id, _, payer = _shop_and_payer(platform)
-        first = platform.payments.pay(payer, PaymentItem(merchant_id, "2.00", "EUR", evidence=HERE), None)
-        second = platform.payments.pay(payer, PaymentItem(merchant_id, "1.00", "EUR", evidence=HERE), None)
+        first = platform.payments.pay(payer, PaymentItem.of(merchant_id, "2.00", "EUR", evidence=HERE), None)
+        second = platform.payments.pay(payer, PaymentItem.of(merchant_id, "1.00", "EUR", evidence=HERE), None)
         clock.set(berlin(last_working_day, 23))
         done = platform.refunds.withdraw(payer, first.id, None)
         assert done.amount == "2.00", why
@@ -91,8 +91,8 @@ def test_the_payer_withdraws_by_right_unless_it_waived_the_right_or_the_period_e
     platform = open_platform(store_url, ["eu-de"], clock=clock)
     try:
         merchant_id, merchant, payer = _shop_and_payer(platform)
-        kept = platform.payments.pay(payer, PaymentItem(merchant_id, "2.00", "EUR", evidence=HERE), None)
-        waived_item = PaymentItem(merchant_id, "1.00", "EUR", evidence=HERE, withdrawal_waived=True)
+        kept = platform.payments.pay(payer, PaymentItem.of(merchant_id, "2.00", "EUR", evidence=HERE), None)
+        waived_item = PaymentItem.of(merchant_id, "1.00", "EUR", evidence=HERE, withdrawal_waived=True)
         waived = platform.payments.pay(payer, waived_item, None)
         assert waived.policy is not None and waived.policy["withdrawal_waived"] is True
         [wallet] = [w for _, w in platform.accounts.wallets(payer)]
@@ -134,8 +134,10 @@ def test_a_payment_decided_before_midnight_and_committed_after_counts_on_its_dec
     try:
         merchant_id, _, payer = _shop_and_payer(platform)
         engine.clock_ms = lambda: decide_clock() + 1  # the ledger commits a millisecond later: 1 December
-        paid = platform.payments.pay(payer, PaymentItem(merchant_id, "2.00", "EUR", evidence=HERE), None)
-        platform.payments.pay(payer, PaymentItem(merchant_id, "1.00", "EUR", evidence=HERE), None)  # the refund's funds
+        paid = platform.payments.pay(payer, PaymentItem.of(merchant_id, "2.00", "EUR", evidence=HERE), None)
+        platform.payments.pay(
+            payer, PaymentItem.of(merchant_id, "1.00", "EUR", evidence=HERE), None
+        )  # the refund's funds
         assert paid.policy is not None and (paid.policy["day"], paid.policy["month"]) == ("2026-11-30", "2026-11")
         clock.set(berlin("2026-12-14", 23))  # day 14 after 30 November (a Monday)
         assert platform.refunds.withdraw(payer, paid.id, None).amount == "2.00"

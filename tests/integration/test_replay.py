@@ -44,9 +44,9 @@ def test_a_lower_cap_replayed_over_recorded_payments(store_url: str, tmp_path: P
             payers[band] = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
             platform.topups.top_up(payers[band], "1000000", "KRW", "4242424242424242")
         for _ in range(4):
-            platform.payments.pay(payers["adult"], PaymentItem(merchant, "100000", "KRW"), None)
+            platform.payments.pay(payers["adult"], PaymentItem.of(merchant, "100000", "KRW"), None)
         for _ in range(3):
-            platform.payments.pay(payers["minor"], PaymentItem(merchant, "50000", "KRW"), None)
+            platform.payments.pay(payers["minor"], PaymentItem.of(merchant, "50000", "KRW"), None)
         db = platform.db
 
         report = replay(RecordedTable(db), load("kr"))

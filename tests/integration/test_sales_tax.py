@@ -42,17 +42,19 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         platform.topups.top_up(payer, "100.00", "USD", "4242424242424242")
         start = _balances(platform, (cid, "customer"), (shop, "merchant"))
 
-        paid = platform.payments.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=WA), None)
+        paid = platform.payments.pay(payer, PaymentItem.of(shop, "1.00", "USD", evidence=WA), None)
         assert paid.policy is not None and paid.policy["tax"] == {
             "place": "US-WA", "kind": "sales", "amount": "0.065", "inclusive": False,
         }  # fmt: skip
-        fee = USD.parse(paid.fee)
+        fee = paid.fee
         assert fee == USD.parse("0.02")  # the platform's 2 % of the price, not of the tax
         payer_now, shop_now = _balances(platform, (cid, "customer"), (shop, "merchant"))
         assert start[0] - payer_now == USD.parse("1.065")  # the price and the tax on top
         assert shop_now - start[1] == USD.parse("1.065") - fee  # the merchant collects the tax, to remit it
 
-        untaxed = platform.payments.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=Evidence(region="CA")), None)
+        untaxed = platform.payments.pay(
+            payer, PaymentItem.of(shop, "1.00", "USD", evidence=Evidence(region="CA")), None
+        )
         assert untaxed.policy is not None and untaxed.policy["tax"] is None  # California: digital goods exempt
 
         before_refunds = _balances(platform, (cid, "customer"))[0]
@@ -62,8 +64,8 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         payer_after = _balances(platform, (cid, "customer"))[0]
         assert payer_after == start[0] - USD.parse("1.00")  # only the untaxed payment is still paid
 
-        kept = platform.payments.pay(payer, PaymentItem(shop, "2.00", "USD", evidence=WA), None)
-        held = platform.payments.pay(payer, PaymentItem(shop, "1.00", "USD", evidence=WA, capture=False), None)
+        kept = platform.payments.pay(payer, PaymentItem.of(shop, "2.00", "USD", evidence=WA), None)
+        held = platform.payments.pay(payer, PaymentItem.of(shop, "1.00", "USD", evidence=WA, capture=False), None)
         before_capture = _balances(platform, (cid, "customer"))[0]
         captured = holds.capture(merchant, held.id, "0.50")  # the tax on what is captured, charged then
         assert before_capture - _balances(platform, (cid, "customer"))[0] == USD.parse("0.5325")
@@ -82,7 +84,7 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         owed = accounts[liability].credits_posted - accounts[liability].debits_posted
         assert owed == november.remitted + december.remitted == USD.parse("0.03")  # 0.1625 remitted as 0.16
         shop_end = _balances(platform, (shop, "merchant"))[0]
-        kept_fees = 2 * fee + USD.parse("0.04") + USD.parse(captured.fee)  # the platform keeps its fees
+        kept_fees = 2 * fee + USD.parse("0.04") + captured.fee  # the platform keeps its fees
         assert shop_end - start[1] == USD.parse("1.50") - kept_fees
         assert sum(a.credits_posted - a.debits_posted for a in accounts.values()) == 0
     finally:

@@ -46,7 +46,7 @@ class World:
         return cpo - dpo - dp
 
     def pay(self, amount: str) -> str:
-        item = PaymentItem(self.merchant, amount, "EUR", evidence=Evidence(ip="DE"))
+        item = PaymentItem.of(self.merchant, amount, "EUR", evidence=Evidence(ip="DE"))
         paid = self.platform.payments.pay(self.payer, item, None)
         assert paid.status == "requires_authentication", paid
         return paid.id

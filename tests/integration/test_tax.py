@@ -48,12 +48,12 @@ def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: s
         payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
         platform.topups.top_up(payer, "100.00", "EUR", "4242424242424242")
         here = Evidence(ip="DE")
-        items = [PaymentItem(tiny, "0.003", "EUR", evidence=here) for _ in range(5_000)]
+        items = [PaymentItem.of(tiny, "0.003", "EUR", evidence=here) for _ in range(5_000)]
         for _ in range(2):
             answers = platform.batches.pay(payer, items, None)
             assert all(not isinstance(a, PlatformError) for a in answers), answers[:3]
-        platform.payments.pay(payer, PaymentItem(large, "30.00", "EUR", evidence=here), None)
-        refunded = platform.payments.pay(payer, PaymentItem(large, "10.00", "EUR", evidence=here), None)
+        platform.payments.pay(payer, PaymentItem.of(large, "30.00", "EUR", evidence=here), None)
+        refunded = platform.payments.pay(payer, PaymentItem.of(large, "10.00", "EUR", evidence=here), None)
         # Refunded in full before the close: it leaves the tax base.
         merchant_key = Principal("k", "merchant", large, "test", MERCHANT_SCOPES)
         platform.refunds.refund(merchant_key, refunded.id, None, None)

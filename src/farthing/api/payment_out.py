@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from farthing.services.payments.model import Payment
+from farthing.services.payments.model import Payment, formatted
 
 
 class TaxOut(BaseModel):
@@ -47,9 +47,10 @@ class PaymentOut(BaseModel):
 
 
 def payment_dict(p: Payment) -> dict[str, object]:
+    amount, fee = formatted(p)
     return {
         "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
-        "amount": p.amount, "fee": p.fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
+        "amount": amount, "fee": fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
         "authentication": p.authentication,
     }  # fmt: skip
 

@@ -24,10 +24,10 @@ from farthing.api.deps import (
 from farthing.api.lean_route import lean_post
 from farthing.api.parties import COUNTRY
 from farthing.api.payment_out import PaymentOut, payment_dict, payment_out
-from farthing.domain.money import currency
 from farthing.domain.policy.inputs import Evidence
-from farthing.errors import PlatformError
+from farthing.errors import FarthingError, PlatformError
 from farthing.services.accounts import payment_transfer_id
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 
 router = APIRouter()
@@ -106,8 +106,7 @@ async def create_payment(
     `Idempotency-Key` and body answer the first result and move nothing again."""
     item = PaymentItem(
         body.merchant,
-        body.amount,
-        body.currency,
+        positive_money(body.amount, body.currency),
         body.reference,
         capture=body.capture,
         hold_s=body.hold_expires_s,
@@ -129,19 +128,7 @@ def create_payments(
 ) -> Response:
     """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
     order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
-    items = [
-        PaymentItem(
-            p.merchant,
-            p.amount,
-            p.currency,
-            p.reference,
-            p.idempotency_key,
-            _evidence(p.evidence),
-            withdrawal_waived=p.withdrawal_waived,
-            channel=p.channel,
-        )
-        for p in body.payments
-    ]
+    items = [_item(p) for p in body.payments]
     answers = platform.batches.pay(principal, items, idempotency_key_of(idempotency_key))
     # Plain dicts in the documented shape (BatchOut): thousands of items are not worth a model each.
     data = [
@@ -160,12 +147,21 @@ def get_payment(payment_id: str, principal: PrincipalDep, platform: PlatformDep)
     canceled or expired)."""
     payment = platform.holds.get(principal, payment_id)
     fee, reference = platform.history.payment_details(payment_transfer_id(payment_id))
-    cur = currency(payment.currency)
     decided = platform.decisions.decision_of(payment_id)
-    payment = dataclasses.replace(payment, fee=cur.format(fee), reference=reference, policy=decided)
+    payment = dataclasses.replace(payment, fee=fee, reference=reference, policy=decided)
     if payment.status == "requires_authentication":
         payment = platform.step_ups.annotate(payment)
     return payment_out(payment)
+
+
+def _item(p: BatchPaymentIn) -> PaymentItem | PlatformError:
+    """A batch's item, or (its amount or currency refused) the error that is its answer."""
+    try:
+        amount = positive_money(p.amount, p.currency)
+    except FarthingError as exc:
+        return exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail)
+    return PaymentItem(p.merchant, amount, p.reference, p.idempotency_key, _evidence(p.evidence),
+                       withdrawal_waived=p.withdrawal_waived, channel=p.channel)  # fmt: skip
 
 
 def _evidence(e: EvidenceIn | None) -> Evidence | None:

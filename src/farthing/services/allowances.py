@@ -21,7 +21,7 @@ from farthing import limits
 from farthing.clock import Clock
 from farthing.domain.allowances import Allowance
 from farthing.domain.ledger_types import Transfer, linked_chain
-from farthing.domain.money import Currency, currency
+from farthing.domain.money import Currency, Money, currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal, require_scope
 from farthing.engine.ids import derive_id
@@ -118,7 +118,7 @@ class Allowances:
         units = positive_units(cur, amount)
         payer = Principal(f"allowance:{a.id}", "customer", a.customer, principal.mode, frozenset({"payments:write"}))
         profile = self.parties.profile(a.customer)
-        item = PaymentItem(a.merchant, amount, a.currency, reference,
+        item = PaymentItem(a.merchant, Money(units, cur), reference,
                            evidence=dataclasses.replace(a.evidence, billing=profile.country))  # fmt: skip
         idem = f"{a.id}:{key}" if key else None
         now = self.clock()

@@ -1,9 +1,10 @@
-"""Amounts as requests carry them: decimal strings, parsed into exact units of a currency."""
+"""Amounts as requests carry them: decimal strings, parsed into exact units of a currency where the request
+comes in (the API, the simulator, a CLI), never on the way through the services."""
 
 from __future__ import annotations
 
 from farthing import limits
-from farthing.domain.money import Currency
+from farthing.domain.money import Currency, Money, currency
 from farthing.errors import ErrorCode, PlatformError
 
 
@@ -20,3 +21,9 @@ def positive_units(cur: Currency, amount: object) -> int:
             ErrorCode.amount_invalid, f"the amount must be more than zero and at most {cur.format(limits.amount_max)}"
         )
     return units
+
+
+def positive_money(amount: object, currency_code: str) -> Money:
+    """`amount` (a decimal string) of the currency named `currency_code`, checked as `positive_units` does."""
+    cur = currency(currency_code)
+    return Money(positive_units(cur, amount), cur)

@@ -114,7 +114,7 @@ class Holds:
                     amount = next(iter(capture.values())).amount if capture else amount
             if status == "requires_capture" and self.challenge_pending(public_id):
                 status = "requires_authentication"
-        return Payment(public_id, customer, merchant, cur.format(amount), "", cur.code, None, False, status)
+        return Payment(public_id, customer, merchant, amount, None, cur.code, None, False, status)
 
     def capture(
         self, principal: Principal, public_id: str, amount: object | None, authenticated: bool = False
@@ -148,7 +148,7 @@ class Holds:
                 if done is None or done.amount != units:
                     raise PlatformError(refused.code, refused.detail) from None
                 fee = self.policy.fee_for(cur, units)
-                return Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, True)
+                return Payment(public_id, customer, merchant, units, fee, cur.code, None, True)
         fee = gate.fee if gate is not None else self.policy.fee_for(cur, units)
         summary = None
         if gate is not None:  # the capture is where the payment counts: its day, month and tax base
@@ -163,8 +163,7 @@ class Holds:
                                  hold.ledger, T_PLATFORM_FEE))  # fmt: skip
         legs += gate.legs if gate is not None else []
         legs = linked_chain(legs)
-        payment = Payment(public_id, customer, merchant, cur.format(units), cur.format(fee), cur.code, None, False,
-                          policy=summary)  # fmt: skip
+        payment = Payment(public_id, customer, merchant, units, fee, cur.code, None, False, policy=summary)
         event = payment_event(payment, "payment.succeeded")
         try:
             results = self.ledger.submit("transfers", legs, [(0, event)]).result()
@@ -185,9 +184,7 @@ class Holds:
             raise PlatformError(ErrorCode.payment_not_capturable, "this payment was not a hold; it is already final")
         void = Transfer(derive_id("void", str(hold.id)), hold.debit_account_id, hold.credit_account_id, hold.amount,
                         hold.ledger, hold.code, flags=_VOID, pending_id=hold.id)  # fmt: skip
-        payment = Payment(
-            public_id, customer, merchant, cur.format(hold.amount), cur.format(0), cur.code, None, False, "canceled"
-        )
+        payment = Payment(public_id, customer, merchant, hold.amount, 0, cur.code, None, False, "canceled")
         event = payment_event(payment, "payment.canceled")
         replayed = _check(self.ledger.submit("transfers", [void], [(0, event)]).result())  # type: ignore[arg-type]
         return dataclasses.replace(payment, replayed=replayed)

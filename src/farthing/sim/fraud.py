@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+from farthing.domain.money import Money
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
@@ -52,7 +53,7 @@ class Fraud:
             victim = self.consumers[rng.randrange(len(self.consumers))]
             day.fraud_attempted += 1
             country = self.s.consumers[victim.group].country
-            item = PaymentItem(self.mule, self.cur.format(amount), self.cur.code, evidence=Evidence(ip=country))
+            item = PaymentItem(self.mule, Money(amount, self.cur), evidence=Evidence(ip=country))
             try:
                 paid = self.platform.payments.pay(victim.principal, item, None)
             except PlatformError:
@@ -81,7 +82,7 @@ class Fraud:
                 continue
             day.fraud_lost += amount  # the card's owner disputes it: the platform's loss
             try:
-                paid = self.platform.payments.pay(accomplice, PaymentItem(self.mule, spec.test_amount, self.cur.code,
+                paid = self.platform.payments.pay(accomplice, PaymentItem.of(self.mule, spec.test_amount, self.cur.code,
                                                                  evidence=Evidence(ip=self.s.merchants[0].country)),
                                          None)  # fmt: skip
                 self.platform.refunds.refund(self.mule_key, paid.id, self.cur.format(2 * amount), None)

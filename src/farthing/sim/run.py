@@ -31,7 +31,7 @@ from farthing.bootstrap import Platform, open_platform
 from farthing.domain.channels import rules, vouchers
 from farthing.domain.channels.rules import Form
 from farthing.domain.channels.vouchers import Voucher
-from farthing.domain.money import Currency, currency
+from farthing.domain.money import Currency, Money, currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.domain.risk.velocity import Velocity
@@ -251,7 +251,7 @@ class _World(Fraud):
             item = items.get((merchant, consumer.group))
             if item is None:  # the same purchase is the same (immutable) item every time: made once
                 country = self.s.consumers[consumer.group].country
-                item = PaymentItem(merchant, self.cur.format(price), self.cur.code, evidence=Evidence(ip=country))
+                item = PaymentItem(merchant, Money(price, self.cur), evidence=Evidence(ip=country))
                 items[merchant, consumer.group] = item
             batch.append((consumer.principal, item, None))
         paid = 0

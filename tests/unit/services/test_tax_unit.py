@@ -45,7 +45,7 @@ def test_the_tax_of_tiny_payments_is_rounded_once_on_their_aggregate() -> None:
     payer, merchant = w.customer("10.00", "EUR"), w.merchant()
     assert isinstance(payer, Principal)
     for _ in range(7):
-        w.payments.pay(payer, PaymentItem(merchant, "0.003", "EUR", evidence=Evidence(ip="DE", billing="DE")), None)
+        w.payments.pay(payer, PaymentItem.of(merchant, "0.003", "EUR", evidence=Evidence(ip="DE", billing="DE")), None)
     tax = Tax(w.tax_bases, w.ledger, w.accounts, clock)  # type: ignore[arg-type]
     with pytest.raises(PlatformError) as early:
         tax.close_period("2026-11")

@@ -29,21 +29,25 @@ class Batches:
         self.payments = payments
 
     def pay(
-        self, principal: Principal, items: Sequence[PaymentItem], idempotency_key: str | None
+        self, principal: Principal, items: Sequence[PaymentItem | PlatformError], idempotency_key: str | None
     ) -> list[Payment | PlatformError]:
-        """A customer's batch: items take their own `idempotency_key`, or the batch's plus their index."""
+        """A customer's batch: items take their own `idempotency_key`, or the batch's plus their index. An
+        item refused where it came in (its amount, say) is an error already: it is its own answer."""
         require(principal, "customer", "payments:write")
         if not 0 < len(items) <= limits.payments_per_batch_max:
             raise PlatformError(
                 ErrorCode.batch_too_large if items else ErrorCode.batch_must_not_be_empty,
                 f"a batch holds 1 to {limits.payments_per_batch_max} payments",
             )
-        keyed = [(principal, item, item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None))
-                 for i, item in enumerate(items)]  # fmt: skip
+        keyed = [
+            item if isinstance(item, PlatformError)
+            else (principal, item, item.idempotency_key or (f"{idempotency_key}:{i}" if idempotency_key else None))
+            for i, item in enumerate(items)
+        ]  # fmt: skip
         return self.pay_many(keyed)
 
     def pay_many(
-        self, payments: Sequence[tuple[Principal, PaymentItem, str | None]], step_up: bool = False
+        self, payments: Sequence[tuple[Principal, PaymentItem, str | None] | PlatformError], step_up: bool = False
     ) -> list[Payment | PlatformError]:
         """Payments of several payers at once (the simulator's hour); with `step_up`, one the policy steps
         up waits for its payer (as `Payments.pay` does)."""
@@ -53,7 +57,11 @@ class Batches:
         chunk: _Chunk = []
         size = 0
         try:
-            for i, (principal, item, key) in enumerate(payments):
+            for i, asked in enumerate(payments):
+                if isinstance(asked, PlatformError):
+                    answers.append(asked)
+                    continue
+                principal, item, key = asked
                 try:
                     require(principal, "customer", "payments:write")
                     made = self.payments.prepare(principal, item, key, step_up=step_up)

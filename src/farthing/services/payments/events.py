@@ -11,16 +11,17 @@ from pydantic_core import to_json
 from farthing.domain.money import Currency
 from farthing.domain.policy.evaluate import Decision, local_day_and_month
 from farthing.engine.store import OutboxEvent
-from farthing.services.payments.model import Payment
+from farthing.services.payments.model import Payment, formatted
 
 
 def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
     """The webhook event that rides with a payment's transfer: `payment.succeeded`, `payment.canceled`…
     With the policy's decision when one was made: its version, exemption and the tax it found."""
     event_id = f"evt_{payment.id.removeprefix('pay_')}_{event_type.rpartition('.')[2]}"
+    amount, fee = formatted(payment)
     data: dict[str, object] = {
         "id": payment.id, "object": "payment", "status": event_type.rpartition(".")[2], "customer": payment.customer,
-        "merchant": payment.merchant, "amount": payment.amount, "fee": payment.fee, "currency": payment.currency,
+        "merchant": payment.merchant, "amount": amount, "fee": fee, "currency": payment.currency,
         "reference": payment.reference,
     }  # fmt: skip
     if payment.policy is not None:

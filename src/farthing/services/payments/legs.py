@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from farthing import limits
 from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
-from farthing.domain.money import Currency, currency, share
+from farthing.domain.money import Currency, share
 from farthing.domain.policy.evaluate import Decision
 from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_FEE_REVENUE, T_ADDED_TAX, T_PAYMENT, T_PLATFORM_FEE, Accounts, public_id_of
-from farthing.services.amounts import positive_units
 from farthing.services.parties import Parties
 from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused
 from farthing.services.payments.events import decision_summary, payment_event
@@ -32,6 +32,17 @@ R = TransferResult
 _LINKED, _PENDING = int(TransferFlags.linked), int(TransferFlags.pending)
 Prepared = tuple[list[Transfer], Payment, OutboxEvent, Gate | None]
 """A payment ready for the ledger: its legs, itself, its event, and the policy's gate it holds open."""
+
+
+class Draft(NamedTuple):
+    """A payment before the policy decides: who pays, what, from and to which accounts, under which ids."""
+
+    payer_id: str
+    item: PaymentItem
+    payer: int
+    payee: int
+    payment_id: int
+    fee_id: int
 
 
 def payment_ids(party_id: str, idempotency_key: str | None) -> tuple[int, int]:
@@ -68,41 +79,51 @@ class PaymentLegs:
         `awaiting` (the policy's step-up decision) or `waits`, a hold that waits for the payer's strong
         authentication; `stage` overrides how the policy counts it (`capture`: a merchant-initiated
         payment under a mandate the payer set up, out of SCA's scope)."""
-        waits = waits or awaiting is not None
+        return self.complete(self.draft(principal, item, idempotency_key), awaiting, waits, stage)
+
+    def draft(self, principal: Principal, item: PaymentItem, idempotency_key: str | None) -> Draft:
+        """What a payment's legs need before the policy decides: its parties checked, its accounts, its ids."""
         payer_id = principal.party_id
         assert payer_id is not None
-        cur = currency(item.currency)
-        units = positive_units(cur, item.amount)
+        cur = item.amount.currency
         self.parties.check(item.merchant, "merchant", principal.mode)
         if not item.capture and not 0 < item.hold_s <= limits.hold_s_max:
             raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
         payer = self.accounts.wallet_account(payer_id, "customer", cur)
         payee = self.accounts.wallet_account(item.merchant, "merchant", cur)
-        payment_id, fee_id = payment_ids(payer_id, idempotency_key)
+        return Draft(payer_id, item, payer, payee, *payment_ids(payer_id, idempotency_key))
+
+    def complete(
+        self, draft: Draft, awaiting: Decision | None = None, waits: bool = False, stage: str | None = None
+    ) -> Prepared:
+        """The draft's legs once the policy decided (see `build`); a draft the policy refused may be
+        completed again with the refusal's decision as `awaiting`, without being drafted twice."""
+        waits = waits or awaiting is not None
+        item, payer_id, payment_id = draft.item, draft.payer_id, draft.payment_id
+        cur, units = item.amount.currency, item.amount.units
         gate, awaiting = self._decide(payer_id, item, cur, units, payment_id, waits, awaiting, stage)
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.policy.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
         if waits and self.step_ups is not None:  # held until the payer's second factor answers
-            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=_PENDING,
+            legs = [Transfer(payment_id, draft.payer, draft.payee, units, cur.ledger, T_PAYMENT, flags=_PENDING,
                              user_data=user_data, timeout_s=self.step_ups.challenge_s)]  # fmt: skip
             fee, status = 0, "requires_authentication"
         elif not item.capture:
-            legs = [Transfer(payment_id, payer, payee, units, cur.ledger, T_PAYMENT, flags=_PENDING,
+            legs = [Transfer(payment_id, draft.payer, draft.payee, units, cur.ledger, T_PAYMENT, flags=_PENDING,
                              user_data=user_data, timeout_s=item.hold_s)]  # fmt: skip
             status = "requires_capture"
         else:
             revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
-            legs = _captured(payment_id, fee_id, payer, payee, revenue, units, fee, cur, user_data, gate)
+            legs = _captured(payment_id, draft.fee_id, draft.payer, draft.payee, revenue, units, fee, cur, user_data,
+                             gate)  # fmt: skip
             status = "succeeded"
         if gate is not None:
             legs += gate.legs
         legs = linked_chain(legs)
         decided = gate.decision if gate is not None else awaiting
         summary = decision_summary(decided, cur, item.withdrawal_waived) if decided is not None else None
-        payment = Payment(
-            public_id_of("pay_", payment_id), payer_id, item.merchant, cur.format(units), cur.format(fee),
-            cur.code, item.reference, False, status, gate.guards if gate is not None else 0, summary,
-        )  # fmt: skip
+        payment = Payment(public_id_of("pay_", payment_id), payer_id, item.merchant, units, fee, cur.code,
+                          item.reference, False, status, gate.guards if gate is not None else 0, summary)  # fmt: skip
         return legs, payment, payment_event(payment, f"payment.{status}"), gate
 
     def _decide(

@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from farthing import limits
+from farthing.domain.money import Money, currency
 from farthing.domain.policy.inputs import Evidence
 from farthing.domain.quick_init import quick_init
+from farthing.services.amounts import positive_money
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentItem:
     merchant: str
-    amount: object
-    """A decimal string; anything else is refused as `amount_float_not_allowed`."""
-    currency: str
+    amount: Money
+    """Parsed where the request came in (`farthing.services.amounts.positive_money`): more than zero, at
+    most `limits.amount_max`."""
     reference: str | None = None
     idempotency_key: str | None = None
     evidence: Evidence | None = None
@@ -29,6 +31,15 @@ class PaymentItem:
     """remote (online), contactless (at a point of sale) or device (a device paying for its own use):
     the policy's SCA rules and limits may differ by channel (PSD2 RTS Art. 11 vs Art. 16)."""
 
+    @property
+    def currency(self) -> str:
+        return self.amount.currency.code
+
+    @classmethod
+    def of(cls, merchant: str, amount: object, currency_code: str, *rest: object, **named: object) -> PaymentItem:
+        """An item from an amount as a request carries it (a decimal string), parsed and checked here."""
+        return cls(merchant, positive_money(amount, currency_code), *rest, **named)  # type: ignore[arg-type]
+
 
 @quick_init
 @dataclass(frozen=True, slots=True)
@@ -36,8 +47,10 @@ class Payment:
     id: str
     customer: str
     merchant: str
-    amount: str
-    fee: str
+    amount: int
+    """In units of the currency's ledger; formatted when answered (`formatted`)."""
+    fee: int | None
+    """None: not known where the payment was read (a hold read back: its fee is in the history)."""
     currency: str
     reference: str | None
     replayed: bool
@@ -49,6 +62,13 @@ class Payment:
     """The policy's decision when one was made: version, SCA exemption, tax."""
     authentication: dict[str, object] | None = None
     """For a payment that waits for strong authentication: the challenge to answer (`farthing.services.stepup`)."""
+
+
+def formatted(payment: Payment) -> tuple[str, str]:
+    """The payment's amount and fee as decimal strings, as its answers and events show them ("" for a fee
+    not known)."""
+    cur = currency(payment.currency)
+    return cur.format(payment.amount), "" if payment.fee is None else cur.format(payment.fee)
 
 
 class StepUpHook(Protocol):

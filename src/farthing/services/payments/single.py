@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 
 from farthing.domain.ledger_types import TransferFlags
-from farthing.domain.money import currency
 from farthing.domain.principals import Principal, require
 from farthing.engine.committer import GroupCommitter, answered
 from farthing.engine.ids import derive_id
@@ -109,15 +108,16 @@ class Payments:
         payment as it was made; a refusal by the policy is raised as a `PlatformError`. With `step_up`,
         a payment the policy steps up is placed as a hold that waits for the payer's second factor, when
         the payer has one."""
+        draft = self.legs.draft(principal, item, key)
         try:
-            return self.legs.build(principal, item, key)
+            return self.legs.complete(draft)
         except PolicyRefused as refused:
             made = self._made_already(principal, item, key)
             if made is not None:
                 return made
             waits = step_up and item.capture and refused.code is ErrorCode.authentication_required
             if waits and self.step_ups is not None and self.step_ups.ready(principal.party_id or ""):
-                return self.legs.build(principal, item, key, awaiting=refused.decision)
+                return self.legs.complete(draft, awaiting=refused.decision)  # drafted once, decided once
             if refused.code is ErrorCode.authentication_required:
                 raise PlatformError(
                     refused.code, f"{refused.detail}; enrol a second factor (POST /v1/factors/totp) to pay after it"
@@ -138,8 +138,7 @@ class Payments:
             found = self._lookups.find_transfers([payment_id, fee_id])
         if payment_id not in found:
             return None
-        cur = currency(item.currency)
         t, fee = found[payment_id], found.get(fee_id)
         status = "requires_capture" if t.flags & int(TransferFlags.pending) else "succeeded"
-        return Payment(public_id_of("pay_", payment_id), principal.party_id, item.merchant, cur.format(t.amount),
-                       cur.format(fee.amount if fee else 0), cur.code, item.reference, True, status)  # fmt: skip
+        return Payment(public_id_of("pay_", payment_id), principal.party_id, item.merchant, t.amount,
+                       fee.amount if fee else 0, item.currency, item.reference, True, status)  # fmt: skip
