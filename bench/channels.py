@@ -50,6 +50,7 @@ from farthing.domain.channels import hashchain, rules, vouchers
 from farthing.domain.channels.hashchain import ChainPayment
 from farthing.domain.channels.ids import channel_number
 from farthing.domain.channels.rules import Form, Terms
+from farthing.services.amounts import positive_money
 
 FAR_MS = 2**50
 
@@ -294,7 +295,7 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
         c, ck, _ = platform.parties.create(operator, "customer", "C")
         merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, "1000.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("1000.00", "USD"), "4242424242424242")
         count = "SELECT count(*) FROM transfers"
         before = platform.db.query(count)[0][0]
         per = payments // channels_n
@@ -302,7 +303,7 @@ def ledger_cost(folder: Path, payments: int, channels_n: int) -> dict[str, float
         for _ in range(channels_n):
             chain = hashchain.chain(os.urandom(32), per)
             deposit = per * 100  # units of $0.000001: each element is worth $0.0001
-            cmd = OpenChannel(m, "USD", f"{deposit // 10**6}.{deposit % 10**6:06d}", Form.hashchain, 3600, 3600,
+            cmd = OpenChannel.of(m, "USD", f"{deposit // 10**6}.{deposit % 10**6:06d}", Form.hashchain, 3600, 3600,
                               root=chain[0], unit="0.0001", length=per)  # fmt: skip
             opened = service.open(payer, cmd, None)
             terms, mark = opened.terms, rules.opening(opened.terms)

@@ -37,6 +37,7 @@ import time
 
 from farthing.domain.policy.evaluate import Context, Counters, Evidence, evaluate
 from farthing.domain.policy.model import Policy
+from farthing.services.amounts import positive_money
 from farthing.services.policies import load
 
 NOW_MS = 1_795_867_200_000  # 2026-11-28T12:00:00Z
@@ -132,7 +133,7 @@ def replay_seconds(n: int) -> tuple[float, int]:
         for i in range(200):
             cid, key_id, _ = platform.parties.create(operator, "customer", f"p{i}", "KR", "minor" if i % 5 else "adult")
             payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-            platform.topups.top_up(payer, "100000000", "KRW", "4242424242424242")
+            platform.topups.top_up(payer, positive_money("100000000", "KRW"), "4242424242424242")
             payers.append(platform.accounts.wallet_account(cid, "customer", krw))
         rng = random.Random(3)
         linked = int(TransferFlags.linked)

@@ -19,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from farthing.bootstrap import Platform
     from farthing.domain.principals import Principal
+    from farthing.services.amounts import positive_money
 
 # One master key for the whole run (in-process platforms and the servers the tests start), so no key
 # file is written into the working directory when a test's ledger is on PostgreSQL.
@@ -148,7 +149,7 @@ def onboard() -> Onboard:
         merchant, _, _ = platform.parties.create(operator, "merchant", "m")
         customer, key_id, _ = platform.parties.create(operator, "customer", "c")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write", "read"}))
-        platform.topups.top_up(payer, "3.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("3.00", "USD"), "4242424242424242")
         return merchant, payer
 
     return make

@@ -45,6 +45,7 @@ from farthing.errors import ErrorCode, PlatformError
 from farthing.services import policies
 from farthing.services.accounts import Accounts
 from farthing.services.allowances import Allowances
+from farthing.services.amounts import positive_money
 from farthing.services.channels import Channels
 from farthing.services.factors import Factors
 from farthing.services.funding import FundingGateway, TestGateway
@@ -240,7 +241,7 @@ def first_run(platform: Platform, demo: bool) -> list[str]:
         merchant, _, merchant_key = parties.create(operator, "merchant", "Demo Daily")
         customer, customer_key_id, customer_key = parties.create(operator, "customer", "Demo Reader")
         payer = Principal(customer_key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
-        platform.topups.top_up(payer, "5.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("5.00", "USD"), "4242424242424242")
         lines += [
             f"Demo merchant {merchant}, key: {merchant_key}",
             f"Demo customer {customer} (wallet: 5.00 USD), key: {customer_key}",

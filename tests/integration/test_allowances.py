@@ -13,6 +13,7 @@ from farthing.domain.money import currency
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.allowances import DAY_MS
+from farthing.services.amounts import positive_money
 
 
 @pytest.mark.any_date
@@ -26,8 +27,9 @@ def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) ->
         c, ck, _ = platform.parties.create(operator, "customer", "Buyer")
         merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, "100.00", "USD", "4242424242424242")
-        a = allowances.grant(payer, m, "USD", "1.00", "20.00", "30.00", 10 * 86_400)
+        platform.topups.top_up(payer, positive_money("100.00", "USD"), "4242424242424242")
+        each, day, whole = (positive_money(v, "USD") for v in ("1.00", "20.00", "30.00"))
+        a = allowances.grant(payer, m, each, day, whole, 10 * 86_400)
 
         def charge(i: int) -> str:
             try:

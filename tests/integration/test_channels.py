@@ -22,6 +22,7 @@ from farthing.domain.money import currency
 from farthing.domain.principals import MERCHANT_SCOPES, SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services import audit
+from farthing.services.amounts import positive_money
 from farthing.services.channel_model import OpenChannel, channel_number
 from farthing.services.channels import Channels
 
@@ -61,7 +62,7 @@ def world(store_url: str) -> Iterator[World]:
     for kind in ("customer", "merchant", "merchant"):
         party, key, _ = platform.parties.create(operator, kind, kind.title())
         parties.append(Principal(key, kind, party, "test", frozenset(SCOPES[kind].split())))
-    platform.topups.top_up(parties[0], "10.00", "USD", "4242424242424242")
+    platform.topups.top_up(parties[0], positive_money("10.00", "USD"), "4242424242424242")
     try:
         yield World(platform, channels, *parties, clock)
     finally:
@@ -72,7 +73,7 @@ KEY = SigningKey(b"\x11" * 32)
 
 
 def open_voucher_channel(w: World, deposit: str = "1.00", key: str | None = None) -> str:
-    cmd = OpenChannel(w.merchant.party_id or "", "USD", deposit, Form.voucher, 3600, 3600, bytes(KEY.verify_key))
+    cmd = OpenChannel.of(w.merchant.party_id or "", "USD", deposit, Form.voucher, 3600, 3600, bytes(KEY.verify_key))
     return w.channels.open(w.payer, cmd, key).id
 
 
@@ -129,7 +130,7 @@ def test_partial_redemptions_hold_the_rest_and_close_releases_it(world: World) -
 def test_a_hash_chain_channel_pays_per_element(world: World) -> None:
     w, start = world, world.available(world.payer)
     chain = hashchain.chain(b"\x21" * 32, 5_000)
-    cmd = OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.hashchain, 3600, 3600, root=chain[0],
+    cmd = OpenChannel.of(w.merchant.party_id or "", "USD", "1.00", Form.hashchain, 3600, 3600, root=chain[0],
                       unit="0.0002", length=5_000)  # fmt: skip
     ch = w.channels.open(w.payer, cmd, "chain-1").id
     n = channel_number(ch)
@@ -149,7 +150,7 @@ def test_the_row_left_behind_by_a_crash_is_caught_up_from_the_ledger(world: Worl
     two): the next read and the next redemption follow the ledger, and nothing is paid twice."""
     w = world
     chain = hashchain.chain(b"\x23" * 32, 100)
-    cmd = OpenChannel(w.merchant.party_id or "", "USD", "0.01", Form.hashchain, 3600, 3600, root=chain[0],
+    cmd = OpenChannel.of(w.merchant.party_id or "", "USD", "0.01", Form.hashchain, 3600, 3600, root=chain[0],
                       unit="0.0001", length=100)  # fmt: skip
     ch = w.channels.open(w.payer, cmd, None).id
     n = channel_number(ch)
@@ -187,7 +188,7 @@ def test_only_the_merchant_redeems_and_others_do_not_see_the_channel(world: Worl
 def test_opening_is_idempotent_and_refuses_what_the_wallet_cannot_hold(world: World) -> None:
     w = world
     first = open_voucher_channel(w, "1.00", "k1")
-    again = w.channels.open(w.payer, OpenChannel(w.merchant.party_id or "", "USD", "1.00", Form.voucher, 3600, 3600,
+    again = w.channels.open(w.payer, OpenChannel.of(w.merchant.party_id or "", "USD", "1.00", Form.voucher, 3600, 3600,
                                                  bytes(KEY.verify_key)), "k1")  # fmt: skip
     assert again.id == first and again.replayed
     with pytest.raises(PlatformError) as other_terms:
@@ -231,11 +232,11 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
         c, ck, _ = platform.parties.create(operator, "customer", "Reader", "KR")
         merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
         payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, "2000000", "KRW", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("2000000", "KRW"), "4242424242424242")
         key = SigningKey(b"\x51" * 32)
 
         def terms(deposit: str) -> OpenChannel:
-            return OpenChannel(m, "KRW", deposit, Form.voucher, 3600, 3600, bytes(key.verify_key))
+            return OpenChannel.of(m, "KRW", deposit, Form.voucher, 3600, 3600, bytes(key.verify_key))
 
         with pytest.raises(PlatformError) as over:
             channels.open(payer, terms("1500000"), None)

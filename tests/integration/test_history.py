@@ -22,6 +22,7 @@ from farthing.bootstrap import Platform, open_platform
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import PlatformError
 from farthing.services import history as history_module
+from farthing.services.amounts import positive_money
 from farthing.services.history import History
 from farthing.services.payments.model import PaymentItem
 
@@ -58,7 +59,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         for i in range(3):
             cid, key_id, _ = platform.parties.create(operator, "customer", f"c{i}")
             payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
-            platform.topups.top_up(payer, "3.00", "USD", "4242424242424242")
+            platform.topups.top_up(payer, positive_money("3.00", "USD"), "4242424242424242")
             customers.append(payer)
         paid: list[tuple[str, Principal]] = []
         open_holds: list[tuple[str, Principal]] = []
@@ -83,7 +84,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
                     pay_id, owner = rng.choice(paid)
                     platform.refunds.refund(owner, pay_id, "0.001", None)
                 elif roll < 0.85:
-                    platform.topups.top_up(payer, "1.00", "USD", "4242424242424242")
+                    platform.topups.top_up(payer, positive_money("1.00", "USD"), "4242424242424242")
                     time.sleep(0.2)  # let some one-second holds expire
             except PlatformError:
                 pass  # refused (funds, a hold already gone): the ledger changed nothing, nor will the lines
@@ -94,7 +95,7 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
             customers[0], PaymentItem.of(merchants[0][0], "0.01", "USD", capture=False, hold_s=1), "last"
         )
         time.sleep(1.2)
-        platform.topups.top_up(customers[0], "1.00", "USD", "4242424242424242")
+        platform.topups.top_up(customers[0], positive_money("1.00", "USD"), "4242424242424242")
         history.catch_up()
 
         rows = _rows(history.repo.db)

@@ -12,6 +12,7 @@ from conftest import mid_month_clock
 from farthing.bootstrap import open_platform
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 
 
@@ -22,7 +23,7 @@ def test_a_key_in_flight_is_refused_until_its_request_answers(tmp_path: Path, mo
         merchant, _, _ = platform.parties.create(operator, "merchant", "M")
         customer, key_id, _ = platform.parties.create(operator, "customer", "C")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, "1.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("1.00", "USD"), "4242424242424242")
         item = PaymentItem.of(merchant, "0.10", "USD")
         platform.payments.pay(payer, item, None)  # opens the merchant's wallet through the real ledger
         held: list[Future[list[TransferResult]]] = []
@@ -57,7 +58,7 @@ def test_a_batch_that_fails_midway_returns_only_once_what_it_submitted_is_answer
         merchant, _, _ = platform.parties.create(operator, "merchant", "M", "KR")
         customer, key_id, _ = platform.parties.create(operator, "customer", "C", "KR")
         payer = Principal(key_id, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, "100000", "KRW", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("100000", "KRW"), "4242424242424242")
         submitted: list[Future[list[TransferResult]]] = []
         real_submit, real_prepare = platform.ledger.submit, platform.payments.prepare
 

@@ -17,6 +17,7 @@ from farthing.clock import ManualClock
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -36,7 +37,7 @@ def _shop_and_payer(platform: Platform) -> tuple[str, Principal, Principal]:
     merchant = Principal(merchant_key, "merchant", merchant_id, "test", MERCHANT_SCOPES)
     cid, key_id, _ = platform.parties.create(operator, "customer", "Buyer", "DE")
     payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-    platform.topups.top_up(payer, "10.00", "EUR", "4242424242424242")
+    platform.topups.top_up(payer, positive_money("10.00", "EUR"), "4242424242424242")
     return merchant_id, merchant, payer
 
 

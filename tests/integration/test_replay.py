@@ -13,6 +13,7 @@ from conftest import mid_month_clock
 from farthing.adapters.recorded_sql import RecordedTable
 from farthing.bootstrap import open_platform
 from farthing.domain.principals import Principal
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 from farthing.services.policies import load
 from farthing.services.replay import replay
@@ -42,7 +43,7 @@ def test_a_lower_cap_replayed_over_recorded_payments(store_url: str, tmp_path: P
         for band in ("adult", "minor"):
             cid, key_id, _ = platform.parties.create(operator, "customer", band, "KR", band)
             payers[band] = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-            platform.topups.top_up(payers[band], "1000000", "KRW", "4242424242424242")
+            platform.topups.top_up(payers[band], positive_money("1000000", "KRW"), "4242424242424242")
         for _ in range(4):
             platform.payments.pay(payers["adult"], PaymentItem.of(merchant, "100000", "KRW"), None)
         for _ in range(3):

@@ -11,6 +11,7 @@ from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.services.accounts import CODE_TAX_LIABILITY
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 
 NOV_28 = 1_795_867_200_000  # 2026-11-28T12:00:00Z
@@ -39,7 +40,7 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         cid, key_id, _ = platform.parties.create(operator, "customer", "Reader", "US")
         payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
         merchant = Principal("k", "merchant", shop, "test", MERCHANT_SCOPES)
-        platform.topups.top_up(payer, "100.00", "USD", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("100.00", "USD"), "4242424242424242")
         start = _balances(platform, (cid, "customer"), (shop, "merchant"))
 
         paid = platform.payments.pay(payer, PaymentItem.of(shop, "1.00", "USD", evidence=WA), None)

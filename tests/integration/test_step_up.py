@@ -18,6 +18,7 @@ from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
 from farthing.services.factors import Factors
 from farthing.services.payments.model import PaymentItem
 from farthing.services.stepup import ATTEMPTS_MAX, StepUps
@@ -62,7 +63,7 @@ def world(store_url: str) -> Iterator[World]:
     merchant, _, _ = platform.parties.create(operator, "merchant", "Shop", "DE")
     cid, key_id, _ = platform.parties.create(operator, "customer", "Buyer", "DE")
     payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
-    platform.topups.top_up(payer, "500.00", "EUR", "4242424242424242")
+    platform.topups.top_up(payer, positive_money("500.00", "EUR"), "4242424242424242")
     enrolment = factors.enrol_totp(payer)
     totp = pyotp.TOTP(enrolment.secret)
     factors.confirm_totp(payer, enrolment.factor_id, totp.at(clock() // 1000 - 30))

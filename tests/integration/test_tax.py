@@ -12,6 +12,7 @@ from farthing.domain.policy.load import compose, parse
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import PlatformError
 from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 from farthing.services.policies import shipped
 
@@ -46,7 +47,7 @@ def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: s
         large, _, _ = platform.parties.create(operator, "merchant", "Large", "DE")
         cid, key_id, _ = platform.parties.create(operator, "customer", "Reader", "DE")
         payer = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, "100.00", "EUR", "4242424242424242")
+        platform.topups.top_up(payer, positive_money("100.00", "EUR"), "4242424242424242")
         here = Evidence(ip="DE")
         items = [PaymentItem.of(tiny, "0.003", "EUR", evidence=here) for _ in range(5_000)]
         for _ in range(2):

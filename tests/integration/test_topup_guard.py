@@ -9,6 +9,7 @@ from farthing.bootstrap import open_platform
 from farthing.domain.principals import Principal
 from farthing.domain.risk.velocity import Velocity
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
 
 GOOD, DECLINED = "4242424242424242", "4000000000000002"
 T0 = 1_795_867_200_000
@@ -27,26 +28,27 @@ def test_three_declines_pause_top_ups_for_a_day_and_a_good_card_does_not_lift_it
         honest = Principal(honest_key, "customer", honest_id, "test", frozenset({"topups:write"}))
         for _ in range(3):
             with pytest.raises(PlatformError) as declined:
-                platform.topups.top_up(tester, "0.50", "USD", DECLINED)
+                platform.topups.top_up(tester, positive_money("0.50", "USD"), DECLINED)
             assert declined.value.code is ErrorCode.card_declined
             now[0] += 60_000
         with pytest.raises(PlatformError) as paused:
-            platform.topups.top_up(tester, "0.50", "USD", GOOD)  # a working card does not help now
+            platform.topups.top_up(tester, positive_money("0.50", "USD"), GOOD)  # a working card does not help now
         assert paused.value.code is ErrorCode.topups_paused and "paused for 1 d" in paused.value.detail
         for _ in range(3):  # every try refused, logged once for the pause
             with pytest.raises(PlatformError):
-                platform.topups.top_up(tester, "0.50", "USD", GOOD)
-        platform.topups.top_up(honest, "5.00", "USD", GOOD)  # another customer is not affected
+                platform.topups.top_up(tester, positive_money("0.50", "USD"), GOOD)
+        platform.topups.top_up(honest, positive_money("5.00", "USD"), GOOD)  # another customer is not affected
         [event] = platform.db.query(
             "SELECT kind FROM security_events WHERE party_id = ? AND kind = 'topups.paused'", (tester_id,)
         )
         assert event == ("topups.paused",)
         now[0] = T0 + 2 * 60_000 + 24 * 3_600_000  # a day after the third decline
-        assert platform.topups.top_up(tester, "0.50", "USD", GOOD).amount == "0.50"
+        half = positive_money("0.50", "USD")
+        assert platform.topups.top_up(tester, half, GOOD).amount == half.units
         platform.topups.guard = None  # an unguarded flow lets every attempt through to the card network
         for _ in range(5):
             with pytest.raises(PlatformError) as again:
-                platform.topups.top_up(tester, "0.50", "USD", DECLINED)
+                platform.topups.top_up(tester, positive_money("0.50", "USD"), DECLINED)
             assert again.value.code is ErrorCode.card_declined
     finally:
         platform.close()
@@ -59,9 +61,9 @@ def test_attempts_are_kept_only_while_the_guard_may_read_them(store_url: str) ->
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         party, key, _ = platform.parties.create(operator, "customer", "Reader")
         payer = Principal(key, "customer", party, "test", frozenset({"topups:write"}))
-        platform.topups.top_up(payer, "1.00", "USD", GOOD)
+        platform.topups.top_up(payer, positive_money("1.00", "USD"), GOOD)
         now[0] += platform.topups.guard.lookback_ms + 1  # type: ignore[union-attr]
-        platform.topups.top_up(payer, "1.00", "USD", GOOD)
+        platform.topups.top_up(payer, positive_money("1.00", "USD"), GOOD)
         kept = platform.db.query("SELECT at_ms FROM topup_attempts WHERE party_id = ?", (party,))
         assert kept == [(now[0],)]
     finally:

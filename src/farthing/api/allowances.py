@@ -23,6 +23,7 @@ from farthing.api.payment_out import PaymentOut, payment_out
 from farthing.domain.allowances import Allowance
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
+from farthing.services.amounts import positive_money
 
 router = APIRouter(tags=["allowances"])
 _COUNTRY = r"^[A-Z]{2}$"
@@ -78,8 +79,8 @@ def _out(a: Allowance, now_ms: int) -> AllowanceOut:
 def grant(body: AllowanceIn, principal: PrincipalDep, platform: PlatformDep) -> AllowanceOut:
     """The payer lets a merchant charge it, without asking each time, within these amounts."""
     service = platform.allowances
-    a = service.grant(principal, body.merchant, body.currency, body.per_payment, body.per_day, body.total,
-                      body.expires_in_s, Evidence(ip=body.ip_country))  # fmt: skip
+    each, day, whole = (positive_money(v, body.currency) for v in (body.per_payment, body.per_day, body.total))
+    a = service.grant(principal, body.merchant, each, day, whole, body.expires_in_s, Evidence(ip=body.ip_country))
     return _out(a, service.clock())
 
 

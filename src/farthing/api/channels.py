@@ -117,7 +117,7 @@ def open_channel(
         raise PlatformError(ErrorCode.validation_failed, "a voucher channel takes public_key (and no chain)")
     if form is Form.hashchain and (body.root is None or body.unit is None or body.length is None or body.public_key):
         raise PlatformError(ErrorCode.validation_failed, "a hashchain channel takes root, unit and length")
-    cmd = OpenChannel(
+    cmd = OpenChannel.of(
         body.merchant, body.currency, body.deposit, form, body.expires_in_s, body.dispute_s,
         bytes.fromhex(body.public_key or ""), bytes.fromhex(body.root or ""), body.unit, body.length or 0,
     )  # fmt: skip

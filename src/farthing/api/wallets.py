@@ -20,6 +20,7 @@ from farthing.api.deps import (
 )
 from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
 from farthing.services.history_lines import TYPES, Entry, Filters, public_payment_id
 
 router = APIRouter()
@@ -155,10 +156,11 @@ def create_topup(
     """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002
     declines, 4000002500003155 needs authentication). Authorised, booked, then captured; a retry with
     the same `Idempotency-Key` charges nothing again."""
-    done = platform.topups.top_up(
-        principal, body.amount, body.currency, body.card_number, idempotency_key_of(idempotency_key)
-    )
-    out = TopUpOut(id=done.id, amount=done.amount, processor_fee=done.processor_fee, currency=done.currency)
+    amount = positive_money(body.amount, body.currency)
+    done = platform.topups.top_up(principal, amount, body.card_number, idempotency_key_of(idempotency_key))
+    cur = amount.currency
+    out = TopUpOut(id=done.id, amount=cur.format(done.amount), processor_fee=cur.format(done.processor_fee),
+                   currency=done.currency)  # fmt: skip
     return replayable(out, done.replayed)
 
 

@@ -66,13 +66,17 @@ class Allowances:
         self.policy = payments.policy
 
     def grant(
-        self, principal: Principal, merchant: str, currency_code: str, per_payment: object, per_day: object,
-        total: object, expires_in_s: int, evidence: Evidence | None = None,
+        self, principal: Principal, merchant: str, per_payment: Money, per_day: Money, total: Money,
+        expires_in_s: int, evidence: Evidence | None = None,
     ) -> Allowance:  # fmt: skip
+        """The payer lets `merchant` charge it within these amounts (parsed where the request came in, in
+        one currency) until `expires_in_s` from now."""
         if principal.kind != "customer" or principal.party_id is None or "payments:write" not in principal.scopes:
             raise PlatformError(ErrorCode.forbidden, "a customer key with payments:write grants allowances")
-        cur = currency(currency_code)
-        each, day, whole = (positive_units(cur, v) for v in (per_payment, per_day, total))
+        cur = per_payment.currency
+        if not per_day.currency == total.currency == cur:
+            raise PlatformError(ErrorCode.currency_mismatch, "an allowance's amounts are in one currency")
+        each, day, whole = per_payment.units, per_day.units, total.units
         if not each <= day <= whole:
             raise PlatformError(ErrorCode.validation_failed, "need per_payment <= per_day <= total")
         if not 0 < expires_in_s <= limits.allowance_s_max:

@@ -10,25 +10,41 @@ from farthing import limits
 from farthing.domain.channels import ids
 from farthing.domain.channels.channel import Channel
 from farthing.domain.channels.rules import Form
-from farthing.domain.money import Currency, currency
+from farthing.domain.money import Currency, Money, currency
 from farthing.engine.ids import derive_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import FarthingError, PlatformError
+from farthing.services.amounts import positive_money
 
 
 @dataclass(frozen=True, slots=True)
 class OpenChannel:
     merchant: str
-    currency: str
-    deposit: object
-    """A decimal string, like every amount."""
+    deposit: Money
+    """Parsed where the request came in, as every amount (`farthing.services.amounts.positive_money`)."""
     form: Form
     expires_in_s: int
     dispute_s: int = limits.channel_dispute_s_default
     public_key: bytes = b""
     root: bytes = b""
-    unit: object = None
+    unit: Money | None = None
+    """A hash chain's: what one element pays, in the deposit's currency."""
     length: int = 0
+
+    @property
+    def currency(self) -> str:
+        return self.deposit.currency.code
+
+    @classmethod
+    def of(
+        cls, merchant: str, currency_code: str, deposit: object, form: Form, expires_in_s: int,
+        dispute_s: int = limits.channel_dispute_s_default, public_key: bytes = b"", root: bytes = b"",
+        unit: object = None, length: int = 0,
+    ) -> OpenChannel:  # fmt: skip
+        """A command from amounts as a request carries them (decimal strings), parsed and checked here."""
+        made = None if unit is None else positive_money(unit, currency_code)
+        return cls(merchant, positive_money(deposit, currency_code), form, expires_in_s, dispute_s, public_key, root,
+                   made, length)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,6 @@ from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import ClosableLookups, Store
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_FEE_REVENUE, T_CHANNEL, T_PLATFORM_FEE, Accounts
-from farthing.services.amounts import positive_units
 from farthing.services.channel_model import (
     Channel,
     OpenChannel,
@@ -98,9 +97,12 @@ class Channels:
         if principal.kind != "customer" or "payments:write" not in principal.scopes:
             raise PlatformError(ErrorCode.forbidden, "this needs a customer key with the payments:write scope")
         assert principal.party_id is not None
-        cur = currency(cmd.currency)
-        deposit = positive_units(cur, cmd.deposit)
-        unit = positive_units(cur, cmd.unit) if cmd.form is Form.hashchain else 0
+        cur, deposit = cmd.deposit.currency, cmd.deposit.units
+        unit = 0
+        if cmd.form is Form.hashchain:
+            if cmd.unit is None or cmd.unit.currency != cur:
+                raise PlatformError(ErrorCode.validation_failed, "a hashchain channel takes a unit in its currency")
+            unit = cmd.unit.units
         if cmd.expires_in_s <= 0:
             raise PlatformError(ErrorCode.validation_failed, "expires_in_s must be positive")
         if cmd.dispute_s < self.dispute_s_min:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, TransferFlags
-from farthing.domain.money import currency
+from farthing.domain.money import Money
 from farthing.domain.principals import Principal, require
 from farthing.domain.risk.velocity import Velocity
 from farthing.engine.committer import GroupCommitter
@@ -27,7 +27,6 @@ from farthing.services.accounts import (
     Accounts,
     public_id_of,
 )
-from farthing.services.amounts import positive_units
 from farthing.services.funding import ChargeStatus, FundingGateway
 from farthing.services.idempotency import InFlight
 from farthing.services.security_log import SecurityLog
@@ -36,8 +35,9 @@ from farthing.services.security_log import SecurityLog
 @dataclass(frozen=True, slots=True)
 class TopUp:
     id: str
-    amount: str
-    processor_fee: str
+    amount: int
+    """In units of the currency's ledger, as `processor_fee`: formatted when answered."""
+    processor_fee: int
     currency: str
     replayed: bool = False
 
@@ -68,15 +68,14 @@ class TopUps:
         self.guard = guard
 
     def top_up(
-        self, principal: Principal, amount: object, currency_code: str, card_number: str,
-        idempotency_key: str | None = None,
-    ) -> TopUp:  # fmt: skip
-        """Fund the customer's wallet by card. With an `Idempotency-Key`, a retry finds the same
+        self, principal: Principal, amount: Money, card_number: str, idempotency_key: str | None = None
+    ) -> TopUp:
+        """Fund the customer's wallet by card with `amount` (parsed where the request came in:
+        `farthing.services.amounts.positive_money`). With an `Idempotency-Key`, a retry finds the same
         authorisation and the same transfers."""
         require(principal, "customer", "topups:write")
         assert principal.party_id is not None
-        cur = currency(currency_code)
-        units = positive_units(cur, amount)
+        cur, units = amount.currency, amount.units
         if units % 10 ** (cur.scale - cur.exponent):
             raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
         wallet = self.accounts.wallet_account(principal.party_id, "customer", cur)
@@ -110,7 +109,7 @@ class TopUps:
                     ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}"
                 )
             self.gateway.capture(public)
-        return TopUp(public, cur.format(units), cur.format(charge.fee_units), cur.code, replayed)
+        return TopUp(public, units, charge.fee_units, cur.code, replayed)
 
     def _check_guard(self, party_id: str) -> None:
         """Refuse a top-up while the velocity guard pauses the customer's (card testing)."""

@@ -11,6 +11,7 @@ from farthing.domain.money import Money
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 from farthing.sim.agents import DECLINED_CARD, GOOD_CARD, REFUSALS, Day, poisson
 from farthing.sim.scenario import Fraudsters
@@ -37,7 +38,7 @@ class Fraud:
                 day.fraud_attempted += 1
                 card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
                 try:
-                    self.platform.topups.top_up(principal, spec.test_amount, self.cur.code, card)
+                    self.platform.topups.top_up(principal, positive_money(spec.test_amount, self.cur.code), card)
                 except PlatformError as refused:
                     day.fraud_stopped += 1
                     if refused.code is ErrorCode.topups_paused:
@@ -76,7 +77,7 @@ class Fraud:
             day.fraud_attempted += 1
             card = GOOD_CARD if rng.random() < spec.stolen_card_share else DECLINED_CARD
             try:
-                self.platform.topups.top_up(accomplice, spec.test_amount, self.cur.code, card)
+                self.platform.topups.top_up(accomplice, positive_money(spec.test_amount, self.cur.code), card)
             except PlatformError:
                 day.fraud_stopped += 1
                 continue

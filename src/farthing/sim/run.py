@@ -38,6 +38,7 @@ from farthing.domain.risk.velocity import Velocity
 from farthing.errors import PlatformError
 from farthing.services import heap
 from farthing.services.accounts import CODE_CARD_FEES, CODE_FEE_REVENUE
+from farthing.services.amounts import positive_money
 from farthing.services.channel_model import OpenChannel
 from farthing.services.ledger import scratch_ledger_url
 from farthing.services.payments.model import Payment, PaymentItem
@@ -170,8 +171,8 @@ class _World(Fraud):
             for _ in range(spec.count):
                 owner = self.consumers[len(devices) % len(self.consumers)]
                 country = self.s.consumers[owner.group].country
-                granted = allowances.grant(owner.principal, service, self.cur.code, spec.price, spec.per_day,
-                                           spec.total, lasts_s, Evidence(ip=country))  # fmt: skip
+                each, day, whole = (positive_money(v, self.cur.code) for v in (spec.price, spec.per_day, spec.total))
+                granted = allowances.grant(owner.principal, service, each, day, whole, lasts_s, Evidence(ip=country))
                 rng = random.Random(f"{self.s.scenario.seed}:device:{len(devices)}")
                 devices.append(Device(rng, owner, principal, granted.id, spec.uses_per_day,
                                        self.cur.parse(spec.price)))  # fmt: skip
@@ -277,7 +278,9 @@ class _World(Fraud):
     def _fund(self, day: Day, consumer: Consumer, needed: int) -> None:
         """Top the consumer's wallet up by card until it holds `needed`."""
         while consumer.balance < needed:
-            self.platform.topups.top_up(consumer.principal, self.s.payments.top_up, self.cur.code, GOOD_CARD)
+            self.platform.topups.top_up(
+                consumer.principal, positive_money(self.s.payments.top_up, self.cur.code), GOOD_CARD
+            )
             consumer.balance += self.top_up
             day.top_ups += 1
 
@@ -293,7 +296,7 @@ class _World(Fraud):
             if ch is None:
                 self._fund(day, consumer, max(self.deposit, price))
                 key = SigningKey.generate()  # not from the consumer's stream: runs stay comparable
-                cmd = OpenChannel(merchant, self.cur.code, self.cur.format(max(self.deposit, price)), Form.voucher,
+                cmd = OpenChannel(merchant, Money(max(self.deposit, price), self.cur), Form.voucher,
                                   CHANNEL_DAYS * 86_400, 86_400, bytes(key.verify_key))  # fmt: skip
                 try:
                     opened = self.channels.open(consumer.principal, cmd, None)

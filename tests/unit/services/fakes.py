@@ -17,6 +17,7 @@ from farthing.domain.ledger_types import Account, AccountState, PendingInfo, Tra
 from farthing.domain.principals import Profile, StoredKey
 from farthing.engine.store import OutboxEvent
 from farthing.errors import AccountResult, TransferResult
+from farthing.services.amounts import positive_money
 
 
 class FakeLedger:
@@ -292,7 +293,7 @@ class World:
         party, key, _ = self.parties.create(self.operator, "customer", "C", "DE")
         payer = Principal(key, "customer", party, "test", frozenset(SCOPES["customer"].split()))
         if funds != "0":
-            self.topups.top_up(payer, funds, currency, "4242424242424242")
+            self.topups.top_up(payer, positive_money(funds, currency), "4242424242424242")
         return payer
 
     def merchant(self) -> str:

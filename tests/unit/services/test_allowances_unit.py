@@ -7,8 +7,10 @@ import pytest
 from fakes import World
 
 from farthing.clock import ManualClock
+from farthing.domain.money import Money
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
 
 DAY_S = 86_400
 
@@ -20,10 +22,15 @@ def _world() -> tuple[World, Principal, Principal]:
     return w, payer, Principal("k", "merchant", merchant, "test", MERCHANT_SCOPES)
 
 
+def _usd(*amounts: object) -> list[Money]:
+    """Amounts as the API parses them where the request comes in."""
+    return [positive_money(a, "USD") for a in amounts]
+
+
 def test_charges_within_the_allowance_need_nothing_and_past_the_day_wait() -> None:
     w, payer, shop = _world()
     assert shop.party_id is not None
-    a = w.allowances.grant(payer, shop.party_id, "USD", "0.50", "1.00", "1.50", 2 * DAY_S)
+    a = w.allowances.grant(payer, shop.party_id, *_usd("0.50", "1.00", "1.50"), 2 * DAY_S)
     for n in range(2):
         done = w.allowances.charge(shop, a.id, "0.50", f"use-{n}", f"c-{n}")
         assert done.within and done.payment.status == "succeeded"
@@ -41,7 +48,7 @@ def test_charges_within_the_allowance_need_nothing_and_past_the_day_wait() -> No
 def test_a_revoked_or_larger_charge_waits_and_only_the_parties_act() -> None:
     w, payer, shop = _world()
     assert shop.party_id is not None
-    a = w.allowances.grant(payer, shop.party_id, "USD", "0.50", "1.00", "1.50", DAY_S)
+    a = w.allowances.grant(payer, shop.party_id, *_usd("0.50", "1.00", "1.50"), DAY_S)
     with pytest.raises(PlatformError) as larger:
         w.allowances.charge(shop, a.id, "0.60", None, None)
     assert larger.value.code is ErrorCode.authentication_required
@@ -70,5 +77,5 @@ def test_an_allowance_out_of_order_is_refused_and_kept_nowhere(amounts: tuple[ob
     w, payer, shop = _world()
     assert shop.party_id is not None
     with pytest.raises(PlatformError) as bad:
-        w.allowances.grant(payer, shop.party_id, "USD", *amounts, DAY_S)
+        w.allowances.grant(payer, shop.party_id, *_usd(*amounts), DAY_S)
     assert bad.value.code is code and w.allowance_rows.rows == {}

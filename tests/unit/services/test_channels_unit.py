@@ -43,7 +43,7 @@ def _available(w: World, who: Principal) -> int:
 
 def test_vouchers_redeemed_in_steps_pay_what_each_adds_and_a_retry_answers_the_same() -> None:
     w, channels, _, payer, merchant = _channels()
-    cmd = OpenChannel(merchant.party_id or "", "USD", "1.00", Form.voucher, HOUR, HOUR, bytes(KEY.verify_key))
+    cmd = OpenChannel.of(merchant.party_id or "", "USD", "1.00", Form.voucher, HOUR, HOUR, bytes(KEY.verify_key))
     ch = channels.open(payer, cmd, "open-1")
     assert channels.open(payer, cmd, "open-1").replayed and _available(w, payer) == USD.parse("4.00")
     first = channels.redeem(merchant, ch.id, vouchers.sign(KEY, ch.number, USD.parse("0.30"), 30))
@@ -63,7 +63,7 @@ def test_vouchers_redeemed_in_steps_pay_what_each_adds_and_a_retry_answers_the_s
 
 def test_the_payers_close_leaves_the_merchant_its_dispute_window() -> None:
     w, channels, _, payer, merchant = _channels()
-    cmd = OpenChannel(merchant.party_id or "", "USD", "1.00", Form.voucher, HOUR, HOUR, bytes(KEY.verify_key))
+    cmd = OpenChannel.of(merchant.party_id or "", "USD", "1.00", Form.voucher, HOUR, HOUR, bytes(KEY.verify_key))
     ch = channels.open(payer, cmd, None)
     voucher = vouchers.sign(KEY, ch.number, USD.parse("0.25"), 1)
     closing = channels.close_channel(payer, ch.id)
@@ -80,7 +80,7 @@ def test_the_payers_close_leaves_the_merchant_its_dispute_window() -> None:
 
 def test_a_row_that_lags_the_ledger_is_caught_up_when_read() -> None:
     _, channels, rows, payer, merchant = _channels()
-    cmd = OpenChannel(merchant.party_id or "", "USD", "1.00", Form.voucher, HOUR, HOUR, bytes(KEY.verify_key))
+    cmd = OpenChannel.of(merchant.party_id or "", "USD", "1.00", Form.voucher, HOUR, HOUR, bytes(KEY.verify_key))
     ch = channels.open(payer, cmd, None)
     channels.redeem(merchant, ch.id, vouchers.sign(KEY, ch.number, USD.parse("0.10"), 10))
     rows.rows[ch.id] = dataclasses.replace(rows.rows[ch.id], redemptions=0, redeemed=0, redeemed_sequence=0)
