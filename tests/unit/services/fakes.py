@@ -235,6 +235,10 @@ class FakeChallenges:
         party_id = payment.customer  # type: ignore[attr-defined]
         self.rows.setdefault(payment_id, Challenge(payment_id, party_id, webauthn_challenge, expires_ms, 0, "pending"))
 
+    def pending(self, payment_id: str) -> bool:
+        found = self.rows.get(payment_id)
+        return found is not None and found.status == "pending"
+
     def wrong(self, payment_id: str) -> None:
         c = self.rows[payment_id]
         self.rows[payment_id] = replace(c, attempts=c.attempts + 1)
@@ -253,16 +257,21 @@ class World:
         from farthing.domain.principals import Principal
         from farthing.services.accounts import Accounts
         from farthing.services.allowances import Allowances
+        from farthing.services.factors import Factors
         from farthing.services.funding import TestGateway
+        from farthing.services.holds import Holds
         from farthing.services.idempotency import InFlight
         from farthing.services.keys import Keys
         from farthing.services.overrides import Overrides
         from farthing.services.parties import Parties
         from farthing.services.payment_policy import PaymentPolicy
         from farthing.services.payments.batch import Batches
+        from farthing.services.payments.events import Decisions
         from farthing.services.payments.legs import PaymentLegs
         from farthing.services.payments.single import Payments
+        from farthing.services.refunds import Refunds
         from farthing.services.security_log import SecurityLog
+        from farthing.services.stepup import StepUps
         from farthing.services.topups import TopUps
 
         self.clock = clock
@@ -280,9 +289,18 @@ class World:
         self.attempts = FakeTopUpAttempts()
         self.topups = TopUps(self.accounts, self.ledger, TestGateway(), self.attempts, self.log, self.in_flight,  # type: ignore[arg-type]
                              clock)  # fmt: skip
-        legs = PaymentLegs(self.accounts, self.parties, self.policy, clock, None)
-        self.payments = Payments(legs, self.ledger, FakeStore(self.ledger), self.in_flight, None)  # type: ignore[arg-type]
+        self.decisions = Decisions(FakeOutbox(self.ledger))  # type: ignore[arg-type]
+        self.challenges = FakeChallenges()
+        self.holds = Holds(FakeStore(self.ledger), self.ledger, self.accounts, self.parties, self.policy,  # type: ignore[arg-type]
+                           self.decisions, clock, self.challenges.pending)  # fmt: skip
+        self.factor_rows = FakeFactors()
+        self.factors = Factors(self.factor_rows, clock, self.log)
+        self.step_ups = StepUps(self.challenges, self.holds, self.factors, None, self.policy, self.decisions,
+                                self.log, clock)  # fmt: skip
+        legs = PaymentLegs(self.accounts, self.parties, self.policy, clock, self.step_ups)
+        self.payments = Payments(legs, self.ledger, FakeStore(self.ledger), self.in_flight, self.step_ups)  # type: ignore[arg-type]
         self.batches = Batches(self.payments)
+        self.refunds = Refunds(self.holds, self.ledger, self.policy, self.decisions, self.in_flight, clock)  # type: ignore[arg-type]
         self.allowance_rows = FakeAllowances()
         self.allowances = Allowances(self.allowance_rows, clock, self.parties, self.payments)
         self.operator = Principal("key_op", "operator", None, "test", frozenset({"parties:write", "read"}))
