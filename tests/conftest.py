@@ -19,7 +19,6 @@ import pytest
 if TYPE_CHECKING:
     from farthing.bootstrap import Platform
     from farthing.domain.principals import Principal
-    from farthing.services.amounts import positive_money
 
 # One master key for the whole run (in-process platforms and the servers the tests start), so no key
 # file is written into the working directory when a test's ledger is on PostgreSQL.
@@ -143,6 +142,7 @@ def onboard() -> Onboard:
     """A merchant and a payer on a platform, the payer's wallet topped up with 3.00 USD: (merchant id,
     the payer's principal)."""
     from farthing.domain.principals import Principal
+    from farthing.services.amounts import positive_money
 
     def make(platform: Platform) -> tuple[str, Principal]:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))

@@ -8,20 +8,7 @@ import time
 from conftest import mid_month_clock
 from farthing.bootstrap import open_platform
 from farthing.services.overrides import CACHE_S
-
-OVERRIDE = """
-[pack]
-id = "shop"
-merchant_override = true
-
-[[limits]]
-id = "kr.micropayment.monthly"
-period = "month"
-max = "300000"
-currency = "KRW"
-when = { age_band = ["adult"] }
-source = "the shop's own cap"
-"""
+from sample_packs import SHOP_OVERRIDE
 
 
 def test_an_override_reaches_another_process_within_a_second_and_so_does_its_removal(store_url: str) -> None:
@@ -31,7 +18,7 @@ def test_an_override_reaches_another_process_within_a_second_and_so_does_its_rem
         base_one, base_two = one.policy.for_currency("KRW"), two.policy.for_currency("KRW")
         assert base_one is not None and base_two is not None
         assert two.policy.for_payment("KRW", "mer_shop") is base_two  # remembered: no override
-        put = one.policy.overrides.put(base_one, "mer_shop", OVERRIDE, 0)
+        put = one.policy.overrides.put(base_one, "mer_shop", SHOP_OVERRIDE, 0)
         mine = one.policy.for_payment("KRW", "mer_shop")  # the process that put it: at once
         assert mine is not None and mine.version == put.policy.version
         time.sleep(CACHE_S + 0.05)

@@ -15,22 +15,8 @@ from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
 from farthing.services.policies import shipped
+from sample_packs import VAT_ONLY
 
-VAT_ONLY = """
-[pack]
-id = "vat-only"
-extends = ["platform"]
-currency = "EUR"
-timezone = "Europe/Berlin"
-
-[tax]
-id = "vat"
-kind = "vat"
-inclusive = true
-evidence_required = 2
-rates = { DE = "19" }
-source = "Directive 2006/112/EC Art. 58 (a test pack: VAT and the platform fee, no SCA counters)"
-"""
 NOV_28 = 1_795_867_200_000  # 2026-11-28T12:00:00Z
 DEC_2 = 1_796_212_800_000  # 2026-12-02T12:00:00Z
 

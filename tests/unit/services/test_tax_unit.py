@@ -18,22 +18,8 @@ from farthing.errors import ErrorCode, PlatformError
 from farthing.services.payments.model import PaymentItem
 from farthing.services.policies import shipped
 from farthing.services.tax import Tax
+from sample_packs import VAT_ONLY
 
-VAT = """
-[pack]
-id = "vat-only"
-extends = ["platform"]
-currency = "EUR"
-timezone = "Europe/Berlin"
-
-[tax]
-id = "vat"
-kind = "vat"
-inclusive = true
-evidence_required = 2
-rates = { DE = "19" }
-source = "Directive 2006/112/EC Art. 58 (a test pack)"
-"""
 NOV_28 = 1_795_867_200_000  # 2026-11-28T12:00:00Z
 DEC_1_NOON = 1_796_126_400_000  # 2026-12-01T12:00:00Z: November has ended everywhere
 EUR = currency("EUR")
@@ -41,7 +27,7 @@ EUR = currency("EUR")
 
 def test_the_tax_of_tiny_payments_is_rounded_once_on_their_aggregate() -> None:
     clock = ManualClock(NOV_28)
-    w = World(clock, {"EUR": compose({**shipped(), "vat-only": parse(VAT, "vat-only.toml")}, "vat-only")})
+    w = World(clock, {"EUR": compose({**shipped(), "vat-only": parse(VAT_ONLY, "vat-only.toml")}, "vat-only")})
     payer, merchant = w.customer("10.00", "EUR"), w.merchant()
     assert isinstance(payer, Principal)
     for _ in range(7):
