@@ -25,7 +25,7 @@ from typing import Protocol
 
 from farthing.domain.balances import BalanceFold, LedgerEvent
 from farthing.domain.chart import T_PAYMENT
-from farthing.domain.statement import Entry, Line
+from farthing.domain.statement import Entry, Moved
 from farthing.engine.ids import derive_id
 from farthing.engine.store import ClosableLookups, Store
 from farthing.services.accounts import payment_transfer_id
@@ -57,8 +57,8 @@ class StatementRepository(Protocol):
         """Each account's balances after its latest line (zeros when it has none)."""
         ...
 
-    def append(self, after: int, upto: int, outbox_id: int, lines: Sequence[Line], references: dict[int, str]) -> bool:
-        """Write a chunk's lines and references and move the cursor, in one transaction; False (nothing
+    def append(self, after: int, upto: int, outbox_id: int, moves: Sequence[Moved], references: dict[int, str]) -> bool:
+        """Write a chunk's moves (two lines each) and references and move the cursor, in one transaction; False (nothing
         written) if the cursor is no longer at `after` (another process folded the chunk)."""
         ...
 
@@ -129,7 +129,7 @@ class History:
         events = list(self.store.events(after, upto))
         references, outbox_max = self._references(outbox_id)
         fold = self._fold_for(events)
-        lines: list[Line] = []
+        moves: list[Moved] = []
         chain_payment = 0
         linked_before = False
         for e in events:
@@ -145,11 +145,11 @@ class History:
             posted = move.posted_delta
             released = -move.pending_delta if move.pending_delta < 0 else 0
             held = move.pending_delta if move.pending_delta > 0 else 0
-            for side, account in ((0, move.debit_account_id), (1, move.credit_account_id)):
-                dp, dpo, cp, cpo = fold.balances[account]
-                lines.append(Line(account, e.seq, e.timestamp_ms, t.id, t.code, t.flags, move.expired, side,
-                                  posted or held, released, (dp, dpo, cp, cpo), payment, ref_hash))  # fmt: skip
-        if not self.repo.append(after, upto, outbox_max, lines, references):
+            debit, credit = move.debit_account_id, move.credit_account_id
+            moves.append((e.seq, e.timestamp_ms, t.id, t.code, t.flags, move.expired, posted or held, released,
+                          payment, ref_hash, debit, tuple(fold.balances[debit]), credit,  # type: ignore[arg-type]
+                          tuple(fold.balances[credit])))  # fmt: skip
+        if not self.repo.append(after, upto, outbox_max, moves, references):
             return 1  # another process folded this chunk meanwhile: read the cursor again
         return max(len(events), 1)
 
