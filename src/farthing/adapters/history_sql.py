@@ -83,9 +83,10 @@ class StatementTable:
         for m in moves:  # by position, for speed: `Moved`'s fields in order
             seq, ts, tid, code, flags, expired = m[0], m[1], b16(m[2]), m[3], m[4], int(m[5])
             amount, released, payment, ref = u(m[6]), u(m[7]), b16_or_none(m[8]), b16_or_none(m[9])
-            for side, account, (dp, dpo, cp, cpo) in ((0, m[10], m[11]), (1, m[12], m[13])):
-                rows.append((b16(account), seq, ts, tid, code, flags, expired, side, amount, released, u(dp), u(dpo),
-                             u(cp), u(cpo), payment, ref))  # fmt: skip
+            rows.append((b16(m[10]), seq, ts, tid, code, flags, expired, 0, amount, released, u(m[11]), u(m[12]),
+                         u(m[13]), u(m[14]), payment, ref))  # fmt: skip
+            rows.append((b16(m[15]), seq, ts, tid, code, flags, expired, 1, amount, released, u(m[16]), u(m[17]),
+                         u(m[18]), u(m[19]), payment, ref))  # fmt: skip
         with self.db.transaction() as tx:
             # Locked on PostgreSQL, whose writers do not take turns as SQLite's do: a second folder waits
             # here until the first commits, then sees the cursor moved instead of colliding on its rows.

@@ -76,14 +76,14 @@ def type_of(code: int, flags: int, expired: bool) -> str:
     return _BY_CODE.get(code, "transfer")
 
 
-Moved = tuple[int, int, int, int, int, bool, int, int, int | None, int | None, int, tuple[int, int, int, int], int,
-              tuple[int, int, int, int]]  # fmt: skip
-"""One transfer's (or expiry's) move as the projection writes it, a line for each of its two accounts: seq,
-timestamp_ms, transfer_id, code, flags, expired, amount (posted, or for a hold held), released (from
-pending: a capture, a void, an expiry), payment_id, reference_hash, then the debit account's id and its
-balances after (debits pending, debits posted, credits pending, credits posted) and the credit account's.
-A plain tuple, not a NamedTuple: the projection makes one per transfer, and a NamedTuple's constructor
-cost it a tenth of its speed."""
+Moved = tuple[int, ...]
+"""One transfer's (or expiry's) move as the projection writes it, a line for each of its two accounts, in
+this order: seq, timestamp_ms, transfer_id, code, flags, expired (0 or 1), amount (posted, or for a hold
+held), released (from pending: a capture, a void, an expiry), payment_id (0: none), reference_hash (0:
+none), then the debit account's id and its four balances after the move (debits pending, debits posted,
+credits pending, credits posted), then the credit account's id and its four. One flat tuple, not a
+NamedTuple nor nested tuples: the projection makes one per transfer, and a NamedTuple's constructor cost
+it a tenth of its speed."""
 
 
 class Line(NamedTuple):

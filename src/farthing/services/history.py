@@ -140,15 +140,14 @@ class History:
             if not linked_before:  # a chain's first transfer names the payment its linked fee belongs to
                 chain_payment = (move.pending_id or t.id) if t.code == T_PAYMENT else 0
             linked_before = e.transfer is not None and bool(e.transfer.flags & _LINKED)
-            payment = payment_of(t, move, chain_payment) or None
-            ref_hash = t.user_data if t.code == T_PAYMENT and t.user_data and not move.pending_id else None
+            payment = payment_of(t, move, chain_payment)
+            ref_hash = t.user_data if t.code == T_PAYMENT and t.user_data and not move.pending_id else 0
             posted = move.posted_delta
             released = -move.pending_delta if move.pending_delta < 0 else 0
             held = move.pending_delta if move.pending_delta > 0 else 0
             debit, credit = move.debit_account_id, move.credit_account_id
             moves.append((e.seq, e.timestamp_ms, t.id, t.code, t.flags, move.expired, posted or held, released,
-                          payment, ref_hash, debit, tuple(fold.balances[debit]), credit,  # type: ignore[arg-type]
-                          tuple(fold.balances[credit])))  # fmt: skip
+                          payment, ref_hash, debit, *fold.balances[debit], credit, *fold.balances[credit]))  # fmt: skip
         if not self.repo.append(after, upto, outbox_max, moves, references):
             return 1  # another process folded this chunk meanwhile: read the cursor again
         return max(len(events), 1)
