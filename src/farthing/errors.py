@@ -141,6 +141,7 @@ class ErrorCode(enum.StrEnum):
     database_url_invalid = "database_url_invalid"
     store_schema_too_new = "store_schema_too_new"
     store_unavailable = "store_unavailable"
+    outcome_unknown = "outcome_unknown"
     engine_closed = "engine_closed"
     engine_failed = "engine_failed"
     journal_chain_broken = "journal_chain_broken"

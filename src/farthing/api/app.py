@@ -38,6 +38,7 @@ from farthing.api import (
 from farthing.api.body_guard import BodyGuard
 from farthing.api.lean_route import LeanDispatch
 from farthing.api.rate_limits import RateLimiter
+from farthing.api.unexpected import Unexpected
 from farthing.bootstrap import Platform
 from farthing.services import heap
 from farthing.services.projector import Projector
@@ -85,7 +86,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             platform.close()
 
     app = FastAPI(
-        middleware=[Middleware(RateLimiter), Middleware(BodyGuard), Middleware(LeanDispatch)],
+        middleware=[Middleware(Unexpected), Middleware(RateLimiter), Middleware(BodyGuard), Middleware(LeanDispatch)],
         title="Farthing",
         version="0.1.0",
         description="Micropayments on an exact, batched, hash-chained ledger. Errors are RFC 9457 problem+json.",

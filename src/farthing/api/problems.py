@@ -49,6 +49,7 @@ _STATUS = {
     ErrorCode.key_vault_invalid: 500,
     ErrorCode.personal_data_tampered: 500,
     ErrorCode.store_unavailable: 503,
+    ErrorCode.outcome_unknown: 503,
     ErrorCode.engine_closed: 503,
     ErrorCode.engine_failed: 500,
     ErrorCode.internal_error: 500,
@@ -139,11 +140,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(FarthingError)
     async def farthing_error(_: Request, exc: FarthingError) -> JSONResponse:
         return problem(exc.code, exc.detail)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # A bug, not the caller's fault: say so as a problem, and let the server log the traceback.
-        return problem(ErrorCode.internal_error, "an unexpected error; nothing was changed by this request")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from farthing.cli.policy import policy_app
@@ -56,7 +57,7 @@ def _platform(db: str | None, packs: Sequence[str] = ()) -> Iterator[Platform]:
 
 
 def _fail(exc: FarthingError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc.code.value}: {exc.detail}")
+    console.print(f"[red]error[/red] {exc.code.value}: {escape(exc.detail)}")
     return typer.Exit(2)
 
 
@@ -226,7 +227,7 @@ def privacy_erase(
         try:
             done = platform.privacy.erase(None, customer)
         except PlatformError as exc:
-            console.print(f"[red]error[/red] {exc.code.value}: {exc.detail}")
+            console.print(f"[red]error[/red] {exc.code.value}: {escape(exc.detail)}")
             raise typer.Exit(2) from None
     console.print(f"erased the personal data of {customer} at {done['erased_ms']} (its data key is destroyed)")
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from farthing.domain.policy.load import PolicyError
 
@@ -21,7 +22,7 @@ PacksOption = Annotated[
 
 
 def _refuse(exc: PolicyError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc.detail}", markup=True)
+    console.print(f"[red]error[/red] {escape(exc.detail)}", markup=True)
     return typer.Exit(1)
 
 
@@ -129,7 +130,7 @@ def replay(
     except PolicyError as exc:
         raise _refuse(exc) from exc
     except FarthingError as exc:
-        console.print(f"[red]error[/red] {exc.code.value}: {exc.detail}", markup=True)
+        console.print(f"[red]error[/red] {exc.code.value}: {escape(exc.detail)}", markup=True)
         raise typer.Exit(2) from exc
     try:
         platform_db = PlatformDb(store)

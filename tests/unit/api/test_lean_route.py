@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from farthing.api import problems
 from farthing.api.lean_route import LeanDispatch, lean_dependency, lean_post
+from farthing.api.unexpected import Unexpected
 from farthing.errors import ErrorCode, FarthingError
 
 
@@ -140,8 +141,8 @@ def test_shapes_it_cannot_fill_are_refused_when_the_app_is_built() -> None:
         async def d(body: Body, x_name: Annotated[str, Header()]) -> None: ...
 
 
-def test_lean_requests_skip_the_router_and_bugs_still_answer_500() -> None:
-    app = FastAPI(middleware=[Middleware(LeanDispatch)])
+def test_lean_requests_skip_the_router_and_bugs_still_answer_as_problems() -> None:
+    app = FastAPI(middleware=[Middleware(Unexpected), Middleware(LeanDispatch)])
     problems.install(app)
 
     @lean_post(app, "/scope")
@@ -151,10 +152,10 @@ def test_lean_requests_skip_the_router_and_bugs_still_answer_500() -> None:
         return {"routed": "fastapi_middleware_astack" in request.scope}
 
     async def send(name: str) -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)  # nothing leaves the app
         async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
             return await client.post("/scope", json={"name": name})
 
     assert asyncio.run(send("a")).json() == {"routed": False}
     bug = asyncio.run(send("bug"))
-    assert (bug.status_code, bug.json()["code"]) == (500, "internal_error")
+    assert (bug.status_code, bug.json()["code"]) == (503, "outcome_unknown")  # a write that failed: unknown
