@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +83,7 @@ TAMPERS: dict[str, tuple[Callable[[str], str], str]] = {
         lambda u: f"UPDATE accounts SET credits_posted = 2000 WHERE id = {id_(u, 2)}",
         "account 2: stored balances",
     ),
-    "journal record deleted": (lambda u: "DELETE FROM journal WHERE batch_no = 2", "first bad batch 3"),
+    "journal record deleted": (lambda u: "DELETE FROM journal WHERE batch_no = 2", "first bad batch 2"),
     "account flags changed": (
         lambda u: f"UPDATE accounts SET flags = 0 WHERE id = {id_(u, 2)}",
         "first bad batch 1",
@@ -108,7 +109,55 @@ def test_audit_names_the_first_bad_batch(store_url: str, tamper: str) -> None:
     assert expected in result.stdout, result.stdout
 
 
+def test_a_tampered_balance_is_told_as_the_account_not_as_a_batch(store_url: str) -> None:
+    build(store_url)
+    execute(store_url, TAMPERS["balance changed"][0](store_url))
+    result = audit(store_url)
+    assert result.returncode == 1 and "first bad batch" not in result.stdout
+    assert "the journal is intact, but stored balances disagree with it" in result.stdout
+    assert "account 2: stored balances" in result.stdout
+
+
 def test_audit_of_a_missing_database_url_scheme_is_a_clear_error() -> None:
     result = audit("mysql://nowhere/x")
     assert result.returncode == 2
     assert "database_url_invalid" in result.stdout
+
+
+def _many(path: Path) -> str:
+    """A ledger file of several hundred pages, checkpointed into the main file."""
+    url = f"sqlite:///{path}"
+    lg = open_ledger(url)
+    try:
+        lg.create_accounts([Account(1, L, 1), Account(2, L, 1)])
+        for b in range(20):
+            lg.create_transfers([Transfer(1_000 + b * 100 + i, 1, 2, 5, L, 1) for i in range(100)])
+    finally:
+        lg.close()
+    return url
+
+
+@pytest.mark.parametrize("damage", ["a page zeroed", "a page the audit does not read zeroed", "the end cut"])
+def test_a_damaged_file_is_reported_as_damage_with_its_own_exit_code(tmp_path: Path, damage: str) -> None:
+    url = _many(tmp_path / "ledger.db")
+    assert audit(url).returncode == 0
+    size = (tmp_path / "ledger.db").stat().st_size
+    with open(tmp_path / "ledger.db", "r+b") as f:
+        if damage == "the end cut":
+            f.truncate(size - 3 * 4096)
+        else:
+            f.seek(4096 * (2 if damage == "a page zeroed" else size // 4096 - 20))
+            f.write(b"\0" * 4096)
+    done = audit(url)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "storage damaged" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+def test_the_server_refuses_to_start_on_a_damaged_file(tmp_path: Path) -> None:
+    url = _many(tmp_path / "ledger.db")
+    with open(tmp_path / "ledger.db", "r+b") as f:
+        f.seek(2 * 4096)
+        f.write(b"\0" * 4096)
+    started = subprocess.run([sys.executable, "-m", "farthing.cli", "serve", "--db", url, "--port", "1"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert started.returncode == 3 and "storage damaged" in started.stdout, started.stdout + started.stderr

@@ -45,3 +45,28 @@ def open_store(url: str | None = None) -> Store:
     if unknown:
         raise StoreError(ErrorCode.database_url_invalid, f"unknown SQLite URL options: {', '.join(sorted(unknown))}")
     return SqliteStore(path, synchronous=options.get("synchronous", "FULL"))
+
+
+def storage_damage(url: str | None = None) -> list[str]:
+    """What SQLite's `PRAGMA quick_check` finds wrong with the file at `url` (a page cut, zeroed or
+    scrambled), at most 20 lines; empty when the file is sound, or is not SQLite's (PostgreSQL keeps its own
+    checksums). A file that cannot even be read as a database is damage too."""
+    import sqlite3
+
+    url = url or DEFAULT_PATH
+    if url.startswith(("postgresql://", "postgres://")):
+        return []
+    path = sqlite_path(url)[0] if url.startswith("sqlite:") else url
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.OperationalError:
+        return []  # no file yet: nothing to be damaged
+    try:
+        found = [str(r[0]) for r in conn.execute("PRAGMA quick_check(20)")]
+    except sqlite3.OperationalError:
+        return []  # busy, locked or not readable here: not damage; opening the store will say what it is
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        return [str(exc)]
+    finally:
+        conn.close()
+    return [] if found == ["ok"] else found

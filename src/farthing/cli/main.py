@@ -102,17 +102,37 @@ def demo(
     _verify(store.url)
 
 
+STORAGE_DAMAGED = 3
+"""The exit code of `audit verify` when the file itself is damaged (1: the audit found rows that disagree)."""
+
+
+def _damaged(url: str | None, found: list[str]) -> typer.Exit:
+    console.print(f"[red]storage damaged[/red]: {escape(url or 'farthing.db')} is not a sound database file; "
+                  "restore it from a backup (its audit cannot be trusted until then)", soft_wrap=True)  # fmt: skip
+    for line in found[:20]:
+        console.print(f"  - {escape(line)}", soft_wrap=True)
+    return typer.Exit(STORAGE_DAMAGED)
+
+
 def _verify(url: str | None) -> None:
-    """Audit the ledger at `url`, print the report, and exit 1 if it found a problem."""
-    from farthing.adapters.open_store import open_store
+    """Audit the ledger at `url`, print the report, and exit 1 if it found a problem (3 if the file is
+    damaged: its pages, not its rows)."""
+    import sqlite3
+
+    from farthing.adapters.open_store import open_store, storage_damage
     from farthing.services.audit import verify
 
+    found = storage_damage(url)
+    if found:
+        raise _damaged(url, found)
     try:
         store = open_store(url)
     except FarthingError as exc:
         raise _fail(exc) from exc
     try:
         report = verify(store)
+    except sqlite3.DatabaseError as exc:  # damaged where the check did not look
+        raise _damaged(url, [str(exc)]) from exc
     finally:
         store.close()
     if report.ok:
@@ -121,7 +141,10 @@ def _verify(url: str | None) -> None:
             f"({report.accounts} accounts, {report.transfers} transfers), chain head {report.head_hash.hex()}"
         )
         return
-    console.print(f"[red]audit FAILED[/red]: first bad batch {report.first_bad_batch}")
+    if report.first_bad_batch is not None:
+        console.print(f"[red]audit FAILED[/red]: first bad batch {report.first_bad_batch}")
+    else:  # every batch hashes as sealed: what disagrees is a stored balance (named below)
+        console.print("[red]audit FAILED[/red]: the journal is intact, but stored balances disagree with it")
     for problem in report.problems[:20]:
         console.print(f"  - {problem}")
     if len(report.problems) > 20:
@@ -147,10 +170,14 @@ def serve(
     """Serve the HTTP API (docs at /docs); prints an operator key on first start."""
     import uvicorn
 
+    from farthing.adapters.open_store import storage_damage
     from farthing.api.app import create_app
     from farthing.bootstrap import first_run, open_platform
 
     packs = [p for value in policy or [] for p in value.split(",") if p]
+    damage = storage_damage(db)
+    if damage:  # a server on a damaged file takes new payments while older ones fail: refuse to start
+        raise _damaged(db, damage)
     try:
         platform = open_platform(db, packs)
     except FarthingError as exc:

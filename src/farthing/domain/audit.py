@@ -81,8 +81,11 @@ def audit(
     last_no = 0
     for rec in records:
         no = rec.batch_no
-        if no != last_no + 1:
-            report.fail(no, f"batch {no}: follows batch {last_no} (a journal record is missing)")
+        if no > last_no + 1:  # the first batch whose record is gone is the first bad one
+            missing = f"batch {last_no + 1}" if no == last_no + 2 else f"batches {last_no + 1}..{no - 1}"
+            report.fail(last_no + 1, f"{missing}: journal record missing (batch {no} follows batch {last_no})")
+        elif no != last_no + 1:
+            report.fail(no, f"batch {no}: follows batch {last_no} (out of order or repeated)")
         if rec.prev_hash != prev_hash:
             report.fail(no, f"batch {no}: previous hash does not match batch {last_no}'s hash")
         if rec.first_seq != expected_seq or rec.last_seq < rec.first_seq:
