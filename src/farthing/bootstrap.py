@@ -49,6 +49,7 @@ from farthing.services.amounts import positive_money
 from farthing.services.channels import Channels
 from farthing.services.factors import Factors
 from farthing.services.funding import FundingGateway, TestGateway
+from farthing.services.health import Health
 from farthing.services.history import History
 from farthing.services.holds import Holds
 from farthing.services.idempotency import InFlight, Remembered
@@ -120,6 +121,10 @@ class Platform:
     @property
     def parties(self) -> Parties:
         return self.identity.parties
+
+    @property
+    def health(self) -> Health:
+        return Health(self.ledger.engine.store, self.history, self.webhooks)
 
     @property
     def log(self) -> SecurityLog:

@@ -239,3 +239,13 @@ def test_keys_rotate_and_a_revoked_key_stops_at_once(server: Server) -> None:
     _, stranger = party(server, "customer", "Stranger")
     other = httpx.post(f"{server.base}/v1/api_keys/{made.json()['id']}/revoke", headers=auth(stranger))
     assert (other.status_code, other.json()["code"]) == (404, "not_found")
+
+
+def test_probes_say_the_process_lives_and_the_platform_is_ready(server: Server) -> None:
+    assert httpx.get(server.base + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(server.base + "/readyz")
+    assert ready.status_code == 200, ready.text
+    checks = ready.json()["checks"]
+    assert ready.json()["status"] == "ready" and {k: v["ok"] for k, v in checks.items()} == {
+        "store": True, "history": True, "webhooks": True}  # fmt: skip
+    assert checks["history"]["lag_events"] >= 0 and checks["store"]["batch"] >= 1

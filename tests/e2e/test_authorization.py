@@ -58,6 +58,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/customers/{customer_id}"): {OPERATOR, CUSTOMER},
     ("GET", "/v1/customers/{customer_id}/export"): {OPERATOR, CUSTOMER},
     ("DELETE", "/v1/customers/{customer_id}/personal-data"): {OPERATOR, CUSTOMER},
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("POST", "/v1/auth/signup"): PUBLIC,
     ("POST", "/v1/auth/signin"): PUBLIC,
     ("POST", "/v1/auth/passkey_ceremonies"): PUBLIC,

@@ -22,6 +22,7 @@ from farthing.api import (
     allowances,
     auth,
     channels,
+    health,
     holds,
     keys,
     overrides,
@@ -44,7 +45,7 @@ from farthing.services import heap
 from farthing.services.projector import Projector
 
 ROUTERS = (payments, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security, allowances, privacy,
-           overrides, auth)  # fmt: skip
+           overrides, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
 

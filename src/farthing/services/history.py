@@ -108,6 +108,10 @@ class History:
             self._lookups.close()
             self.repo.close()
 
+    def folded_seq(self) -> int:
+        """The last ledger event the statements hold (the head's seq minus this is the projection's lag)."""
+        return self.repo.cursor()[0]
+
     def catch_up(self, stop: threading.Event | None = None) -> int:
         """Fold every event committed so far into the statements; the number of events folded. With
         `stop`, return between chunks once it is set (closing must not wait for a long backlog: after

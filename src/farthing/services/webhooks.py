@@ -149,6 +149,10 @@ class Webhooks:
         self._thread = threading.Thread(target=self._run, name="farthing-webhooks", daemon=True)
         self._thread.start()
 
+    def running(self) -> bool:
+        """The dispatcher's thread is delivering (started and not stopped)."""
+        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+
     def notify(self) -> None:
         """Something was committed: look at the outbox now rather than at the next tick."""
         self._wake.set()
