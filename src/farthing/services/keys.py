@@ -7,6 +7,7 @@ The table lives behind `KeyRepository` (SQL: `farthing.adapters.keys_sql`; in un
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Sequence
 from typing import Protocol
@@ -21,6 +22,9 @@ LAST_USED_EVERY_MS = 60_000
 """A key's last use is written at most this often (a write per request would cost the hot path)."""
 KEY_CACHE_MS = 1_000
 """How long a known API key is remembered before the repository is asked again."""
+
+
+_log = logging.getLogger("farthing.keys")
 
 
 class KeyRepository(Protocol):
@@ -135,7 +139,10 @@ class Keys:
             self._principals.pop(digest, None)
             return None
         if found.last_used_ms is None or now - found.last_used_ms >= LAST_USED_EVERY_MS:
-            self.repo.touch(found.id, now)
+            try:
+                self.repo.touch(found.id, now)
+            except Exception:  # best effort: a read must not fail because this write cannot (a full disk)
+                _log.warning("could not record the use of key %s", found.id, exc_info=True)
         principal = Principal(found.id, found.kind, found.party_id, found.mode, frozenset(found.scopes.split()))
         if len(self._principals) >= 10_000:
             self._principals.clear()

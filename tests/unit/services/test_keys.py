@@ -84,3 +84,16 @@ def test_another_partys_key_is_not_found_and_scopes_only_narrow() -> None:
     narrow_id, _ = keys.new(owner, ["read"])
     assert keys.key(narrow_id).scopes == "read"
     assert [k.id for k in keys.keys(owner)] == [mine, narrow_id]
+
+
+class _FullDisk(FakeKeys):
+    def touch(self, key_id: str, now_ms: int) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_key_still_authenticates_when_its_use_cannot_be_recorded() -> None:
+    clock, repo, events = ManualClock(T0), _FullDisk(), FakeSecurityEvents()
+    keys = Keys(repo, clock, SecurityLog(events, clock, lambda s, p: None))
+    key_id, secret = keys.issue("merchant", "mer_1", "test")
+    principal = keys.authenticate(secret)  # reads keep working on a full disk
+    assert principal is not None and principal.key_id == key_id and repo.get(key_id).last_used_ms is None  # type: ignore[union-attr]
