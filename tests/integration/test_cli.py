@@ -70,3 +70,35 @@ def test_a_database_newer_than_this_code_is_refused(tmp_path: Path) -> None:
 
 def test_flags_given_as_enums_are_kept_as_plain_ints() -> None:
     assert type(Account(1, 840, 1, flags=AccountFlags.closed).flags) is int
+
+
+def test_the_operator_makes_lists_and_revokes_its_keys_on_the_host(tmp_path: Path) -> None:
+    import re
+
+    from farthing.bootstrap import open_platform
+
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    made = farthing("operator", "keys", "create", "--db", url, cwd=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    key_id, secret = re.search(r"Operator key (key_\w+) \(shown once, keep it\): (sk_test_\S+)", made.stdout).groups()  # type: ignore[union-attr]
+    platform = open_platform(url)
+    try:
+        principal = platform.keys.authenticate(secret)
+        assert principal is not None and principal.kind == "operator" and principal.key_id == key_id
+    finally:
+        platform.close()
+    listed = farthing("operator", "keys", "list", "--db", url, cwd=tmp_path)
+    assert key_id in listed.stdout and secret not in listed.stdout
+    customer = open_platform(url)
+    try:
+        _, customer_key, _ = customer.parties.create(principal, "customer", "C")
+    finally:
+        customer.close()
+    refused = farthing("operator", "keys", "revoke", customer_key, "--db", url, cwd=tmp_path)
+    assert refused.returncode == 2 and "not an operator key" in refused.stdout
+    assert farthing("operator", "keys", "revoke", key_id, "--db", url, cwd=tmp_path).returncode == 0
+    platform = open_platform(url)
+    try:
+        assert platform.keys.authenticate(secret) is None  # revoked
+    finally:
+        platform.close()

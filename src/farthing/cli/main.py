@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from farthing.cli.operator import operator_app
+from farthing.cli.options import DbOption
 from farthing.cli.policy import policy_app
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
@@ -23,6 +25,7 @@ app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chain
 audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(operator_app, name="operator")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 privacy_app = typer.Typer(help="Personal data at rest: erasure and master-key rotation.", no_args_is_help=True)
@@ -30,15 +33,6 @@ app.add_typer(privacy_app, name="privacy")
 paywall_app = typer.Typer(help="A merchant's paywall: redeem the channel payments it accepted.", no_args_is_help=True)
 app.add_typer(paywall_app, name="paywall")
 console = Console()
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        envvar="FARTHING_DATABASE_URL",
-        help="sqlite:///abs/path.db, a file path, or postgresql://host/db (default: ./farthing.db)",
-    ),
-]
 
 
 @contextmanager

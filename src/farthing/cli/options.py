@@ -1,0 +1,16 @@
+"""Options more than one command group takes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FARTHING_DATABASE_URL",
+        help="sqlite:///abs/path.db, a file path, or postgresql://host/db (default: ./farthing.db)",
+    ),
+]
