@@ -25,7 +25,7 @@ from farthing.api.lean_route import lean_post
 from farthing.api.parties import COUNTRY
 from farthing.api.payment_out import PaymentOut, payment_dict, payment_out
 from farthing.domain.policy.inputs import Evidence
-from farthing.errors import FarthingError, PlatformError
+from farthing.errors import PlatformError
 from farthing.services.accounts import payment_transfer_id
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
@@ -158,8 +158,8 @@ def _item(p: BatchPaymentIn) -> PaymentItem | PlatformError:
     """A batch's item, or (its amount or currency refused) the error that is its answer."""
     try:
         amount = positive_money(p.amount, p.currency)
-    except FarthingError as exc:
-        return exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail)
+    except PlatformError as refused:
+        return refused
     return PaymentItem(p.merchant, amount, p.reference, p.idempotency_key, _evidence(p.evidence),
                        withdrawal_waived=p.withdrawal_waived, channel=p.channel)  # fmt: skip
 

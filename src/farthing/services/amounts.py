@@ -1,11 +1,13 @@
 """Amounts as requests carry them: decimal strings, parsed into exact units of a currency where the request
-comes in (the API, the simulator, a CLI), never on the way through the services."""
+comes in (the API, the simulator, a CLI). Only an amount whose currency the request does not name (a
+refund's, a capture's, an allowance charge's) is parsed by its service, once it found the currency.
+Whatever is refused here is a `PlatformError`, so a caller has one kind of refusal to answer."""
 
 from __future__ import annotations
 
 from farthing import limits
 from farthing.domain.money import Currency, Money, currency
-from farthing.errors import ErrorCode, PlatformError
+from farthing.errors import ErrorCode, FarthingError, PlatformError
 
 
 def positive_units(cur: Currency, amount: object) -> int:
@@ -15,7 +17,10 @@ def positive_units(cur: Currency, amount: object) -> int:
             ErrorCode.amount_float_not_allowed,
             f'amounts are decimal strings such as "0.001", never JSON numbers (got {amount!r})',
         )
-    units = cur.parse(amount)
+    try:
+        units = cur.parse(amount)
+    except FarthingError as exc:  # malformed, too precise: the money rules' refusal, as a request's
+        raise PlatformError(exc.code, exc.detail) from None
     if not 0 < units <= limits.amount_max:
         raise PlatformError(
             ErrorCode.amount_invalid, f"the amount must be more than zero and at most {cur.format(limits.amount_max)}"
@@ -25,5 +30,8 @@ def positive_units(cur: Currency, amount: object) -> int:
 
 def positive_money(amount: object, currency_code: str) -> Money:
     """`amount` (a decimal string) of the currency named `currency_code`, checked as `positive_units` does."""
-    cur = currency(currency_code)
+    try:
+        cur = currency(currency_code)
+    except FarthingError as exc:
+        raise PlatformError(exc.code, exc.detail) from None
     return Money(positive_units(cur, amount), cur)

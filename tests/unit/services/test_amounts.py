@@ -7,7 +7,7 @@ import pytest
 
 from farthing import limits
 from farthing.domain.money import Money, currency
-from farthing.errors import ErrorCode, FarthingError
+from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
 
 
@@ -26,10 +26,11 @@ def test_a_decimal_string_becomes_exact_units_of_its_currency() -> None:
         ("1e3", "USD", ErrorCode.amount_invalid),
         ("0.0000001", "USD", ErrorCode.amount_too_precise),
         ("0.5", "KRW", ErrorCode.amount_too_precise),
+        ("1.00", "XYZ", ErrorCode.currency_unknown),
     ],
 )
 def test_what_is_not_a_positive_decimal_string_is_refused(amount: object, code: str, expected: ErrorCode) -> None:
-    with pytest.raises(FarthingError) as refused:
+    with pytest.raises(PlatformError) as refused:
         positive_money(amount, code)
     assert refused.value.code is expected
 
@@ -37,6 +38,6 @@ def test_what_is_not_a_positive_decimal_string_is_refused(amount: object, code: 
 def test_more_than_the_largest_amount_is_refused() -> None:
     usd = currency("USD")
     assert positive_money(usd.format(limits.amount_max), "USD").units == limits.amount_max
-    with pytest.raises(FarthingError) as large:
+    with pytest.raises(PlatformError) as large:
         positive_money(usd.format(limits.amount_max + 1), "USD")
     assert large.value.code is ErrorCode.amount_invalid
