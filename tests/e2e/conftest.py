@@ -9,19 +9,16 @@ starts beside the server takes `server.env`, so it shares that clock."""
 from __future__ import annotations
 
 import os
-import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from time_machine import escape_hatch
+
+from served import serve
 
 TIMETRAVEL = Path(__file__).resolve().parents[1] / "timetravel"
 
@@ -58,12 +55,6 @@ def server_env(extra: dict[str, str]) -> tuple[dict[str, str], tuple[int, int]]:
     return env, (start, anchor)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per store for the module; each test makes its own merchants and customers."""
@@ -74,33 +65,13 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         from conftest import pg_schema_url  # the suite's conftest, one folder up
 
         store_url = pg_schema_url(request.getfixturevalue("pg_database"))
-    port = _free_port()
-    log = tmp_path / "server.log"
     env, travel = server_env(
         {"COLUMNS": "400", "FARTHING_WEBHOOK_BACKOFF_MS": "100", **getattr(request.module, "SERVER_ENV", {})}
     )
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "farthing.cli", "serve", "--db", store_url, "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
+    proc, base, operator = serve(store_url, tmp_path / "server.log", env, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                httpx.get(base + "/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        found = re.search(r"Operator key \(shown once, keep it\): (sk_test_\S+)", log.read_text())
-        assert found, log.read_text()
-        yield Server(base, found.group(1), store_url, env, travel)
+        assert operator, (tmp_path / "server.log").read_text()
+        yield Server(base, operator, store_url, env, travel)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -3,15 +3,15 @@ KRW payments by the `kr` pack. Refusals move nothing and say why; counters hold 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
-from .conftest import Server, _free_port
+from served import serve
+
+from .conftest import Server
 from .helpers import auth
 
 SERVER_ENV = {"FARTHING_POLICIES": "eu-de,kr"}
@@ -102,24 +102,8 @@ def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Serv
 
 def test_two_server_processes_never_pass_the_cap_together(server: Server, tmp_path: Path) -> None:
     """Each process sees only its own payments in flight; the headroom in the ledger holds the line."""
-    port = _free_port()
-    log = tmp_path / "second.log"
-    with log.open("wb") as out:
-        second = subprocess.Popen(
-            [sys.executable, "-m", "farthing.cli", "serve", "--db", server.db, "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path, env=server.env,
-        )  # fmt: skip
-    other = f"http://127.0.0.1:{port}"
+    second, other, _ = serve(server.db, tmp_path / "second.log", server.env, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert second.poll() is None, log.read_text()
-            try:
-                httpx.get(other + "/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
         merchant, _ = _party(server, "merchant", country="KR")
         _, key = _party(server, "customer", country="KR", age_band="minor")
         _fund(server, key, "500000", "KRW")

@@ -2,6 +2,10 @@
 
 Small, infrequent queries, so one connection of its own guarded by a lock, and SQL written once with
 `?` placeholders (turned into `%s` for psycopg). The ledger's hot path never comes through here.
+
+On PostgreSQL the connection comes from psycopg's pool, checked before each use: one the server
+dropped (a restart) is replaced, and while the server is away a query says `store_unavailable`
+after a short wait instead of failing for ever (see `farthing.adapters.pg_link`).
 """
 
 from __future__ import annotations
@@ -47,15 +51,15 @@ class PlatformDb:
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
             self._postgres = False
         else:
-            from farthing.adapters.store_postgres import connect
+            from farthing.adapters.pg_pool import Pool
 
-            self._conn = connect(store.url)
-            self._conn.autocommit = True
+            self._conn = Pool(store.url)
             self._postgres = True
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         if self._postgres:
-            sql = sql.replace("?", "%s")
+            with self._lock:
+                return self._conn.query(sql.replace("?", "%s"), params, not _READ_ONLY.match(sql))
         writes = self._write_lock is not None and not _READ_ONLY.match(sql)
         with self._lock, self._write_lock if writes else contextlib.nullcontext():  # a write takes its turn
             cur = self._conn.execute(sql, params)
@@ -104,8 +108,8 @@ class PlatformDb:
         """Several statements that commit together, or not at all."""
         with self._lock:
             if self._postgres:
-                with self._conn.transaction():
-                    yield Transaction(self._conn, True)
+                with self._conn.transaction() as conn:
+                    yield Transaction(conn, True)
                 return
             assert self._write_lock is not None
             with self._write_lock:

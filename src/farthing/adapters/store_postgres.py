@@ -18,6 +18,7 @@ from typing import Any
 from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
+from farthing.adapters.pg_link import Link, connect, dropped, unavailable, unknown
 from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status_of
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
@@ -27,18 +28,12 @@ from farthing.errors import ErrorCode, StoreError
 
 try:
     import psycopg
-    from psycopg.adapt import Loader
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise StoreError(
         ErrorCode.store_unavailable, "PostgreSQL support needs the extra: pip install 'farthing[postgres]'"
     ) from exc
 
-
-class _IntNumericLoader(Loader):
-    """NUMERIC(39,0) columns hold whole numbers: load them as exact `int`, never `Decimal`."""
-
-    def load(self, data: Any) -> int:
-        return int(bytes(data))
+__all__ = ["PostgresStore", "connect", "scratch_schema"]
 
 
 def _account(row: tuple) -> AccountState:  # type: ignore[type-arg]
@@ -58,50 +53,47 @@ def _transfer(row: tuple) -> Transfer:  # type: ignore[type-arg]
     )  # fmt: skip
 
 
-def connect(url: str) -> psycopg.Connection[Any]:
-    try:
-        conn = psycopg.connect(url, autocommit=False)
-    except psycopg.OperationalError as exc:
-        raise StoreError(ErrorCode.store_unavailable, f"cannot connect to {url}: {exc}") from exc
-    conn.adapters.register_loader("numeric", _IntNumericLoader)
-    return conn
+def _find_transfers(conn: psycopg.Connection[Any], ids: Collection[int]) -> dict[int, Transfer]:
+    rows = conn.execute(f"SELECT {TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],))
+    found: dict[int, Transfer] = {}
+    for row in rows:
+        t = _transfer(row)
+        found[t.id] = t
+    return found
+
+
+def _committed_at(conn: psycopg.Connection[Any], ids: Collection[int]) -> dict[int, int]:
+    rows = conn.execute("SELECT id, timestamp_ms FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],))
+    return {int16(bytes(r[0])): r[1] for r in rows}
+
+
+def _find_pending(conn: psycopg.Connection[Any], ids: Collection[int]) -> dict[int, PendingInfo]:
+    rows = conn.execute(sql.PENDING_WITH_STATUS + "t.id = ANY(%s::bytea[])", ([b16(i) for i in ids],))
+    found: dict[int, PendingInfo] = {}
+    for row in rows:
+        t = _transfer(row[:10])
+        found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
+    return found
 
 
 class PostgresLookups:
-    """Look-ups by id on one connection; see `farthing.engine.store.StoreLookups`."""
+    """Look-ups by id on a connection of their own, replaced if the server dropped it; see
+    `farthing.engine.store.StoreLookups`."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
+    def __init__(self, link: Link) -> None:
+        self.link = link
 
     def close(self) -> None:
-        self.conn.close()
+        self.link.close()
 
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
-        rows = self.conn.execute(
-            f"SELECT {TRANSFER_COLS} FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
-        )
-        found: dict[int, Transfer] = {}
-        for row in rows:
-            t = _transfer(row)
-            found[t.id] = t
-        return found
+        return self.link.read(lambda c: _find_transfers(c, ids))
 
     def committed_at(self, ids: Collection[int]) -> dict[int, int]:
-        rows = self.conn.execute(
-            "SELECT id, timestamp_ms FROM transfers WHERE id = ANY(%s::bytea[])", ([b16(i) for i in ids],)
-        )
-        return {int16(bytes(r[0])): r[1] for r in rows}
+        return self.link.read(lambda c: _committed_at(c, ids))
 
     def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
-        rows = self.conn.execute(
-            sql.PENDING_WITH_STATUS + "t.id = ANY(%s::bytea[])",
-            ([b16(i) for i in ids],),
-        )
-        found: dict[int, PendingInfo] = {}
-        for row in rows:
-            t = _transfer(row[:10])
-            found[t.id] = pending_info(t, row[10], status_of(row[11], row[12]))
-        return found
+        return self.link.read(lambda c: _find_pending(c, ids))
 
 
 @dataclass(frozen=True)
@@ -140,12 +132,21 @@ def _encode(batch: BatchCommit) -> _Rows:
     return _Rows(accounts, transfers, expirations, balances, outbox)
 
 
-class PostgresWriter(PostgresLookups):
+class PostgresWriter:
     """One write transaction; see `farthing.engine.store.StoreWriter`."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        super().__init__(conn)
+        self.conn = conn
         self._head: Head | None = None
+
+    def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
+        return _find_transfers(self.conn, ids)
+
+    def committed_at(self, ids: Collection[int]) -> dict[int, int]:
+        return _committed_at(self.conn, ids)
+
+    def find_pending(self, ids: Collection[int]) -> dict[int, PendingInfo]:
+        return _find_pending(self.conn, ids)
 
     def head(self) -> Head:
         if self._head is None:
@@ -198,7 +199,10 @@ class PostgresWriter(PostgresLookups):
             )
         cur.execute(sql.INSERT_JOURNAL.replace("?", "%s"), sql.journal_row(rec))
         cur.execute(sql.ADVANCE_HEAD.replace("?", "%s"), sql.head_row(rec))
-        c.commit()
+        try:
+            c.commit()
+        except psycopg.OperationalError as exc:  # the COMMIT was sent: it may have been applied
+            raise unknown(exc) from exc
 
 
 class PostgresStore:
@@ -207,7 +211,9 @@ class PostgresStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn = connect(url)
-        self._reader_conn: psycopg.Connection[Any] | None = None
+        self._reader = Link(url)
+        self.reconnections = 0
+        """Writer connections replaced after the server dropped one (for metrics)."""
         self._migrate()
 
     def _migrate(self) -> None:
@@ -228,12 +234,32 @@ class PostgresStore:
 
     @contextmanager
     def writer(self) -> Iterator[PostgresWriter]:
-        c = self._conn
+        """A write transaction, its head row locked. If the server dropped the connection since the last
+        batch, the first statement finds out and the transaction starts again on a new one (nothing was
+        written yet); a failure before COMMIT changed nothing and says `store_unavailable`."""
         try:
-            yield PostgresWriter(c)
+            w = PostgresWriter(self._writer_conn())
+            try:
+                w.head()
+            except psycopg.OperationalError:
+                if not dropped(w.conn):
+                    raise
+                w = PostgresWriter(self._writer_conn())
+                w.head()
+            yield w
+        except psycopg.OperationalError as exc:
+            raise unavailable("a batch was not written", exc) from exc
         finally:
-            if c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            c = self._conn
+            if not dropped(c) and c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 c.rollback()
+
+    def _writer_conn(self) -> psycopg.Connection[Any]:
+        if dropped(self._conn):
+            self._conn.close()
+            self._conn = connect(self.url)
+            self.reconnections += 1
+        return self._conn
 
     def encode(self, batch: BatchCommit) -> object:
         return _encode(batch)
@@ -241,20 +267,21 @@ class PostgresStore:
     @contextmanager
     def reader(self) -> Iterator[PostgresLookups]:
         """Look-ups of committed rows on a connection of their own, each query seeing the latest commits."""
-        if self._reader_conn is None:
-            self._reader_conn = connect(self.url)
-            self._reader_conn.autocommit = True
-        yield PostgresLookups(self._reader_conn)
+        yield PostgresLookups(self._reader)
 
     def open_lookups(self) -> PostgresLookups:
-        conn = connect(self.url)
-        conn.autocommit = True
-        return PostgresLookups(conn)
+        return PostgresLookups(Link(self.url))
 
-    def _read(self) -> psycopg.Connection[Any]:
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Connection[Any]]:
+        """A read-only connection of its own for one whole-store read (closed after)."""
         conn = connect(self.url)
         conn.read_only = True
-        return conn
+        try:
+            with conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise unavailable("a read of the ledger failed", exc) from exc
 
     def head(self) -> Head:
         with self._read() as conn:
@@ -302,8 +329,7 @@ class PostgresStore:
                 )
 
     def close(self) -> None:
-        if self._reader_conn is not None:
-            self._reader_conn.close()
+        self._reader.close()
         self._conn.close()
 
 

@@ -56,6 +56,10 @@ _STATUS = {
 }
 """Codes not listed are the caller's input: 422."""
 
+RETRY_AFTER_S = 1
+"""`Retry-After` of the answers that say "try again soon": the store is away, or an outcome is unknown."""
+_RETRY_SOON = frozenset({ErrorCode.store_unavailable, ErrorCode.outcome_unknown})
+
 
 def status_of(code: ErrorCode) -> int:
     return _STATUS.get(code, 422)
@@ -78,6 +82,8 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    if code in _RETRY_SOON:
+        headers = {"Retry-After": str(RETRY_AFTER_S), **(headers or {})}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 

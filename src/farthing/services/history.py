@@ -28,6 +28,7 @@ from farthing.domain.chart import T_PAYMENT
 from farthing.domain.statement import Entry, Moved
 from farthing.engine.ids import derive_id
 from farthing.engine.store import ClosableLookups, Store
+from farthing.errors import ErrorCode, StoreError
 from farthing.services.accounts import payment_transfer_id
 from farthing.services.history_lines import Filters, Page, payment_of
 
@@ -91,11 +92,22 @@ class History:
         """Keep the projection close behind the ledger from a thread of its own."""
 
         def run() -> None:
+            waiting = False  # for the store to come back: said once, not every tick
             while not self._stop.wait(interval_s):
                 try:
                     self.catch_up(self._stop)
+                except StoreError as exc:
+                    if exc.code is not ErrorCode.store_unavailable:
+                        _log.exception("the history projection could not catch up")
+                    elif not waiting:
+                        _log.warning("the history projection waits for the store: %s", exc.detail)
+                    waiting = exc.code is ErrorCode.store_unavailable
+                    continue
                 except Exception:  # a failed round is logged and retried on the next tick
                     _log.exception("the history projection could not catch up")
+                if waiting:
+                    _log.warning("the store answers again: the history projection goes on")
+                    waiting = False
 
         self._thread = threading.Thread(target=run, name="farthing-history", daemon=True)
         self._thread.start()
