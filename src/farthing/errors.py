@@ -142,6 +142,7 @@ class ErrorCode(enum.StrEnum):
     store_schema_too_new = "store_schema_too_new"
     store_unavailable = "store_unavailable"
     outcome_unknown = "outcome_unknown"
+    storage_full = "storage_full"
     engine_closed = "engine_closed"
     engine_failed = "engine_failed"
     journal_chain_broken = "journal_chain_broken"
@@ -217,6 +218,12 @@ class BatchError(FarthingError):
 
 class StoreError(FarthingError):
     """The store failed, or holds a schema or chain the engine cannot work with."""
+
+
+STORAGE_FULL = (
+    "the database's disk is full: nothing was changed; reads still work, and writes do again once space is freed"
+)
+"""What a write refused for want of disk space says, on either store."""
 
 
 class PlatformError(FarthingError):

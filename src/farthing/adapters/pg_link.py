@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from farthing.errors import ErrorCode, StoreError
+from farthing.errors import STORAGE_FULL, ErrorCode, StoreError
 
 try:
     import psycopg
@@ -74,6 +74,17 @@ def unavailable(what: str, exc: BaseException) -> StoreError:
     return StoreError(
         ErrorCode.store_unavailable, f"{what}: the database is not answering ({first_line}); nothing was changed"
     )
+
+
+def failed(exc: psycopg.OperationalError, conn: psycopg.Connection[Any] | None, committing: bool) -> StoreError:
+    """What a statement's failure means for its outcome. The server's own refusal is definite (a full
+    disk: nothing was changed); a connection lost while a commit was under way leaves it unknown;
+    any other loss changed nothing."""
+    if isinstance(exc, psycopg.errors.DiskFull):
+        return StoreError(ErrorCode.storage_full, STORAGE_FULL)
+    if committing and dropped(conn):
+        return unknown(exc)
+    return unavailable("a statement failed", exc)
 
 
 def unknown(exc: BaseException) -> StoreError:

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from farthing.adapters.pg_link import configure, redacted, unavailable, unknown
+from farthing.adapters.pg_link import configure, failed, redacted, unavailable
 
 WAIT_S = 1.0
 """How long a query waits for a connection while the server is away, before `store_unavailable`."""
@@ -59,7 +59,7 @@ class Pool:
                 cur = conn.execute(sql, params)
                 return list(cur.fetchall()) if cur.description else []
             except psycopg.OperationalError as exc:
-                raise (unknown(exc) if writes else unavailable("a query failed", exc)) from exc
+                raise failed(exc, conn, committing=writes) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[Any]]:
@@ -71,7 +71,7 @@ class Pool:
                     yield conn
                     committing = True
             except psycopg.OperationalError as exc:
-                raise (unknown(exc) if committing else unavailable("a transaction failed", exc)) from exc
+                raise failed(exc, conn, committing) from exc
 
     def close(self) -> None:
         self._pool.close()

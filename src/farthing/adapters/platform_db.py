@@ -22,6 +22,7 @@ from typing import Any
 
 from farthing.adapters.rows import from_sql_u128, sql_u128
 from farthing.adapters.sqlite_batch import MultiRow, many_rows
+from farthing.adapters.sqlite_full import refused_when_full
 from farthing.adapters.store_sqlite import SqliteStore, WriteLock
 from farthing.engine.store import Store
 
@@ -61,7 +62,7 @@ class PlatformDb:
             with self._lock:
                 return self._conn.query(sql.replace("?", "%s"), params, not _READ_ONLY.match(sql))
         writes = self._write_lock is not None and not _READ_ONLY.match(sql)
-        with self._lock, self._write_lock if writes else contextlib.nullcontext():  # a write takes its turn
+        with self._lock, self._write_lock if writes else contextlib.nullcontext(), refused_when_full():
             cur = self._conn.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
 
@@ -112,14 +113,15 @@ class PlatformDb:
                     yield Transaction(conn, True)
                 return
             assert self._write_lock is not None
-            with self._write_lock:
+            with self._write_lock, refused_when_full():
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield Transaction(self._conn, False)
+                    self._conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    if self._conn.in_transaction:  # a COMMIT refused (a full disk) may leave it open
+                        self._conn.execute("ROLLBACK")
                     raise
-                self._conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -18,7 +18,7 @@ from typing import Any
 from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
-from farthing.adapters.pg_link import Link, connect, dropped, unavailable, unknown
+from farthing.adapters.pg_link import Link, connect, dropped, failed, unavailable
 from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status_of
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
@@ -201,8 +201,8 @@ class PostgresWriter:
         cur.execute(sql.ADVANCE_HEAD.replace("?", "%s"), sql.head_row(rec))
         try:
             c.commit()
-        except psycopg.OperationalError as exc:  # the COMMIT was sent: it may have been applied
-            raise unknown(exc) from exc
+        except psycopg.OperationalError as exc:  # sent: unless the server answered, it may have been applied
+            raise failed(exc, c, committing=True) from exc
 
 
 class PostgresStore:
@@ -248,7 +248,7 @@ class PostgresStore:
                 w.head()
             yield w
         except psycopg.OperationalError as exc:
-            raise unavailable("a batch was not written", exc) from exc
+            raise failed(exc, self._conn, committing=False) from exc
         finally:
             c = self._conn
             if not dropped(c) and c.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:

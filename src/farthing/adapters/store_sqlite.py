@@ -30,6 +30,7 @@ from farthing.adapters.sqlite_batch import (
     encode,
     many_rows,
 )
+from farthing.adapters.sqlite_full import refused_when_full
 from farthing.clock import system_clock
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
@@ -239,7 +240,8 @@ class SqliteStore:
         with self.write_lock:
             c.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteWriter(c)
+                with refused_when_full():
+                    yield SqliteWriter(c)
             finally:
                 if c.in_transaction:
                     c.execute("ROLLBACK")

@@ -50,6 +50,7 @@ _STATUS = {
     ErrorCode.personal_data_tampered: 500,
     ErrorCode.store_unavailable: 503,
     ErrorCode.outcome_unknown: 503,
+    ErrorCode.storage_full: 507,
     ErrorCode.engine_closed: 503,
     ErrorCode.engine_failed: 500,
     ErrorCode.internal_error: 500,
@@ -108,7 +109,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_DOCUMENTED = (400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 500, 503)
+_DOCUMENTED = (400, 401, 402, 403, 404, 405, 409, 413, 415, 422, 500, 503, 507)
 
 
 def document(app: FastAPI) -> None:
