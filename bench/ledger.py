@@ -6,7 +6,10 @@ over 10,000 accounts; half the transfers crediting one hot merchant), it measure
   committer; the engine validates, writes and journals them, one database transaction per batch,
   validating the next batch while the last is written, and acknowledges after each commit;
 - naive_transfers_per_s: the same engine, one transfer per call and per transaction;
-- raw_transfers_per_s: the same rows written by the store with no validation or hashing (its limit).
+- raw_transfers_per_s: the same rows written by the store with no validation or hashing (its limit);
+- witness_engine_cost, witness_naive_cost: the share of the engine's and the naive path's rate that the
+  witness file costs (its write and fsync after each commit), on and off alternating in the same run
+  (SQLite keeps one by default, PostgreSQL when FARTHING_WITNESS names a file).
 SQLite runs durable (WAL, synchronous=FULL). Ratios are engine/naive and engine/raw in the same run.
 
     python bench/ledger.py            # full run
@@ -179,10 +182,49 @@ def measure(url_factory: Callable[[], AbstractContextManager[str | None]], n: in
                 figures["raw_transfers_per_s"] = raw_rate(store, workload(n, False, seed=2))
             finally:
                 store.close()
+    figures.update(witness_cost(url_factory, n, naive_n))
     figures["engine_vs_naive"] = figures["engine_transfers_per_s"] / figures["naive_transfers_per_s"]
     figures["engine_vs_raw"] = figures["engine_transfers_per_s"] / figures["raw_transfers_per_s"]
     figures["hot_vs_uniform"] = figures["hot_engine_transfers_per_s"] / figures["engine_transfers_per_s"]
     return figures
+
+
+@contextmanager
+def witnessed(on: bool, folder: str) -> Iterator[None]:
+    """Stores opened in the block keep a witness file (in `folder`), or none."""
+    before = os.environ.get("FARTHING_WITNESS")
+    os.environ["FARTHING_WITNESS"] = os.path.join(folder, f"witness-{os.urandom(4).hex()}") if on else "off"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("FARTHING_WITNESS", None)
+        else:
+            os.environ["FARTHING_WITNESS"] = before
+
+
+def witness_cost(
+    url_factory: Callable[[], AbstractContextManager[str | None]], n: int, naive_n: int
+) -> dict[str, float]:
+    """The engine and the naive path with and without the witness file (its write and fsync after each
+    commit), alternating twice and keeping each side's best: what the witness costs, as a share."""
+    best: dict[tuple[str, bool], float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for on in (False, True, False, True):
+            with witnessed(on, folder), url_factory() as url:
+                assert url is not None
+                lg = setup(url)
+                try:
+                    engine = engine_rate(lg, workload(n, False, seed=4))
+                    naive = naive_rate(lg, workload(naive_n, False, seed=5))
+                finally:
+                    lg.close()
+            best[("engine", on)] = max(best.get(("engine", on), 0.0), engine)
+            best[("naive", on)] = max(best.get(("naive", on), 0.0), naive)
+    return {
+        "witness_engine_cost": 1 - best[("engine", True)] / best[("engine", False)],
+        "witness_naive_cost": 1 - best[("naive", True)] / best[("naive", False)],
+    }
 
 
 def main() -> None:
@@ -202,7 +244,8 @@ def main() -> None:
             f"{name:8s} engine {figures['engine_transfers_per_s']:>10,.0f}/s  "
             f"naive {figures['naive_transfers_per_s']:>8,.0f}/s  raw {figures['raw_transfers_per_s']:>10,.0f}/s  "
             f"hot {figures['hot_engine_transfers_per_s']:>10,.0f}/s  | engine/naive {figures['engine_vs_naive']:.1f}x  "
-            f"engine/raw {figures['engine_vs_raw']:.0%}  hot/uniform {figures['hot_vs_uniform']:.0%}"
+            f"engine/raw {figures['engine_vs_raw']:.0%}  hot/uniform {figures['hot_vs_uniform']:.0%}  "
+            f"witness costs engine {figures['witness_engine_cost']:+.1%} naive {figures['witness_naive_cost']:+.1%}"
         )
     if args.json:
         print(json.dumps({k: {f: round(v, 3) for f, v in figs.items()} for k, figs in result.items()}))

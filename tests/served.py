@@ -31,6 +31,7 @@ def serve(
             stderr=subprocess.STDOUT,
             cwd=cwd,
             env=env,
+            start_new_session=True,  # a group of its own: a test may kill it with its projection process
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -49,3 +50,15 @@ def serve(
         raise
     found = re.search(r"Operator key \(shown once, keep it\): (sk_test_\S+)", log.read_text())
     return proc, base, found.group(1) if found else None
+
+
+def funded_payer(http: httpx.Client, operator: str) -> tuple[str, dict[str, str]]:
+    """A new merchant's id, and the headers of a new customer whose USD wallet holds 1.00."""
+    op = {"Authorization": f"Bearer {operator}"}
+    merchant = http.post("/v1/merchants", json={"name": "m"}, headers=op).json()["id"]
+    customer = http.post("/v1/customers", json={"name": "c"}, headers=op).json()
+    key = {"Authorization": f"Bearer {customer['api_key']['secret']}"}
+    top_up = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"}
+    funded = http.post("/v1/topups", json=top_up, headers=key)
+    assert funded.status_code == 201, funded.text
+    return merchant, key

@@ -143,6 +143,8 @@ class ErrorCode(enum.StrEnum):
     store_unavailable = "store_unavailable"
     outcome_unknown = "outcome_unknown"
     storage_full = "storage_full"
+    store_rolled_back = "store_rolled_back"
+    witness_off = "witness_off"
     engine_closed = "engine_closed"
     engine_failed = "engine_failed"
     journal_chain_broken = "journal_chain_broken"

@@ -25,8 +25,9 @@ from nacl.signing import SigningKey
 from farthing.domain.channels import hashchain, vouchers
 from farthing.domain.channels.ids import channel_number, public_channel_id
 from farthing.paywall import Budget, Client
+from served import free_port
 
-from .conftest import Server, _free_port
+from .conftest import Server
 from .helpers import auth, balances, party, top_up
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -60,7 +61,7 @@ def shop(server: Server) -> Shop:
 
 
 def start(example: str, server: Server, shop: Shop, tmp_path: Path, store: Path | None = None) -> App:
-    port = _free_port()
+    port = free_port()
     store = store or tmp_path / f"{example}.db"
     log = tmp_path / f"{example}-{port}.log"
     with log.open("wb") as out:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from served import serve
+from served import funded_payer, serve
 
 
 @pytest.fixture
@@ -50,12 +50,7 @@ def test_a_full_disk_refuses_writes_as_storage_full_and_reads_go_on(small_disk: 
     proc, base, operator = serve(db, tmp_path / "serve.log")
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
-            op = {"Authorization": f"Bearer {operator}"}
-            merchant = http.post("/v1/merchants", json={"name": "m"}, headers=op).json()["id"]
-            customer = http.post("/v1/customers", json={"name": "c"}, headers=op).json()
-            key = {"Authorization": f"Bearer {customer['api_key']['secret']}"}
-            top_up = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"}
-            assert http.post("/v1/topups", json=top_up, headers=key).status_code == 201
+            merchant, key = funded_payer(http, operator)
             body = {"merchant": merchant, "amount": "0.01", "currency": "USD"}
             assert http.post("/v1/payments", json=body, headers={**key, "Idempotency-Key": "a"}).status_code == 201
 

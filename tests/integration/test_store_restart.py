@@ -18,7 +18,7 @@ import pytest
 
 from commit_cutter import CommitCutter
 from pg_cluster import Cluster
-from served import serve
+from served import funded_payer, serve
 
 pytestmark = pytest.mark.postgres
 
@@ -42,13 +42,7 @@ def _serve(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
 def _payer(http: httpx.Client, operator: str) -> tuple[Callable[[str], httpx.Response], dict[str, str]]:
     """A customer whose USD wallet holds 1.00: a function paying 0.01 to a merchant with an
     Idempotency-Key, and the customer's headers."""
-    op = {"Authorization": f"Bearer {operator}"}
-    merchant = http.post("/v1/merchants", json={"name": "m"}, headers=op).json()["id"]
-    customer = http.post("/v1/customers", json={"name": "c"}, headers=op).json()
-    key = {"Authorization": f"Bearer {customer['api_key']['secret']}"}
-    top_up = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"}
-    funded = http.post("/v1/topups", json=top_up, headers=key)
-    assert funded.status_code == 201, funded.text
+    merchant, key = funded_payer(http, operator)
 
     def pay(idem: str) -> httpx.Response:
         body = {"merchant": merchant, "amount": "0.01", "currency": "USD"}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from urllib.parse import parse_qs, urlsplit
 
+from farthing.adapters.witness import WitnessFile
 from farthing.engine.store import Store
 from farthing.errors import ErrorCode, StoreError
 
@@ -23,13 +25,28 @@ def sqlite_path(url: str) -> tuple[str, dict[str, str]]:
     return path, options
 
 
+def witness_for(sqlite_file: str | None, durable: bool = True) -> WitnessFile | None:
+    """The witness of a store: `FARTHING_WITNESS` names its file (`off`: none); by default a SQLite
+    file's is beside it (`<file>-witness`), and a PostgreSQL database has none (its own replicas and
+    WAL archive are the places to keep; set FARTHING_WITNESS to a local file to have one)."""
+    chosen = os.environ.get("FARTHING_WITNESS", "")
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return WitnessFile(chosen, durable)
+    if sqlite_file is None or sqlite_file == ":memory:" or sqlite_file.startswith("file:"):
+        return None
+    return WitnessFile(sqlite_file + "-witness", durable)
+
+
 def open_store(url: str | None = None) -> Store:
-    """The store for `url` (default: farthing.db in the working directory), schema migrated."""
+    """The store for `url` (default: farthing.db in the working directory), schema migrated, with its
+    witness (`witness_for`)."""
     url = url or DEFAULT_PATH
     if url.startswith(("postgresql://", "postgres://")):
         from farthing.adapters.store_postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, witness_for(None))
     if url.startswith("sqlite:"):
         path, options = sqlite_path(url)
     elif "://" in url:
@@ -44,7 +61,8 @@ def open_store(url: str | None = None) -> Store:
     unknown = set(options) - {"synchronous"}
     if unknown:
         raise StoreError(ErrorCode.database_url_invalid, f"unknown SQLite URL options: {', '.join(sorted(unknown))}")
-    return SqliteStore(path, synchronous=options.get("synchronous", "FULL"))
+    synchronous = options.get("synchronous", "FULL")
+    return SqliteStore(path, synchronous, witness_for(path, durable=synchronous.upper() != "OFF"))
 
 
 def storage_damage(url: str | None = None) -> list[str]:

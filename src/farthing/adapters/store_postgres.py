@@ -23,7 +23,7 @@ from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
-from farthing.engine.store import BatchCommit, Changes, Head
+from farthing.engine.store import BatchCommit, Changes, Head, Witness, witness_commit
 from farthing.errors import ErrorCode, StoreError
 
 try:
@@ -135,8 +135,9 @@ def _encode(batch: BatchCommit) -> _Rows:
 class PostgresWriter:
     """One write transaction; see `farthing.engine.store.StoreWriter`."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], witness: Witness | None = None) -> None:
         self.conn = conn
+        self.witness = witness
         self._head: Head | None = None
 
     def find_transfers(self, ids: Collection[int]) -> dict[int, Transfer]:
@@ -203,13 +204,16 @@ class PostgresWriter:
             c.commit()
         except psycopg.OperationalError as exc:  # sent: unless the server answered, it may have been applied
             raise failed(exc, c, committing=True) from exc
+        if self.witness is not None:
+            witness_commit(self.witness, rec)
 
 
 class PostgresStore:
     """The PostgreSQL store at `url` (schema migrated on open)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, witness: Witness | None = None) -> None:
         self.url = url
+        self.witness = witness
         self._conn = connect(url)
         self._reader = Link(url)
         self.reconnections = 0
@@ -238,13 +242,13 @@ class PostgresStore:
         batch, the first statement finds out and the transaction starts again on a new one (nothing was
         written yet); a failure before COMMIT changed nothing and says `store_unavailable`."""
         try:
-            w = PostgresWriter(self._writer_conn())
+            w = PostgresWriter(self._writer_conn(), self.witness)
             try:
                 w.head()
             except psycopg.OperationalError:
                 if not dropped(w.conn):
                     raise
-                w = PostgresWriter(self._writer_conn())
+                w = PostgresWriter(self._writer_conn(), self.witness)
                 w.head()
             yield w
         except psycopg.OperationalError as exc:
@@ -331,6 +335,8 @@ class PostgresStore:
     def close(self) -> None:
         self._reader.close()
         self._conn.close()
+        if self.witness is not None:
+            self.witness.close()
 
 
 @contextmanager

@@ -35,7 +35,7 @@ from farthing.clock import system_clock
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
-from farthing.engine.store import BatchCommit, Changes, Head
+from farthing.engine.store import BatchCommit, Changes, Head, Witness, witness_commit
 from farthing.errors import ErrorCode, StoreError
 
 try:
@@ -132,6 +132,10 @@ class SqliteLookups:
 class SqliteWriter(SqliteLookups):
     """One write transaction; see `farthing.engine.store.StoreWriter`."""
 
+    def __init__(self, conn: sqlite3.Connection, witness: Witness | None = None) -> None:
+        super().__init__(conn)
+        self.witness = witness
+
     def head(self) -> Head:
         batch_no, last_seq, hash_, ts = self.conn.execute(
             "SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1"
@@ -161,6 +165,8 @@ class SqliteWriter(SqliteLookups):
         c.execute(sql.INSERT_JOURNAL, sql.journal_row(rec))
         c.execute(sql.ADVANCE_HEAD, sql.head_row(rec))
         c.execute("COMMIT")
+        if self.witness is not None:
+            witness_commit(self.witness, rec)
 
 
 class WriteLock:
@@ -205,8 +211,9 @@ class WriteLock:
 class SqliteStore:
     """The SQLite store; `path` is a file (created with its schema if new)."""
 
-    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, synchronous: str = "FULL", witness: Witness | None = None) -> None:
         self.path = str(path)
+        self.witness = witness
         self.url = f"sqlite://{Path(self.path).resolve()}"
         self.synchronous = synchronous
         self._conn = connect(self.path, synchronous)
@@ -241,7 +248,7 @@ class SqliteStore:
             c.execute("BEGIN IMMEDIATE")
             try:
                 with refused_when_full():
-                    yield SqliteWriter(c)
+                    yield SqliteWriter(c, self.witness)
             finally:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
@@ -323,6 +330,8 @@ class SqliteStore:
             self._reader_conn.close()
         self._conn.close()
         self.write_lock.close()
+        if self.witness is not None:
+            self.witness.close()
 
 
 def _statements(sql: str) -> list[str]:

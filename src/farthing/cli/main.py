@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from farthing.cli.audit import audit_app, damaged, verify_ledger
+from farthing.cli.audit import fail as _fail
 from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption
 from farthing.cli.policy import policy_app
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from farthing.bootstrap import Platform
 
 app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chained ledger.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check a ledger's integrity.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(operator_app, name="operator")
@@ -48,11 +49,6 @@ def _platform(db: str | None, packs: Sequence[str] = ()) -> Iterator[Platform]:
         yield platform
     finally:
         platform.close()
-
-
-def _fail(exc: FarthingError) -> typer.Exit:
-    console.print(f"[red]error[/red] {exc.code.value}: {escape(exc.detail)}")
-    return typer.Exit(2)
 
 
 @app.command()
@@ -93,57 +89,7 @@ def demo(
         f"{result.payments_ok} payments committed, {result.payments_refused} refused (insufficient funds), "
         f"{len(payers) - 3} more payers not shown; {rate:,.0f} payments/s. Sum of all balances: {cur.format(total)}"
     )
-    _verify(store.url)
-
-
-STORAGE_DAMAGED = 3
-"""The exit code of `audit verify` when the file itself is damaged (1: the audit found rows that disagree)."""
-
-
-def _damaged(url: str | None, found: list[str]) -> typer.Exit:
-    console.print(f"[red]storage damaged[/red]: {escape(url or 'farthing.db')} is not a sound database file; "
-                  "restore it from a backup (its audit cannot be trusted until then)", soft_wrap=True)  # fmt: skip
-    for line in found[:20]:
-        console.print(f"  - {escape(line)}", soft_wrap=True)
-    return typer.Exit(STORAGE_DAMAGED)
-
-
-def _verify(url: str | None) -> None:
-    """Audit the ledger at `url`, print the report, and exit 1 if it found a problem (3 if the file is
-    damaged: its pages, not its rows)."""
-    import sqlite3
-
-    from farthing.adapters.open_store import open_store, storage_damage
-    from farthing.services.audit import verify
-
-    found = storage_damage(url)
-    if found:
-        raise _damaged(url, found)
-    try:
-        store = open_store(url)
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    try:
-        report = verify(store)
-    except sqlite3.DatabaseError as exc:  # damaged where the check did not look
-        raise _damaged(url, [str(exc)]) from exc
-    finally:
-        store.close()
-    if report.ok:
-        console.print(
-            f"[green]audit ok[/green]: {report.batches} batches, {report.events} events "
-            f"({report.accounts} accounts, {report.transfers} transfers), chain head {report.head_hash.hex()}"
-        )
-        return
-    if report.first_bad_batch is not None:
-        console.print(f"[red]audit FAILED[/red]: first bad batch {report.first_bad_batch}")
-    else:  # every batch hashes as sealed: what disagrees is a stored balance (named below)
-        console.print("[red]audit FAILED[/red]: the journal is intact, but stored balances disagree with it")
-    for problem in report.problems[:20]:
-        console.print(f"  - {problem}")
-    if len(report.problems) > 20:
-        console.print(f"  … and {len(report.problems) - 20} more")
-    raise typer.Exit(1)
+    verify_ledger(store.url)
 
 
 @app.command()
@@ -171,7 +117,7 @@ def serve(
     packs = [p for value in policy or [] for p in value.split(",") if p]
     damage = storage_damage(db)
     if damage:  # a server on a damaged file takes new payments while older ones fail: refuse to start
-        raise _damaged(db, damage)
+        raise damaged(db, damage)
     try:
         platform = open_platform(db, packs)
     except FarthingError as exc:
@@ -362,12 +308,6 @@ def simulate(
     for line in report.summary(points):
         console.print(line, highlight=False)
     console.print(f"wrote {folder}/metrics.json, metrics.csv and {page}", highlight=False)
-
-
-@audit_app.command("verify")
-def audit_verify(db: DbOption = None) -> None:
-    """Recompute the journal's hash chain and every balance; exit 1 naming the first bad batch."""
-    _verify(db)
 
 
 def _this_python() -> str:

@@ -16,6 +16,7 @@ from farthing.domain import journal
 from farthing.domain.balances import BalanceFold, LedgerEvent, UnknownReference
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState
+from farthing.domain.witness import WitnessGap
 
 
 @dataclass
@@ -27,10 +28,12 @@ class AuditReport:
     head_hash: bytes = journal.GENESIS_HASH
     problems: list[str] = field(default_factory=list)
     first_bad_batch: int | None = None
+    witness_gap: WitnessGap | None = None
+    """How the database disagrees with its witness (batches rolled back), if it does."""
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and self.witness_gap is None
 
     def fail(self, batch_no: int | None, message: str) -> None:
         if self.first_bad_batch is None and batch_no is not None:

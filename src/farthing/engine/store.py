@@ -18,6 +18,8 @@ from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, Transfer
 from farthing.domain.quick_init import quick_init
+from farthing.domain.witness import Witnessed
+from farthing.errors import ErrorCode, StoreError
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +103,25 @@ class StoreWriter(StoreLookups, Protocol):
         ...
 
 
+class Witness(Protocol):
+    """Where the journal's head is also recorded after each commit (see `farthing.domain.witness`)."""
+
+    path: str
+
+    def read(self) -> Witnessed | None: ...
+
+    def record(self, w: Witnessed) -> None: ...
+
+    def reset(self, w: Witnessed) -> None:
+        """Record `w` as the head, whatever was recorded before (the operator accepts the database's)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Store(Protocol):
     url: str
+    witness: Witness | None
 
     def writer(self) -> AbstractContextManager[StoreWriter]: ...
 
@@ -131,3 +150,16 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def witness_commit(witness: Witness, record: JournalRecord) -> None:
+    """Record a committed batch's head with the witness. The batch is committed already: if the witness
+    cannot be written, the caller cannot be told it failed, nor that it succeeded."""
+    try:
+        witness.record(Witnessed(record.batch_no, record.last_seq, record.hash))
+    except OSError as exc:
+        raise StoreError(
+            ErrorCode.outcome_unknown,
+            f"the batch was committed but its witness {witness.path} could not be written ({exc}); retry with "
+            "the same Idempotency-Key to learn the result",
+        ) from exc

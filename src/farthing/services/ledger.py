@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,9 @@ from farthing.clock import Clock, system_clock
 from farthing.engine.committer import GroupCommitter, tune_interpreter
 from farthing.engine.engine import LedgerEngine
 from farthing.errors import ErrorCode, StoreError
+from farthing.services.audit import rolled_back, start_witness, witness_gap
+
+_log = logging.getLogger("farthing.ledger")
 
 
 def open_ledger(url: str | None = None, wait_ms: float = 1.0, clock: Clock = system_clock) -> GroupCommitter:
@@ -19,6 +23,11 @@ def open_ledger(url: str | None = None, wait_ms: float = 1.0, clock: Clock = sys
     tune_interpreter()
     store = open_store(url)
     try:
+        gap = witness_gap(store)
+        if gap is not None:  # acknowledged batches are gone: taking new payments would bury the loss
+            raise rolled_back(gap)
+        if start_witness(store):
+            _log.warning("the ledger had no witness: it starts at batch %s", store.head().batch_no)
         engine = LedgerEngine(store, clock)
     except BaseException:
         store.close()
