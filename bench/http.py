@@ -9,6 +9,11 @@ In one run, on the embedded SQLite (durable: WAL, synchronous=FULL), it measures
   full run keeps the batch load on until the ledger holds 1,000,000 payments (counted from the
   merchant's wallet), as the issue asks.
 
+The server runs with this process's environment, so the cost of what an operator turns on or off is
+measured by running twice in one sitting and comparing `payments_vs_baseline`: FARTHING_WITNESS=off
+(no witness file; on by default), FARTHING_ACCESS_LOG=1 (an access line per request; off by default).
+Metrics are always counted.
+
 Needs `wrk` (Debian: apt-get install wrk).
 
     python bench/http.py            # full run (1 M payments in all, mostly through the batch route)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -19,16 +20,22 @@ def free_port() -> int:
 
 
 def serve(
-    db: str, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    db: str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    args: tuple[str, ...] = (),
+    errors: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, str | None]:
-    """Start a server on `db`, wait until it answers; its process, base URL and the operator key it
-    printed (a server on a database that already has one prints none)."""
+    """Start a server on `db` (with more `args`), wait until it answers; its process, base URL and the
+    operator key it printed (a server on a database that already has one prints none). Its output goes to
+    `log`, its standard error (its logs) too unless `errors` names a file of its own."""
     port = free_port()
-    with log.open("wb") as out:
+    with log.open("wb") as out, errors.open("wb") if errors else open(os.devnull, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "farthing.cli", "serve", "--db", db, "--port", str(port)],
+            [sys.executable, "-m", "farthing.cli", "serve", "--db", db, "--port", str(port), *args],
             stdout=out,
-            stderr=subprocess.STDOUT,
+            stderr=err if errors else subprocess.STDOUT,
             cwd=cwd,
             env=env,
             start_new_session=True,  # a group of its own: a test may kill it with its projection process

@@ -33,6 +33,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/payments/{payment_id}/refunds"): {MERCHANT},
     ("POST", "/v1/payments/{payment_id}/withdrawal"): {CUSTOMER},
     ("POST", "/v1/tax/close"): {OPERATOR},
+    ("GET", "/metrics"): {OPERATOR},
     ("GET", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/api_keys/{key_id}/revoke"): {OPERATOR, CUSTOMER},  # the key is the customer's

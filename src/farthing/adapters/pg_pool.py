@@ -77,5 +77,5 @@ class Pool:
         self._pool.close()
 
     @property
-    def stats(self) -> dict[str, int]:
-        return self._pool.get_stats()
+    def reconnections(self) -> int:
+        return int(self._pool.get_stats().get("connections_lost", 0))

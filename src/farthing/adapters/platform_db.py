@@ -90,6 +90,11 @@ class PlatformDb:
             lite.close()
 
     @property
+    def reconnections(self) -> int:
+        """Connections the pool replaced after the server dropped them (0 on SQLite)."""
+        return self._conn.reconnections if self._postgres else 0
+
+    @property
     def postgres(self) -> bool:
         return self._postgres
 

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 
 from farthing.api import (
@@ -38,6 +39,8 @@ from farthing.api import (
 )
 from farthing.api.body_guard import BodyGuard
 from farthing.api.lean_route import LeanDispatch
+from farthing.api.metrics import HttpCollector, HttpMetrics, PlatformCollector
+from farthing.api.observe import Observed
 from farthing.api.rate_limits import RateLimiter
 from farthing.api.unexpected import Unexpected
 from farthing.bootstrap import Platform
@@ -71,9 +74,15 @@ async def _keep_running(projector: Projector) -> None:
 def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     """The application; `open_platform` is called at start-up, and the platform closed at shutdown."""
 
+    registry = CollectorRegistry()
+    counts = HttpMetrics()
+    registry.register(HttpCollector(counts))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform = app.state.platform = open_platform()
+        collector = PlatformCollector(platform)
+        registry.register(collector)
         projector = Projector(platform.ledger.engine.store.url)  # keeps the history close behind
         projector.start()
         watchdog = asyncio.create_task(_keep_running(projector))
@@ -82,18 +91,26 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         try:
             yield
         finally:
+            registry.unregister(collector)
             watchdog.cancel()
             projector.close()
             platform.close()
 
     app = FastAPI(
-        middleware=[Middleware(Unexpected), Middleware(RateLimiter), Middleware(BodyGuard), Middleware(LeanDispatch)],
+        middleware=[
+            Middleware(Observed, metrics=counts),
+            Middleware(Unexpected),
+            Middleware(RateLimiter),
+            Middleware(BodyGuard),
+            Middleware(LeanDispatch),
+        ],
         title="Farthing",
         version="0.1.0",
         description="Micropayments on an exact, batched, hash-chained ledger. Errors are RFC 9457 problem+json.",
         lifespan=lifespan,
         **_telemetry(),
     )
+    app.state.metrics = registry
     problems.install(app)
     problems.document(app)
     for module in ROUTERS:

@@ -181,6 +181,7 @@ class LeanDispatch:
                 self._routes = self._learn(scope["app"])
             handler = self._routes.get((scope["method"], scope["path"]))
             if handler is not None:
+                scope["lean"] = True  # its path is its route's template (`farthing.api.observe`)
                 await self._serve(handler, scope, receive, send)
                 return
         await self.app(scope, receive, send)

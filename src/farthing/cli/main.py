@@ -1,4 +1,5 @@
-"""`farthing` commands: serve, the demo, the audit, and the policy tools (`farthing.cli.policy`)."""
+"""`farthing` commands: serve, the demo, and the groups of the modules beside this one (audit, backup and
+restore, policy, operator)."""
 
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ def serve(
     from farthing.adapters.open_store import storage_damage
     from farthing.api.app import create_app
     from farthing.bootstrap import first_run, open_platform
+    from farthing.cli.logs import configure as configure_logs
 
     packs = [p for value in policy or [] for p in value.split(",") if p]
     damage = storage_damage(db)
@@ -130,35 +132,15 @@ def serve(
     for line in lines:
         console.print(line, soft_wrap=True)
     if demo:
-        customer_key = lines[-1].rsplit(" ", 1)[-1]
-        merchant = lines[-2].split()[2].rstrip(",")
-        console.print("A first payment of a tenth of a cent:", soft_wrap=True)
-        console.print(
-            f"curl -s http://{host}:{port}/v1/payments -H 'Authorization: Bearer {customer_key}' "
-            f'-H \'Content-Type: application/json\' -d \'{{"merchant": "{merchant}", "amount": "0.001", '
-            f'"currency": "USD"}}\'',
-            soft_wrap=True,
-            highlight=False,
-            markup=False,
-        )
-        merchant_key = lines[-2].rsplit(" ", 1)[-1]
-        platform_url = f"http://{host}:{port}"
-        console.print("A paywall (from a clone of the repository), a reader paying it, and the redemption:",
-                      soft_wrap=True)  # fmt: skip
-        python = _this_python()
-        for command in (
-            f"{python} examples/articles.py --platform {platform_url} --merchant {merchant} --key {merchant_key}",
-            f"{python} examples/reader.py --platform {platform_url} --key {customer_key} "
-            "http://127.0.0.1:8001/articles/1 --repeat 3",
-            f"{python} -m farthing.cli paywall redeem --platform {platform_url} --store paywall-articles.db "
-            f"--key {merchant_key}",
-        ):
-            console.print(command, soft_wrap=True, highlight=False, markup=False)
+        _print_demo(lines, host, port)
     decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
     console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
     # Access lines are below the warning level shown: access_log=False spares formatting them per request.
-    uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_level="warning",
+    configure_logs()
+    # Access lines come from farthing.api.observe (FARTHING_ACCESS_LOG=1), with the request id and the
+    # problem code; uvicorn's own would repeat them without either. Its records go to the same handler.
+    uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_config=None,
                 access_log=False)  # fmt: skip
 
 
@@ -308,6 +290,34 @@ def simulate(
     for line in report.summary(points):
         console.print(line, highlight=False)
     console.print(f"wrote {folder}/metrics.json, metrics.csv and {page}", highlight=False)
+
+
+def _print_demo(lines: list[str], host: str, port: int) -> None:
+    """What to try next with the demo's parties: a payment with curl, and the paywall examples."""
+    customer_key = lines[-1].rsplit(" ", 1)[-1]
+    merchant = lines[-2].split()[2].rstrip(",")
+    console.print("A first payment of a tenth of a cent:", soft_wrap=True)
+    console.print(
+        f"curl -s http://{host}:{port}/v1/payments -H 'Authorization: Bearer {customer_key}' "
+        f'-H \'Content-Type: application/json\' -d \'{{"merchant": "{merchant}", "amount": "0.001", '
+        f'"currency": "USD"}}\'',
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
+    merchant_key = lines[-2].rsplit(" ", 1)[-1]
+    platform_url = f"http://{host}:{port}"
+    console.print("A paywall (from a clone of the repository), a reader paying it, and the redemption:",
+                  soft_wrap=True)  # fmt: skip
+    python = _this_python()
+    for command in (
+        f"{python} examples/articles.py --platform {platform_url} --merchant {merchant} --key {merchant_key}",
+        f"{python} examples/reader.py --platform {platform_url} --key {customer_key} "
+        "http://127.0.0.1:8001/articles/1 --repeat 3",
+        f"{python} -m farthing.cli paywall redeem --platform {platform_url} --store paywall-articles.db "
+        f"--key {merchant_key}",
+    ):
+        console.print(command, soft_wrap=True, highlight=False, markup=False)
 
 
 def _this_python() -> str:

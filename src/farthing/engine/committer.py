@@ -167,6 +167,11 @@ class GroupCommitter:
         with self.lock:
             return {a.id: a for a in self.engine.accounts(ids)}
 
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting to be taken into a batch (roughly: other threads move it as it is read)."""
+        return self._queue.qsize()
+
     def drain(self) -> None:
         """Wait until every prepared batch is written; afterwards memory equals the store."""
         with self.lock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts, e
 from farthing.domain.ledger_transfers import TransferRules
 from farthing.domain.ledger_types import Account, AccountState, PendingInfo, PendingStatus, Transfer
 from farthing.engine.store import BatchCommit, Head, OutboxEvent, Store, StoreLookups, StoreWriter
+from farthing.engine.write_stats import WriteStats
 from farthing.errors import AccountResult, BatchError, ErrorCode, TransferResult
 
 _RESOLVING = 4 | 8  # post_pending | void_pending
@@ -100,6 +102,8 @@ class LedgerEngine:
         self.max_transfer_id = 0
         """Every committed transfer id is at most this, so a larger (time-ordered, new) id needs no look-up."""
         self.batches_committed = 0
+        self.writes = WriteStats()
+        """Each committed batch's size and write time, for metrics."""
         self._inflight: list[Prepared] = []
         """Batches prepared but not yet written, oldest first (the pipelined committer keeps one or two)."""
         self._outbox: list[OutboxEvent] = []
@@ -176,7 +180,9 @@ class LedgerEngine:
             out, effects, _ = self._validate(w, requests, now_ms, ())
             if effects.event_count():
                 batch = self._seal(head, effects, now_ms)
+                started = time.perf_counter()
                 w.write(batch)
+                self.writes.record(batch.record.event_count, time.perf_counter() - started)
                 self._advance(batch, effects, now_ms)
                 self.batches_committed += 1
         return out
@@ -210,11 +216,13 @@ class LedgerEngine:
     def flush(self, prepared: Prepared) -> None:
         """Durably write a prepared batch, if the head is still where it was prepared on."""
         if prepared.batch is not None:
+            started = time.perf_counter()
             with self.store.writer() as w:
                 head = w.head()
                 if head != prepared.base_head:
                     raise HeadMoved(f"the head moved to batch {head.batch_no}: another writer committed")
                 w.write(prepared.batch, prepared.encoded)
+            self.writes.record(prepared.batch.record.event_count, time.perf_counter() - started)
             self.batches_committed += 1
         self._inflight.remove(prepared)
 

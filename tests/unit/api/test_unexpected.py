@@ -13,6 +13,7 @@ from starlette.responses import StreamingResponse
 
 from farthing.api import problems
 from farthing.api.app import create_app
+from farthing.api.observe import Observed
 from farthing.api.unexpected import Unexpected
 
 
@@ -63,6 +64,7 @@ def test_a_failure_after_the_answer_began_still_ends_the_connection() -> None:
         asyncio.run(_ask("GET", "/late"))
 
 
-def test_the_application_answers_unexpected_failures_first() -> None:
+def test_the_application_answers_unexpected_failures_first_inside_its_observation() -> None:
+    """Observed (request id, metrics, access line) sees every answer, Unexpected's 500 and 503 too."""
     app = create_app(lambda: None)  # type: ignore[arg-type, return-value]
-    assert app.user_middleware[0].cls is Unexpected
+    assert [m.cls for m in app.user_middleware[:2]] == [Observed, Unexpected]
