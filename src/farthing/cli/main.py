@@ -14,6 +14,7 @@ from rich.table import Table
 
 from farthing.cli.audit import audit_app, damaged, verify_ledger
 from farthing.cli.audit import fail as _fail
+from farthing.cli.backup import backup, restore
 from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption
 from farthing.cli.policy import policy_app
@@ -34,6 +35,8 @@ privacy_app = typer.Typer(help="Personal data at rest: erasure and master-key ro
 app.add_typer(privacy_app, name="privacy")
 paywall_app = typer.Typer(help="A merchant's paywall: redeem the channel payments it accepted.", no_args_is_help=True)
 app.add_typer(paywall_app, name="paywall")
+app.command("backup")(backup)
+app.command("restore")(restore)
 console = Console()
 
 
