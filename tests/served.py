@@ -59,13 +59,13 @@ def serve(
     return proc, base, found.group(1) if found else None
 
 
-def funded_payer(http: httpx.Client, operator: str) -> tuple[str, dict[str, str]]:
-    """A new merchant's id, and the headers of a new customer whose USD wallet holds 1.00."""
+def funded_payer(http: httpx.Client, operator: str, amount: str = "1.00") -> tuple[str, dict[str, str]]:
+    """A new merchant's id, and the headers of a new customer whose USD wallet holds `amount`."""
     op = {"Authorization": f"Bearer {operator}"}
     merchant = http.post("/v1/merchants", json={"name": "m"}, headers=op).json()["id"]
     customer = http.post("/v1/customers", json={"name": "c"}, headers=op).json()
     key = {"Authorization": f"Bearer {customer['api_key']['secret']}"}
-    top_up = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"}
+    top_up = {"amount": amount, "currency": "USD", "card_number": "4242424242424242"}
     funded = http.post("/v1/topups", json=top_up, headers=key)
     assert funded.status_code == 201, funded.text
     return merchant, key

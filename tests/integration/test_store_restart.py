@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from commit_cutter import CommitCutter
+from fault_load import restart_under_load
 from pg_cluster import Cluster
 from served import funded_payer, serve
 
@@ -123,3 +124,15 @@ def test_a_commit_whose_reply_is_lost_is_said_to_be_unknown_and_a_retry_learns_i
         proc.terminate()
         proc.wait(timeout=30)
         cutter.close()
+
+
+def test_postgres_killed_under_load_loses_and_doubles_nothing(cluster: Cluster, tmp_path: Path) -> None:
+    """Payers keep paying while PostgreSQL is killed and started again: each was told 201, 503
+    store_unavailable or 503 outcome_unknown; after retries with the same keys the ledger holds exactly one
+    payment per key, every acknowledged one among them (the longer run: bench/faults.py)."""
+    out = restart_under_load(cluster, tmp_path, payers=4, before_s=1.0, down_s=1.5, after_s=1.5)
+    assert out.told["201"] > 10, out.told
+    assert out.told["store_unavailable"] > 0, out.told  # the outage was seen, and said so
+    assert set(out.told) <= {"201", "store_unavailable", "outcome_unknown"}, out.told
+    assert not out.lost and out.balance_ok, (out.lost, out.told)
+    assert 0 <= out.recovered_s < 15, out.recovered_s
