@@ -3,9 +3,9 @@ merchant charges without asking; a charge outside the allowance waits for the pa
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
@@ -13,6 +13,8 @@ from farthing import limits
 from farthing.api.deps import (
     PRINTABLE,
     Amount,
+    CurrencyCode,
+    IdempotencyKey,
     InModel,
     PlatformDep,
     PrincipalDep,
@@ -31,7 +33,7 @@ _COUNTRY = r"^[A-Z]{2}$"
 
 class AllowanceIn(InModel):
     merchant: StrictStr = Field(examples=["mer_0123456789abcdef01234567"])
-    currency: StrictStr = Field(examples=["EUR"])
+    currency: CurrencyCode
     per_payment: Amount
     per_day: Amount
     total: Amount
@@ -111,7 +113,7 @@ def charge(
     body: ChargeIn,
     principal: PrincipalDep,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ChargeOut | JSONResponse:
     """The merchant charges the payer: within the allowance at once (no interaction), else as a payment
     that waits for the payer (status requires_authentication)."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from farthing import limits
 from farthing.api.deps import (
     Amount,
+    CurrencyCode,
+    IdempotencyKey,
     InModel,
     PlatformDep,
     PrincipalDep,
@@ -33,7 +35,7 @@ _HEX32 = r"^[0-9a-f]{64}$"
 
 class ChannelIn(InModel):
     merchant: StrictStr = Field(examples=["mer_0123456789abcdef01234567"])
-    currency: StrictStr = Field(examples=["USD"])
+    currency: CurrencyCode
     deposit: Amount
     form: Literal["voucher", "hashchain"] = Field(
         description="voucher: Ed25519-signed cumulative vouchers; hashchain: PayWord, one element per unit"
@@ -109,7 +111,7 @@ def open_channel(
     body: ChannelIn,
     principal: PrincipalDep,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ChannelOut | JSONResponse:
     """Lock a deposit for a merchant (a hold on the customer's wallet); pay on it off-ledger."""
     form = Form(body.form)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from farthing import limits
 from farthing.api.lean_route import lean_dependency
@@ -26,7 +26,38 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
 Amount = Annotated[
-    Any, Field(description='A decimal string in major units, e.g. "0.001"; never a JSON number.', examples=["0.001"])
+    Any,
+    Field(
+        description='A decimal string in major units, e.g. "0.001"; never a JSON number.',
+        examples=["0.001"],
+        # Documented as what the server accepts; checked by the money rules, whose refusals have codes of
+        # their own (`amount_float_not_allowed`, `amount_invalid`…) rather than pydantic's.
+        json_schema_extra={"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
+    ),
+]
+CurrencyCode = Annotated[
+    StrictStr,
+    Field(
+        description="An ISO 4217 code with minor units (any case)",
+        examples=["USD"],
+        json_schema_extra={"pattern": "^[A-Za-z]{3}$"},  # an unknown one is `currency_unknown`
+    ),
+]
+
+
+def _key_schema(schema: dict[str, Any]) -> None:
+    """An optional header is a string when sent (never null): 1 to 255 characters, as the server checks
+    (its refusal is `idempotency_key_invalid`, not pydantic's)."""
+    schema.pop("anyOf", None)
+    schema.update(type="string", minLength=1, maxLength=limits.idempotency_key_length_max)
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        description="Retries with the same key and body apply once and answer the first result",
+        json_schema_extra=_key_schema,
+    ),
 ]
 
 

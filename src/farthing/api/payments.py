@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 from pydantic_core import to_json
@@ -14,6 +14,8 @@ from farthing import limits
 from farthing.api.deps import (
     PRINTABLE,
     Amount,
+    CurrencyCode,
+    IdempotencyKey,
     InModel,
     PlatformDep,
     PrincipalDep,
@@ -45,7 +47,7 @@ class EvidenceIn(InModel):
 class PaymentIn(InModel):
     merchant: StrictStr = Field(examples=["mer_0123456789abcdef01234567"])
     amount: Amount
-    currency: StrictStr = Field(examples=["USD"])
+    currency: CurrencyCode
     reference: StrictStr | None = Field(default=None, max_length=255, pattern=PRINTABLE, examples=["article-42"])
     capture: StrictBool = Field(default=True, description="false places a hold, to capture or void later")
     hold_expires_s: StrictInt = Field(
@@ -65,6 +67,11 @@ class PaymentIn(InModel):
 
 
 class BatchPaymentIn(PaymentIn):
+    """An item's amount or currency that is refused is that item's answer, not the batch's (the batch
+    answers 200, one result each): the schema leaves them open, as the server does."""
+
+    amount: Any = Field(description='A decimal string in major units, e.g. "0.001"', examples=["0.001"])
+    currency: StrictStr = Field(examples=["USD"])
     idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=255)
 
 
@@ -100,7 +107,7 @@ async def create_payment(
     body: PaymentIn,
     principal: PrincipalDep,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> PaymentOut | JSONResponse:
     """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
     `Idempotency-Key` and body answer the first result and move nothing again."""
@@ -124,7 +131,7 @@ def create_payments(
     body: BatchIn,
     principal: PrincipalDep,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
     order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""

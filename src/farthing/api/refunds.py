@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from farthing.api.deps import (
     Amount,
+    IdempotencyKey,
     InModel,
     PlatformDep,
     PrincipalDep,
@@ -48,7 +49,7 @@ def create_refund(
     principal: PrincipalDep,
     platform: PlatformDep,
     body: RefundIn | None = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> RefundOut | JSONResponse:
     """Refund all or part of a payment (merchant key); refunds never pass what was paid in total.
     The platform keeps its fee."""
@@ -74,7 +75,7 @@ def withdraw_payment(
     payment_id: str,
     principal: PrincipalDep,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> RefundOut | JSONResponse:
     """Withdraw from a purchase (customer key), by the consumer's right the currency's policy gives
     (14 days in the EU, 7 in Korea): all that is left of the payment comes back, its added tax too.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictStr
 
 from farthing import limits
 from farthing.api.deps import (
     Amount,
+    CurrencyCode,
+    IdempotencyKey,
     InModel,
     PlatformDep,
     PrincipalDep,
@@ -28,7 +30,7 @@ router = APIRouter()
 
 class TopUpIn(InModel):
     amount: Amount
-    currency: StrictStr = Field(examples=["USD"])
+    currency: CurrencyCode
     card_number: StrictStr = Field(examples=["4242424242424242"])
 
 
@@ -151,7 +153,7 @@ def create_topup(
     body: TopUpIn,
     principal: PrincipalDep,
     platform: PlatformDep,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> TopUpOut | JSONResponse:
     """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002
     declines, 4000002500003155 needs authentication). Authorised, booked, then captured; a retry with
