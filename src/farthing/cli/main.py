@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,7 +21,7 @@ from farthing.cli.options import DbOption
 from farthing.cli.policy import policy_app
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
-from farthing.errors import FarthingError, PlatformError
+from farthing.errors import ErrorCode, FarthingError, PlatformError
 
 if TYPE_CHECKING:
     from farthing.bootstrap import Platform
@@ -110,8 +111,11 @@ def serve(
             help="a policy pack deciding the payments in its currency (repeat: --policy eu-de --policy kr)",
         ),
     ] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM, chain first)")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
 ) -> None:
-    """Serve the HTTP API (docs at /docs); prints an operator key on first start."""
+    """Serve the HTTP API (docs at /docs); prints an operator key on first start. With --tls-cert and
+    --tls-key it serves HTTPS itself; behind a reverse proxy that terminates TLS it needs neither."""
     import uvicorn
 
     from farthing.adapters.open_store import storage_damage
@@ -120,6 +124,7 @@ def serve(
     from farthing.cli.logs import configure as configure_logs
 
     packs = [p for value in policy or [] for p in value.split(",") if p]
+    tls = _tls(tls_cert, tls_key)
     damage = storage_damage(db)
     if damage:  # a server on a damaged file takes new payments while older ones fail: refuse to start
         raise damaged(db, damage)
@@ -137,14 +142,26 @@ def serve(
     if demo:
         _print_demo(lines, host, port)
     decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
-    console.print(f"Farthing API on http://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
+    scheme = "https" if tls else "http"
+    console.print(f"Farthing API on {scheme}://{host}:{port} (docs: /docs), ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
-    # Access lines are below the warning level shown: access_log=False spares formatting them per request.
     configure_logs()
     # Access lines come from farthing.api.observe (FARTHING_ACCESS_LOG=1), with the request id and the
     # problem code; uvicorn's own would repeat them without either. Its records go to the same handler.
     uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_config=None,
-                access_log=False)  # fmt: skip
+                access_log=False, **tls)  # fmt: skip
+
+
+def _tls(cert: Path | None, key: Path | None) -> dict[str, str]:
+    """uvicorn's TLS settings: both files or neither, each readable; exits 2 saying what is missing."""
+    if cert is None and key is None:
+        return {}
+    if cert is None or key is None:
+        raise _fail(PlatformError(ErrorCode.validation_failed, "HTTPS needs both --tls-cert and --tls-key"))
+    for path in (cert, key):
+        if not path.is_file():
+            raise _fail(PlatformError(ErrorCode.validation_failed, f"{path} is not a readable file"))
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
 @tax_app.command("close")
