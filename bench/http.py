@@ -5,6 +5,8 @@ In one run, on the embedded SQLite (durable: WAL, synchronous=FULL), it measures
 - the same load against a minimal FastAPI endpoint that does no work (the same server stack), as the
   baseline for the ratio;
 - batch payments: `POST /v1/payments/batch` with 1,000 payments a request: payments/s;
+- `GET /v1/payments?limit=100` for the merchant that received them all: median of 20, once the history
+  projection caught up (target ≤ 20 ms with a million payments);
 - the server's resident memory (RSS) after all of it, and its child's (the history projection): the
   full run keeps the batch load on until the ledger holds 1,000,000 payments (counted from the
   merchant's wallet), as the issue asks.
@@ -36,6 +38,7 @@ import json
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import tempfile
 import time
@@ -123,6 +126,22 @@ def taken(base: str, merchant_key: str) -> int:
     return int(Decimal(wallet["credits_posted"]) / Decimal("0.001"))
 
 
+def listing_ms(base: str, merchant_key: str) -> float:
+    """The median time of `GET /v1/payments?limit=100` for the merchant that received every payment, once
+    the history projection has caught up (its first call waits for that), on the loopback."""
+    headers = {"Authorization": f"Bearer {merchant_key}"}
+    params = {"currency": "USD", "limit": "100"}
+    with httpx.Client(base_url=base, headers=headers, timeout=600) as http:
+        http.get("/v1/payments", params=params).raise_for_status()
+        times = []
+        for _ in range(20):
+            started = time.perf_counter()
+            r = http.get("/v1/payments", params=params)
+            times.append((time.perf_counter() - started) * 1000)
+            assert r.status_code == 200 and len(r.json()["data"]) == 100, r.text
+    return statistics.median(times)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -201,7 +220,9 @@ def main() -> None:
             rest_s = max(2, int((target - payments_taken) / (batch["requests_per_s"] * 1000) * 1.05) + 1)
             wrk(f"{base}/v1/payments/batch", batch_body, key, rest_s, 4, folder)
             payments_taken = taken(base, merchant_key)
+        list_ms = listing_ms(base, merchant_key)
         figures = {
+            "list_100_ms_p50": list_ms,
             "payments_per_s": single["requests_per_s"],
             "payments_p50_ms": single["p50_ms"],
             "payments_p99_ms": single["p99_ms"],
@@ -220,6 +241,10 @@ def main() -> None:
             f"endpoint: {figures['baseline_requests_per_s']:,.0f}/s)"
         )
         print(f"POST /v1/payments/batch {figures['batch_payments_per_s']:>9,.0f} payments/s (1,000 a request)")
+        print(
+            f"GET /v1/payments?limit=100 {list_ms:.1f} ms (median of 20, the merchant's newest of "
+            f"{payments_taken:,.0f})"
+        )
         child_mb = figures["server_children_rss_mb"]
         print(f"server RSS {figures['server_rss_mb']:.0f} MB (and {child_mb:.0f} MB in the history projection's "
               f"process) after about {payments_taken:,.0f} payments")  # fmt: skip

@@ -28,6 +28,7 @@ from farthing.api import (
     keys,
     overrides,
     parties,
+    payment_list,
     payments,
     privacy,
     problems,
@@ -47,8 +48,8 @@ from farthing.bootstrap import Platform
 from farthing.services import heap
 from farthing.services.projector import Projector
 
-ROUTERS = (payments, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security, allowances, privacy,
-           overrides, auth, health)  # fmt: skip
+ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
+           allowances, privacy, overrides, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
 
