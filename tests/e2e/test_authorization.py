@@ -39,6 +39,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/api_keys"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/api_keys/{key_id}/revoke"): {OPERATOR, CUSTOMER},  # the key is the customer's
     ("POST", "/v1/webhook_endpoints"): {MERCHANT},
+    ("GET", "/v1/webhook_endpoints"): {MERCHANT},
+    ("PATCH", "/v1/webhook_endpoints/{endpoint_id}"): {MERCHANT},
+    ("DELETE", "/v1/webhook_endpoints/{endpoint_id}"): {MERCHANT},
     ("GET", "/v1/webhook_endpoints/{endpoint_id}/attempts"): {MERCHANT},
     ("POST", "/v1/webhook_endpoints/{endpoint_id}/redeliver"): {MERCHANT},
     ("POST", "/v1/channels"): {CUSTOMER},
@@ -140,6 +143,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/payments/batch": {"payments": [pay]},
         "/v1/webhook_endpoints": {"url": "http://127.0.0.1:9/hooks"},
         "/v1/webhook_endpoints/{endpoint_id}/redeliver": {"event_id": event},
+        "/v1/webhook_endpoints/{endpoint_id}": {"events": ["refund.created"]},
         "/v1/payments/{payment_id}/refunds": {"amount": "0.01"},
         "/v1/payments/{payment_id}/capture": {"amount": "0.01"},
         "/v1/tax/close": {"period": "2026-01"},
@@ -200,6 +204,13 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             if path == "/v1/api_keys/{key_id}/roll":  # the customer's spare key was revoked above: roll a fresh one
                 fresh = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key)).json()["id"]
                 url = server.base + path.format(key_id=fresh)
+            if (method, path) == ("DELETE", "/v1/webhook_endpoints/{endpoint_id}"):  # a fresh one to delete each
+                fresh = httpx.post(
+                    f"{server.base}/v1/webhook_endpoints",
+                    json={"url": "http://127.0.0.1:9/x"},
+                    headers=auth(merchant_key),
+                ).json()["id"]
+                url = server.base + path.format(endpoint_id=fresh)
             if path == "/v1/auth/passkey_ceremonies/{ceremony_id}/complete":  # a sign-in ceremony is used once
                 signin = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies").json()["ceremony"]
                 url = server.base + path.format(ceremony_id=signin)

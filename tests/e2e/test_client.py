@@ -162,6 +162,11 @@ def test_both_clients_cover_keys_webhooks_channels_allowances_and_batches(server
         endpoint = merchant.webhook_endpoints.create(url="https://merchant.example/hooks")
         assert isinstance(endpoint, WebhookEndpoint) and endpoint.secret.startswith("whsec_")
         assert merchant.webhook_endpoints.attempts(endpoint.id) == []
+        changed = merchant.webhook_endpoints.update(endpoint.id, events=["refund.created"])
+        assert changed.events == ["refund.created"] and changed.url == endpoint.url
+        assert [e.id for e in merchant.webhook_endpoints.list()] == [endpoint.id]
+        merchant.webhook_endpoints.delete(endpoint.id)
+        assert merchant.webhook_endpoints.list() == []
         made_key = merchant.api_keys.create(scopes=["read"])
         assert isinstance(made_key, ApiKey) and made_key.secret and made_key.scopes == ["read"]
         rolled = merchant.api_keys.roll(made_key.id, overlap_s=0)

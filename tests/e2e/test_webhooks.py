@@ -158,3 +158,50 @@ def test_retries_are_configurable_and_a_skipped_event_can_be_redelivered(server:
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
     r = httpx.post(f"{server.base}/v1/webhook_endpoints", json={**body, "attempts_max": 0}, headers=auth(merchant_key))
     assert (r.status_code, r.json()["code"]) == (422, "validation_failed")
+
+
+def test_endpoints_are_listed_filtered_moved_and_deleted(server: Server) -> None:
+    merchant, merchant_key = party(server, "merchant", "Managed hooks")
+    _, key = party(server, "customer", "Payer")
+    top_up(server, key, "1.00")
+    first, second = Receiver(failures=0), Receiver(failures=0)
+    try:
+        made = httpx.post(f"{server.base}/v1/webhook_endpoints", headers=auth(merchant_key),
+                          json={"url": first.url, "events": ["payment.canceled"]})  # fmt: skip
+        assert made.status_code == 201 and made.json()["events"] == ["payment.canceled"], made.text
+        endpoint = made.json()["id"]
+        listed = httpx.get(f"{server.base}/v1/webhook_endpoints", headers=auth(merchant_key)).json()
+        assert [(e["id"], e["url"], e["events"]) for e in listed] == [(endpoint, first.url, ["payment.canceled"])]
+        assert "secret" not in listed[0]
+
+        body = {"merchant": merchant, "amount": "0.10", "currency": "USD"}
+        httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).raise_for_status()
+        hold = httpx.post(f"{server.base}/v1/payments", json={**body, "capture": False}, headers=auth(key)).json()
+        httpx.post(f"{server.base}/v1/payments/{hold['id']}/void", headers=auth(merchant_key)).raise_for_status()
+        deadline = time.monotonic() + 30
+        while not first.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert [json.loads(b)["type"] for _, b in first.received] == ["payment.canceled"]  # nothing else
+
+        moved = httpx.patch(f"{server.base}/v1/webhook_endpoints/{endpoint}", headers=auth(merchant_key),
+                            json={"url": second.url, "events": []})  # fmt: skip
+        assert moved.status_code == 200 and moved.json()["events"] == [] and moved.json()["url"] == second.url
+        httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).raise_for_status()
+        deadline = time.monotonic() + 30
+        while not second.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [json.loads(b)["type"] for _, b in second.received] == ["payment.succeeded"]
+
+        gone = httpx.delete(f"{server.base}/v1/webhook_endpoints/{endpoint}", headers=auth(merchant_key))
+        assert gone.status_code == 200 and gone.json()["deleted"] is True
+        httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).raise_for_status()
+        time.sleep(0.5)
+        assert len(second.received) == 1 and httpx.get(f"{server.base}/v1/webhook_endpoints",
+                                                        headers=auth(merchant_key)).json() == []  # fmt: skip
+        unknown = httpx.post(f"{server.base}/v1/webhook_endpoints", headers=auth(merchant_key),
+                             json={"url": first.url, "events": ["payment.refunded"]})  # fmt: skip
+        assert unknown.status_code == 422
+    finally:
+        first.close()
+        second.close()

@@ -8,11 +8,13 @@ from typing import Any
 from farthing.adapters.platform_db import PlatformDb
 from farthing.domain.webhooks import Attempt, Endpoint, Redelivery
 
-_ENDPOINT = "e.id, e.party_id, e.url, e.secret, e.cursor, e.attempt, e.attempts_max"
+_ENDPOINT = "e.id, e.party_id, e.url, e.secret, e.cursor, e.attempt, e.attempts_max, e.events"
+_LIVE = "e.deleted_ms IS NULL"
 
 
 def _endpoint(r: tuple[Any, ...]) -> Endpoint:
-    return Endpoint(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5]), int(r[6]))
+    events = tuple(t for t in str(r[7]).split(",") if t)
+    return Endpoint(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5]), int(r[6]), events)
 
 
 class WebhookTable:
@@ -25,14 +27,29 @@ class WebhookTable:
     def add(self, endpoint: Endpoint, created_ms: int) -> None:
         e = endpoint
         self.db.query(
-            "INSERT INTO webhook_endpoints (id, party_id, url, secret, cursor, attempts_max, created_ms) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (e.id, e.party_id, e.url, e.secret, e.cursor, e.attempts_max, created_ms),
+            "INSERT INTO webhook_endpoints (id, party_id, url, secret, cursor, attempts_max, created_ms, events) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.id, e.party_id, e.url, e.secret, e.cursor, e.attempts_max, created_ms, ",".join(e.events)),
         )
 
     def owner(self, endpoint_id: str) -> str | None:
-        rows = self.db.query("SELECT party_id FROM webhook_endpoints WHERE id = ?", (endpoint_id,))
+        rows = self.db.query(f"SELECT party_id FROM webhook_endpoints e WHERE id = ? AND {_LIVE}", (endpoint_id,))
         return str(rows[0][0]) if rows else None
+
+    def of_party(self, party_id: str) -> list[Endpoint]:
+        rows = self.db.query(
+            f"SELECT {_ENDPOINT} FROM webhook_endpoints e WHERE e.party_id = ? AND {_LIVE} ORDER BY e.created_ms, e.id",
+            (party_id,),
+        )
+        return [_endpoint(r) for r in rows]
+
+    def change(self, endpoint_id: str, url: str, events: tuple[str, ...]) -> None:
+        self.db.query(
+            "UPDATE webhook_endpoints SET url = ?, events = ? WHERE id = ?", (url, ",".join(events), endpoint_id)
+        )
+
+    def delete(self, endpoint_id: str, now_ms: int) -> None:
+        self.db.query("UPDATE webhook_endpoints SET deleted_ms = ? WHERE id = ?", (now_ms, endpoint_id))
 
     def attempts(self, endpoint_id: str) -> list[Attempt]:
         rows = self.db.query(
@@ -52,15 +69,17 @@ class WebhookTable:
         )
 
     def due(self, now_ms: int) -> list[Endpoint]:
-        rows = self.db.query(f"SELECT {_ENDPOINT} FROM webhook_endpoints e WHERE e.next_attempt_ms <= ?", (now_ms,))
+        rows = self.db.query(
+            f"SELECT {_ENDPOINT} FROM webhook_endpoints e WHERE e.next_attempt_ms <= ? AND {_LIVE}", (now_ms,)
+        )
         return [_endpoint(r) for r in rows]
 
-    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str]]:
+    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str, str]]:
         rows = self.db.query(
-            "SELECT id, event_id, body FROM outbox WHERE party_id = ? AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id, event_id, type, body FROM outbox WHERE party_id = ? AND id > ? ORDER BY id LIMIT ?",
             (party_id, cursor, limit),
         )
-        return [(int(i), str(e), str(b)) for i, e, b in rows]
+        return [(int(i), str(e), str(t), str(b)) for i, e, t, b in rows]
 
     def back_off(self, endpoint_id: str, attempt: int, next_attempt_ms: int) -> None:
         self.db.query(
@@ -78,10 +97,10 @@ class WebhookTable:
         rows = self.db.query(
             f"SELECT r.id, {_ENDPOINT}, o.event_id, o.body FROM webhook_redeliveries r "
             "JOIN webhook_endpoints e ON e.id = r.endpoint_id JOIN outbox o ON o.event_id = r.event_id "
-            "WHERE r.attempted_ms IS NULL ORDER BY r.id LIMIT ?",
+            f"WHERE r.attempted_ms IS NULL AND {_LIVE} ORDER BY r.id LIMIT ?",
             (limit,),
         )
-        return [Redelivery(int(r[0]), _endpoint(r[1:8]), str(r[8]), str(r[9])) for r in rows]
+        return [Redelivery(int(r[0]), _endpoint(r[1:9]), str(r[9]), str(r[10])) for r in rows]
 
     def redelivered(self, redelivery_id: int, now_ms: int) -> None:
         self.db.query("UPDATE webhook_redeliveries SET attempted_ms = ? WHERE id = ?", (now_ms, redelivery_id))

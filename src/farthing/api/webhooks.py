@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 from farthing import limits
 from farthing.api.deps import PRINTABLE, InModel, KeyHeader, PlatformDep, PrincipalDep, replays
 from farthing.api.remembered import remembered
+from farthing.domain.webhooks import EVENT_TYPES, Endpoint
 
 router = APIRouter()
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class EndpointIn(InModel):
@@ -23,6 +25,12 @@ class EndpointIn(InModel):
     attempts_max: StrictInt = Field(
         default=8, ge=1, le=limits.webhook_attempts_max, description="delivery attempts per event before skipping it"
     )
+    events: list[EventType] = Field(default=[], max_length=len(EVENT_TYPES), description="only these; [] for all")
+
+
+class EndpointChangeIn(InModel):
+    url: StrictStr | None = Field(default=None, min_length=8, max_length=2048, pattern=PRINTABLE)
+    events: list[EventType] | None = Field(default=None, max_length=len(EVENT_TYPES), description="[] for all")
 
 
 class EndpointOut(BaseModel):
@@ -31,6 +39,23 @@ class EndpointOut(BaseModel):
     url: str
     secret: str = Field(description="whsec_…: verify deliveries with it (Standard Webhooks).")
     attempts_max: int
+    events: list[str] = Field(description="the event types it is sent; [] for every type")
+
+
+class EndpointSummaryOut(BaseModel):
+    """An endpoint as listed or changed: its secret was shown once, when it was made."""
+
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    url: str
+    attempts_max: int
+    events: list[str]
+
+
+class DeletedOut(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    deleted: Literal[True] = True
 
 
 class RedeliverIn(InModel):
@@ -71,8 +96,9 @@ def create_endpoint(
     up to `attempts_max` times per event."""
 
     def make() -> EndpointOut:
-        endpoint_id, secret = platform.webhooks.create_endpoint(principal, body.url, body.attempts_max)
-        return EndpointOut(id=endpoint_id, url=body.url, secret=secret, attempts_max=body.attempts_max)
+        endpoint_id, secret = platform.webhooks.create_endpoint(principal, body.url, body.attempts_max, body.events)
+        return EndpointOut(id=endpoint_id, url=body.url, secret=secret, attempts_max=body.attempts_max,
+                           events=list(dict.fromkeys(body.events)))  # fmt: skip
 
     return remembered(platform, principal, idempotency_key, "webhook_endpoints", body, make)
 
@@ -94,3 +120,28 @@ def redeliver(endpoint_id: str, body: RedeliverIn, principal: PrincipalDep, plat
 def list_attempts(endpoint_id: str, principal: PrincipalDep, platform: PlatformDep) -> list[AttemptOut]:
     """Every delivery attempt to the endpoint, oldest first: event, attempt number, answer or error."""
     return [AttemptOut(**dataclasses.asdict(a)) for a in platform.webhooks.attempts(principal, endpoint_id)]
+
+
+@router.get("/v1/webhook_endpoints", response_model=list[EndpointSummaryOut], tags=["webhooks"])
+def list_endpoints(principal: PrincipalDep, platform: PlatformDep) -> list[EndpointSummaryOut]:
+    """Your endpoints (merchant key), the oldest first; deleted ones are gone."""
+    return [_summary(e) for e in platform.webhooks.endpoints(principal)]
+
+
+@router.patch("/v1/webhook_endpoints/{endpoint_id}", response_model=EndpointSummaryOut, tags=["webhooks"])
+def change_endpoint(
+    endpoint_id: str, body: EndpointChangeIn, principal: PrincipalDep, platform: PlatformDep
+) -> EndpointSummaryOut:
+    """A new URL or event types for an endpoint; events it has yet to receive go by the new settings."""
+    return _summary(platform.webhooks.change_endpoint(principal, endpoint_id, body.url, body.events))
+
+
+@router.delete("/v1/webhook_endpoints/{endpoint_id}", response_model=DeletedOut, tags=["webhooks"])
+def delete_endpoint(endpoint_id: str, principal: PrincipalDep, platform: PlatformDep) -> DeletedOut:
+    """Send nothing more to the endpoint."""
+    platform.webhooks.delete_endpoint(principal, endpoint_id)
+    return DeletedOut(id=endpoint_id)
+
+
+def _summary(e: Endpoint) -> EndpointSummaryOut:
+    return EndpointSummaryOut(id=e.id, url=e.url, attempts_max=e.attempts_max, events=list(e.events))

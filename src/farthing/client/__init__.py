@@ -57,6 +57,7 @@ from farthing.client.models import (
     Wallet,
     WebhookAttempt,
     WebhookEndpoint,
+    WebhookEndpointInfo,
     build,
 )
 from farthing.client.webhooks import WebhookVerificationError, verify_webhook
@@ -66,7 +67,8 @@ __all__ = [
     "BatchItem", "CardError", "Channel", "ConflictError", "Farthing", "FarthingAPIError", "ForbiddenError",
     "InsufficientFundsError", "InvalidRequestError", "NotFoundError", "Party", "Payment", "PaymentRefusedError",
     "PolicyDeniedError", "RateLimitedError", "Redemption", "Refund", "ServiceUnavailableError", "TopUp",
-    "Transaction", "Wallet", "WebhookAttempt", "WebhookEndpoint", "WebhookVerificationError", "verify_webhook",
+    "Transaction", "Wallet", "WebhookAttempt", "WebhookEndpoint", "WebhookEndpointInfo", "WebhookVerificationError",
+    "verify_webhook",
 ]  # fmt: skip
 
 IN_FLIGHT_RETRIES = 40

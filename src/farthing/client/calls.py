@@ -29,6 +29,7 @@ from farthing.client.models import (
     Wallet,
     WebhookAttempt,
     WebhookEndpoint,
+    WebhookEndpointInfo,
     build,
 )
 
@@ -239,10 +240,24 @@ class ApiKeys(Resource):
 
 
 class WebhookEndpoints(Resource):
-    def create(self, *, url: str, attempts_max: int = 8, idempotency_key: str | None = None) -> WebhookEndpoint:
-        body = {"url": url, "attempts_max": attempts_max}
+    def create(
+        self, *, url: str, attempts_max: int = 8, events: Sequence[str] = (), idempotency_key: str | None = None
+    ) -> WebhookEndpoint:
+        body = {"url": url, "attempts_max": attempts_max, "events": list(events)}
         return self._run(Call("POST", "/v1/webhook_endpoints", one(WebhookEndpoint), body, idempotent=True,
                               key=idempotency_key))  # fmt: skip
+
+    def list(self) -> list[WebhookEndpointInfo]:
+        return self._run(Call("GET", "/v1/webhook_endpoints", many(WebhookEndpointInfo)))
+
+    def update(
+        self, endpoint_id: str, *, url: str | None = None, events: Sequence[str] | None = None
+    ) -> WebhookEndpointInfo:
+        body = _given(url=url, events=None if events is None else list(events))
+        return self._run(Call("PATCH", f"/v1/webhook_endpoints/{endpoint_id}", one(WebhookEndpointInfo), body))
+
+    def delete(self, endpoint_id: str) -> Any:
+        return self._run(Call("DELETE", f"/v1/webhook_endpoints/{endpoint_id}", as_json))
 
     def attempts(self, endpoint_id: str) -> list[WebhookAttempt]:
         return self._run(Call("GET", f"/v1/webhook_endpoints/{endpoint_id}/attempts", many(WebhookAttempt)))

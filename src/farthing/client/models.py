@@ -113,6 +113,18 @@ class WebhookEndpoint:
     secret: str
     """whsec_…: give it to `verify_webhook` with each delivery."""
     attempts_max: int
+    events: list[str]
+    """The event types it is sent; empty: every type."""
+
+
+@dataclass(frozen=True)
+class WebhookEndpointInfo:
+    """An endpoint as listed or changed (its secret was shown once, when it was made)."""
+
+    id: str
+    url: str
+    attempts_max: int
+    events: list[str]
 
 
 @dataclass(frozen=True)

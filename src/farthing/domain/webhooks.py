@@ -16,6 +16,24 @@ class Endpoint:
     attempt: int
     """Failed attempts at the event after `cursor`."""
     attempts_max: int
+    events: tuple[str, ...] = ()
+    """The event types it takes; empty: every type."""
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+EVENT_TYPES = (
+    "payment.succeeded",
+    "payment.requires_capture",
+    "payment.requires_authentication",
+    "payment.canceled",
+    "refund.created",
+    "channel.opened",
+    "channel.redeemed",
+    "channel.closed",
+)
+"""Every type of event a merchant's endpoint may be sent."""
 
 
 @dataclass(frozen=True, slots=True)

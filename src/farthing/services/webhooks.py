@@ -14,17 +14,19 @@ again (`redeliver`): one more attempt, logged as manual, beside the endpoint's o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from farthing import limits
 from farthing.clock import Clock, system_clock
 from farthing.domain.principals import Principal, require_scope
-from farthing.domain.webhooks import Attempt, Endpoint, Redelivery
+from farthing.domain.webhooks import EVENT_TYPES, Attempt, Endpoint, Redelivery
 from farthing.errors import ErrorCode, PlatformError
 
 _BATCH = 100
@@ -47,7 +49,19 @@ class WebhookRepository(Protocol):
 
     def add(self, endpoint: Endpoint, created_ms: int) -> None: ...
 
-    def owner(self, endpoint_id: str) -> str | None: ...
+    def owner(self, endpoint_id: str) -> str | None:
+        """The party of an endpoint that exists and is not deleted."""
+        ...
+
+    def of_party(self, party_id: str) -> list[Endpoint]:
+        """The party's endpoints, not deleted, the oldest first."""
+        ...
+
+    def change(self, endpoint_id: str, url: str, events: tuple[str, ...]) -> None: ...
+
+    def delete(self, endpoint_id: str, now_ms: int) -> None:
+        """Deliver nothing more to it (its row and attempts stay)."""
+        ...
 
     def attempts(self, endpoint_id: str) -> list[Attempt]: ...
 
@@ -59,8 +73,8 @@ class WebhookRepository(Protocol):
         """Endpoints whose next attempt is due."""
         ...
 
-    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str]]:
-        """The party's outbox events after `cursor`, in order: (outbox id, event id, body)."""
+    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str, str]]:
+        """The party's outbox events after `cursor`, in order: (outbox id, event id, type, body)."""
         ...
 
     def back_off(self, endpoint_id: str, attempt: int, next_attempt_ms: int) -> None: ...
@@ -110,21 +124,42 @@ class Webhooks:
 
     # -- endpoints -------------------------------------------------------------------------------
 
-    def create_endpoint(self, principal: Principal, url: str, attempts_max: int | None = None) -> tuple[str, str]:
-        """A new endpoint for the merchant; it receives events recorded from now on. Returns (id, secret)."""
+    def create_endpoint(
+        self, principal: Principal, url: str, attempts_max: int | None = None, events: Sequence[str] = ()
+    ) -> tuple[str, str]:
+        """A new endpoint for the merchant; it receives events recorded from now on (of `events`' types
+        only, if given). Returns (id, secret)."""
         attempts_max = self.attempts_max if attempts_max is None else attempts_max
         if not 1 <= attempts_max <= limits.webhook_attempts_max:
             raise PlatformError(ErrorCode.validation_failed, f"attempts_max is 1 to {limits.webhook_attempts_max}")
-        if principal.kind != "merchant" or principal.party_id is None:
-            raise PlatformError(ErrorCode.forbidden, "webhook endpoints belong to merchants: use a merchant key")
+        party = _merchant(principal)
         require_scope(principal, "webhooks:write")
-        if not url.startswith(("http://", "https://")):
-            raise PlatformError(ErrorCode.validation_failed, "the endpoint URL must be http:// or https://")
         endpoint_id = "we_" + secrets.token_hex(10)
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-        endpoint = Endpoint(endpoint_id, principal.party_id, url, secret, self.repo.outbox_head(), 0, attempts_max)
+        endpoint = Endpoint(endpoint_id, party, _url(url), secret, self.repo.outbox_head(), 0, attempts_max,
+                            _types(events))  # fmt: skip
         self.repo.add(endpoint, self.clock_ms())
         return endpoint_id, secret
+
+    def endpoints(self, principal: Principal) -> list[Endpoint]:
+        return self.repo.of_party(_merchant(principal))
+
+    def change_endpoint(
+        self, principal: Principal, endpoint_id: str, url: str | None, events: Sequence[str] | None
+    ) -> Endpoint:
+        """A new URL or event types for an endpoint; what it has yet to receive goes to the new URL."""
+        self._own(principal, endpoint_id)
+        require_scope(principal, "webhooks:write")
+        [now] = [e for e in self.repo.of_party(principal.party_id or "") if e.id == endpoint_id]
+        changed = _url(url) if url is not None else now.url, _types(events) if events is not None else now.events
+        self.repo.change(endpoint_id, *changed)
+        return dataclasses.replace(now, url=changed[0], events=changed[1])
+
+    def delete_endpoint(self, principal: Principal, endpoint_id: str) -> None:
+        """Deliver nothing more to the endpoint; its attempts stay readable until then, not after."""
+        self._own(principal, endpoint_id)
+        require_scope(principal, "webhooks:write")
+        self.repo.delete(endpoint_id, self.clock_ms())
 
     def _own(self, principal: Principal, endpoint_id: str) -> None:
         if self.repo.owner(endpoint_id) != principal.party_id or principal.party_id is None:
@@ -178,7 +213,12 @@ class Webhooks:
         delivered = 0
         for endpoint in self.repo.due(self.clock_ms()):
             attempt = endpoint.attempt
-            for outbox_id, event_id, body in self.repo.events_after(endpoint.party_id, endpoint.cursor, _BATCH):
+            for outbox_id, event_id, event_type, body in self.repo.events_after(
+                endpoint.party_id, endpoint.cursor, _BATCH
+            ):
+                if not endpoint.wants(event_type):  # a type it did not ask for: past it, without a word
+                    self.repo.advance(endpoint.id, outbox_id)
+                    continue
                 ok = self._deliver(endpoint, event_id, body, attempt + 1)
                 if not ok:
                     attempt += 1
@@ -215,3 +255,24 @@ class Webhooks:
 
 
 __all__ = ["Attempt", "Sender", "WebhookRepository", "Webhooks", "sign"]
+
+
+def _merchant(principal: Principal) -> str:
+    if principal.kind != "merchant" or principal.party_id is None:
+        raise PlatformError(ErrorCode.forbidden, "webhook endpoints belong to merchants: use a merchant key")
+    return principal.party_id
+
+
+def _url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise PlatformError(ErrorCode.validation_failed, "the endpoint URL must be http:// or https://")
+    return url
+
+
+def _types(events: Sequence[str]) -> tuple[str, ...]:
+    unknown = [t for t in events if t not in EVENT_TYPES]
+    if unknown:
+        raise PlatformError(
+            ErrorCode.validation_failed, f"unknown event type {unknown[0]!r}; known: {', '.join(EVENT_TYPES)}"
+        )
+    return tuple(dict.fromkeys(events))

@@ -15,7 +15,8 @@ from farthing.client import models
 PAIRS = {
     models.Payment: "PaymentOut", models.Refund: "RefundOut", models.TopUp: "TopUpOut", models.Wallet: "WalletOut",
     models.Transaction: "TransactionOut", models.Party: "PartyOut", models.ApiKey: "KeyOut",
-    models.WebhookEndpoint: "EndpointOut", models.WebhookAttempt: "AttemptOut", models.Channel: "ChannelOut",
+    models.WebhookEndpoint: "EndpointOut", models.WebhookEndpointInfo: "EndpointSummaryOut",
+    models.WebhookAttempt: "AttemptOut", models.Channel: "ChannelOut",
     models.Redemption: "RedemptionOut", models.Allowance: "AllowanceOut", models.AllowanceCharge: "ChargeOut",
 }  # fmt: skip
 CLIENT_ONLY = {"replayed"}

@@ -13,14 +13,17 @@ class FakeWebhookRows:
     def __init__(self) -> None:
         self.outbox: list[tuple[int, str, str, str]] = []
         """(outbox id, event id, party, body)"""
+        self.types: dict[str, str] = {}
+        """event id → its type"""
         self.endpoints: dict[str, tuple[Endpoint, int]] = {}
         """endpoint id → (endpoint, next attempt at)"""
         self.log_rows: list[tuple[str, Attempt]] = []
         self.asked: list[tuple[int, str, str, int | None]] = []
 
-    def record(self, event_id: str, party: str, body: str) -> None:
+    def record(self, event_id: str, party: str, body: str, event_type: str = "payment.succeeded") -> None:
         """What a payment's commit writes to the outbox."""
         self.outbox.append((len(self.outbox) + 1, event_id, party, body))
+        self.types[event_id] = event_type
 
     def outbox_head(self) -> int:
         return len(self.outbox)
@@ -30,6 +33,16 @@ class FakeWebhookRows:
 
     def owner(self, endpoint_id: str) -> str | None:
         return self.endpoints[endpoint_id][0].party_id if endpoint_id in self.endpoints else None
+
+    def of_party(self, party_id: str) -> list[Endpoint]:
+        return [e for e, _ in self.endpoints.values() if e.party_id == party_id]
+
+    def change(self, endpoint_id: str, url: str, events: tuple[str, ...]) -> None:
+        endpoint, at = self.endpoints[endpoint_id]
+        self.endpoints[endpoint_id] = (dataclasses.replace(endpoint, url=url, events=events), at)
+
+    def delete(self, endpoint_id: str, now_ms: int) -> None:
+        del self.endpoints[endpoint_id]  # its log stays in log_rows
 
     def attempts(self, endpoint_id: str) -> list[Attempt]:
         return [a for e, a in self.log_rows if e == endpoint_id]
@@ -43,8 +56,9 @@ class FakeWebhookRows:
     def due(self, now_ms: int) -> list[Endpoint]:
         return [e for e, at in self.endpoints.values() if at <= now_ms]
 
-    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str]]:
-        return [(i, e, b) for i, e, p, b in self.outbox if p == party_id and i > cursor][:limit]
+    def events_after(self, party_id: str, cursor: int, limit: int) -> list[tuple[int, str, str, str]]:
+        rows = [(i, e, self.types[e], b) for i, e, p, b in self.outbox if p == party_id and i > cursor]
+        return rows[:limit]
 
     def back_off(self, endpoint_id: str, attempt: int, next_attempt_ms: int) -> None:
         endpoint = self.endpoints[endpoint_id][0]

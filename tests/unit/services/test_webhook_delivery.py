@@ -97,3 +97,35 @@ def test_endpoints_are_a_merchants_with_an_http_url_and_bounded_attempts(
     with pytest.raises(PlatformError) as refused:
         webhooks.create_endpoint(principal, url, attempts_max)
     assert refused.value.code is code and rows.endpoints == {}
+
+
+def test_an_endpoint_takes_only_the_event_types_it_asked_for_and_moves_past_the_rest() -> None:
+    webhooks, rows, sender, _ = _webhooks()
+    endpoint, _ = webhooks.create_endpoint(MERCHANT, "https://m.example/hook", events=["refund.created"])
+    rows.record("evt_paid", "mer_1", '{"n":1}')
+    rows.record("evt_refunded", "mer_1", '{"n":2}', "refund.created")
+    rows.record("evt_paid_again", "mer_1", '{"n":3}')
+    assert webhooks.deliver_due() == 1 and webhooks.deliver_due() == 0  # nothing left behind to retry
+    assert [h["webhook-id"] for _, _, h in sender.posts] == ["evt_refunded"]
+    with pytest.raises(PlatformError) as unknown:
+        webhooks.create_endpoint(MERCHANT, "https://m.example/hook", events=["payment.refunded"])
+    assert unknown.value.code is ErrorCode.validation_failed and "refund.created" in unknown.value.detail
+    assert [e.id for e in webhooks.endpoints(MERCHANT)] == [endpoint] and webhooks.endpoints(OTHER) == []
+
+
+def test_a_changed_endpoint_gets_what_is_left_at_its_new_url_and_a_deleted_one_nothing() -> None:
+    webhooks, rows, sender, _ = _webhooks()
+    endpoint, _ = webhooks.create_endpoint(MERCHANT, "https://old.example/hook")
+    rows.record("evt_1", "mer_1", '{"n":1}')
+    changed = webhooks.change_endpoint(MERCHANT, endpoint, "https://new.example/hook", None)
+    assert changed.url == "https://new.example/hook" and changed.events == ()
+    assert webhooks.deliver_due() == 1 and sender.posts[0][0] == "https://new.example/hook"
+    with pytest.raises(PlatformError) as theirs:
+        webhooks.change_endpoint(OTHER, endpoint, None, ["refund.created"])
+    assert theirs.value.code is ErrorCode.not_found
+    webhooks.delete_endpoint(MERCHANT, endpoint)
+    rows.record("evt_2", "mer_1", '{"n":2}')
+    assert webhooks.deliver_due() == 0 and len(sender.posts) == 1
+    with pytest.raises(PlatformError) as gone:
+        webhooks.delete_endpoint(MERCHANT, endpoint)
+    assert gone.value.code is ErrorCode.not_found
