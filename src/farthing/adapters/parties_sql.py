@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from farthing.adapters.platform_db import PlatformDb
-from farthing.domain.principals import Profile
+from farthing.domain.principals import PartyFilters, PartyRow, Profile
 
 
 class PartyTable:
@@ -25,3 +25,31 @@ class PartyTable:
     def profile(self, party_id: str) -> Profile | None:
         rows = self.db.query("SELECT country, age_band FROM parties WHERE id = ?", (party_id,))
         return Profile(rows[0][0], rows[0][1]) if rows else None
+
+    def page(
+        self, kind: str, mode: str, filters: PartyFilters, before: tuple[int, str] | None, limit: int
+    ) -> list[PartyRow]:
+        """Parties of a kind and mode, newest first, older than `before` (created_ms, id) when given."""
+        where, params = ["kind = ?", "mode = ?"], [kind, mode]
+        if before is not None:
+            where.append("(created_ms < ? OR (created_ms = ? AND id < ?))")
+            params += [before[0], before[0], before[1]]
+        if filters.country is not None:
+            where.append("country = ?")
+            params.append(filters.country)
+        if filters.created_gte_ms is not None:
+            where.append("created_ms >= ?")
+            params.append(filters.created_gte_ms)
+        if filters.created_lte_ms is not None:
+            where.append("created_ms <= ?")
+            params.append(filters.created_lte_ms)
+        rows = self.db.query(
+            "SELECT id, kind, name, mode, country, age_band, created_ms, closed_ms, erased_ms FROM parties "
+            f"WHERE {' AND '.join(where)} ORDER BY created_ms DESC, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [PartyRow(*r) for r in rows]
+
+    def created_ms(self, party_id: str) -> int | None:
+        rows = self.db.query("SELECT created_ms FROM parties WHERE id = ?", (party_id,))
+        return int(rows[0][0]) if rows else None

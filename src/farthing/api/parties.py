@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictStr
 
+from farthing import limits
 from farthing.api.deps import PRINTABLE, InModel, KeyHeader, PlatformDep, PrincipalDep, replays
 from farthing.api.remembered import remembered
 from farthing.bootstrap import Platform
-from farthing.domain.principals import Principal
+from farthing.domain.principals import PartyFilters, PartyRow, Principal
 from farthing.errors import ErrorCode, PlatformError
 
 COUNTRY = r"^[A-Z]{2}$"
@@ -97,3 +98,54 @@ def _party_out(
 
 for _kind in ("merchant", "customer"):
     _party_route(_kind)  # type: ignore[arg-type]
+
+
+class PartySummaryOut(BaseModel):
+    id: str
+    object: Literal["merchant", "customer"]
+    name: str | None = Field(description="a merchant's name; a customer's is sealed: GET /v1/customers/{id}")
+    mode: Literal["test", "live"]
+    country: str | None
+    age_band: Literal["adult", "minor"]
+    status: Literal["active", "closed", "erased"]
+    created_ms: int
+
+
+class PartyListOut(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[PartySummaryOut]
+    has_more: bool
+
+
+def _list_route(kind: Literal["merchant", "customer"]) -> None:
+    def list_parties(
+        principal: PrincipalDep,
+        platform: PlatformDep,
+        limit: Annotated[int, Query(ge=1, le=limits.page_size_max)] = 20,
+        starting_after: Annotated[str | None, Query(max_length=64, description="the last id of a page")] = None,
+        country: Annotated[str | None, Query(pattern=COUNTRY)] = None,
+        created_gte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
+        created_lte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
+    ) -> PartyListOut:
+        filters = PartyFilters(country, created_gte_ms, created_lte_ms)
+        rows, more = platform.parties.listed(principal, kind, filters, starting_after, limit)
+        return PartyListOut(data=[_summary(r) for r in rows], has_more=more)
+
+    router.get(
+        f"/v1/{kind}s", response_model=PartyListOut, tags=["parties"], name=f"list_{kind}s",
+        summary=f"List {kind.capitalize()}s",
+        description=f"The {kind}s (operator key), newest first: `limit`, `starting_after` (a page's last id), "
+        "`country`, `created_gte_ms`/`created_lte_ms`.",
+    )(list_parties)  # fmt: skip
+
+
+def _summary(r: PartyRow) -> PartySummaryOut:
+    status = "erased" if r.erased_ms is not None else "closed" if r.closed_ms is not None else "active"
+    return PartySummaryOut(
+        id=r.id, object=r.kind, name=r.name or None, mode=r.mode, country=r.country,  # type: ignore[arg-type]
+        age_band=r.age_band, status=status, created_ms=r.created_ms,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+_list_route("merchant")
+_list_route("customer")

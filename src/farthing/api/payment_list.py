@@ -1,6 +1,7 @@
 """`GET /v1/payments`: the payments a customer made or a merchant received, newest first, in pages.
 
-Read from the history projection (the same lines as the wallet's transactions, the `payment` and `hold`
+An operator lists any party's (`party=`), to find a payment a merchant or customer asks about. Read
+from the history projection (the same lines as the wallet's transactions, the `payment` and `hold`
 ones): an index on (wallet, seq) finds a page of the newest at once, however many there are. A line is
 the payment as it was made; a hold's `status` is its state now (captured, voided, expired or still
 held), looked up for the holds on the page only.
@@ -54,12 +55,21 @@ def list_payments(
     created_gte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
     created_lte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
     page: Annotated[str | None, Query(max_length=2048, description="a `next_page` token, sent alone")] = None,
+    party: Annotated[
+        str | None, Query(max_length=64, description="operator key: whose payments (mer_… or cus_…)")
+    ] = None,
 ) -> PaymentListOut:
-    """Your payments in one currency, newest first: made (customer key) or received (merchant key).
-    Filters: `reference`, `created_gte_ms`/`created_lte_ms`; `limit` and the `next_page` token."""
-    if principal.kind not in ("customer", "merchant"):
-        raise PlatformError(ErrorCode.forbidden, "payments are listed by the party that made or received them")
-    account_id, cur = platform.accounts.wallet_of(principal, currency)
+    """Your payments in one currency, newest first: made (customer key) or received (merchant key); with
+    the operator key, those of the `party` named. Filters: `reference`, `created_gte_ms`/`created_lte_ms`;
+    `limit` and the `next_page` token."""
+    if principal.kind == "operator":
+        if party is None:
+            raise PlatformError(ErrorCode.validation_failed, "name the merchant or customer: party=mer_… or cus_…")
+        account_id, cur = platform.accounts.wallet_of_party(party, currency)
+    elif party is not None and party != principal.party_id:
+        raise PlatformError(ErrorCode.forbidden, "a party lists its own payments only")
+    else:
+        account_id, cur = platform.accounts.wallet_of(principal, currency)
     if page is not None:
         if reference is not None or created_gte_ms is not None or created_lte_ms is not None:
             raise PlatformError(ErrorCode.page_invalid, "a page token carries its filters; send it alone")

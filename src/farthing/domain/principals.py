@@ -102,6 +102,28 @@ class PartyRecord:
     closed_ms: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    """A party as an operator's listing shows it (a customer's name is sealed: empty here)."""
+
+    id: str
+    kind: str
+    name: str
+    mode: str
+    country: str | None
+    age_band: str
+    created_ms: int
+    closed_ms: int | None
+    erased_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PartyFilters:
+    country: str | None = None
+    created_gte_ms: int | None = None
+    created_lte_ms: int | None = None
+
+
 def require_scope(principal: Principal, scope: str) -> None:
     """Refuse a key that was made without `scope` (a restricted key: `Keys.new(scopes=…)`)."""
     if scope not in principal.scopes:

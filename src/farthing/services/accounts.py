@@ -133,8 +133,12 @@ class Accounts:
 
     def wallet_of(self, principal: Principal, currency_code: str) -> tuple[int, Currency]:
         """The caller's wallet account in a currency, if it has one (else not found)."""
+        return self.wallet_of_party(party_of(principal), currency_code)
+
+    def wallet_of_party(self, party_id: str, currency_code: str) -> tuple[int, Currency]:
+        """A party's wallet account in a currency, if it has one (else not found)."""
         cur = currency(currency_code)
-        found = self.repo.find(party_of(principal), cur.code)
+        found = self.repo.find(party_id, cur.code)
         if found is None:
             raise PlatformError(ErrorCode.not_found, f"no {cur.code} wallet")
         return found, cur

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from farthing.clock import Clock
-from farthing.domain.principals import Principal, Profile, require
+from farthing.domain.principals import PartyFilters, PartyRow, Principal, Profile, require
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.blocking import may_block
 from farthing.services.keys import Keys
@@ -27,6 +27,14 @@ class PartyRepository(Protocol):
     def kind_and_mode(self, party_id: str) -> tuple[str, str] | None: ...
 
     def profile(self, party_id: str) -> Profile | None: ...
+
+    def page(
+        self, kind: str, mode: str, filters: PartyFilters, before: tuple[int, str] | None, limit: int
+    ) -> list[PartyRow]:
+        """Parties of a kind and mode, newest first, older than `before` (created_ms, id) when given."""
+        ...
+
+    def created_ms(self, party_id: str) -> int | None: ...
 
 
 class Parties:
@@ -72,3 +80,18 @@ class Parties:
             found = self.repo.profile(party_id) or Profile()
             self._profiles[party_id] = found
         return found
+
+    def listed(
+        self, principal: Principal, kind: str, filters: PartyFilters, starting_after: str | None, limit: int
+    ) -> tuple[list[PartyRow], bool]:
+        """The operator's merchants or customers, newest first, `limit` at most after the party
+        `starting_after` (a page's last); and whether more follow."""
+        require(principal, "operator", "read")
+        before = None
+        if starting_after is not None:
+            created = self.repo.created_ms(starting_after)
+            if created is None:
+                raise PlatformError(ErrorCode.not_found, f"no {kind} {starting_after!r}")
+            before = (created, starting_after)
+        rows = self.repo.page(kind, principal.mode, filters, before, limit + 1)
+        return rows[:limit], len(rows) > limit

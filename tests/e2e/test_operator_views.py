@@ -1,0 +1,60 @@
+"""An operator finds any merchant, customer or payment: parties listed newest first in pages with
+filters (a customer's name stays sealed there), any party's payments listed, any payment read; and an
+operator can look but not act on a payment."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import Server
+from .helpers import auth, party, top_up
+
+
+def _parties(srv: Server, kind: str, **params: object) -> dict:  # type: ignore[type-arg]
+    r = httpx.get(f"{srv.base}/v1/{kind}s", params=params, headers=auth(srv.operator))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_the_operator_lists_parties_newest_first_in_pages_with_filters(server: Server) -> None:
+    made = []
+    for n in range(3):
+        r = httpx.post(f"{server.base}/v1/merchants", json={"name": f"Shop {n}", "country": "KR" if n else "DE"},
+                       headers=auth(server.operator))  # fmt: skip
+        made.append(r.json()["id"])
+    first = _parties(server, "merchant", limit=2)
+    assert [m["id"] for m in first["data"]] == made[::-1][:2] and first["has_more"]
+    assert first["data"][0]["name"] == "Shop 2" and first["data"][0]["status"] == "active"
+    rest = _parties(server, "merchant", limit=2, starting_after=first["data"][-1]["id"])
+    assert rest["data"][0]["id"] == made[0]
+    korean = _parties(server, "merchant", country="KR", limit=100)["data"]
+    assert {made[1], made[2]} <= {m["id"] for m in korean} and made[0] not in {m["id"] for m in korean}
+    customer = httpx.post(f"{server.base}/v1/customers", json={"name": "Sealed Name", "email": "s@example.test"},
+                          headers=auth(server.operator)).json()  # fmt: skip
+    listed = _parties(server, "customer", limit=1)["data"][0]
+    assert listed["id"] == customer["id"] and listed["name"] is None and listed["object"] == "customer"
+    unknown = httpx.get(f"{server.base}/v1/merchants", params={"starting_after": "mer_nobody"},
+                        headers=auth(server.operator))  # fmt: skip
+    assert unknown.status_code == 404
+
+
+def test_the_operator_finds_any_payment_and_cannot_act_on_it(server: Server) -> None:
+    merchant, merchant_key = party(server, "merchant", "Looked at")
+    customer, key = party(server, "customer", "Asking payer")
+    top_up(server, key, "1.00")
+    body = {"merchant": merchant, "amount": "0.10", "currency": "USD", "capture": False}
+    held = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
+    seen = httpx.get(f"{server.base}/v1/payments/{held['id']}", headers=auth(server.operator))
+    assert (
+        seen.status_code == 200 and seen.json()["status"] == "requires_capture" and seen.json()["customer"] == customer
+    )
+    listed = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "party": merchant},
+                       headers=auth(server.operator))  # fmt: skip
+    assert [p["id"] for p in listed.json()["data"]] == [held["id"]]
+    unnamed = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(server.operator))
+    assert unnamed.status_code == 422 and "party=" in unnamed.json()["detail"]
+    acting = httpx.post(f"{server.base}/v1/payments/{held['id']}/void", headers=auth(server.operator))
+    assert acting.status_code in (403, 404)
+    others = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "party": customer},
+                       headers=auth(merchant_key))  # fmt: skip
+    assert others.status_code == 403
