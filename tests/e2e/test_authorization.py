@@ -22,6 +22,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/merchants"): {OPERATOR},
     ("POST", "/v1/customers"): {OPERATOR},
     ("GET", "/v1/merchants"): {OPERATOR},
+    ("GET", "/v1/platform/accounts/{currency_code}"): {OPERATOR},
     ("GET", "/v1/customers"): {OPERATOR},
     ("GET", "/v1/wallets"): PARTIES,
     ("GET", "/v1/wallets/{currency_code}"): PARTIES,

@@ -4,6 +4,8 @@ operator can look but not act on a payment."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 
 from .conftest import Server
@@ -58,3 +60,28 @@ def test_the_operator_finds_any_payment_and_cannot_act_on_it(server: Server) -> 
     others = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "party": customer},
                        headers=auth(merchant_key))  # fmt: skip
     assert others.status_code == 403
+
+
+def test_the_operator_reads_the_platforms_own_accounts_moving_with_fees(server: Server) -> None:
+    def accounts() -> dict[str, dict[str, str]]:
+        r = httpx.get(f"{server.base}/v1/platform/accounts/USD", headers=auth(server.operator))
+        assert r.status_code == 200, r.text
+        return {a["account"]: a for a in r.json()}
+
+    before = accounts()
+    assert set(before) == {"funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding"}
+    merchant, _ = party(server, "merchant", "Fee payer")
+    _, key = party(server, "customer", "Fee source")
+    top_up(server, key, "10.00")
+    body = {"merchant": merchant, "amount": "1.00", "currency": "USD"}
+    assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code == 201
+    after = accounts()
+
+    def moved(name: str, column: str) -> Decimal:
+        return Decimal(after[name][column]) - Decimal(before[name][column])
+
+    assert moved("fee_revenue", "credits_posted") == Decimal("0.02")  # the 2 % fee on 1.00
+    assert moved("card_fees", "debits_posted") == Decimal("0.59")  # 2.9 % + 30¢ on the 10.00 top-up
+    assert moved("funding_clearing", "debits_posted") == Decimal("10.00")
+    customer_view = httpx.get(f"{server.base}/v1/platform/accounts/USD", headers=auth(key))
+    assert customer_view.status_code == 403

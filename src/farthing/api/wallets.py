@@ -197,3 +197,26 @@ def _seq_of(txn_id: str) -> int:
     if not txn_id.startswith("txn_") or not digits.isdigit() or len(digits) > 18:
         raise PlatformError(ErrorCode.not_found, f"no transaction {txn_id!r}")
     return int(digits)
+
+
+class PlatformAccountOut(BaseModel):
+    object: Literal["platform_account"] = "platform_account"
+    account: Literal["funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding"]
+    currency: str
+    debits_posted: str
+    credits_posted: str
+    balance: str = Field(description="credits less debits: what the platform holds in it (negative: owes)")
+
+
+@router.get("/v1/platform/accounts/{currency_code}", response_model=list[PlatformAccountOut], tags=["wallets"])
+def platform_accounts(currency_code: str, principal: PrincipalDep, platform: PlatformDep) -> list[PlatformAccountOut]:
+    """The platform's own accounts in a currency (operator key): card top-ups in clearing, card costs,
+    fees earned, tax collected, rounding residue; an account never used shows zeros."""
+    cur = currency(currency_code)
+    out = []
+    for name, state in platform.accounts.platform_balances(principal, cur):
+        debits, credits = (state.debits_posted, state.credits_posted) if state is not None else (0, 0)
+        amounts = {"debits_posted": cur.format(debits), "credits_posted": cur.format(credits),
+                   "balance": cur.format(credits - debits)}  # fmt: skip
+        out.append(PlatformAccountOut(account=name, currency=cur.code, **amounts))  # type: ignore[arg-type]
+    return out

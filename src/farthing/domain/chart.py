@@ -5,6 +5,14 @@ from __future__ import annotations
 # Account codes.
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
 CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
+PLATFORM_ACCOUNTS = {
+    CODE_FUNDING_CLEARING: "funding_clearing",
+    CODE_CARD_FEES: "card_fees",
+    CODE_FEE_REVENUE: "fee_revenue",
+    CODE_TAX_LIABILITY: "tax_liability",
+    CODE_ROUNDING: "rounding",
+}
+"""The platform's own accounts (one per currency) by code, with the names an operator reads them by."""
 # Transfer codes.
 T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND, T_CHANNEL = 1, 2, 3, 4, 5, 6
 T_ROUNDING, T_TAX, T_ADDED_TAX, T_ADDED_TAX_REFUND = 7, 8, 9, 10

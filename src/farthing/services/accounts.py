@@ -20,6 +20,7 @@ from farthing.domain.chart import (  # noqa: F401  (the chart is named here for 
     CODE_MERCHANT,
     CODE_ROUNDING,
     CODE_TAX_LIABILITY,
+    PLATFORM_ACCOUNTS,
     T_ADDED_TAX,
     T_ADDED_TAX_REFUND,
     T_CARD_FEE,
@@ -33,7 +34,7 @@ from farthing.domain.chart import (  # noqa: F401  (the chart is named here for 
 )
 from farthing.domain.ledger_types import Account, AccountFlags, AccountState
 from farthing.domain.money import Currency, currency
-from farthing.domain.principals import Principal, party_of
+from farthing.domain.principals import Principal, party_of, require
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, PlatformError
@@ -100,6 +101,14 @@ class Accounts:
             self._opened.add(account_id)
         self._account_ids[(str(code), cur.code)] = account_id
         return account_id
+
+    def platform_balances(self, principal: Principal, cur: Currency) -> list[tuple[str, AccountState | None]]:
+        """The platform's own accounts in `cur` as the ledger holds them (None: never used), for the operator:
+        what card payments brought in, card costs, fees earned, tax collected, rounding residue."""
+        require(principal, "operator", "read")
+        ids = {code: derive_id("platform", str(code), cur.code) for code in PLATFORM_ACCOUNTS}
+        states = {a.id: a for a in self.ledger.accounts(list(ids.values()))}
+        return [(PLATFORM_ACCOUNTS[code], states.get(account_id)) for code, account_id in ids.items()]
 
     def create(self, account: Account) -> None:
         """Open an account (nothing if it exists)."""
