@@ -11,6 +11,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from typing import Any
+
+_WRITER = b"FROM ledger_head WHERE id = 1 FOR UPDATE"
 
 
 class CommitCutter:
@@ -37,16 +40,19 @@ class CommitCutter:
             except OSError:
                 return
             server = socket.create_connection(self.upstream)
-            state = {"writer": False}
+            state = {"writer": False, "tail": b""}
             threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
             threading.Thread(target=self._down, args=(server, client), daemon=True).start()
 
-    def _up(self, client: socket.socket, server: socket.socket, state: dict[str, bool]) -> None:
-        """Client to server; after forwarding a batch's COMMIT while armed, cut both ends."""
+    def _up(self, client: socket.socket, server: socket.socket, state: dict[str, Any]) -> None:
+        """Client to server; after forwarding a batch's COMMIT while armed, cut both ends. The writer's
+        statement is looked for across the end of the chunk before too: it may straddle two reads."""
         while data := _recv(client):
-            if b"FROM ledger_head WHERE id = 1 FOR UPDATE" in data:
+            seen = state["tail"] + data
+            state["tail"] = data[-len(_WRITER) :]
+            if _WRITER in seen:
                 state["writer"] = True
-            commit = b"COMMIT" in data and state["writer"]
+            commit = b"COMMIT" in data and state["writer"]  # a message of its own: never split
             try:
                 server.sendall(data)
             except OSError:

@@ -48,6 +48,8 @@ def test_metrics_move_with_payments_and_refusals(server: Server) -> None:
     assert moved("farthing_ledger_head_seq") >= 6  # a payment and its fee, three times
     assert _value(after, "farthing_ledger_commit_seconds_count") == _value(after, "farthing_ledger_batches_total")
     assert _value(after, "farthing_history_lag_events") >= 0
+    assert _value(after, "farthing_webhook_backlog_events") >= 0  # read from the store, so known
+    assert ("farthing_webhook_attempts_total", frozenset({("outcome", "delivered")})) in after
 
 
 def test_metrics_are_the_operators_and_every_answer_has_a_request_id(server: Server) -> None:

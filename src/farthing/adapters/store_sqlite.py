@@ -12,6 +12,7 @@ import heapq
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,10 +79,24 @@ def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
             ErrorCode.store_unavailable, f"SQLite {sqlite3.sqlite_version} is too old: Farthing needs 3.33 or newer"
         )
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0, cached_statements=256)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _wal(conn: sqlite3.Connection, tries: int = 100) -> None:
+    """WAL mode. Switching a new file to it takes an exclusive lock, and SQLite answers "database is
+    locked" at once, without its busy handler, to a process that asks while another is switching: several
+    processes opening one new ledger together met it (CI). Ask again, briefly."""
+    for attempt in range(tries):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.02)
 
 
 class SqliteLookups:

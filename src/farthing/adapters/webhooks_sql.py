@@ -111,3 +111,10 @@ class WebhookTable:
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (endpoint_id, a.event_id, a.attempt, a.status_code, a.error, a.at_ms, int(a.manual)),
         )
+
+    def backlog(self) -> int:
+        rows = self.db.query(
+            "SELECT count(*) FROM webhook_endpoints e JOIN outbox o ON o.party_id = e.party_id AND o.id > e.cursor "
+            f"WHERE {_LIVE}"
+        )
+        return int(rows[0][0])

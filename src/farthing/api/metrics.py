@@ -116,6 +116,18 @@ class PlatformCollector(Collector):
         )  # fmt: skip
         yield GaugeMetricFamily("farthing_ledger_head_seq", "The last committed event's sequence number",
                                 value=engine.head.last_seq)  # fmt: skip
+        webhooks = self.platform.webhooks
+        deliveries = CounterMetricFamily("farthing_webhook_attempts", "Webhook delivery attempts by outcome",
+                                         labels=["outcome"])  # fmt: skip
+        deliveries.add_metric(["delivered"], webhooks.attempted[True])
+        deliveries.add_metric(["failed"], webhooks.attempted[False])
+        yield deliveries
+        try:
+            backlog = webhooks.backlog()
+        except Exception:  # the store is away: not known, and a scrape must still answer
+            backlog = -1
+        yield GaugeMetricFamily("farthing_webhook_backlog_events", "Events not yet delivered (-1: unknown)",
+                                value=backlog)  # fmt: skip
         try:
             lag = engine.head.last_seq - self.platform.history.folded_seq()
         except Exception:  # the store is away: the lag is not known, and a scrape must still answer

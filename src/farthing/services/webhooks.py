@@ -91,6 +91,10 @@ class WebhookRepository(Protocol):
 
     def log(self, endpoint_id: str, attempt: Attempt) -> None: ...
 
+    def backlog(self) -> int:
+        """Outbox events past the cursors of live endpoints (each endpoint's count)."""
+        ...
+
 
 class Sender(Protocol):
     """Posts a delivery (`farthing.adapters.webhook_http.HttpSender`)."""
@@ -121,6 +125,8 @@ class Webhooks:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.attempted = {True: 0, False: 0}
+        """Delivery attempts by whether the endpoint took them, since start (for metrics)."""
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -251,7 +257,12 @@ class Webhooks:
         if status is not None and not 200 <= status < 300:
             error = f"HTTP {status}"
         self.repo.log(endpoint.id, Attempt(event_id, attempt, status, error, self.clock_ms(), manual))
+        self.attempted[error is None] += 1
         return error is None
+
+    def backlog(self) -> int:
+        """Events recorded and not yet delivered (or given up on), over every live endpoint."""
+        return self.repo.backlog()
 
 
 __all__ = ["Attempt", "Sender", "WebhookRepository", "Webhooks", "sign"]

@@ -31,6 +31,11 @@ class FakeWebhookRows:
     def add(self, endpoint: Endpoint, created_ms: int) -> None:
         self.endpoints[endpoint.id] = (endpoint, 0)
 
+    def backlog(self) -> int:
+        return sum(
+            1 for e, _ in self.endpoints.values() for i, _, p, _ in self.outbox if p == e.party_id and i > e.cursor
+        )
+
     def owner(self, endpoint_id: str) -> str | None:
         return self.endpoints[endpoint_id][0].party_id if endpoint_id in self.endpoints else None
 

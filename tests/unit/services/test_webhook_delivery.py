@@ -129,3 +129,16 @@ def test_a_changed_endpoint_gets_what_is_left_at_its_new_url_and_a_deleted_one_n
     with pytest.raises(PlatformError) as gone:
         webhooks.delete_endpoint(MERCHANT, endpoint)
     assert gone.value.code is ErrorCode.not_found
+
+
+def test_the_backlog_and_the_attempts_are_counted_for_metrics() -> None:
+    webhooks, rows, _, clock = _webhooks(500, 200, 200)
+    webhooks.create_endpoint(MERCHANT, "https://m.example/hook")
+    rows.record("evt_1", "mer_1", '{"n":1}')
+    rows.record("evt_2", "mer_1", '{"n":2}')
+    assert webhooks.backlog() == 2
+    webhooks.deliver_due()  # the first attempt fails: both wait
+    assert webhooks.backlog() == 2 and webhooks.attempted == {True: 0, False: 1}
+    clock.advance(1000)
+    webhooks.deliver_due()
+    assert webhooks.backlog() == 0 and webhooks.attempted == {True: 2, False: 1}
