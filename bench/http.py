@@ -1,6 +1,7 @@
 """HTTP throughput: payments through a real `farthing serve` process, loaded by wrk from another process.
 
-In one run, on the embedded SQLite (durable: WAL, synchronous=FULL), it measures:
+In one run, on the embedded SQLite (durable: WAL, synchronous=FULL; `--db` names another, empty,
+database such as PostgreSQL), it measures:
 - single payments: `POST /v1/payments`, 64 connections: payments/s and latency p50/p99;
 - the same load against a minimal FastAPI endpoint that does no work (the same server stack), as the
   baseline for the ratio;
@@ -162,6 +163,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a run under 30 s")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    parser.add_argument("--db", help="an empty database for the server (default: a new SQLite file), e.g. "
+                        "postgresql://127.0.0.1/farthing_bench made for the run")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/http.py needs wrk: apt-get install wrk")
@@ -192,8 +195,8 @@ def main() -> None:
         log = folder / "server.log"
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [sys.executable, "-m", "farthing.cli", "serve", "--db", f"sqlite:///{folder}/ledger.db", "--port",
-                 str(port)],
+                [sys.executable, "-m", "farthing.cli", "serve", "--db", args.db or f"sqlite:///{folder}/ledger.db",
+                 "--port", str(port)],
                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "400"},
             )  # fmt: skip
         procs.append(server)
