@@ -52,7 +52,12 @@ def test_logs_are_json_lines_with_request_ids_and_hold_no_secret(tmp_path: Path)
         proc.terminate()
         proc.wait(timeout=30)
     lines = err.read_text().splitlines()
-    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    records = []
+    for line in lines:  # every line is one JSON object
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"a log line that is not JSON: {line!r}") from None
     access = [r for r in records if r.get("logger") == "farthing.access"]
     assert len(access) >= sent and all(r["request_id"] and r["timestamp"].endswith("Z") for r in access)
     traced = [r for r in access if r["request_id"] == "trace-7"]

@@ -30,8 +30,16 @@ def _condition(kind: LineKind) -> str:
 
 
 class StatementTable:
-    def __init__(self, db: PlatformDb) -> None:
+    ANALYZE_EVERY_ROWS = 250_000
+    """On PostgreSQL, statistics are refreshed (ANALYZE) after this many rows folded in. The projection
+    loads rows in bulk, faster than autovacuum notices: with statistics from before a million payments,
+    the planner guessed 9,000 lines for a merchant holding 2,000,000 and sorted them all for a page of
+    100 (a second; 0.16 ms once analyzed, by the primary key read backwards)."""
+
+    def __init__(self, db: PlatformDb, analyze_every: int | None = None) -> None:
         self.db = db
+        self.analyze_every = analyze_every or self.ANALYZE_EVERY_ROWS
+        self._unanalyzed = 0
 
     def close(self) -> None:
         self.db.close()
@@ -105,6 +113,11 @@ class StatementTable:
                 [(b16(pid), ref) for pid, ref in references.items()],
             )
             tx.query("UPDATE history_cursor SET seq = ?, outbox_id = ? WHERE id = 1", (upto, outbox_id))
+        self._unanalyzed += len(rows)
+        if self.db.postgres and self._unanalyzed >= self.analyze_every:
+            self._unanalyzed = 0
+            self.db.query("ANALYZE entries")
+            self.db.query("ANALYZE payment_references")
         return True
 
     # -- reads -------------------------------------------------------------------------------------

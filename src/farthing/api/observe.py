@@ -115,6 +115,8 @@ class AccessLog:
         self._stream = stream or sys.stderr
         self._text = (os.environ.get("FARTHING_LOG_FORMAT") or ("text" if self._stream.isatty() else "json")) == "text"
         self._lines: list[str] = []
+        self._writing = threading.Lock()
+        """The flushing thread and the one at exit never write at once (their lines would interleave)."""
         self._second = -1
         self._stamp = ""
         threading.Thread(target=self._run, name="farthing-access-log", daemon=True).start()
@@ -146,7 +148,8 @@ class AccessLog:
             self.flush()
 
     def flush(self) -> None:
-        lines, self._lines = self._lines, []
-        if lines:
-            self._stream.write("".join(lines))
-            self._stream.flush()
+        with self._writing:
+            lines, self._lines = self._lines, []
+            if lines:
+                self._stream.write("".join(lines))
+                self._stream.flush()

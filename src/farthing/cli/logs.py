@@ -42,6 +42,7 @@ def configure() -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(os.environ.get("FARTHING_LOG_LEVEL", "WARNING").upper())
+    logging.captureWarnings(True)  # Python's warnings as records too: no line on standard error is not JSON
 
 
 def _keep(_: object, __: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
