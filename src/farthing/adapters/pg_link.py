@@ -69,10 +69,14 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def unavailable(what: str, exc: BaseException) -> StoreError:
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return StoreError(
-        ErrorCode.store_unavailable, f"{what}: the database is not answering ({first_line}); nothing was changed"
+        ErrorCode.store_unavailable,
+        f"{what}: the database is not answering ({_first_line(exc)}); nothing was changed",
     )
 
 
@@ -88,10 +92,9 @@ def failed(exc: psycopg.OperationalError, conn: psycopg.Connection[Any] | None, 
 
 
 def unknown(exc: BaseException) -> StoreError:
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return StoreError(
         ErrorCode.outcome_unknown,
-        f"the database connection was lost while committing ({first_line}): the change may or may not have "
+        f"the database connection was lost while committing ({_first_line(exc)}): the change may or may not have "
         "been applied; retry with the same Idempotency-Key to learn its result",
     )
 

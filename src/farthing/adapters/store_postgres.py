@@ -18,20 +18,19 @@ from typing import Any
 from farthing.adapters import ledger_sql as sql
 from farthing.adapters import migrate
 from farthing.adapters.ledger_sql import ACCOUNT_COLS, TRANSFER_COLS
-from farthing.adapters.pg_link import Link, connect, dropped, failed, unavailable
+from farthing.adapters.pg_link import (  # psycopg through pg_link: it says which extra to install if missing
+    Link,
+    connect,
+    dropped,
+    failed,
+    psycopg,
+    unavailable,
+)
 from farthing.adapters.rows import b16, b16_or_none, int16, pending_info, status_of
 from farthing.domain.balances import LedgerEvent
 from farthing.domain.journal import JournalRecord
 from farthing.domain.ledger_types import AccountState, PendingInfo, PendingStatus, Transfer
 from farthing.engine.store import BatchCommit, Changes, Head, Witness, witness_commit
-from farthing.errors import ErrorCode, StoreError
-
-try:
-    import psycopg
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise StoreError(
-        ErrorCode.store_unavailable, "PostgreSQL support needs the extra: pip install 'farthing[postgres]'"
-    ) from exc
 
 __all__ = ["PostgresStore", "connect", "scratch_schema"]
 

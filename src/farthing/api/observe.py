@@ -30,6 +30,7 @@ from typing import TextIO
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from farthing.api.metrics import HttpMetrics
+from farthing.clock import system_clock
 
 _ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 _PROBLEM = b"application/problem+json"
@@ -123,11 +124,11 @@ class AccessLog:
         atexit.register(self.flush)
 
     def line(self, method: str, route: str, status: int, seconds: float, rid: bytes, code: str | None) -> None:
-        now = time.time()
-        second = int(now)
+        now_ms = system_clock()  # the one wall clock (farthing.clock); a log line's time, not the ledger's
+        second = now_ms // 1000
         if second != self._second:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        stamp = f"{self._stamp}.{int((now - second) * 1e6):06d}Z"
+        stamp = f"{self._stamp}.{now_ms % 1000:03d}Z"
         ms = round(seconds * 1000, 3)
         if self._text:
             self._lines.append(f"{stamp} [info] request [farthing.access] method={method} route={route} "

@@ -2,7 +2,7 @@
 
 Plain counters the engine keeps as it writes (durations by the monotonic clock: they measure, they do
 not date anything); the API's metrics collector reads them when scraped. Buckets are upper bounds, as
-Prometheus histograms count them.
+Prometheus histograms count them. Its floats are seconds and event counts, never money.
 """
 
 from __future__ import annotations
