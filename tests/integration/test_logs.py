@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -48,6 +49,11 @@ def test_logs_are_json_lines_with_request_ids_and_hold_no_secret(tmp_path: Path)
             more = http.post("/v1/api_keys", json={"scopes": ["read"]}, headers=key).json()
             secrets.add(more["secret"])
             sent = 10
+            # The access lines are written in bulk every 0.2 s: wait for them while the server runs, so
+            # this test does not rest on the flush at exit (which a loaded CI run once missed).
+            deadline = time.monotonic() + 10
+            while err.read_text().count('"farthing.access"') < sent and time.monotonic() < deadline:
+                time.sleep(0.05)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
