@@ -59,11 +59,11 @@ class CommitCutter:
                 break
             if commit and self.armed.is_set():
                 self.armed.clear()
+                self.cut.set()  # before the cut: the client may hear of it before this thread runs again
                 # Let the server read and apply the COMMIT, then cut the reply off from the client.
                 with contextlib.suppress(OSError):
                     client.shutdown(socket.SHUT_RDWR)
                 threading.Timer(0.5, _close, args=(server,)).start()
-                self.cut.set()
                 return
         _close(client)
         _close(server)

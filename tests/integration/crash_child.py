@@ -30,7 +30,11 @@ def main(url: str, ack_path: str, seed: int) -> None:
     lock = threading.Lock()
     with open(ack_path, "a+", encoding="ascii") as ack:
         ack.seek(0)
-        lines = [line.split() for line in ack.read().splitlines() if line and not line.startswith("#")]
+        text = ack.read()
+        if text and not text.endswith("\n"):  # the kill cut a line short: mark it so nobody reads it as whole
+            ack.write(" CUT\n")
+        whole = [line.split() for line in text.splitlines(keepends=True) if line.endswith("\n")]
+        lines = [parts for parts in whole if len(parts) == 4 and not parts[0].startswith("#")]
         last = [Transfer(int(i, 16), int(d), int(c), int(a), L, 1) for i, d, c, a in lines[-20:]]
         if last:
             again = lg.create_transfers(last)

@@ -28,10 +28,11 @@ def _acked(ack: Path) -> list[tuple[int, int, int, int]]:
     if not ack.exists():
         return []
     out = []
-    for line in ack.read_text().splitlines():
+    for line in ack.read_text().splitlines(keepends=True):
         assert not line.startswith("# RESUBMIT"), line
         parts = line.split()
-        if len(parts) == 4:  # a line cut by the kill was never fully acknowledged to us
+        # A line the kill cut short (no newline yet, or marked CUT by the next life) was never whole.
+        if line.endswith("\n") and len(parts) == 4:
             out.append((int(parts[0], 16), int(parts[1]), int(parts[2]), int(parts[3])))
     return out
 
