@@ -195,7 +195,8 @@ def open_platform(
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
             Allowances(AllowanceTable(db), clock, identity.parties, payments), channels,
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
-            Remembered(AnswerTable(db), clock, in_flight), webhooks, Tax(tax_bases, ledger, accounts, clock), history,
+            Remembered(AnswerTable(db), clock, in_flight), webhooks,
+            Tax(tax_bases, ledger, accounts, identity.parties, clock), history,
             closing,
         )  # fmt: skip
     except BaseException:

@@ -198,6 +198,7 @@ class ErrorCode(enum.StrEnum):
     personal_data_tampered = "personal_data_tampered"
     rate_limited = "rate_limited"
     topups_paused = "topups_paused"
+    live_mode_unavailable = "live_mode_unavailable"
     account_locked = "account_locked"
     csrf_failed = "csrf_failed"
 

@@ -48,7 +48,9 @@ class World:
     def fees(self) -> int:
         from farthing.services.accounts import CODE_FEE_REVENUE
 
-        [state] = self.platform.ledger.accounts([self.platform.accounts.platform_account(CODE_FEE_REVENUE, USD)])
+        [state] = self.platform.ledger.accounts(
+            [self.platform.accounts.platform_account(CODE_FEE_REVENUE, USD, "test")]
+        )
         return state.balances()[3]
 
 

@@ -80,7 +80,7 @@ def test_added_sales_tax_is_paid_by_the_payer_and_comes_back_with_refunds(store_
         [december] = platform.tax.close_period("2026-12")
         assert (december.place, december.gross, december.exact) == ("US-WA", -USD.parse("2.00"), -USD.parse("0.13"))
         assert december.remitted == -USD.parse("0.13")
-        liability = platform.accounts.platform_account(CODE_TAX_LIABILITY, USD)
+        liability = platform.accounts.platform_account(CODE_TAX_LIABILITY, USD, "test")
         accounts = {a.id: a for a in platform.ledger.accounts()}
         owed = accounts[liability].credits_posted - accounts[liability].debits_posted
         assert owed == november.remitted + december.remitted == USD.parse("0.03")  # 0.1625 remitted as 0.16

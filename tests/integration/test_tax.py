@@ -53,8 +53,8 @@ def test_ten_thousand_tiny_payments_owe_what_one_large_payment_owes(store_url: s
             assert (r.gross, r.place, r.rate_ppm) == (30_000_000, "DE", 190_000)
             assert (r.exact, r.remitted, r.residue) == (4_789_916, 4_790_000, -84)  # EUR 30 x 19/119, once
         assert platform.tax.close_period("2026-11") == list(returns.values())  # closing again books nothing twice
-        liability = platform.accounts.platform_account(CODE_TAX_LIABILITY, currency("EUR"))
-        rounding = platform.accounts.platform_account(CODE_ROUNDING, currency("EUR"))
+        liability = platform.accounts.platform_account(CODE_TAX_LIABILITY, currency("EUR"), "test")
+        rounding = platform.accounts.platform_account(CODE_ROUNDING, currency("EUR"), "test")
         by_id = {a.id: a for a in platform.ledger.accounts()}
         assert by_id[liability].credits_posted - by_id[liability].debits_posted == 2 * 4_790_000
         assert by_id[rounding].debits_posted - by_id[rounding].credits_posted == 2 * 84

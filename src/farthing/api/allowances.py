@@ -21,6 +21,7 @@ from farthing.api.deps import (
     idempotency_key_of,
     replayable,
 )
+from farthing.api.mode import Moded
 from farthing.api.payment_out import PaymentOut, payment_out
 from farthing.domain.allowances import Allowance
 from farthing.domain.money import currency
@@ -41,7 +42,7 @@ class AllowanceIn(InModel):
     ip_country: StrictStr | None = Field(default=None, pattern=_COUNTRY, description="evidence for tax: the payer's IP")
 
 
-class AllowanceOut(BaseModel):
+class AllowanceOut(Moded):
     id: str
     object: Literal["allowance"] = "allowance"
     status: Literal["active", "expired", "revoked"]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from farthing import limits
 from farthing.api.deps import (
@@ -21,6 +21,7 @@ from farthing.api.deps import (
     replayable,
     replays,
 )
+from farthing.api.mode import Moded
 from farthing.domain.channels.hashchain import LENGTH_MAX, ChainPayment
 from farthing.domain.channels.rules import Form
 from farthing.domain.channels.vouchers import Voucher
@@ -56,7 +57,7 @@ class ChannelIn(InModel):
     length: StrictInt | None = Field(default=None, ge=1, le=LENGTH_MAX, description="hashchain form: elements")
 
 
-class ChannelOut(BaseModel):
+class ChannelOut(Moded):
     id: str
     object: Literal["channel"] = "channel"
     status: Literal["open", "closing", "closed"]
@@ -94,7 +95,7 @@ class RedeemIn(InModel):
     close: StrictBool = Field(default=False, description="release what is not redeemed to the payer")
 
 
-class RedemptionOut(BaseModel):
+class RedemptionOut(Moded):
     object: Literal["redemption"] = "redemption"
     channel: ChannelOut
     amount: str = Field(description="paid to the merchant by this redemption, before the fee")

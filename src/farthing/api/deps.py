@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from farthing import limits
 from farthing.api.lean_route import lean_dependency
+from farthing.api.mode import note_request_mode
 from farthing.bootstrap import Platform
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
@@ -103,12 +104,14 @@ async def _principal(
         ):
             raise PlatformError(ErrorCode.csrf_failed, "send the session's CSRF token as X-CSRF-Token")
         principal: Principal = users.principal(user, cookie)
+        note_request_mode(principal.mode)
         return principal
     if not authorization or not authorization.startswith("Bearer "):
         raise PlatformError(ErrorCode.unauthenticated, "send your API key as 'Authorization: Bearer sk_…'")
     principal = platform_of(request).keys.authenticate(authorization.removeprefix("Bearer ").strip())
     if principal is None:
         raise PlatformError(ErrorCode.unauthenticated, "this API key is not known or was revoked")
+    note_request_mode(principal.mode)
     return principal
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StrictStr
 
 from farthing.api.deps import InModel, PlatformDep, PrincipalDep
+from farthing.api.mode import Moded
 from farthing.bootstrap import Platform
 from farthing.domain.money import currency
 from farthing.domain.policy.model import Policy
@@ -42,7 +43,7 @@ class RuleOut(BaseModel):
     source: str
 
 
-class OverrideOut(BaseModel):
+class OverrideOut(Moded):
     object: Literal["policy_override"] = "policy_override"
     currency: str
     pack: str = Field(description="the platform's pack the override is composed over")

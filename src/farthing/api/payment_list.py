@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from farthing import limits
 from farthing.api.deps import PlatformDep, PrincipalDep
+from farthing.api.mode import Moded
 from farthing.bootstrap import Platform
 from farthing.domain.money import Currency
 from farthing.domain.principals import Principal
@@ -27,7 +28,7 @@ router = APIRouter()
 _KINDS = ("payment", "hold")
 
 
-class PaymentLineOut(BaseModel):
+class PaymentLineOut(Moded):
     id: str
     object: Literal["payment"] = "payment"
     amount: str = Field(description="what was paid, or held for a hold")
@@ -65,6 +66,8 @@ def list_payments(
     if principal.kind == "operator":
         if party is None:
             raise PlatformError(ErrorCode.validation_failed, "name the merchant or customer: party=mer_… or cus_…")
+        if platform.parties.mode_of(party) != principal.mode:  # another mode's party does not exist here
+            raise PlatformError(ErrorCode.not_found, f"no party {party!r}")
         account_id, cur = platform.accounts.wallet_of_party(party, currency)
     elif party is not None and party != principal.party_id:
         raise PlatformError(ErrorCode.forbidden, "a party lists its own payments only")

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from farthing.api.mode import Moded, request_mode
 from farthing.services.payments.model import Payment, formatted
 
 
@@ -28,7 +29,7 @@ class DecisionOut(BaseModel):
     withdrawal_waived: bool = Field(default=False, description="the payer waived its right of withdrawal")
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(Moded):
     id: str
     object: Literal["payment"] = "payment"
     status: Literal["succeeded", "requires_capture", "requires_authentication", "canceled", "expired"] = "succeeded"
@@ -51,7 +52,7 @@ def payment_dict(p: Payment) -> dict[str, object]:
     return {
         "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
         "amount": amount, "fee": fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
-        "authentication": p.authentication,
+        "authentication": p.authentication, "mode": request_mode(),
     }  # fmt: skip
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from farthing.api.deps import PlatformDep, PrincipalDep
+from farthing.api.mode import Moded
 
 router = APIRouter(tags=["privacy"])
 
 
-class CustomerOut(BaseModel):
+class CustomerOut(Moded):
     id: str
     object: Literal["customer"] = "customer"
     name: str | None

@@ -27,6 +27,7 @@ _STATUS = {
     ErrorCode.request_too_large: 413,
     ErrorCode.rate_limited: 429,
     ErrorCode.topups_paused: 429,
+    ErrorCode.live_mode_unavailable: 409,
     ErrorCode.account_locked: 423,
     ErrorCode.csrf_failed: 403,
     ErrorCode.unsupported_media_type: 415,

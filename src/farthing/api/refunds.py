@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from farthing.api.deps import (
     Amount,
@@ -18,6 +18,7 @@ from farthing.api.deps import (
     replayable,
     replays,
 )
+from farthing.api.mode import Moded
 
 router = APIRouter()
 
@@ -26,7 +27,7 @@ class RefundIn(InModel):
     amount: Amount | None = Field(default=None, description="what to refund; all that is left when left out")
 
 
-class RefundOut(BaseModel):
+class RefundOut(Moded):
     id: str
     object: Literal["refund"] = "refund"
     payment: str

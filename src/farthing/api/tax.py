@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from farthing.api.deps import InModel, PlatformDep, PrincipalDep
+from farthing.api.mode import Moded
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
 from farthing.errors import ErrorCode, PlatformError
@@ -19,7 +20,7 @@ class TaxCloseIn(InModel):
     period: StrictStr = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-11"])
 
 
-class TaxReturnOut(BaseModel):
+class TaxReturnOut(Moded):
     object: Literal["tax_return"] = "tax_return"
     merchant: str
     place: str
@@ -35,12 +36,12 @@ class TaxReturnOut(BaseModel):
 
 @router.post("/v1/tax/close", response_model=list[TaxReturnOut], tags=["tax"])
 def close_tax(body: TaxCloseIn, principal: PrincipalDep, platform: PlatformDep) -> list[TaxReturnOut]:
-    """Close a month's tax (operator key): each merchant's tax per place and rate, computed on the
-    aggregate, rounded once and booked. Closing again books nothing twice."""
+    """Close a month's tax (operator key): each merchant's of the key's mode, per place and rate, computed
+    on the aggregate, rounded once and booked. Closing again books nothing twice."""
     if principal.kind != "operator":
         raise PlatformError(ErrorCode.forbidden, "closing a tax period needs an operator key")
     out = []
-    for r in platform.tax.close_period(body.period):
+    for r in platform.tax.close_period(body.period, principal.mode):
         cur = currency(r.currency)
         out.append(TaxReturnOut(merchant=r.merchant, place=r.place, kind=r.kind, rate_percent=percent(r.rate_ppm),
                                 period=r.period, currency=r.currency, gross=cur.format(r.gross),

@@ -20,6 +20,7 @@ from farthing.api.deps import (
     replayable,
     replays,
 )
+from farthing.api.mode import Moded
 from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
@@ -34,7 +35,7 @@ class TopUpIn(InModel):
     card_number: StrictStr = Field(examples=["4242424242424242"])
 
 
-class TopUpOut(BaseModel):
+class TopUpOut(Moded):
     id: str
     object: Literal["topup"] = "topup"
     status: Literal["captured"] = "captured"
@@ -43,7 +44,7 @@ class TopUpOut(BaseModel):
     currency: str
 
 
-class WalletOut(BaseModel):
+class WalletOut(Moded):
     object: Literal["wallet"] = "wallet"
     currency: str
     available: str
@@ -52,7 +53,7 @@ class WalletOut(BaseModel):
     debits_posted: str
 
 
-class TransactionOut(BaseModel):
+class TransactionOut(Moded):
     id: str = Field(description="txn_<seq>: the line's place in the ledger's order")
     object: Literal["transaction"] = "transaction"
     type: Literal[
@@ -199,7 +200,7 @@ def _seq_of(txn_id: str) -> int:
     return int(digits)
 
 
-class PlatformAccountOut(BaseModel):
+class PlatformAccountOut(Moded):
     object: Literal["platform_account"] = "platform_account"
     account: Literal["funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding"]
     currency: str

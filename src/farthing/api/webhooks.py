@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from farthing import limits
 from farthing.api.deps import PRINTABLE, InModel, KeyHeader, PlatformDep, PrincipalDep, replays
+from farthing.api.mode import Moded
 from farthing.api.remembered import remembered
 from farthing.domain.webhooks import EVENT_TYPES, Endpoint
 
@@ -33,7 +34,7 @@ class EndpointChangeIn(InModel):
     events: list[EventType] | None = Field(default=None, max_length=len(EVENT_TYPES), description="[] for all")
 
 
-class EndpointOut(BaseModel):
+class EndpointOut(Moded):
     id: str
     object: Literal["webhook_endpoint"] = "webhook_endpoint"
     url: str
@@ -42,7 +43,7 @@ class EndpointOut(BaseModel):
     events: list[str] = Field(description="the event types it is sent; [] for every type")
 
 
-class EndpointSummaryOut(BaseModel):
+class EndpointSummaryOut(Moded):
     """An endpoint as listed or changed: its secret was shown once, when it was made."""
 
     id: str

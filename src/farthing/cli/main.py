@@ -17,7 +17,7 @@ from farthing.cli.audit import audit_app, damaged, verify_ledger
 from farthing.cli.audit import fail as _fail
 from farthing.cli.backup import backup, restore
 from farthing.cli.operator import operator_app
-from farthing.cli.options import DbOption
+from farthing.cli.options import DbOption, Mode
 from farthing.cli.policy import policy_app
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
@@ -167,13 +167,14 @@ def _tls(cert: Path | None, key: Path | None) -> dict[str, str]:
 @tax_app.command("close")
 def tax_close(
     period: Annotated[str, typer.Option(help="the month to close, e.g. 2026-11")],
+    mode: Annotated[Mode, typer.Option(help="the merchants of test or of live mode")] = Mode.test,
     db: DbOption = None,
 ) -> None:
     """Compute each merchant's tax for a month on the aggregate, round it once, and book it."""
 
     with _platform(db) as platform:
         try:
-            returns = platform.tax.close_period(period)
+            returns = platform.tax.close_period(period, mode.value)
         except FarthingError as exc:
             raise _fail(exc) from exc
     table = Table(title=f"Tax for {period}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from farthing.cli.options import DbOption
+from farthing.cli.options import DbOption, Mode
 from farthing.domain.principals import SCOPES, Principal
 from farthing.errors import FarthingError
 
@@ -45,24 +46,30 @@ def _platform(db: str | None) -> Iterator[Platform]:
 
 
 @keys_app.command("create")
-def create(db: DbOption = None) -> None:
+def create(
+    mode: Annotated[
+        Mode, typer.Option(help="test, or live: a live key's merchants and customers move real money")
+    ] = Mode.test,
+    db: DbOption = None,
+) -> None:
     """Make another operator key; its secret is shown once."""
     with _platform(db) as platform:
-        key_id, secret = platform.keys.issue("operator", None, HOST.mode)
+        key_id, secret = platform.keys.issue("operator", None, mode.value)
         platform.log.record("key.created", None, HOST.key_id, key=key_id, key_kind="operator")
     console.print(f"Operator key {key_id} (shown once, keep it): {secret}", soft_wrap=True, markup=False)
 
 
 @keys_app.command("list")
 def list_keys(db: DbOption = None) -> None:
-    """The operator keys: id, prefix, made, last used, revoked."""
+    """The operator keys, test and live: id, mode, prefix, made, last used, revoked."""
     with _platform(db) as platform:
-        found = platform.keys.keys(HOST)
+        found = platform.keys.keys(HOST, every_mode=True)
     table = Table(title="Operator keys")
-    for column in ("id", "prefix", "created", "last used", "revoked"):
+    for column in ("id", "mode", "prefix", "created", "last used", "revoked"):
         table.add_column(column, no_wrap=column in ("id", "prefix"))
     for k in found:
-        table.add_row(k.id, (k.prefix or "") + "…", _when(k.created_ms), _when(k.last_used_ms), _when(k.revoked_ms))
+        table.add_row(k.id, k.mode, (k.prefix or "") + "…", _when(k.created_ms), _when(k.last_used_ms),
+                      _when(k.revoked_ms))  # fmt: skip
     console.print(table)
 
 
@@ -71,10 +78,11 @@ def revoke(key_id: Annotated[str, typer.Argument(help="the key's id, key_…")],
     """Revoke an operator key at once (a running server forgets it within a second)."""
     with _platform(db) as platform:
         try:
-            if platform.keys.key(key_id).kind != "operator":
+            found = platform.keys.key(key_id)
+            if found.kind != "operator":
                 console.print(f"[red]error[/red] not_found: {escape(key_id)} is not an operator key")
                 raise typer.Exit(2)
-            platform.keys.revoke(HOST, key_id)
+            platform.keys.revoke(replace(HOST, mode=found.mode), key_id)
         except FarthingError as exc:
             console.print(f"[red]error[/red] {exc.code.value}: {escape(exc.detail)}")
             raise typer.Exit(2) from exc

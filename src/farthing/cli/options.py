@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -14,3 +15,10 @@ DbOption = Annotated[
         help="sqlite:///abs/path.db, a file path, or postgresql://host/db (default: ./farthing.db)",
     ),
 ]
+
+
+class Mode(StrEnum):
+    """Test or live: the two worlds a platform keeps apart (keys, parties and money)."""
+
+    test = "test"
+    live = "live"

@@ -64,6 +64,15 @@ def payment_transfer_id(public_id: str) -> int:
     return int.from_bytes(raw, "big")
 
 
+def platform_account_id(code: int, cur: Currency, mode: str) -> int:
+    """The id of the platform's account of `code` in `cur` for `mode` (the same every time)."""
+    return (
+        derive_id("platform", str(code), cur.code)
+        if mode == "test"
+        else derive_id("platform", mode, str(code), cur.code)
+    )
+
+
 class WalletRepository(Protocol):
     def add(self, party_id: str, currency_code: str, account_id: int) -> None:
         """Record the party's wallet (nothing if it is recorded already)."""
@@ -90,23 +99,25 @@ class Accounts:
         """(party id or platform account code, currency) → the account's id, once it is known to exist:
         deriving it is a SHA-256, three times a payment."""
 
-    def platform_account(self, code: int, cur: Currency) -> int:
-        account_id = self._account_ids.get((str(code), cur.code))
+    def platform_account(self, code: int, cur: Currency, mode: str) -> int:
+        """The platform's account of this `code` in `cur` for test or live `mode`: test money and live money
+        never meet, so each mode has its own (the test ones keep the ids they always had)."""
+        account_id = self._account_ids.get((f"{mode}:{code}", cur.code))
         if account_id is not None:
             return account_id
-        account_id = derive_id("platform", str(code), cur.code)
+        account_id = platform_account_id(code, cur, mode)
         if account_id not in self._opened:
             flags = int(AccountFlags.credits_must_not_exceed_debits) if code == CODE_CARD_FEES else 0
             self.create(Account(account_id, cur.ledger, code, flags=flags))
             self._opened.add(account_id)
-        self._account_ids[(str(code), cur.code)] = account_id
+        self._account_ids[(f"{mode}:{code}", cur.code)] = account_id
         return account_id
 
     def platform_balances(self, principal: Principal, cur: Currency) -> list[tuple[str, AccountState | None]]:
-        """The platform's own accounts in `cur` as the ledger holds them (None: never used), for the operator:
-        what card payments brought in, card costs, fees earned, tax collected, rounding residue."""
+        """The platform's own accounts in `cur` of the operator's mode as the ledger holds them (None: never
+        used): what card payments brought in, card costs, fees earned, tax collected, rounding residue."""
         require(principal, "operator", "read")
-        ids = {code: derive_id("platform", str(code), cur.code) for code in PLATFORM_ACCOUNTS}
+        ids = {code: platform_account_id(code, cur, principal.mode) for code in PLATFORM_ACCOUNTS}
         states = {a.id: a for a in self.ledger.accounts(list(ids.values()))}
         return [(PLATFORM_ACCOUNTS[code], states.get(account_id)) for code, account_id in ids.items()]
 

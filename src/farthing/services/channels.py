@@ -258,7 +258,7 @@ class Channels:
         gate = self._gate(ch.customer, ch.merchant, cur, amount, legs[0].id, "capture")
         fee = gate.fee if gate is not None else self.policy.fee_for(cur, amount)
         if fee:
-            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
+            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(ch.merchant))
             fee_id = derive_id("channel-fee", str(number), str(k))
             legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
         legs = linked_chain(legs + (gate.legs if gate else []))

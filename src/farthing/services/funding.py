@@ -36,6 +36,9 @@ class Charge:
 
 
 class FundingGateway(Protocol):
+    modes: frozenset[str]
+    """The modes it takes money in: a test gateway's cards are never live money."""
+
     def authorize(self, card_number: str, amount_units: int, currency: Currency, reference: str) -> Charge:
         """Reserve the amount; the same reference answers the first authorisation again."""
         ...
@@ -58,6 +61,7 @@ class TestGateway:
     __test__ = False  # a test double for processors, not a test case
     """Deterministic test cards; any other number is declined. Remembers its authorisations in memory."""
 
+    modes = frozenset({"test"})
     fee_ppm = 29_000
     fee_fixed_cents = 30
 

@@ -63,7 +63,7 @@ class Holds:
 
     def find(self, principal: Principal, public_id: str, reading: bool = False) -> tuple[Transfer, str, str, Currency]:
         """The payment's transfer, customer and merchant, if the caller is one of them, or `reading` it as
-        the operator (who may look at any payment, never act on one); else not found."""
+        the operator (who may look at any payment of its mode, never act on one); else not found."""
         tid = payment_transfer_id(public_id)
         with self._lock:
             found = self.lookups.find_transfers([tid]).get(tid)
@@ -75,6 +75,8 @@ class Holds:
         party = principal.party_id
         looks = reading and principal.kind == "operator"
         if customer is None or merchant is None or (party not in (customer, merchant) and not looks):
+            raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
+        if looks and self.parties.mode_of(customer) != principal.mode:  # another mode's: not here
             raise PlatformError(ErrorCode.not_found, f"no payment {public_id!r}")
         cur = currency_of_ledger(found.ledger)
         return found, customer, merchant, cur
@@ -156,7 +158,7 @@ class Holds:
         summary = None
         if gate is not None:  # the capture is where the payment counts: its day, month and tax base
             summary = decision_summary(gate.decision, cur, bool(held.get("withdrawal_waived")))
-        revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
+        revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(merchant))
         legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
                          flags=_POST, pending_id=hold.id)]  # fmt: skip
         if gate is not None and gate.added_tax:

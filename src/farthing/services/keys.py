@@ -77,13 +77,16 @@ class Keys:
             raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
         return info(found)
 
-    def keys(self, principal: Principal) -> list[KeyInfo]:
-        """The caller's keys (an operator's: the operator keys), oldest first."""
-        return [info(k) for k in self.repo.of_party(principal.party_id)]
+    def keys(self, principal: Principal, every_mode: bool = False) -> list[KeyInfo]:
+        """The caller's keys of its mode (an operator's: the operator keys), oldest first; `every_mode`: test
+        and live ones (the host's list)."""
+        return [info(k) for k in self.repo.of_party(principal.party_id) if every_mode or k.mode == principal.mode]
 
     def _mine(self, principal: Principal, key_id: str) -> StoredKey:
         found = self.repo.get(key_id)
-        if found is None or (principal.kind != "operator" and found.party_id != principal.party_id):
+        if found is None or found.mode != principal.mode:  # another mode's key does not exist here
+            raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
+        if principal.kind != "operator" and found.party_id != principal.party_id:
             raise PlatformError(ErrorCode.not_found, f"no API key {key_id!r}")
         return found
 
@@ -116,7 +119,8 @@ class Keys:
         return made
 
     def revoke(self, principal: Principal, key_id: str) -> None:
-        """Revoke a key of the caller's party (an operator may revoke any key). Takes effect at once."""
+        """Revoke a key of the caller's party (an operator may revoke any key of its mode). Takes effect at
+        once."""
         old = self._mine(principal, key_id)
         self.repo.revoke(key_id, self.clock())
         self.log.record("key.revoked", old.party_id, principal.key_id, key=key_id)

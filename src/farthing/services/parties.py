@@ -47,6 +47,7 @@ class Parties:
         self.personal = personal
         self._known: set[tuple[str, str, str]] = set()
         self._profiles: dict[str, Profile] = {}
+        self._modes: dict[str, str] = {}
 
     def create(
         self, principal: Principal, kind: str, name: str, country: str | None = None, age_band: str = "adult",
@@ -71,6 +72,17 @@ class Parties:
             raise PlatformError(ErrorCode.not_found, f"no {kind} {party_id!r}")
         self._known.add((party_id, kind, mode))  # a party never changes its kind or mode
         return party_id
+
+    def mode_of(self, party_id: str) -> str:
+        """Whether the party lives in test or live mode (not found if there is no such party)."""
+        found = self._modes.get(party_id)
+        if found is None:
+            may_block()
+            kind_mode = self.repo.kind_and_mode(party_id)
+            if kind_mode is None:
+                raise PlatformError(ErrorCode.not_found, f"no party {party_id!r}")
+            found = self._modes[party_id] = kind_mode[1]  # a party never changes its mode
+        return found
 
     def profile(self, party_id: str) -> Profile:
         """The party's country and age band, as the policy sees them (kept in memory: they do not change)."""

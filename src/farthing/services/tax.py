@@ -21,6 +21,7 @@ from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY, T_ROUNDING, T_TAX, Accounts
+from farthing.services.parties import Parties
 from farthing.services.payment_policy import TaxBaseRepository
 
 
@@ -44,15 +45,19 @@ class TaxReturn:
 class Tax:
     """Closes tax periods: each merchant's tax per place and rate, on the aggregate, rounded once."""
 
-    def __init__(self, bases: TaxBaseRepository, ledger: GroupCommitter, accounts: Accounts, clock: Clock) -> None:
+    def __init__(
+        self, bases: TaxBaseRepository, ledger: GroupCommitter, accounts: Accounts, parties: Parties, clock: Clock
+    ) -> None:
         self.bases = bases
+        self.parties = parties
         self.ledger = ledger
         self.accounts = accounts
         self.clock = clock
 
-    def close_period(self, period: str) -> list[TaxReturn]:
-        """Close every open tax base of `period` ("2026-11"): compute, round once, book. Only a period that
-        has ended everywhere (12 hours past its end in UTC, for the zones furthest west) can be closed."""
+    def close_period(self, period: str, mode: str = "test") -> list[TaxReturn]:
+        """Close every open tax base of `period` ("2026-11") of the merchants in `mode`: compute, round once,
+        book. Only a period that has ended everywhere (12 hours past its end in UTC, for the zones furthest
+        west) can be closed."""
         try:
             year, month = (int(p) for p in period.split("-"))
             if not 1 <= month <= 12 or len(period) != 7:
@@ -69,6 +74,8 @@ class Tax:
         returns = []
         for tax_base in self.bases.of_period(period):
             base_id, merchant, place, kind = tax_base.account_id, tax_base.merchant, tax_base.place, tax_base.kind
+            if self.parties.mode_of(merchant) != mode:
+                continue
             rate, inclusive, cur = tax_base.rate_ppm, tax_base.inclusive, currency(tax_base.currency)
             [base] = self.ledger.accounts([base_id])
             gross = base.credits_posted - base.debits_posted  # refunds took their part back (after an earlier
@@ -76,8 +83,8 @@ class Tax:
             exact = sign * share(sign * gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
             remitted, residue = round_to_exponent(exact, cur)
             wallet = self.accounts.wallet_account(merchant, "merchant", cur)
-            liability = self.accounts.platform_account(CODE_TAX_LIABILITY, cur)
-            rounding = self.accounts.platform_account(CODE_ROUNDING, cur)
+            liability = self.accounts.platform_account(CODE_TAX_LIABILITY, cur, mode)
+            rounding = self.accounts.platform_account(CODE_ROUNDING, cur, mode)
             legs = [
                 leg
                 for leg in (

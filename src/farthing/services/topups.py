@@ -75,6 +75,12 @@ class TopUps:
         authorisation and the same transfers."""
         require(principal, "customer", "topups:write")
         assert principal.party_id is not None
+        if principal.mode not in self.gateway.modes:
+            raise PlatformError(
+                ErrorCode.live_mode_unavailable,
+                f"this server's card gateway takes {' and '.join(sorted(self.gateway.modes))} mode only: no "
+                f"{principal.mode} top-up was made (a {principal.mode} gateway must be configured first)",
+            )
         cur, units = amount.currency, amount.units
         if units % 10 ** (cur.scale - cur.exponent):
             raise PlatformError(ErrorCode.amount_too_precise, f"a card is charged in whole {cur.code} minor units")
@@ -96,8 +102,8 @@ class TopUps:
                 raise PlatformError(
                     ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for a top-up of another amount"
                 )
-            clearing = self.accounts.platform_account(CODE_FUNDING_CLEARING, cur)
-            fees = self.accounts.platform_account(CODE_CARD_FEES, cur)
+            clearing = self.accounts.platform_account(CODE_FUNDING_CLEARING, cur, principal.mode)
+            fees = self.accounts.platform_account(CODE_CARD_FEES, cur, principal.mode)
             legs = [Transfer(topup_id, clearing, wallet, units, cur.ledger, T_TOPUP, flags=int(TransferFlags.linked))]
             fee_id = derive_id("card-fee", str(topup_id))
             legs.append(Transfer(fee_id, fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE))

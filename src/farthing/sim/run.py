@@ -183,7 +183,7 @@ class _World(Fraud):
         return int(self.platform.db.query("SELECT count(*) FROM transfers")[0][0])
 
     def _balance(self, code: int) -> int:
-        [state] = self.platform.ledger.accounts([self.platform.accounts.platform_account(code, self.cur)])
+        [state] = self.platform.ledger.accounts([self.platform.accounts.platform_account(code, self.cur, "test")])
         return state.credits_posted - state.debits_posted if code == CODE_FEE_REVENUE else state.debits_posted
 
     def run(self, progress: Callable[[int, int], None] | None) -> Result:

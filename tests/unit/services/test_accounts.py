@@ -43,7 +43,7 @@ def test_no_wallet_and_an_operators_wallets_are_refused() -> None:
 
 def test_the_card_fee_account_may_only_be_debited() -> None:
     ledger = FakeLedger(ManualClock(0))
-    fees = Accounts(ledger, FakeWallets()).platform_account(CODE_CARD_FEES, USD)  # type: ignore[arg-type]
+    fees = Accounts(ledger, FakeWallets()).platform_account(CODE_CARD_FEES, USD, "test")  # type: ignore[arg-type]
     assert ledger.state.accounts[fees].flags & AccountFlags.credits_must_not_exceed_debits
 
 

@@ -32,7 +32,7 @@ def test_the_tax_of_tiny_payments_is_rounded_once_on_their_aggregate() -> None:
     assert isinstance(payer, Principal)
     for _ in range(7):
         w.payments.pay(payer, PaymentItem.of(merchant, "0.003", "EUR", evidence=Evidence(ip="DE", billing="DE")), None)
-    tax = Tax(w.tax_bases, w.ledger, w.accounts, clock)  # type: ignore[arg-type]
+    tax = Tax(w.tax_bases, w.ledger, w.accounts, w.parties, clock)  # type: ignore[arg-type]
     with pytest.raises(PlatformError) as early:
         tax.close_period("2026-11")
     assert early.value.code is ErrorCode.validation_failed and "not ended everywhere" in early.value.detail

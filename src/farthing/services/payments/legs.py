@@ -113,7 +113,7 @@ class PaymentLegs:
                              user_data=user_data, timeout_s=item.hold_s)]  # fmt: skip
             status = "requires_capture"
         else:
-            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur)
+            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(item.merchant))
             legs = _captured(payment_id, draft.fee_id, draft.payer, draft.payee, revenue, units, fee, cur, user_data,
                              gate)  # fmt: skip
             status = "succeeded"
