@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pyotp
+from prometheus_client.parser import text_string_to_metric_families
 
 from .conftest import Server
 from .helpers import auth
@@ -24,6 +25,15 @@ def _wallet(srv: Server, key: str) -> dict[str, str]:
     return dict(r.json()) if r.status_code == 200 else {}
 
 
+def _step_ups(srv: Server) -> float:
+    """The policy's step-up decisions so far, over every rule, as `/metrics` tells them."""
+    r = httpx.get(f"{srv.base}/metrics", headers=auth(srv.operator))
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    samples = families["farthing_policy_decisions"].samples
+    assert all(s.labels["rule"] for s in samples if s.labels["outcome"] == "step_up")  # each names its rule
+    return sum(s.value for s in samples if s.name.endswith("_total") and s.labels["outcome"] == "step_up")
+
+
 def test_a_payment_past_the_exemption_waits_for_a_second_factor_then_completes(server: Server) -> None:
     merchant, merchant_key = _party(server, "merchant")
     _, key = _party(server, "customer")
@@ -36,9 +46,11 @@ def test_a_payment_past_the_exemption_waits_for_a_second_factor_then_completes(s
         return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
 
     # Without a second factor the payment cannot wait for one: refused, and it says how to enrol.
+    before = _step_ups(server)
     refused = pay("40.00")
     assert (refused.status_code, refused.json()["code"]) == (402, "authentication_required")
     assert "/v1/factors/totp" in refused.json()["detail"]
+    assert _step_ups(server) - before >= 1  # /metrics counts the decision by the rule that asked
 
     enrolled = httpx.post(f"{server.base}/v1/factors/totp", headers=auth(key))
     assert enrolled.status_code == 201 and enrolled.json()["qr_svg"].startswith("data:image/svg+xml;base64,")

@@ -116,6 +116,13 @@ class PlatformCollector(Collector):
         )  # fmt: skip
         yield GaugeMetricFamily("farthing_ledger_head_seq", "The last committed event's sequence number",
                                 value=engine.head.last_seq)  # fmt: skip
+        decided = CounterMetricFamily(
+            "farthing_policy_decisions", "Policy decisions by outcome and by the rule that refused, asked for "
+            "strong authentication or exempted from it", labels=["outcome", "rule"],
+        )  # fmt: skip
+        for (outcome, rule), count in sorted(self.platform.policy.decided.items()):
+            decided.add_metric([outcome, rule], count)
+        yield decided
         webhooks = self.platform.webhooks
         deliveries = CounterMetricFamily("farthing_webhook_attempts", "Webhook delivery attempts by outcome",
                                          labels=["outcome"])  # fmt: skip

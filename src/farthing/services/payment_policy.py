@@ -140,6 +140,9 @@ class PaymentPolicy:
         self._lock = threading.Lock()
         self._epochs: dict[str, tuple[str, int]] = {}
         self.overrides = overrides
+        self.decided: dict[tuple[str, str], int] = {}
+        """Decisions so far by (outcome, rule): the rule that refused or asked for strong authentication, or
+        the SCA exemption that let a payment through ("" when none did): read by `/metrics`."""
 
     def for_currency(self, code: str) -> Policy | None:
         """The platform's policy for payments in `code` (None: none is decided)."""
@@ -240,7 +243,16 @@ class PaymentPolicy:
         ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, channel=channel, age_band=profile.age_band,
                       payer_country=profile.country, counters=counters, evidence=evidence,
                       authenticated=capture)  # fmt: skip
-        return evaluate(policy, ctx), ids, wanted, counters, day, month
+        decision = evaluate(policy, ctx)
+        self._count(decision)
+        return decision, ids, wanted, counters, day, month
+
+    def _count(self, decision: Decision) -> None:
+        rules = decision.refused_by if decision.outcome != ALLOW else (decision.sca_exemption or "",)
+        with self._lock:
+            for rule in rules or ("",):
+                key = (decision.outcome, rule)
+                self.decided[key] = self.decided.get(key, 0) + 1
 
     def _tax_base(
         self, merchant: str, place: str, kind: str, rate_ppm: int, inclusive: bool, period: str, cur: Currency

@@ -1,6 +1,6 @@
 """The payment policy on fakes: the SCA low-value exemption counts a payer's payments since its last strong
 authentication (five here), and a strong authentication starts the count again (its epoch, kept by a
-repository); the platform's fee where no pack decides."""
+repository); the decisions counted by outcome and rule; the platform's fee where no pack decides."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def test_a_strong_authentication_starts_the_low_value_count_again() -> None:
     with pytest.raises(PlatformError) as sixth:
         w.payments.pay(payer, item, None)
     assert sixth.value.code is ErrorCode.authentication_required
+    step_up_rules = {rule for (outcome, rule) in w.policy.decided if outcome == "step_up"}
+    assert w.policy.decided[("allow", "eu.sca.low_value_remote")] == 5  # what /metrics reads, by rule
+    assert step_up_rules and sum(w.policy.decided[("step_up", r)] for r in step_up_rules) >= 1
     w.policy.strongly_authenticated(payer.party_id, w.clock())
     assert w.sca.rows == {payer.party_id: 1}
     assert w.payments.pay(payer, item, None).policy["sca_exemption"] == "eu.sca.low_value_remote"  # type: ignore[index]
