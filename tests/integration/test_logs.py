@@ -54,6 +54,8 @@ def test_logs_are_json_lines_with_request_ids_and_hold_no_secret(tmp_path: Path)
             deadline = time.monotonic() + 10
             while err.read_text().count('"farthing.access"') < sent and time.monotonic() < deadline:
                 time.sleep(0.05)
+            # The last request before a stop: its line is written at shutdown, not lost with the process.
+            assert http.get("/v1/wallets", headers={**key, "Request-Id": "last-words"}).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -68,6 +70,7 @@ def test_logs_are_json_lines_with_request_ids_and_hold_no_secret(tmp_path: Path)
     assert len(access) >= sent and all(r["request_id"] and r["timestamp"].endswith("Z") for r in access)
     traced = [r for r in access if r["request_id"] == "trace-7"]
     assert [(r["route"], r["status"]) for r in traced] == [("/v1/payments", 201)]
+    assert [r["route"] for r in access if r["request_id"] == "last-words"] == ["/v1/wallets"]
     assert {"insufficient_funds", "unauthenticated"} <= {r["code"] for r in access}
     logged = err.read_text() + "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("*.log") if p != out)
     leaked = sorted(s for s in secrets if s and s in logged)

@@ -41,7 +41,7 @@ from farthing.api import (
 from farthing.api.body_guard import BodyGuard
 from farthing.api.lean_route import LeanDispatch
 from farthing.api.metrics import HttpCollector, HttpMetrics, PlatformCollector
-from farthing.api.observe import Observed
+from farthing.api.observe import AccessLog, Observed
 from farthing.api.rate_limits import RateLimiter
 from farthing.api.unexpected import Unexpected
 from farthing.bootstrap import Platform
@@ -78,6 +78,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     registry = CollectorRegistry()
     counts = HttpMetrics()
     registry.register(HttpCollector(counts))
+    access = AccessLog.if_asked()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,10 +97,12 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             watchdog.cancel()
             projector.close()
             platform.close()
+            if access is not None:
+                access.flush()  # the last requests' lines, before the process goes
 
     app = FastAPI(
         middleware=[
-            Middleware(Observed, metrics=counts),
+            Middleware(Observed, metrics=counts, access=access),
             Middleware(Unexpected),
             Middleware(RateLimiter),
             Middleware(BodyGuard),

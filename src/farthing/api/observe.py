@@ -56,10 +56,10 @@ def route_of(scope: Scope) -> str:
 
 
 class Observed:
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, access: AccessLog | None) -> None:
         self.app = app
         self.metrics = metrics
-        self.access = AccessLog() if os.environ.get("FARTHING_ACCESS_LOG") == "1" else None
+        self.access = access
         self._serial = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -107,7 +107,8 @@ def _code(problem: bytearray | None) -> str | None:
 class AccessLog:
     """Access lines in the shape of every other log line (`farthing.cli.logs`: JSON, or `key=value` text
     with FARTHING_LOG_FORMAT=text), built directly and written to standard error in bulk by a thread of
-    its own every `FLUSH_S` (and at exit). Through the logging module a line cost a LogRecord, the
+    its own every `FLUSH_S`, and when the app shuts down (the lines of its last requests are not left to
+the interpreter's exit). Through the logging module a line cost a LogRecord, the
     formatter's processors and a flush each: a fifth of the server's throughput, measured."""
 
     FLUSH_S = 0.2
@@ -121,7 +122,7 @@ class AccessLog:
         self._second = -1
         self._stamp = ""
         threading.Thread(target=self._run, name="farthing-access-log", daemon=True).start()
-        atexit.register(self.flush)
+        atexit.register(self.flush)  # and at exit too, should the app never have shut down
 
     def line(self, method: str, route: str, status: int, seconds: float, rid: bytes, code: str | None) -> None:
         now_ms = system_clock()  # the one wall clock (farthing.clock); a log line's time, not the ledger's
@@ -147,6 +148,11 @@ class AccessLog:
         while True:
             time.sleep(self.FLUSH_S)
             self.flush()
+
+    @classmethod
+    def if_asked(cls) -> AccessLog | None:
+        """One access log when FARTHING_ACCESS_LOG=1 (off by default: a line per request costs)."""
+        return cls() if os.environ.get("FARTHING_ACCESS_LOG") == "1" else None
 
     def flush(self) -> None:
         with self._writing:
