@@ -85,3 +85,41 @@ def test_the_operator_reads_the_platforms_own_accounts_moving_with_fees(server: 
     assert moved("funding_clearing", "debits_posted") == Decimal("10.00")
     customer_view = httpx.get(f"{server.base}/v1/platform/accounts/USD", headers=auth(key))
     assert customer_view.status_code == 403
+
+
+def test_the_operator_finds_payments_by_reference_across_parties(server: Server) -> None:
+    """A customer quotes an order number: the operator finds every payment that carried it, whoever made or
+    received it, with both parties named; newest first, in pages; other references are left out."""
+    reference = f"order-{server.now_ms()}"  # this test's own, whatever the module's other tests paid
+    shops = [party(server, "merchant", f"Shop {n}")[0] for n in range(2)]
+    payers = [party(server, "customer", f"Payer {n}") for n in range(2)]
+    made = []
+    for (customer, key), shop in zip(payers, shops, strict=True):
+        top_up(server, key, "1.00")
+        for ref in (reference, "another-order"):
+            body = {"merchant": shop, "amount": "0.10", "currency": "USD", "reference": ref}
+            paid = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+            assert paid.status_code == 201, paid.text
+            if ref == reference:
+                made.append((paid.json()["id"], customer, shop))
+
+    def search(**params: object) -> dict:  # type: ignore[type-arg]
+        r = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", **params}, headers=auth(server.operator))
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    found = search(reference=reference)
+    assert [(p["id"], p["customer"], p["merchant"]) for p in found["data"]] == made[::-1]
+    assert all(p["reference"] == reference and p["status"] == "succeeded" for p in found["data"])
+    first = search(reference=reference, limit=1)
+    assert first["has_more"] and [p["id"] for p in first["data"]] == [made[1][0]]
+    rest = search(page=first["next_page"], limit=1)
+    assert [p["id"] for p in rest["data"]] == [made[0][0]] and not rest["has_more"]
+    assert search(reference="nobody-quoted-this")["data"] == []
+    params = {"currency": "USD", "reference": reference, "created_gte_ms": 0}
+    timed = httpx.get(f"{server.base}/v1/payments", params=params, headers=auth(server.operator))
+    assert timed.status_code == 422
+    # A customer's own list with a reference stays its own: the other payer's payment is not in it.
+    own = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "reference": reference},
+                    headers=auth(payers[0][1]))  # fmt: skip
+    assert [p["id"] for p in own.json()["data"]] == [made[0][0]] and own.json()["data"][0]["customer"] is None

@@ -123,11 +123,17 @@ class StatementTable:
     # -- reads -------------------------------------------------------------------------------------
 
     def lines(
-        self, account_id: int, types: Sequence[str], reference_hash: int | None, gte_ms: int | None,
+        self, account_id: int | None, types: Sequence[str], reference_hash: int | None, gte_ms: int | None,
         lte_ms: int | None, before_seq: int | None, limit: int,
     ) -> list[Entry]:  # fmt: skip
-        where = ["e.account_id = ?"]
-        params: list[object] = [b16(account_id)]
+        where: list[str] = []
+        params: list[object] = []
+        if account_id is None:  # across accounts, by reference (index entries_by_reference): the payee's lines
+            assert reference_hash is not None
+            where.append("e.side = 1")
+        else:
+            where.append("e.account_id = ?")
+            params.append(b16(account_id))
         if before_seq is not None:
             where.append("e.seq < ?")
             params.append(before_seq)

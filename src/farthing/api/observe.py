@@ -106,10 +106,10 @@ def _code(problem: bytearray | None) -> str | None:
 
 class AccessLog:
     """Access lines in the shape of every other log line (`farthing.cli.logs`: JSON, or `key=value` text
-    with FARTHING_LOG_FORMAT=text), built directly and written to standard error in bulk by a thread of
-    its own every `FLUSH_S`, and when the app shuts down (the lines of its last requests are not left to
-the interpreter's exit). Through the logging module a line cost a LogRecord, the
-    formatter's processors and a flush each: a fifth of the server's throughput, measured."""
+        with FARTHING_LOG_FORMAT=text), built directly and written to standard error in bulk by a thread of
+        its own every `FLUSH_S`, and when the app shuts down (the lines of its last requests are not left to
+    the interpreter's exit). Through the logging module a line cost a LogRecord, the
+        formatter's processors and a flush each: a fifth of the server's throughput, measured."""
 
     FLUSH_S = 0.2
 

@@ -19,6 +19,7 @@ from farthing.api.deps import PlatformDep, PrincipalDep
 from farthing.api.mode import Moded
 from farthing.bootstrap import Platform
 from farthing.domain.money import Currency
+from farthing.domain.money import currency as currency_named
 from farthing.domain.principals import Principal
 from farthing.domain.statement import Entry
 from farthing.errors import ErrorCode, PlatformError
@@ -37,6 +38,8 @@ class PaymentLineOut(Moded):
     capture: bool = Field(description="false for a hold (captured later, or released)")
     reference: str | None
     created_ms: int
+    customer: str | None = Field(default=None, description="who paid (in an operator's search by reference)")
+    merchant: str | None = Field(default=None, description="who was paid (in an operator's search by reference)")
 
 
 class PaymentListOut(BaseModel):
@@ -61,11 +64,15 @@ def list_payments(
     ] = None,
 ) -> PaymentListOut:
     """Your payments in one currency, newest first: made (customer key) or received (merchant key); with
-    the operator key, those of the `party` named. Filters: `reference`, `created_gte_ms`/`created_lte_ms`;
-    `limit` and the `next_page` token."""
+    the operator key, those of the `party` named, or without a party every payment that carried the
+    `reference` (a merchant's order number a customer quotes). Filters: `reference`,
+    `created_gte_ms`/`created_lte_ms`; `limit` and the `next_page` token."""
+    if principal.kind == "operator" and party is None:
+        if created_gte_ms is not None or created_lte_ms is not None:
+            raise PlatformError(ErrorCode.validation_failed, "a search by reference across parties takes no times")
+        return _search(platform, principal, currency, reference, page, limit)
     if principal.kind == "operator":
-        if party is None:
-            raise PlatformError(ErrorCode.validation_failed, "name the merchant or customer: party=mer_… or cus_…")
+        assert party is not None
         if platform.parties.mode_of(party) != principal.mode:  # another mode's party does not exist here
             raise PlatformError(ErrorCode.not_found, f"no party {party!r}")
         account_id, cur = platform.accounts.wallet_of_party(party, currency)
@@ -83,6 +90,41 @@ def list_payments(
         filters, before = Filters(_KINDS, reference, created_gte_ms, created_lte_ms), None
     found = platform.history.page(account_id, filters, before, limit)
     data = [_out(platform, principal, cur, e) for e in found.entries]
+    return PaymentListOut(data=data, has_more=found.has_more, next_page=found.next_page)
+
+
+def _search(
+    platform: Platform, principal: Principal, currency_code: str, reference: str | None, page: str | None, limit: int
+) -> PaymentListOut:
+    """The operator's search across parties: the payments in `currency_code` of its mode that carried
+    `reference`, newest first, with who paid and who was paid. A page may hold fewer than `limit` (another
+    currency's or mode's payments with the same reference are passed over); `next_page` goes on."""
+    cur = currency_named(currency_code)
+    if page is not None:
+        if reference is not None:
+            raise PlatformError(ErrorCode.page_invalid, "a page token carries its filters; send it alone")
+        filters, before = Filters.from_token(page)
+        if set(filters.types) != set(_KINDS) or filters.reference is None:
+            raise PlatformError(ErrorCode.page_invalid, "this page token is not a search by reference")
+        reference, at = filters.reference, before
+    elif reference is None:
+        raise PlatformError(
+            ErrorCode.validation_failed, "name the merchant or customer (party=mer_… or cus_…), or a reference"
+        )
+    else:
+        at = None
+    found = platform.history.with_reference(reference, _KINDS, at, limit)
+    owners = platform.accounts.owners(*{e.account_id for e in found.entries})
+    data = []
+    for e in found.entries:
+        merchant = owners.get(e.account_id)
+        if merchant is None or platform.parties.mode_of(merchant) != principal.mode:
+            continue
+        if platform.accounts.repo.find(merchant, cur.code) != e.account_id:
+            continue  # another currency's wallet
+        line = _out(platform, principal, cur, e)
+        payment = platform.holds.get(principal, line.id)
+        data.append(line.model_copy(update={"customer": payment.customer, "merchant": payment.merchant}))
     return PaymentListOut(data=data, has_more=found.has_more, next_page=found.next_page)
 
 

@@ -127,6 +127,8 @@ class Entry:
     """debits_pending, debits_posted, credits_pending, credits_posted after this line."""
     payment_id: int
     reference: str | None
+    account_id: int = 0
+    """The account whose line it is."""
 
     @property
     def id(self) -> str:
@@ -141,4 +143,4 @@ def entry_of(line: Line, reference: str | None) -> Entry:
     amount, pending_delta = (0, line.amount) if pending else (line.amount, -line.released)
     balances = (line.debits_pending, line.debits_posted, line.credits_pending, line.credits_posted)
     return Entry(line.seq, line.timestamp_ms, line.transfer_id, kind, side, amount, pending_delta, balances,
-                 line.payment_id or 0, reference)  # fmt: skip
+                 line.payment_id or 0, reference, line.account_id)  # fmt: skip

@@ -64,10 +64,11 @@ class StatementRepository(Protocol):
         ...
 
     def lines(
-        self, account_id: int, types: Sequence[str], reference_hash: int | None, gte_ms: int | None,
+        self, account_id: int | None, types: Sequence[str], reference_hash: int | None, gte_ms: int | None,
         lte_ms: int | None, before_seq: int | None, limit: int,
     ) -> list[Entry]:  # fmt: skip
-        """The account's lines, newest first."""
+        """The account's lines, newest first; with no account, the credited lines of every account that
+        carry `reference_hash` (a payment's, once: its payee's)."""
         ...
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]: ...
@@ -203,6 +204,16 @@ class History:
         reference = None if filters.reference is None else derive_id("reference", filters.reference)
         found = self.repo.lines(account_id, filters.types, reference, filters.created_gte_ms, filters.created_lte_ms,
                                 before_seq, limit + 1)  # fmt: skip
+        entries = found[:limit]
+        has_more = len(found) > limit
+        return Page(entries, has_more, filters.token(entries[-1].seq) if has_more else None)
+
+    def with_reference(self, reference: str, types: Sequence[str], before_seq: int | None, limit: int) -> Page:
+        """The lines of `types` that carried this merchant reference in any wallet, newest first: each
+        payment once (its payee's line), `limit` at most, older than `before_seq` when given."""
+        self.catch_up()
+        filters = Filters(tuple(types), reference)
+        found = self.repo.lines(None, types, derive_id("reference", reference), None, None, before_seq, limit + 1)
         entries = found[:limit]
         has_more = len(found) > limit
         return Page(entries, has_more, filters.token(entries[-1].seq) if has_more else None)
