@@ -43,6 +43,7 @@ from farthing.api.lean_route import LeanDispatch
 from farthing.api.metrics import HttpCollector, HttpMetrics, PlatformCollector
 from farthing.api.observe import AccessLog, Observed
 from farthing.api.rate_limits import RateLimiter
+from farthing.api.traces import Traces
 from farthing.api.unexpected import Unexpected
 from farthing.bootstrap import Platform
 from farthing.services import heap
@@ -79,6 +80,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     counts = HttpMetrics()
     registry.register(HttpCollector(counts))
     access = AccessLog.if_asked()
+    traces = Traces.if_asked()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,10 +101,12 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             platform.close()
             if access is not None:
                 access.flush()  # the last requests' lines, before the process goes
+            if traces is not None:
+                traces.shutdown()  # and the last spans
 
     app = FastAPI(
         middleware=[
-            Middleware(Observed, metrics=counts, access=access),
+            Middleware(Observed, metrics=counts, access=access, traces=traces),
             Middleware(Unexpected),
             Middleware(RateLimiter),
             Middleware(BodyGuard),

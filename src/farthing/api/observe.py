@@ -9,6 +9,7 @@
   (method, route template, never the path or its query string, status, milliseconds, request id, and
   the problem `code` of a refusal), in the shape of the other log lines (`AccessLog`). No header, body,
   key or personal data is ever in it.
+- **Traces** (`FARTHING_OTEL`, off by default): an OpenTelemetry span per request (`farthing.api.traces`).
 
 The problem `code` is read from the answer's own body, and only for a problem+json answer (errors are
 small; a success is never read).
@@ -30,6 +31,7 @@ from typing import TextIO
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from farthing.api.metrics import HttpMetrics
+from farthing.api.traces import Traces
 from farthing.clock import system_clock
 
 _ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
@@ -56,10 +58,13 @@ def route_of(scope: Scope) -> str:
 
 
 class Observed:
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, access: AccessLog | None) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: HttpMetrics, access: AccessLog | None, traces: Traces | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.access = access
+        self.traces = traces
         self._serial = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,6 +73,7 @@ class Observed:
             return
         started = time.perf_counter()
         rid = request_id(scope, next(self._serial))
+        span = self.traces.start(scope) if self.traces is not None else None
         status = 500
         problem: bytearray | None = None
 
@@ -92,6 +98,8 @@ class Observed:
             self.metrics.observe(scope["method"], route, status, seconds, code)
             if self.access is not None:
                 self.access.line(scope["method"], route, status, seconds, rid, code)
+            if span is not None:
+                Traces.end(span, scope["method"], route, status, rid, code)
 
 
 def _code(problem: bytearray | None) -> str | None:

@@ -148,8 +148,11 @@ def serve(
     configure_logs()
     # Access lines come from farthing.api.observe (FARTHING_ACCESS_LOG=1), with the request id and the
     # problem code; uvicorn's own would repeat them without either. Its records go to the same handler.
-    uvicorn.run(create_app(lambda: open_platform(url, packs)), host=host, port=port, log_config=None,
-                access_log=False, **tls)  # fmt: skip
+    try:
+        app = create_app(lambda: open_platform(url, packs))
+    except FarthingError as exc:  # a setting of the app's own (FARTHING_OTEL) that cannot be met
+        raise _fail(exc) from exc
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, **tls)
 
 
 def _tls(cert: Path | None, key: Path | None) -> dict[str, str]:
