@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from farthing.adapters.backup import password_apart
 from served import funded_payer, serve
 
 
@@ -98,3 +99,10 @@ def test_restoring_an_older_backup_says_what_it_lacks(tmp_path: Path) -> None:
     assert back.returncode == 0, back.stdout + back.stderr
     assert "are not in it" in back.stdout and "audit ok" in back.stdout
     assert _farthing("audit", "verify", "--db", str(db)).returncode == 0  # the witness accepted the restore
+
+
+def test_a_postgresql_password_goes_to_the_tools_environment_never_their_command_line() -> None:
+    bare, env = password_apart("postgresql://farthing:s%40cret@db.example:6543/ledger?sslmode=require")
+    assert bare == "postgresql://farthing@db.example:6543/ledger?sslmode=require" and "cret" not in bare
+    assert env["PGPASSWORD"] == "s@cret"
+    assert password_apart("postgresql://postgres@127.0.0.1/farthing")[0] == "postgresql://postgres@127.0.0.1/farthing"

@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from farthing.adapters.open_store import sqlite_path
 from farthing.errors import ErrorCode, StoreError
@@ -45,7 +46,8 @@ def back_up(url: str, to: Path) -> None:
     if to.exists():
         raise StoreError(ErrorCode.validation_failed, f"{to} exists: a backup never overwrites a file")
     if _postgres(url):
-        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={to}", url], "pg_dump")
+        bare, env = password_apart(url)
+        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={to}", bare], "pg_dump", env)
         return
     source_file = _sqlite_file(url)
     if not Path(source_file).exists():
@@ -69,8 +71,9 @@ def restore(url: str, backup: Path) -> None:
     if not backup.exists():
         raise StoreError(ErrorCode.validation_failed, f"{backup} does not exist")
     if _postgres(url):
+        bare, env = password_apart(url)
         _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              f"--dbname={url}", str(backup)], "pg_restore")  # fmt: skip
+              f"--dbname={bare}", str(backup)], "pg_restore", env)  # fmt: skip
         return
     source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     try:
@@ -88,8 +91,21 @@ def restore(url: str, backup: Path) -> None:
         source.close()
 
 
-def _run(command: list[str], name: str) -> None:
-    done = subprocess.run(command, capture_output=True, text=True)
+def password_apart(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without its password, and the environment that hands the password to PostgreSQL's tools
+    (`PGPASSWORD`): a command line is readable by every user of the machine (`ps`), an environment is not."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url, dict(os.environ)
+    host = parts.hostname or ""
+    netloc = (parts.username or "") + "@" + (f"[{host}]" if ":" in host else host)
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc)), {**os.environ, "PGPASSWORD": unquote(parts.password)}
+
+
+def _run(command: list[str], name: str, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise StoreError(ErrorCode.store_unavailable, f"{name} failed: {detail[-1] if detail else done.returncode}")
