@@ -121,6 +121,11 @@ def test_the_client_holds_captures_voids_and_refunds(server: Server) -> None:
         assert no_right.value.code == "withdrawal_not_allowed"
         [wallet] = payer.wallets()
         assert wallet.available == "4.00"  # the hold's all back: captured 0.60, refunded 0.60, the rest released
+        assert wallet.mode == "test"
+        listed = merchant.payments.list(currency="USD", limit=2)  # newest first, a page at a time
+        assert [p.id for p in listed.data] == [dropped.id, held.id] and listed.has_more
+        older = merchant.payments.list(currency="USD", page=listed.next_page)
+        assert len(older.data) == 1 and not older.has_more and older.data[0].status == "succeeded"
     finally:
         merchant.close()
         payer.close()

@@ -50,6 +50,8 @@ from farthing.client.models import (
     Channel,
     Party,
     Payment,
+    PaymentLine,
+    PaymentPage,
     Redemption,
     Refund,
     TopUp,
@@ -65,10 +67,10 @@ from farthing.client.webhooks import WebhookVerificationError, verify_webhook
 __all__ = [
     "Allowance", "AllowanceCharge", "ApiKey", "AsyncFarthing", "AuthenticationError", "AuthenticationRequiredError",
     "BatchItem", "CardError", "Channel", "ConflictError", "Farthing", "FarthingAPIError", "ForbiddenError",
-    "InsufficientFundsError", "InvalidRequestError", "NotFoundError", "Party", "Payment", "PaymentRefusedError",
-    "PolicyDeniedError", "RateLimitedError", "Redemption", "Refund", "ServiceUnavailableError", "TopUp",
-    "Transaction", "Wallet", "WebhookAttempt", "WebhookEndpoint", "WebhookEndpointInfo", "WebhookVerificationError",
-    "verify_webhook",
+    "InsufficientFundsError", "InvalidRequestError", "NotFoundError", "Party", "Payment", "PaymentLine",
+    "PaymentPage", "PaymentRefusedError", "PolicyDeniedError", "RateLimitedError", "Redemption", "Refund",
+    "ServiceUnavailableError", "TopUp", "Transaction", "Wallet", "WebhookAttempt", "WebhookEndpoint",
+    "WebhookEndpointInfo", "WebhookVerificationError", "verify_webhook",
 ]  # fmt: skip
 
 IN_FLIGHT_RETRIES = 40

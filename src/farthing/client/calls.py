@@ -23,6 +23,8 @@ from farthing.client.models import (
     Channel,
     Party,
     Payment,
+    PaymentLine,
+    PaymentPage,
     Redemption,
     Refund,
     TopUp,
@@ -118,6 +120,12 @@ def _charge(response: httpx.Response) -> AllowanceCharge:
     return AllowanceCharge(body["within"], body.get("reason"), build(Payment, body["payment"]))
 
 
+def _page(response: httpx.Response) -> PaymentPage:
+    raise_for(response)
+    body = response.json()
+    return PaymentPage([build(PaymentLine, line) for line in body["data"]], body["has_more"], body["next_page"])
+
+
 def _batch(response: httpx.Response) -> list[BatchItem]:
     raise_for(response)
     out = []
@@ -172,6 +180,17 @@ class Payments(Resource):
 
     def retrieve(self, payment_id: str) -> Payment:
         return self._run(Call("GET", f"/v1/payments/{payment_id}", one(Payment)))
+
+    def list(
+        self, *, currency: str, limit: int | None = None, reference: str | None = None,
+        created_gte_ms: int | None = None, created_lte_ms: int | None = None, page: str | None = None,
+        party: str | None = None,
+    ) -> PaymentPage:  # fmt: skip
+        """Your payments in `currency`, newest first, a page at a time (`page`: the last page's `next_page`,
+        given alone). An operator names whose (`party`), or searches every party's by `reference`."""
+        params = _given(currency=currency, limit=limit, reference=reference, created_gte_ms=created_gte_ms,
+                        created_lte_ms=created_lte_ms, page=page, party=party)  # fmt: skip
+        return self._run(Call("GET", "/v1/payments", _page, params=params))
 
     def capture(self, payment_id: str, *, amount: str | None = None) -> Payment:
         """Capture all of a hold, or `amount` of it (the rest is released)."""

@@ -29,7 +29,36 @@ class Payment:
     """The policy's decision when one decided: version, SCA exemption, tax, when it was decided."""
     authentication: dict[str, Any] | None = None
     """status requires_authentication: the challenge to answer (`payments.authenticate`)."""
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """A payment as a list shows it (`payments.list`)."""
+
+    id: str
+    amount: str
+    currency: str
+    status: str
+    capture: bool
+    """False for a hold (captured later, or released)."""
+    reference: str | None
+    created_ms: int
+    customer: str | None = None
+    """Who paid and who was paid: named in an operator's search by reference."""
+    merchant: str | None = None
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    data: list[PaymentLine]
+    has_more: bool
+    next_page: str | None
+    """Give it back as `page` for the next (older) payments."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,8 @@ class Refund:
     currency: str
     reason: str = "merchant"
     """merchant (refunded by the merchant) or withdrawal (the payer withdrew, by right)."""
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
     replayed: bool = False
 
 
@@ -59,6 +90,8 @@ class TopUp:
     amount: str
     processor_fee: str
     currency: str
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +101,8 @@ class Wallet:
     pending: str
     credits_posted: str
     debits_posted: str
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +115,8 @@ class Transaction:
     payment: str | None
     reference: str | None
     created_ms: int
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +152,8 @@ class WebhookEndpoint:
     attempts_max: int
     events: list[str]
     """The event types it is sent; empty: every type."""
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +164,8 @@ class WebhookEndpointInfo:
     url: str
     attempts_max: int
     events: list[str]
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +197,8 @@ class Channel:
     unit: str | None = None
     length: int | None = None
     created_ms: int = 0
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +207,8 @@ class Redemption:
     amount: str
     fee: str
     currency: str
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +224,8 @@ class Allowance:
     created_ms: int
     expires_ms: int
     revoked_ms: int | None = None
+    mode: str = "test"
+    """test or live: a test key never sees a live object."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ PAIRS = {
     models.WebhookEndpoint: "EndpointOut", models.WebhookEndpointInfo: "EndpointSummaryOut",
     models.WebhookAttempt: "AttemptOut", models.Channel: "ChannelOut",
     models.Redemption: "RedemptionOut", models.Allowance: "AllowanceOut", models.AllowanceCharge: "ChargeOut",
+    models.PaymentLine: "PaymentLineOut", models.PaymentPage: "PaymentListOut",
 }  # fmt: skip
 CLIENT_ONLY = {"replayed"}
 """Read from the answer's `Idempotent-Replayed` header, not its body."""
