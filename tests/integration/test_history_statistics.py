@@ -29,7 +29,7 @@ def test_the_projection_analyzes_the_lines_it_loaded(pg_database: str) -> None:
     url = pg_schema_url(pg_database)
     platform = open_platform(url)
     try:
-        platform.history.repo.analyze_every = 6  # type: ignore[attr-defined]
+        platform.history.repo.analyze_min_rows = 6  # type: ignore[attr-defined]
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         merchant, _, _ = platform.parties.create(operator, "merchant", "m")
         customer, key, _ = platform.parties.create(operator, "customer", "c")
