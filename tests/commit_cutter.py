@@ -40,9 +40,10 @@ class CommitCutter:
             except OSError:
                 return
             server = socket.create_connection(self.upstream)
-            state = {"writer": False, "tail": b""}
+            cutting = threading.Event()
+            state = {"writer": False, "tail": b"", "cutting": cutting}
             threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
-            threading.Thread(target=self._down, args=(server, client), daemon=True).start()
+            threading.Thread(target=self._down, args=(server, client, cutting), daemon=True).start()
 
     def _up(self, client: socket.socket, server: socket.socket, state: dict[str, Any]) -> None:
         """Client to server; after forwarding a batch's COMMIT while armed, cut both ends. The writer's
@@ -53,11 +54,14 @@ class CommitCutter:
             if _WRITER in seen:
                 state["writer"] = True
             commit = b"COMMIT" in data and state["writer"]  # a message of its own: never split
+            cut = commit and self.armed.is_set()
+            if cut:  # before the COMMIT goes: from now on nothing the server says reaches the client
+                state["cutting"].set()
             try:
                 server.sendall(data)
             except OSError:
                 break
-            if commit and self.armed.is_set():
+            if cut:
                 self.armed.clear()
                 self.cut.set()  # before the cut: the client may hear of it before this thread runs again
                 # Let the server read and apply the COMMIT, then cut the reply off from the client.
@@ -68,8 +72,10 @@ class CommitCutter:
         _close(client)
         _close(server)
 
-    def _down(self, server: socket.socket, client: socket.socket) -> None:
+    def _down(self, server: socket.socket, client: socket.socket, cutting: threading.Event) -> None:
         while data := _recv(server):
+            if cutting.is_set():  # the COMMIT's reply (a fast server answers before the cut is made)
+                break
             try:
                 client.sendall(data)
             except OSError:
