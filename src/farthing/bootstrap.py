@@ -8,6 +8,7 @@ packs, and every service built with what it needs (nothing is wired after constr
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -236,7 +237,8 @@ def _identity(db: PlatformDb, vault: KeyVault, clock: Clock) -> Identity:
 
 def first_run(platform: Platform, demo: bool) -> list[str]:
     """Lines to show the operator at start: a new operator key if there is none, and with `demo` a
-    merchant and a customer with $5.00 in their wallet, their keys, and a first payment to copy."""
+    merchant and a customer with $5.00 in their wallet, their keys, and how the customer signs in to the
+    wallet pages."""
     lines = []
     keys, parties = platform.keys, platform.parties
     if not keys.has_operator_key():
@@ -245,10 +247,15 @@ def first_run(platform: Platform, demo: bool) -> list[str]:
     if demo:
         operator = Principal("bootstrap", "operator", None, "test", frozenset({"parties:write"}))
         merchant, _, merchant_key = parties.create(operator, "merchant", "Demo Daily")
-        customer, customer_key_id, customer_key = parties.create(operator, "customer", "Demo Reader")
+        # The reader signs in to the wallet pages too: an account of its own each run (a new address).
+        email, password = f"reader.{secrets.token_hex(3)}@demo.farthing.test", secrets.token_urlsafe(9)
+        customer = platform.identity.users.sign_up(email, password, "Demo Reader").party_id
+        assert customer is not None
+        customer_key_id, customer_key = keys.issue("customer", customer, "test")
         payer = Principal(customer_key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
         platform.topups.top_up(payer, positive_money("5.00", "USD"), "4242424242424242")
         lines += [
+            f"Demo reader's wallet: sign in at /wallet as {email} with the password {password}",
             f"Demo merchant {merchant}, key: {merchant_key}",
             f"Demo customer {customer} (wallet: 5.00 USD), key: {customer_key}",
         ]

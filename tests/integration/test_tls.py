@@ -65,7 +65,7 @@ def test_serve_answers_https_with_the_given_certificate(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
         assert answer.status_code == 200 and answer.http_version == "HTTP/1.1"
-        assert "Farthing API on https://" in log.read_text()
+        assert "Farthing on https://" in log.read_text()
         try:
             plain = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
             assert plain.status_code >= 400  # no answer a plain client could mistake for the API

@@ -18,14 +18,17 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
+from starlette.staticfiles import StaticFiles
 
 from farthing.api import (
     allowances,
     auth,
     channels,
+    deps,
     health,
     holds,
     keys,
+    openapi_auth,
     overrides,
     parties,
     payment_list,
@@ -48,11 +51,14 @@ from farthing.api.unexpected import Unexpected
 from farthing.bootstrap import Platform
 from farthing.services import heap
 from farthing.services.projector import Projector
+from farthing.web import docs, wallet
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
            allowances, privacy, overrides, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
+PAGES = (wallet, docs)
+"""The pages people read (`farthing.web`), tried after the API's routes."""
 
 
 def _telemetry() -> dict[str, Any]:
@@ -116,12 +122,18 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         version="0.1.0",
         description="Micropayments on an exact, batched, hash-chained ledger. Errors are RFC 9457 problem+json.",
         lifespan=lifespan,
+        docs_url=None,  # the pages' own /docs: Swagger UI from this server's files, never a CDN
+        redoc_url=None,
         **_telemetry(),
     )
     app.state.metrics = registry
     problems.install(app)
     problems.document(app)
+    openapi_auth.document(app, authenticates=deps.authenticate)
     for module in ROUTERS:
         app.include_router(module.router)
+    for pages in PAGES:
+        app.include_router(pages.router)
+    app.mount("/static", StaticFiles(packages=[("farthing.web", "static")]), name="static")
     app.state.lean_routers = [module.router for module in ROUTERS]  # what LeanDispatch answers itself
     return app

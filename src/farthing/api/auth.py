@@ -9,12 +9,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StrictStr
 
-from farthing.api.deps import PRINTABLE, SESSION_COOKIE, InModel, PlatformDep, PrincipalDep
+from farthing.api.deps import PRINTABLE, InModel, PlatformDep, PrincipalDep
 from farthing.errors import ErrorCode, PlatformError
-from farthing.services.users import SESSION_MS, Session, User
+from farthing.services.users import SESSION_COOKIE, Session, User, session_cookie
 
 router = APIRouter(tags=["auth"])
-_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class SignUpIn(InModel):
@@ -73,9 +72,7 @@ def _user_out(u: User) -> UserOut:
 
 
 def _session_out(request: Request, response: Response, s: Session) -> SessionOut:
-    secure = request.url.scheme == "https" or (request.url.hostname or "") not in _LOCAL_HOSTS
-    response.set_cookie(SESSION_COOKIE, s.token, max_age=SESSION_MS // 1000, httponly=True, secure=secure,
-                        samesite="lax", path="/")  # fmt: skip
+    response.set_cookie(**session_cookie(s.token, request.url.scheme, request.url.hostname or ""))
     return SessionOut(user=_user_out(s.user), csrf_token=s.csrf_token, expires_ms=s.expires_ms)
 
 

@@ -1,4 +1,4 @@
-"""Refuse bodies that are too large or not JSON before any route reads them."""
+"""Refuse bodies that are too large, and API bodies that are not JSON, before any route reads them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ class BodyGuard:
                 refusal = problems.problem(
                     ErrorCode.request_too_large, f"request bodies are limited to {limits.request_bytes_max} bytes"
                 )
-            elif has_body and headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json":
+            elif (
+                has_body
+                and scope["path"].startswith("/v1/")  # the pages (`farthing.web`) read their own forms
+                and headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json"
+            ):
                 refusal = problems.problem(ErrorCode.unsupported_media_type, "send the body as application/json")
             if refusal is not None:
                 await refusal(scope, receive, send)

@@ -16,6 +16,7 @@ from farthing.api.mode import note_request_mode
 from farthing.bootstrap import Platform
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.users import SESSION_COOKIE
 
 
 class InModel(BaseModel):
@@ -83,7 +84,6 @@ async def _platform(request: Request) -> Platform:  # async: a plain def would h
     return platform_of(request)
 
 
-SESSION_COOKIE = "farthing_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -126,6 +126,8 @@ async def _lean_platform(request: Request) -> Platform:
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
+authenticate = _principal
+"""The dependency that finds the caller: the routes that have it need a key (`farthing.api.openapi_auth`)."""
 KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", description="retries with it apply once")]
 PlatformDep = Annotated[Platform, Depends(_platform)]
 

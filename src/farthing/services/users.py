@@ -20,7 +20,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,6 +36,19 @@ ARGON2 = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
 FAILURES_FREE = 5
 LOCK_MS, LOCK_MS_MAX = 60_000, 3_600_000
 SESSION_MS = 12 * 3_600_000
+SESSION_COOKIE = "farthing_session"
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def session_cookie(token: str, scheme: str, host: str) -> dict[str, Any]:
+    """The session cookie as a server sets it (the API's sign-in and the pages' alike): HttpOnly,
+    SameSite=Lax, and Secure unless the page is plain HTTP on this machine (a browser would not send a
+    Secure cookie back to http://127.0.0.1)."""
+    secure = scheme == "https" or host not in _LOCAL_HOSTS
+    return {"key": SESSION_COOKIE, "value": token, "max_age": SESSION_MS // 1000, "httponly": True, "secure": secure,
+            "samesite": "lax", "path": "/"}  # fmt: skip
+
+
 RESET_MS = 30 * 60_000
 PASSWORD_LENGTH_MIN = 10
 ROLES = {"payer": "customer", "merchant_staff": "merchant", "operator": "operator"}

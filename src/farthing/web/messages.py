@@ -1,0 +1,73 @@
+"""The pages' words in Korean, by their English. A string missing here reads in English (a test checks that
+every string the templates and pages ask for is here)."""
+
+from __future__ import annotations
+
+KO = {
+    # Pages and navigation.
+    "Farthing": "파딩",
+    "Skip to content": "본문으로 건너뛰기",
+    "Main": "주 메뉴",
+    "Language": "언어",
+    "Wallet": "지갑",
+    "API docs": "API 문서",
+    "Sign in": "로그인",
+    "Sign out": "로그아웃",
+    "Back to the start": "처음으로 돌아가기",
+    # The start page.
+    "Pay a fraction of a cent, at once": "1센트보다 작은 금액도 즉시 결제",
+    "Farthing moves payments from a fraction of a cent to a few dollars, exactly, for articles, API calls and "
+    "minutes of use.": "파딩은 기사 한 편, API 호출 한 번, 이용 1분 단위로 1센트 미만부터 몇 달러까지의 결제를 "
+    "정확하게 처리합니다.",
+    "Your wallet": "내 지갑",
+    "top up, see what you paid, sign in or open an account.": "충전하고, 결제 내역을 보고, 로그인하거나 계정을 "
+    "만드세요.",
+    "every route, tried with your key.": "모든 경로를 내 키로 직접 시험해 보세요.",
+    # Accounts.
+    "Email": "이메일",
+    "Password": "비밀번호",
+    "Your name": "이름",
+    "No account yet?": "아직 계정이 없으신가요?",
+    "Open one": "계정 만들기",
+    "Open an account": "계정 만들기",
+    "Open my account": "내 계정 만들기",
+    "Have an account?": "이미 계정이 있으신가요?",
+    "At least %(n)s characters.": "%(n)s자 이상이어야 합니다.",
+    "Give your name.": "이름을 입력하세요.",
+    "Wrong email or password.": "이메일 또는 비밀번호가 틀렸습니다.",
+    "Too many wrong passwords: wait a minute, then try again.": "비밀번호를 여러 번 틀렸습니다. 잠시 후 다시 "
+    "시도하세요.",
+    "This form expired. Open the page again and resend it.": "양식이 만료되었습니다. 페이지를 다시 열고 다시 보내세요.",
+    "That was not a form.": "올바른 양식이 아닙니다.",
+    # The wallet.
+    "Nothing here yet: top up to start paying.": "아직 아무것도 없습니다. 충전하면 결제를 시작할 수 있습니다.",
+    "Available": "사용 가능",
+    "held": "보류",
+    "Latest activity": "최근 내역",
+    "When": "일시",
+    "What": "내용",
+    "Amount": "금액",
+    "Balance": "잔액",
+    "Top up": "충전",
+    "Currency": "통화",
+    "Card number": "카드 번호",
+    "Test mode: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined.": "테스트 모드: 4242 4242 4242 "
+    "4242는 승인되고 4000 0000 0000 0002는 거절됩니다.",
+    "Your top-up went through.": "충전이 완료되었습니다.",
+    "The card was declined; nothing was charged.": "카드가 거절되었습니다. 청구된 금액은 없습니다.",
+    # Lines of a wallet's history.
+    "Top-up": "충전",
+    "Payment": "결제",
+    "Held for a payment": "결제 보류",
+    "Payment (captured)": "결제 (확정)",
+    "Hold released": "보류 해제",
+    "Hold expired": "보류 만료",
+    "Refund": "환불",
+    "Card fee": "카드 수수료",
+    "Platform fee": "플랫폼 수수료",
+    "Channel deposit": "채널 예치",
+    "Channel payment": "채널 결제",
+    "Channel deposit released": "채널 예치 해제",
+    "Tax": "세금",
+    "Tax refunded": "세금 환급",
+}

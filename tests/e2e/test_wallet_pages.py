@@ -1,0 +1,124 @@
+"""The payer's pages in a real Chromium: a reader opens an account, tops up by card, reads the balance and
+the history in English and in Korean, is told of a declined card, and signs out; each page passes axe's
+serious and critical checks. Then what a page must refuse, over plain HTTP: a form without its CSRF
+token, a form from another site, a float amount, something that is not a form; none of it moves money."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import expect
+
+from browser import chromium, screenshot, serious_violations
+
+from .conftest import Server
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_a_reader_opens_an_account_tops_up_and_reads_the_wallet_in_two_languages(
+    server: Server, tmp_path: Path
+) -> None:
+    shots = tmp_path / "screens"
+    with chromium() as browser:
+        page = browser.new_page(base_url=server.base, locale="en-US")
+        page.goto("/")
+        assert serious_violations(page) == []
+        page.get_by_role("link", name="Your wallet").click()
+        expect(page).to_have_url(re.compile(r"/wallet/signin$"))
+        assert serious_violations(page) == []
+        page.get_by_role("link", name="Open one").click()
+        page.get_by_label("Your name").fill("Reader One")
+        page.get_by_label("Email").fill(f"reader-{uuid.uuid4().hex[:8]}@example.test")
+        page.get_by_label("Password").fill(PASSWORD)
+        screenshot(page, shots, "signup")
+        page.get_by_role("button", name="Open my account").click()
+        expect(page.get_by_role("heading", name="Your wallet")).to_be_visible()
+        expect(page.get_by_text("Nothing here yet")).to_be_visible()
+
+        page.get_by_label("Amount").fill("5.00")
+        page.get_by_label("Card number").fill("4242 4242 4242 4242")
+        page.get_by_role("button", name="Top up").click()
+        expect(page.get_by_role("status")).to_have_text("Your top-up went through.")
+        expect(page.get_by_test_id("available-USD")).to_have_text("$5.00")
+        expect(page.get_by_role("row").filter(has_text="Top-up")).to_contain_text("$5.00")
+        assert serious_violations(page) == []
+        screenshot(page, shots, "wallet")
+
+        page.get_by_label("Card number").fill("4000 0000 0000 0002")
+        page.get_by_role("button", name="Top up").click()
+        expect(page.get_by_role("alert")).to_have_text("The card was declined; nothing was charged.")
+        expect(page.get_by_test_id("available-USD")).to_have_text("$5.00")
+
+        page.goto("/wallet?lang=ko")
+        expect(page.get_by_role("heading", name="내 지갑")).to_be_visible()
+        expect(page.get_by_test_id("available-USD")).to_have_text("US$5.00")
+        expect(page.get_by_role("row").filter(has_text="충전")).to_contain_text("US$5.00")
+        screenshot(page, shots, "wallet-ko")
+        page.goto("/wallet")  # the language chosen stays
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+
+        page.get_by_role("button", name="로그아웃").click()
+        expect(page).to_have_url(f"{server.base}/")
+        page.goto("/wallet")
+        expect(page).to_have_url(re.compile(r"/wallet/signin$"))
+
+
+def _signed_in(server: Server) -> tuple[httpx.Client, str]:
+    """A payer signed in over the API: the client holds the session cookie; and the session's CSRF token."""
+    http = httpx.Client(base_url=server.base, timeout=30)
+    email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
+    assert http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "P"}).status_code == 201
+    signed = http.post("/v1/auth/signin", json={"email": email, "password": PASSWORD})
+    assert signed.status_code == 200, signed.text
+    return http, signed.json()["csrf_token"]
+
+
+def test_forms_refuse_what_they_must_and_move_nothing(server: Server) -> None:
+    http, csrf = _signed_in(server)
+    try:
+        card = {"currency": "USD", "card_number": "4242424242424242"}
+        assert http.post("/wallet/topups", data={**card, "amount": "1.00", "csrf_token": csrf}).status_code == 303
+        refused = {
+            "no CSRF token": http.post("/wallet/topups", data={**card, "amount": "1.00"}),
+            "another site": http.post(
+                "/wallet/topups",
+                data={**card, "amount": "1.00", "csrf_token": csrf},
+                headers={"Origin": "https://elsewhere.example"},
+            ),
+            "a float": http.post("/wallet/topups", data={**card, "amount": "1e2", "csrf_token": csrf}),
+            "too precise": http.post("/wallet/topups", data={**card, "amount": "1.0000001", "csrf_token": csrf}),
+            "not a form": http.post("/wallet/topups", json={**card, "amount": "1.00", "csrf_token": csrf}),
+        }
+        assert {why: r.status_code for why, r in refused.items()} == {
+            "no CSRF token": 403, "another site": 403, "a float": 422, "too precise": 422, "not a form": 415,
+        }  # fmt: skip
+        assert all(r.headers["content-type"].startswith("text/html") for r in refused.values())
+        assert "amount" in refused["a float"].text.lower()
+        [wallet] = http.get("/v1/wallets").json()
+        assert wallet["available"] == "1.00"  # the one good top-up, nothing from the refused ones
+        login = httpx.post(f"{server.base}/wallet/signin", data={"email": "x@example.test", "password": PASSWORD},
+                           headers={"Origin": "https://elsewhere.example"})  # fmt: skip
+        assert login.status_code == 403  # no signing a browser in to someone else's account from another site
+    finally:
+        http.close()
+
+
+def test_every_page_carries_its_policy_and_fetches_nothing_from_elsewhere(server: Server) -> None:
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        for path in ("/", "/wallet/signin", "/wallet/signup", "/docs"):
+            r = http.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+            policy = r.headers["content-security-policy"]
+            assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, (path, policy)
+            linked = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+            assert linked and all(not re.match(r"^(https?:)?//", u) for u in linked), (path, linked)
+            for asset in (u for u in linked if u.startswith("/static/")):
+                assert http.get(asset).status_code == 200, asset
+        spec = http.get("/openapi.json").json()
+        assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+        assert spec["paths"]["/v1/payments"]["post"]["security"] == [{"apiKey": []}]
+        assert spec["paths"]["/healthz"]["get"]["security"] == []
