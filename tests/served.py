@@ -26,11 +26,13 @@ def serve(
     cwd: Path | None = None,
     args: tuple[str, ...] = (),
     errors: Path | None = None,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str, str | None]:
     """Start a server on `db` (with more `args`), wait until it answers; its process, base URL and the
     operator key it printed (a server on a database that already has one prints none). Its output goes to
-    `log`, its standard error (its logs) too unless `errors` names a file of its own."""
-    port = free_port()
+    `log`, its standard error (its logs) too unless `errors` names a file of its own. `port`: one chosen
+    before (a page's origin names it), else a free one."""
+    port = port or free_port()
     with log.open("wb") as out, errors.open("wb") if errors else open(os.devnull, "wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "farthing.cli", "serve", "--db", db, "--port", str(port), *args],

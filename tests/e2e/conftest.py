@@ -55,16 +55,23 @@ def server_env(extra: dict[str, str]) -> tuple[dict[str, str], tuple[int, int]]:
     return env, (start, anchor)
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def store_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database of a module's server: a new SQLite file, or a schema of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/ledger.db"
+    from conftest import pg_schema_url  # the suite's conftest, one folder up
+
+    return str(pg_schema_url(request.getfixturevalue("pg_database")))
+
+
+@pytest.fixture(scope="module", params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per store for the module; each test makes its own merchants and customers."""
     tmp_path = tmp_path_factory.mktemp("server")
-    if request.param == "sqlite":
-        store_url = f"sqlite:///{tmp_path}/ledger.db"
-    else:
-        from conftest import pg_schema_url  # the suite's conftest, one folder up
-
-        store_url = pg_schema_url(request.getfixturevalue("pg_database"))
+    store_url = store_for(request, tmp_path)
     env, travel = server_env(
         {"COLUMNS": "400", "FARTHING_WEBHOOK_BACKOFF_MS": "100", **getattr(request.module, "SERVER_ENV", {})}
     )

@@ -52,12 +52,13 @@ from farthing.bootstrap import Platform
 from farthing.services import heap
 from farthing.services.projector import Projector
 from farthing.web import docs, wallet
+from farthing.web import security as security_pages
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
            allowances, privacy, overrides, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
-PAGES = (wallet, docs)
+PAGES = (wallet, security_pages, docs)
 """The pages people read (`farthing.web`), tried after the API's routes."""
 
 

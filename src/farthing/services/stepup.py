@@ -90,7 +90,8 @@ class StepUps:
         return dataclasses.replace(payment, status="requires_authentication", authentication=self.offer(found))
 
     def offer(self, c: Challenge) -> dict[str, object]:
-        """What the payer's app needs to answer: the URL, the methods, the WebAuthn request options."""
+        """What the payer's app needs to answer: the URL, the methods, the WebAuthn request options; and
+        the page where a person answers it in a browser."""
         methods = ["totp", "recovery_code"]
         webauthn: dict[str, Any] = {
             "challenge": base64.urlsafe_b64encode(c.webauthn_challenge).decode().rstrip("="),
@@ -102,6 +103,7 @@ class StepUps:
             webauthn = self.passkeys.request_options(c.party_id, c.webauthn_challenge)
         return {
             "url": f"/v1/payments/{c.payment_id}/authenticate",
+            "page": f"/wallet/payments/{c.payment_id}",
             "methods": methods,
             "expires_ms": c.expires_ms,
             "attempts_left": max(ATTEMPTS_MAX - c.attempts, 0),

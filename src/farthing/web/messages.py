@@ -70,4 +70,38 @@ KO = {
     "Channel deposit released": "채널 예치 해제",
     "Tax": "세금",
     "Tax refunded": "세금 환급",
+    # Second factors and waiting payments.
+    "Sign-in and confirmation": "로그인과 본인 확인",
+    "No passkey or authenticator app yet: a payment that needs strong authentication asks for one.": "아직 패스키나 "
+    "인증 앱이 없습니다. 강력한 인증이 필요한 결제에서 요청합니다.",
+    "since": "등록일",
+    "Passkey": "패스키",
+    "Authenticator app": "인증 앱",
+    "Add a passkey": "패스키 추가",
+    "Sign in with a passkey": "패스키로 로그인",
+    "This browser cannot use passkeys.": "이 브라우저에서는 패스키를 사용할 수 없습니다.",
+    "Your passkey is ready.": "패스키가 등록되었습니다.",
+    "Set up an authenticator app": "인증 앱 설정",
+    "Scan this code with your authenticator app, then type the six digits it shows.": "인증 앱으로 이 코드를 "
+    "스캔한 다음 앱에 표시된 6자리 숫자를 입력하세요.",
+    "QR code for your authenticator app": "인증 앱용 QR 코드",
+    "Cannot scan? Type this key into the app:": "스캔할 수 없나요? 이 키를 앱에 입력하세요:",
+    "Six-digit code": "6자리 코드",
+    "Confirm": "확인",
+    "Recovery codes": "복구 코드",
+    "Your authenticator app is ready": "인증 앱이 준비되었습니다",
+    "Keep these recovery codes somewhere safe. Each works once, if your phone is lost. They are shown only now.": (
+        "이 복구 코드를 안전한 곳에 보관하세요. 휴대폰을 잃어버렸을 때 각 코드를 한 번씩 쓸 수 있습니다. 지금만 "
+        "표시됩니다."
+    ),
+    "Back to your wallet": "내 지갑으로 돌아가기",
+    "Confirm a payment": "결제 확인",
+    "to": "받는 곳:",
+    "This payment waits until you confirm that it is you.": "본인임을 확인하면 이 결제가 진행됩니다.",
+    "Confirm with a passkey": "패스키로 확인",
+    "Or a code from your authenticator app": "또는 인증 앱의 코드",
+    "Confirm with the code": "코드로 확인",
+    "Wrong answers left before the payment is canceled:": "결제가 취소되기 전 남은 시도 횟수:",
+    "Paid. Thank you.": "결제되었습니다. 감사합니다.",
+    "This payment was not made; nothing was taken.": "이 결제는 이루어지지 않았습니다. 청구된 금액은 없습니다.",
 }

@@ -22,11 +22,8 @@ def _asked() -> set[str]:
     for module in WEB.glob("*.py"):
         text = module.read_text()
         found |= set(re.findall(r'translate\([^,]+,\s*"([^"]+)"\)', text))
-        labels = re.search(r"_LABELS = \{(.*?)\}", text, re.S)
-        says = re.search(r"_SAYS = \{(.*?)\n\}", text, re.S)
-        for block in (labels, says):
-            if block:
-                found |= set(re.findall(r':\s*"([^"]+)"', block.group(1)))
+        for block in re.finditer(r"^(?:_LABELS|SAYS|KINDS|_DONE) = \{(.*?)\}", text, re.S | re.M):
+            found |= set(re.findall(r':\s*"([^"]+)"', block.group(1)))
     return found
 
 

@@ -1,0 +1,145 @@
+"""Second factors and strong authentication in a real Chromium, on a server deciding EUR payments by the
+`eu-de` pack: a payer adds a passkey (Chromium's virtual authenticator, through CDP's WebAuthn domain,
+with user verification), signs in with it, and confirms a payment over EUR 30 with it on the page its
+`authentication.page` names; another sets up an authenticator app from its QR page, and five wrong codes
+cancel a waiting payment, which takes nothing."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from browser import chromium, screenshot, serious_violations
+from served import free_port, serve
+
+from .conftest import STORES, Server, server_env, store_for
+from .helpers import auth
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module", params=STORES)
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose passkey origin is the one the browser opens: http://localhost on a port chosen first."""
+    tmp = tmp_path_factory.mktemp("site")
+    store_url = store_for(request, tmp)
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    env, travel = server_env({"FARTHING_ORIGIN": origin, "FARTHING_RP_ID": "localhost", "FARTHING_POLICIES": "eu-de",
+                              "COLUMNS": "400"})  # fmt: skip
+    proc, _, operator = serve(store_url, tmp / "server.log", env, tmp, port=port)
+    try:
+        assert operator
+        yield Server(origin, operator, store_url, env, travel)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _authenticator(page: Page) -> None:
+    """A platform authenticator that verifies its user and answers at once."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True,
+    }})  # fmt: skip
+
+
+def _open_account(page: Page, topup: str) -> None:
+    page.goto("/wallet/signup")
+    page.get_by_label("Your name").fill("Erika Mustermann")
+    page.get_by_label("Email").fill(f"erika-{uuid.uuid4().hex[:8]}@example.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Open my account").click()
+    page.get_by_label("Amount").fill(topup)
+    page.get_by_label("Currency").select_option("EUR")
+    page.get_by_label("Card number").fill("4242424242424242")
+    page.get_by_role("button", name="Top up").click()
+    expect(page.get_by_test_id("available-EUR")).to_have_text(f"€{topup}")
+
+
+def _pay(site: Server, context: BrowserContext, page: Page, merchant: str, amount: str) -> dict:  # type: ignore[type-arg]
+    """A payment made with the page's session (its cookie and CSRF token), as a merchant's page would."""
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    session = {c["name"]: c["value"] for c in context.cookies() if c["name"] == "farthing_session"}
+    body = {"merchant": merchant, "amount": amount, "currency": "EUR", "evidence": {"ip": "DE", "instrument": "DE"}}
+    r = httpx.post(f"{site.base}/v1/payments", json=body, cookies=session, headers={"X-CSRF-Token": csrf or ""})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _merchant(site: Server) -> str:
+    r = httpx.post(f"{site.base}/v1/merchants", json={"name": "Zeitung", "country": "DE"}, headers=auth(site.operator))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def test_a_passkey_is_added_signs_in_and_confirms_a_payment(site: Server, tmp_path: Path) -> None:
+    merchant = _merchant(site)
+    with chromium() as browser:
+        context = browser.new_context(base_url=site.base, locale="en-US")
+        page = context.new_page()
+        _authenticator(page)
+        _open_account(page, "100.00")
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+        expect(page.get_by_role("listitem").filter(has_text="Passkey")).to_have_count(1)
+        screenshot(page, tmp_path, "wallet-with-passkey")
+
+        page.get_by_role("button", name="Sign out").click()
+        page.goto("/wallet/signin")
+        page.get_by_role("button", name="Sign in with a passkey").click()
+        expect(page.get_by_role("heading", name="Your wallet")).to_be_visible()
+
+        waiting = _pay(site, context, page, merchant, "40.00")  # over EUR 30: no low-value exemption
+        assert waiting["status"] == "requires_authentication"
+        assert waiting["authentication"]["page"] == f"/wallet/payments/{waiting['id']}"
+        page.goto(waiting["authentication"]["page"])
+        expect(page.get_by_test_id("payment-amount")).to_have_text("€40.00")
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "confirm-payment")
+        page.get_by_role("button", name="Confirm with a passkey").click()
+        expect(page.get_by_text("Paid. Thank you.")).to_be_visible()
+        page.goto("/wallet")
+        expect(page.get_by_test_id("available-EUR")).to_have_text("€60.00")
+
+
+def test_an_authenticator_app_is_set_up_and_five_wrong_codes_cancel_a_payment(site: Server, tmp_path: Path) -> None:
+    merchant = _merchant(site)
+    with chromium() as browser:
+        context = browser.new_context(base_url=site.base, locale="en-US")
+        page = context.new_page()
+        _open_account(page, "50.00")
+        page.get_by_role("button", name="Set up an authenticator app").click()
+        expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "authenticator-app")
+        totp = pyotp.TOTP(page.locator("code").inner_text())
+        page.get_by_label("Six-digit code").fill(totp.at(site.now_ms() // 1000))
+        page.get_by_role("button", name="Confirm").click()
+        codes = page.get_by_test_id("recovery-codes").get_by_role("listitem")
+        expect(codes).to_have_count(10)
+        assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", codes.first.inner_text())
+
+        waiting = _pay(site, context, page, merchant, "35.00")
+        page.goto(waiting["authentication"]["page"])
+        now_s = site.now_ms() // 1000
+        valid = {totp.at(now_s + 30 * d) for d in range(-2, 3)}
+        wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+        for left in (4, 3, 2, 1):
+            page.get_by_label("Or a code from your authenticator app").fill(wrong)
+            page.get_by_role("button", name="Confirm with the code").click()
+            expect(page.get_by_text(f"Wrong answers left before the payment is canceled: {left}")).to_be_visible()
+        page.get_by_label("Or a code from your authenticator app").fill(wrong)
+        page.get_by_role("button", name="Confirm with the code").click()
+        expect(page.get_by_text("This payment was not made; nothing was taken.")).to_be_visible()
+        page.goto("/wallet")
+        expect(page.get_by_test_id("available-EUR")).to_have_text("€50.00")
