@@ -18,6 +18,7 @@ from farthing.adapters.allowances_sql import AllowanceTable
 from farthing.adapters.answers_sql import AnswerTable
 from farthing.adapters.challenges_sql import ChallengeTable
 from farthing.adapters.channels_sql import ChannelTable
+from farthing.adapters.checkout_sql import CheckoutTable
 from farthing.adapters.factors_sql import FactorTable
 from farthing.adapters.history_sql import StatementTable
 from farthing.adapters.key_vault import KeyVault
@@ -48,6 +49,7 @@ from farthing.services.accounts import Accounts
 from farthing.services.allowances import Allowances
 from farthing.services.amounts import positive_money
 from farthing.services.channels import Channels
+from farthing.services.checkout import Checkout
 from farthing.services.factors import Factors
 from farthing.services.funding import FundingGateway, TestGateway
 from farthing.services.health import Health
@@ -113,6 +115,7 @@ class Platform:
     webhooks: Webhooks
     tax: Tax
     history: History
+    checkout: Checkout
     _closing: ExitStack
 
     @property
@@ -198,7 +201,7 @@ def open_platform(
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
             Remembered(AnswerTable(db), clock, in_flight), webhooks,
             Tax(tax_bases, ledger, accounts, identity.parties, clock), history,
-            closing,
+            Checkout(CheckoutTable(db), payments, holds, vault.derive("receipts v1"), clock), closing,
         )  # fmt: skip
     except BaseException:
         closing.close()

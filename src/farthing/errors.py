@@ -199,6 +199,11 @@ class ErrorCode(enum.StrEnum):
     rate_limited = "rate_limited"
     topups_paused = "topups_paused"
     live_mode_unavailable = "live_mode_unavailable"
+    # Hosted checkout.
+    receipt_invalid = "receipt_invalid"
+    checkout_expired = "checkout_expired"
+    checkout_paid = "checkout_paid"
+    return_url_refused = "return_url_refused"
     account_locked = "account_locked"
     csrf_failed = "csrf_failed"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -70,6 +72,11 @@ class KeyVault:
         """The data key sealed under the current master key: (master key id, nonce + ciphertext)."""
         nonce = secrets.token_bytes(NONCE_BYTES)
         return self.current, nonce + AESGCM(self.keys[self.current]).encrypt(nonce, data_key, _aad(subject))
+
+    def derive(self, purpose: str) -> bytes:
+        """32 bytes for `purpose` (such as the receipt signing key's seed), derived from the current master
+        key (HMAC-SHA256): the same in every process that shares the master key, nothing stored."""
+        return hmac.new(self.keys[self.current], b"farthing:derive:" + purpose.encode(), hashlib.sha256).digest()
 
     def unwrap(self, key_id: str, sealed: bytes, subject: str) -> bytes:
         master = self.keys.get(key_id)

@@ -22,6 +22,10 @@ class PartyTable:
         rows = self.db.query("SELECT kind, mode FROM parties WHERE id = ?", (party_id,))
         return (str(rows[0][0]), str(rows[0][1])) if rows else None
 
+    def name(self, party_id: str) -> str | None:
+        rows = self.db.query("SELECT name FROM parties WHERE id = ?", (party_id,))
+        return str(rows[0][0]) if rows else None
+
     def profile(self, party_id: str) -> Profile | None:
         rows = self.db.query("SELECT country, age_band FROM parties WHERE id = ?", (party_id,))
         return Profile(rows[0][0], rows[0][1]) if rows else None

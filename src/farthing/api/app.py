@@ -24,6 +24,7 @@ from farthing.api import (
     allowances,
     auth,
     channels,
+    checkout,
     deps,
     health,
     holds,
@@ -51,14 +52,15 @@ from farthing.api.unexpected import Unexpected
 from farthing.bootstrap import Platform
 from farthing.services import heap
 from farthing.services.projector import Projector
-from farthing.web import docs, wallet
+from farthing.web import checkout as checkout_pages
+from farthing.web import docs, visitors, wallet
 from farthing.web import security as security_pages
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
-           allowances, privacy, overrides, auth, health)  # fmt: skip
+           allowances, privacy, overrides, checkout, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
-PAGES = (wallet, security_pages, docs)
+PAGES = (wallet, security_pages, checkout_pages, docs)
 """The pages people read (`farthing.web`), tried after the API's routes."""
 
 
@@ -135,6 +137,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         app.include_router(module.router)
     for pages in PAGES:
         app.include_router(pages.router)
+    app.add_exception_handler(visitors.PageAnswer, visitors.answer)
     app.mount("/static", StaticFiles(packages=[("farthing.web", "static")]), name="static")
     app.state.lean_routers = [module.router for module in ROUTERS]  # what LeanDispatch answers itself
     return app

@@ -26,6 +26,10 @@ class PartyRepository(Protocol):
 
     def kind_and_mode(self, party_id: str) -> tuple[str, str] | None: ...
 
+    def name(self, party_id: str) -> str | None:
+        """The party's name as kept in the clear ("" when sealed: a customer's is personal data)."""
+        ...
+
     def profile(self, party_id: str) -> Profile | None: ...
 
     def page(
@@ -72,6 +76,10 @@ class Parties:
             raise PlatformError(ErrorCode.not_found, f"no {kind} {party_id!r}")
         self._known.add((party_id, kind, mode))  # a party never changes its kind or mode
         return party_id
+
+    def display_name(self, party_id: str) -> str:
+        """What a payer is shown of a merchant: its name, or its id when it has none in the clear."""
+        return self.repo.name(party_id) or party_id
 
     def mode_of(self, party_id: str) -> str:
         """Whether the party lives in test or live mode (not found if there is no such party)."""

@@ -104,4 +104,17 @@ KO = {
     "Wrong answers left before the payment is canceled:": "결제가 취소되기 전 남은 시도 횟수:",
     "Paid. Thank you.": "결제되었습니다. 감사합니다.",
     "This payment was not made; nothing was taken.": "이 결제는 이루어지지 않았습니다. 청구된 금액은 없습니다.",
+    # Hosted checkout.
+    "Checkout": "결제하기",
+    "Pay %(merchant)s": "%(merchant)s에 결제",
+    "Pay %(amount)s": "%(amount)s 결제",
+    "Paid from your Farthing wallet.": "파딩 지갑에서 결제됩니다.",
+    "Sign in to pay": "로그인하고 결제",
+    "Back to %(merchant)s": "%(merchant)s(으)로 돌아가기",
+    "Confirm that it is you": "본인 확인하기",
+    "Continue": "계속",
+    "There is no such checkout.": "그런 결제 요청은 없습니다.",
+    "This checkout expired; nothing was taken. Ask the merchant for a new one.": "이 결제 요청은 만료되었습니다. "
+    "청구된 금액은 없습니다. 판매자에게 새 요청을 받으세요.",
+    "This checkout was paid already.": "이 결제 요청은 이미 결제되었습니다.",
 }

@@ -18,7 +18,7 @@ from farthing.domain.principals import Principal
 from farthing.errors import PlatformError
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
-from farthing.web.visitors import Visitor, acting, platform_of, said, visitor_of
+from farthing.web.visitors import Acting, Visitor, local_next, platform_of, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 KINDS = {"passkey": "Passkey", "totp": "Authenticator app"}
@@ -31,10 +31,7 @@ def factors_of(platform: Platform, principal: Principal, lang: str) -> list[dict
 
 
 @router.post("/wallet/factors/totp")
-async def set_up_app(request: Request) -> Response:
-    asked = await acting(request)
-    if isinstance(asked, Response):
-        return asked
+async def set_up_app(request: Request, asked: Acting) -> Response:
     visitor, _ = asked
     made = await run_in_threadpool(platform_of(request).identity.factors.enrol_totp, visitor.principal)
     return page(request, "totp.html", user=visitor.user, csrf=visitor.csrf, factor=made.factor_id,
@@ -42,10 +39,7 @@ async def set_up_app(request: Request) -> Response:
 
 
 @router.post("/wallet/factors/{factor_id}/confirm")
-async def confirm_app(request: Request, factor_id: str) -> Response:
-    asked = await acting(request)
-    if isinstance(asked, Response):
-        return asked
+async def confirm_app(request: Request, factor_id: str, asked: Acting) -> Response:
     visitor, fields = asked
     factors = platform_of(request).identity.factors
     try:
@@ -61,22 +55,21 @@ async def waiting_payment(request: Request, payment_id: str) -> Response:
     visitor = await run_in_threadpool(visitor_of, request)
     if visitor is None:
         return RedirectResponse("/wallet/signin", 303)
-    return await _payment_page(request, visitor, payment_id, 200)
+    return await _payment_page(request, visitor, payment_id, 200, next=local_next(request.query_params.get("next")))
 
 
 @router.post("/wallet/payments/{payment_id}/authenticate")
-async def answer(request: Request, payment_id: str) -> Response:
-    asked = await acting(request)
-    if isinstance(asked, Response):
-        return asked
+async def answer(request: Request, payment_id: str, asked: Acting) -> Response:
     visitor, fields = asked
     code, recovery = fields.get("code") or None, fields.get("recovery_code") or None
     step_ups = platform_of(request).step_ups
     try:
         await run_in_threadpool(step_ups.authenticate, visitor.principal, payment_id, code, recovery)
     except PlatformError as exc:
-        return await _payment_page(request, visitor, payment_id, 422, problem=said(request, exc))
-    return RedirectResponse(f"/wallet/payments/{payment_id}", 303)
+        return await _payment_page(request, visitor, payment_id, 422, problem=said(request, exc),
+                                   next=local_next(fields.get("next")))  # fmt: skip
+    onward = local_next(fields.get("next"))
+    return RedirectResponse(f"/wallet/payments/{payment_id}" + (f"?next={onward}" if onward else ""), 303)
 
 
 async def _payment_page(request: Request, visitor: Visitor, payment_id: str, status: int, **context: Any) -> Response:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
@@ -93,3 +94,36 @@ async def acting(request: Request) -> tuple[Visitor, dict[str, str]] | Response:
         return RedirectResponse("/wallet/signin", 303)
     fields = await posted(request, visitor)
     return fields if isinstance(fields, Response) else (visitor, fields)
+
+
+class PageAnswer(Exception):
+    """Raised where a page must answer otherwise than its handler would (sign in first; a refused form):
+    `answer`, the app's handler for it, sends the response it carries."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def answer(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageAnswer)
+    return exc.response
+
+
+async def _acting(request: Request) -> tuple[Visitor, dict[str, str]]:
+    done = await acting(request)
+    if isinstance(done, Response):
+        raise PageAnswer(done)
+    return done
+
+
+Acting = Annotated[tuple[Visitor, dict[str, str]], Depends(_acting)]
+"""A handler's parameter for the signed-in visitor and the form it sent (`acting`): the handler runs only
+for a session's own form."""
+
+
+def local_next(value: str | None) -> str | None:
+    """Where a page may send the visitor on (`?next=`): one of this server's own pages, never elsewhere."""
+    if not value or len(value) > 200 or "//" in value or "\\" in value:
+        return None
+    return value if value.startswith(("/pay/", "/wallet")) else None

@@ -22,7 +22,16 @@ from farthing.services.users import PASSWORD_LENGTH_MIN, SESSION_COOKIE
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
 from farthing.web.security import factors_of
-from farthing.web.visitors import Visitor, acting, platform_of, posted, said, set_session, visitor_of
+from farthing.web.visitors import (
+    Acting,
+    Visitor,
+    local_next,
+    platform_of,
+    posted,
+    said,
+    set_session,
+    visitor_of,
+)
 
 router = APIRouter(include_in_schema=False)
 LINES_SHOWN = 20
@@ -45,7 +54,7 @@ async def home(request: Request) -> Response:
 
 @router.get("/wallet/signin")
 async def signin_page(request: Request) -> Response:
-    return page(request, "signin.html")
+    return page(request, "signin.html", next=local_next(request.query_params.get("next")))
 
 
 @router.post("/wallet/signin")
@@ -60,15 +69,17 @@ async def sign_in(request: Request) -> Response:
         session = await run_in_threadpool(users.sign_in, email, password, ip, request.headers.get("user-agent"))
     except PlatformError as exc:
         status = 423 if exc.code is ErrorCode.account_locked else 401
-        return page(request, "signin.html", status, problem=said(request, exc), email=email)
-    response = RedirectResponse("/wallet", 303)
+        return page(request, "signin.html", status, problem=said(request, exc), email=email,
+                    next=local_next(fields.get("next")))  # fmt: skip
+    response = RedirectResponse(local_next(fields.get("next")) or "/wallet", 303)
     set_session(request, response, session.token)
     return response
 
 
 @router.get("/wallet/signup")
 async def signup_page(request: Request) -> Response:
-    return page(request, "signup.html", password_min=PASSWORD_LENGTH_MIN)
+    return page(request, "signup.html", password_min=PASSWORD_LENGTH_MIN,
+                next=local_next(request.query_params.get("next")))  # fmt: skip
 
 
 @router.post("/wallet/signup")
@@ -89,17 +100,14 @@ async def sign_up(request: Request) -> Response:
         token = await run_in_threadpool(open_account)
     except PlatformError as exc:
         return page(request, "signup.html", 422, problem=said(request, exc), name=name, email=email,
-                    password_min=PASSWORD_LENGTH_MIN)  # fmt: skip
-    response = RedirectResponse("/wallet", 303)
+                    password_min=PASSWORD_LENGTH_MIN, next=local_next(fields.get("next")))  # fmt: skip
+    response = RedirectResponse(local_next(fields.get("next")) or "/wallet", 303)
     set_session(request, response, token)
     return response
 
 
 @router.post("/wallet/signout")
-async def sign_out(request: Request) -> Response:
-    asked = await acting(request)
-    if isinstance(asked, Response):
-        return asked
+async def sign_out(request: Request, asked: Acting) -> Response:
     visitor, _ = asked
     await run_in_threadpool(platform_of(request).identity.users.sign_out, visitor.token)
     response = RedirectResponse("/", 303)
@@ -118,10 +126,7 @@ async def wallet(request: Request) -> Response:
 
 
 @router.post("/wallet/topups")
-async def top_up(request: Request) -> Response:
-    asked = await acting(request)
-    if isinstance(asked, Response):
-        return asked
+async def top_up(request: Request, asked: Acting) -> Response:
     visitor, fields = asked
     amount, code = fields.get("amount", ""), fields.get("currency", "USD")
     card = fields.get("card_number", "").replace(" ", "")

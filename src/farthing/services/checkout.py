@@ -1,0 +1,151 @@
+"""Hosted checkout: a merchant asks to be paid (`create`: amount, description, where to send the payer
+back), a payer opens the session's page and pays it once (`pay`, a payment whose reference is the
+session and whose idempotency key derives from it, so a second click replays the first), and takes back
+a receipt the merchant checks offline (`receipt`: Ed25519, `farthing.domain.receipts`).
+
+The return URL must be on an origin the merchant registered beforehand (`set_origins`): a checkout
+link cannot be made to send payers, with a receipt, to someone else's site.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Protocol
+
+from farthing.clock import Clock
+from farthing.domain import receipts
+from farthing.domain.checkout import LIFETIME_MS, ORIGINS_MAX, CheckoutSession, origin_of
+from farthing.domain.money import Money, currency
+from farthing.domain.principals import Principal, require
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.holds import Holds
+from farthing.services.payments.model import Payment, PaymentItem
+from farthing.services.payments.single import Payments
+
+DESCRIPTION_MAX = 200
+
+
+class CheckoutRepository(Protocol):
+    def add(self, session: CheckoutSession) -> None: ...
+
+    def get(self, session_id: str) -> CheckoutSession | None: ...
+
+    def attach(self, session_id: str, customer: str, payment_id: str) -> bool:
+        """Record who pays the session and with which payment, unless someone does already."""
+        ...
+
+    def origins(self, merchant: str) -> list[str]: ...
+
+    def set_origins(self, merchant: str, origins: Sequence[str]) -> None: ...
+
+
+class Checkout:
+    def __init__(
+        self, repo: CheckoutRepository, payments: Payments, holds: Holds, receipt_seed: bytes, clock: Clock
+    ) -> None:
+        self.repo = repo
+        self.payments = payments
+        self.holds = holds
+        self.seed = receipt_seed
+        self.clock = clock
+
+    # -- the merchant ----------------------------------------------------------------------------
+
+    def set_origins(self, principal: Principal, origins: Sequence[str]) -> list[str]:
+        """The origins (`https://shop.example`) the merchant's payers may be sent back to, in place of any."""
+        merchant = _merchant(principal)
+        if len(origins) > ORIGINS_MAX:
+            raise PlatformError(ErrorCode.validation_failed, f"at most {ORIGINS_MAX} origins")
+        cleaned = sorted({origin_of(o) for o in origins})  # a path given is dropped: scheme, host and port
+        self.repo.set_origins(merchant, cleaned)
+        return cleaned
+
+    def origins(self, principal: Principal) -> list[str]:
+        return self.repo.origins(_merchant(principal))
+
+    def create(self, principal: Principal, amount: Money, description: str, return_url: str) -> CheckoutSession:
+        merchant = _merchant(principal)
+        description = description.strip()
+        if not 0 < len(description) <= DESCRIPTION_MAX or not description.isprintable():
+            raise PlatformError(
+                ErrorCode.validation_failed, f"a description is 1 to {DESCRIPTION_MAX} printable characters"
+            )
+        origin = origin_of(return_url)
+        if origin not in self.repo.origins(merchant):
+            raise PlatformError(
+                ErrorCode.return_url_refused,
+                f"{origin} is not one of your checkout origins: register it first (PUT /v1/checkout_origins)",
+            )
+        now = self.clock()
+        session = CheckoutSession("cs_" + secrets.token_hex(12), merchant, principal.mode, amount.units,
+                                  amount.currency.code, description, return_url, now, now + LIFETIME_MS)  # fmt: skip
+        self.repo.add(session)
+        return session
+
+    def of_merchant(self, principal: Principal, session_id: str) -> CheckoutSession:
+        found = self.repo.get(session_id)
+        if found is None or found.merchant != _merchant(principal):
+            raise PlatformError(ErrorCode.not_found, f"no checkout session {session_id!r}")
+        return found
+
+    # -- the payer -------------------------------------------------------------------------------
+
+    def find(self, session_id: str) -> CheckoutSession:
+        """The session, whoever asks (its page shows what it is for to anyone with the link)."""
+        found = self.repo.get(session_id)
+        if found is None:
+            raise PlatformError(ErrorCode.not_found, f"no checkout session {session_id!r}")
+        return found
+
+    def open(self, session_id: str, mode: str) -> CheckoutSession:
+        """The session as its page shows it to anyone with the link (of its mode)."""
+        found = self.repo.get(session_id)
+        if found is None or found.mode != mode:
+            raise PlatformError(ErrorCode.not_found, f"no checkout session {session_id!r}")
+        return found
+
+    def pay(self, principal: Principal, session_id: str) -> Payment:
+        """Pay the session from the payer's wallet (again: the same payment). A payment that waits for
+        strong authentication is answered as such; the session is paid once it succeeds."""
+        require(principal, "customer", "payments:write")
+        assert principal.party_id is not None
+        session = self.open(session_id, principal.mode)
+        if session.payment_id is not None and session.customer != principal.party_id:
+            raise PlatformError(ErrorCode.checkout_paid, "someone paid this checkout already")
+        if session.payment_id is None and self.clock() >= session.expires_ms:
+            raise PlatformError(ErrorCode.checkout_expired, "this checkout expired; ask the merchant for a new one")
+        item = PaymentItem(session.merchant, Money(session.amount_units, currency(session.currency)), session.id)
+        payment = self.payments.pay(principal, item, f"checkout:{session.id}")
+        if not self.repo.attach(session.id, principal.party_id, payment.id):
+            again = self.repo.get(session.id)
+            if again is None or again.payment_id != payment.id:
+                raise PlatformError(ErrorCode.checkout_paid, "someone paid this checkout already")
+        return payment
+
+    def paid(self, principal: Principal, session: CheckoutSession) -> bool:
+        """Whether the session's payment succeeded (a payment that waited for authentication, once answered)."""
+        if session.payment_id is None:
+            return False
+        return self.holds.get(principal, session.payment_id).status == "succeeded"
+
+    def receipt(self, principal: Principal, session_id: str) -> str:
+        """A receipt of the payer's paid session, signed now, to carry back to the merchant."""
+        session = self.open(session_id, principal.mode)
+        if session.customer != principal.party_id or not self.paid(principal, session):
+            raise PlatformError(ErrorCode.not_found, f"no paid checkout {session_id!r} of yours")
+        cur, now = currency(session.currency), self.clock()
+        made = receipts.Receipt(session.id, str(session.payment_id), session.merchant, cur.format(session.amount_units),
+                                cur.code, now, now + receipts.LIFETIME_MS)  # fmt: skip
+        return receipts.sign(made, self.seed)
+
+    def receipt_key(self) -> tuple[str, bytes]:
+        """The id and the Ed25519 public key that receipts are signed with."""
+        public = receipts.public_key_of(self.seed)
+        return receipts.key_id(public), public
+
+
+def _merchant(principal: Principal) -> str:
+    require(principal, "merchant", "payments:write")
+    assert principal.party_id is not None
+    return principal.party_id
