@@ -128,7 +128,7 @@ def replay_seconds(n: int) -> tuple[float, int]:
         operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
         merchant, _, _ = platform.parties.create(operator, "merchant", "Bench", "KR")
         payee = platform.accounts.wallet_account(merchant, "merchant", krw)
-        revenue = platform.accounts.platform_account(CODE_FEE_REVENUE, krw)
+        revenue = platform.accounts.platform_account(CODE_FEE_REVENUE, krw, "test")
         payers = []
         for i in range(200):
             cid, key_id, _ = platform.parties.create(operator, "customer", f"p{i}", "KR", "minor" if i % 5 else "adult")

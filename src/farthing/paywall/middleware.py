@@ -5,7 +5,9 @@ Price routes with `@price("0.0005 USD")` on the endpoint, or with a rule table o
 header (and the v1 requirements as its JSON body). A paid request carries `PAYMENT-SIGNATURE` (or v1
 `X-PAYMENT`) with a voucher or chain element on a channel the payer opened to this merchant; the
 paywall checks it locally (`farthing.domain.channels.rules`), keeps it on disk, then serves the
-content with `PAYMENT-RESPONSE`. The platform is asked only once per channel, for its terms.
+content with `PAYMENT-RESPONSE`. The platform is asked only once per channel, for its terms. A browser
+(`Accept: text/html`) that does not pay so gets a page with the price and the platform's checkout instead
+(`farthing.paywall.readers`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from farthing.domain.channels.rules import ChannelRefused, Form, Terms
 from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode, FarthingError
 from farthing.paywall import wire
+from farthing.paywall.readers import Readers
 from farthing.paywall.store import ChannelBook, Known
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -103,6 +106,7 @@ class Paywall:
         self._channels: dict[str, _Channel] = {}
         self._unknown: set[str] = set()
         self._prices: dict[tuple[str, str], tuple[int, Currency] | None] = {}
+        self.readers = Readers(self.platform_url, merchant, api_key, store, description, clock_ms, self._client)
 
     # -- pricing ---------------------------------------------------------------------------------
 
@@ -162,7 +166,12 @@ class Paywall:
         header = raw if raw is not None else v1
         version = 2 if raw is not None else 1
         if header is None:
-            await self._required(scope, send, units, cur, None, "payment required", version)
+            if not self.readers.is_browser(scope):
+                await self._required(scope, send, units, cur, None, "payment required", version)
+            elif self.readers.granted(scope):  # paid by checkout before: the path's cookie opens it
+                await self.app(scope, receive, send)
+            else:
+                await self.readers.answer(scope, send, units, cur)
             return
         try:
             paid = wire.decode(header, self._number)
@@ -246,11 +255,15 @@ class Paywall:
             return False
         return r.status_code == 200 and r.json().get("status") != "open"
 
-    async def _channel_from_platform(self, channel_id: str) -> httpx.Response:
-        """`GET /v1/channels/{id}` with the merchant's key (the client made on first use)."""
+    def _client(self) -> httpx.AsyncClient:
+        """The client to the platform, made on first use."""
         if self._http is None:
             self._http = httpx.AsyncClient(transport=self._transport, timeout=10)
-        return await self._http.get(
+        return self._http
+
+    async def _channel_from_platform(self, channel_id: str) -> httpx.Response:
+        """`GET /v1/channels/{id}` with the merchant's key."""
+        return await self._client().get(
             f"{self.platform_url}/v1/channels/{channel_id}", headers={"Authorization": f"Bearer {self._api_key}"}
         )
 
@@ -314,6 +327,7 @@ class Paywall:
 
     def close(self) -> None:
         self.book.close()
+        self.readers.close()
 
 
 def _url(scope: Scope) -> str:
