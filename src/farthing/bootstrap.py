@@ -192,16 +192,18 @@ def open_platform(
         closing.callback(webhooks.close)
         history = History(store, StatementTable(PlatformDb(store, derived=True)))  # reads catch it up first
         closing.callback(history.close)
+        allowances = Allowances(AllowanceTable(db), clock, identity.parties, payments)
+        receipt_seed = vault.derive("receipts v1")
         return Platform(
             clock, ledger, db, identity, accounts, policy, decisions, in_flight,
             TopUps(accounts, ledger, gateway or TestGateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
                    guard),
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
-            Allowances(AllowanceTable(db), clock, identity.parties, payments), channels,
+            allowances, channels,
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
             Remembered(AnswerTable(db), clock, in_flight), webhooks,
             Tax(tax_bases, ledger, accounts, identity.parties, clock), history,
-            Checkout(CheckoutTable(db), payments, holds, vault.derive("receipts v1"), clock), closing,
+            Checkout(CheckoutTable(db), payments, holds, allowances, receipt_seed, clock), closing,
         )  # fmt: skip
     except BaseException:
         closing.close()

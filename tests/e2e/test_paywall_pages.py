@@ -1,16 +1,19 @@
 """A paywall in a browser: the pay-per-article example (`examples/articles.py`, its own process) answers a
 browser's unpaid article with its price and the platform's checkout; the reader opens an account there,
 tops up, pays with one click, comes back and reads; the article stays open (the paywall's cookie), the
-next one asks again, and the receipt shown a second time opens nothing. Programs still get x402."""
+next one asks again, and the receipt shown a second time opens nothing. Programs still get x402. A reader
+who grants the merchant a one-click allowance at checkout reads the next articles with no click at all,
+until it revokes the allowance on its wallet page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from browser import chromium, screenshot, serious_violations
 
@@ -41,17 +44,7 @@ def test_a_reader_pays_for_an_article_in_the_browser_and_reads_it(gazette: App, 
         page.get_by_role("link", name="Pay with Farthing").click()
         expect(page.get_by_role("heading", name="Pay The Farthing Gazette")).to_be_visible()
         checkout = page.url
-        page.get_by_role("link", name="Open an account").click()
-        page.get_by_label("Your name").fill("Reader")
-        page.get_by_label("Email").fill(f"reader-{Path(tmp_path).name[-6:]}@example.test")
-        page.get_by_label("Password").fill("correct horse battery staple")
-        page.get_by_role("button", name="Open my account").click()
-        expect(page).to_have_url(checkout)
-        page.get_by_role("link", name="Top up").click()
-        page.get_by_label("Amount").fill("1.00")
-        page.get_by_label("Card number").fill("4242424242424242")
-        page.get_by_role("button", name="Top up").click()
-        page.goto(checkout)
+        _open_account_and_top_up(page, checkout, f"reader-{tmp_path.name[-6:]}")
         screenshot(page, tmp_path, "checkout")
         page.get_by_role("button", name="Pay $0.0002").click()
 
@@ -71,3 +64,49 @@ def test_a_reader_pays_for_an_article_in_the_browser_and_reads_it(gazette: App, 
     program = httpx.get(f"{gazette.base}/articles/3")  # no browser: x402 as before
     assert program.status_code == 402 and program.headers["content-type"] == "application/json"
     assert "payment-required" in program.headers
+
+
+def _open_account_and_top_up(page: Page, checkout: str, name: str) -> None:
+    """From a checkout: open an account (back to the checkout), top up a dollar, back to the checkout."""
+    page.get_by_role("link", name="Open an account").click()
+    page.get_by_label("Your name").fill("Reader")
+    page.get_by_label("Email").fill(f"{name}@example.test")
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Open my account").click()
+    expect(page).to_have_url(checkout)
+    page.get_by_role("link", name="Top up").click()
+    page.get_by_label("Amount").fill("1.00")
+    page.get_by_label("Card number").fill("4242424242424242")
+    page.get_by_role("button", name="Top up").click()
+    page.goto(checkout)
+
+
+def test_a_one_click_allowance_opens_the_next_articles_until_it_is_revoked(gazette: App, tmp_path: Path) -> None:
+    with chromium() as browser:
+        page = browser.new_page(locale="en-US")
+        page.goto(f"{gazette.base}/articles/1")
+        page.get_by_role("link", name="Pay with Farthing").click()
+        checkout = page.url
+        _open_account_and_top_up(page, checkout, f"allow-{tmp_path.name[-6:]}")
+        page.get_by_role("checkbox", name=re.compile("without asking")).check()
+        screenshot(page, tmp_path, "checkout-with-allowance")
+        page.get_by_role("button", name="Pay $0.0002").click()
+        expect(page.get_by_text("The full text of article 1.")).to_be_visible()
+        for n in (2, 3, 4):  # no click: the merchant charges the allowance
+            page.goto(f"{gazette.base}/articles/{n}")
+            expect(page.get_by_text(f"The full text of article {n}.")).to_be_visible()
+
+        page.goto(checkout.split("/pay/")[0] + "/wallet")
+        expect(page.get_by_test_id("available-USD")).to_have_text("$0.9992")  # four articles at $0.0002
+        allowance = page.get_by_test_id("allowance")
+        expect(allowance).to_contain_text("The Farthing Gazette")
+        expect(allowance).to_contain_text("active")
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "wallet-with-allowance")
+        allowance.get_by_role("button", name="Revoke").click()
+        expect(page.get_by_test_id("allowance")).to_contain_text("revoked")
+
+        page.goto(f"{gazette.base}/articles/5")  # asks again, and took nothing
+        expect(page.get_by_role("heading", name="Payment required")).to_be_visible()
+        page.goto(checkout.split("/pay/")[0] + "/wallet")
+        expect(page.get_by_test_id("available-USD")).to_have_text("$0.9992")

@@ -26,6 +26,17 @@ class CheckoutSession:
     expires_ms: int
     customer: str | None = None
     payment_id: str | None = None
+    allowance: str | None = None
+    """The allowance the payer granted the merchant at this checkout, if it did."""
+
+
+ALLOWANCE_DAYS = 30
+
+
+def allowance_terms(units: int) -> tuple[int, int, int]:
+    """What a payer lets a merchant charge without asking, offered at a checkout of `units`: ten times it a
+    payment, a hundred times a day, five hundred in all (for `ALLOWANCE_DAYS`)."""
+    return units * 10, units * 100, units * 500
 
 
 def origin_of(url: str) -> str:

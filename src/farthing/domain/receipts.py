@@ -3,11 +3,12 @@ checks it without asking the platform.
 
 A receipt is `<payload>.<signature>`, both base64url without padding: the payload is canonical JSON
 (sorted keys, no spaces) naming the checkout session, the payment, the merchant, the amount and
-currency, and when the receipt was made and until when it may be shown (`exp_ms`: minutes, not days);
-the signature is Ed25519 (RFC 8032) by the platform's receipt key over the payload's bytes. The merchant
-verifies it with the platform's public key (`GET /v1/platform/receipt_key`, fetched once), refuses one
-made for another merchant or past its time, and takes each session's receipt once (the caller keeps
-the sessions seen: `verify(..., seen=...)`). Pure: the time and the keys are passed in.
+currency, when the receipt was made and until when it may be shown (`exp_ms`: minutes, not days), and
+the allowance the payer granted the merchant at checkout, if it did; the signature is Ed25519 (RFC 8032)
+by the platform's receipt key over the payload's bytes. The merchant verifies it with the platform's
+public key (`GET /v1/platform/receipt_key`, fetched once), refuses one made for another merchant or past
+its time, and takes each session's receipt once (the caller keeps the sessions seen:
+`verify(..., seen=...)`). Pure: the time and the keys are passed in.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Receipt:
     currency: str
     iat_ms: int
     exp_ms: int
+    allowance: str | None = None
+    """An allowance the payer granted the merchant on the way (later payments charged without asking)."""
 
 
 def _b64(raw: bytes) -> str:
@@ -61,7 +64,7 @@ def sign(receipt: Receipt, seed: bytes) -> str:
     """The receipt as a token, signed with the Ed25519 key of this 32-byte seed."""
     body = {"v": VERSION, "session": receipt.session, "payment": receipt.payment, "merchant": receipt.merchant,
             "amount": receipt.amount, "currency": receipt.currency, "iat_ms": receipt.iat_ms,
-            "exp_ms": receipt.exp_ms}  # fmt: skip
+            "exp_ms": receipt.exp_ms, "allowance": receipt.allowance}  # fmt: skip
     payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     signature = SigningKey(seed).sign(payload).signature
     return f"{_b64(payload)}.{_b64(signature)}"
@@ -79,8 +82,8 @@ def verify(token: str, public_key: bytes, merchant: str, now_ms: int, seen: Cont
         payload, signature = _unb64(payload_text), _unb64(signature_text)
         VerifyKey(public_key).verify(payload, signature)
         body = json.loads(payload)
-        receipt = Receipt(*(body[k] for k in ("session", "payment", "merchant", "amount", "currency", "iat_ms",
-                                              "exp_ms")))  # fmt: skip
+        receipt = Receipt(body["session"], body["payment"], body["merchant"], body["amount"], body["currency"],
+                          body["iat_ms"], body["exp_ms"], body.get("allowance"))  # fmt: skip
     except (ValueError, TypeError, KeyError, binascii.Error, BadSignatureError):
         raise ReceiptRefused(ErrorCode.receipt_invalid, "not a receipt the platform signed") from None
     if body.get("v") != VERSION or type(receipt.exp_ms) is not int or type(receipt.iat_ms) is not int:

@@ -170,7 +170,7 @@ class Paywall:
                 await self._required(scope, send, units, cur, None, "payment required", version)
             elif self.readers.granted(scope):  # paid by checkout before: the path's cookie opens it
                 await self.app(scope, receive, send)
-            else:
+            elif not await self.readers.open_with_allowance(scope, receive, send, units, cur, self.app):
                 await self.readers.answer(scope, send, units, cur)
             return
         try:

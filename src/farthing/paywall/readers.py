@@ -6,6 +6,9 @@ this paywall made for this path; once), and turned into a cookie that opens this
 
 The cookie is this paywall's HMAC of the path, scoped to the path: nothing on the platform is asked again
 for a page already paid. The sessions made and the receipts taken are kept in the paywall's own store.
+A reader who granted the merchant a one-click allowance at checkout (the receipt names it) gets a second
+cookie with it, and its next unpaid pages are charged to the allowance with no click; a charge outside the
+allowance (revoked, spent) takes nothing (its waiting payment is released) and the reader is asked again.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-from starlette.types import Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from farthing.clock import Clock
 from farthing.domain import receipts
@@ -34,6 +37,7 @@ from farthing.errors import ErrorCode, FarthingError
 RECEIPT_PARAMETER = "farthing_receipt"
 GRANT_PREFIX = "farthing_grant_"
 GRANT_DAYS = 30
+ALLOWANCE_COOKIE = "farthing_allowance"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reader_checkouts (
     session TEXT PRIMARY KEY, path TEXT NOT NULL, created_ms INTEGER NOT NULL, used_ms INTEGER
@@ -110,6 +114,53 @@ class Readers:
                     return True
         return False
 
+    def _allowance_value(self, allowance: str) -> str:
+        mac = hmac.new(self.book.secret, f"allowance:{allowance}".encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{allowance}.{mac}"
+
+    def allowance_of(self, scope: Scope) -> str | None:
+        """The allowance this reader granted the merchant at a checkout (the cookie this paywall set)."""
+        for header_name, header in scope["headers"]:
+            if header_name == b"cookie":
+                jar = SimpleCookie()
+                jar.load(header.decode("latin-1"))
+                found = jar.get(ALLOWANCE_COOKIE)
+                if found is not None:
+                    allowance = found.value.split(".")[0]
+                    if hmac.compare_digest(found.value, self._allowance_value(allowance)):
+                        return allowance
+        return None
+
+    async def open_with_allowance(
+        self, scope: Scope, receive: Receive, send: Send, units: int, cur: Currency, app: ASGIApp
+    ) -> bool:
+        """Charge the reader's allowance for this page and serve it (with the page's cookie): True; False
+        when there is none, or the charge is outside it (then nothing is taken: the waiting payment is
+        released)."""
+        allowance = self.allowance_of(scope)
+        if allowance is None:
+            return False
+        http = self._client()
+        body = {"amount": cur.format(units), "reference": scope["path"][:255]}
+        charged = await http.post(f"{self.platform_url}/v1/allowances/{allowance}/charges", json=body,
+                                  headers=self._auth)  # fmt: skip
+        if charged.status_code != 201:
+            return False
+        answer = charged.json()
+        if not answer["within"]:
+            await http.post(f"{self.platform_url}/v1/payments/{answer['payment']['id']}/void", headers=self._auth)
+            return False
+        name, value = self.grant(scope["path"])
+        cookie = f"{name}={value}; Path={scope['path']}; Max-Age={GRANT_DAYS * 86_400}; HttpOnly; SameSite=Lax"
+
+        async def with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (b"set-cookie", cookie.encode())]
+            await send(message)
+
+        await app(scope, receive, with_cookie)
+        return True
+
     async def answer(self, scope: Scope, send: Send, units: int, cur: Currency) -> None:
         """An unpaid browser: open the page for a receipt brought back, else offer the checkout."""
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
@@ -120,13 +171,18 @@ class Readers:
         problem = None
         if token is not None:
             try:
-                await self._take(token, scope["path"], units, cur)
+                receipt = await self._take(token, scope["path"], units, cur)
             except (ReceiptRefused, FarthingError) as refused:
                 problem = refused.detail
             else:
                 name, value = self.grant(scope["path"])
-                cookie = f"{name}={value}; Path={scope['path']}; Max-Age={GRANT_DAYS * 86_400}; HttpOnly; SameSite=Lax"
-                await _send(send, 303, b"", [(b"location", here.encode()), (b"set-cookie", cookie.encode())])
+                age = GRANT_DAYS * 86_400
+                cookies = [f"{name}={value}; Path={scope['path']}; Max-Age={age}; HttpOnly; SameSite=Lax"]
+                if receipt.allowance:  # later pages are charged to it, without asking
+                    allowed = self._allowance_value(receipt.allowance)
+                    cookies.append(f"{ALLOWANCE_COOKIE}={allowed}; Path=/; Max-Age={age}; HttpOnly; SameSite=Lax")
+                headers = [(b"location", here.encode()), *((b"set-cookie", c.encode()) for c in cookies)]
+                await _send(send, 303, b"", headers)
                 return
         try:
             pay_url = await self._checkout(origin, here, scope["path"], units, cur)
@@ -136,12 +192,13 @@ class Readers:
             return
         await _send(send, 402, _page(self.description, cur.format(units), cur.code, pay_url, problem), _HTML)
 
-    async def _take(self, token: str, path: str, units: int, cur: Currency) -> None:
+    async def _take(self, token: str, path: str, units: int, cur: Currency) -> receipts.Receipt:
         receipt = receipts.verify(token, await self._receipt_key(), self.merchant, self.clock_ms())
         if receipt.currency != cur.code or cur.parse(receipt.amount) != units:
             raise ReceiptRefused(ErrorCode.receipt_invalid, "this receipt paid another price")
         if not await asyncio.to_thread(self.book.take, receipt.session, path, self.clock_ms()):
             raise ReceiptRefused(ErrorCode.receipt_invalid, "this receipt was used already, or is for another page")
+        return receipt
 
     async def _receipt_key(self) -> bytes:
         if self._key is None:

@@ -15,10 +15,18 @@ from typing import Protocol
 
 from farthing.clock import Clock
 from farthing.domain import receipts
-from farthing.domain.checkout import LIFETIME_MS, ORIGINS_MAX, CheckoutSession, origin_of
+from farthing.domain.checkout import (
+    ALLOWANCE_DAYS,
+    LIFETIME_MS,
+    ORIGINS_MAX,
+    CheckoutSession,
+    allowance_terms,
+    origin_of,
+)
 from farthing.domain.money import Money, currency
 from farthing.domain.principals import Principal, require
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.allowances import Allowances
 from farthing.services.holds import Holds
 from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments
@@ -35,6 +43,8 @@ class CheckoutRepository(Protocol):
         """Record who pays the session and with which payment, unless someone does already."""
         ...
 
+    def set_allowance(self, session_id: str, allowance: str) -> None: ...
+
     def origins(self, merchant: str) -> list[str]: ...
 
     def set_origins(self, merchant: str, origins: Sequence[str]) -> None: ...
@@ -42,10 +52,12 @@ class CheckoutRepository(Protocol):
 
 class Checkout:
     def __init__(
-        self, repo: CheckoutRepository, payments: Payments, holds: Holds, receipt_seed: bytes, clock: Clock
-    ) -> None:
+        self, repo: CheckoutRepository, payments: Payments, holds: Holds, allowances: Allowances, receipt_seed: bytes,
+        clock: Clock,
+    ) -> None:  # fmt: skip
         self.repo = repo
         self.payments = payments
+        self.allowances = allowances
         self.holds = holds
         self.seed = receipt_seed
         self.clock = clock
@@ -105,9 +117,10 @@ class Checkout:
             raise PlatformError(ErrorCode.not_found, f"no checkout session {session_id!r}")
         return found
 
-    def pay(self, principal: Principal, session_id: str) -> Payment:
+    def pay(self, principal: Principal, session_id: str, allow: bool = False) -> Payment:
         """Pay the session from the payer's wallet (again: the same payment). A payment that waits for
-        strong authentication is answered as such; the session is paid once it succeeds."""
+        strong authentication is answered as such; the session is paid once it succeeds. With `allow`, the
+        payer also lets the merchant charge it later without asking (`allowance_terms`)."""
         require(principal, "customer", "payments:write")
         assert principal.party_id is not None
         session = self.open(session_id, principal.mode)
@@ -121,6 +134,11 @@ class Checkout:
             again = self.repo.get(session.id)
             if again is None or again.payment_id != payment.id:
                 raise PlatformError(ErrorCode.checkout_paid, "someone paid this checkout already")
+        if allow and session.allowance is None:
+            cur = currency(session.currency)
+            each, day, whole = (Money(u, cur) for u in allowance_terms(session.amount_units))
+            granted = self.allowances.grant(principal, session.merchant, each, day, whole, ALLOWANCE_DAYS * 86_400)
+            self.repo.set_allowance(session.id, granted.id)
         return payment
 
     def paid(self, principal: Principal, session: CheckoutSession) -> bool:
@@ -136,7 +154,7 @@ class Checkout:
             raise PlatformError(ErrorCode.not_found, f"no paid checkout {session_id!r} of yours")
         cur, now = currency(session.currency), self.clock()
         made = receipts.Receipt(session.id, str(session.payment_id), session.merchant, cur.format(session.amount_units),
-                                cur.code, now, now + receipts.LIFETIME_MS)  # fmt: skip
+                                cur.code, now, now + receipts.LIFETIME_MS, session.allowance)  # fmt: skip
         return receipts.sign(made, self.seed)
 
     def receipt_key(self) -> tuple[str, bytes]:

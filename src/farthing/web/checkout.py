@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from farthing.bootstrap import Platform
-from farthing.domain.checkout import CheckoutSession, origin_of
+from farthing.domain.checkout import CheckoutSession, allowance_terms, origin_of
 from farthing.domain.money import currency
 from farthing.errors import ErrorCode, PlatformError
 from farthing.web.locale import money, translate
@@ -40,10 +40,11 @@ async def checkout_page(request: Request, session_id: str) -> Response:
 
 @router.post("/pay/{session_id}")
 async def pay(request: Request, session_id: str, asked: Acting) -> Response:
-    visitor, _ = asked
+    visitor, fields = asked
     platform = platform_of(request)
     try:
-        payment = await run_in_threadpool(platform.checkout.pay, visitor.principal, session_id)
+        allow = fields.get("allow") == "1"
+        payment = await run_in_threadpool(platform.checkout.pay, visitor.principal, session_id, allow)
     except PlatformError as exc:
         return await _page(request, visitor, session_id, _STATUS.get(exc.code, 422), problem=said(request, exc))
     if payment.status == "requires_authentication":
@@ -92,9 +93,10 @@ def _shown(platform: Platform, visitor: Visitor | None, session_id: str, lang: s
     elif platform.clock() >= session.expires_ms:
         state = "expired"
     merchant = platform.parties.display_name(session.merchant)
+    each, day, total = (money(u, cur, lang) for u in allowance_terms(session.amount_units))
     return {"id": session.id, "amount": money(session.amount_units, cur, lang), "description": session.description,
-            "merchant": merchant, "state": state, "payment": session.payment_id,
-            "origin": origin_of(session.return_url)}  # fmt: skip
+            "merchant": merchant, "state": state, "payment": session.payment_id, "allowance": session.allowance,
+            "origin": origin_of(session.return_url), "each": each, "day": day, "total": total}  # fmt: skip
 
 
 @router.post("/pay/{session_id}/return")

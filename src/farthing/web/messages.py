@@ -117,4 +117,17 @@ KO = {
     "This checkout expired; nothing was taken. Ask the merchant for a new one.": "이 결제 요청은 만료되었습니다. "
     "청구된 금액은 없습니다. 판매자에게 새 요청을 받으세요.",
     "This checkout was paid already.": "이 결제 요청은 이미 결제되었습니다.",
+    # One-click allowances.
+    "Let %(merchant)s charge me up to %(each)s a payment, %(day)s a day and %(total)s in all for 30 days, without "
+    "asking. I can revoke it in my wallet.": "%(merchant)s이(가) 30일 동안 묻지 않고 결제 1건당 %(each)s, 하루 "
+    "%(day)s, 모두 %(total)s까지 청구하도록 허용합니다. 지갑에서 언제든 취소할 수 있습니다.",
+    "One-click allowances": "원클릭 허용",
+    "up to %(each)s a payment, %(day)s a day, %(total)s in all, until %(until)s": "결제 1건당 %(each)s, 하루 "
+    "%(day)s, 모두 %(total)s까지, %(until)s까지",
+    "Revoke": "취소",
+    "The allowance is revoked: that merchant asks you again.": "허용이 취소되었습니다. 그 판매자는 다시 "
+    "확인을 요청합니다.",
+    "active": "사용 중",
+    "revoked": "취소됨",
+    "expired": "만료됨",
 }

@@ -1,5 +1,6 @@
 -- Hosted checkout: a merchant's request to be paid (amount in ledger units as text: a u128 may not fit a
--- BIGINT), paid at most once (payment_id set once), and the origins its payers may be sent back to.
+-- BIGINT), paid at most once (payment_id set once), the allowance its payer granted on the way, and the
+-- origins its payers may be sent back to.
 CREATE TABLE checkout_sessions (
     id TEXT PRIMARY KEY,
     merchant TEXT NOT NULL,
@@ -11,7 +12,8 @@ CREATE TABLE checkout_sessions (
     created_ms BIGINT NOT NULL,
     expires_ms BIGINT NOT NULL,
     customer TEXT,
-    payment_id TEXT
+    payment_id TEXT,
+    allowance TEXT
 );
 CREATE TABLE checkout_origins (
     merchant TEXT NOT NULL,
