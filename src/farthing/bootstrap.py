@@ -259,7 +259,10 @@ def first_run(platform: Platform, demo: bool) -> list[str]:
         customer_key_id, customer_key = keys.issue("customer", customer, "test")
         payer = Principal(customer_key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
         platform.topups.top_up(payer, positive_money("5.00", "USD"), "4242424242424242")
+        staff_email, staff_password = f"staff.{secrets.token_hex(3)}@demo.farthing.test", secrets.token_urlsafe(9)
+        platform.identity.users.add(operator, "merchant_staff", staff_email, staff_password, merchant)
         lines += [
+            f"Demo merchant's dashboard: sign in at /wallet/signin as {staff_email} with the password {staff_password}",
             f"Demo reader's wallet: sign in at /wallet as {email} with the password {password}",
             f"Demo merchant {merchant}, key: {merchant_key}",
             f"Demo customer {customer} (wallet: 5.00 USD), key: {customer_key}",

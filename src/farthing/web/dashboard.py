@@ -1,0 +1,112 @@
+"""`/dashboard`: the merchant's page, for its staff signed in: balances, the payments received (newest
+first, a page at a time), a refund of any of them, and the API keys (made, rolled, revoked; a new
+secret shown once). Later slices: charts of revenue, fees and refunds, webhook endpoints, payouts."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from farthing.bootstrap import Platform
+from farthing.domain.money import currency
+from farthing.domain.principals import Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.history_lines import Filters, public_payment_id
+from farthing.web.locale import money, translate, when
+from farthing.web.render import language, page
+from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+_KINDS = ("payment", "hold")
+_DONE = {"refunded": "The refund went through.", "revoked": "The key is revoked."}
+
+
+def _staff(visitor: Visitor | None) -> Response | None:
+    """Where a visitor who is not the merchant's staff goes instead."""
+    if visitor is None:
+        return RedirectResponse("/wallet/signin?next=/wallet", 303)
+    return None
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request) -> Response:
+    visitor = await run_in_threadpool(visitor_of, request)
+    elsewhere = _staff(visitor)
+    if elsewhere is not None:
+        return elsewhere
+    assert visitor is not None
+    if visitor.principal.kind != "merchant":
+        title = translate(language(request), "This page is for a merchant's staff.")
+        return page(request, "problem.html", 403, user=visitor.user, csrf=visitor.csrf, title=title)
+    done = [said for asked, said in _DONE.items() if request.query_params.get(asked)]
+    notice = translate(language(request), done[0]) if done else None
+    return await _page(request, visitor, 200, notice=notice)
+
+
+@router.post("/dashboard/payments/{payment_id}/refund")
+async def refund(request: Request, payment_id: str, asked: Acting) -> Response:
+    visitor, fields = asked
+    refunds = platform_of(request).refunds
+    try:
+        await run_in_threadpool(refunds.refund, visitor.principal, payment_id, fields.get("amount") or None,
+                                fields.get("once") or None)  # fmt: skip
+    except PlatformError as exc:
+        return await _page(request, visitor, 409 if exc.code is ErrorCode.refund_conflict else 422,
+                           problem=said(request, exc))  # fmt: skip
+    return RedirectResponse("/dashboard?refunded=1", 303)
+
+
+@router.post("/dashboard/keys")
+async def new_key(request: Request, asked: Acting) -> Response:
+    visitor, _ = asked
+    key_id, secret = await run_in_threadpool(platform_of(request).keys.new, visitor.principal)
+    return await _page(request, visitor, 201, made=(key_id, secret))
+
+
+@router.post("/dashboard/keys/{key_id}/revoke")
+async def revoke_key(request: Request, key_id: str, asked: Acting) -> Response:
+    visitor, _ = asked
+    try:
+        await run_in_threadpool(platform_of(request).keys.revoke, visitor.principal, key_id)
+    except PlatformError as exc:
+        return await _page(request, visitor, 404, problem=said(request, exc))
+    return RedirectResponse("/dashboard?revoked=1", 303)
+
+
+async def _page(request: Request, visitor: Visitor, status: int, **context: Any) -> Response:
+    lang = language(request)
+    platform = platform_of(request)
+    shown = await run_in_threadpool(_shown, platform, visitor.principal, lang, request.query_params.get("page"))
+    return page(request, "dashboard.html", status, user=visitor.user, csrf=visitor.csrf, once=secrets.token_urlsafe(16),
+                **shown, **context)  # fmt: skip
+
+
+def _shown(platform: Platform, principal: Principal, lang: str, token: str | None) -> dict[str, Any]:
+    """The merchant's balances, a page of its payments (per currency held), and its keys."""
+    assert principal.party_id is not None
+    wallets, payments, next_page = [], [], None
+    for code, state in platform.accounts.wallets(principal):
+        cur = currency(code)
+        dp, dpo, _, cpo = state.balances()
+        wallets.append({"currency": code, "available": money(cpo - dpo - dp, cur, lang)})
+        account_id, _ = platform.accounts.wallet_of(principal, code)
+        filters, before = Filters.from_token(token) if token else (Filters(_KINDS), None)
+        found = platform.history.page(account_id, filters, before, PAGE_SIZE)
+        next_page = found.next_page or next_page
+        for e in found.entries:
+            public = public_payment_id(e.payment_id) or ""
+            held = e.type == "hold"
+            state_now = platform.holds.get(principal, public).status if held else "succeeded"
+            payments.append({"id": public, "amount": money(e.pending_delta if held else e.amount, cur, lang),
+                             "when": when(e.timestamp_ms, lang), "reference": e.reference or "",
+                             "status": state_now, "refundable": state_now == "succeeded"})  # fmt: skip
+    keys = [{"id": k.id, "prefix": (k.prefix or "") + "…", "made": when(k.created_ms, lang),
+             "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
+            for k in platform.keys.keys(principal)]  # fmt: skip
+    return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "payments": payments,
+            "next_page": next_page, "keys": keys}  # fmt: skip

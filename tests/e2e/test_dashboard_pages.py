@@ -1,0 +1,72 @@
+"""The merchant's dashboard in a real Chromium: its staff signs in and lands there, sees the payments
+received and the balance, refunds one (the payer gets it back, the platform keeps its fee), makes an API
+key whose secret is shown once and works, and revokes it (it stops working at once)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import expect
+
+from browser import chromium, screenshot, serious_violations
+
+from .conftest import Server
+from .helpers import auth, party, top_up
+
+PASSWORD = "correct horse battery staple"
+
+
+def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tmp_path: Path) -> None:
+    merchant, _ = party(server, "merchant", "Corner Shop")
+    email = f"staff-{uuid.uuid4().hex[:8]}@example.test"
+    staff = {"role": "merchant_staff", "email": email, "password": PASSWORD, "merchant": merchant}
+    assert httpx.post(f"{server.base}/v1/users", json=staff, headers=auth(server.operator)).status_code == 201
+    _, customer_key = party(server, "customer", "Buyer")
+    top_up(server, customer_key, "1.00")
+    for reference, amount in (("order-1", "0.10"), ("order-2", "0.20")):
+        body = {"merchant": merchant, "amount": amount, "currency": "USD", "reference": reference}
+        assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key)).status_code == 201
+
+    with chromium() as browser:
+        page = browser.new_page(base_url=server.base, locale="en-US")
+        page.goto("/wallet/signin")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/dashboard$"))
+        expect(page.get_by_role("heading", name="Corner Shop")).to_be_visible()
+        expect(page.get_by_test_id("payment-row")).to_have_count(2)
+        expect(page.get_by_test_id("merchant-available-USD")).to_have_text("$0.294")  # 0.30 less the 2 % fee
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "dashboard")
+
+        row = page.get_by_test_id("payment-row").filter(has_text="order-2")
+        row.get_by_role("button", name=re.compile("^Refund")).click()
+        expect(page.get_by_role("status").first).to_have_text("The refund went through.")
+        expect(page.get_by_test_id("merchant-available-USD")).to_have_text("$0.094")
+
+        page.get_by_role("button", name="Make a new key").click()
+        secret = page.get_by_test_id("new-secret").inner_text()
+        assert secret.startswith("sk_test_")
+        mine = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(secret))
+        assert mine.status_code == 200 and len(mine.json()["data"]) == 2
+        page.get_by_role("listitem").filter(has_text=secret[:12]).get_by_role(
+            "button", name=re.compile("Revoke")
+        ).click()
+        expect(page.get_by_role("status").first).to_have_text("The key is revoked.")
+        assert httpx.get(f"{server.base}/v1/wallets", headers=auth(secret)).status_code == 401
+
+    [wallet] = httpx.get(f"{server.base}/v1/wallets", headers=auth(customer_key)).json()
+    assert wallet["available"] == "0.90"  # 1.00 less 0.10 and 0.20, with 0.20 back
+
+
+def test_a_payer_is_not_shown_the_dashboard(server: Server) -> None:
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
+        http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "P"}).raise_for_status()
+        http.post("/v1/auth/signin", json={"email": email, "password": PASSWORD}).raise_for_status()
+        assert http.get("/dashboard").status_code == 403
+    assert httpx.get(f"{server.base}/dashboard").status_code == 303  # not signed in: to the sign-in page
