@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -139,3 +140,33 @@ def _payer(server: Server, fund: bool) -> tuple[httpx.Client, str]:
         card = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242", "csrf_token": csrf}
         assert http.post("/wallet/topups", data=card).status_code == 303
     return http, csrf
+
+
+def test_a_registered_origin_may_call_the_api_from_a_browser_and_no_other(server: Server) -> None:
+    """CORS: a merchant's registered origin gets its preflight answered and its answers readable, without
+    credentials; another origin's preflight is refused and its answers carry nothing a browser would let
+    through."""
+    _, merchant_key = party(server, "merchant", "Cross Shop")
+    own = "https://cross-shop.example"
+    put = httpx.put(f"{server.base}/v1/checkout_origins", json={"origins": [own]}, headers=auth(merchant_key))
+    assert put.status_code == 200
+    asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    deadline = time.monotonic() + 15
+    while True:  # a registration counts within seconds in every process
+        pre = httpx.options(f"{server.base}/v1/payments", headers={"Origin": own, **asks})
+        if pre.status_code == 204 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert pre.status_code == 204, pre.text
+    assert pre.headers["access-control-allow-origin"] == own and "POST" in pre.headers["access-control-allow-methods"]
+    assert "authorization" in pre.headers["access-control-allow-headers"]
+    assert "access-control-allow-credentials" not in pre.headers  # never the payer's cookie
+    read = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": own, **auth(merchant_key)})
+    assert read.headers["access-control-allow-origin"] == own
+    assert "request-id" in read.headers["access-control-expose-headers"]
+
+    other = "https://not-registered.example"
+    refused = httpx.options(f"{server.base}/v1/payments", headers={"Origin": other, **asks})
+    assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+    plain = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": other, **auth(merchant_key)})
+    assert "access-control-allow-origin" not in plain.headers

@@ -47,6 +47,9 @@ class CheckoutTable:
         rows = self.db.query("SELECT origin FROM checkout_origins WHERE merchant = ? ORDER BY origin", (merchant,))
         return [str(r[0]) for r in rows]
 
+    def every_origin(self) -> set[str]:
+        return {str(r[0]) for r in self.db.query("SELECT DISTINCT origin FROM checkout_origins")}
+
     def set_origins(self, merchant: str, origins: Sequence[str]) -> None:
         with self.db.transaction() as tx:
             tx.query("DELETE FROM checkout_origins WHERE merchant = ?", (merchant,))

@@ -43,6 +43,7 @@ from farthing.api import (
     webhooks,
 )
 from farthing.api.body_guard import BodyGuard
+from farthing.api.cors import MerchantCors
 from farthing.api.lean_route import LeanDispatch
 from farthing.api.metrics import HttpCollector, HttpMetrics, PlatformCollector
 from farthing.api.observe import AccessLog, Observed
@@ -118,6 +119,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         middleware=[
             Middleware(Observed, metrics=counts, access=access, traces=traces),
             Middleware(Unexpected),
+            Middleware(MerchantCors),
             Middleware(RateLimiter),
             Middleware(BodyGuard),
             Middleware(LeanDispatch),

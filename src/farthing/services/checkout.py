@@ -32,6 +32,7 @@ from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments
 
 DESCRIPTION_MAX = 200
+ORIGINS_FRESH_MS = 5_000
 
 
 class CheckoutRepository(Protocol):
@@ -49,6 +50,10 @@ class CheckoutRepository(Protocol):
 
     def set_origins(self, merchant: str, origins: Sequence[str]) -> None: ...
 
+    def every_origin(self) -> set[str]:
+        """The origins any merchant registered."""
+        ...
+
 
 class Checkout:
     def __init__(
@@ -61,6 +66,8 @@ class Checkout:
         self.holds = holds
         self.seed = receipt_seed
         self.clock = clock
+        self._origins: set[str] = set()
+        self._origins_read_ms = -ORIGINS_FRESH_MS
 
     # -- the merchant ----------------------------------------------------------------------------
 
@@ -75,6 +82,14 @@ class Checkout:
 
     def origins(self, principal: Principal) -> list[str]:
         return self.repo.origins(_merchant(principal))
+
+    def registered(self, origin: str) -> bool:
+        """Whether a merchant registered `origin` (its pages may call the API from a browser: CORS). Read
+        again at most every `ORIGINS_FRESH_MS`, so a registration counts within seconds in every process."""
+        now = self.clock()
+        if now - self._origins_read_ms >= ORIGINS_FRESH_MS:
+            self._origins, self._origins_read_ms = self.repo.every_origin(), now
+        return origin in self._origins
 
     def create(self, principal: Principal, amount: Money, description: str, return_url: str) -> CheckoutSession:
         merchant = _merchant(principal)
