@@ -24,6 +24,7 @@ from farthing.domain.principals import Principal
 from farthing.domain.statement import Entry
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.history_lines import Filters, public_payment_id
+from farthing.services.payment_search import by_reference
 
 router = APIRouter()
 _KINDS = ("payment", "hold")
@@ -113,15 +114,10 @@ def _search(
         )
     else:
         at = None
-    found = platform.history.with_reference(reference, _KINDS, at, limit)
-    owners = platform.accounts.owners(*{e.account_id for e in found.entries})
+    hits, found = by_reference(platform.history, platform.accounts, platform.parties, principal, reference, cur, at,
+                               limit)  # fmt: skip
     data = []
-    for e in found.entries:
-        merchant = owners.get(e.account_id)
-        if merchant is None or platform.parties.mode_of(merchant) != principal.mode:
-            continue
-        if platform.accounts.repo.find(merchant, cur.code) != e.account_id:
-            continue  # another currency's wallet
+    for e, _ in hits:
         line = _out(platform, principal, cur, e)
         payment = platform.holds.get(principal, line.id)
         data.append(line.model_copy(update={"customer": payment.customer, "merchant": payment.merchant}))

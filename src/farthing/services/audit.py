@@ -28,6 +28,17 @@ def verify(store: Store) -> AuditReport:
     return report
 
 
+def verify_at(url: str) -> AuditReport:
+    """`verify` on a store of its own opened at `url` (a server's console audits beside its own writer)."""
+    from farthing.adapters.open_store import open_store
+
+    store = open_store(url)
+    try:
+        return verify(store)
+    finally:
+        store.close()
+
+
 def witness_gap(store: Store) -> WitnessGap | None:
     """How the store's head disagrees with its witness (checked at start-up: the head only; `verify`
     compares the hash at the witnessed batch too), or None."""

@@ -145,4 +145,30 @@ KO = {
     "The refund went through.": "환불이 완료되었습니다.",
     "The key is revoked.": "키가 폐기되었습니다.",
     "This page is for a merchant's staff.": "이 페이지는 판매자 직원용입니다.",
+    # The operator's console.
+    "Console": "콘솔",
+    "This page is for the platform's operators.": "이 페이지는 플랫폼 운영자용입니다.",
+    "Find a payment by its reference": "참조로 결제 찾기",
+    "Search": "검색",
+    "Payments with this reference": "이 참조의 결제",
+    "No payment carried this reference.": "이 참조의 결제가 없습니다.",
+    "Customer": "고객",
+    "Merchant": "판매자",
+    "Audit": "감사",
+    "Verify the ledger now": "지금 원장 검증",
+    "Newest merchants": "최근 판매자",
+    "Newest customers": "최근 고객",
+    "erased": "삭제됨",
+    "Name": "이름",
+    "Country": "국가",
+    "(none kept)": "(보관 안 함)",
+    "Erase the personal data": "개인정보 삭제",
+    "Its data key is destroyed: the name and contact details are gone for good; the payments stay, by id.": (
+        "데이터 키가 파기되어 이름과 연락처는 영구히 사라집니다. 결제 기록은 ID로 남습니다."
+    ),
+    "The personal data is erased.": "개인정보가 삭제되었습니다.",
+    "Back to the console": "콘솔로 돌아가기",
+    "The ledger is sound: every batch's hash and every balance agree.": "원장이 온전합니다. 모든 배치의 해시와 "
+    "모든 잔액이 일치합니다.",
+    "The ledger disagrees with itself:": "원장이 서로 맞지 않습니다:",
 }

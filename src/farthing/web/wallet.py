@@ -73,7 +73,7 @@ async def sign_in(request: Request) -> Response:
         status = 423 if exc.code is ErrorCode.account_locked else 401
         return page(request, "signin.html", status, problem=said(request, exc), email=email,
                     next=local_next(fields.get("next")))  # fmt: skip
-    home = "/dashboard" if session.user.role == "merchant_staff" else "/wallet"
+    home = {"merchant_staff": "/dashboard", "operator": "/console"}.get(session.user.role, "/wallet")
     response = RedirectResponse(local_next(fields.get("next")) or home, 303)
     set_session(request, response, session.token)
     return response

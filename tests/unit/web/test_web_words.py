@@ -18,7 +18,8 @@ WEB = Path(locale.__file__).parent
 def _asked() -> set[str]:
     found = set()
     for template in (WEB / "templates").glob("*.html"):
-        found |= set(re.findall(r"""_\(\s*["']([^"']+)["']\s*\)""", template.read_text()))
+        text = template.read_text()
+        found |= set(re.findall(r'_\(\s*"([^"]+)"\s*\)', text)) | set(re.findall(r"_\(\s*'([^']+)'\s*\)", text))
     for module in WEB.glob("*.py"):
         text = module.read_text()
         found |= set(re.findall(r'translate\([^,]+,\s*"([^"]+)"\)', text))
