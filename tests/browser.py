@@ -49,3 +49,11 @@ def serious_violations(page: Page) -> list[str]:
         for v in results.response["violations"]
         if v.get("impact") in ("serious", "critical")
     ]
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Sign in on the wallet's sign-in page as a person would (the page then goes where the role lands)."""
+    page.goto("/wallet/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()

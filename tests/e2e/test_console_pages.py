@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
-from browser import chromium, screenshot, serious_violations
+from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
 from .helpers import auth, party, top_up
@@ -36,10 +36,7 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
 
     with chromium() as browser:
         page = browser.new_page(base_url=server.base, locale="en-US")
-        page.goto("/wallet/signin")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
+        sign_in(page, email, PASSWORD)
         expect(page).to_have_url(re.compile(r"/console$"))
         expect(page.get_by_test_id("merchant").filter(has_text="Quoted Shop")).to_have_count(1)
         assert serious_violations(page) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
-from browser import chromium, screenshot, serious_violations
+from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
 from .helpers import auth, party, top_up
@@ -32,10 +32,7 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
 
     with chromium() as browser:
         page = browser.new_page(base_url=server.base, locale="en-US")
-        page.goto("/wallet/signin")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
+        sign_in(page, email, PASSWORD)
         expect(page).to_have_url(re.compile(r"/dashboard$"))
         expect(page.get_by_role("heading", name="Corner Shop")).to_be_visible()
         expect(page.get_by_test_id("payment-row")).to_have_count(2)
