@@ -91,7 +91,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 
 
 NAMED_OBJECTS = ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id", "allowance_id",
-                 "customer_id")  # fmt: skip
+                 "customer_id", "session_id")  # fmt: skip
 """Path parameters naming one party's object: another party of the same kind must get 404 there."""
 
 
@@ -119,7 +119,14 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
                      "expires_in_s": 3600, "public_key": "ab" * 32}  # fmt: skip
     channel = httpx.post(f"{server.base}/v1/channels", json=channel_terms, headers=auth(customer_key))
     assert channel.status_code == 201, channel.text
+    shop = {"origins": ["https://matrix-shop.example"]}
+    assert httpx.put(f"{server.base}/v1/checkout_origins", json=shop, headers=auth(merchant_key)).status_code == 200
+    checkout = httpx.post(f"{server.base}/v1/checkout_sessions", headers=auth(merchant_key), json={
+        "amount": "0.01", "currency": "USD", "description": "matrix", "return_url": "https://matrix-shop.example/b",
+    })  # fmt: skip
+    assert checkout.status_code == 201, checkout.text
     values = {
+        "session_id": checkout.json()["id"],
         "currency_code": "USD",
         "payment_id": hold.json()["id"],
         "key_id": spare.json()["id"],
@@ -169,6 +176,13 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             "expires_in_s": 3600,
         },
         "/v1/allowances/{allowance_id}/charges": {"amount": "0.01"},
+        "/v1/checkout_origins": {"origins": ["https://matrix-shop.example"]},
+        "/v1/checkout_sessions": {
+            "amount": "0.01",
+            "currency": "USD",
+            "description": "matrix",
+            "return_url": "https://matrix-shop.example/back",
+        },
         "/v1/auth/signup": {"email": "matrix@example.test", "password": "long enough password", "name": "M"},
         "/v1/auth/signin": {"email": "matrix@example.test", "password": "long enough password"},
         "/v1/auth/passkey_ceremonies/{ceremony_id}/complete": {"credential": {}},
