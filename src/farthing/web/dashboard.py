@@ -24,6 +24,8 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
 _KINDS = ("payment", "hold")
 _DONE = {"refunded": "The refund went through.", "revoked": "The key is revoked."}
+_STATES = {"succeeded": "paid", "requires_capture": "held", "requires_authentication": "waiting for the payer",
+           "canceled": "canceled", "expired": "expired"}  # fmt: skip
 
 
 def _staff(visitor: Visitor | None) -> Response | None:
@@ -104,7 +106,8 @@ def _shown(platform: Platform, principal: Principal, lang: str, token: str | Non
             state_now = platform.holds.get(principal, public).status if held else "succeeded"
             payments.append({"id": public, "amount": money(e.pending_delta if held else e.amount, cur, lang),
                              "when": when(e.timestamp_ms, lang), "reference": e.reference or "",
-                             "status": state_now, "refundable": state_now == "succeeded"})  # fmt: skip
+                             "status": translate(lang, _STATES.get(state_now, state_now)),
+                             "refundable": state_now == "succeeded"})  # fmt: skip
     keys = [{"id": k.id, "prefix": (k.prefix or "") + "…", "made": when(k.created_ms, lang),
              "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
             for k in platform.keys.keys(principal)]  # fmt: skip

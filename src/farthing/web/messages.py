@@ -171,4 +171,7 @@ KO = {
     "The ledger is sound: every batch's hash and every balance agree.": "원장이 온전합니다. 모든 배치의 해시와 "
     "모든 잔액이 일치합니다.",
     "The ledger disagrees with itself:": "원장이 서로 맞지 않습니다:",
+    "paid": "결제됨",
+    "canceled": "취소됨",
+    "waiting for the payer": "구매자 확인 대기",
 }

@@ -88,7 +88,7 @@ def _payment(platform: Platform, principal: Principal, payment_id: str, lang: st
         found = platform.step_ups.annotate(found)
     offer = found.authentication or {}
     return {
-        "id": found.id, "status": found.status, "merchant": found.merchant,
+        "id": found.id, "status": found.status, "merchant": platform.parties.display_name(found.merchant),
         "amount": money(found.amount, currency(found.currency), lang),
         "options": json.dumps(offer.get("webauthn", {})), "url": offer.get("url", ""),
         "attempts_left": offer.get("attempts_left"), "methods": offer.get("methods", []),

@@ -23,7 +23,7 @@ def _asked() -> set[str]:
     for module in WEB.glob("*.py"):
         text = module.read_text()
         found |= set(re.findall(r'translate\([^,]+,\s*"([^"]+)"\)', text))
-        for block in re.finditer(r"^(?:_LABELS|SAYS|KINDS|_DONE|STATUSES) = \{(.*?)\}", text, re.S | re.M):
+        for block in re.finditer(r"^(?:_LABELS|SAYS|KINDS|_DONE|STATUSES|_STATES) = \{(.*?)\}", text, re.S | re.M):
             found |= set(re.findall(r':\s*"([^"]+)"', block.group(1)))
     return found
 
