@@ -5,6 +5,7 @@ token, a form from another site, a float amount, something that is not a form; n
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -122,3 +123,41 @@ def test_every_page_carries_its_policy_and_fetches_nothing_from_elsewhere(server
         assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
         assert spec["paths"]["/v1/payments"]["post"]["security"] == [{"apiKey": []}]
         assert spec["paths"]["/healthz"]["get"]["security"] == []
+
+
+def test_a_payer_downloads_its_data_erases_it_and_closes_its_account(server: Server, tmp_path: Path) -> None:
+    email = f"leaver-{uuid.uuid4().hex[:8]}@example.test"
+    with chromium() as browser:
+        page = browser.new_page(base_url=server.base, locale="en-US")
+        page.goto("/wallet/signup")
+        page.get_by_label("Your name").fill("Lea Ver")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Open my account").click()
+        page.get_by_label("Card number").fill("4242424242424242")
+        page.get_by_role("button", name="Top up").click()
+
+        with page.expect_download() as downloading:
+            page.get_by_role("link", name="Download everything held about you").click()
+        held = json.loads(Path(downloading.value.path()).read_text())
+        assert held["customer"]["name"] == "Lea Ver" and held["customer"]["email"] == email
+        assert [t["type"] for t in held["wallets"][0]["transactions"]] == ["topup"]
+
+        page.get_by_role("button", name="Erase my personal data").click()
+        expect(page.get_by_role("status").first).to_have_text("Your personal data is erased.")
+        with page.expect_download() as again:
+            page.get_by_role("link", name="Download everything held about you").click()
+        assert json.loads(Path(again.value.path()).read_text())["customer"]["name"] is None
+
+        page.get_by_role("button", name="Close my account").click()  # not ticked: nothing closes
+        expect(page.get_by_role("heading", name=re.compile("Tick the box"))).to_be_visible()
+        page.go_back()
+        page.get_by_role("checkbox", name=re.compile("close my account")).check()
+        page.get_by_role("button", name="Close my account").click()
+        expect(page.get_by_role("status").first).to_have_text("Your account is closed. Thank you for using Farthing.")
+        page.goto("/wallet")
+        expect(page).to_have_url(re.compile(r"/wallet/signin$"))
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")  # a closed account signs in no more

@@ -21,8 +21,9 @@ class UserTable:
         )
 
     def by_email(self, email_hmac: bytes) -> SignInRecord | None:
-        rows = self.db.query(
-            "SELECT id, role, party_id, mode, password_hash, failures, locked_until_ms FROM users WHERE email_hmac = ?",
+        rows = self.db.query(  # a closed account's user signs in no more
+            "SELECT u.id, u.role, u.party_id, u.mode, u.password_hash, u.failures, u.locked_until_ms FROM users u "
+            "LEFT JOIN parties p ON p.id = u.party_id WHERE u.email_hmac = ? AND p.closed_ms IS NULL",
             (email_hmac,),
         )
         if not rows:
@@ -48,7 +49,9 @@ class UserTable:
 
     def payer_of(self, party_id: str) -> User | None:
         rows = self.db.query(
-            "SELECT id, role, party_id, mode FROM users WHERE party_id = ? AND role = 'payer'", (party_id,)
+            "SELECT u.id, u.role, u.party_id, u.mode FROM users u JOIN parties p ON p.id = u.party_id "
+            "WHERE u.party_id = ? AND u.role = 'payer' AND p.closed_ms IS NULL",
+            (party_id,),
         )
         return User(str(rows[0][0]), str(rows[0][1]), rows[0][2], str(rows[0][3])) if rows else None
 

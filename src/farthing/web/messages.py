@@ -174,4 +174,14 @@ KO = {
     "paid": "결제됨",
     "canceled": "취소됨",
     "waiting for the payer": "구매자 확인 대기",
+    # The payer's own data.
+    "Your data": "내 데이터",
+    "Download everything held about you": "보관된 내 정보 모두 내려받기",
+    "Erase my personal data": "내 개인정보 삭제",
+    "I want to close my account: no more signing in; what my wallet holds stays on record.": "계정을 닫겠습니다. "
+    "더 이상 로그인할 수 없으며 지갑 기록은 남습니다.",
+    "Close my account": "계정 닫기",
+    "Tick the box to say you mean it: nothing was closed.": "확인란을 선택해 주세요. 아무것도 닫히지 않았습니다.",
+    "Your account is closed. Thank you for using Farthing.": "계정이 닫혔습니다. 파딩을 이용해 주셔서 감사합니다.",
+    "Your personal data is erased.": "개인정보가 삭제되었습니다.",
 }

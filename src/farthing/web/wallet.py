@@ -38,7 +38,8 @@ router = APIRouter(include_in_schema=False)
 LINES_SHOWN = 20
 TOPUP_CURRENCIES = ("USD", "EUR", "KRW", "GBP", "JPY")
 _DONE = {"topped": "Your top-up went through.", "passkey": "Your passkey is ready.",
-         "revoked": "The allowance is revoked: that merchant asks you again."}  # fmt: skip
+         "revoked": "The allowance is revoked: that merchant asks you again.",
+         "erased": "Your personal data is erased."}  # fmt: skip
 """What the wallet page says after a form (or the passkey script) sent the visitor back to it."""
 _LABELS = {
     "topup": "Top-up", "payment": "Payment", "hold": "Held for a payment", "capture": "Payment (captured)",
@@ -51,7 +52,9 @@ _LABELS = {
 @router.get("/")
 async def home(request: Request) -> Response:
     visitor = await run_in_threadpool(visitor_of, request)
-    return page(request, "home.html", user=visitor and visitor.user, csrf=visitor and visitor.csrf)
+    closed = request.query_params.get("closed")
+    notice = translate(language(request), "Your account is closed. Thank you for using Farthing.") if closed else None
+    return page(request, "home.html", user=visitor and visitor.user, csrf=visitor and visitor.csrf, notice=notice)
 
 
 @router.get("/wallet/signin")
