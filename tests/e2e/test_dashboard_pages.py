@@ -44,6 +44,11 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         row.get_by_role("button", name=re.compile("^Refund")).click()
         expect(page.get_by_role("status").first).to_have_text("The refund went through.")
         expect(page.get_by_test_id("merchant-available-USD")).to_have_text("$0.094")
+        [today] = page.get_by_test_id("daily-USD").get_by_role("row").all()[1:]  # one day of activity
+        expect(today).to_contain_text("$0.30")  # received
+        expect(today).to_contain_text("$0.006")  # the platform's fees
+        expect(today).to_contain_text("$0.20")  # refunded
+        expect(page.get_by_role("img", name=re.compile("Received per day in USD"))).to_be_visible()
 
         page.get_by_role("button", name="Make a new key").click()
         secret = page.get_by_test_id("new-secret").inner_text()

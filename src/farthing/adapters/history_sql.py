@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, b16_or_none, int16
-from farthing.domain.chart import T_PLATFORM_FEE
+from farthing.domain.chart import T_PAYMENT, T_PLATFORM_FEE, T_REFUND
+from farthing.domain.ledger_types import TransferFlags
 from farthing.domain.statement import TYPES, Entry, Line, LineKind, Moved, entry_of
 
 _IN_CHUNK = 500
@@ -15,6 +16,9 @@ _LINE = (
     "e.account_id, e.seq, e.timestamp_ms, e.transfer_id, e.code, e.flags, e.expired, e.side, e.amount, e.released, "
     "e.debits_pending, e.debits_posted, e.credits_pending, e.credits_posted, e.payment_id, e.reference_hash"
 )
+
+
+DAY_MS = 86_400_000
 
 
 def _condition(kind: LineKind) -> str:
@@ -192,6 +196,23 @@ class StatementTable:
         f = self.db.from_u128
         dp, dpo, cp, cpo = rows[0]
         return (f(dp), f(dpo), f(cp), f(cpo))
+
+    def daily(self, account_id: int, since_ms: int) -> list[tuple[int, str, int]]:
+        """(UTC day number, "received" | "fees" | "refunds", amount) of a merchant wallet's posted lines since
+        `since_ms`: payments and captures credited, the platform's fees and refunds debited."""
+        moved = int(TransferFlags.pending | TransferFlags.void_pending)
+        rows = self.db.query(
+            f"SELECT e.timestamp_ms / {DAY_MS} AS day, e.code, e.amount FROM entries e "
+            f"WHERE e.account_id = ? AND e.timestamp_ms >= ? AND e.expired = 0 AND (e.flags & {moved}) = 0 "
+            f"AND ((e.code = {T_PAYMENT} AND e.side = 1) OR (e.code IN ({T_PLATFORM_FEE}, {T_REFUND}) AND e.side = 0))",
+            (b16(account_id), since_ms),
+        )
+        names = {T_PAYMENT: "received", T_PLATFORM_FEE: "fees", T_REFUND: "refunds"}
+        totals: dict[tuple[int, str], int] = {}
+        for day, code, amount in rows:  # summed here: a u128 column is not SQL's to add on every store
+            key = (int(day), names[int(code)])
+            totals[key] = totals.get(key, 0) + self.db.from_u128(amount)
+        return [(day, name, amount) for (day, name), amount in sorted(totals.items())]
 
     def fee_and_reference(self, payment_id: int) -> tuple[int, str | None]:
         rows = self.db.query(

@@ -73,6 +73,8 @@ class StatementRepository(Protocol):
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]: ...
 
+    def daily(self, account_id: int, since_ms: int) -> list[tuple[int, str, int]]: ...
+
     def fee_and_reference(self, payment_id: int) -> tuple[int, str | None]: ...
 
     def close(self) -> None: ...
@@ -217,6 +219,12 @@ class History:
         entries = found[:limit]
         has_more = len(found) > limit
         return Page(entries, has_more, filters.token(entries[-1].seq) if has_more else None)
+
+    def daily(self, account_id: int, since_ms: int) -> list[tuple[int, str, int]]:
+        """A merchant wallet's money by UTC day since `since_ms`: (day number, received | fees | refunds,
+        amount), for the dashboard's chart."""
+        self.catch_up()
+        return self.repo.daily(account_id, since_ms)
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]:
         """The account's four balance columns as they stood at `at_ms` (zeros before its first line)."""

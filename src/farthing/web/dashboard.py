@@ -1,6 +1,7 @@
-"""`/dashboard`: the merchant's page, for its staff signed in: balances, the payments received (newest
-first, a page at a time), a refund of any of them, and the API keys (made, rolled, revoked; a new
-secret shown once). Later slices: charts of revenue, fees and refunds, webhook endpoints, payouts."""
+"""`/dashboard`: the merchant's page, for its staff signed in: balances, the last 14 days' money received,
+taken in fees and refunded (a chart and a table), the payments received (newest first, a page at a
+time), a refund of any of them, and the API keys (made, revoked; a new secret shown once). Later
+slices: webhook endpoints with their deliveries, key rolls and scopes, payouts."""
 
 from __future__ import annotations
 
@@ -12,16 +13,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from farthing.bootstrap import Platform
-from farthing.domain.money import currency
+from farthing.domain.money import Currency, currency
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.history_lines import Filters, public_payment_id
+from farthing.web.locale import day as day_of
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
 from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
+CHART_DAYS = 14
+DAY_MS = 86_400_000
+BAR_HEIGHT = 120
 _KINDS = ("payment", "hold")
 _DONE = {"refunded": "The refund went through.", "revoked": "The key is revoked."}
 _STATES = {"succeeded": "paid", "requires_capture": "held", "requires_authentication": "waiting for the payer",
@@ -88,6 +93,23 @@ async def _page(request: Request, visitor: Visitor, status: int, **context: Any)
                 **shown, **context)  # fmt: skip
 
 
+def _chart(platform: Platform, account_id: int, cur: Currency, lang: str) -> list[dict[str, Any]]:
+    """The last `CHART_DAYS` UTC days: received, fees and refunds each, and each day's bar height in pixels
+    (received, scaled to the largest day)."""
+    today = platform.clock() // DAY_MS
+    first = today - CHART_DAYS + 1
+    totals = {(day, name): amount for day, name, amount in platform.history.daily(account_id, first * DAY_MS)}
+    peak = max((totals.get((d, "received"), 0) for d in range(first, today + 1)), default=0) or 1
+    days = []
+    for n, day in enumerate(range(first, today + 1)):
+        received = totals.get((day, "received"), 0)
+        active = received or totals.get((day, "fees"), 0) or totals.get((day, "refunds"), 0)
+        days.append({"x": n * 24, "height": received * BAR_HEIGHT // peak, "label": day_of(day * DAY_MS, lang),
+                     "received": money(received, cur, lang), "fees": money(totals.get((day, "fees"), 0), cur, lang),
+                     "refunds": money(totals.get((day, "refunds"), 0), cur, lang), "active": bool(active)})  # fmt: skip
+    return days
+
+
 def _shown(platform: Platform, principal: Principal, lang: str, token: str | None) -> dict[str, Any]:
     """The merchant's balances, a page of its payments (per currency held), and its keys."""
     assert principal.party_id is not None
@@ -95,8 +117,9 @@ def _shown(platform: Platform, principal: Principal, lang: str, token: str | Non
     for code, state in platform.accounts.wallets(principal):
         cur = currency(code)
         dp, dpo, _, cpo = state.balances()
-        wallets.append({"currency": code, "available": money(cpo - dpo - dp, cur, lang)})
         account_id, _ = platform.accounts.wallet_of(principal, code)
+        wallets.append({"currency": code, "available": money(cpo - dpo - dp, cur, lang),
+                        "chart": _chart(platform, account_id, cur, lang)})  # fmt: skip
         filters, before = Filters.from_token(token) if token else (Filters(_KINDS), None)
         found = platform.history.page(account_id, filters, before, PAGE_SIZE)
         next_page = found.next_page or next_page

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from farthing.domain.money import Currency
@@ -63,6 +63,11 @@ def money(units: int, cur: Currency, lang: str) -> str:
     digits = max(cur.exponent, -amount.normalize().as_tuple().exponent)  # type: ignore[operator]
     shown = amount.quantize(Decimal(1).scaleb(-digits)) if digits > 0 else amount.quantize(Decimal(1))
     return format_currency(shown, cur.code, locale=lang, decimal_quantization=False)
+
+
+def day(ms: int, lang: str) -> str:
+    """The UTC day of a moment, as people of `lang` write a date."""
+    return format_date(datetime.fromtimestamp(ms / 1000, UTC).date(), format="medium", locale=lang)
 
 
 def when(ms: int, lang: str) -> str:

@@ -184,4 +184,10 @@ KO = {
     "Tick the box to say you mean it: nothing was closed.": "확인란을 선택해 주세요. 아무것도 닫히지 않았습니다.",
     "Your account is closed. Thank you for using Farthing.": "계정이 닫혔습니다. 파딩을 이용해 주셔서 감사합니다.",
     "Your personal data is erased.": "개인정보가 삭제되었습니다.",
+    "Received per day in %(currency)s, the last 14 days": "최근 14일 동안 하루에 받은 금액 (%(currency)s)",
+    "Received, fees and refunds by day": "일별 받은 금액, 수수료, 환불",
+    "Day": "날짜",
+    "Received": "받은 금액",
+    "Fees": "수수료",
+    "Refunds": "환불",
 }
