@@ -5,6 +5,7 @@ key whose secret is shown once and works, and revokes it (it stops working at on
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from pathlib import Path
 
@@ -72,3 +73,38 @@ def test_a_payer_is_not_shown_the_dashboard(server: Server) -> None:
         http.post("/v1/auth/signin", json={"email": email, "password": PASSWORD}).raise_for_status()
         assert http.get("/dashboard").status_code == 403
     assert httpx.get(f"{server.base}/dashboard").status_code == 303  # not signed in: to the sign-in page
+
+
+def test_a_merchants_staff_adds_a_webhook_endpoint_reads_its_deliveries_and_sends_one_again(
+    server: Server, tmp_path: Path
+) -> None:
+    merchant, _ = party(server, "merchant", "Hooked Shop")
+    email = f"hooks-{uuid.uuid4().hex[:8]}@example.test"
+    staff = {"role": "merchant_staff", "email": email, "password": PASSWORD, "merchant": merchant}
+    assert httpx.post(f"{server.base}/v1/users", json=staff, headers=auth(server.operator)).status_code == 201
+    _, customer_key = party(server, "customer", "Buyer")
+    top_up(server, customer_key, "1.00")
+    with chromium() as browser:
+        page = browser.new_page(base_url=server.base, locale="en-US")
+        sign_in(page, email, PASSWORD)
+        page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hooks")  # nobody listens: deliveries fail
+        page.get_by_role("button", name="Add the endpoint").click()
+        expect(page.get_by_test_id("webhook-secret")).to_have_text(re.compile(r"^whsec_"))
+        page.goto("/dashboard")
+        page.get_by_role("link", name="http://127.0.0.1:9/hooks").click()
+        here = page.url
+        body = {"merchant": merchant, "amount": "0.05", "currency": "USD"}
+        assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key)).status_code == 201
+        deadline = time.monotonic() + 20
+        while page.get_by_test_id("attempt-row").count() == 0:  # the dispatcher tries within a second or so
+            assert time.monotonic() < deadline, "no delivery was attempted"
+            time.sleep(0.3)
+            page.goto(here)
+        expect(page.get_by_test_id("attempt-row").first).to_contain_text("evt_")
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "webhook")
+        page.get_by_test_id("attempt-row").first.get_by_role("button", name=re.compile("Deliver again")).click()
+        expect(page.get_by_role("status").first).to_have_text("The event is on its way again.")
+        page.get_by_role("button", name="Delete this endpoint").click()
+        expect(page).to_have_url(re.compile(r"/dashboard$"))
+        expect(page.get_by_role("link", name="http://127.0.0.1:9/hooks")).to_have_count(0)

@@ -1,7 +1,7 @@
 """`/dashboard`: the merchant's page, for its staff signed in: balances, the last 14 days' money received,
 taken in fees and refunded (a chart and a table), the payments received (newest first, a page at a
-time), a refund of any of them, and the API keys (made, revoked; a new secret shown once). Later
-slices: webhook endpoints with their deliveries, key rolls and scopes, payouts."""
+time), a refund of any of them, its webhook endpoints (`farthing.web.webhook_pages`) and the API keys
+(made, revoked; a new secret shown once). Later slices: key rolls and scopes, payouts."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from farthing.web.locale import day as day_of
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
 from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
+from farthing.web.webhook_pages import endpoints_of
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -135,4 +136,4 @@ def _shown(platform: Platform, principal: Principal, lang: str, token: str | Non
              "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
             for k in platform.keys.keys(principal)]  # fmt: skip
     return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "payments": payments,
-            "next_page": next_page, "keys": keys}  # fmt: skip
+            "next_page": next_page, "keys": keys, "endpoints": endpoints_of(platform, principal)}  # fmt: skip
