@@ -20,13 +20,20 @@ from .helpers import auth, party, top_up
 PASSWORD = "correct horse battery staple"
 
 
-def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tmp_path: Path) -> None:
-    merchant, _ = party(server, "merchant", "Corner Shop")
+def _shop_with_staff(server: Server, name: str) -> tuple[str, str, str]:
+    """A merchant, a member of its staff who signs in with PASSWORD, and a customer with a dollar: (merchant,
+    the staff's email, the customer's key)."""
+    merchant, _ = party(server, "merchant", name)
     email = f"staff-{uuid.uuid4().hex[:8]}@example.test"
     staff = {"role": "merchant_staff", "email": email, "password": PASSWORD, "merchant": merchant}
     assert httpx.post(f"{server.base}/v1/users", json=staff, headers=auth(server.operator)).status_code == 201
     _, customer_key = party(server, "customer", "Buyer")
     top_up(server, customer_key, "1.00")
+    return merchant, email, customer_key
+
+
+def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tmp_path: Path) -> None:
+    merchant, email, customer_key = _shop_with_staff(server, "Corner Shop")
     for reference, amount in (("order-1", "0.10"), ("order-2", "0.20")):
         body = {"merchant": merchant, "amount": amount, "currency": "USD", "reference": reference}
         assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key)).status_code == 201
@@ -78,12 +85,7 @@ def test_a_payer_is_not_shown_the_dashboard(server: Server) -> None:
 def test_a_merchants_staff_adds_a_webhook_endpoint_reads_its_deliveries_and_sends_one_again(
     server: Server, tmp_path: Path
 ) -> None:
-    merchant, _ = party(server, "merchant", "Hooked Shop")
-    email = f"hooks-{uuid.uuid4().hex[:8]}@example.test"
-    staff = {"role": "merchant_staff", "email": email, "password": PASSWORD, "merchant": merchant}
-    assert httpx.post(f"{server.base}/v1/users", json=staff, headers=auth(server.operator)).status_code == 201
-    _, customer_key = party(server, "customer", "Buyer")
-    top_up(server, customer_key, "1.00")
+    merchant, email, customer_key = _shop_with_staff(server, "Hooked Shop")
     with chromium() as browser:
         page = browser.new_page(base_url=server.base, locale="en-US")
         sign_in(page, email, PASSWORD)
