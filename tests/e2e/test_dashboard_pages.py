@@ -34,9 +34,12 @@ def _shop_with_staff(server: Server, name: str) -> tuple[str, str, str]:
 
 def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tmp_path: Path) -> None:
     merchant, email, customer_key = _shop_with_staff(server, "Corner Shop")
+    paid_ids = []
     for reference, amount in (("order-1", "0.10"), ("order-2", "0.20")):
         body = {"merchant": merchant, "amount": amount, "currency": "USD", "reference": reference}
-        assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key)).status_code == 201
+        paid = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key))
+        assert paid.status_code == 201
+        paid_ids.append(paid.json()["id"])
 
     with chromium() as browser:
         page = browser.new_page(base_url=server.base, locale="en-US")
@@ -58,14 +61,27 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         expect(today).to_contain_text("$0.20")  # refunded
         expect(page.get_by_role("img", name=re.compile("Received per day in USD"))).to_be_visible()
 
+        expect(page.get_by_test_id("paywall-snippet")).to_contain_text(f'merchant="{merchant}"')
+        page.get_by_role("checkbox", name="read").check()  # a key that may only read
+        page.get_by_role("button", name="Make a new key").click()
+        reader = page.get_by_test_id("new-secret").inner_text()
+        assert httpx.get(f"{server.base}/v1/wallets", headers=auth(reader)).status_code == 200
+        refund = httpx.post(f"{server.base}/v1/payments/{paid_ids[0]}/refunds", json={}, headers=auth(reader))
+        assert refund.status_code == 403, refund.text  # reading is all it may do
+
         page.get_by_role("button", name="Make a new key").click()
         secret = page.get_by_test_id("new-secret").inner_text()
         assert secret.startswith("sk_test_")
         mine = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(secret))
         assert mine.status_code == 200 and len(mine.json()["data"]) == 2
-        page.get_by_role("listitem").filter(has_text=secret[:12]).get_by_role(
-            "button", name=re.compile("Revoke")
-        ).click()
+        key_row = page.get_by_role("listitem").filter(has_text=secret[:12])
+        key_row.get_by_role("button", name=re.compile("Roll")).click()  # a new key; the old works an hour more
+        rolled = page.get_by_test_id("new-secret").inner_text()
+        assert rolled.startswith("sk_test_") and rolled != secret
+        for works in (secret, rolled):
+            assert httpx.get(f"{server.base}/v1/wallets", headers=auth(works)).status_code == 200
+        key_row = page.get_by_role("listitem").filter(has_text=secret[:12])
+        key_row.get_by_role("button", name=re.compile("Revoke")).click()
         expect(page.get_by_role("status").first).to_have_text("The key is revoked.")
         assert httpx.get(f"{server.base}/v1/wallets", headers=auth(secret)).status_code == 401
 

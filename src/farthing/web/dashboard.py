@@ -1,7 +1,7 @@
 """`/dashboard`: the merchant's page, for its staff signed in: balances, the last 14 days' money received,
 taken in fees and refunded (a chart and a table), the payments received (newest first, a page at a
 time), a refund of any of them, its webhook endpoints (`farthing.web.webhook_pages`) and the API keys
-(made, revoked; a new secret shown once). Later slices: key rolls and scopes, payouts."""
+(made with scopes, rolled, revoked; a new secret shown once), and the paywall snippet. Later: payouts."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from farthing.web.webhook_pages import endpoints_of
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
+ROLL_OVERLAP_S = 3_600
 CHART_DAYS = 14
 DAY_MS = 86_400_000
 BAR_HEIGHT = 120
@@ -71,9 +72,25 @@ async def refund(request: Request, payment_id: str, asked: Acting) -> Response:
 
 @router.post("/dashboard/keys")
 async def new_key(request: Request, asked: Acting) -> Response:
-    visitor, _ = asked
-    key_id, secret = await run_in_threadpool(platform_of(request).keys.new, visitor.principal)
+    """A new key, of the scopes ticked (all of the merchant's when none is)."""
+    visitor, fields = asked
+    scopes = [s for s in sorted(visitor.principal.scopes) if fields.get(f"scope:{s}") == "1"] or None
+    try:
+        key_id, secret = await run_in_threadpool(platform_of(request).keys.new, visitor.principal, scopes)
+    except PlatformError as exc:
+        return await _page(request, visitor, 422, problem=said(request, exc))
     return await _page(request, visitor, 201, made=(key_id, secret))
+
+
+@router.post("/dashboard/keys/{key_id}/roll")
+async def roll_key(request: Request, key_id: str, asked: Acting) -> Response:
+    """A key in place of this one, which keeps working an hour more (time to deploy the new one)."""
+    visitor, _ = asked
+    try:
+        made = await run_in_threadpool(platform_of(request).keys.roll, visitor.principal, key_id, ROLL_OVERLAP_S)
+    except PlatformError as exc:
+        return await _page(request, visitor, 404, problem=said(request, exc))
+    return await _page(request, visitor, 201, made=made)
 
 
 @router.post("/dashboard/keys/{key_id}/revoke")
@@ -91,6 +108,7 @@ async def _page(request: Request, visitor: Visitor, status: int, **context: Any)
     platform = platform_of(request)
     shown = await run_in_threadpool(_shown, platform, visitor.principal, lang, request.query_params.get("page"))
     return page(request, "dashboard.html", status, user=visitor.user, csrf=visitor.csrf, once=secrets.token_urlsafe(16),
+                scopes=sorted(visitor.principal.scopes), platform_url=str(request.base_url).rstrip("/"),
                 **shown, **context)  # fmt: skip
 
 
@@ -132,8 +150,9 @@ def _shown(platform: Platform, principal: Principal, lang: str, token: str | Non
                              "when": when(e.timestamp_ms, lang), "reference": e.reference or "",
                              "status": translate(lang, _STATES.get(state_now, state_now)),
                              "refundable": state_now == "succeeded"})  # fmt: skip
-    keys = [{"id": k.id, "prefix": (k.prefix or "") + "…", "made": when(k.created_ms, lang),
+    keys = [{"id": k.id, "prefix": (k.prefix or "") + "…", "made": when(k.created_ms, lang), "scopes": k.scopes,
              "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
             for k in platform.keys.keys(principal)]  # fmt: skip
     return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "payments": payments,
-            "next_page": next_page, "keys": keys, "endpoints": endpoints_of(platform, principal)}  # fmt: skip
+            "next_page": next_page, "keys": keys, "endpoints": endpoints_of(platform, principal),
+            "merchant_id": principal.party_id}  # fmt: skip

@@ -207,4 +207,11 @@ KO = {
     "Back to the dashboard": "대시보드로 돌아가기",
     "The event is on its way again.": "이벤트를 다시 보내는 중입니다.",
     "There is no such webhook endpoint.": "그런 웹훅 엔드포인트는 없습니다.",
+    "Roll": "교체",
+    "Rolling a key makes a new one; the old one keeps working for an hour, time to deploy.": "키를 교체하면 새 "
+    "키가 만들어지고, 이전 키는 배포할 시간 동안 한 시간 더 작동합니다.",
+    "What the new key may do (none ticked: everything yours may)": "새 키의 권한 (선택하지 않으면 내 키의 모든 권한)",
+    "Paywall set-up": "페이월 설정",
+    "Charge per page or per call in a Python web app: add this to it (the key: one of yours above).": "파이썬 "
+    "웹 앱에서 페이지나 호출마다 과금하려면 이것을 추가하세요 (키는 위의 내 키 중 하나).",
 }
