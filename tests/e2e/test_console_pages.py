@@ -59,6 +59,8 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
         expect(page.get_by_role("heading", name="USD: $0.75")).to_be_visible()  # the money records stay
 
         page.goto("/console")
+        erasure = page.get_by_test_id("security-log").get_by_role("row").filter(has_text="privacy.erased")
+        expect(erasure.first).to_contain_text(customer)  # the erasure is in the security log, by id
         page.get_by_role("button", name="Verify the ledger now").click()
         expect(page.get_by_role("status").first).to_contain_text("The ledger is sound")
         screenshot(page, tmp_path, "console-audit")

@@ -17,6 +17,12 @@ class SecurityEventTable:
             (at_ms, kind, party_id, key_id, detail, personal),
         )
 
+    def recent(self, limit: int) -> list[tuple[int, str, str | None, str | None, str]]:
+        rows = self.db.query(
+            "SELECT at_ms, kind, party_id, key_id, detail FROM security_events ORDER BY at_ms DESC LIMIT ?", (limit,)
+        )
+        return [(int(r[0]), str(r[1]), r[2], r[3], str(r[4])) for r in rows]
+
     def logged_since(self, party_id: str, kind: str, since_ms: int) -> bool:
         return bool(
             self.db.query(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from farthing.clock import Clock
+from farthing.domain.principals import Principal, require
 
 Seal = Callable[[str, Mapping[str, str]], "bytes | None"]
 """Seals a customer's personal data under its data key (None: the customer was erased)."""
@@ -25,6 +26,10 @@ class SecurityEventRepository(Protocol):
 
     def logged_since(self, party_id: str, kind: str, since_ms: int) -> bool:
         """Whether the party has an event of `kind` at or after `since_ms`."""
+        ...
+
+    def recent(self, limit: int) -> list[tuple[int, str, str | None, str | None, str]]:
+        """The newest events: (at_ms, kind, party, key, detail as JSON), newest first (sealed parts left out)."""
         ...
 
 
@@ -49,3 +54,8 @@ class SecurityLog:
 
     def logged_since(self, party_id: str, kind: str, since_ms: int) -> bool:
         return self.repo.logged_since(party_id, kind, since_ms)
+
+    def recent(self, principal: Principal, limit: int = 30) -> list[tuple[int, str, str | None, str | None, str]]:
+        """The platform's newest security events, for an operator (what was sealed stays sealed)."""
+        require(principal, "operator", "read")
+        return self.repo.recent(limit)

@@ -1,7 +1,8 @@
 """`/console`: the operator's page, for operators signed in: the newest merchants and customers, a search
 of every party's payments by the reference a customer quotes, one customer looked at (its personal data,
-wallets and latest payments) with its personal data erased on request, and the ledger audited on demand.
-Later slices: policy packs (view, diff, replay), the security log, step-ups and paused top-ups."""
+wallets and latest payments) with its personal data erased on request, the security log's newest events,
+and the ledger audited on demand.
+Later slices: policy packs (view, diff, replay), step-ups and paused top-ups."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 LISTED = 20
+EVENTS_SHOWN = 30
 SEARCH_CURRENCIES = ("USD", "EUR", "KRW", "GBP", "JPY")
 
 
@@ -101,7 +103,9 @@ def _overview(platform: Platform, principal: Principal, lang: str, reference: st
             payment = platform.holds.get(principal, public_payment_id(e.payment_id) or "")
             found.append({"id": payment.id, "customer": payment.customer, "merchant": merchant,
                           "amount": money(payment.amount, cur, lang), "when": when(e.timestamp_ms, lang)})  # fmt: skip
-    return {"merchants": listed["merchant"], "customers": listed["customer"], "found": found}
+    events = [{"when": when(at, lang), "kind": kind, "party": party or "", "key": key or "", "detail": detail[:160]}
+              for at, kind, party, key, detail in platform.identity.log.recent(principal, EVENTS_SHOWN)]  # fmt: skip
+    return {"merchants": listed["merchant"], "customers": listed["customer"], "found": found, "events": events}
 
 
 def _customer(platform: Platform, principal: Principal, customer_id: str, lang: str) -> dict[str, Any]:

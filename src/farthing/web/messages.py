@@ -214,4 +214,8 @@ KO = {
     "Paywall set-up": "페이월 설정",
     "Charge per page or per call in a Python web app: add this to it (the key: one of yours above).": "파이썬 "
     "웹 앱에서 페이지나 호출마다 과금하려면 이것을 추가하세요 (키는 위의 내 키 중 하나).",
+    "Security log": "보안 로그",
+    "The newest events (what is sealed stays sealed)": "최근 이벤트 (봉인된 내용은 봉인된 채로)",
+    "Party": "당사자",
+    "Detail": "내용",
 }
