@@ -105,14 +105,8 @@ class Readers:
 
     def granted(self, scope: Scope) -> bool:
         name, value = self.grant(scope["path"])
-        for header_name, header in scope["headers"]:
-            if header_name == b"cookie":
-                jar = SimpleCookie()
-                jar.load(header.decode("latin-1"))
-                found = jar.get(name)
-                if found is not None and hmac.compare_digest(found.value, value):
-                    return True
-        return False
+        found = _cookie(scope, name)
+        return found is not None and hmac.compare_digest(found, value)
 
     def _allowance_value(self, allowance: str) -> str:
         mac = hmac.new(self.book.secret, f"allowance:{allowance}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -120,16 +114,11 @@ class Readers:
 
     def allowance_of(self, scope: Scope) -> str | None:
         """The allowance this reader granted the merchant at a checkout (the cookie this paywall set)."""
-        for header_name, header in scope["headers"]:
-            if header_name == b"cookie":
-                jar = SimpleCookie()
-                jar.load(header.decode("latin-1"))
-                found = jar.get(ALLOWANCE_COOKIE)
-                if found is not None:
-                    allowance = found.value.split(".")[0]
-                    if hmac.compare_digest(found.value, self._allowance_value(allowance)):
-                        return allowance
-        return None
+        found = _cookie(scope, ALLOWANCE_COOKIE)
+        if found is None:
+            return None
+        allowance = found.split(".")[0]
+        return allowance if hmac.compare_digest(found, self._allowance_value(allowance)) else None
 
     async def open_with_allowance(
         self, scope: Scope, receive: Receive, send: Send, units: int, cur: Currency, app: ASGIApp
@@ -233,6 +222,18 @@ class Readers:
 
 
 _HTML = [(b"content-type", b"text/html; charset=utf-8")]
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    """The value of the request's cookie `name`, if it sent one."""
+    for header_name, header in scope["headers"]:
+        if header_name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(header.decode("latin-1"))
+            found = jar.get(name)
+            if found is not None:
+                return found.value
+    return None
 
 
 def _origin(scope: Scope) -> str:

@@ -162,15 +162,15 @@ class Checkout:
             return False
         return self.holds.get(principal, session.payment_id).status == "succeeded"
 
-    def receipt(self, principal: Principal, session_id: str) -> str:
-        """A receipt of the payer's paid session, signed now, to carry back to the merchant."""
+    def receipt(self, principal: Principal, session_id: str) -> tuple[str, str]:
+        """A receipt of the payer's paid session, signed now, and the return URL to carry it back to."""
         session = self.open(session_id, principal.mode)
         if session.customer != principal.party_id or not self.paid(principal, session):
             raise PlatformError(ErrorCode.not_found, f"no paid checkout {session_id!r} of yours")
         cur, now = currency(session.currency), self.clock()
         made = receipts.Receipt(session.id, str(session.payment_id), session.merchant, cur.format(session.amount_units),
                                 cur.code, now, now + receipts.LIFETIME_MS, session.allowance)  # fmt: skip
-        return receipts.sign(made, self.seed)
+        return receipts.sign(made, self.seed), session.return_url
 
     def receipt_key(self) -> tuple[str, bytes]:
         """The id and the Ed25519 public key that receipts are signed with."""

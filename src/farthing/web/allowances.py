@@ -12,8 +12,7 @@ from farthing.domain.money import currency
 from farthing.domain.principals import Principal
 from farthing.errors import PlatformError
 from farthing.web.locale import money, translate, when
-from farthing.web.render import page
-from farthing.web.visitors import Acting, platform_of, said
+from farthing.web.visitors import Acting, platform_of, problem_page, said
 
 router = APIRouter(include_in_schema=False)
 STATUSES = {"active": "active", "revoked": "revoked", "expired": "expired"}
@@ -38,5 +37,5 @@ async def revoke(request: Request, allowance_id: str, asked: Acting) -> Response
     try:
         await run_in_threadpool(platform_of(request).allowances.revoke, visitor.principal, allowance_id)
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     return RedirectResponse("/wallet?revoked=1", 303)

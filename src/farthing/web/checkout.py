@@ -18,7 +18,7 @@ from farthing.domain.money import currency
 from farthing.errors import ErrorCode, PlatformError
 from farthing.web.locale import money, translate
 from farthing.web.render import POLICY, language, page
-from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
+from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 RECEIPT_PARAMETER = "farthing_receipt"
@@ -54,9 +54,8 @@ async def pay(request: Request, session_id: str, asked: Acting) -> Response:
 
 async def _returned(request: Request, visitor: Visitor, session_id: str) -> Response:
     platform = platform_of(request)
-    receipt = await run_in_threadpool(platform.checkout.receipt, visitor.principal, session_id)
-    session = await run_in_threadpool(platform.checkout.open, session_id, visitor.principal.mode)
-    return RedirectResponse(with_receipt(session.return_url, receipt), 303)
+    receipt, return_url = await run_in_threadpool(platform.checkout.receipt, visitor.principal, session_id)
+    return RedirectResponse(with_receipt(return_url, receipt), 303)
 
 
 async def _page(request: Request, visitor: Visitor | None, session_id: str, status: int, **context: Any) -> Response:
@@ -66,8 +65,7 @@ async def _page(request: Request, visitor: Visitor | None, session_id: str, stat
         shown = await run_in_threadpool(_shown, platform, visitor, session_id, lang)
     except PlatformError as exc:
         title = translate(lang, "There is no such checkout.") if exc.code is ErrorCode.not_found else said(request, exc)
-        return page(request, "problem.html", 404, user=visitor and visitor.user, csrf=visitor and visitor.csrf,
-                    title=title)  # fmt: skip
+        return problem_page(request, visitor, 404, title)
     # The form's answer sends the browser on to the merchant: the policy lets a form go there, nowhere else.
     policy = POLICY.replace("form-action 'self'", f"form-action 'self' {shown['origin']}")
     return page(request, "checkout.html", status, headers={"content-security-policy": policy},

@@ -21,7 +21,7 @@ from farthing.services.history_lines import Filters, public_payment_id
 from farthing.services.payment_search import by_reference
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
-from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
+from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 LISTED = 20
@@ -35,7 +35,7 @@ async def _operator(request: Request) -> Visitor | Response:
         return RedirectResponse("/wallet/signin", 303)
     if visitor.principal.kind != "operator":
         title = translate(language(request), "This page is for the platform's operators.")
-        return page(request, "problem.html", 403, user=visitor.user, csrf=visitor.csrf, title=title)
+        return problem_page(request, visitor, 403, title)
     return visitor
 
 
@@ -71,7 +71,7 @@ async def customer(request: Request, customer_id: str) -> Response:
         shown = await run_in_threadpool(_customer, platform_of(request), visitor.principal, customer_id,
                                         language(request))  # fmt: skip
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     notice = (
         translate(language(request), "The personal data is erased.") if request.query_params.get("erased") else None
     )
@@ -84,7 +84,7 @@ async def erase(request: Request, customer_id: str, asked: Acting) -> Response:
     try:
         await run_in_threadpool(platform_of(request).privacy.erase, visitor.principal, customer_id)
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     return RedirectResponse(f"/console/customers/{customer_id}?erased=1", 303)
 
 

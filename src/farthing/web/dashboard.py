@@ -20,7 +20,7 @@ from farthing.services.history_lines import Filters, public_payment_id
 from farthing.web.locale import day as day_of
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
-from farthing.web.visitors import Acting, Visitor, platform_of, said, visitor_of
+from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 from farthing.web.webhook_pages import endpoints_of
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +51,7 @@ async def dashboard(request: Request) -> Response:
     assert visitor is not None
     if visitor.principal.kind != "merchant":
         title = translate(language(request), "This page is for a merchant's staff.")
-        return page(request, "problem.html", 403, user=visitor.user, csrf=visitor.csrf, title=title)
+        return problem_page(request, visitor, 403, title)
     done = [said for asked, said in _DONE.items() if request.query_params.get(asked)]
     notice = translate(language(request), done[0]) if done else None
     return await _page(request, visitor, 200, notice=notice)

@@ -18,7 +18,7 @@ from farthing.domain.principals import Principal
 from farthing.errors import PlatformError
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
-from farthing.web.visitors import Acting, Visitor, local_next, platform_of, said, visitor_of
+from farthing.web.visitors import Acting, Visitor, local_next, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 KINDS = {"passkey": "Passkey", "totp": "Authenticator app"}
@@ -77,7 +77,7 @@ async def _payment_page(request: Request, visitor: Visitor, payment_id: str, sta
     try:
         shown = await run_in_threadpool(_payment, platform_of(request), visitor.principal, payment_id, lang)
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     return page(request, "stepup.html", status, user=visitor.user, csrf=visitor.csrf, payment=shown, **context)
 
 

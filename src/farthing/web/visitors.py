@@ -77,12 +77,12 @@ async def posted(request: Request, visitor: Visitor | None = None) -> dict[str, 
     try:
         fields = await form(request)
     except FormRefused:
-        return page(request, "problem.html", 415, title=translate(language(request), "That was not a form."))
+        return problem_page(request, None, 415, translate(language(request), "That was not a form."))
     if not own_origin(request) or (
         visitor is not None and not secrets.compare_digest(fields.get("csrf_token", ""), visitor.csrf)
     ):
         title = translate(language(request), SAYS[ErrorCode.csrf_failed])
-        return page(request, "problem.html", 403, title=title)
+        return problem_page(request, None, 403, title)
     return fields
 
 
@@ -94,6 +94,12 @@ async def acting(request: Request) -> tuple[Visitor, dict[str, str]] | Response:
         return RedirectResponse("/wallet/signin", 303)
     fields = await posted(request, visitor)
     return fields if isinstance(fields, Response) else (visitor, fields)
+
+
+def problem_page(request: Request, visitor: Visitor | None, status: int, title: str) -> Response:
+    """A page that says, as its heading, why the visitor's request was not done."""
+    return page(request, "problem.html", status, user=visitor and visitor.user, csrf=visitor and visitor.csrf,
+                title=title)  # fmt: skip
 
 
 class PageAnswer(Exception):

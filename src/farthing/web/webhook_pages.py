@@ -12,7 +12,7 @@ from farthing.domain.principals import Principal
 from farthing.errors import PlatformError
 from farthing.web.locale import translate, when
 from farthing.web.render import language, page
-from farthing.web.visitors import Acting, platform_of, said, visitor_of
+from farthing.web.visitors import Acting, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +31,7 @@ async def add(request: Request, asked: Acting) -> Response:
         endpoint_id, secret = await run_in_threadpool(platform_of(request).webhooks.create_endpoint,
                                                       visitor.principal, fields.get("url", ""))  # fmt: skip
     except PlatformError as exc:
-        return page(request, "problem.html", 422, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 422, said(request, exc))
     return await _endpoint_page(request, endpoint_id, 201, secret=secret)
 
 
@@ -49,7 +49,7 @@ async def redeliver(request: Request, endpoint_id: str, asked: Acting) -> Respon
         await run_in_threadpool(platform_of(request).webhooks.redeliver, visitor.principal, endpoint_id,
                                 fields.get("event_id", ""))  # fmt: skip
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     return RedirectResponse(f"/dashboard/webhooks/{endpoint_id}?redelivered=1", 303)
 
 
@@ -59,7 +59,7 @@ async def delete(request: Request, endpoint_id: str, asked: Acting) -> Response:
     try:
         await run_in_threadpool(platform_of(request).webhooks.delete_endpoint, visitor.principal, endpoint_id)
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     return RedirectResponse("/dashboard", 303)
 
 
@@ -74,7 +74,7 @@ async def _endpoint_page(request: Request, endpoint_id: str, status: int, **cont
         [here] = [e for e in await run_in_threadpool(webhooks.endpoints, visitor.principal) if e.id == endpoint_id]
     except (PlatformError, ValueError):
         title = translate(lang, "There is no such webhook endpoint.")
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=title)
+        return problem_page(request, visitor, 404, title)
     attempts = [{"event": a.event_id, "attempt": a.attempt, "status": a.status_code or a.error or "",
                  "when": when(a.at_ms, lang), "manual": a.manual} for a in reversed(found)]  # fmt: skip
     return page(request, "webhook.html", status, user=visitor.user, csrf=visitor.csrf, endpoint=here,

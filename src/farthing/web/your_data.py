@@ -14,8 +14,8 @@ from starlette.responses import RedirectResponse, Response
 from farthing.errors import PlatformError
 from farthing.services.users import SESSION_COOKIE
 from farthing.web.locale import translate
-from farthing.web.render import HEADERS, language, page
-from farthing.web.visitors import Acting, platform_of, said, visitor_of
+from farthing.web.render import HEADERS, language
+from farthing.web.visitors import Acting, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,7 +40,7 @@ async def erase(request: Request, asked: Acting) -> Response:
     try:
         await run_in_threadpool(platform_of(request).privacy.erase, visitor.principal, party or "")
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     return RedirectResponse("/wallet?erased=1", 303)
 
 
@@ -49,12 +49,12 @@ async def close(request: Request, asked: Acting) -> Response:
     visitor, fields = asked
     if fields.get("sure") != "1":
         title = translate(language(request), "Tick the box to say you mean it: nothing was closed.")
-        return page(request, "problem.html", 422, user=visitor.user, csrf=visitor.csrf, title=title)
+        return problem_page(request, visitor, 422, title)
     party = visitor.principal.party_id
     try:
         await run_in_threadpool(platform_of(request).privacy.close, visitor.principal, party or "")
     except PlatformError as exc:
-        return page(request, "problem.html", 404, user=visitor.user, csrf=visitor.csrf, title=said(request, exc))
+        return problem_page(request, visitor, 404, said(request, exc))
     response = RedirectResponse("/?closed=1", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
