@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from .conftest import Server
@@ -44,3 +46,15 @@ def top_up(srv: Server, key: str, amount: str) -> dict[str, str]:
     assert r.status_code == 201, r.text
     answer: dict[str, str] = r.json()
     return answer
+
+
+def signed_in_payer(srv: Server, password: str = "correct horse battery staple") -> tuple[httpx.Client, str]:
+    """A payer who opened an account and signed in over the API, as a browser would hold it: a client with
+    its session cookie (close it), and the session's CSRF token."""
+    email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
+    made = httpx.post(f"{srv.base}/v1/auth/signup", json={"email": email, "password": password, "name": "P"})
+    assert made.status_code == 201, made.text
+    http = httpx.Client(base_url=srv.base, timeout=30)
+    signed = http.post("/v1/auth/signin", json={"email": email, "password": password})
+    assert signed.status_code == 200, signed.text
+    return http, signed.json()["csrf_token"]

@@ -20,7 +20,7 @@ from farthing.domain import receipts
 from farthing.domain.receipts import ReceiptRefused
 
 from .conftest import Server
-from .helpers import auth, party
+from .helpers import auth, party, signed_in_payer
 
 SHOP = "http://shop.localhost:8999"
 
@@ -131,11 +131,7 @@ def test_checkout_refuses_what_it_must(server: Server) -> None:
 def _payer(server: Server, fund: bool) -> tuple[httpx.Client, str]:
     """A payer's browser-like client: an account, signed in (the session cookie), its CSRF token, and
     (with `fund`) a dollar topped up through the wallet page."""
-    email, password = f"c-{uuid.uuid4().hex[:8]}@example.test", "correct horse battery staple"
-    made = httpx.post(f"{server.base}/v1/auth/signup", json={"email": email, "password": password, "name": "C"})
-    assert made.status_code == 201, made.text
-    http = httpx.Client(base_url=server.base, timeout=30)
-    csrf = http.post("/v1/auth/signin", json={"email": email, "password": password}).json()["csrf_token"]
+    http, csrf = signed_in_payer(server)
     if fund:
         card = {"amount": "1.00", "currency": "USD", "card_number": "4242424242424242", "csrf_token": csrf}
         assert http.post("/wallet/topups", data=card).status_code == 303

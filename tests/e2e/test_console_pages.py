@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
-from .helpers import auth, party, top_up
+from .helpers import auth, party, signed_in_payer, top_up
 
 PASSWORD = "correct horse battery staple"
 
@@ -67,9 +67,9 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
 
 
 def test_a_payer_is_not_shown_the_console(server: Server) -> None:
-    with httpx.Client(base_url=server.base, timeout=30) as http:
-        email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
-        http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "P"}).raise_for_status()
-        http.post("/v1/auth/signin", json={"email": email, "password": PASSWORD}).raise_for_status()
+    http, _ = signed_in_payer(server)
+    try:
         assert http.get("/console").status_code == 403
         assert http.get("/console/customers/cus_x").status_code == 403
+    finally:
+        http.close()

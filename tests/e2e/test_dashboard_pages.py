@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
-from .helpers import auth, party, top_up
+from .helpers import auth, party, signed_in_payer, top_up
 
 PASSWORD = "correct horse battery staple"
 
@@ -90,11 +90,11 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
 
 
 def test_a_payer_is_not_shown_the_dashboard(server: Server) -> None:
-    with httpx.Client(base_url=server.base, timeout=30) as http:
-        email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
-        http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "P"}).raise_for_status()
-        http.post("/v1/auth/signin", json={"email": email, "password": PASSWORD}).raise_for_status()
+    http, _ = signed_in_payer(server)
+    try:
         assert http.get("/dashboard").status_code == 403
+    finally:
+        http.close()
     assert httpx.get(f"{server.base}/dashboard").status_code == 303  # not signed in: to the sign-in page
 
 

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from browser import chromium, screenshot, serious_violations
 
 from .conftest import Server
+from .helpers import signed_in_payer
 
 PASSWORD = "correct horse battery staple"
 
@@ -68,18 +69,8 @@ def test_a_reader_opens_an_account_tops_up_and_reads_the_wallet_in_two_languages
         expect(page).to_have_url(re.compile(r"/wallet/signin$"))
 
 
-def _signed_in(server: Server) -> tuple[httpx.Client, str]:
-    """A payer signed in over the API: the client holds the session cookie; and the session's CSRF token."""
-    http = httpx.Client(base_url=server.base, timeout=30)
-    email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
-    assert http.post("/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "P"}).status_code == 201
-    signed = http.post("/v1/auth/signin", json={"email": email, "password": PASSWORD})
-    assert signed.status_code == 200, signed.text
-    return http, signed.json()["csrf_token"]
-
-
 def test_forms_refuse_what_they_must_and_move_nothing(server: Server) -> None:
-    http, csrf = _signed_in(server)
+    http, csrf = signed_in_payer(server)
     try:
         card = {"currency": "USD", "card_number": "4242424242424242"}
         assert http.post("/wallet/topups", data={**card, "amount": "1.00", "csrf_token": csrf}).status_code == 303
