@@ -65,11 +65,42 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
         expect(page.get_by_role("status").first).to_contain_text("The ledger is sound")
         screenshot(page, tmp_path, "console-audit")
 
+        page.goto("/console")
+        page.get_by_role("link", name="Policy packs: view, compare, replay").click()
+        packs = page.get_by_test_id("packs")
+        expect(packs.get_by_role("row").filter(has_text="kr")).to_have_count(1)
+        page.get_by_label("First pack").select_option("platform")
+        page.get_by_label("Second pack").select_option("us")
+        page.get_by_role("button", name="Compare").click()
+        added = page.get_by_test_id("changes").get_by_role("row").filter(has_text="us.sales_tax.digital")
+        expect(added).to_contain_text("added")
+        page.get_by_label("Pack", exact=True).select_option("us")
+        page.get_by_role("button", name="Replay").click()
+        replayed = page.get_by_test_id("replay")
+        expect(replayed.get_by_role("row").filter(has_text="Payments replayed")).to_contain_text("1")
+        expect(page.get_by_test_id("replay-allowed")).to_have_text("1")
+        expect(page.get_by_test_id("replay-denied")).to_have_text("0")
+        expect(replayed.get_by_role("row").filter(has_text="Fees then")).to_contain_text("$0.005")
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "console-policies")
+        page.get_by_role("link", name="eu", exact=True).click()
+        rule = page.get_by_test_id("rules").get_by_role("row").filter(has_text="eu.sca.low_value_remote")
+        expect(rule).to_contain_text("single_max='30.00 EUR'")
+        expect(page.get_by_test_id("in-force")).to_have_text("no")
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "console-pack")
+        refused = page.goto("/console/policies?replay=us&since=last-week")
+        assert refused is not None and refused.status == 400
+        expect(page.get_by_role("alert")).to_contain_text("a date such as 2026-11-01, not 'last-week'")
+        unknown = page.goto("/console/policies/xx")
+        assert unknown is not None and unknown.status == 404
+
 
 def test_a_payer_is_not_shown_the_console(server: Server) -> None:
     http, _ = signed_in_payer(server)
     try:
         assert http.get("/console").status_code == 403
         assert http.get("/console/customers/cus_x").status_code == 403
+        assert http.get("/console/policies?replay=us").status_code == 403
     finally:
         http.close()

@@ -67,3 +67,15 @@ def test_diff_lists_the_rules_that_changed(tmp_path: Path) -> None:
     out = farthing("diff", "kr", "kr-strict", "--policies", str(stricter), cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "changed  kr.micropayment.monthly: max_units: '1000000 KRW' -> '300000 KRW'" in out.stdout
+
+
+def test_diff_shows_a_changed_tax_rate_with_the_day_it_applies_from(tmp_path: Path) -> None:
+    cut = tmp_path / "eu-cut.toml"
+    cut.write_text(
+        '[pack]\nid = "eu-cut"\nextends = ["eu"]\n[tax]\nid = "eu.vat.ess"\nkind = "vat"\ninclusive = true\n'
+        'schedule = [{ place = "DE", percent = "7", from = "2027-01-01" }]\nsource = "what if"\n'
+    )
+    out = farthing("diff", "eu", "eu-cut", "--policies", str(cut), cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "'DE': ['2015-01-01: 19%', '2020-07-01: 16%', '2021-01-01: 19%']" in out.stdout  # eu's, as people read it
+    assert "-> {'DE': ['2027-01-01: 7%']}" in out.stdout

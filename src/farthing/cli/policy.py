@@ -108,24 +108,16 @@ def replay(
 ) -> None:
     """Re-decide the payments a ledger recorded under another pack: how many it would deny or step up,
     and how value, fees and taxes would move."""
-    from datetime import UTC, datetime
-
     from farthing.adapters.open_store import open_store
     from farthing.adapters.platform_db import PlatformDb
-    from farthing.adapters.recorded_sql import RecordedTable
     from farthing.domain.money import currency
     from farthing.errors import FarthingError
     from farthing.services.policies import load
-    from farthing.services.replay import replay as run_replay
+    from farthing.services.replay import replay_recorded, since_ms
 
     try:
         policy = load(pack, policies or [])
-        since_ms = 0
-        if since is not None:
-            try:
-                since_ms = int(datetime.fromisoformat(since).replace(tzinfo=UTC).timestamp()) * 1000
-            except ValueError:
-                raise PolicyError("--since", f"a date such as 2026-11-01, not {since!r}") from None
+        start_ms = since_ms(since, "--since") if since is not None else 0
         store = open_store(db)
     except PolicyError as exc:
         raise _refuse(exc) from exc
@@ -135,7 +127,7 @@ def replay(
     try:
         platform_db = PlatformDb(store)
         try:
-            report = run_replay(RecordedTable(platform_db), policy, since_ms)
+            report = replay_recorded(platform_db, policy, start_ms)
         finally:
             platform_db.close()
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, fields
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -175,14 +175,14 @@ def decision_json(policy: Policy, d: Decision) -> dict[str, object]:
 
 def diff(a: Policy, b: Policy) -> list[tuple[str, str, str]]:
     """Rules that differ between two policies: (rule id, added | removed | changed, what)."""
-    rules_a, rules_b = _rules(a), _rules(b)
+    rules_a, rules_b = readable_rules(a), readable_rules(b)
     out: list[tuple[str, str, str]] = []
     for rule_id in sorted(set(rules_a) | set(rules_b)):
         ra, rb = rules_a.get(rule_id), rules_b.get(rule_id)
         if ra is None:
-            out.append((rule_id, "added", _show(rb)))
+            out.append((rule_id, "added", shown(rb)))
         elif rb is None:
-            out.append((rule_id, "removed", _show(ra)))
+            out.append((rule_id, "removed", shown(ra)))
         elif ra != rb:
             changed = [f"{k}: {va!r} -> {rb[k]!r}" for k, va in ra.items() if rb.get(k) != va]
             out.append((rule_id, "changed", "; ".join(changed)))
@@ -195,7 +195,7 @@ def diff(a: Policy, b: Policy) -> list[tuple[str, str, str]]:
 _MONEY = {"max_units", "single_max", "cumulative_max", "fixed", "min", "max", "small_payment_max"}
 
 
-def _rules(p: Policy) -> dict[str, dict[str, object]]:
+def readable_rules(p: Policy) -> dict[str, dict[str, object]]:
     """Each rule's fields as people read them: amounts as decimal strings, rates as percentages."""
     singles = [r for r in (p.tra, p.tax, p.consumer, p.retention) if r is not None]
     out: dict[str, dict[str, object]] = {}
@@ -208,7 +208,9 @@ def _rules(p: Policy) -> dict[str, dict[str, object]]:
             elif name in ("ppm",):
                 fields_[name] = f"{percent(value)}%"
             elif name == "rates_ppm":
-                fields_[name] = {k: "exempt" if v is None else f"{percent(v)}%" for k, v in value.items()}
+                fields_[name] = {k: _rate(v) for k, v in value.items()}
+            elif name == "schedule":
+                fields_[name] = {place: [f"{_day(d)}: {_rate(r)}" for d, r in rows] for place, rows in value.items()}
             elif name == "bands":
                 fields_[name] = [(f"{cur.format(up)} {cur.code}", f"{percent(r)}%") for up, r in value]
             elif isinstance(value, frozenset):
@@ -217,5 +219,15 @@ def _rules(p: Policy) -> dict[str, dict[str, object]]:
     return out
 
 
-def _show(rule: dict[str, object] | None) -> str:
+def _rate(ppm: int | None) -> str:
+    return "exempt" if ppm is None else f"{percent(ppm)}%"
+
+
+def _day(days: int) -> str:
+    """Days since 1970-01-01 as the day people write (2025-07-01)."""
+    return (date(1970, 1, 1) + timedelta(days=days)).isoformat()
+
+
+def shown(rule: dict[str, object] | None) -> str:
+    """A rule's fields in one line, its id and source left out."""
     return ", ".join(f"{k}={v!r}" for k, v in (rule or {}).items() if k not in ("id", "source"))

@@ -10,11 +10,15 @@ decisions come from `farthing.domain.policy.replay`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Protocol
 
+from farthing.adapters.platform_db import PlatformDb
+from farthing.adapters.recorded_sql import RecordedTable
 from farthing.domain.chart import T_PLATFORM_FEE
 from farthing.domain.money import currencies
 from farthing.domain.policy.evaluate import Evidence
+from farthing.domain.policy.load import PolicyError
 from farthing.domain.policy.model import Policy
 from farthing.domain.policy.replay import Recorded, Replay, ReplayReport
 
@@ -73,3 +77,16 @@ def replay(source: RecordedSource, policy: Policy, since_ms: int = 0) -> ReplayR
     for payment in recorded_payments(source, since_ms):
         run.feed(payment)
     return run.report
+
+
+def replay_recorded(db: PlatformDb, policy: Policy, since_ms: int = 0) -> ReplayReport:
+    """The payments recorded in the platform's database (from `since_ms` on) replayed under `policy`."""
+    return replay(RecordedTable(db), policy, since_ms)
+
+
+def since_ms(day: str, field: str = "since") -> int:
+    """The first moment (Unix ms) of a UTC day written as 2026-11-01."""
+    try:
+        return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1000
+    except ValueError:
+        raise PolicyError(field, f"a date such as 2026-11-01, not {day!r}") from None

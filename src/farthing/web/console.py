@@ -2,7 +2,7 @@
 of every party's payments by the reference a customer quotes, one customer looked at (its personal data,
 wallets and latest payments) with its personal data erased on request, the security log's newest events,
 and the ledger audited on demand.
-Later slices: policy packs (view, diff, replay), step-ups and paused top-ups."""
+The policy packs are `farthing.web.policy_pages`'s. Later slices: step-ups and paused top-ups."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ EVENTS_SHOWN = 30
 SEARCH_CURRENCIES = ("USD", "EUR", "KRW", "GBP", "JPY")
 
 
-async def _operator(request: Request) -> Visitor | Response:
+async def operator(request: Request) -> Visitor | Response:
     visitor = await run_in_threadpool(visitor_of, request)
     if visitor is None:
         return RedirectResponse("/wallet/signin", 303)
@@ -41,7 +41,7 @@ async def _operator(request: Request) -> Visitor | Response:
 
 @router.get("/console")
 async def console(request: Request) -> Response:
-    visitor = await _operator(request)
+    visitor = await operator(request)
     if isinstance(visitor, Response):
         return visitor
     reference = (request.query_params.get("reference") or "").strip()[:255]
@@ -64,7 +64,7 @@ async def audit(request: Request, asked: Acting) -> Response:
 
 @router.get("/console/customers/{customer_id}")
 async def customer(request: Request, customer_id: str) -> Response:
-    visitor = await _operator(request)
+    visitor = await operator(request)
     if isinstance(visitor, Response):
         return visitor
     try:
