@@ -58,3 +58,16 @@ def signed_in_payer(srv: Server, password: str = "correct horse battery staple")
     signed = http.post("/v1/auth/signin", json={"email": email, "password": password})
     assert signed.status_code == 200, signed.text
     return http, signed.json()["csrf_token"]
+
+
+def signed_in_operator(srv: Server, password: str = "correct horse battery staple") -> tuple[httpx.Client, str]:
+    """An operator's user, made with the operator's key and signed in: a client holding its session (close
+    it) and the session's CSRF token."""
+    email = f"op-{uuid.uuid4().hex[:8]}@example.test"
+    user = {"role": "operator", "email": email, "password": password}
+    made = httpx.post(f"{srv.base}/v1/users", json=user, headers=auth(srv.operator))
+    assert made.status_code == 201, made.text
+    http = httpx.Client(base_url=srv.base, timeout=30)
+    signed = http.post("/v1/auth/signin", json={"email": email, "password": password})
+    assert signed.status_code == 200, signed.text
+    return http, signed.json()["csrf_token"]

@@ -34,12 +34,25 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
     body = {"merchant": merchant, "amount": "0.25", "currency": "USD", "reference": reference}
     assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code == 201
 
+    tester, tester_key = party(server, "customer", "Card Tester")
+    card = {"amount": "0.50", "currency": "USD", "card_number": "4000000000000002"}  # always declined
+    for _ in range(3):  # three declines within the hour pause the customer's top-ups
+        declined = httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(tester_key))
+        assert declined.json()["code"] == "card_declined"
+
     with chromium() as browser:
         page = browser.new_page(base_url=server.base, locale="en-US")
         sign_in(page, email, PASSWORD)
         expect(page).to_have_url(re.compile(r"/console$"))
         expect(page.get_by_test_id("merchant").filter(has_text="Quoted Shop")).to_have_count(1)
         assert serious_violations(page) == []
+        paused = page.get_by_test_id("pauses").get_by_role("row").filter(has_text=tester)
+        expect(paused).to_contain_text("3 declined top-ups within 1 h")
+        screenshot(page, tmp_path, "console")
+        paused.get_by_role("button", name="Lift the pause").click()
+        expect(page.get_by_role("status").first).to_have_text("Top-ups are open again.")
+        expect(page.get_by_test_id("pauses")).to_have_count(0)
+        top_up(server, tester_key, "0.50")  # the customer's next card goes through
 
         page.get_by_role("textbox", name="Reference").fill(reference)
         page.get_by_role("button", name="Search").click()

@@ -20,7 +20,7 @@ from browser import chromium, screenshot, serious_violations
 from served import free_port, serve
 
 from .conftest import STORES, Server, server_env, store_for
-from .helpers import auth
+from .helpers import auth, signed_in_operator
 
 PASSWORD = "correct horse battery staple"
 
@@ -143,3 +143,14 @@ def test_an_authenticator_app_is_set_up_and_five_wrong_codes_cancel_a_payment(si
         expect(page.get_by_text("This payment was not made; nothing was taken.")).to_be_visible()
         page.goto("/wallet")
         expect(page.get_by_test_id("available-EUR")).to_have_text("€50.00")
+
+    http, _ = signed_in_operator(site)  # the operator's console shows the step-up and how it ended
+    try:
+        console = http.get("/console")
+        assert console.status_code == 200
+        row = re.search(rf'<tr><td>[^<]*</td><td><code>{waiting["id"]}</code>.*?</tr>', console.text)
+        assert row is not None, console.text
+        assert '€35.00' in row[0] and 'data-state="locked"' in row[0] and '<td class="num">5</td>' in row[0]
+        assert f"<td>{merchant}</td>" in row[0]
+    finally:
+        http.close()

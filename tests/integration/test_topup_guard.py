@@ -68,3 +68,37 @@ def test_attempts_are_kept_only_while_the_guard_may_read_them(store_url: str) ->
         assert kept == [(now[0],)]
     finally:
         platform.close()
+
+
+@pytest.mark.any_date
+def test_an_operator_sees_the_paused_customers_and_lifts_a_pause(store_url: str) -> None:
+    now = [T0]
+    platform = open_platform(store_url, clock=lambda: now[0])
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
+        tester_id, tester_key, _ = platform.parties.create(operator, "customer", "Tester")
+        slip_id, slip_key, _ = platform.parties.create(operator, "customer", "One slip")
+        tester = Principal(tester_key, "customer", tester_id, "test", frozenset({"topups:write"}))
+        slip = Principal(slip_key, "customer", slip_id, "test", frozenset({"topups:write"}))
+        with pytest.raises(PlatformError):
+            platform.topups.top_up(slip, positive_money("0.50", "USD"), DECLINED)  # one decline pauses nothing
+        for _ in range(3):
+            with pytest.raises(PlatformError):
+                platform.topups.top_up(tester, positive_money("0.50", "USD"), DECLINED)
+            now[0] += 60_000
+        [pause] = platform.topups.paused(operator)
+        assert (pause.party_id, pause.until_ms) == (tester_id, T0 + 2 * 60_000 + 24 * 3_600_000)
+        assert "3 declined top-ups within 1 h" in pause.reason
+        with pytest.raises(PlatformError) as refused:
+            platform.topups.paused(slip)
+        assert refused.value.code is ErrorCode.forbidden
+
+        platform.topups.resume(operator, tester_id)
+        assert platform.topups.paused(operator) == []
+        assert platform.topups.top_up(tester, positive_money("0.50", "USD"), GOOD).amount == 500_000
+        [event] = platform.db.query(
+            "SELECT key_id FROM security_events WHERE party_id = ? AND kind = 'topups.resumed'", (tester_id,)
+        )
+        assert event == ("op",)
+    finally:
+        platform.close()

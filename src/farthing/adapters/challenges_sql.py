@@ -47,3 +47,12 @@ class ChallengeTable:
         self.db.query(
             "UPDATE challenges SET status = ? WHERE payment_id = ? AND status = 'pending'", (status, payment_id)
         )
+
+    def recent(self, limit: int) -> list[tuple[Challenge, str, int]]:
+        rows = self.db.query(
+            "SELECT payment_id, party_id, webauthn_challenge, expires_ms, attempts, status, currency, created_ms "
+            "FROM challenges ORDER BY created_ms DESC LIMIT ?",
+            (limit,),
+        )
+        return [(Challenge(str(r[0]), str(r[1]), bytes(r[2]), int(r[3]), int(r[4]), str(r[5])), str(r[6]), int(r[7]))
+                for r in rows]  # fmt: skip

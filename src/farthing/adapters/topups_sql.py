@@ -22,3 +22,14 @@ class TopUpAttemptTable:
             "SELECT at_ms, declined FROM topup_attempts WHERE party_id = ? AND at_ms > ?", (party_id, after_ms)
         )
         return [(int(at), bool(declined)) for at, declined in rows]
+
+    def declined_since(self, after_ms: int, limit: int) -> list[str]:
+        rows = self.db.query(
+            "SELECT party_id, MAX(at_ms) AS last FROM topup_attempts WHERE declined = 1 AND at_ms > ? "
+            "GROUP BY party_id ORDER BY last DESC LIMIT ?",
+            (after_ms, limit),
+        )
+        return [str(r[0]) for r in rows]
+
+    def forget(self, party_id: str) -> None:
+        self.db.query("DELETE FROM topup_attempts WHERE party_id = ?", (party_id,))

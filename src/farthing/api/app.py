@@ -55,7 +55,17 @@ from farthing.services import heap
 from farthing.services.projector import Projector
 from farthing.web import allowances as allowance_pages
 from farthing.web import checkout as checkout_pages
-from farthing.web import console, dashboard, docs, policy_pages, visitors, wallet, webhook_pages, your_data
+from farthing.web import (
+    console,
+    console_queues,
+    dashboard,
+    docs,
+    policy_pages,
+    visitors,
+    wallet,
+    webhook_pages,
+    your_data,
+)
 from farthing.web import security as security_pages
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
@@ -63,7 +73,7 @@ ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds,
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
 PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, dashboard, webhook_pages, console,
-         policy_pages, docs)  # fmt: skip
+         console_queues, policy_pages, docs)  # fmt: skip
 """The pages people read (`farthing.web`), tried after the API's routes."""
 
 

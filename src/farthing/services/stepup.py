@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from farthing.clock import Clock
 from farthing.domain.challenges import Challenge
-from farthing.domain.principals import Principal
+from farthing.domain.principals import Principal, require
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.factors import Factors
 from farthing.services.holds import Holds
@@ -54,6 +54,10 @@ class ChallengeRepository(Protocol):
         """End a pending challenge: succeeded, expired or locked."""
         ...
 
+    def recent(self, limit: int) -> list[tuple[Challenge, str, int]]:
+        """The newest challenges with their currency and when each was opened, newest first."""
+        ...
+
 
 class StepUps:
     challenge_s = CHALLENGE_S
@@ -70,6 +74,11 @@ class StepUps:
         self.decisions = decisions
         self.log = log
         self.clock = clock
+
+    def recent(self, principal: Principal, limit: int = 20) -> list[tuple[Challenge, str, int]]:
+        """The newest step-ups, for an operator: (challenge, currency, opened at), newest first."""
+        require(principal, "operator", "read")
+        return self.challenges.recent(limit)
 
     def ready(self, party_id: str) -> bool:
         """The payer can answer a challenge: it has a confirmed second factor."""

@@ -51,6 +51,21 @@ class TopUpAttemptRepository(Protocol):
         """The party's attempts after `after_ms`: (at_ms, declined)."""
         ...
 
+    def declined_since(self, after_ms: int, limit: int) -> list[str]:
+        """The parties with a declined attempt after `after_ms`, the latest declined first."""
+        ...
+
+    def forget(self, party_id: str) -> None:
+        """Forget every attempt of the party."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    party_id: str
+    until_ms: int
+    reason: str
+
 
 class TopUps:
     def __init__(
@@ -116,6 +131,26 @@ class TopUps:
                 )
             self.gateway.capture(public)
         return TopUp(public, units, charge.fee_units, cur.code, replayed)
+
+    def paused(self, principal: Principal, limit: int = 50) -> list[Pause]:
+        """For an operator: the customers whose declined cards pause their top-ups now, latest first."""
+        require(principal, "operator", "read")
+        guard = self.guard
+        if guard is None:
+            return []
+        now = self.clock()
+        out = []
+        for party_id in self.attempts.declined_since(now - guard.lookback_ms, limit):
+            verdict = guard.assess(self.attempts.since(party_id, now - guard.lookback_ms), now)
+            if not verdict.allowed:
+                out.append(Pause(party_id, verdict.until_ms, verdict.reason))
+        return out
+
+    def resume(self, principal: Principal, party_id: str) -> None:
+        """An operator lifts a customer's pause (its card attempts are forgotten); logged."""
+        require(principal, "operator", "parties:write")
+        self.attempts.forget(party_id)
+        self.log.record("topups.resumed", party_id, principal.key_id)
 
     def _check_guard(self, party_id: str) -> None:
         """Refuse a top-up while the velocity guard pauses the customer's (card testing)."""

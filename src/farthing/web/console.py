@@ -2,7 +2,8 @@
 of every party's payments by the reference a customer quotes, one customer looked at (its personal data,
 wallets and latest payments) with its personal data erased on request, the security log's newest events,
 and the ledger audited on demand.
-The policy packs are `farthing.web.policy_pages`'s. Later slices: step-ups and paused top-ups."""
+The policy packs are `farthing.web.policy_pages`'s; the step-ups and paused top-ups
+`farthing.web.console_queues`'s."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from farthing.errors import PlatformError
 from farthing.services.audit import verify_at
 from farthing.services.history_lines import Filters, public_payment_id
 from farthing.services.payment_search import by_reference
+from farthing.web.console_queues import pauses, step_ups
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
 from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
@@ -48,8 +50,9 @@ async def console(request: Request) -> Response:
     code = request.query_params.get("currency") or "USD"
     shown = await run_in_threadpool(_overview, platform_of(request), visitor.principal, language(request),
                                     reference, code)  # fmt: skip
+    notice = translate(language(request), "Top-ups are open again.") if request.query_params.get("resumed") else None
     return page(request, "console.html", user=visitor.user, csrf=visitor.csrf, currencies=SEARCH_CURRENCIES,
-                reference=reference, currency=code, **shown)  # fmt: skip
+                reference=reference, currency=code, notice=notice, **shown)  # fmt: skip
 
 
 @router.post("/console/audit")
@@ -105,7 +108,8 @@ def _overview(platform: Platform, principal: Principal, lang: str, reference: st
                           "amount": money(payment.amount, cur, lang), "when": when(e.timestamp_ms, lang)})  # fmt: skip
     events = [{"when": when(at, lang), "kind": kind, "party": party or "", "key": key or "", "detail": detail[:160]}
               for at, kind, party, key, detail in platform.identity.log.recent(principal, EVENTS_SHOWN)]  # fmt: skip
-    return {"merchants": listed["merchant"], "customers": listed["customer"], "found": found, "events": events}
+    return {"merchants": listed["merchant"], "customers": listed["customer"], "found": found, "events": events,
+            "step_ups": step_ups(platform, principal, lang), "pauses": pauses(platform, principal, lang)}  # fmt: skip
 
 
 def _customer(platform: Platform, principal: Principal, customer_id: str, lang: str) -> dict[str, Any]:

@@ -214,6 +214,16 @@ class FakeTopUpAttempts:
     def since(self, party_id: str, after_ms: int) -> list[tuple[int, bool]]:
         return [(at, declined) for party, at, declined in self.rows if party == party_id and at > after_ms]
 
+    def declined_since(self, after_ms: int, limit: int) -> list[str]:
+        last: dict[str, int] = {}
+        for party, at, declined in self.rows:
+            if declined and at > after_ms:
+                last[party] = max(at, last.get(party, at))
+        return sorted(last, key=lambda p: -last[p])[:limit]
+
+    def forget(self, party_id: str) -> None:
+        self.rows = [r for r in self.rows if r[0] != party_id]
+
 
 class FakeOutbox:
     def __init__(self, ledger: FakeLedger) -> None:
