@@ -61,6 +61,9 @@ def test_charges_within_an_allowance_need_nothing_and_the_rest_steps_up(server: 
                         json={"code": totp.at(t0 + 30)}, headers=auth(key))  # fmt: skip
     assert answer.status_code == 200 and answer.json()["status"] == "succeeded", answer.text
 
+    seen = httpx.get(url, headers=auth(merchant_key)).json()  # the replay and the authenticated one not drawn
+    assert (seen["spent_today"], seen["spent_total"]) == ("20.00", "20.00")
+
     assert charge("1.00", who=other_merchant_key).status_code == 404  # not theirs to see
     assert charge("1.00", who=key).status_code == 403  # the payer does not charge itself
     assert httpx.get(url, headers=auth(other_merchant_key)).status_code == 404

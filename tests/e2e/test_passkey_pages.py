@@ -148,9 +148,9 @@ def test_an_authenticator_app_is_set_up_and_five_wrong_codes_cancel_a_payment(si
     try:
         console = http.get("/console")
         assert console.status_code == 200
-        row = re.search(rf'<tr><td>[^<]*</td><td><code>{waiting["id"]}</code>.*?</tr>', console.text)
+        row = re.search(rf"<tr><td>[^<]*</td><td><code>{waiting['id']}</code>.*?</tr>", console.text)
         assert row is not None, console.text
-        assert '€35.00' in row[0] and 'data-state="locked"' in row[0] and '<td class="num">5</td>' in row[0]
+        assert "€35.00" in row[0] and 'data-state="locked"' in row[0] and '<td class="num">5</td>' in row[0]
         assert f"<td>{merchant}</td>" in row[0]
     finally:
         http.close()

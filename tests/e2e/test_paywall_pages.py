@@ -101,6 +101,8 @@ def test_a_one_click_allowance_opens_the_next_articles_until_it_is_revoked(gazet
         allowance = page.get_by_test_id("allowance")
         expect(allowance).to_contain_text("The Farthing Gazette")
         expect(allowance).to_contain_text("active")
+        spent = "spent $0.0006 today, $0.0006 in all"  # three charges drawn from the allowance, the first paid by click
+        expect(page.get_by_test_id("allowance-spent")).to_have_text(spent)
         assert serious_violations(page) == []
         screenshot(page, tmp_path, "wallet-with-allowance")
         allowance.get_by_role("button", name="Revoke").click()

@@ -26,6 +26,7 @@ from farthing.api.payment_out import PaymentOut, payment_out
 from farthing.domain.allowances import Allowance
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
+from farthing.services.allowances import Allowances
 from farthing.services.amounts import positive_money
 
 router = APIRouter(tags=["allowances"])
@@ -52,6 +53,8 @@ class AllowanceOut(Moded):
     per_payment: str
     per_day: str
     total: str
+    spent_today: str = Field(description="charged under it this UTC day (within it, without the payer)")
+    spent_total: str = Field(description="charged under it in all")
     created_ms: int
     expires_ms: int
     revoked_ms: int | None
@@ -69,11 +72,13 @@ class ChargeOut(BaseModel):
     payment: PaymentOut
 
 
-def _out(a: Allowance, now_ms: int) -> AllowanceOut:
+def _out(a: Allowance, service: Allowances) -> AllowanceOut:
     cur = currency(a.currency)
+    today, in_all = service.spent(a)
     return AllowanceOut(
-        id=a.id, status=a.status(now_ms), customer=a.customer, merchant=a.merchant, currency=a.currency,  # type: ignore[arg-type]
+        id=a.id, status=a.status(service.clock()), customer=a.customer, merchant=a.merchant, currency=a.currency,  # type: ignore[arg-type]
         per_payment=cur.format(a.per_payment), per_day=cur.format(a.per_day), total=cur.format(a.total),
+        spent_today=cur.format(today), spent_total=cur.format(in_all),
         created_ms=a.created_ms, expires_ms=a.expires_ms, revoked_ms=a.revoked_ms,
     )  # fmt: skip
 
@@ -84,28 +89,27 @@ def grant(body: AllowanceIn, principal: PrincipalDep, platform: PlatformDep) -> 
     service = platform.allowances
     each, day, whole = (positive_money(v, body.currency) for v in (body.per_payment, body.per_day, body.total))
     a = service.grant(principal, body.merchant, each, day, whole, body.expires_in_s, Evidence(ip=body.ip_country))
-    return _out(a, service.clock())
+    return _out(a, service)
 
 
 @router.get("/v1/allowances", response_model=list[AllowanceOut])
 def list_allowances(principal: PrincipalDep, platform: PlatformDep) -> list[AllowanceOut]:
     """The allowances the caller granted (payer) or holds (merchant), newest first."""
     service = platform.allowances
-    now = service.clock()
-    return [_out(a, now) for a in service.list(principal)]
+    return [_out(a, service) for a in service.list(principal)]
 
 
 @router.get("/v1/allowances/{allowance_id}", response_model=AllowanceOut)
 def get_allowance(allowance_id: str, principal: PrincipalDep, platform: PlatformDep) -> AllowanceOut:
     service = platform.allowances
-    return _out(service.get(principal, allowance_id), service.clock())
+    return _out(service.get(principal, allowance_id), service)
 
 
 @router.post("/v1/allowances/{allowance_id}/revoke", response_model=AllowanceOut)
 def revoke(allowance_id: str, principal: PrincipalDep, platform: PlatformDep) -> AllowanceOut:
     """The payer withdraws it, at once: later charges wait for the payer's authentication."""
     service = platform.allowances
-    return _out(service.revoke(principal, allowance_id), service.clock())
+    return _out(service.revoke(principal, allowance_id), service)
 
 
 @router.post("/v1/allowances/{allowance_id}/charges", status_code=201, response_model=ChargeOut)

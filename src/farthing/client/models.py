@@ -224,6 +224,9 @@ class Allowance:
     created_ms: int
     expires_ms: int
     revoked_ms: int | None = None
+    spent_today: str = "0"
+    """Charged under it this UTC day (within it, without the payer)."""
+    spent_total: str = "0"
     mode: str = "test"
     """test or live: a test key never sees a live object."""
 

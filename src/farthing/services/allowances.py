@@ -100,6 +100,14 @@ class Allowances:
             raise PlatformError(ErrorCode.forbidden, "an operator key has no allowances")
         return self.repo.of_party(principal.party_id, limits.page_size_max)
 
+    def spent(self, a: Allowance) -> tuple[int, int]:
+        """What its merchant charged under the allowance this UTC day and in all (units), as the ledger's
+        headroom accounts for it count: charges that waited for the payer are not drawn from it."""
+        day_room = derive_id("allowance-day", f"{a.id}:{self.clock() // DAY_MS}")
+        total_room = derive_id("allowance-total", a.id)
+        states = self.payments.ledger.balances_now([day_room, total_room])
+        return tuple(states[r].debits_posted if r in states else 0 for r in (day_room, total_room))  # type: ignore[return-value]
+
     def revoke(self, principal: Principal, allowance_id: str) -> Allowance:
         """The payer withdraws the allowance: from now on every charge on it waits for the payer."""
         a = self.get(principal, allowance_id)

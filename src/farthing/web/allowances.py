@@ -24,7 +24,9 @@ def allowances_of(platform: Platform, principal: Principal, lang: str) -> list[d
     shown = []
     for a in platform.allowances.list(principal):
         cur = currency(a.currency)
+        today, in_all = platform.allowances.spent(a)
         shown.append({"id": a.id, "merchant": platform.parties.display_name(a.merchant),
+                      "spent_today": money(today, cur, lang), "spent_total": money(in_all, cur, lang),
                       "each": money(a.per_payment, cur, lang), "day": money(a.per_day, cur, lang),
                       "total": money(a.total, cur, lang), "until": when(a.expires_ms, lang),
                       "status": a.status(now), "says": translate(lang, STATUSES[a.status(now)])})  # fmt: skip

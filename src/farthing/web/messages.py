@@ -278,4 +278,5 @@ KO = {
     "Lift the pause": "일시 중지 해제",
     "No customer's top-ups are paused.": "충전이 일시 중지된 고객이 없습니다.",
     "Top-ups are open again.": "충전이 다시 가능합니다.",
+    "spent %(today)s today, %(total)s in all": "오늘 %(today)s, 총 %(total)s 사용",
 }
