@@ -115,6 +115,18 @@ def test_requests_that_are_not_json_or_too_large_are_refused(server: Server) -> 
     assert (r.status_code, r.json()["code"]) == (413, "request_too_large")
 
 
+def test_a_misspelt_query_parameter_is_refused_naming_what_the_route_reads(server: Server) -> None:
+    _, key = party(server, "customer", "Q")
+    r = httpx.get(f"{server.base}/v1/channels", params={"stauts": "open"}, headers=auth(key))
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+    assert r.json()["code"] == "validation_failed" and "['stauts']" in r.json()["detail"]
+    assert "this route reads: status" in r.json()["detail"]
+    r = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "limt": "5"}, headers=auth(key))
+    assert r.status_code == 422 and "limit" in r.json()["detail"]
+    r = httpx.get(f"{server.base}/v1/channels", params={"status": "open"}, headers=auth(key))
+    assert r.status_code == 200 and r.json() == []
+
+
 def test_each_key_reaches_only_what_it_may(server: Server) -> None:
     merchant, merchant_key = party(server, "merchant", "M")
     _, customer_key = party(server, "customer", "C")

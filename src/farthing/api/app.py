@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.staticfiles import StaticFiles
@@ -47,6 +47,7 @@ from farthing.api.cors import MerchantCors
 from farthing.api.lean_route import LeanDispatch
 from farthing.api.metrics import HttpCollector, HttpMetrics, PlatformCollector
 from farthing.api.observe import AccessLog, Observed
+from farthing.api.query_guard import known_query
 from farthing.api.rate_limits import RateLimiter
 from farthing.api.traces import Traces
 from farthing.api.unexpected import Unexpected
@@ -148,7 +149,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     problems.document(app)
     openapi_auth.document(app, authenticates=deps.authenticate)
     for module in ROUTERS:
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(known_query)])
     for pages in PAGES:
         app.include_router(pages.router)
     app.add_exception_handler(visitors.PageAnswer, visitors.answer)
