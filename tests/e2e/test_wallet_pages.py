@@ -1,5 +1,6 @@
 """The payer's pages in a real Chromium: a reader opens an account, tops up by card, reads the balance and
-the history in English and in Korean, is told of a declined card, and signs out; each page passes axe's
+the history in English and in Korean, sees a payment channel its app opened and asks to close it, is
+told of a declined card, and signs out; each page passes axe's
 serious and critical checks. Then what a page must refuse, over plain HTTP: a form without its CSRF
 token, a form from another site, a float amount, something that is not a form; none of it moves money."""
 
@@ -16,7 +17,7 @@ from playwright.sync_api import expect
 from browser import chromium, screenshot, serious_violations
 
 from .conftest import Server
-from .helpers import signed_in_payer
+from .helpers import party, signed_in_payer
 
 PASSWORD = "correct horse battery staple"
 
@@ -25,6 +26,7 @@ def test_a_reader_opens_an_account_tops_up_and_reads_the_wallet_in_two_languages
     server: Server, tmp_path: Path
 ) -> None:
     shots = tmp_path / "screens"
+    merchant, _ = party(server, "merchant", "Metered Maps")
     with chromium() as browser:
         page = browser.new_page(base_url=server.base, locale="en-US")
         page.goto("/")
@@ -50,14 +52,31 @@ def test_a_reader_opens_an_account_tops_up_and_reads_the_wallet_in_two_languages
         assert serious_violations(page) == []
         screenshot(page, shots, "wallet")
 
+        csrf = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
+        terms = {"merchant": merchant, "currency": "USD", "deposit": "1.00", "form": "voucher",
+                 "expires_in_s": 3600, "public_key": "ab" * 32}  # fmt: skip
+        opened = page.request.post("/v1/channels", data=terms, headers={"X-CSRF-Token": csrf})  # as an app would
+        assert opened.status == 201, opened.text()
+        page.reload()
+        channel = page.get_by_test_id("channel")
+        expect(channel).to_contain_text("Metered Maps")
+        expect(channel).to_contain_text("$1.00")
+        expect(page.get_by_test_id("available-USD")).to_have_text("$4.00")
+        assert serious_violations(page) == []
+        screenshot(page, shots, "wallet-channel")
+        channel.get_by_role("button", name="Close").click()
+        expect(page.get_by_role("status").first).to_contain_text("The channel is closing")
+        expect(page.get_by_test_id("channel")).to_contain_text("closing")
+        expect(page.get_by_test_id("channel")).to_contain_text("the rest comes back after")
+
         page.get_by_label("Card number").fill("4000 0000 0000 0002")
         page.get_by_role("button", name="Top up").click()
         expect(page.get_by_role("alert")).to_have_text("The card was declined; nothing was charged.")
-        expect(page.get_by_test_id("available-USD")).to_have_text("$5.00")
+        expect(page.get_by_test_id("available-USD")).to_have_text("$4.00")  # the channel's deposit is held
 
         page.goto("/wallet?lang=ko")
         expect(page.get_by_role("heading", name="내 지갑")).to_be_visible()
-        expect(page.get_by_test_id("available-USD")).to_have_text("US$5.00")
+        expect(page.get_by_test_id("available-USD")).to_have_text("US$4.00")
         expect(page.get_by_role("row").filter(has_text="충전")).to_contain_text("US$5.00")
         screenshot(page, shots, "wallet-ko")
         page.goto("/wallet")  # the language chosen stays

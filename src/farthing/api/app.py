@@ -55,8 +55,8 @@ from farthing.bootstrap import Platform
 from farthing.services import heap
 from farthing.services.projector import Projector
 from farthing.web import allowances as allowance_pages
-from farthing.web import checkout as checkout_pages
 from farthing.web import (
+    channel_pages,
     console,
     console_queues,
     dashboard,
@@ -67,14 +67,15 @@ from farthing.web import (
     webhook_pages,
     your_data,
 )
+from farthing.web import checkout as checkout_pages
 from farthing.web import security as security_pages
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
            allowances, privacy, overrides, checkout, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
-PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, dashboard, webhook_pages, console,
-         console_queues, policy_pages, docs)  # fmt: skip
+PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard, webhook_pages,
+         console, console_queues, policy_pages, docs)  # fmt: skip
 """The pages people read (`farthing.web`), tried after the API's routes."""
 
 

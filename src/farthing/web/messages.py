@@ -279,4 +279,17 @@ KO = {
     "No customer's top-ups are paused.": "충전이 일시 중지된 고객이 없습니다.",
     "Top-ups are open again.": "충전이 다시 가능합니다.",
     "spent %(today)s today, %(total)s in all": "오늘 %(today)s, 총 %(total)s 사용",
+    # Payment channels on the wallet page.
+    "Payment channels": "결제 채널",
+    "Deposits a merchant draws on as you use its service": "서비스를 이용하는 동안 가맹점이 인출하는 예치금",
+    "Deposit": "예치금",
+    "Redeemed": "정산됨",
+    "Runs until": "만료",
+    "open": "열림",
+    "closing": "닫는 중",
+    "Close the channel with": "채널 닫기:",
+    "Close": "닫기",
+    "the rest comes back after %(back)s": "나머지는 %(back)s 이후 돌아옵니다",
+    "The channel is closing: what the merchant did not redeem comes back after its window.": "채널을 닫는 중입니다: "
+    "가맹점이 정산하지 않은 금액은 기간이 지나면 돌아옵니다.",
 }

@@ -20,6 +20,7 @@ from farthing.services.amounts import positive_money
 from farthing.services.history_lines import Filters
 from farthing.services.users import PASSWORD_LENGTH_MIN, SESSION_COOKIE
 from farthing.web.allowances import allowances_of
+from farthing.web.channel_pages import channels_of
 from farthing.web.locale import money, translate, when
 from farthing.web.render import language, page
 from farthing.web.security import factors_of
@@ -37,9 +38,13 @@ from farthing.web.visitors import (
 router = APIRouter(include_in_schema=False)
 LINES_SHOWN = 20
 TOPUP_CURRENCIES = ("USD", "EUR", "KRW", "GBP", "JPY")
-_DONE = {"topped": "Your top-up went through.", "passkey": "Your passkey is ready.",
-         "revoked": "The allowance is revoked: that merchant asks you again.",
-         "erased": "Your personal data is erased."}  # fmt: skip
+_DONE = {
+    "topped": "Your top-up went through.",
+    "passkey": "Your passkey is ready.",
+    "revoked": "The allowance is revoked: that merchant asks you again.",
+    "erased": "Your personal data is erased.",
+    "closing": "The channel is closing: what the merchant did not redeem comes back after its window.",
+}
 """What the wallet page says after a form (or the passkey script) sent the visitor back to it."""
 _LABELS = {
     "topup": "Top-up", "payment": "Payment", "hold": "Held for a payment", "capture": "Payment (captured)",
@@ -152,9 +157,10 @@ async def _wallet_page(request: Request, visitor: Visitor, status: int, **contex
     wallets = await run_in_threadpool(_wallets, platform, visitor.principal, lang)
     factors = await run_in_threadpool(factors_of, platform, visitor.principal, lang)
     allowances = await run_in_threadpool(allowances_of, platform, visitor.principal, lang)
+    channels = await run_in_threadpool(channels_of, platform, visitor.principal, lang)
     return page(request, "wallet.html", status, user=visitor.user, csrf=visitor.csrf, wallets=wallets,
-                factors=factors, allowances=allowances, currencies=TOPUP_CURRENCIES, once=secrets.token_urlsafe(16),
-                **context)  # fmt: skip
+                factors=factors, allowances=allowances, channels=channels, currencies=TOPUP_CURRENCIES,
+                once=secrets.token_urlsafe(16), **context)  # fmt: skip
 
 
 def _wallets(platform: Platform, principal: Principal, lang: str) -> list[dict[str, Any]]:
