@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from browser import chromium, screenshot, serious_violations
 from served import free_port, serve
@@ -66,13 +66,13 @@ def _open_account(page: Page, topup: str) -> None:
     expect(page.get_by_test_id("available-EUR")).to_have_text(f"€{topup}")
 
 
-def _pay(site: Server, context: BrowserContext, page: Page, merchant: str, amount: str) -> dict:  # type: ignore[type-arg]
-    """A payment made with the page's session (its cookie and CSRF token), as a merchant's page would."""
+def _pay(page: Page, merchant: str, amount: str) -> dict:  # type: ignore[type-arg]
+    """A payment made with the page's session (its cookie, user agent and CSRF token), as a merchant's page
+    would."""
     csrf = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    session = {c["name"]: c["value"] for c in context.cookies() if c["name"] == "farthing_session"}
     body = {"merchant": merchant, "amount": amount, "currency": "EUR", "evidence": {"ip": "DE", "instrument": "DE"}}
-    r = httpx.post(f"{site.base}/v1/payments", json=body, cookies=session, headers={"X-CSRF-Token": csrf or ""})
-    assert r.status_code == 201, r.text
+    r = page.request.post("/v1/payments", data=body, headers={"X-CSRF-Token": csrf or ""})
+    assert r.status == 201, r.text()
     return dict(r.json())
 
 
@@ -99,7 +99,7 @@ def test_a_passkey_is_added_signs_in_and_confirms_a_payment(site: Server, tmp_pa
         page.get_by_role("button", name="Sign in with a passkey").click()
         expect(page.get_by_role("heading", name="Your wallet")).to_be_visible()
 
-        waiting = _pay(site, context, page, merchant, "40.00")  # over EUR 30: no low-value exemption
+        waiting = _pay(page, merchant, "40.00")  # over EUR 30: no low-value exemption
         assert waiting["status"] == "requires_authentication"
         assert waiting["authentication"]["page"] == f"/wallet/payments/{waiting['id']}"
         page.goto(waiting["authentication"]["page"])
@@ -110,6 +110,13 @@ def test_a_passkey_is_added_signs_in_and_confirms_a_payment(site: Server, tmp_pa
         expect(page.get_by_text("Paid. Thank you.")).to_be_visible()
         page.goto("/wallet")
         expect(page.get_by_test_id("available-EUR")).to_have_text("€60.00")
+
+        # The passkey's session is bound to this browser: its cookie shown by another program ends it.
+        session = {c["name"]: c["value"] for c in context.cookies() if c["name"] == "farthing_session"}
+        stolen = httpx.get(f"{site.base}/v1/wallets", cookies=session, headers={"User-Agent": "curl/8.5"})
+        assert (stolen.status_code, stolen.json()["code"]) == (401, "unauthenticated")
+        page.goto("/wallet")
+        expect(page).to_have_url(re.compile(r"/wallet/signin$"))
 
 
 def test_an_authenticator_app_is_set_up_and_five_wrong_codes_cancel_a_payment(site: Server, tmp_path: Path) -> None:
@@ -129,7 +136,7 @@ def test_an_authenticator_app_is_set_up_and_five_wrong_codes_cancel_a_payment(si
         expect(codes).to_have_count(10)
         assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", codes.first.inner_text())
 
-        waiting = _pay(site, context, page, merchant, "35.00")
+        waiting = _pay(page, merchant, "35.00")
         page.goto(waiting["authentication"]["page"])
         now_s = site.now_ms() // 1000
         valid = {totp.at(now_s + 30 * d) for d in range(-2, 3)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from farthing.adapters.platform_db import PlatformDb
-from farthing.domain.principals import SignInRecord, User
+from farthing.domain.principals import SessionRecord, SignInRecord, User
 
 
 class UserTable:
@@ -55,22 +55,27 @@ class UserTable:
         )
         return User(str(rows[0][0]), str(rows[0][1]), rows[0][2], str(rows[0][3])) if rows else None
 
-    def add_session(self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int) -> None:
+    def add_session(
+        self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int, method: str,
+        agent: bytes | None,
+    ) -> None:  # fmt: skip
         self.db.query(
-            "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)",
-            (digest, user_id, csrf, created_ms, expires_ms),
+            "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_ms, expires_ms, method, agent_sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (digest, user_id, csrf, created_ms, expires_ms, method, agent),
         )
 
-    def session(self, digest: bytes) -> tuple[User, str, int] | None:
+    def session(self, digest: bytes) -> SessionRecord | None:
         rows = self.db.query(
-            "SELECT u.id, u.role, u.party_id, u.mode, s.csrf_token, s.expires_ms FROM sessions s "
-            "JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ?",
+            "SELECT u.id, u.role, u.party_id, u.mode, s.csrf_token, s.expires_ms, s.method, s.agent_sha256 "
+            "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_sha256 = ?",
             (digest,),
         )
         if not rows:
             return None
         r = rows[0]
-        return User(str(r[0]), str(r[1]), r[2], str(r[3])), str(r[4]), int(r[5])
+        user = User(str(r[0]), str(r[1]), r[2], str(r[3]))
+        return SessionRecord(user, str(r[4]), int(r[5]), str(r[6]), bytes(r[7]) if r[7] is not None else None)
 
     def end_session(self, digest: bytes) -> None:
         self.db.query("DELETE FROM sessions WHERE id_sha256 = ?", (digest,))

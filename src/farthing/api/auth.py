@@ -103,7 +103,8 @@ def passkey_sign_in(
 ) -> SessionOut:
     """Finish signing in with the passkey's assertion (user verification required)."""
     party = platform.identity.passkeys.sign_in(ceremony_id, body.credential)
-    return _session_out(request, response, platform.identity.users.session_for_party(party))
+    agent = request.headers.get("user-agent")
+    return _session_out(request, response, platform.identity.users.session_for_party(party, agent))
 
 
 @router.post("/v1/auth/signout", status_code=204, response_class=Response)
@@ -119,8 +120,10 @@ def sign_out(request: Request, response: Response, principal: PrincipalDep, plat
 @router.get("/v1/auth/me", response_model=UserOut)
 def me(request: Request, principal: PrincipalDep, platform: PlatformDep) -> UserOut:
     """The signed-in person."""
+    users = platform.identity.users
     cookie = request.cookies.get(SESSION_COOKIE)
-    found = platform.identity.users.session(cookie) if cookie and principal.key_id.startswith("session:") else None
+    agent = request.headers.get("user-agent")
+    found = users.session(cookie, agent) if cookie and principal.key_id.startswith("session:") else None
     if found is None:
         raise PlatformError(ErrorCode.validation_failed, "this is an API key, not a signed-in person")
     return _user_out(found[0])

@@ -95,7 +95,7 @@ async def _principal(
     cookie = None if authorization else request.cookies.get(SESSION_COOKIE)  # parsed only when it may count
     if cookie:
         users = platform_of(request).identity.users
-        found = users.session(cookie)
+        found = users.session(cookie, request.headers.get("user-agent"))
         if found is None:
             raise PlatformError(ErrorCode.unauthenticated, "the session ended; sign in again")
         user, csrf = found

@@ -50,6 +50,18 @@ class SignInRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A browser session as kept: its user, CSRF token, expiry, how it signed in (password or passkey) and,
+    for a passkey's, the SHA-256 of the user agent that signed in (None: not bound)."""
+
+    user: User
+    csrf: str
+    expires_ms: int
+    method: str
+    agent_sha256: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyInfo:
     """An API key as it is shown (never its secret)."""
 

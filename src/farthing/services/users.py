@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from farthing.clock import Clock
-from farthing.domain.principals import SCOPES, Principal, SignInRecord, User
+from farthing.domain.principals import SCOPES, Principal, SessionRecord, SignInRecord, User
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.parties import Parties
 from farthing.services.personal_data import PersonalData
@@ -82,11 +82,12 @@ class UserRepository(Protocol):
 
     def payer_of(self, party_id: str) -> User | None: ...
 
-    def add_session(self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int) -> None: ...
+    def add_session(
+        self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int, method: str,
+        agent: bytes | None,
+    ) -> None: ...  # fmt: skip
 
-    def session(self, digest: bytes) -> tuple[User, str, int] | None:
-        """The session's user, CSRF token and expiry."""
-        ...
+    def session(self, digest: bytes) -> SessionRecord | None: ...
 
     def end_session(self, digest: bytes) -> None: ...
 
@@ -95,6 +96,10 @@ class UserRepository(Protocol):
     def use_reset(self, digest: bytes, now_ms: int) -> str | None:
         """The user of a live, unused reset token, now marked used; None otherwise."""
         ...
+
+
+def _agent(user_agent: str | None) -> bytes:
+    return hashlib.sha256((user_agent or "").encode()).digest()
 
 
 def _digest(token: str) -> bytes:
@@ -206,26 +211,35 @@ class Users:
         self.log.record("signin.succeeded", party, None, seen, user=user.id, method="password")
         return self.open_session(user)
 
-    def open_session(self, user: User) -> Session:
+    def open_session(self, user: User, method: str = "password", user_agent: str | None = None) -> Session:
+        """A new session; one signed in with a passkey is bound to the user agent that signed in."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         now = self.clock()
-        self.repo.add_session(_digest(token), user.id, csrf, now, now + SESSION_MS)
+        agent = _agent(user_agent) if method == "passkey" else None
+        self.repo.add_session(_digest(token), user.id, csrf, now, now + SESSION_MS, method, agent)
         return Session(token, csrf, user, now + SESSION_MS)
 
-    def session_for_party(self, party: str) -> Session:
-        """A session for the payer who owns `party` (after a passkey proved it)."""
+    def session_for_party(self, party: str, user_agent: str | None = None) -> Session:
+        """A session for the payer who owns `party` (after a passkey proved it), bound to `user_agent`."""
         user = self.repo.payer_of(party)
         if user is None:
             raise PlatformError(ErrorCode.authentication_failed, "this passkey belongs to no one who signs in")
         self.log.record("signin.succeeded", party, None, user=user.id, method="passkey")
-        return self.open_session(user)
+        return self.open_session(user, "passkey", user_agent)
 
-    def session(self, token: str) -> tuple[User, str] | None:
-        """The session's user and CSRF token, if the cookie names a live session."""
-        found = self.repo.session(_digest(token))
-        if found is None or found[2] <= self.clock():
+    def session(self, token: str, user_agent: str | None) -> tuple[User, str] | None:
+        """The session's user and CSRF token, if the cookie names a live session used from the user agent
+        it is bound to. A bound cookie shown by another user agent (copied out of the browser) ends the
+        session, logged: the person signs in again with the passkey."""
+        digest = _digest(token)
+        found = self.repo.session(digest)
+        if found is None or found.expires_ms <= self.clock():
             return None
-        return found[0], found[1]
+        if found.agent_sha256 is not None and not hmac.compare_digest(found.agent_sha256, _agent(user_agent)):
+            self.repo.end_session(digest)
+            self.log.record("session.agent_changed", found.user.party_id, None, user=found.user.id)
+            return None
+        return found.user, found.csrf
 
     def sign_out(self, token: str) -> None:
         self.repo.end_session(_digest(token))

@@ -50,7 +50,7 @@ def visitor_of(request: Request) -> Visitor | None:
     if not token:
         return None
     users = platform_of(request).identity.users
-    found = users.session(token)
+    found = users.session(token, request.headers.get("user-agent"))
     if found is None:
         return None
     return Visitor(found[0], found[1], users.principal(found[0], token), token)

@@ -9,7 +9,7 @@ from typing import Any
 from fakes import FakeKeys, FakeParties, FakePersonal, FakeSecurityEvents
 
 from farthing.domain.factors import StoredPasskey
-from farthing.domain.principals import PartyRecord, SignInRecord, User
+from farthing.domain.principals import PartyRecord, SessionRecord, SignInRecord, User
 
 
 class FakeUsers:
@@ -42,14 +42,17 @@ class FakeUsers:
             (r.user for r in self.rows.values() if r.user.party_id == party_id and r.user.role == "payer"), None
         )
 
-    def add_session(self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int) -> None:
-        self.sessions[digest] = (user_id, csrf, expires_ms)
+    def add_session(
+        self, digest: bytes, user_id: str, csrf: str, created_ms: int, expires_ms: int, method: str,
+        agent: bytes | None,
+    ) -> None:  # fmt: skip
+        self.sessions[digest] = (user_id, csrf, expires_ms, method, agent)
 
-    def session(self, digest: bytes) -> tuple[User, str, int] | None:
+    def session(self, digest: bytes) -> SessionRecord | None:
         if digest not in self.sessions:
             return None
-        user_id, csrf, expires_ms = self.sessions[digest]
-        return self.rows[user_id].user, csrf, expires_ms
+        user_id, csrf, expires_ms, method, agent = self.sessions[digest]
+        return SessionRecord(self.rows[user_id].user, csrf, expires_ms, method, agent)
 
     def end_session(self, digest: bytes) -> None:
         self.sessions.pop(digest, None)

@@ -90,7 +90,7 @@ def test_closing_revokes_keys_and_ends_sessions_at_once_and_the_sweep_erases_aft
     assert rights.keys.authenticate(secret) is not None  # remembered by this process now
     me = Principal(key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
     closed = rights.privacy.close(me, customer)["closed_ms"]
-    assert rights.keys.authenticate(secret) is None and rights.users.session(session.token) is None
+    assert rights.keys.authenticate(secret) is None and rights.users.session(session.token, None) is None
     rights.clock.advance(10 * DAY)
     assert rights.privacy.close(OPERATOR, customer)["closed_ms"] == closed  # closed once
     assert rights.privacy.sweep(30) == []

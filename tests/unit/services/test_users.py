@@ -81,15 +81,15 @@ def test_a_session_lives_its_time_and_ends_at_sign_out(tmp_path: Path) -> None:
     users, _, _, clock = _users(tmp_path)
     users.sign_up(EMAIL, PASSWORD, "Ada")
     session = users.sign_in(EMAIL, PASSWORD, "203.0.113.7", "Mozilla/5.0")
-    assert users.session(session.token) == (session.user, session.csrf_token)
-    assert users.session(session.token + "x") is None
+    assert users.session(session.token, None) == (session.user, session.csrf_token)
+    assert users.session(session.token + "x", None) is None
     principal = users.principal(session.user, session.token)
     assert principal.kind == "customer" and "payments:write" in principal.scopes
     clock.advance(SESSION_MS)
-    assert users.session(session.token) is None
+    assert users.session(session.token, None) is None
     other = users.sign_in(EMAIL, PASSWORD)
     users.sign_out(other.token)
-    assert users.session(other.token) is None
+    assert users.session(other.token, None) is None
 
 
 def test_a_reset_token_works_once_within_its_time_and_ends_every_session(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_a_reset_token_works_once_within_its_time_and_ends_every_session(tmp_pat
     [mail] = [json.loads(p.read_text()) for p in tmp_path.iterdir()]
     token = mail["body"].rsplit(" ", 1)[1]
     users.reset(token, "a new long password")
-    assert users.session(session.token) is None
+    assert users.session(session.token, None) is None
     with pytest.raises(PlatformError) as twice:
         users.reset(token, "another long password")
     assert twice.value.code is ErrorCode.authentication_failed
@@ -118,7 +118,21 @@ def test_a_reset_token_works_once_within_its_time_and_ends_every_session(tmp_pat
 def test_a_passkey_opens_a_session_only_for_a_payer(tmp_path: Path) -> None:
     users, _, _, _ = _users(tmp_path)
     user = users.sign_up(EMAIL, PASSWORD, "Ada")
-    assert users.session_for_party(user.party_id or "").user == user
+    assert users.session_for_party(user.party_id or "", "Chromium/1").user == user
     with pytest.raises(PlatformError) as nobody:
         users.session_for_party("cus_nobody")
     assert nobody.value.code is ErrorCode.authentication_failed
+
+
+def test_a_passkey_session_works_from_the_user_agent_that_signed_in_and_ends_when_another_shows_it(
+    tmp_path: Path,
+) -> None:
+    users, _, events, _ = _users(tmp_path)
+    user = users.sign_up(EMAIL, PASSWORD, "Ada")
+    session = users.session_for_party(user.party_id or "", "Chromium/1 (X11)")
+    assert users.session(session.token, "Chromium/1 (X11)") == (user, session.csrf_token)
+    assert users.session(session.token, "curl/8.5") is None  # the cookie copied elsewhere
+    assert events.kinds()[-1] == "session.agent_changed"
+    assert users.session(session.token, "Chromium/1 (X11)") is None  # and the session is over
+    by_password = users.sign_in(EMAIL, PASSWORD, None, "Chromium/1 (X11)")
+    assert users.session(by_password.token, "curl/8.5") == (user, by_password.csrf_token)  # not bound
