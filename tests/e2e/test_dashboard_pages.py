@@ -51,8 +51,31 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         assert serious_violations(page) == []
         screenshot(page, tmp_path, "dashboard")
 
+        page.get_by_label("Reference").fill("order-1")
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_test_id("payment-row")).to_have_count(1)
+        expect(page.get_by_test_id("payment-row")).to_contain_text("$0.10")
+        page.get_by_label("Reference").fill("")
+        page.get_by_label("From").fill("2020-01-01")
+        page.get_by_label("To").fill("2020-01-31")
+        page.get_by_role("button", name="Show").click()
+        expect(page.get_by_text("No payments yet.")).to_be_visible()  # none in those days
+        refused = page.goto("/dashboard?currency=USD&to=soon")
+        assert refused is not None and refused.status == 422
+        expect(page.get_by_role("alert")).to_contain_text("a date such as 2026-11-01")
+
+        page.goto("/dashboard")
         row = page.get_by_test_id("payment-row").filter(has_text="order-2")
-        row.get_by_role("button", name=re.compile("^Refund")).click()
+        row.get_by_role("link", name=re.compile("^Refund")).click()
+        expect(page.get_by_test_id("refund-payment-amount")).to_have_text("$0.20")  # confirmed on its own page
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "refund")
+        page.get_by_label(re.compile("Amount to give back")).fill("0.2000001")  # finer than a micro-dollar
+        page.get_by_role("button", name="Refund it").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        expect(page.get_by_test_id("refund-payment-amount")).to_have_text("$0.20")
+        page.get_by_label(re.compile("Amount to give back")).fill("")
+        page.get_by_role("button", name="Refund it").click()
         expect(page.get_by_role("status").first).to_have_text("The refund went through.")
         expect(page.get_by_test_id("merchant-available-USD")).to_have_text("$0.094")
         [today] = page.get_by_test_id("daily-USD").get_by_role("row").all()[1:]  # one day of activity

@@ -61,6 +61,7 @@ from farthing.web import (
     console_queues,
     dashboard,
     docs,
+    merchant_payments,
     policy_pages,
     visitors,
     wallet,
@@ -74,8 +75,8 @@ ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds,
            allowances, privacy, overrides, checkout, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
-PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard, webhook_pages,
-         console, console_queues, policy_pages, docs)  # fmt: skip
+PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard,
+         merchant_payments, webhook_pages, console, console_queues, policy_pages, docs)  # fmt: skip
 """The pages people read (`farthing.web`), tried after the API's routes."""
 
 

@@ -1,7 +1,8 @@
 """`/dashboard`: the merchant's page, for its staff signed in: balances, the last 14 days' money received,
 taken in fees and refunded (a chart and a table), the payments received (newest first, a page at a
 time), a refund of any of them, its webhook endpoints (`farthing.web.webhook_pages`) and the API keys
-(made with scopes, rolled, revoked; a new secret shown once), and the paywall snippet. Later: payouts."""
+(made with scopes, rolled, revoked; a new secret shown once), and the paywall snippet. The payments'
+filters and the refund's confirmation are `farthing.web.merchant_payments`'s. Later: payouts."""
 
 from __future__ import annotations
 
@@ -10,29 +11,26 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.responses import RedirectResponse, Response
 
 from farthing.bootstrap import Platform
 from farthing.domain.money import Currency, currency
 from farthing.domain.principals import Principal
-from farthing.errors import ErrorCode, PlatformError
-from farthing.services.history_lines import Filters, public_payment_id
+from farthing.errors import PlatformError
 from farthing.web.locale import day as day_of
 from farthing.web.locale import money, translate, when
+from farthing.web.merchant_payments import payments_shown
 from farthing.web.render import language, page
 from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 from farthing.web.webhook_pages import endpoints_of
 
 router = APIRouter(include_in_schema=False)
-PAGE_SIZE = 20
 ROLL_OVERLAP_S = 3_600
 CHART_DAYS = 14
 DAY_MS = 86_400_000
 BAR_HEIGHT = 120
-_KINDS = ("payment", "hold")
 _DONE = {"refunded": "The refund went through.", "revoked": "The key is revoked."}
-_STATES = {"succeeded": "paid", "requires_capture": "held", "requires_authentication": "waiting for the payer",
-           "canceled": "canceled", "expired": "expired"}  # fmt: skip
 
 
 def _staff(visitor: Visitor | None) -> Response | None:
@@ -55,19 +53,6 @@ async def dashboard(request: Request) -> Response:
     done = [said for asked, said in _DONE.items() if request.query_params.get(asked)]
     notice = translate(language(request), done[0]) if done else None
     return await _page(request, visitor, 200, notice=notice)
-
-
-@router.post("/dashboard/payments/{payment_id}/refund")
-async def refund(request: Request, payment_id: str, asked: Acting) -> Response:
-    visitor, fields = asked
-    refunds = platform_of(request).refunds
-    try:
-        await run_in_threadpool(refunds.refund, visitor.principal, payment_id, fields.get("amount") or None,
-                                fields.get("once") or None)  # fmt: skip
-    except PlatformError as exc:
-        return await _page(request, visitor, 409 if exc.code is ErrorCode.refund_conflict else 422,
-                           problem=said(request, exc))  # fmt: skip
-    return RedirectResponse("/dashboard?refunded=1", 303)
 
 
 @router.post("/dashboard/keys")
@@ -106,7 +91,11 @@ async def revoke_key(request: Request, key_id: str, asked: Acting) -> Response:
 async def _page(request: Request, visitor: Visitor, status: int, **context: Any) -> Response:
     lang = language(request)
     platform = platform_of(request)
-    shown = await run_in_threadpool(_shown, platform, visitor.principal, lang, request.query_params.get("page"))
+    try:
+        shown = await run_in_threadpool(_shown, platform, visitor.principal, lang, request.query_params)
+    except PlatformError as exc:  # a filter or page token the payments cannot be read by
+        status, context["problem"] = 422, said(request, exc)
+        shown = await run_in_threadpool(_shown, platform, visitor.principal, lang, QueryParams())
     return page(request, "dashboard.html", status, user=visitor.user, csrf=visitor.csrf, once=secrets.token_urlsafe(16),
                 scopes=sorted(visitor.principal.scopes), platform_url=str(request.base_url).rstrip("/"),
                 **shown, **context)  # fmt: skip
@@ -129,30 +118,19 @@ def _chart(platform: Platform, account_id: int, cur: Currency, lang: str) -> lis
     return days
 
 
-def _shown(platform: Platform, principal: Principal, lang: str, token: str | None) -> dict[str, Any]:
-    """The merchant's balances, a page of its payments (per currency held), and its keys."""
+def _shown(platform: Platform, principal: Principal, lang: str, asked: QueryParams) -> dict[str, Any]:
+    """The merchant's balances and charts, a page of its payments (`merchant_payments`), and its keys."""
     assert principal.party_id is not None
-    wallets, payments, next_page = [], [], None
+    wallets = []
     for code, state in platform.accounts.wallets(principal):
         cur = currency(code)
         dp, dpo, _, cpo = state.balances()
         account_id, _ = platform.accounts.wallet_of(principal, code)
         wallets.append({"currency": code, "available": money(cpo - dpo - dp, cur, lang),
                         "chart": _chart(platform, account_id, cur, lang)})  # fmt: skip
-        filters, before = Filters.from_token(token) if token else (Filters(_KINDS), None)
-        found = platform.history.page(account_id, filters, before, PAGE_SIZE)
-        next_page = found.next_page or next_page
-        for e in found.entries:
-            public = public_payment_id(e.payment_id) or ""
-            held = e.type == "hold"
-            state_now = platform.holds.get(principal, public).status if held else "succeeded"
-            payments.append({"id": public, "amount": money(e.pending_delta if held else e.amount, cur, lang),
-                             "when": when(e.timestamp_ms, lang), "reference": e.reference or "",
-                             "status": translate(lang, _STATES.get(state_now, state_now)),
-                             "refundable": state_now == "succeeded"})  # fmt: skip
     keys = [{"id": k.id, "prefix": (k.prefix or "") + "…", "made": when(k.created_ms, lang), "scopes": k.scopes,
              "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
             for k in platform.keys.keys(principal)]  # fmt: skip
-    return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "payments": payments,
-            "next_page": next_page, "keys": keys, "endpoints": endpoints_of(platform, principal),
-            "merchant_id": principal.party_id}  # fmt: skip
+    return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "keys": keys,
+            "endpoints": endpoints_of(platform, principal), "merchant_id": principal.party_id,
+            **payments_shown(platform, principal, lang, asked)}  # fmt: skip

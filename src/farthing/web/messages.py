@@ -292,4 +292,19 @@ KO = {
     "the rest comes back after %(back)s": "나머지는 %(back)s 이후 돌아옵니다",
     "The channel is closing: what the merchant did not redeem comes back after its window.": "채널을 닫는 중입니다: "
     "가맹점이 정산하지 않은 금액은 기간이 지나면 돌아옵니다.",
+    # The dashboard's payments and a refund's confirmation.
+    "Kind": "종류",
+    "All": "전체",
+    "Paid": "결제됨",
+    "Held": "보류됨",
+    "From": "시작일",
+    "To": "종료일",
+    "Show": "보기",
+    "Newest first": "최신순",
+    "Refund a payment": "결제 환불",
+    "Amount to give back (%(currency)s); empty: all of it": "돌려줄 금액 (%(currency)s), 비워 두면 전액",
+    "Refund it": "환불하기",
+    "The money goes back to the payer's wallet at once, from your balance; the platform keeps its fee.": "금액은 "
+    "내 잔액에서 구매자의 지갑으로 즉시 돌아가며, 플랫폼 수수료는 환불되지 않습니다.",
+    "There is no such payment.": "그런 결제는 없습니다.",
 }
