@@ -23,6 +23,8 @@ from .conftest import STORES, Server, server_env, store_for
 from .helpers import auth, signed_in_operator
 
 PASSWORD = "correct horse battery staple"
+EDGE_COUNTRY = "X-Edge-Country"  # what a geolocating edge (a CDN) would add to each request
+SHOP = "http://shop.localhost:8998"
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -33,7 +35,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     port = free_port()
     origin = f"http://localhost:{port}"
     env, travel = server_env({"FARTHING_ORIGIN": origin, "FARTHING_RP_ID": "localhost", "FARTHING_POLICIES": "eu-de",
-                              "COLUMNS": "400"})  # fmt: skip
+                              "FARTHING_IP_COUNTRY_HEADER": EDGE_COUNTRY, "COLUMNS": "400"})  # fmt: skip
     proc, _, operator = serve(store_url, tmp / "server.log", env, tmp, port=port)
     try:
         assert operator
@@ -58,6 +60,7 @@ def _open_account(page: Page, topup: str) -> None:
     page.get_by_label("Your name").fill("Erika Mustermann")
     page.get_by_label("Email").fill(f"erika-{uuid.uuid4().hex[:8]}@example.test")
     page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Country where you live").select_option("DE")
     page.get_by_role("button", name="Open my account").click()
     page.get_by_label("Amount").fill(topup)
     page.get_by_label("Currency").select_option("EUR")
@@ -161,3 +164,51 @@ def test_an_authenticator_app_is_set_up_and_five_wrong_codes_cancel_a_payment(si
         assert f"<td>{merchant}</td>" in row[0]
     finally:
         http.close()
+
+
+def test_an_eu_reader_pays_five_checkouts_with_one_click_and_the_sixth_asks_for_the_passkey(
+    site: Server, tmp_path: Path
+) -> None:
+    """PSD2's low-value exemption (RTS Art. 16) lets five remote payments under EUR 30 go without strong
+    authentication; the sixth needs it. The VAT evidence is the payer's billing country and the country its
+    requests came from, as the operator's edge tells it."""
+    made = httpx.post(f"{site.base}/v1/merchants", json={"name": "Tageblatt", "country": "DE"},
+                      headers=auth(site.operator)).json()  # fmt: skip
+    key = made["api_key"]["secret"]
+    assert httpx.put(f"{site.base}/v1/checkout_origins", json={"origins": [SHOP]}, headers=auth(key)).is_success
+    sessions = []
+    for n in range(1, 7):
+        body = {"amount": "1.00", "currency": "EUR", "description": f"Ausgabe {n}", "return_url": f"{SHOP}/{n}"}
+        made = httpx.post(f"{site.base}/v1/checkout_sessions", json=body, headers=auth(key))
+        assert made.status_code == 201, made.text
+        sessions.append(made.json()["url"])
+    with chromium() as browser:
+        context = browser.new_context(base_url=site.base, locale="de-DE")
+        context.route(re.compile(r"^http://shop\.localhost:8998/.*"),
+                      lambda route: route.fulfill(status=200, content_type="text/html", body="<title>Shop</title>"))
+        page = context.new_page()
+        _authenticator(page)
+        _open_account(page, "20.00")
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+
+        page.goto(sessions[0])  # no edge says where the payer is: one piece of evidence, and EU VAT needs two
+        page.get_by_role("button", name="Pay €1.00").click()
+        expect(page.get_by_role("alert")).to_contain_text("evidence")
+        context.set_extra_http_headers({EDGE_COUNTRY: "DE"})
+        for n, url in enumerate(sessions[:5], start=1):
+            page.goto(url)
+            page.get_by_role("button", name="Pay €1.00").click()
+            expect(page).to_have_url(re.compile(rf"^{SHOP}/{n}\?farthing_receipt="))  # one click, no second factor
+        page.goto(sessions[5])
+        page.get_by_role("button", name="Pay €1.00").click()
+        expect(page).to_have_url(re.compile(r"/wallet/payments/pay_\w+\?next=/pay/"))  # the sixth asks
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "checkout-sixth-step-up")
+        page.get_by_role("button", name="Confirm with a passkey").click()
+        page.get_by_role("button", name=re.compile("^Back to")).click()
+        expect(page).to_have_url(re.compile(rf"^{SHOP}/6\?farthing_receipt="))
+        page.goto("/wallet")
+        expect(page.get_by_test_id("available-EUR")).to_have_text("€14.00")
+    paid = httpx.get(f"{site.base}/v1/payments", params={"currency": "EUR"}, headers=auth(key)).json()["data"]
+    assert len(paid) == 6 and all(p["amount"] == "1.00" for p in paid)

@@ -20,6 +20,9 @@ class SignUpIn(InModel):
     email: StrictStr = Field(max_length=254)
     password: StrictStr = Field(max_length=1024)
     name: StrictStr = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    country: StrictStr | None = Field(
+        default=None, pattern=r"^[A-Z]{2}$", description="where the payer lives (its billing country: tax evidence)"
+    )
 
 
 class SignInIn(InModel):
@@ -79,7 +82,7 @@ def _session_out(request: Request, response: Response, s: Session) -> SessionOut
 @router.post("/v1/auth/signup", status_code=201, response_model=UserOut)
 def sign_up(body: SignUpIn, platform: PlatformDep) -> UserOut:
     """A payer opens an account: a customer of its own, and a user to sign in with."""
-    return _user_out(platform.identity.users.sign_up(body.email, body.password, body.name))
+    return _user_out(platform.identity.users.sign_up(body.email, body.password, body.name, country=body.country))
 
 
 @router.post("/v1/auth/signin", response_model=SessionOut)

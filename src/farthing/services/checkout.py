@@ -24,6 +24,7 @@ from farthing.domain.checkout import (
     origin_of,
 )
 from farthing.domain.money import Money, currency
+from farthing.domain.policy.inputs import Evidence
 from farthing.domain.principals import Principal, require
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.allowances import Allowances
@@ -132,10 +133,13 @@ class Checkout:
             raise PlatformError(ErrorCode.not_found, f"no checkout session {session_id!r}")
         return found
 
-    def pay(self, principal: Principal, session_id: str, allow: bool = False) -> Payment:
+    def pay(
+        self, principal: Principal, session_id: str, allow: bool = False, evidence: Evidence | None = None
+    ) -> Payment:
         """Pay the session from the payer's wallet (again: the same payment). A payment that waits for
         strong authentication is answered as such; the session is paid once it succeeds. With `allow`, the
-        payer also lets the merchant charge it later without asking (`allowance_terms`)."""
+        payer also lets the merchant charge it later without asking (`allowance_terms`). `evidence`: where
+        the payer is, as the page saw it (the country of its IP address); its billing country is added."""
         require(principal, "customer", "payments:write")
         assert principal.party_id is not None
         session = self.open(session_id, principal.mode)
@@ -143,7 +147,8 @@ class Checkout:
             raise PlatformError(ErrorCode.checkout_paid, "someone paid this checkout already")
         if session.payment_id is None and self.clock() >= session.expires_ms:
             raise PlatformError(ErrorCode.checkout_expired, "this checkout expired; ask the merchant for a new one")
-        item = PaymentItem(session.merchant, Money(session.amount_units, currency(session.currency)), session.id)
+        item = PaymentItem(session.merchant, Money(session.amount_units, currency(session.currency)), session.id,
+                           evidence=evidence)  # fmt: skip
         payment = self.payments.pay(principal, item, f"checkout:{session.id}")
         if not self.repo.attach(session.id, principal.party_id, payment.id):
             again = self.repo.get(session.id)

@@ -148,14 +148,17 @@ class Users:
 
     # -- accounts --------------------------------------------------------------------------------
 
-    def sign_up(self, email: str, password: str, name: str, mode: str = "test") -> User:
-        """A payer signs up: a customer of its own (its name and email sealed) and a user to sign in."""
+    def sign_up(self, email: str, password: str, name: str, mode: str = "test", country: str | None = None) -> User:
+        """A payer signs up: a customer of its own (its name and email sealed; `country`, where it lives, is
+        its billing country: evidence of where its purchases are taxed) and a user to sign in."""
         self._checked(email, password)
+        if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
+            raise PlatformError(ErrorCode.validation_failed, f"a country is two capital letters (DE), not {country!r}")
         lookup = self._lookup(email)
         if self.repo.email_taken(lookup):
             raise PlatformError(ErrorCode.validation_failed, "an account with this email exists; sign in")
         operator = Principal("signup", "operator", None, mode, frozenset({"parties:write"}))
-        customer, _, _ = self.parties.create(operator, "customer", name, personal={"email": email})
+        customer, _, _ = self.parties.create(operator, "customer", name, country, personal={"email": email})
         return self._user("payer", customer, mode, email, password, lookup)
 
     def add(self, principal: Principal, role: str, email: str, password: str, party_id: str | None) -> User:

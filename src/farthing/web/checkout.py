@@ -5,6 +5,7 @@ origin with a receipt the merchant checks offline (`farthing_receipt` in the ret
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -15,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from farthing.bootstrap import Platform
 from farthing.domain.checkout import CheckoutSession, allowance_terms, origin_of
 from farthing.domain.money import currency
+from farthing.domain.policy.inputs import Evidence
 from farthing.errors import ErrorCode, PlatformError
 from farthing.web.locale import money, translate
 from farthing.web.render import POLICY, language, page
@@ -32,6 +34,21 @@ def with_receipt(return_url: str, receipt: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+IP_COUNTRY_HEADER = "FARTHING_IP_COUNTRY_HEADER"
+"""The environment variable naming the request header in which the operator's edge (a CDN or load
+balancer that geolocates: Cloudflare's `CF-IPCountry`, CloudFront's `CloudFront-Viewer-Country`) tells
+the country of the payer's IP address: a second piece of tax evidence beside the billing country. Only
+an edge that removes the header from what payers send may be trusted with it."""
+
+
+def seen_from(request: Request) -> Evidence | None:
+    """Where the payer's request came from, as the operator's edge says (None: no header configured or
+    sent, or not a country code)."""
+    header = os.environ.get(IP_COUNTRY_HEADER)
+    country = (request.headers.get(header) or "").strip().upper() if header else ""
+    return Evidence(ip=country) if len(country) == 2 and country.isalpha() else None
+
+
 @router.get("/pay/{session_id}")
 async def checkout_page(request: Request, session_id: str) -> Response:
     visitor = await run_in_threadpool(visitor_of, request)
@@ -44,7 +61,8 @@ async def pay(request: Request, session_id: str, asked: Acting) -> Response:
     platform = platform_of(request)
     try:
         allow = fields.get("allow") == "1"
-        payment = await run_in_threadpool(platform.checkout.pay, visitor.principal, session_id, allow)
+        payment = await run_in_threadpool(platform.checkout.pay, visitor.principal, session_id, allow,
+                                          seen_from(request))  # fmt: skip
     except PlatformError as exc:
         return await _page(request, visitor, session_id, _STATUS.get(exc.code, 422), problem=said(request, exc))
     if payment.status == "requires_authentication":

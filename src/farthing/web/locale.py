@@ -8,9 +8,11 @@ needs: USD 2,500 units at scale 6 read `$0.0025` in English and `US$0.0025` in K
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
@@ -74,3 +76,16 @@ def when(ms: int, lang: str) -> str:
     """A moment, in UTC, as people of `lang` write it."""
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return format_datetime(moment, format="medium", tzinfo=UTC, locale=lang) + " UTC"
+
+
+@functools.cache
+def countries(lang: str) -> tuple[tuple[str, str], ...]:
+    """Every country (ISO 3166-1 alpha-2) with its name in `lang`, in that language's order of names."""
+    names = Locale.parse(lang).territories
+    return tuple(sorted(((code, name) for code, name in names.items()
+                         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES),
+                        key=lambda pair: pair[1]))  # fmt: skip
+
+
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
+"""Two-letter codes CLDR names that are not countries (the EU, the euro area, the UN, pseudo-locales)."""

@@ -307,4 +307,9 @@ KO = {
     "The money goes back to the payer's wallet at once, from your balance; the platform keeps its fee.": "금액은 "
     "내 잔액에서 구매자의 지갑으로 즉시 돌아가며, 플랫폼 수수료는 환불되지 않습니다.",
     "There is no such payment.": "그런 결제는 없습니다.",
+    # Where a payer lives, for tax.
+    "Country where you live": "거주 국가",
+    "(not said)": "(선택 안 함)",
+    "It decides the tax on what you buy (it is your billing country).": "구매에 적용되는 세금을 정합니다 "
+    "(청구지 국가).",
 }

@@ -21,7 +21,7 @@ from farthing.services.history_lines import Filters
 from farthing.services.users import PASSWORD_LENGTH_MIN, SESSION_COOKIE
 from farthing.web.allowances import allowances_of
 from farthing.web.channel_pages import channels_of
-from farthing.web.locale import money, translate, when
+from farthing.web.locale import countries, money, translate, when
 from farthing.web.render import language, page
 from farthing.web.security import factors_of
 from farthing.web.visitors import (
@@ -89,7 +89,7 @@ async def sign_in(request: Request) -> Response:
 
 @router.get("/wallet/signup")
 async def signup_page(request: Request) -> Response:
-    return page(request, "signup.html", password_min=PASSWORD_LENGTH_MIN,
+    return page(request, "signup.html", password_min=PASSWORD_LENGTH_MIN, countries=countries(language(request)),
                 next=local_next(request.query_params.get("next")))  # fmt: skip
 
 
@@ -99,10 +99,11 @@ async def sign_up(request: Request) -> Response:
     if isinstance(fields, Response):
         return fields
     name, email, password = fields.get("name", "").strip(), fields.get("email", ""), fields.get("password", "")
+    country = fields.get("country") or None
     users = platform_of(request).identity.users
 
     def open_account() -> str:
-        users.sign_up(email, password, name)
+        users.sign_up(email, password, name, country=country)
         return users.sign_in(email, password, request.client.host if request.client else None).token
 
     try:
@@ -110,8 +111,9 @@ async def sign_up(request: Request) -> Response:
             raise PlatformError(ErrorCode.validation_failed, translate(language(request), "Give your name."))
         token = await run_in_threadpool(open_account)
     except PlatformError as exc:
-        return page(request, "signup.html", 422, problem=said(request, exc), name=name, email=email,
-                    password_min=PASSWORD_LENGTH_MIN, next=local_next(fields.get("next")))  # fmt: skip
+        return page(request, "signup.html", 422, problem=said(request, exc), name=name, email=email, country=country,
+                    password_min=PASSWORD_LENGTH_MIN, countries=countries(language(request)),
+                    next=local_next(fields.get("next")))  # fmt: skip
     response = RedirectResponse(local_next(fields.get("next")) or "/wallet", 303)
     set_session(request, response, token)
     return response

@@ -44,7 +44,8 @@ const actions = {
   },
   async stepUp(button) {
     await call(button.dataset.url, { passkey: await get(JSON.parse(button.dataset.options)) });
-    location.reload();
+    if (button.dataset.next) location.assign(button.dataset.next);  // on with what asked for it (a checkout)
+    else location.reload();
   },
 };
 
