@@ -166,3 +166,5 @@ def test_a_registered_origin_may_call_the_api_from_a_browser_and_no_other(server
     assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
     plain = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": other, **auth(merchant_key)})
     assert "access-control-allow-origin" not in plain.headers
+    same = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": server.base, **auth(merchant_key)})
+    assert same.status_code == 200 and "access-control-allow-origin" not in same.headers  # its own pages need none

@@ -92,6 +92,12 @@ class Checkout:
             self._origins, self._origins_read_ms = self.repo.every_origin(), now
         return origin in self._origins
 
+    def registered_now(self, origin: str) -> bool | None:
+        """`registered` from what is in memory, without I/O (for the event loop); None when it must be read."""
+        if self.clock() - self._origins_read_ms >= ORIGINS_FRESH_MS:
+            return None
+        return origin in self._origins
+
     def create(self, principal: Principal, amount: Money, description: str, return_url: str) -> CheckoutSession:
         merchant = _merchant(principal)
         description = description.strip()
