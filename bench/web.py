@@ -29,7 +29,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +38,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # a server as the tests start one
+
+from served import serve
 
 
 class _Back(BaseHTTPRequestHandler):
@@ -61,38 +64,6 @@ def _shop() -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = _free_port()
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "farthing.cli", "serve", "--db", f"sqlite:///{folder}/ledger.db", "--port",
-             str(port)], stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "400"},
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited:\n{log.read_text()}")
-        try:
-            httpx.get(base + "/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-    operator = re.search(r"Operator key \(shown once, keep it\): (\S+)", log.read_text()).group(1)  # type: ignore[union-attr]
-    return proc, base, operator
-
-
 def _payer(base: str, payments: int, merchant: str) -> tuple[httpx.Client, str]:
     """A payer signed in (the client holds its session), its wallet topped up and `payments` paid."""
     email, password = f"bench-{uuid.uuid4().hex[:8]}@example.test", "correct horse battery staple"
@@ -107,6 +78,16 @@ def _payer(base: str, payments: int, merchant: str) -> tuple[httpx.Client, str]:
         batch = {"payments": [item] * min(1000, payments - start)}
         http.post("/v1/payments/batch", json=batch, headers=headers).raise_for_status()
     return http, csrf
+
+
+def _staff(base: str, operator: str, role: str, merchant: str | None = None) -> httpx.Client:
+    """A user of `role` (merchant staff of `merchant`, or an operator), signed in: a client with its session."""
+    email, password = f"{role}-{uuid.uuid4().hex[:8]}@example.test", "correct horse battery staple"
+    user = {"role": role, "email": email, "password": password, "merchant": merchant}
+    httpx.post(f"{base}/v1/users", json=user, headers={"Authorization": f"Bearer {operator}"}).raise_for_status()
+    http = httpx.Client(base_url=base, timeout=120)
+    http.post("/v1/auth/signin", json={"email": email, "password": password}).raise_for_status()
+    return http
 
 
 def _timed(http: httpx.Client, path: str, n: int) -> dict[str, float]:
@@ -157,13 +138,21 @@ def main() -> None:
     args = parser.parse_args()
     payments, requests, rounds = (2_000, 50, 3) if args.quick else (10_000, 200, 10)
     folder = Path(tempfile.mkdtemp(prefix="farthing-web-"))
-    server, base, operator = _serve(folder)
+    server, base, operator = serve(
+        f"sqlite:///{folder}/ledger.db", folder / "server.log", {**os.environ, "COLUMNS": "400"}
+    )
+    assert operator is not None
     try:
         op = {"Authorization": f"Bearer {operator}"}
         made = httpx.post(f"{base}/v1/merchants", json={"name": "Bench Daily"}, headers=op).json()
         http, _ = _payer(base, payments, made["id"])
-        pages = {"start": "/", "wallet": "/wallet", "signin": "/wallet/signin", "docs": "/docs"}
-        timed = {name: _timed(http, path, requests) for name, path in pages.items()}
+        staff, ops = _staff(base, operator, "merchant_staff", made["id"]), _staff(base, operator, "operator")
+        pages = {"start": (http, "/"), "wallet": (http, "/wallet"), "signin": (http, "/wallet/signin"),
+                 "docs": (http, "/docs"), "dashboard": (staff, "/dashboard"), "console": (ops, "/console"),
+                 "policies": (ops, "/console/policies")}  # fmt: skip
+        timed = {name: _timed(client, path, requests) for name, (client, path) in pages.items()}
+        staff.close()
+        ops.close()
         clicks = _checkout_clicks(base, made["api_key"]["secret"], http, rounds)
         http.close()
     finally:
@@ -173,13 +162,16 @@ def main() -> None:
     for name, t in timed.items():
         figures[f"{name}_p50_ms"], figures[f"{name}_p95_ms"] = t["p50_ms"], t["p95_ms"]
     figures["wallet_p95_vs_start"] = timed["wallet"]["p95_ms"] / timed["start"]["p95_ms"]
+    figures["slowest_page_p95_ms"] = max(t["p95_ms"] for t in timed.values())
     figures["checkout_click_ms_p50"] = statistics.median(clicks)
     figures["checkout_click_ms_max"] = max(clicks)
     for name, t in timed.items():
-        print(f"{name:8} p50 {t['p50_ms']:6.1f} ms  p95 {t['p95_ms']:6.1f} ms  ({requests} requests)")
+        print(f"{name:9} p50 {t['p50_ms']:6.1f} ms  p95 {t['p95_ms']:6.1f} ms  ({requests} requests)")
     print(
         f"wallet with {payments:,} payments in its history: p95 {figures['wallet_p95_vs_start']:.1f}x the start page's"
     )
+    print(f"slowest page at p95: {figures['slowest_page_p95_ms']:.1f} ms (target: 50 ms; the dashboard's merchant "
+          f"received the {payments:,} payments)")  # fmt: skip
     print(f"checkout, one click to the merchant's page: median {figures['checkout_click_ms_p50']:.0f} ms, "
           f"slowest {figures['checkout_click_ms_max']:.0f} ms over {rounds}")  # fmt: skip
     if args.json:
