@@ -184,8 +184,10 @@ def test_an_eu_reader_pays_five_checkouts_with_one_click_and_the_sixth_asks_for_
         sessions.append(made.json()["url"])
     with chromium() as browser:
         context = browser.new_context(base_url=site.base, locale="de-DE")
-        context.route(re.compile(r"^http://shop\.localhost:8998/.*"),
-                      lambda route: route.fulfill(status=200, content_type="text/html", body="<title>Shop</title>"))
+        context.route(
+            re.compile(r"^http://shop\.localhost:8998/.*"),
+            lambda route: route.fulfill(status=200, content_type="text/html", body="<title>Shop</title>"),
+        )
         page = context.new_page()
         _authenticator(page)
         _open_account(page, "20.00")

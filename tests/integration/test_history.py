@@ -19,6 +19,7 @@ from farthing.adapters.history_sql import StatementTable
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import int16
 from farthing.bootstrap import Platform, open_platform
+from farthing.domain.chart import T_PAYMENT, T_PLATFORM_FEE, T_REFUND
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import PlatformError
 from farthing.services import history as history_module
@@ -40,6 +41,21 @@ def _rows(db: PlatformDb) -> list[tuple[object, ...]]:
         out.append((bytes(r[0]), r[1], r[2], bytes(r[3]), r[4], r[5], int(r[6]), r[7], *(f(v) for v in r[8:14]),
                     r[14] and bytes(r[14]), r[15] and bytes(r[15])))  # fmt: skip
     return out
+
+
+def _daily_from_lines(rows: list[tuple[object, ...]]) -> dict[int, list[tuple[int, str, int]]]:
+    """Each account's received, fees and refunds by UTC day, from its lines: posted (no hold placed or
+    released, nothing expired), a payment on the side it credits, a fee or refund on the side it debits."""
+    names = {T_PAYMENT: ("received", 1), T_PLATFORM_FEE: ("fees", 0), T_REFUND: ("refunds", 0)}
+    totals: dict[int, dict[tuple[int, str], int]] = {}
+    for r in rows:
+        account, ts, code, flags, expired, side, amount = r[0], r[2], r[4], r[5], r[6], r[7], r[8]
+        if code not in names or names[code][1] != side or flags & 10 or expired:  # type: ignore[operator]
+            continue
+        per_day = totals.setdefault(int16(account), {})  # type: ignore[arg-type]
+        key = (ts // 86_400_000, names[code][0])  # type: ignore[index, operator]
+        per_day[key] = per_day.get(key, 0) + amount  # type: ignore[operator]
+    return {a: [(d, n, v) for (d, n), v in sorted(t.items())] for a, t in totals.items()}
 
 
 def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,15 +132,29 @@ def test_projection_matches_the_ledger(store_url: str, monkeypatch: pytest.Monke
         assert moved and all(accounts[a] == b for a, b in moved.items())
         assert all(b == (0, 0, 0, 0) for a, b in accounts.items() if a not in moved)
         assert any(r[6] for r in rows)
+        daily = _daily_from_lines(rows)  # what the dashboard's chart must show, summed line by line
+        assert daily and {a: history.repo.daily(a, 0) for a in daily} == daily
 
         # A rebuild from nothing, in one pass, writes the very same rows.
         with history.repo.db.transaction() as tx:
             tx.query("DELETE FROM entries")
             tx.query("DELETE FROM payment_references")
+            tx.query("DELETE FROM daily_totals")
             tx.query("UPDATE history_cursor SET seq = 0, outbox_id = 0")
         monkeypatch.setattr(history_module, "CHUNK_EVENTS", 1_000_000)
         history.catch_up()
         assert _rows(history.repo.db) == rows
+        assert {a: history.repo.daily(a, 0) for a in daily} == daily
+
+        # A database upgraded with lines already folded: those are summed from the lines, the rest kept.
+        with history.repo.db.transaction() as tx:
+            tx.query("DELETE FROM daily_totals")
+            tx.query("UPDATE daily_totals_start SET seq = (SELECT seq FROM history_cursor WHERE id = 1)")
+        for payer in customers:
+            platform.payments.pay(payer, PaymentItem.of(merchants[0][0], "0.02", "USD"), None)
+        history.catch_up()
+        after = _daily_from_lines(_rows(history.repo.db))
+        assert after != daily and {a: history.repo.daily(a, 0) for a in after} == after
     finally:
         history.close()
         platform.close()
@@ -193,8 +223,11 @@ def test_two_folders_at_once_fold_each_event_once(
             t.join(60)
         assert errors == []
         folded = _rows(folders[0].repo.db)
+        daily = _daily_from_lines(folded)
+        assert {a: folders[0].repo.daily(a, 0) for a in daily} == daily  # each event added to the totals once
         folders[0].repo.db.query("DELETE FROM entries")
         folders[0].repo.db.query("DELETE FROM payment_references")
+        folders[0].repo.db.query("DELETE FROM daily_totals")
         folders[0].repo.db.query("UPDATE history_cursor SET seq = 0, outbox_id = 0 WHERE id = 1")
         folders[0].catch_up()
         assert _rows(folders[0].repo.db) == folded

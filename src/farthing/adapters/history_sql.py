@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from farthing.adapters import daily_totals
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.rows import b16, b16_or_none, int16
-from farthing.domain.chart import T_PAYMENT, T_PLATFORM_FEE, T_REFUND
-from farthing.domain.ledger_types import TransferFlags
+from farthing.domain.chart import T_PLATFORM_FEE
 from farthing.domain.statement import TYPES, Entry, Line, LineKind, Moved, entry_of
 
 _IN_CHUNK = 500
@@ -106,6 +106,7 @@ class StatementTable:
                          u(m[13]), u(m[14]), payment, ref))  # fmt: skip
             rows.append((b16(m[15]), seq, ts, tid, code, flags, expired, 1, amount, released, u(m[16]), u(m[17]),
                          u(m[18]), u(m[19]), payment, ref))  # fmt: skip
+        added = daily_totals.deltas(moves)
         with self.db.transaction() as tx:
             # Locked on PostgreSQL, whose writers do not take turns as SQLite's do: a second folder waits
             # here until the first commits, then sees the cursor moved instead of colliding on its rows.
@@ -123,6 +124,7 @@ class StatementTable:
                 "INSERT INTO payment_references (payment_id, reference) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(b16(pid), ref) for pid, ref in references.items()],
             )
+            daily_totals.add(tx, self.db, added)
             tx.query("UPDATE history_cursor SET seq = ?, outbox_id = ? WHERE id = 1", (upto, outbox_id))
         if self.db.postgres:
             self._refresh_statistics(len(rows))
@@ -198,20 +200,10 @@ class StatementTable:
         return (f(dp), f(dpo), f(cp), f(cpo))
 
     def daily(self, account_id: int, since_ms: int) -> list[tuple[int, str, int]]:
-        """(UTC day number, "received" | "fees" | "refunds", amount) of a merchant wallet's posted lines since
-        `since_ms`: payments and captures credited, the platform's fees and refunds debited."""
-        moved = int(TransferFlags.pending | TransferFlags.void_pending)
-        rows = self.db.query(
-            f"SELECT e.timestamp_ms / {DAY_MS} AS day, e.code, e.amount FROM entries e "
-            f"WHERE e.account_id = ? AND e.timestamp_ms >= ? AND e.expired = 0 AND (e.flags & {moved}) = 0 "
-            f"AND ((e.code = {T_PAYMENT} AND e.side = 1) OR (e.code IN ({T_PLATFORM_FEE}, {T_REFUND}) AND e.side = 0))",
-            (b16(account_id), since_ms),
-        )
-        names = {T_PAYMENT: "received", T_PLATFORM_FEE: "fees", T_REFUND: "refunds"}
-        totals: dict[tuple[int, str], int] = {}
-        for day, code, amount in rows:  # summed here: a u128 column is not SQL's to add on every store
-            key = (int(day), names[int(code)])
-            totals[key] = totals.get(key, 0) + self.db.from_u128(amount)
+        """(UTC day number, "received" | "fees" | "refunds", amount) of an account's posted lines from the
+        day holding `since_ms` on: payments and captures credited, the platform's fees and refunds
+        debited (`daily_totals`: a row a day, whatever the number of lines)."""
+        totals = daily_totals.read(self.db, account_id, since_ms // DAY_MS)
         return [(day, name, amount) for (day, name), amount in sorted(totals.items())]
 
     def fee_and_reference(self, payment_id: int) -> tuple[int, str | None]:
