@@ -26,6 +26,7 @@ from farthing.adapters.keys_sql import KeyTable
 from farthing.adapters.outbox_sql import OutboxTable
 from farthing.adapters.parties_sql import PartyTable
 from farthing.adapters.passkeys_sql import PasskeyTable
+from farthing.adapters.payouts_sql import PayoutTable
 from farthing.adapters.personal_sql import PersonalTable
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.policy_sql import OverrideTable, ScaEpochTable, TaxBaseTable
@@ -66,6 +67,7 @@ from farthing.services.payments.batch import Batches
 from farthing.services.payments.events import Decisions
 from farthing.services.payments.legs import PaymentLegs
 from farthing.services.payments.single import Payments
+from farthing.services.payouts import Payouts
 from farthing.services.personal_data import PersonalData
 from farthing.services.privacy import Privacy
 from farthing.services.refunds import Refunds
@@ -116,6 +118,7 @@ class Platform:
     tax: Tax
     history: History
     checkout: Checkout
+    payouts: Payouts
     _closing: ExitStack
 
     @property
@@ -193,7 +196,6 @@ def open_platform(
         history = History(store, StatementTable(PlatformDb(store, derived=True)))  # reads catch it up first
         closing.callback(history.close)
         allowances = Allowances(AllowanceTable(db), clock, identity.parties, payments)
-        receipt_seed = vault.derive("receipts v1")
         return Platform(
             clock, ledger, db, identity, accounts, policy, decisions, in_flight,
             TopUps(accounts, ledger, gateway or TestGateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
@@ -203,7 +205,8 @@ def open_platform(
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
             Remembered(AnswerTable(db), clock, in_flight), webhooks,
             Tax(tax_bases, ledger, accounts, identity.parties, clock), history,
-            Checkout(CheckoutTable(db), payments, holds, allowances, receipt_seed, clock), closing,
+            Checkout(CheckoutTable(db), payments, holds, allowances, vault.derive("receipts v1"), clock),
+            Payouts(PayoutTable(db), ledger, accounts, history, identity.personal, identity.log, clock), closing,
         )  # fmt: skip
     except BaseException:
         closing.close()

@@ -206,6 +206,9 @@ class ErrorCode(enum.StrEnum):
     return_url_refused = "return_url_refused"
     account_locked = "account_locked"
     csrf_failed = "csrf_failed"
+    # Payouts.
+    payouts_unavailable = "payouts_unavailable"
+    payout_settled = "payout_settled"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

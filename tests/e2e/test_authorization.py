@@ -87,11 +87,21 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/v1/policy_overrides/{currency_code}"): {MERCHANT},
     ("GET", "/v1/policy_overrides/{currency_code}"): {MERCHANT},
     ("DELETE", "/v1/policy_overrides/{currency_code}"): {MERCHANT},
+    ("PUT", "/v1/payout_account"): {MERCHANT},
+    ("GET", "/v1/payout_account"): {MERCHANT},
+    ("PUT", "/v1/payout_terms/{currency_code}"): {MERCHANT},
+    ("GET", "/v1/payout_terms/{currency_code}"): {MERCHANT},
+    ("POST", "/v1/payouts"): {MERCHANT},
+    ("GET", "/v1/payouts"): {MERCHANT},
+    ("GET", "/v1/payouts/{payout_id}"): {OPERATOR, MERCHANT},
+    ("POST", "/v1/payout_files"): {OPERATOR},
+    ("POST", "/v1/payouts/{payout_id}/paid"): {OPERATOR},
+    ("POST", "/v1/payouts/{payout_id}/returned"): {OPERATOR},
 }
 
 
 NAMED_OBJECTS = ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id", "allowance_id",
-                 "customer_id", "session_id")  # fmt: skip
+                 "customer_id", "session_id", "payout_id")  # fmt: skip
 """Path parameters naming one party's object: another party of the same kind must get 404 there."""
 
 
@@ -125,7 +135,13 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "amount": "0.01", "currency": "USD", "description": "matrix", "return_url": "https://matrix-shop.example/b",
     })  # fmt: skip
     assert checkout.status_code == 201, checkout.text
+    bank = {"holder": "Owner GmbH", "iban": "DE89 3704 0044 0532 0130 00"}
+    for k in (merchant_key, other_merchant_key):  # each has an account: another's absence is no 404 of ours
+        assert httpx.put(f"{server.base}/v1/payout_account", json=bank, headers=auth(k)).status_code == 200
+    payout = httpx.post(f"{server.base}/v1/payouts", json={"currency": "USD"}, headers=auth(merchant_key))
+    assert payout.status_code == 201, payout.text
     values = {
+        "payout_id": payout.json()["id"],
         "session_id": checkout.json()["id"],
         "currency_code": "USD",
         "payment_id": hold.json()["id"],
@@ -190,6 +206,11 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/auth/password_resets/confirm": {"token": "x", "password": "long enough password"},
         "/v1/users": {"role": "operator", "email": "op2@example.test", "password": "long enough password"},
         "/v1/policy_overrides/{currency_code}": {"toml": "[pack]\nid = 'mine'\nmerchant_override = true\n"},
+        "/v1/payout_account": bank,
+        "/v1/payout_terms/{currency_code}": {"schedule": "manual"},
+        "/v1/payouts": {"currency": "USD"},
+        "/v1/payout_files": {},
+        "/v1/payouts/{payout_id}/returned": {"reason": "AC04 account closed"},
     }
     keys = {
         "none": (None, set()),

@@ -28,6 +28,8 @@ _STATUS = {
     ErrorCode.rate_limited: 429,
     ErrorCode.topups_paused: 429,
     ErrorCode.live_mode_unavailable: 409,
+    ErrorCode.payouts_unavailable: 409,
+    ErrorCode.payout_settled: 409,
     ErrorCode.checkout_expired: 410,
     ErrorCode.checkout_paid: 409,
     ErrorCode.account_locked: 423,

@@ -12,7 +12,7 @@ from farthing.errors import ErrorCode, PlatformError
 
 SCOPES = {
     "operator": "parties:write read",
-    "merchant": "read payments:write refunds:write webhooks:write policy:write",
+    "merchant": "read payments:write refunds:write webhooks:write policy:write payouts:write",
     "customer": "payments:write topups:write read",
 }
 """What a key of each kind may do at most; a key may be made with fewer (`Keys.new(scopes=…)`). Writes

@@ -80,6 +80,13 @@ class PersonalData:
         found = {f: open_sealed(key, b, _aad(subject, f)).decode() for f, b in self.repo.fields(subject)}
         return {f: found.get(f) for f in PERSONAL_FIELDS}
 
+    def opened(self, subject: str) -> dict[str, str] | None:
+        """Every field sealed for the subject, opened (None: never sealed, or erased)."""
+        key = self.data_key(subject, create=False)
+        if key is None:
+            return None
+        return {f: open_sealed(key, b, _aad(subject, f)).decode() for f, b in self.repo.fields(subject)}
+
     def data_key(self, subject: str, create: bool) -> bytes | None:
         found = self.repo.data_key(subject)
         if found is not None:

@@ -1,0 +1,176 @@
+"""`/v1/payouts`: a merchant's balance to its bank. The merchant gives its bank account and terms and asks
+for a payout (or its schedule does); the operator sends the created payouts as one SEPA credit transfer
+file and marks each paid or returned as the bank reports."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from pydantic import Field, StrictInt, StrictStr
+
+from farthing.api.deps import (
+    Amount,
+    CurrencyCode,
+    IdempotencyKey,
+    InModel,
+    PlatformDep,
+    PrincipalDep,
+    idempotency_key_of,
+)
+from farthing.api.mode import Moded
+from farthing.domain.money import currency
+from farthing.domain.payouts import PPM, Payout, Terms
+from farthing.domain.principals import require
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
+
+router = APIRouter(tags=["payouts"])
+DEBTOR_ENV = "FARTHING_PAYOUT_DEBTOR"
+
+
+class AccountIn(InModel):
+    holder: StrictStr = Field(min_length=1, max_length=70)
+    iban: StrictStr = Field(min_length=15, max_length=42, examples=["DE89 3704 0044 0532 0130 00"])
+    bic: StrictStr | None = Field(default=None, min_length=8, max_length=11)
+
+
+class AccountOut(Moded):
+    object: Literal["payout_account"] = "payout_account"
+    holder: str
+    iban: str = Field(description="the IBAN's country and last four characters")
+    bic: str
+
+
+class TermsIn(InModel):
+    schedule: Literal["manual", "daily", "weekly", "monthly", "threshold"] = "manual"
+    minimum: Amount | None = None
+    threshold: Amount | None = None
+    reserve_percent: StrictStr = Field(default="0", pattern=r"^\d{1,3}(\.\d{1,4})?$")
+    reserve_days: StrictInt = Field(default=0, ge=0, le=365)
+
+
+class TermsOut(Moded):
+    object: Literal["payout_terms"] = "payout_terms"
+    currency: str
+    schedule: str
+    minimum: str
+    threshold: str
+    reserve_percent: str
+    reserve_days: int
+
+
+class PayoutIn(InModel):
+    currency: CurrencyCode
+
+
+class PayoutOut(Moded):
+    id: str
+    object: Literal["payout"] = "payout"
+    merchant: str
+    currency: str
+    amount: str
+    reserve: str = Field(description="held back against refunds and disputes (stays in the balance)")
+    remainder: str = Field(description="below the currency's minor unit: stays for the next payout")
+    status: Literal["created", "sent", "paid", "returned"]
+    file_id: str | None
+    reason: str | None
+    created_ms: int
+    settled_ms: int | None
+
+
+class FileIn(InModel):
+    currency: Literal["EUR"] = "EUR"
+    execution_date: datetime.date | None = None
+
+
+class ReturnIn(InModel):
+    reason: StrictStr = Field(min_length=1, max_length=140, examples=["AC04 account closed"])
+
+
+def _out(p: Payout) -> PayoutOut:
+    cur = currency(p.currency)
+    return PayoutOut(id=p.id, merchant=p.merchant, currency=p.currency, amount=cur.format(p.amount),
+                     reserve=cur.format(p.reserve), remainder=cur.format(p.remainder), status=p.status,  # type: ignore[arg-type]
+                     file_id=p.file_id, reason=p.reason, created_ms=p.created_ms, settled_ms=p.settled_ms)  # fmt: skip
+
+
+def _terms_out(code: str, t: Terms) -> TermsOut:
+    cur = currency(code)
+    percent = f"{t.reserve_ppm // 10_000}.{t.reserve_ppm % 10_000:04d}".rstrip("0").rstrip(".")
+    return TermsOut(currency=cur.code, schedule=t.schedule, minimum=cur.format(t.minimum),
+                    threshold=cur.format(t.threshold), reserve_percent=percent,
+                    reserve_days=t.reserve_days)  # fmt: skip
+
+
+@router.put("/v1/payout_account", response_model=AccountOut)
+def set_account(body: AccountIn, principal: PrincipalDep, platform: PlatformDep) -> AccountOut:
+    """The bank account payouts go to (IBAN and BIC checked; kept sealed)."""
+    return AccountOut(**platform.payouts.set_account(principal, body.holder, body.iban, body.bic))
+
+
+@router.get("/v1/payout_account", response_model=AccountOut)
+def get_account(principal: PrincipalDep, platform: PlatformDep) -> AccountOut:
+    return AccountOut(**platform.payouts.account(principal))
+
+
+@router.put("/v1/payout_terms/{currency_code}", response_model=TermsOut)
+def set_terms(currency_code: str, body: TermsIn, principal: PrincipalDep, platform: PlatformDep) -> TermsOut:
+    """When payouts are made in this currency, the least one may be, and the rolling reserve."""
+    cur = currency(currency_code)
+    units = {k: positive_money(v, cur.code).units if v is not None else 0
+             for k, v in (("minimum", body.minimum), ("threshold", body.threshold))}  # fmt: skip
+    whole, _, part = body.reserve_percent.partition(".")
+    ppm = int(whole) * 10_000 + int((part + "0000")[:4])
+    if ppm > PPM:
+        raise PlatformError(ErrorCode.validation_failed, "reserve_percent is at most 100")
+    terms = Terms(body.schedule, units["minimum"], units["threshold"], ppm, body.reserve_days)
+    return _terms_out(cur.code, platform.payouts.set_terms(principal, cur.code, terms))
+
+
+@router.get("/v1/payout_terms/{currency_code}", response_model=TermsOut)
+def get_terms(currency_code: str, principal: PrincipalDep, platform: PlatformDep) -> TermsOut:
+    require(principal, "merchant", "read")
+    cur = currency(currency_code)
+    return _terms_out(cur.code, platform.payouts.terms(str(principal.party_id), cur.code))
+
+
+@router.post("/v1/payouts", status_code=201, response_model=PayoutOut)
+def create(body: PayoutIn, principal: PrincipalDep, platform: PlatformDep, idempotency_key: IdempotencyKey = None
+           ) -> PayoutOut:  # fmt: skip
+    """Pay out the balance now: whole minor units, less the reserve; held at once, sent in the next file."""
+    return _out(platform.payouts.create(principal, body.currency, idempotency_key_of(idempotency_key)))
+
+
+@router.get("/v1/payouts", response_model=list[PayoutOut])
+def list_payouts(principal: PrincipalDep, platform: PlatformDep) -> list[PayoutOut]:
+    return [_out(p) for p in platform.payouts.list(principal)]
+
+
+@router.get("/v1/payouts/{payout_id}", response_model=PayoutOut)
+def get_payout(payout_id: str, principal: PrincipalDep, platform: PlatformDep) -> PayoutOut:
+    return _out(platform.payouts.get(principal, payout_id))
+
+
+@router.post("/v1/payout_files", response_class=Response,
+             responses={200: {"content": {"application/xml": {}}, "description": "pain.001.001.09"}})  # fmt: skip
+def bank_file(body: FileIn, principal: PrincipalDep, platform: PlatformDep) -> Response:
+    """The operator's SEPA credit transfer file (ISO 20022 pain.001.001.09, schema-checked) of every
+    payout created and not sent yet; they are marked sent with the file's id (`File-Id`)."""
+    today = datetime.datetime.fromtimestamp(platform.clock() // 1000, datetime.UTC).date()
+    file_id, xml = platform.payouts.bank_file(principal, os.environ.get(DEBTOR_ENV), body.execution_date or today)
+    return Response(xml, media_type="application/xml", headers={"File-Id": file_id})
+
+
+@router.post("/v1/payouts/{payout_id}/paid", response_model=PayoutOut)
+def paid(payout_id: str, principal: PrincipalDep, platform: PlatformDep) -> PayoutOut:
+    """The bank paid it: the held amount leaves the merchant's balance for good."""
+    return _out(platform.payouts.settle(principal, payout_id, paid=True))
+
+
+@router.post("/v1/payouts/{payout_id}/returned", response_model=PayoutOut)
+def returned(payout_id: str, body: ReturnIn, principal: PrincipalDep, platform: PlatformDep) -> PayoutOut:
+    """The bank returned it (its reason code): the amount is back in the merchant's balance."""
+    return _out(platform.payouts.settle(principal, payout_id, paid=False, reason=body.reason))

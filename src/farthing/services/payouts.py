@@ -1,0 +1,237 @@
+"""Payouts: a merchant's balance to its bank account.
+
+The merchant gives its bank account (IBAN checked with `schwifty`, sealed like personal data) and its
+terms per currency (`farthing.domain.payouts.Terms`). A payout nets everything its wallet holds (payments
+in, refunds and fees out, already in the balance) less the rolling reserve, in whole minor units, and is
+moved in the ledger as a pending transfer from the wallet to the payouts clearing account: posted when the
+bank confirms, voided (the money back in the wallet) when the bank returns it. The operator sends the
+created payouts in one SEPA credit transfer file (`farthing.adapters.sepa`) and marks them paid or
+returned as the bank's reports say.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from typing import Protocol
+
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from farthing import limits
+from farthing.adapters import sepa
+from farthing.clock import Clock
+from farthing.domain import payouts as rules
+from farthing.domain.ledger_types import Transfer, TransferFlags
+from farthing.domain.money import currency
+from farthing.domain.payouts import Payout, Terms
+from farthing.domain.principals import Principal, require
+from farthing.engine.committer import GroupCommitter
+from farthing.engine.ids import derive_id
+from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.services.accounts import Accounts
+from farthing.services.history import History
+from farthing.services.personal_data import PersonalData
+from farthing.services.security_log import SecurityLog
+
+CODE_PAYOUT_CLEARING = 6
+T_PAYOUT = 11
+
+
+class PayoutRepository(Protocol):
+    def set_account(self, merchant: str, country: str, last4: str, now_ms: int) -> None: ...
+
+    def account(self, merchant: str) -> tuple[str, str] | None: ...
+
+    def set_terms(self, merchant: str, currency: str, t: Terms) -> None: ...
+
+    def terms(self, merchant: str, currency: str) -> Terms | None: ...
+
+    def scheduled(self) -> list[tuple[str, str, Terms]]: ...
+
+    def add(self, p: Payout) -> None: ...
+
+    def get(self, payout_id: str) -> Payout | None: ...
+
+    def of_merchant(self, merchant: str, limit: int) -> list[Payout]: ...
+
+    def last_ms(self, merchant: str, currency: str) -> int | None: ...
+
+    def unsent(self, currency: str, mode: str) -> list[Payout]: ...
+
+    def mark_sent(self, payout_ids: list[str], file_id: str) -> None: ...
+
+    def settle(self, payout_id: str, status: str, reason: str | None, now_ms: int) -> bool: ...
+
+
+def _merchant(principal: Principal) -> str:
+    if principal.kind != "merchant" or principal.party_id is None:
+        raise PlatformError(ErrorCode.forbidden, "payouts are a merchant's")
+    return principal.party_id
+
+
+class Payouts:
+    def __init__(
+        self, repo: PayoutRepository, ledger: GroupCommitter, accounts: Accounts, history: History,
+        personal: PersonalData, log: SecurityLog, clock: Clock,
+    ) -> None:  # fmt: skip
+        self.repo = repo
+        self.ledger = ledger
+        self.accounts = accounts
+        self.history = history
+        self.personal = personal
+        self.log = log
+        self.clock = clock
+
+    # -- the merchant's bank account and terms ---------------------------------------------------
+
+    def set_account(self, principal: Principal, holder: str, iban: str, bic: str | None = None) -> dict[str, str]:
+        merchant = _merchant(principal)
+        require(principal, "merchant", "payouts:write")
+        holder = holder.strip()
+        if not 0 < len(holder) <= 70 or not holder.isprintable():
+            raise PlatformError(ErrorCode.validation_failed, "the account holder is 1 to 70 printable characters")
+        try:
+            checked = IBAN(iban)
+            code = BIC(bic) if bic else checked.bic
+        except SchwiftyException as exc:
+            raise PlatformError(ErrorCode.validation_failed, f"not a valid IBAN or BIC: {exc}") from None
+        if code is None:
+            raise PlatformError(ErrorCode.validation_failed, "give the BIC: this IBAN's bank is not known")
+        self.personal.seal_profile(f"{merchant}/bank", {"holder": holder, "iban": checked.compact, "bic": str(code)})
+        self.repo.set_account(merchant, checked.country_code, checked.compact[-4:], self.clock())
+        self.log.record("payouts.account_set", merchant, principal.key_id, country=checked.country_code)
+        return self.account(principal)
+
+    def account(self, principal: Principal) -> dict[str, str]:
+        merchant = _merchant(principal)
+        found, opened = self.repo.account(merchant), self.personal.opened(f"{merchant}/bank")
+        if found is None or not opened:
+            raise PlatformError(ErrorCode.not_found, "no payout account yet")
+        return {"holder": opened["holder"], "iban": f"{found[0]}•••{found[1]}", "bic": opened["bic"]}
+
+    def set_terms(self, principal: Principal, code: str, terms: Terms) -> Terms:
+        merchant = _merchant(principal)
+        require(principal, "merchant", "payouts:write")
+        self.repo.set_terms(merchant, currency(code).code, terms)
+        return terms
+
+    def terms(self, merchant: str, code: str) -> Terms:
+        return self.repo.terms(merchant, code) or Terms()
+
+    # -- payouts ---------------------------------------------------------------------------------
+
+    def create(self, principal: Principal, code: str, key: str | None = None) -> Payout:
+        """Pay out what the merchant's wallet may send now. With an Idempotency-Key `key`, asking again
+        answers the same payout (its id, and so its ledger transfer, come from the key)."""
+        merchant = _merchant(principal)
+        require(principal, "merchant", "payouts:write")
+        payout_id = None
+        if key is not None:
+            payout_id = "po_" + format(derive_id("payout-key", merchant, key) % 16**24, "024x")
+            found = self.repo.get(payout_id)
+            if found is not None:
+                return found
+        return self._create(merchant, code, principal.mode, payout_id)
+
+    def _create(self, merchant: str, code: str, mode: str, payout_id: str | None = None) -> Payout:
+        if self.repo.account(merchant) is None:
+            raise PlatformError(ErrorCode.validation_failed, "give a payout account first (PUT /v1/payout_account)")
+        wallet, cur = self.accounts.wallet_of_party(merchant, code)
+        terms = self.terms(merchant, cur.code)
+        now = self.clock()
+        [state] = self.ledger.balances_now([wallet]).values() or [None]
+        if state is None:
+            raise PlatformError(ErrorCode.insufficient_funds, f"nothing to pay out in {cur.code}")
+        dp, dpo, _, cpo = state.balances()
+        lately = 0
+        if terms.reserve_ppm and terms.reserve_days:
+            since = (now // rules.DAY_MS - terms.reserve_days + 1) * rules.DAY_MS
+            lately = sum(a for _, kind, a in self.history.daily(wallet, since) if kind == "received")
+        paid = rules.payable(cur, cpo - dpo - dp, terms, lately)
+        if paid.amount > limits.amount_max:
+            raise PlatformError(ErrorCode.validation_failed, "more than one payout may carry: ask again after it")
+        payout_id = payout_id or "po_" + secrets.token_hex(12)
+        transfer_id = derive_id("payout", payout_id)
+        clearing = self.accounts.platform_account(CODE_PAYOUT_CLEARING, cur, mode)
+        [result] = self.ledger.create_transfers([Transfer(transfer_id, wallet, clearing, paid.amount, cur.ledger,
+                                                          T_PAYOUT, flags=int(TransferFlags.pending))])  # fmt: skip
+        if result is TransferResult.exceeds_credits:
+            raise PlatformError(ErrorCode.insufficient_funds, "the balance moved meanwhile; ask again")
+        if result is not TransferResult.ok:
+            raise PlatformError(ErrorCode.engine_failed, f"the payout could not be booked: {result.name}")
+        made = Payout(payout_id, merchant, cur.code, mode, paid.amount, paid.reserve, paid.remainder, transfer_id,
+                      "created", None, None, now, None)  # fmt: skip
+        self.repo.add(made)
+        return made
+
+    def run_due(self, mode: str = "test") -> list[Payout]:
+        """The payouts the merchants' schedules ask for now (a merchant with nothing payable is passed over)."""
+        now, made = self.clock(), []
+        for merchant, code, terms in self.repo.scheduled():
+            try:
+                wallet, _ = self.accounts.wallet_of_party(merchant, code)
+                [state] = self.ledger.balances_now([wallet]).values()
+                dp, dpo, _, cpo = state.balances()
+                if rules.due(terms, self.repo.last_ms(merchant, code), now, cpo - dpo - dp):
+                    made.append(self._create(merchant, code, mode))
+            except (PlatformError, ValueError):
+                continue  # nothing to pay, no account yet, under the minimum: the next run tries again
+        return made
+
+    def get(self, principal: Principal, payout_id: str) -> Payout:
+        found = self.repo.get(payout_id)
+        if found is None or (principal.kind != "operator" and found.merchant != principal.party_id):
+            raise PlatformError(ErrorCode.not_found, f"no payout {payout_id!r}")
+        return found
+
+    def list(self, principal: Principal) -> list[Payout]:
+        return self.repo.of_merchant(_merchant(principal), limits.page_size_max)
+
+    def bank_details(self, merchant: str) -> dict[str, str]:
+        """The merchant's bank account, opened (for the bank file only)."""
+        opened = self.personal.opened(f"{merchant}/bank")
+        if not opened:
+            raise PlatformError(ErrorCode.not_found, f"{merchant} has no payout account")
+        return opened
+
+    def unsent(self, principal: Principal, code: str) -> list[Payout]:
+        require(principal, "operator", "read")
+        return self.repo.unsent(currency(code).code, principal.mode)
+
+    def mark_sent(self, payouts: list[Payout], file_id: str) -> None:
+        self.repo.mark_sent([p.id for p in payouts], file_id)
+
+    def bank_file(self, principal: Principal, debtor: str | None, execution: datetime.date) -> tuple[str, bytes]:
+        """The SEPA credit transfer file (pain.001.001.09, schema-checked) of every euro payout created and
+        not sent yet, from the platform's account `debtor` ('Name|IBAN|BIC'); they are marked sent with the
+        file's id. Nothing is marked when the file cannot be made."""
+        require(principal, "operator", "parties:write")
+        if not debtor:
+            raise PlatformError(ErrorCode.payouts_unavailable, "set FARTHING_PAYOUT_DEBTOR='Name|IBAN|BIC', the "
+                                                               "account payouts leave from")  # fmt: skip
+        unsent = self.unsent(principal, "EUR")
+        accounts = {p.merchant: self.bank_details(p.merchant) for p in unsent}
+        xml = sepa.credit_transfer(sepa.Debtor.parse(debtor), unsent, accounts, execution)
+        file_id = "pf_" + secrets.token_hex(8)
+        self.mark_sent(unsent, file_id)
+        return file_id, xml
+
+    def settle(self, principal: Principal, payout_id: str, paid: bool, reason: str | None = None) -> Payout:
+        """The bank's word on a payout: paid (the pending transfer posted) or returned (voided: the money
+        back in the merchant's wallet). Said twice, the second changes nothing."""
+        require(principal, "operator", "parties:write")
+        p = self.get(principal, payout_id)
+        if p.status in ("paid", "returned"):
+            if (p.status == "paid") != paid:
+                raise PlatformError(ErrorCode.payout_settled, f"this payout was {p.status} already")
+            return p
+        cur = currency(p.currency)
+        flag = TransferFlags.post_pending if paid else TransferFlags.void_pending
+        step = Transfer(derive_id("payout-settled", p.id), 0, 0, p.amount if paid else 0, cur.ledger, T_PAYOUT,
+                        flags=int(flag), pending_id=p.transfer_id)  # fmt: skip
+        [result] = self.ledger.create_transfers([step])
+        if result is not TransferResult.ok and not result.name.startswith("exists"):
+            raise PlatformError(ErrorCode.engine_failed, f"the payout could not be settled: {result.name}")
+        self.repo.settle(p.id, "paid" if paid else "returned", reason, self.clock())
+        return self.get(principal, payout_id)

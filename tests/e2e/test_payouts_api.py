@@ -1,0 +1,77 @@
+"""Payouts over HTTP: a merchant gives its bank account and asks for a payout (twice with one
+Idempotency-Key: one payout); the operator downloads the SEPA file, which validates against
+pain.001.001.09 and carries the payout, and marks it paid; bad input is refused and moves nothing."""
+
+from __future__ import annotations
+
+import httpx
+from lxml import etree
+
+from farthing.adapters import sepa
+
+from .conftest import Server
+from .helpers import auth, party
+
+SERVER_ENV = {"FARTHING_PAYOUT_DEBTOR": "Farthing Platform GmbH|DE02120300000000202051|BYLADEM1001"}
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+
+
+def _earned(server: Server, merchant: str, amount: str) -> None:
+    _, payer = party(server, "customer", "Leser")
+    card = {"amount": "20.00", "currency": "EUR", "card_number": "4242424242424242"}
+    assert httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(payer)).status_code == 201
+    pay = {"merchant": merchant, "amount": amount, "currency": "EUR"}
+    assert httpx.post(f"{server.base}/v1/payments", json=pay, headers=auth(payer)).status_code == 201
+
+
+def test_a_merchant_is_paid_out_through_a_sepa_file(server: Server) -> None:
+    merchant, key = party(server, "merchant", "Zeitung")
+    _earned(server, merchant, "10.005")  # less the 2 % fee: 9.8049 EUR
+    url = server.base
+    bad = httpx.put(f"{url}/v1/payout_account", json={"holder": "Zeitung GmbH", "iban": "DE00 0000 0000 0000 0000 00"},
+                    headers=auth(key))  # fmt: skip
+    assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
+    given = {"holder": "Zeitung GmbH", "iban": "DE89 3704 0044 0532 0130 00"}
+    account = httpx.put(f"{url}/v1/payout_account", json=given, headers=auth(key))
+    assert account.status_code == 200 and account.json()["iban"] == "DE•••3000", account.text
+    terms = {"schedule": "weekly", "minimum": "20.00", "reserve_percent": "0"}
+    assert httpx.put(f"{url}/v1/payout_terms/EUR", json=terms, headers=auth(key)).json()["minimum"] == "20.00"
+    small = httpx.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=auth(key))
+    assert (small.status_code, small.json()["code"]) == (422, "validation_failed")  # under the minimum
+    assert "under the minimum" in small.json()["detail"]
+    terms["minimum"] = "1.00"
+    assert httpx.put(f"{url}/v1/payout_terms/EUR", json=terms, headers=auth(key)).status_code == 200
+
+    once = {**auth(key), "Idempotency-Key": "payout-2026-12-06"}
+    made = httpx.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=once)
+    again = httpx.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=once)
+    assert made.status_code == 201, made.text
+    payout = made.json()
+    assert (payout["amount"], payout["remainder"], payout["status"]) == ("9.80", "0.0049", "created")
+    assert again.json()["id"] == payout["id"]
+    wallet = httpx.get(f"{url}/v1/wallets/EUR", headers=auth(key)).json()
+    assert wallet["available"] == "0.0049"  # the sub-cent rest waits for the next payout
+
+    customer_tries = httpx.post(f"{url}/v1/payout_files", json={}, headers=auth(key))
+    assert customer_tries.status_code == 403
+    made_file = httpx.post(
+        f"{url}/v1/payout_files", json={"execution_date": "2026-12-07"}, headers=auth(server.operator)
+    )
+    assert made_file.status_code == 200 and made_file.headers["content-type"] == "application/xml", made_file.text
+    sepa.validate(made_file.content)  # the official schema, again, on what was downloaded
+    document = etree.fromstring(made_file.content)
+    ids = document.findall(".//p:CdtTrfTxInf/p:PmtId/p:EndToEndId", namespaces=NS)
+    assert payout["id"] in [e.text for e in ids]
+    assert document.findtext(".//p:ReqdExctnDt/p:Dt", namespaces=NS) == "2026-12-07"
+    sent = httpx.get(f"{url}/v1/payouts/{payout['id']}", headers=auth(key)).json()
+    assert sent["status"] == "sent" and sent["file_id"] == made_file.headers["file-id"]
+    empty = httpx.post(f"{url}/v1/payout_files", json={}, headers=auth(server.operator))
+    assert (empty.status_code, empty.json()["code"]) == (422, "validation_failed")  # nothing left to send
+
+    done = httpx.post(f"{url}/v1/payouts/{payout['id']}/paid", headers=auth(server.operator))
+    assert done.status_code == 200 and done.json()["status"] == "paid"
+    contradicted = httpx.post(f"{url}/v1/payouts/{payout['id']}/returned", json={"reason": "AC04"},
+                              headers=auth(server.operator))  # fmt: skip
+    assert (contradicted.status_code, contradicted.json()["code"]) == (409, "payout_settled")
+    listed = httpx.get(f"{url}/v1/payouts", headers=auth(key)).json()
+    assert [p["id"] for p in listed] == [payout["id"]]

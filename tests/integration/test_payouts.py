@@ -1,0 +1,129 @@
+"""Payouts on both stores: a merchant's balance goes to its bank in whole cents (the sub-cent remainder
+and the reserve stay), moved as a pending transfer to the payouts clearing account; the SEPA file that
+carries it validates against pain.001.001.09; the bank's "paid" posts it, a return gives the money back."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from lxml import etree
+
+from farthing.adapters import sepa
+from farthing.adapters.sepa import Debtor
+from farthing.bootstrap import Platform, open_platform
+from farthing.domain.payouts import Terms
+from farthing.domain.principals import MERCHANT_SCOPES, Principal
+from farthing.errors import ErrorCode, PlatformError
+from farthing.services.amounts import positive_money
+from farthing.services.payments.model import PaymentItem
+
+T0 = 1_795_867_200_000
+OPERATOR = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
+IBAN = "DE89 3704 0044 0532 0130 00"
+DEBTOR = Debtor("Farthing Platform GmbH", "DE02120300000000202051", "BYLADEM1001")
+
+
+def _available(platform: Platform, merchant: str) -> int:
+    wallet, _ = platform.accounts.wallet_of_party(merchant, "EUR")
+    [state] = platform.ledger.accounts([wallet])
+    dp, dpo, _, cpo = state.balances()
+    return cpo - dpo - dp
+
+
+def _shop(platform: Platform, paid: str) -> tuple[str, Principal]:
+    merchant, key, _ = platform.parties.create(OPERATOR, "merchant", "Zeitung")
+    customer, ckey, _ = platform.parties.create(OPERATOR, "customer", "Leser")
+    payer = Principal(ckey, "customer", customer, "test", frozenset({"payments:write", "topups:write", "read"}))
+    platform.topups.top_up(payer, positive_money("50.00", "EUR"), "4242424242424242")
+    platform.payments.pay(payer, PaymentItem.of(merchant, paid, "EUR"), None)
+    return merchant, Principal(key, "merchant", merchant, "test", MERCHANT_SCOPES)
+
+
+@pytest.mark.any_date
+def test_a_payout_is_booked_sent_in_a_valid_sepa_file_and_paid_or_returned(store_url: str) -> None:
+    now = [T0]
+    platform = open_platform(store_url, clock=lambda: now[0])
+    try:
+        merchant, shop = _shop(platform, "12.345678")  # 2 % fee: 12.09876444 EUR left
+        with pytest.raises(PlatformError) as no_account:
+            platform.payouts.create(shop, "EUR")
+        assert "payout account first" in no_account.value.detail
+        with pytest.raises(PlatformError) as bad:
+            platform.payouts.set_account(shop, "Zeitung GmbH", "DE89 3704 0044 0532 0130 01")
+        assert bad.value.code is ErrorCode.validation_failed and "IBAN" in bad.value.detail
+        shown = platform.payouts.set_account(shop, "Zeitung GmbH", IBAN)
+        assert shown == {"holder": "Zeitung GmbH", "iban": "DE•••3000", "bic": "COBADEFFXXX"}
+        assert b"0532013000" not in b"".join(bytes(r[0]) for r in platform.db.query("SELECT sealed FROM personal_data"))
+
+        before = _available(platform, merchant)
+        made = platform.payouts.create(shop, "EUR")
+        assert (made.status, made.amount, made.remainder) == ("created", before // 10_000 * 10_000, before % 10_000)
+        assert _available(platform, merchant) == before - made.amount  # held at once: not paid out twice
+        with pytest.raises(PlatformError) as again:
+            platform.payouts.create(shop, "EUR")  # what is left is under a cent
+        assert again.value.code is ErrorCode.insufficient_funds
+
+        unsent = platform.payouts.unsent(OPERATOR, "EUR")
+        assert [p.id for p in unsent] == [made.id]
+        accounts = {merchant: platform.payouts.bank_details(merchant)}
+        xml = sepa.credit_transfer(DEBTOR, unsent, accounts, datetime.date(2026, 12, 1))
+        document = etree.fromstring(xml)
+        ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+        assert document.findtext(".//p:CdtTrfTxInf/p:PmtId/p:EndToEndId", namespaces=ns) == made.id
+        assert document.findtext(".//p:CdtTrfTxInf/p:Amt/p:InstdAmt", namespaces=ns) == str(
+            Decimal(made.amount).scaleb(-6).quantize(Decimal("0.01"))
+        )
+        assert document.findtext(".//p:CdtrAcct/p:Id/p:IBAN", namespaces=ns) == "DE89370400440532013000"
+        broken = xml.replace(b"<EndToEndId>", b"<EndToEndIdentifier>", 1).replace(
+            b"</EndToEndId>", b"</EndToEndIdentifier>", 1
+        )
+        with pytest.raises(PlatformError) as invalid:
+            sepa.validate(broken)
+        assert "pain.001.001.09" in invalid.value.detail
+        platform.payouts.mark_sent(unsent, "file-1")
+
+        paid = platform.payouts.settle(OPERATOR, made.id, paid=True)
+        assert paid.status == "paid" and platform.payouts.settle(OPERATOR, made.id, paid=True).status == "paid"
+        assert _available(platform, merchant) == before - made.amount
+
+        now[0] += 86_400_000
+        merchant2, shop2 = _shop(platform, "5.00")
+        platform.payouts.set_account(shop2, "Buchladen", IBAN)
+        platform.payouts.set_terms(shop2, "EUR", Terms(reserve_ppm=100_000, reserve_days=30))
+        second = platform.payouts.create(shop2, "EUR")
+        assert second.reserve == 500_000 and second.amount == 4_400_000  # 10 % of the 5.00 received stays
+        returned = platform.payouts.settle(OPERATOR, second.id, paid=False, reason="AC04 account closed")
+        assert returned.status == "returned" and _available(platform, merchant2) == 4_900_000  # all of it back
+        with pytest.raises(PlatformError):
+            platform.payouts.settle(OPERATOR, second.id, paid=True)
+
+        everything = platform.ledger.accounts()
+        by_ledger: dict[int, int] = {}
+        for a in everything:
+            by_ledger[a.ledger] = by_ledger.get(a.ledger, 0) + a.credits_posted - a.debits_posted
+        assert set(by_ledger.values()) == {0}  # every ledger sums to zero
+    finally:
+        platform.close()
+
+
+def test_only_the_merchant_asks_and_only_the_operator_settles(store_url: str) -> None:
+    platform = open_platform(store_url)
+    try:
+        merchant, shop = _shop(platform, "3.00")
+        platform.payouts.set_account(shop, "Zeitung GmbH", IBAN)
+        made = platform.payouts.create(shop, "EUR")
+        with pytest.raises(PlatformError) as forbidden:
+            platform.payouts.settle(shop, made.id, paid=True)
+        assert forbidden.value.code is ErrorCode.forbidden
+        _, other_shop = _shop(platform, "1.00")
+        with pytest.raises(PlatformError) as hidden:
+            platform.payouts.get(other_shop, made.id)
+        assert hidden.value.code is ErrorCode.not_found
+        reader = Principal("k", "merchant", merchant, "test", frozenset({"read"}))
+        with pytest.raises(PlatformError) as scoped:
+            platform.payouts.create(reader, "EUR")
+        assert scoped.value.code is ErrorCode.forbidden
+    finally:
+        platform.close()
