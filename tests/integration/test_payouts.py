@@ -98,6 +98,12 @@ def test_a_payout_is_booked_sent_in_a_valid_sepa_file_and_paid_or_returned(store
         assert returned.status == "returned" and _available(platform, merchant2) == 4_900_000  # all of it back
         with pytest.raises(PlatformError):
             platform.payouts.settle(OPERATOR, second.id, paid=True)
+        events = platform.db.query(
+            "SELECT type, party_id FROM outbox WHERE type IN ('payout.created', 'payout.paid', 'payout.failed') "
+            "ORDER BY id"
+        )
+        assert events == [("payout.created", merchant), ("payout.paid", merchant), ("payout.created", merchant2),
+                          ("payout.failed", merchant2)]  # each rides with its transfer, for the webhooks  # fmt: skip
 
         everything = platform.ledger.accounts()
         by_ledger: dict[int, int] = {}

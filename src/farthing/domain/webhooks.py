@@ -32,6 +32,9 @@ EVENT_TYPES = (
     "channel.opened",
     "channel.redeemed",
     "channel.closed",
+    "payout.created",
+    "payout.paid",
+    "payout.failed",
 )
 """Every type of event a merchant's endpoint may be sent."""
 

@@ -11,7 +11,9 @@ returned as the bank's reports say.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import json
 import secrets
 from typing import Protocol
 
@@ -28,6 +30,7 @@ from farthing.domain.payouts import Payout, Terms
 from farthing.domain.principals import Principal, require
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
+from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import Accounts
 from farthing.services.history import History
@@ -154,14 +157,16 @@ class Payouts:
         payout_id = payout_id or "po_" + secrets.token_hex(12)
         transfer_id = derive_id("payout", payout_id)
         clearing = self.accounts.platform_account(CODE_PAYOUT_CLEARING, cur, mode)
-        [result] = self.ledger.create_transfers([Transfer(transfer_id, wallet, clearing, paid.amount, cur.ledger,
-                                                          T_PAYOUT, flags=int(TransferFlags.pending))])  # fmt: skip
-        if result is TransferResult.exceeds_credits:
-            raise PlatformError(ErrorCode.insufficient_funds, "the balance moved meanwhile; ask again")
-        if result is not TransferResult.ok:
-            raise PlatformError(ErrorCode.engine_failed, f"the payout could not be booked: {result.name}")
         made = Payout(payout_id, merchant, cur.code, mode, paid.amount, paid.reserve, paid.remainder, transfer_id,
                       "created", None, None, now, None)  # fmt: skip
+        hold = Transfer(
+            transfer_id, wallet, clearing, paid.amount, cur.ledger, T_PAYOUT, flags=int(TransferFlags.pending)
+        )
+        [result] = self.ledger.submit("transfers", [hold], [(0, _event(made, "created"))]).result()
+        if result is TransferResult.exceeds_credits:
+            raise PlatformError(ErrorCode.insufficient_funds, "the balance moved meanwhile; ask again")
+        if result is not TransferResult.ok and result is not TransferResult.exists:
+            raise PlatformError(ErrorCode.engine_failed, f"the payout could not be booked: {result.name}")
         self.repo.add(made)
         return made
 
@@ -230,8 +235,19 @@ class Payouts:
         flag = TransferFlags.post_pending if paid else TransferFlags.void_pending
         step = Transfer(derive_id("payout-settled", p.id), 0, 0, p.amount if paid else 0, cur.ledger, T_PAYOUT,
                         flags=int(flag), pending_id=p.transfer_id)  # fmt: skip
-        [result] = self.ledger.create_transfers([step])
+        event = _event(dataclasses.replace(p, status="paid" if paid else "returned", reason=reason),
+                       "paid" if paid else "failed")  # fmt: skip
+        [result] = self.ledger.submit("transfers", [step], [(0, event)]).result()
         if result is not TransferResult.ok and not result.name.startswith("exists"):
             raise PlatformError(ErrorCode.engine_failed, f"the payout could not be settled: {result.name}")
         self.repo.settle(p.id, "paid" if paid else "returned", reason, self.clock())
         return self.get(principal, payout_id)
+
+
+def _event(p: Payout, happened: str) -> OutboxEvent:
+    """`payout.created`, `payout.paid` or `payout.failed`, riding with the payout's transfer."""
+    cur = currency(p.currency)
+    body = {"id": f"evt_{p.id[3:]}_{happened}", "type": f"payout.{happened}",
+            "data": {"id": p.id, "amount": cur.format(p.amount), "currency": p.currency, "status": p.status,
+                     "reason": p.reason}}  # fmt: skip
+    return OutboxEvent(str(body["id"]), f"payout.{happened}", p.merchant, json.dumps(body, separators=(",", ":")))
