@@ -5,7 +5,11 @@ carries it validates against pain.001.001.09; the bank's "paid" posts it, a retu
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -133,3 +137,37 @@ def test_only_the_merchant_asks_and_only_the_operator_settles(store_url: str) ->
         assert scoped.value.code is ErrorCode.forbidden
     finally:
         platform.close()
+
+
+def test_the_operator_runs_the_schedules_writes_the_bank_file_and_applies_the_banks_word(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    platform = open_platform(url)
+    try:
+        _, shop = _shop(platform, "7.50")
+        platform.payouts.set_account(shop, "Zeitung GmbH", IBAN)
+        platform.payouts.set_terms(shop, "EUR", Terms("daily"))
+        _, idle_shop = _shop(platform, "0.001")  # under a cent: passed over
+        platform.payouts.set_account(idle_shop, "Kiosk", IBAN)
+        platform.payouts.set_terms(idle_shop, "EUR", Terms("daily"))
+    finally:
+        platform.close()
+    env = {**os.environ, "FARTHING_PAYOUT_DEBTOR": "Farthing Platform GmbH|DE02120300000000202051|BYLADEM1001"}
+
+    def farthing(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "farthing.cli", "payouts", *args, "--db", url], env=env,
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+
+    ran = farthing("run")
+    assert ran.returncode == 0 and "1 payouts made" in ran.stdout, ran.stdout + ran.stderr
+    payout_id = ran.stdout.split()[0]
+    assert farthing("run").stdout.strip() == "0 payouts made"  # what is left is under a cent
+    out = tmp_path / "payouts.xml"
+    written = farthing("file", "--out", str(out), "--execution-date", "2026-12-07")
+    assert written.returncode == 0, written.stdout + written.stderr
+    sepa.validate(out.read_bytes())
+    assert payout_id.encode() in out.read_bytes()
+    nothing = farthing("file", "--out", str(tmp_path / "again.xml"))
+    assert nothing.returncode == 2 and "no payouts to send" in nothing.stdout
+    assert farthing("paid", payout_id).stdout.strip() == f"{payout_id} paid"
+    settled = farthing("returned", payout_id, "--reason", "AC04")
+    assert settled.returncode == 2 and "payout_settled" in settled.stdout

@@ -18,6 +18,7 @@ from farthing.cli.audit import fail as _fail
 from farthing.cli.backup import backup, restore
 from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption, Mode
+from farthing.cli.payouts import payouts_app
 from farthing.cli.policy import policy_app
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
@@ -30,6 +31,7 @@ app = typer.Typer(help="Farthing: micropayments on an exact, batched, hash-chain
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(operator_app, name="operator")
+app.add_typer(payouts_app, name="payouts")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 privacy_app = typer.Typer(help="Personal data at rest: erasure and master-key rotation.", no_args_is_help=True)

@@ -1,0 +1,98 @@
+"""`farthing payouts …`: the operator's payout runs. `run` makes the payouts the merchants' schedules ask
+for (from cron, daily), `file` writes the SEPA credit transfer file of every payout not sent yet, `paid`
+and `returned` apply what the bank reported."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from farthing.cli.audit import fail
+from farthing.cli.options import DbOption
+from farthing.domain.money import currency
+from farthing.domain.principals import Principal
+from farthing.errors import FarthingError
+
+if TYPE_CHECKING:
+    from farthing.bootstrap import Platform
+
+payouts_app = typer.Typer(help="Merchants' payouts to their banks: run the schedules, write the bank file.",
+                          no_args_is_help=True)  # fmt: skip
+console = Console()
+_OPERATOR = Principal("cli", "operator", None, "test", frozenset({"parties:write", "read"}))
+
+
+def _open(db: str | None) -> Platform:
+    from farthing.bootstrap import open_platform
+
+    try:
+        return open_platform(db)
+    except FarthingError as exc:
+        raise fail(exc) from exc
+
+
+@payouts_app.command("run")
+def run(db: DbOption = None) -> None:
+    """Make every payout the merchants' schedules ask for now (nothing for a merchant with nothing payable)."""
+    platform = _open(db)
+    try:
+        made = platform.payouts.run_due()
+    finally:
+        platform.close()
+    for p in made:
+        console.print(f"{p.id}  {p.merchant}  {currency(p.currency).format(p.amount)} {p.currency}", markup=False)
+    console.print(f"{len(made)} payouts made", markup=False)
+
+
+@payouts_app.command("file")
+def bank_file(
+    out: Annotated[Path, typer.Option(help="where the pain.001.001.09 XML goes")],
+    db: DbOption = None,
+    execution_date: Annotated[str | None, typer.Option(help="the day the bank pays, e.g. 2026-12-07")] = None,
+) -> None:
+    """Write the SEPA credit transfer file of every euro payout not sent yet (FARTHING_PAYOUT_DEBTOR names the
+    account they leave from: 'Name|IBAN|BIC') and mark them sent."""
+    platform = _open(db)
+    try:
+        day = datetime.date.fromisoformat(execution_date) if execution_date else None
+        today = datetime.datetime.fromtimestamp(platform.clock() // 1000, datetime.UTC).date()
+        file_id, xml = platform.payouts.bank_file(_OPERATOR, os.environ.get("FARTHING_PAYOUT_DEBTOR"), day or today)
+    except ValueError as exc:
+        console.print(f"[red]error[/red] --execution-date: {exc}")
+        raise typer.Exit(2) from exc
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    finally:
+        platform.close()
+    out.write_bytes(xml)
+    console.print(f"{file_id}: {out} ({len(xml):,} bytes), checked against pain.001.001.09", markup=False)
+
+
+@payouts_app.command("paid")
+def paid(payout_id: str, db: DbOption = None) -> None:
+    """The bank paid this payout."""
+    _settle(db, payout_id, None)
+
+
+@payouts_app.command("returned")
+def returned(
+    payout_id: str, reason: Annotated[str, typer.Option(help="the bank's reason")], db: DbOption = None
+) -> None:
+    """The bank returned this payout: the amount goes back to the merchant's balance."""
+    _settle(db, payout_id, reason)
+
+
+def _settle(db: str | None, payout_id: str, reason: str | None) -> None:
+    platform = _open(db)
+    try:
+        p = platform.payouts.settle(_OPERATOR, payout_id, paid=reason is None, reason=reason)
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    finally:
+        platform.close()
+    console.print(f"{p.id} {p.status}", markup=False)
