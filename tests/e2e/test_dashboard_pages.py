@@ -84,6 +84,17 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         expect(today).to_contain_text("$0.20")  # refunded
         expect(page.get_by_role("img", name=re.compile("Received per day in USD"))).to_be_visible()
 
+        page.get_by_label("Account holder").fill("Corner Shop Ltd")
+        page.get_by_label("IBAN", exact=True).fill("DE89 3704 0044 0532 0130 00")
+        page.get_by_role("button", name="Save the payout account").click()
+        expect(page.get_by_test_id("payout-account")).to_contain_text("DE•••3000")
+        page.get_by_role("button", name="Pay out my USD balance").click()
+        expect(page.get_by_role("status").first).to_contain_text("The payout is booked")
+        expect(page.get_by_test_id("payouts").get_by_role("row").nth(1)).to_contain_text("$0.09")
+        expect(page.get_by_test_id("merchant-available-USD")).to_have_text("$0.004")  # under a cent stays
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "dashboard-payouts")
+
         expect(page.get_by_test_id("paywall-snippet")).to_contain_text(f'merchant="{merchant}"')
         page.get_by_role("checkbox", name="read").check()  # a key that may only read
         page.get_by_role("button", name="Make a new key").click()

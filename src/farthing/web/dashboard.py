@@ -21,6 +21,7 @@ from farthing.errors import PlatformError
 from farthing.web.locale import day as day_of
 from farthing.web.locale import money, translate, when
 from farthing.web.merchant_payments import payments_shown
+from farthing.web.payout_pages import payouts_of
 from farthing.web.render import language, page
 from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 from farthing.web.webhook_pages import endpoints_of
@@ -30,7 +31,12 @@ ROLL_OVERLAP_S = 3_600
 CHART_DAYS = 14
 DAY_MS = 86_400_000
 BAR_HEIGHT = 120
-_DONE = {"refunded": "The refund went through.", "revoked": "The key is revoked."}
+_DONE = {
+    "refunded": "The refund went through.",
+    "revoked": "The key is revoked.",
+    "account": "Payouts go to this account now.",
+    "paid_out": "The payout is booked; it goes in the next bank file.",
+}
 
 
 def _staff(visitor: Visitor | None) -> Response | None:
@@ -133,4 +139,4 @@ def _shown(platform: Platform, principal: Principal, lang: str, asked: QueryPara
             for k in platform.keys.keys(principal)]  # fmt: skip
     return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "keys": keys,
             "endpoints": endpoints_of(platform, principal), "merchant_id": principal.party_id,
-            **payments_shown(platform, principal, lang, asked)}  # fmt: skip
+            **payments_shown(platform, principal, lang, asked), **payouts_of(platform, principal, lang)}  # fmt: skip

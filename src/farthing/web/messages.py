@@ -312,4 +312,20 @@ KO = {
     "(not said)": "(선택 안 함)",
     "It decides the tax on what you buy (it is your billing country).": "구매에 적용되는 세금을 정합니다 "
     "(청구지 국가).",
+    # Payouts on the dashboard.
+    "Payouts": "정산 지급",
+    "Pay out my %(currency)s balance": "내 %(currency)s 잔액 지급받기",
+    "Whole cents go to the bank; less than a cent stays for the next payout.": "센트 단위 금액은 은행으로 "
+    "가고, 1센트 미만은 다음 지급을 위해 남습니다.",
+    "Account holder": "예금주",
+    "BIC (if the IBAN's bank is not known)": "BIC (IBAN의 은행을 알 수 없는 경우)",
+    "Save the payout account": "지급 계좌 저장",
+    "Latest payouts": "최근 지급",
+    "Payout": "지급",
+    "booked": "예약됨",
+    "sent to the bank": "은행에 전송됨",
+    "paid out": "지급 완료",
+    "returned by the bank": "은행에서 반환됨",
+    "Payouts go to this account now.": "이제 이 계좌로 지급됩니다.",
+    "The payout is booked; it goes in the next bank file.": "지급이 예약되었습니다. 다음 은행 파일에 포함됩니다.",
 }
