@@ -40,7 +40,7 @@ from farthing.adapters.webhooks_sql import WebhookTable
 from farthing.clock import Clock, system_clock
 from farthing.domain.policy.load import PolicyError
 from farthing.domain.policy.model import Policy
-from farthing.domain.principals import SCOPES, Principal
+from farthing.domain.principals import MERCHANT_SCOPES, SCOPES, Principal
 from farthing.domain.risk import velocity
 from farthing.domain.risk.velocity import Velocity
 from farthing.engine.committer import GroupCommitter
@@ -66,6 +66,7 @@ from farthing.services.payment_policy import PaymentPolicy
 from farthing.services.payments.batch import Batches
 from farthing.services.payments.events import Decisions
 from farthing.services.payments.legs import PaymentLegs
+from farthing.services.payments.model import PaymentItem
 from farthing.services.payments.single import Payments
 from farthing.services.payouts import Payouts
 from farthing.services.personal_data import PersonalData
@@ -262,12 +263,28 @@ def first_run(platform: Platform, demo: bool) -> list[str]:
         customer_key_id, customer_key = keys.issue("customer", customer, "test")
         payer = Principal(customer_key_id, "customer", customer, "test", frozenset(SCOPES["customer"].split()))
         platform.topups.top_up(payer, positive_money("5.00", "USD"), "4242424242424242")
+        _demo_payout(platform, merchant, payer)
         staff_email, staff_password = f"staff.{secrets.token_hex(3)}@demo.farthing.test", secrets.token_urlsafe(9)
         platform.identity.users.add(operator, "merchant_staff", staff_email, staff_password, merchant)
         lines += [
             f"Demo merchant's dashboard: sign in at /wallet/signin as {staff_email} with the password {staff_password}",
             f"Demo reader's wallet: sign in at /wallet as {email} with the password {password}",
-            f"Demo merchant {merchant}, key: {merchant_key}",
-            f"Demo customer {customer} (wallet: 5.00 USD), key: {customer_key}",
+            f"Pay the demo merchant out (it has a bank account and EUR 1.96): POST /v1/payouts "
+            f'{{"currency": "EUR"}} with its key, then FARTHING_PAYOUT_DEBTOR=\'{DEMO_DEBTOR}\' '
+            "farthing payouts file --out payouts.xml",
+            f"Demo merchant {merchant}, key: {merchant_key}",  # the last two lines: `serve` reads the keys there
+            f"Demo customer {customer} (wallet: 5.00 USD, 3.00 EUR), key: {customer_key}",
         ]
     return lines
+
+
+DEMO_DEBTOR = "Farthing Demo|DE02120300000000202051|BYLADEM1001"
+"""The demo's own bank account (an IBAN published for tests), the one its payouts leave from."""
+
+
+def _demo_payout(platform: Platform, merchant: str, payer: Principal) -> None:
+    """The demo merchant earns EUR 2.00 (1.96 after the fee) and has a bank account to be paid out to."""
+    platform.topups.top_up(payer, positive_money("5.00", "EUR"), "4242424242424242")
+    platform.payments.pay(payer, PaymentItem.of(merchant, "2.00", "EUR", reference="demo"), None)
+    shop = Principal("bootstrap", "merchant", merchant, "test", MERCHANT_SCOPES)
+    platform.payouts.set_account(shop, "Demo Daily Ltd", "DE89 3704 0044 0532 0130 00")
