@@ -16,6 +16,7 @@ from rich.table import Table
 from farthing.cli.audit import audit_app, damaged, verify_ledger
 from farthing.cli.audit import fail as _fail
 from farthing.cli.backup import backup, restore
+from farthing.cli.export import export_app
 from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption, Mode
 from farthing.cli.payouts import payouts_app
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(operator_app, name="operator")
 app.add_typer(payouts_app, name="payouts")
+app.add_typer(export_app, name="export")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 privacy_app = typer.Typer(help="Personal data at rest: erasure and master-key rotation.", no_args_is_help=True)
