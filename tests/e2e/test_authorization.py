@@ -9,6 +9,8 @@ which must not even be confirmed to exist).
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from .conftest import Server
@@ -27,6 +29,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/wallets"): PARTIES,
     ("GET", "/v1/wallets/{currency_code}"): PARTIES,
     ("GET", "/v1/wallets/{currency_code}/transactions"): PARTIES,
+    ("GET", "/v1/wallets/{currency_code}/statement"): PARTIES,
     ("POST", "/v1/topups"): {CUSTOMER},
     ("POST", "/v1/payments"): {CUSTOMER},
     ("POST", "/v1/payments/batch"): {CUSTOMER},
@@ -236,6 +239,9 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         for name, (key, kinds) in keys.items():
             if (method, path) == ("GET", "/v1/payments"):  # the operator names whose payments it lists
                 url = server.base + path + (f"?currency=USD&party={customer}" if name == OPERATOR else "?currency=USD")
+            if path.endswith("/statement"):  # this month's, whatever the server's date
+                month = time.strftime("%Y-%m", time.gmtime(server.now_ms() // 1000))
+                url = server.base + path.format(**values) + f"?period={month}"
             if not any(f"{{{o}}}" in path for o in NAMED_OBJECTS) and name in own_kind:
                 kinds = {own_kind[name]}
             may = bool(kinds & ALLOWED[(method, path)]) or ALLOWED[(method, path)] == PUBLIC

@@ -4,6 +4,10 @@ pain.001.001.09 and carries the payout, and marks it paid; bad input is refused 
 
 from __future__ import annotations
 
+import csv
+import io
+import time
+
 import httpx
 from lxml import etree
 
@@ -75,3 +79,11 @@ def test_a_merchant_is_paid_out_through_a_sepa_file(server: Server) -> None:
     assert (contradicted.status_code, contradicted.json()["code"]) == (409, "payout_settled")
     listed = httpx.get(f"{url}/v1/payouts", headers=auth(key)).json()
     assert [p["id"] for p in listed] == [payout["id"]]
+
+    month = time.strftime("%Y-%m", time.gmtime(server.now_ms() // 1000))
+    sheet = httpx.get(f"{url}/v1/wallets/EUR/statement", params={"period": month}, headers=auth(key))
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv"), sheet.text
+    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert rows[0]["type"] == "opening_balance" and rows[0]["balance"] == "0.00"
+    assert [r["type"] for r in rows[1:-1]] == ["payment", "platform_fee", "payout_held", "payout"]
+    assert rows[-1]["type"] == "closing_balance" and rows[-1]["balance"] == "0.0049"  # the wallet's balance now

@@ -181,6 +181,16 @@ class StatementTable:
         )
         return [entry_of(self._line(r), r[16]) for r in rows]
 
+    def ascending(self, account_id: int, gte_ms: int, lt_ms: int, after_seq: int, limit: int) -> list[Entry]:
+        """The account's lines from `gte_ms` until before `lt_ms`, oldest first, after `after_seq`."""
+        rows = self.db.query(
+            f"SELECT {_LINE}, r.reference FROM entries e LEFT JOIN payment_references r ON r.payment_id = e.payment_id "
+            "WHERE e.account_id = ? AND e.seq > ? AND e.timestamp_ms >= ? AND e.timestamp_ms < ? "
+            "ORDER BY e.seq LIMIT ?",
+            (b16(account_id), after_seq, gte_ms, lt_ms, limit),
+        )
+        return [entry_of(self._line(r), r[16]) for r in rows]
+
     def _line(self, r: tuple[object, ...]) -> Line:
         f = self.db.from_u128
         return Line(int16(bytes(r[0])), int(r[1]), int(r[2]), int16(bytes(r[3])), int(r[4]), int(r[5]),  # type: ignore[arg-type, call-overload]

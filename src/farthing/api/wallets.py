@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, StrictStr
 
 from farthing import limits
@@ -25,6 +25,7 @@ from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.history_lines import TYPES, Entry, Filters, public_payment_id
+from farthing.services.statements import csv_rows, statement
 
 router = APIRouter()
 
@@ -221,3 +222,21 @@ def platform_accounts(currency_code: str, principal: PrincipalDep, platform: Pla
                    "balance": cur.format(credits - debits)}  # fmt: skip
         out.append(PlatformAccountOut(account=name, currency=cur.code, **amounts))  # type: ignore[arg-type]
     return out
+
+
+@router.get(
+    "/v1/wallets/{currency_code}/statement", response_class=StreamingResponse, tags=["wallets"],
+    responses={200: {"content": {"text/csv": {}}, "description": "the month's statement, CSV"}},
+)  # fmt: skip
+def statement_csv(
+    currency_code: str,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="a month, e.g. 2026-11 (UTC)")],
+) -> StreamingResponse:
+    """The wallet's statement for a month as CSV: the opening balance, every line oldest first with its
+    ledger transfer and the available balance after it, and the closing balance; streamed."""
+    found = statement(platform.history, platform.accounts, principal, currency_code, period, platform.clock())
+    name = f"statement-{found.currency.code}-{period}.csv"
+    return StreamingResponse(csv_rows(found), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # Account codes.
 CODE_FUNDING_CLEARING, CODE_CARD_FEES, CODE_FEE_REVENUE, CODE_CUSTOMER, CODE_MERCHANT = 1, 2, 3, 10, 20
-CODE_TAX_LIABILITY, CODE_ROUNDING = 4, 5
+CODE_TAX_LIABILITY, CODE_ROUNDING, CODE_PAYOUT_CLEARING = 4, 5, 6
 PLATFORM_ACCOUNTS = {
     CODE_FUNDING_CLEARING: "funding_clearing",
     CODE_CARD_FEES: "card_fees",
@@ -17,3 +17,6 @@ PLATFORM_ACCOUNTS = {
 T_TOPUP, T_CARD_FEE, T_PAYMENT, T_PLATFORM_FEE, T_REFUND, T_CHANNEL = 1, 2, 3, 4, 5, 6
 T_ROUNDING, T_TAX, T_ADDED_TAX, T_ADDED_TAX_REFUND = 7, 8, 9, 10
 """A tax return's rounding residue, the tax a merchant remits, tax added to a price, and its refund."""
+T_PAYOUT = 11
+"""A payout: held (pending) from the merchant's wallet to the payouts clearing account, posted when the bank
+paid it, voided when the bank returned it."""

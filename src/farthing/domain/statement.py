@@ -12,6 +12,7 @@ from farthing.domain.chart import (
     T_CARD_FEE,
     T_CHANNEL,
     T_PAYMENT,
+    T_PAYOUT,
     T_PLATFORM_FEE,
     T_REFUND,
     T_ROUNDING,
@@ -55,6 +56,9 @@ TYPES = {
     "channel_deposit": LineKind(T_CHANNEL, flags_any=_PENDING, expired=False),
     "channel_payment": LineKind(T_CHANNEL, flags_any=_POST),
     "channel_released": LineKind(T_CHANNEL, flags_any=_VOID),
+    "payout_held": LineKind(T_PAYOUT, flags_any=_PENDING, expired=False),
+    "payout": LineKind(T_PAYOUT, flags_any=_POST),
+    "payout_returned": LineKind(T_PAYOUT, flags_any=_VOID),
     **{name: LineKind(code) for code, name in _BY_CODE.items()},
 }
 """Every type a line may have, and how to pick its lines out (a filter of the history)."""
@@ -73,6 +77,8 @@ def type_of(code: int, flags: int, expired: bool) -> str:
         return "payment"
     if code == T_CHANNEL:
         return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
+    if code == T_PAYOUT:
+        return "payout_held" if flags & _PENDING else "payout" if flags & _POST else "payout_returned"
     return _BY_CODE.get(code, "transfer")
 
 

@@ -27,6 +27,7 @@ from farthing.domain.chart import (
     CODE_CARD_FEES,
     CODE_FEE_REVENUE,
     CODE_FUNDING_CLEARING,
+    CODE_PAYOUT_CLEARING,
     CODE_ROUNDING,
     CODE_TAX_LIABILITY,
     T_ADDED_TAX,
@@ -34,6 +35,7 @@ from farthing.domain.chart import (
     T_CARD_FEE,
     T_CHANNEL,
     T_PAYMENT,
+    T_PAYOUT,
     T_PLATFORM_FEE,
     T_REFUND,
     T_ROUNDING,
@@ -44,7 +46,6 @@ from farthing.domain.ledger_types import TransferFlags
 from farthing.domain.money import Currency, currencies
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.accounts import platform_account_id
-from farthing.services.payouts import CODE_PAYOUT_CLEARING, T_PAYOUT
 
 DAY_MS = 86_400_000
 PLATFORM_NAMES = {

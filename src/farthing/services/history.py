@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
 from farthing.domain.balances import BalanceFold, LedgerEvent
@@ -72,6 +72,8 @@ class StatementRepository(Protocol):
         ...
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]: ...
+
+    def ascending(self, account_id: int, gte_ms: int, lt_ms: int, after_seq: int, limit: int) -> list[Entry]: ...
 
     def daily(self, account_id: int, since_ms: int) -> list[tuple[int, str, int]]: ...
 
@@ -225,6 +227,15 @@ class History:
         amount), for the dashboard's chart."""
         self.catch_up()
         return self.repo.daily(account_id, since_ms)
+
+    def oldest_first(self, account_id: int, gte_ms: int, lt_ms: int, chunk: int = 1_000) -> Iterator[Entry]:
+        """The account's lines from `gte_ms` until before `lt_ms`, oldest first, read `chunk` at a time (a
+        statement of a million lines in flat memory)."""
+        self.catch_up()
+        after = 0
+        while found := self.repo.ascending(account_id, gte_ms, lt_ms, after, chunk):
+            yield from found
+            after = found[-1].seq
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]:
         """The account's four balance columns as they stood at `at_ms` (zeros before its first line)."""

@@ -24,6 +24,7 @@ from farthing import limits
 from farthing.adapters import sepa
 from farthing.clock import Clock
 from farthing.domain import payouts as rules
+from farthing.domain.chart import CODE_PAYOUT_CLEARING, T_PAYOUT
 from farthing.domain.ledger_types import Transfer, TransferFlags
 from farthing.domain.money import currency
 from farthing.domain.payouts import Payout, Terms
@@ -36,9 +37,6 @@ from farthing.services.accounts import Accounts
 from farthing.services.history import History
 from farthing.services.personal_data import PersonalData
 from farthing.services.security_log import SecurityLog
-
-CODE_PAYOUT_CLEARING = 6
-T_PAYOUT = 11
 
 
 class PayoutRepository(Protocol):

@@ -328,4 +328,7 @@ KO = {
     "returned by the bank": "은행에서 반환됨",
     "Payouts go to this account now.": "이제 이 계좌로 지급됩니다.",
     "The payout is booked; it goes in the next bank file.": "지급이 예약되었습니다. 다음 은행 파일에 포함됩니다.",
+    "Payout (held)": "지급 (보류)",
+    "Payout to the bank": "은행으로 지급",
+    "Payout returned": "지급 반환",
 }

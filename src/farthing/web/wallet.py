@@ -51,6 +51,7 @@ _LABELS = {
     "hold_voided": "Hold released", "hold_expired": "Hold expired", "refund": "Refund", "card_fee": "Card fee",
     "platform_fee": "Platform fee", "channel_deposit": "Channel deposit", "channel_payment": "Channel payment",
     "channel_released": "Channel deposit released", "added_tax": "Tax", "added_tax_refund": "Tax refunded",
+    "payout_held": "Payout (held)", "payout": "Payout to the bank", "payout_returned": "Payout returned",
 }  # fmt: skip
 
 
