@@ -171,3 +171,32 @@ def test_the_operator_runs_the_schedules_writes_the_bank_file_and_applies_the_ba
     assert farthing("paid", payout_id).stdout.strip() == f"{payout_id} paid"
     settled = farthing("returned", payout_id, "--reason", "AC04")
     assert settled.returncode == 2 and "payout_settled" in settled.stdout
+
+
+@pytest.mark.any_date
+def test_a_run_books_every_due_payout_together_and_passes_over_the_rest(store_url: str) -> None:
+    now = [T0]
+    platform = open_platform(store_url, clock=lambda: now[0])
+    try:
+        cid, ckey, _ = platform.parties.create(OPERATOR, "customer", "Leser")
+        payer = Principal(ckey, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
+        platform.topups.top_up(payer, positive_money("100.00", "EUR"), "4242424242424242")
+        due, manual = [], None
+        for n in range(12):
+            merchant, key, _ = platform.parties.create(OPERATOR, "merchant", f"Shop {n}")
+            shop = Principal(key, "merchant", merchant, "test", MERCHANT_SCOPES)
+            platform.payments.pay(payer, PaymentItem.of(merchant, f"{n + 1}.00", "EUR"), None)
+            platform.payouts.set_account(shop, f"Shop {n}", IBAN)
+            schedule = "manual" if n == 0 else "weekly" if n == 1 else "daily"
+            minimum = 500_000_000 if n == 2 else 0  # 500 EUR: never reached
+            platform.payouts.set_terms(shop, "EUR", Terms(schedule, minimum))
+            manual = merchant if n == 0 else manual
+            if n > 2:
+                due.append(merchant)
+        made = platform.payouts.run_due()
+        booked = {p.merchant: p for p in made}
+        assert manual not in booked and set(due) <= set(booked) and len(booked) == len(due) + 1  # + the weekly
+        assert all(p.status == "created" and p.amount % 10_000 == 0 for p in made)
+        assert platform.payouts.run_due() == []  # paid out already: under a cent is left
+    finally:
+        platform.close()

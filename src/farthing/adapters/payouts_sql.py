@@ -49,12 +49,30 @@ class PayoutTable:
         )
         return Terms(str(rows[0][0]), *(int(v) for v in rows[0][1:])) if rows else None
 
-    def scheduled(self) -> list[tuple[str, str, Terms]]:
+    def scheduled(self, mode: str) -> list[tuple[str, str, Terms]]:
         rows = self.db.query(
-            "SELECT merchant_id, currency, schedule, minimum, threshold, reserve_ppm, reserve_days FROM payout_terms "
-            "WHERE schedule <> 'manual' ORDER BY merchant_id, currency"
+            "SELECT t.merchant_id, t.currency, t.schedule, t.minimum, t.threshold, t.reserve_ppm, t.reserve_days "
+            "FROM payout_terms t JOIN payout_accounts a ON a.merchant_id = t.merchant_id "
+            "JOIN parties p ON p.id = t.merchant_id WHERE t.schedule <> 'manual' AND p.mode = ? "
+            "ORDER BY t.merchant_id, t.currency",
+            (mode,),
         )
         return [(str(r[0]), str(r[1]), Terms(str(r[2]), *(int(v) for v in r[3:]))) for r in rows]
+
+    def last_created(self) -> dict[tuple[str, str], int]:
+        rows = self.db.query(
+            "SELECT merchant_id, currency, MAX(created_ms) FROM payouts WHERE status <> 'returned' "
+            "GROUP BY merchant_id, currency"
+        )
+        return {(str(m), str(c)): int(at) for m, c, at in rows}
+
+    def add_many(self, payouts: list[Payout]) -> None:
+        with self.db.transaction() as tx:
+            tx.executemany(
+                f"INSERT INTO payouts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(p.id, p.merchant, p.currency, p.mode, p.amount, p.reserve, p.remainder, b16(p.transfer_id),
+                  p.status, p.file_id, p.reason, p.created_ms, p.settled_ms) for p in payouts],
+            )  # fmt: skip
 
     def add(self, p: Payout) -> None:
         row = (p.id, p.merchant, p.currency, p.mode, p.amount, p.reserve, p.remainder, b16(p.transfer_id), p.status,

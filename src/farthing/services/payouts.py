@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import secrets
 from typing import Protocol
 
@@ -31,10 +30,10 @@ from farthing.domain.payouts import Payout, Terms
 from farthing.domain.principals import Principal, require
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
-from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import Accounts
 from farthing.services.history import History
+from farthing.services.payout_runs import payout_event, run_due
 from farthing.services.personal_data import PersonalData
 from farthing.services.security_log import SecurityLog
 
@@ -48,7 +47,15 @@ class PayoutRepository(Protocol):
 
     def terms(self, merchant: str, currency: str) -> Terms | None: ...
 
-    def scheduled(self) -> list[tuple[str, str, Terms]]: ...
+    def scheduled(self, mode: str) -> list[tuple[str, str, Terms]]:
+        """The terms that pay out on a schedule, of the merchants of `mode` that gave a bank account."""
+        ...
+
+    def last_created(self) -> dict[tuple[str, str], int]:
+        """When each merchant's latest payout in each currency (not returned) was made."""
+        ...
+
+    def add_many(self, payouts: list[Payout]) -> None: ...
 
     def add(self, p: Payout) -> None: ...
 
@@ -145,11 +152,7 @@ class Payouts:
         if state is None:
             raise PlatformError(ErrorCode.insufficient_funds, f"nothing to pay out in {cur.code}")
         dp, dpo, _, cpo = state.balances()
-        lately = 0
-        if terms.reserve_ppm and terms.reserve_days:
-            since = (now // rules.DAY_MS - terms.reserve_days + 1) * rules.DAY_MS
-            lately = sum(a for _, kind, a in self.history.daily(wallet, since) if kind == "received")
-        paid = rules.payable(cur, cpo - dpo - dp, terms, lately)
+        paid = rules.payable(cur, cpo - dpo - dp, terms, self.received_lately(wallet, terms, now))
         if paid.amount > limits.amount_max:
             raise PlatformError(ErrorCode.validation_failed, "more than one payout may carry: ask again after it")
         payout_id = payout_id or "po_" + secrets.token_hex(12)
@@ -160,7 +163,7 @@ class Payouts:
         hold = Transfer(
             transfer_id, wallet, clearing, paid.amount, cur.ledger, T_PAYOUT, flags=int(TransferFlags.pending)
         )
-        [result] = self.ledger.submit("transfers", [hold], [(0, _event(made, "created"))]).result()
+        [result] = self.ledger.submit("transfers", [hold], [(0, payout_event(made, "created"))]).result()
         if result is TransferResult.exceeds_credits:
             raise PlatformError(ErrorCode.insufficient_funds, "the balance moved meanwhile; ask again")
         if result is not TransferResult.ok and result is not TransferResult.exists:
@@ -169,18 +172,15 @@ class Payouts:
         return made
 
     def run_due(self, mode: str = "test") -> list[Payout]:
-        """The payouts the merchants' schedules ask for now (a merchant with nothing payable is passed over)."""
-        now, made = self.clock(), []
-        for merchant, code, terms in self.repo.scheduled():
-            try:
-                wallet, _ = self.accounts.wallet_of_party(merchant, code)
-                [state] = self.ledger.balances_now([wallet]).values()
-                dp, dpo, _, cpo = state.balances()
-                if rules.due(terms, self.repo.last_ms(merchant, code), now, cpo - dpo - dp):
-                    made.append(self._create(merchant, code, mode))
-            except (PlatformError, ValueError):
-                continue  # nothing to pay, no account yet, under the minimum: the next run tries again
-        return made
+        """The payouts the merchants' schedules ask for now (`farthing.services.payout_runs`)."""
+        return run_due(self, mode)
+
+    def received_lately(self, wallet: int, terms: Terms, now: int) -> int:
+        """What the wallet received in the reserve's days (0 when the terms keep no reserve)."""
+        if not (terms.reserve_ppm and terms.reserve_days):
+            return 0
+        since = (now // rules.DAY_MS - terms.reserve_days + 1) * rules.DAY_MS
+        return sum(a for _, kind, a in self.history.daily(wallet, since) if kind == "received")
 
     def get(self, principal: Principal, payout_id: str) -> Payout:
         found = self.repo.get(payout_id)
@@ -233,19 +233,10 @@ class Payouts:
         flag = TransferFlags.post_pending if paid else TransferFlags.void_pending
         step = Transfer(derive_id("payout-settled", p.id), 0, 0, p.amount if paid else 0, cur.ledger, T_PAYOUT,
                         flags=int(flag), pending_id=p.transfer_id)  # fmt: skip
-        event = _event(dataclasses.replace(p, status="paid" if paid else "returned", reason=reason),
+        event = payout_event(dataclasses.replace(p, status="paid" if paid else "returned", reason=reason),
                        "paid" if paid else "failed")  # fmt: skip
         [result] = self.ledger.submit("transfers", [step], [(0, event)]).result()
         if result is not TransferResult.ok and not result.name.startswith("exists"):
             raise PlatformError(ErrorCode.engine_failed, f"the payout could not be settled: {result.name}")
         self.repo.settle(p.id, "paid" if paid else "returned", reason, self.clock())
         return self.get(principal, payout_id)
-
-
-def _event(p: Payout, happened: str) -> OutboxEvent:
-    """`payout.created`, `payout.paid` or `payout.failed`, riding with the payout's transfer."""
-    cur = currency(p.currency)
-    body = {"id": f"evt_{p.id[3:]}_{happened}", "type": f"payout.{happened}",
-            "data": {"id": p.id, "amount": cur.format(p.amount), "currency": p.currency, "status": p.status,
-                     "reason": p.reason}}  # fmt: skip
-    return OutboxEvent(str(body["id"]), f"payout.{happened}", p.merchant, json.dumps(body, separators=(",", ":")))
