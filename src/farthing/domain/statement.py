@@ -47,6 +47,9 @@ class LineKind:
     expired: bool | None = None
 
 
+PENDING = _PENDING
+"""The flag of a hold (a pending transfer), as statements read it."""
+
 TYPES = {
     "payment": LineKind(T_PAYMENT, flags_none=_PENDING | _POST | _VOID),
     "hold": LineKind(T_PAYMENT, flags_any=_PENDING, expired=False),

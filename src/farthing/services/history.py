@@ -73,7 +73,7 @@ class StatementRepository(Protocol):
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]: ...
 
-    def ascending(self, account_id: int, gte_ms: int, lt_ms: int, after_seq: int, limit: int) -> list[Entry]: ...
+    def ascending(self, account_id: int, gte_ms: int, lt_ms: int, after_seq: int, limit: int) -> list[Moved]: ...
 
     def daily(self, account_id: int, since_ms: int) -> list[tuple[int, str, int]]: ...
 
@@ -228,14 +228,14 @@ class History:
         self.catch_up()
         return self.repo.daily(account_id, since_ms)
 
-    def oldest_first(self, account_id: int, gte_ms: int, lt_ms: int, chunk: int = 1_000) -> Iterator[Entry]:
+    def oldest_first(self, account_id: int, gte_ms: int, lt_ms: int, chunk: int = 1_000) -> Iterator[Moved]:
         """The account's lines from `gte_ms` until before `lt_ms`, oldest first, read `chunk` at a time (a
-        statement of a million lines in flat memory)."""
+        statement of a million lines in flat memory), lean: see `StatementRepository.ascending`."""
         self.catch_up()
         after = 0
         while found := self.repo.ascending(account_id, gte_ms, lt_ms, after, chunk):
             yield from found
-            after = found[-1].seq
+            after = found[-1][0]
 
     def balances_at(self, account_id: int, at_ms: int) -> tuple[int, int, int, int]:
         """The account's four balance columns as they stood at `at_ms` (zeros before its first line)."""

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from farthing.domain.money import Currency
+from farthing.domain.money import Currency, formatter
 from farthing.domain.principals import Principal
-from farthing.domain.statement import Entry
+from farthing.domain.statement import PENDING, Moved, type_of
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.accounts import Accounts
 from farthing.services.history import History
@@ -31,7 +31,8 @@ class Statement:
     """The month's end, or now for the month under way (exclusive)."""
     opening: int
     closing: int
-    lines: Iterator[Entry]
+    lines: Iterator[Moved]
+    """Lean lines: see `farthing.services.history.StatementRepository.ascending`."""
 
 
 def month(period: str, now_ms: int) -> tuple[int, int]:
@@ -62,24 +63,37 @@ def statement(history: History, accounts: Accounts, principal: Principal, code: 
     return Statement(cur, period, start, end, opening, closing, history.oldest_first(account_id, start, end))
 
 
-def csv_rows(s: Statement) -> Iterator[str]:
-    """The statement as CSV text, a row at a time: the opening balance, the lines, the closing balance."""
-    cur = s.currency
+def csv_rows(s: Statement, chunk: int = 1_000) -> Iterator[str]:
+    """The statement as CSV text, `chunk` rows at a time (the CSV module quotes what a merchant's reference
+    may hold): the header, the opening balance, the lines, the closing balance."""
+    cur, out = s.currency, io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerow((_iso(s.start_ms), "opening_balance", "", "", "", "", cur.format(s.opening)))
+    rows: list[tuple[str, ...]] = []
+    fmt, last_ms, when, last_payment, public = formatter(cur), -1, "", -1, ""
+    for _, ts, transfer, code, flags, expired, side, amount, released, dp, dpo, cpo, payment, reference in s.lines:
+        if ts != last_ms:  # a batch's lines share their moment: worked out once
+            last_ms, when = ts, _iso(ts)
+        if payment != last_payment:  # a payment's lines (it, its fee) follow one another
+            last_payment, public = payment, (public_payment_id(payment) or "") if payment else ""
+        moved = amount if flags & PENDING and not expired else (amount or -released)
+        rows.append((when, type_of(code, flags, bool(expired)), public, reference or "", f"{transfer:032x}",
+                     fmt(moved if side else -moved), fmt(cpo - dpo - dp)))  # fmt: skip
+        if len(rows) >= chunk:
+            writer.writerows(rows)
+            rows.clear()
+            yield _taken(out)
+    writer.writerows(rows)
+    writer.writerow((_iso(s.end_ms - 1), "closing_balance", "", "", "", "", cur.format(s.closing)))
+    yield _taken(out)
 
-    def row(*values: str) -> str:
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerow(values)
-        return out.getvalue()
 
-    yield row(*COLUMNS)
-    yield row(_iso(s.start_ms), "opening_balance", "", "", "", "", cur.format(s.opening))
-    for e in s.lines:
-        moved = e.amount if e.amount else e.pending_delta
-        signed = -moved if e.side == "debit" else moved
-        payment = (public_payment_id(e.payment_id) or "") if e.payment_id else ""
-        yield row(_iso(e.timestamp_ms), e.type, payment, e.reference or "", f"{e.transfer_id:032x}",
-                  cur.format(signed), cur.format(available(e.balances)))  # fmt: skip
-    yield row(_iso(s.end_ms - 1), "closing_balance", "", "", "", "", cur.format(s.closing))
+def _taken(out: io.StringIO) -> str:
+    text = out.getvalue()
+    out.seek(0)
+    out.truncate()
+    return text
 
 
 def _iso(ms: int) -> str:

@@ -14,6 +14,7 @@ from farthing.domain.money import (
     allocate,
     currency,
     format_amount,
+    formatter,
     parse_amount,
     round_to_exponent,
     share,
@@ -180,3 +181,9 @@ def test_minor_units_come_from_iso_4217_and_currencies_without_them_keep_whole_u
         KRW.parse("20.02")  # a fraction of a won is refused, never kept
     with pytest.raises(MoneyError):
         currency("XAU")  # gold is not a currency a wallet holds
+
+
+@given(st.integers(-(10**20), 10**20), st.sampled_from(["USD", "EUR", "KRW", "JPY", "BHD"]))
+def test_the_fast_formatter_writes_what_format_writes(units: int, code: str) -> None:
+    cur = currency(code)
+    assert formatter(cur)(units) == cur.format(units)
