@@ -69,7 +69,14 @@ def test_the_operator_reads_the_platforms_own_accounts_moving_with_fees(server: 
         return {a["account"]: a for a in r.json()}
 
     before = accounts()
-    assert set(before) == {"funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding"}
+    assert set(before) == {
+        "funding_clearing",
+        "card_fees",
+        "fee_revenue",
+        "tax_liability",
+        "rounding",
+        "payouts_clearing",
+    }
     merchant, _ = party(server, "merchant", "Fee payer")
     _, key = party(server, "customer", "Fee source")
     top_up(server, key, "10.00")

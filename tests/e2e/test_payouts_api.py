@@ -72,6 +72,12 @@ def test_a_merchant_is_paid_out_through_a_sepa_file(server: Server) -> None:
     empty = httpx.post(f"{url}/v1/payout_files", json={}, headers=auth(server.operator))
     assert (empty.status_code, empty.json()["code"]) == (422, "validation_failed")  # nothing left to send
 
+    as_json = httpx.post(f"{url}/v1/payout_reports", json={"x": 1}, headers=auth(server.operator))
+    assert (as_json.status_code, as_json.json()["code"]) == (415, "unsupported_media_type")
+    report = _accepted(payout["id"])  # the bank accepted it: nothing settles yet
+    applied = httpx.post(f"{url}/v1/payout_reports", content=report,
+                         headers={**auth(server.operator), "Content-Type": "application/xml"})  # fmt: skip
+    assert applied.status_code == 200 and applied.json()["pending"] == [payout["id"]], applied.text
     done = httpx.post(f"{url}/v1/payouts/{payout['id']}/paid", headers=auth(server.operator))
     assert done.status_code == 200 and done.json()["status"] == "paid"
     contradicted = httpx.post(f"{url}/v1/payouts/{payout['id']}/returned", json={"reason": "AC04"},
@@ -87,3 +93,11 @@ def test_a_merchant_is_paid_out_through_a_sepa_file(server: Server) -> None:
     assert rows[0]["type"] == "opening_balance" and rows[0]["balance"] == "0.00"
     assert [r["type"] for r in rows[1:-1]] == ["payment", "platform_fee", "payout_held", "payout"]
     assert rows[-1]["type"] == "closing_balance" and rows[-1]["balance"] == "0.0049"  # the wallet's balance now
+
+
+def _accepted(payout_id: str) -> bytes:
+    return (
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt><OrgnlPmtInfAndSts>'
+        f"<TxInfAndSts><OrgnlEndToEndId>{payout_id}</OrgnlEndToEndId><TxSts>ACCP</TxSts></TxInfAndSts>"
+        "</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"
+    ).encode()

@@ -97,5 +97,5 @@ def test_a_month_opens_with_the_balances_brought_forward(store_url: str) -> None
     for text in (november.getvalue(), december.getvalue()):
         assert loader.load_string(text)[1] == []
     assert "Balances brought forward" not in november.getvalue() and "Payments" not in november.getvalue()
-    assert "Balances brought forward" in december.getvalue() and "Payments: 1 transfer\"" in december.getvalue()
+    assert "Balances brought forward" in december.getvalue() and 'Payments: 1 transfer"' in december.getvalue()
     assert "2027-01-01 balance Liabilities:CustomerWallets  -4.000000 USD" in december.getvalue()

@@ -200,3 +200,47 @@ def test_a_run_books_every_due_payout_together_and_passes_over_the_rest(store_ur
         assert platform.payouts.run_due() == []  # paid out already: under a cent is left
     finally:
         platform.close()
+
+
+def _status_report(*statuses: tuple[str, str, str | None]) -> bytes:
+    """A bank's pain.002.001.10 report with a TxInfAndSts for each (end-to-end id, status, reason code)."""
+    txs = "".join(
+        f"<TxInfAndSts><OrgnlEndToEndId>{e2e}</OrgnlEndToEndId><TxSts>{status}</TxSts>"
+        + (f"<StsRsnInf><Rsn><Cd>{reason}</Cd></Rsn></StsRsnInf>" if reason else "")
+        + "</TxInfAndSts>"
+        for e2e, status, reason in statuses
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10">'
+        "<CstmrPmtStsRpt><GrpHdr><MsgId>BANK-1</MsgId><CreDtTm>2026-12-08T09:00:00</CreDtTm></GrpHdr>"
+        "<OrgnlGrpInfAndSts><OrgnlMsgId>X</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.09</OrgnlMsgNmId>"
+        f"</OrgnlGrpInfAndSts><OrgnlPmtInfAndSts><OrgnlPmtInfId>P</OrgnlPmtInfId>{txs}</OrgnlPmtInfAndSts>"
+        "</CstmrPmtStsRpt></Document>"
+    ).encode()
+
+
+def test_the_banks_status_report_pays_refuses_and_leaves_pending(store_url: str) -> None:
+    platform = open_platform(store_url)
+    try:
+        made = []
+        for amount in ("3.00", "4.00", "5.00"):
+            merchant, shop = _shop(platform, amount)
+            platform.payouts.set_account(shop, "Zeitung GmbH", IBAN)
+            made.append((merchant, platform.payouts.create(shop, "EUR")))
+        (_, settled), (refused_merchant, refused), (_, waiting) = made
+        report = _status_report((settled.id, "ACSC", None), (refused.id, "RJCT", "AC04"),
+                                (waiting.id, "ACCP", None), ("po_not_ours", "ACSC", None))  # fmt: skip
+        done = platform.payouts.apply_report(OPERATOR, report)
+        assert done == {"paid": [settled.id], "returned": [refused.id], "pending": [waiting.id],
+                        "unknown": ["po_not_ours"], "already": []}  # fmt: skip
+        assert platform.payouts.get(OPERATOR, refused.id).reason == "RJCT AC04"
+        assert _available(platform, refused_merchant) == 3_920_000  # 4.00 less the fee: back in the balance
+        again = platform.payouts.apply_report(OPERATOR, report)
+        assert again["already"] == [settled.id, refused.id] and again["paid"] == again["returned"] == []
+        for bad, why in ((b"<Document", "not XML"), (report.replace(b"pain.002.001.10", b"camt.053.001.08"),
+                                                       "not a pain.002")):  # fmt: skip
+            with pytest.raises(PlatformError) as refused_file:
+                platform.payouts.apply_report(OPERATOR, bad)
+            assert refused_file.value.code is ErrorCode.validation_failed and why in refused_file.value.detail
+    finally:
+        platform.close()

@@ -55,9 +55,7 @@ def test_a_months_statement_opens_where_the_last_closed_and_closes_at_the_ledger
         [wallet] = platform.ledger.accounts([platform.accounts.wallet_of(shop, "USD")[0]])
         dp, dpo, _, cpo = wallet.balances()
         assert (
-            december[-1]["balance"]
-            == "2.935001"
-            == platform.accounts.wallet_of(shop, "USD")[1].format(cpo - dpo - dp)
+            december[-1]["balance"] == "2.935001" == platform.accounts.wallet_of(shop, "USD")[1].format(cpo - dpo - dp)
         )
         for r in november[1:-1] + december[1:-1]:  # every line names a transfer the ledger holds
             assert platform.db.query("SELECT 1 FROM transfers WHERE id = ?", (bytes.fromhex(r["transfer"]),))

@@ -8,6 +8,9 @@ from farthing import limits
 from farthing.api import problems
 from farthing.errors import ErrorCode
 
+XML_ROUTES = {"/v1/payout_reports": (b"application/xml", b"text/xml")}
+"""The routes that read a bank's XML rather than JSON."""
+
 
 class BodyGuard:
     """Pure ASGI middleware: refuse bodies that are too large or not JSON before any route reads them.
@@ -28,12 +31,12 @@ class BodyGuard:
                 refusal = problems.problem(
                     ErrorCode.request_too_large, f"request bodies are limited to {limits.request_bytes_max} bytes"
                 )
-            elif (
-                has_body
-                and scope["path"].startswith("/v1/")  # the pages (`farthing.web`) read their own forms
-                and headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json"
-            ):
-                refusal = problems.problem(ErrorCode.unsupported_media_type, "send the body as application/json")
+            elif has_body and scope["path"].startswith("/v1/"):  # the pages (`farthing.web`) read their own forms
+                kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+                wanted = XML_ROUTES.get(scope["path"], (b"application/json",))
+                if kind not in wanted:
+                    said = " or ".join(w.decode() for w in wanted)
+                    refusal = problems.problem(ErrorCode.unsupported_media_type, f"send the body as {said}")
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return

@@ -8,8 +8,9 @@ import datetime
 import os
 from typing import Literal
 
-from fastapi import APIRouter, Response
-from pydantic import Field, StrictInt, StrictStr
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+from starlette.concurrency import run_in_threadpool
 
 from farthing.api.deps import (
     Amount,
@@ -162,6 +163,25 @@ def bank_file(body: FileIn, principal: PrincipalDep, platform: PlatformDep) -> R
     today = datetime.datetime.fromtimestamp(platform.clock() // 1000, datetime.UTC).date()
     file_id, xml = platform.payouts.bank_file(principal, os.environ.get(DEBTOR_ENV), body.execution_date or today)
     return Response(xml, media_type="application/xml", headers={"File-Id": file_id})
+
+
+class ReportOut(BaseModel):
+    object: Literal["payout_report"] = "payout_report"
+    paid: list[str]
+    returned: list[str]
+    pending: list[str] = Field(description="accepted by the bank, not settled yet")
+    unknown: list[str] = Field(description="end-to-end ids that name no payout here")
+    already: list[str] = Field(description="settled so before: nothing changed")
+
+
+@router.post("/v1/payout_reports", response_model=ReportOut, openapi_extra={
+    "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}})  # fmt: skip
+async def payout_report(request: Request, principal: PrincipalDep, platform: PlatformDep) -> ReportOut:
+    """The bank's payment status report (ISO 20022 pain.002) applied: settled payouts paid, refused ones
+    returned (the money back in the merchant's balance, with the bank's reason)."""
+    xml = await request.body()
+    done = await run_in_threadpool(platform.payouts.apply_report, principal, xml)
+    return ReportOut(**done)
 
 
 @router.post("/v1/payouts/{payout_id}/paid", response_model=PayoutOut)

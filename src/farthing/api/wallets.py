@@ -74,6 +74,9 @@ class TransactionOut(Moded):
         "added_tax_refund",
         "tax",
         "tax_rounding",
+        "payout_held",
+        "payout",
+        "payout_returned",
         "transfer",
     ]
     amount: str = Field(description="signed change of the posted balance (+ received, - paid)")
@@ -203,7 +206,7 @@ def _seq_of(txn_id: str) -> int:
 
 class PlatformAccountOut(Moded):
     object: Literal["platform_account"] = "platform_account"
-    account: Literal["funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding"]
+    account: Literal["funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding", "payouts_clearing"]
     currency: str
     debits_posted: str
     credits_posted: str

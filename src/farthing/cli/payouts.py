@@ -96,3 +96,19 @@ def _settle(db: str | None, payout_id: str, reason: str | None) -> None:
     finally:
         platform.close()
     console.print(f"{p.id} {p.status}", markup=False)
+
+
+@payouts_app.command("report")
+def report(
+    path: Annotated[Path, typer.Argument(help="the bank's pain.002 status report")], db: DbOption = None
+) -> None:
+    """Apply the bank's payment status report (pain.002): settled payouts paid, refused ones returned."""
+    platform = _open(db)
+    try:
+        done = platform.payouts.apply_report(_OPERATOR, path.read_bytes())
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    finally:
+        platform.close()
+    for kind, ids in done.items():
+        console.print(f"{kind}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else ""), markup=False)

@@ -11,6 +11,7 @@ PLATFORM_ACCOUNTS = {
     CODE_FEE_REVENUE: "fee_revenue",
     CODE_TAX_LIABILITY: "tax_liability",
     CODE_ROUNDING: "rounding",
+    CODE_PAYOUT_CLEARING: "payouts_clearing",
 }
 """The platform's own accounts (one per currency) by code, with the names an operator reads them by."""
 # Transfer codes.

@@ -20,7 +20,7 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from farthing import limits
-from farthing.adapters import sepa
+from farthing.adapters import bank_reports, sepa
 from farthing.clock import Clock
 from farthing.domain import payouts as rules
 from farthing.domain.chart import CODE_PAYOUT_CLEARING, T_PAYOUT
@@ -219,6 +219,26 @@ class Payouts:
         file_id = "pf_" + secrets.token_hex(8)
         self.mark_sent(unsent, file_id)
         return file_id, xml
+
+    def apply_report(self, principal: Principal, xml: bytes) -> dict[str, list[str]]:
+        """A bank's pain.002 status report applied: settled payouts paid, refused ones returned with the
+        bank's reason. Payouts it names that are not Farthing's, or were settled so already, are listed."""
+        require(principal, "operator", "parties:write")
+        done: dict[str, list[str]] = {"paid": [], "returned": [], "pending": [], "unknown": [], "already": []}
+        for tx in bank_reports.statuses(xml):
+            found = self.repo.get(tx.end_to_end)
+            if found is None or found.mode != principal.mode:
+                done["unknown"].append(tx.end_to_end)
+            elif tx.status in bank_reports.PAID | bank_reports.REFUSED:
+                paid = tx.status in bank_reports.PAID
+                if found.status in ("paid", "returned"):
+                    done["already"].append(found.id)
+                    continue
+                self.settle(principal, found.id, paid, None if paid else f"{tx.status} {tx.reason or ''}".strip())
+                done["paid" if paid else "returned"].append(found.id)
+            else:
+                done["pending"].append(found.id)
+        return done
 
     def settle(self, principal: Principal, payout_id: str, paid: bool, reason: str | None = None) -> Payout:
         """The bank's word on a payout: paid (the pending transfer posted) or returned (voided: the money
