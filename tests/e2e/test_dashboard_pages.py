@@ -94,6 +94,12 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         expect(page.get_by_test_id("merchant-available-USD")).to_have_text("$0.004")  # under a cent stays
         assert serious_violations(page) == []
         screenshot(page, tmp_path, "dashboard-payouts")
+        with page.expect_download() as downloaded:
+            page.get_by_role("link", name="This month's statement (CSV)").click()
+        sheet = Path(downloaded.value.path()).read_text().splitlines()
+        assert sheet[0] == "when,type,payment,reference,transfer,amount,balance"
+        assert sheet[1].split(",")[1] == "opening_balance" and sheet[-1].endswith("closing_balance,,,,,0.004")
+        assert any(",payout_held," in line for line in sheet)  # each line as the ledger moved it
 
         expect(page.get_by_test_id("paywall-snippet")).to_contain_text(f'merchant="{merchant}"')
         page.get_by_role("checkbox", name="read").check()  # a key that may only read

@@ -7,6 +7,7 @@ filters and the refund's confirmation are `farthing.web.merchant_payments`'s. La
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -137,6 +138,8 @@ def _shown(platform: Platform, principal: Principal, lang: str, asked: QueryPara
     keys = [{"id": k.id, "prefix": (k.prefix or "") + "…", "made": when(k.created_ms, lang), "scopes": k.scopes,
              "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
             for k in platform.keys.keys(principal)]  # fmt: skip
+    month = datetime.fromtimestamp(platform.clock() // 1000, UTC).strftime("%Y-%m")
     return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "keys": keys,
+            "month": month,
             "endpoints": endpoints_of(platform, principal), "merchant_id": principal.party_id,
             **payments_shown(platform, principal, lang, asked), **payouts_of(platform, principal, lang)}  # fmt: skip

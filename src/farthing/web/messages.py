@@ -331,4 +331,5 @@ KO = {
     "Payout (held)": "지급 (보류)",
     "Payout to the bank": "은행으로 지급",
     "Payout returned": "지급 반환",
+    "This month's statement (CSV)": "이번 달 거래 명세서 (CSV)",
 }
