@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from farthing import limits
 from farthing.adapters.allowances_sql import AllowanceTable
 from farthing.adapters.answers_sql import AnswerTable
+from farthing.adapters.bank_lines_sql import BankLineTable
 from farthing.adapters.challenges_sql import ChallengeTable
 from farthing.adapters.channels_sql import ChannelTable
 from farthing.adapters.checkout_sql import CheckoutTable
@@ -71,6 +72,7 @@ from farthing.services.payments.single import Payments
 from farthing.services.payouts import Payouts
 from farthing.services.personal_data import PersonalData
 from farthing.services.privacy import Privacy
+from farthing.services.reconciliation import Reconciliation
 from farthing.services.refunds import Refunds
 from farthing.services.security_log import SecurityLog
 from farthing.services.stepup import StepUps
@@ -133,6 +135,10 @@ class Platform:
     @property
     def health(self) -> Health:
         return Health(self.ledger.engine.store, self.history, self.webhooks)
+
+    @property
+    def reconciliation(self) -> Reconciliation:
+        return Reconciliation(BankLineTable(self.db), self.payouts, self.clock)
 
     @property
     def log(self) -> SecurityLog:

@@ -209,6 +209,7 @@ class ErrorCode(enum.StrEnum):
     # Payouts.
     payouts_unavailable = "payouts_unavailable"
     payout_settled = "payout_settled"
+    statement_imported = "statement_imported"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -8,7 +8,7 @@ from farthing import limits
 from farthing.api import problems
 from farthing.errors import ErrorCode
 
-XML_ROUTES = {"/v1/payout_reports": (b"application/xml", b"text/xml")}
+XML_ROUTES = {path: (b"application/xml", b"text/xml") for path in ("/v1/payout_reports", "/v1/bank_statements")}
 """The routes that read a bank's XML rather than JSON."""
 
 

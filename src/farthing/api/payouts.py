@@ -184,6 +184,40 @@ async def payout_report(request: Request, principal: PrincipalDep, platform: Pla
     return ReportOut(**done)
 
 
+class BankLineOut(BaseModel):
+    ref: str
+    booked: str
+    amount_minor: int = Field(description="in the currency's minor units (cents); negative: money out")
+    currency: str
+    end_to_end: str | None
+    info: str
+
+
+class StatementImportOut(BaseModel):
+    object: Literal["bank_statement"] = "bank_statement"
+    statement: str
+    lines: int
+    matched: dict[str, str] = Field(description="bank line → the payout it paid")
+    unmatched: list[BankLineOut]
+
+
+@router.post("/v1/bank_statements", response_model=StatementImportOut, openapi_extra={
+    "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}})  # fmt: skip
+async def import_statement(request: Request, principal: PrincipalDep, platform: PlatformDep) -> StatementImportOut:
+    """The platform's bank statement (ISO 20022 camt.053) reconciled against the payouts: each line of
+    money out that names a payout and moves exactly its amount matches it (and marks it paid); the rest are
+    listed. A statement is imported once."""
+    xml = await request.body()
+    done = await run_in_threadpool(platform.reconciliation.import_statement, principal, xml)
+    return StatementImportOut(**done)  # type: ignore[arg-type]
+
+
+@router.get("/v1/bank_lines/unmatched", response_model=list[BankLineOut])
+def unmatched_lines(principal: PrincipalDep, platform: PlatformDep) -> list[BankLineOut]:
+    """The bank lines no payout explains, newest first: for a person to look at."""
+    return [BankLineOut(**line) for line in platform.reconciliation.unmatched(principal)]  # type: ignore[arg-type]
+
+
 @router.post("/v1/payouts/{payout_id}/paid", response_model=PayoutOut)
 def paid(payout_id: str, principal: PrincipalDep, platform: PlatformDep) -> PayoutOut:
     """The bank paid it: the held amount leaves the merchant's balance for good."""

@@ -30,6 +30,7 @@ _STATUS = {
     ErrorCode.live_mode_unavailable: 409,
     ErrorCode.payouts_unavailable: 409,
     ErrorCode.payout_settled: 409,
+    ErrorCode.statement_imported: 409,
     ErrorCode.checkout_expired: 410,
     ErrorCode.checkout_paid: 409,
     ErrorCode.account_locked: 423,

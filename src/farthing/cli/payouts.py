@@ -112,3 +112,20 @@ def report(
         platform.close()
     for kind, ids in done.items():
         console.print(f"{kind}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else ""), markup=False)
+
+
+@payouts_app.command("reconcile")
+def reconcile(path: Annotated[Path, typer.Argument(help="the bank's camt.053 statement")], db: DbOption = None) -> None:
+    """Match the platform's bank statement (camt.053) to the payouts; list the lines nothing explains."""
+    platform = _open(db)
+    try:
+        done = platform.reconciliation.import_statement(_OPERATOR, path.read_bytes())
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    finally:
+        platform.close()
+    matched, unmatched = done["matched"], done["unmatched"]
+    console.print(f"{done['statement']}: {done['lines']} lines, {len(matched)} matched to payouts", markup=False)  # type: ignore[arg-type]
+    for line in unmatched:  # type: ignore[attr-defined]
+        console.print(f"  unmatched {line['ref']} {line['booked']} {line['amount_minor']} {line['currency']} "
+                      f"{line['info']}", markup=False)  # fmt: skip
