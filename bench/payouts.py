@@ -109,13 +109,18 @@ def main() -> None:
     payments_n = args.payments or (50_000 if args.quick else 2_000_000)
     heavy_n = args.statement_lines or (25_000 if args.quick else 500_000)
     folder = Path(tempfile.mkdtemp(prefix="farthing-payouts-"))
-    platform = open_platform(f"sqlite:///{folder}/ledger.db")
+    started = time.perf_counter()
+    # Durable commits as everywhere, except during the untimed setup's hundred thousand small writes:
+    # the timed steps run on a platform opened again with the default (synchronous=FULL).
+    platform = open_platform(f"sqlite:///{folder}/ledger.db?synchronous=NORMAL")
     try:
-        started = time.perf_counter()
         merchants = _merchants(platform, merchants_n)
         _pay(platform, merchants, payments_n, heavy_n)
-        setup_s = time.perf_counter() - started
-
+    finally:
+        platform.close()
+    setup_s = time.perf_counter() - started
+    platform = open_platform(f"sqlite:///{folder}/ledger.db")
+    try:
         started = time.perf_counter()
         made = platform.payouts.run_due()
         run_s = time.perf_counter() - started
