@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -150,3 +152,15 @@ def test_a_close_made_by_another_process_is_seen_within_seconds(store: Path, mon
             assert (late.status_code, late.json()["code"]) == (402, "channel_closed")
 
     asyncio.run(run())
+
+
+def test_redeeming_a_store_that_is_not_there_is_refused_and_makes_no_file(tmp_path: Path) -> None:
+    from farthing.paywall import redeem
+
+    missing = tmp_path / "paywal.db"  # a typo of the paywall's store
+    with pytest.raises(FileNotFoundError, match="no paywall store"):
+        redeem(str(missing), "http://127.0.0.1:9", "sk_test_x")
+    assert not missing.exists()
+    done = subprocess.run([sys.executable, "-m", "farthing.cli", "paywall", "redeem", "--store", str(missing),
+                           "--key", "sk_test_x"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "no paywall store" in done.stdout and not missing.exists()

@@ -250,6 +250,9 @@ def paywall_redeem(
 
     try:
         done = redeem(store, platform, key, close)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     except httpx.HTTPError as exc:
         console.print(f"[red]error[/red] the platform could not be reached: {exc}")
         raise typer.Exit(2) from exc

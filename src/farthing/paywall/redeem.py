@@ -5,6 +5,7 @@ time and again: a redemption already made answers the same and moves nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +27,11 @@ class Redeemed:
 def redeem(
     store: str, platform_url: str, api_key: str, close: bool = False, transport: httpx.BaseTransport | None = None
 ) -> list[Redeemed]:
-    """Redeem every channel in the paywall's `store` with something new (and with `close`, close them)."""
+    """Redeem every channel in the paywall's `store` with something new (and with `close`, close them). A
+    store that does not exist is refused (a wrong path would otherwise redeem nothing, and say so calmly)."""
+    if not Path(store).is_file():
+        raise FileNotFoundError(f"no paywall store at {store!r}: give the path the paywall's `store=` names, "
+                                "from where the paywalled app runs")  # fmt: skip
     book = ChannelBook(store)
     done = []
     try:
