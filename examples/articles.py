@@ -33,7 +33,9 @@ def build(platform: str, merchant: str, key: str, store: str, network: str = "fa
     def article(number: int) -> dict[str, object]:
         return {"number": number, "title": f"Article {number}", "text": f"The full text of article {number}."}
 
+    redeem_s = float(os.environ.get("FARTHING_PAYWALL_REDEEM_S", "600"))  # the channels redeemed by themselves
     app.add_middleware(Paywall, platform_url=platform, merchant=merchant, api_key=key, store=store, network=network,
+                       redeem_every_s=redeem_s,
                        description="one article of The Farthing Gazette")  # fmt: skip
     return app
 

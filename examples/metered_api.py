@@ -31,7 +31,9 @@ def build(platform: str, merchant: str, key: str, store: str, network: str = "fa
     def length(text: str = "") -> dict[str, object]:
         return {"text": text, "length": len(text)}
 
+    redeem_s = float(os.environ.get("FARTHING_PAYWALL_REDEEM_S", "600"))  # the channels redeemed by themselves
     app.add_middleware(Paywall, platform_url=platform, merchant=merchant, api_key=key, store=store, network=network,
+                       redeem_every_s=redeem_s,
                        rules={"/api/*": "0.0005 USD"}, description="one API call")  # fmt: skip
     return app
 

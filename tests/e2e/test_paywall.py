@@ -60,7 +60,8 @@ def shop(server: Server) -> Shop:
     return Shop(merchant, merchant_key, customer_key)
 
 
-def start(example: str, server: Server, shop: Shop, tmp_path: Path, store: Path | None = None) -> App:
+def start(example: str, server: Server, shop: Shop, tmp_path: Path, store: Path | None = None,
+          env: dict[str, str] | None = None) -> App:  # fmt: skip
     port = free_port()
     store = store or tmp_path / f"{example}.db"
     log = tmp_path / f"{example}-{port}.log"
@@ -68,7 +69,7 @@ def start(example: str, server: Server, shop: Shop, tmp_path: Path, store: Path 
         proc = subprocess.Popen(
             [sys.executable, str(EXAMPLES / f"{example}.py"), "--platform", server.base, "--merchant", shop.merchant,
              "--key", shop.merchant_key, "--store", str(store), "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=server.env,
+            stdout=out, stderr=subprocess.STDOUT, env={**server.env, **(env or {})},
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -131,6 +132,26 @@ def test_a_thousand_articles_paid_by_voucher_and_redeemed_after_the_app_was_kill
     redeem(server, shop, app.store, "--close")  # again: nothing moves
     assert balances(server, shop.merchant_key)["USD"] == ("0.196", "0.20", "0.004")
     audit_ok(server)
+
+
+def test_the_paywall_redeems_its_channels_by_itself(
+    server: Server, shop: Shop, apps: list[App], tmp_path: Path
+) -> None:
+    app = start("articles", server, shop, tmp_path, env={"FARTHING_PAYWALL_REDEEM_S": "0.5"})
+    apps.append(app)
+    before = balances(server, shop.merchant_key).get("USD", ("0.00", "0.00", "0.00"))
+    pay = Client(platform_url=server.base, api_key=shop.customer_key, budget=Budget("USD", "0.001", "1.00", "1.00"),
+                 deposit="0.50")  # fmt: skip
+    with httpx.Client(transport=pay, timeout=30) as http:
+        for n in range(1, 11):
+            assert http.get(f"{app.base}/articles/{n}").status_code == 200
+    deadline = time.monotonic() + 20
+    while balances(server, shop.merchant_key).get("USD", before) == before and time.monotonic() < deadline:
+        time.sleep(0.2)  # no one runs `farthing paywall redeem`
+    after = balances(server, shop.merchant_key).get("USD", before)
+    gained = Decimal(after[1]) - Decimal(before[1])
+    assert gained == Decimal("0.002"), app.log.read_text()  # ten articles at $0.0002, credited
+    assert "0 channels redeemed" in redeem(server, shop, app.store)  # nothing was left to redeem
 
 
 def test_a_metered_api_paid_with_a_hash_chain(server: Server, shop: Shop, apps: list[App], tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from farthing.domain.channels.rules import ChannelRefused, Form, Terms
 from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode, FarthingError
 from farthing.paywall import wire
+from farthing.paywall.auto_redeem import AutoRedeem
 from farthing.paywall.readers import Readers
 from farthing.paywall.store import ChannelBook, Known
 
@@ -91,7 +92,10 @@ class Paywall:
         description: str = "",
         clock_ms: Clock = system_clock,
         transport: httpx.AsyncBaseTransport | None = None,
+        redeem_every_s: float | None = 600.0,
     ) -> None:
+        """`redeem_every_s`: how often the paywall redeems its channels by itself (`farthing.paywall.auto_redeem`;
+        None: never, `farthing paywall redeem` does it)."""
         self.app = app
         self.platform_url = platform_url.rstrip("/")
         self.merchant = merchant
@@ -107,6 +111,8 @@ class Paywall:
         self._unknown: set[str] = set()
         self._prices: dict[tuple[str, str], tuple[int, Currency] | None] = {}
         self.readers = Readers(self.platform_url, merchant, api_key, store, description, clock_ms, self._client)
+        self.redeemer = (AutoRedeem(store, self.platform_url, api_key, redeem_every_s, clock_ms)
+                         if redeem_every_s is not None and transport is None else None)  # fmt: skip
 
     # -- pricing ---------------------------------------------------------------------------------
 
@@ -326,6 +332,8 @@ class Paywall:
     # -- redemption ------------------------------------------------------------------------------
 
     def close(self) -> None:
+        if self.redeemer is not None:
+            self.redeemer.close()
         self.book.close()
         self.readers.close()
 

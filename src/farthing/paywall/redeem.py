@@ -25,10 +25,12 @@ class Redeemed:
 
 
 def redeem(
-    store: str, platform_url: str, api_key: str, close: bool = False, transport: httpx.BaseTransport | None = None
-) -> list[Redeemed]:
+    store: str, platform_url: str, api_key: str, close: bool = False, transport: httpx.BaseTransport | None = None,
+    close_expired_at: int | None = None,
+) -> list[Redeemed]:  # fmt: skip
     """Redeem every channel in the paywall's `store` with something new (and with `close`, close them). A
-    store that does not exist is refused (a wrong path would otherwise redeem nothing, and say so calmly)."""
+    store that does not exist is refused (a wrong path would otherwise redeem nothing, and say so calmly).
+    With `close_expired_at` (Unix ms), the channels whose expiry has come by then are closed too."""
     if not Path(store).is_file():
         raise FileNotFoundError(f"no paywall store at {store!r}: give the path the paywall's `store=` names, "
                                 "from where the paywalled app runs")  # fmt: skip
@@ -39,9 +41,10 @@ def redeem(
                           transport=transport, timeout=30) as http:  # fmt: skip
             for known in book.all():
                 fresh = known.accepted.amount > known.redeemed
-                if known.closed or not (fresh or close):
+                closing = close or (close_expired_at is not None and known.terms.expires_ms <= close_expired_at)
+                if known.closed or not (fresh or closing):
                     continue
-                body: dict[str, Any] = {"close": close}
+                body: dict[str, Any] = {"close": closing}
                 if fresh and known.terms.form is Form.voucher:
                     cumulative = currency(known.currency).format(known.accepted.amount)
                     body["voucher"] = {"cumulative": cumulative, "sequence": known.accepted.sequence,
