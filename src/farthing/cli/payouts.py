@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,23 +29,28 @@ console = Console()
 _OPERATOR = Principal("cli", "operator", None, "test", frozenset({"parties:write", "read"}))
 
 
-def _open(db: str | None) -> Platform:
+@contextmanager
+def _opened(db: str | None) -> Iterator[Platform]:
+    """The platform on `db`, closed afterwards; a refusal on the way exits 2 saying why."""
     from farthing.bootstrap import open_platform
 
     try:
-        return open_platform(db)
+        platform = open_platform(db)
     except FarthingError as exc:
         raise fail(exc) from exc
+    try:
+        yield platform
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    finally:
+        platform.close()
 
 
 @payouts_app.command("run")
 def run(db: DbOption = None) -> None:
     """Make every payout the merchants' schedules ask for now (nothing for a merchant with nothing payable)."""
-    platform = _open(db)
-    try:
+    with _opened(db) as platform:
         made = platform.payouts.run_due()
-    finally:
-        platform.close()
     for p in made:
         console.print(f"{p.id}  {p.merchant}  {currency(p.currency).format(p.amount)} {p.currency}", markup=False)
     console.print(f"{len(made)} payouts made", markup=False)
@@ -57,18 +64,14 @@ def bank_file(
 ) -> None:
     """Write the SEPA credit transfer file of every euro payout not sent yet (FARTHING_PAYOUT_DEBTOR names the
     account they leave from: 'Name|IBAN|BIC') and mark them sent."""
-    platform = _open(db)
     try:
         day = datetime.date.fromisoformat(execution_date) if execution_date else None
-        today = datetime.datetime.fromtimestamp(platform.clock() // 1000, datetime.UTC).date()
-        file_id, xml = platform.payouts.bank_file(_OPERATOR, os.environ.get("FARTHING_PAYOUT_DEBTOR"), day or today)
     except ValueError as exc:
         console.print(f"[red]error[/red] --execution-date: {exc}")
         raise typer.Exit(2) from exc
-    except FarthingError as exc:
-        raise fail(exc) from exc
-    finally:
-        platform.close()
+    with _opened(db) as platform:
+        today = datetime.datetime.fromtimestamp(platform.clock() // 1000, datetime.UTC).date()
+        file_id, xml = platform.payouts.bank_file(_OPERATOR, os.environ.get("FARTHING_PAYOUT_DEBTOR"), day or today)
     out.write_bytes(xml)
     console.print(f"{file_id}: {out} ({len(xml):,} bytes), checked against pain.001.001.09", markup=False)
 
@@ -88,13 +91,8 @@ def returned(
 
 
 def _settle(db: str | None, payout_id: str, reason: str | None) -> None:
-    platform = _open(db)
-    try:
+    with _opened(db) as platform:
         p = platform.payouts.settle(_OPERATOR, payout_id, paid=reason is None, reason=reason)
-    except FarthingError as exc:
-        raise fail(exc) from exc
-    finally:
-        platform.close()
     console.print(f"{p.id} {p.status}", markup=False)
 
 
@@ -103,13 +101,8 @@ def report(
     path: Annotated[Path, typer.Argument(help="the bank's pain.002 status report")], db: DbOption = None
 ) -> None:
     """Apply the bank's payment status report (pain.002): settled payouts paid, refused ones returned."""
-    platform = _open(db)
-    try:
+    with _opened(db) as platform:
         done = platform.payouts.apply_report(_OPERATOR, path.read_bytes())
-    except FarthingError as exc:
-        raise fail(exc) from exc
-    finally:
-        platform.close()
     for kind, ids in done.items():
         console.print(f"{kind}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else ""), markup=False)
 
@@ -117,13 +110,8 @@ def report(
 @payouts_app.command("reconcile")
 def reconcile(path: Annotated[Path, typer.Argument(help="the bank's camt.053 statement")], db: DbOption = None) -> None:
     """Match the platform's bank statement (camt.053) to the payouts; list the lines nothing explains."""
-    platform = _open(db)
-    try:
+    with _opened(db) as platform:
         done = platform.reconciliation.import_statement(_OPERATOR, path.read_bytes())
-    except FarthingError as exc:
-        raise fail(exc) from exc
-    finally:
-        platform.close()
     matched, unmatched = done["matched"], done["unmatched"]
     console.print(f"{done['statement']}: {done['lines']} lines, {len(matched)} matched to payouts", markup=False)  # type: ignore[arg-type]
     for line in unmatched:  # type: ignore[attr-defined]
