@@ -92,4 +92,5 @@ def _payment(platform: Platform, principal: Principal, payment_id: str, lang: st
         "amount": money(found.amount, currency(found.currency), lang),
         "options": json.dumps(offer.get("webauthn", {})), "url": offer.get("url", ""),
         "attempts_left": offer.get("attempts_left"), "methods": offer.get("methods", []),
+        "app": any(f.kind == "totp" and f.confirmed_ms is not None for f in platform.identity.factors.list(principal)),
     }  # fmt: skip
