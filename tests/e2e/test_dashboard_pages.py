@@ -51,13 +51,13 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         assert serious_violations(page) == []
         screenshot(page, tmp_path, "dashboard")
 
-        page.get_by_label("Reference").fill("order-1")
+        page.get_by_label("Reference", exact=True).fill("order-1")
         page.get_by_role("button", name="Show").click()
         expect(page.get_by_test_id("payment-row")).to_have_count(1)
         expect(page.get_by_test_id("payment-row")).to_contain_text("$0.10")
-        page.get_by_label("Reference").fill("")
-        page.get_by_label("From").fill("2020-01-01")
-        page.get_by_label("To").fill("2020-01-31")
+        page.get_by_label("Reference", exact=True).fill("")
+        page.get_by_label("From", exact=True).fill("2020-01-01")
+        page.get_by_label("To", exact=True).fill("2020-01-31")
         page.get_by_role("button", name="Show").click()
         expect(page.get_by_text("No payments yet.")).to_be_visible()  # none in those days
         refused = page.goto("/dashboard?currency=USD&to=soon")
