@@ -11,6 +11,14 @@ _COLUMNS = ("id, merchant_id, currency, mode, amount, reserve, remainder, transf
             "created_ms, settled_ms")  # fmt: skip
 
 
+_INSERT = f"INSERT INTO payouts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _row(p: Payout) -> tuple[object, ...]:
+    return (p.id, p.merchant, p.currency, p.mode, p.amount, p.reserve, p.remainder, b16(p.transfer_id), p.status,
+            p.file_id, p.reason, p.created_ms, p.settled_ms)  # fmt: skip
+
+
 def _payout(r: tuple[object, ...]) -> Payout:
     return Payout(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4]), int(r[5]), int(r[6]),  # type: ignore[call-overload]
                   int16(bytes(r[7])), str(r[8]), r[9], r[10], int(r[11]), r[12])  # type: ignore[arg-type]  # fmt: skip
@@ -68,16 +76,10 @@ class PayoutTable:
 
     def add_many(self, payouts: list[Payout]) -> None:
         with self.db.transaction() as tx:
-            tx.executemany(
-                f"INSERT INTO payouts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(p.id, p.merchant, p.currency, p.mode, p.amount, p.reserve, p.remainder, b16(p.transfer_id),
-                  p.status, p.file_id, p.reason, p.created_ms, p.settled_ms) for p in payouts],
-            )  # fmt: skip
+            tx.executemany(_INSERT, [_row(p) for p in payouts])
 
     def add(self, p: Payout) -> None:
-        row = (p.id, p.merchant, p.currency, p.mode, p.amount, p.reserve, p.remainder, b16(p.transfer_id), p.status,
-               p.file_id, p.reason, p.created_ms, p.settled_ms)  # fmt: skip
-        self.db.query(f"INSERT INTO payouts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        self.db.query(_INSERT, _row(p))
 
     def get(self, payout_id: str) -> Payout | None:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM payouts WHERE id = ?", (payout_id,))
