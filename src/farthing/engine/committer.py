@@ -21,7 +21,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TypeVar, cast
@@ -121,6 +121,10 @@ class GroupCommitter:
         self._failure: tuple[_Flush, BaseException] | None = None
         self.head_moved_retries = 0
         """Batches validated again because another process committed first."""
+        self.on_validated: list[Callable[[Sequence[Request]], None]] = []
+        """Called on the committer thread, under `lock`, with each group once memory holds its effects
+        (before it is written): whoever counts requests as in flight stops counting them then, so a
+        reader of memory plus its own count (`read_validated`) sees each request exactly once."""
         self._writer = threading.Thread(target=self._write_loop, name="farthing-writer", daemon=True)
         if pipeline:
             self._writer.start()
@@ -166,6 +170,12 @@ class GroupCommitter:
         never less than what is committed, so a limit checked against them is never passed. No wait."""
         with self.lock:
             return {a.id: a for a in self.engine.accounts(ids)}
+
+    def read_validated(self, ids: Sequence[int], read: Callable[[dict[int, AccountState]], T]) -> T:
+        """`read(balances_now(ids))`, called under the lock, so no group turns validated meanwhile: what
+        `read` adds from its own count of requests in flight (see `on_validated`) is never counted twice."""
+        with self.lock:
+            return read({a.id: a for a in self.engine.accounts(ids)})
 
     @property
     def queue_depth(self) -> int:
@@ -249,8 +259,9 @@ class GroupCommitter:
             if not self.pipeline:
                 self._commit_locked(group)
                 return
+            requests = [req for req, _ in group]
             try:
-                prepared = self.engine.prepare([req for req, _ in group])
+                prepared = self.engine.prepare(requests)
             except BaseException as exc:  # every waiting caller must hear of the failure
                 self._drain()
                 self.engine.reload_quietly()  # validation may have half-applied the group to memory
@@ -261,15 +272,22 @@ class GroupCommitter:
                 # validated against is gone, so validate it again on the locked path.
                 self._commit_locked(group)
                 return
+            self._validated(requests)
             self._slot.put(_Flush(group, prepared))
 
     def _commit_locked(self, group: list[_Item]) -> None:
+        requests = [req for req, _ in group]
         try:
-            results = self.engine.commit([req for req, _ in group])
+            results = self.engine.commit(requests)
         except BaseException as exc:  # every waiting caller must hear of the failure
             _fail(group, exc)
             return
+        self._validated(requests)
         _resolve(group, results)
+
+    def _validated(self, requests: Sequence[Request]) -> None:
+        for hook in self.on_validated:
+            hook(requests)
 
     def _drain(self) -> bool:
         """Wait for the writer to finish; after a failed write, reload and settle it. True if it had failed."""

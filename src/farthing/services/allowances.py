@@ -159,12 +159,13 @@ class Allowances:
         day = str(now // DAY_MS)
         ledger = cur.ledger + COUNTER_LEDGER_OFFSET
         draws = []
-        for name, room, amount in (("allowance-total", a.id, a.total), ("allowance-day", f"{a.id}:{day}", a.per_day)):
-            headroom, source = p.policy.fund_headroom(cur, derive_id(name, room), amount)
-            draws.append(Transfer(derive_id("draw", name, str(legs[0].id)), headroom, source, units, ledger,
-                                  T_HEADROOM))  # fmt: skip
-        chain = linked_chain(legs + draws)
-        try:
+        try:  # from the gate on: whatever happens, the payment stops counting as in flight
+            for name, room, amount in (("allowance-total", a.id, a.total),
+                                       ("allowance-day", f"{a.id}:{day}", a.per_day)):  # fmt: skip
+                headroom, source = p.policy.fund_headroom(cur, derive_id(name, room), amount)
+                draws.append(Transfer(derive_id("draw", name, str(legs[0].id)), headroom, source, units, ledger,
+                                      T_HEADROOM))  # fmt: skip
+            chain = linked_chain(legs + draws)
             results = p.ledger.submit("transfers", chain, [(0, event)]).result()
         finally:
             if gate is not None:

@@ -131,13 +131,13 @@ class Channels:
                     )
                 return dataclasses.replace(existing, replayed=True)
             gate = self._gate(principal.party_id, cmd.merchant, cur, deposit, number, "hold")
-            legs = [Transfer(number, payer, payee, deposit, cur.ledger, T_CHANNEL, flags=_PENDING,
-                             timeout_s=cmd.expires_in_s + cmd.dispute_s)]  # fmt: skip
-            legs = linked_chain(legs + (gate.legs if gate else []))
-            channel = Channel(public, principal.party_id, cmd.merchant, cur.code, cmd.form, deposit,
-                              terms.expires_ms, cmd.dispute_s * 1000, cmd.public_key, cmd.root, unit, cmd.length,
-                              now, "open", None, 0, 0, 0, b"")  # fmt: skip
-            try:
+            try:  # from the gate on: whatever happens, the deposit stops counting as in flight
+                legs = [Transfer(number, payer, payee, deposit, cur.ledger, T_CHANNEL, flags=_PENDING,
+                                 timeout_s=cmd.expires_in_s + cmd.dispute_s)]  # fmt: skip
+                legs = linked_chain(legs + (gate.legs if gate else []))
+                channel = Channel(public, principal.party_id, cmd.merchant, cur.code, cmd.form, deposit,
+                                  terms.expires_ms, cmd.dispute_s * 1000, cmd.public_key, cmd.root, unit, cmd.length,
+                                  now, "open", None, 0, 0, 0, b"")  # fmt: skip
                 results = self.ledger.submit(
                     "transfers", legs, [(0, channel_event(channel, "channel.opened", cur))]
                 ).result()
@@ -257,18 +257,18 @@ class Channels:
                                  timeout_s=max(timeout_s, 1)))  # fmt: skip
         gate = self._gate(ch.customer, ch.merchant, cur, amount, legs[0].id, "capture")
         fee = gate.fee if gate is not None else self.policy.fee_for(cur, amount)
-        if fee:
-            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(ch.merchant))
-            fee_id = derive_id("channel-fee", str(number), str(k))
-            legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
-        legs = linked_chain(legs + (gate.legs if gate else []))
-        closed = close or not rest
-        proof = accepted.proof if ch.form is Form.hashchain else b""
-        status = "closed" if closed else ch.status
-        after = dataclasses.replace(ch, redemptions=k + 1, redeemed=accepted.amount, redeemed_proof=proof,
-                                    redeemed_sequence=accepted.sequence, status=status)  # fmt: skip
-        event = channel_event(after, "channel.redeemed", cur, amount=cur.format(amount), fee=cur.format(fee))
-        try:
+        try:  # from the gate on: whatever happens, the redemption stops counting as in flight
+            if fee:
+                revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(ch.merchant))
+                fee_id = derive_id("channel-fee", str(number), str(k))
+                legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
+            legs = linked_chain(legs + (gate.legs if gate else []))
+            closed = close or not rest
+            proof = accepted.proof if ch.form is Form.hashchain else b""
+            status = "closed" if closed else ch.status
+            after = dataclasses.replace(ch, redemptions=k + 1, redeemed=accepted.amount, redeemed_proof=proof,
+                                        redeemed_sequence=accepted.sequence, status=status)  # fmt: skip
+            event = channel_event(after, "channel.redeemed", cur, amount=cur.format(amount), fee=cur.format(fee))
             results = self.ledger.submit("transfers", legs, [(0, event)]).result()
         finally:
             if gate is not None:

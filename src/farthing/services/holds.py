@@ -155,22 +155,22 @@ class Holds:
                 fee = self.policy.fee_for(cur, units)
                 return Payment(public_id, customer, merchant, units, fee, cur.code, None, True)
         fee = gate.fee if gate is not None else self.policy.fee_for(cur, units)
-        summary = None
-        if gate is not None:  # the capture is where the payment counts: its day, month and tax base
-            summary = decision_summary(gate.decision, cur, bool(held.get("withdrawal_waived")))
-        revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(merchant))
-        legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
-                         flags=_POST, pending_id=hold.id)]  # fmt: skip
-        if gate is not None and gate.added_tax:
-            legs.append(added_tax_leg(hold.id, hold.debit_account_id, hold.credit_account_id, gate.added_tax, cur))
-        if fee:
-            legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
-                                 hold.ledger, T_PLATFORM_FEE))  # fmt: skip
-        legs += gate.legs if gate is not None else []
-        legs = linked_chain(legs)
-        payment = Payment(public_id, customer, merchant, units, fee, cur.code, None, False, policy=summary)
-        event = payment_event(payment, "payment.succeeded")
-        try:
+        try:  # from the gate on: whatever happens, the capture stops counting as in flight
+            summary = None
+            if gate is not None:  # the capture is where the payment counts: its day, month and tax base
+                summary = decision_summary(gate.decision, cur, bool(held.get("withdrawal_waived")))
+            revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(merchant))
+            legs = [Transfer(capture_id, hold.debit_account_id, hold.credit_account_id, units, hold.ledger, hold.code,
+                             flags=_POST, pending_id=hold.id)]  # fmt: skip
+            if gate is not None and gate.added_tax:
+                legs.append(added_tax_leg(hold.id, hold.debit_account_id, hold.credit_account_id, gate.added_tax, cur))
+            if fee:
+                legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
+                                     hold.ledger, T_PLATFORM_FEE))  # fmt: skip
+            legs += gate.legs if gate is not None else []
+            legs = linked_chain(legs)
+            payment = Payment(public_id, customer, merchant, units, fee, cur.code, None, False, policy=summary)
+            event = payment_event(payment, "payment.succeeded")
             results = self.ledger.submit("transfers", legs, [(0, event)]).result()
         finally:
             if gate is not None:

@@ -9,18 +9,19 @@ each a credit-only account in a counter ledger beside the currency's. So the cou
 durable and committed with the payment or not at all.
 
 Concurrency: the counters read for a decision are the engine's validated balances (batches in flight
-included) plus this process's payments not yet validated, so a decision sees the payer's concurrent
-payments in this process. And the ledger itself holds each day's and month's limit: a headroom
-account per payer, limit and period, funded once with the limit and flagged
-`debits_must_not_exceed_credits`, from which every payment draws in its linked chain. A payment past
-the limit (say, paid through another server process at the same moment) fails in the ledger with its
-whole chain, and is answered `policy_denied`.
+included) plus this process's payments not yet validated (`farthing.services.counts_in_flight`: each
+counted once, never twice). A payer's decisions in this process are taken one at a time (a lock per
+payer, striped), each counted before the next reads, so concurrent payments see each other exactly.
+And the ledger itself holds each day's and month's limit: a headroom account per payer, limit and
+period, funded once with the limit and flagged `debits_must_not_exceed_credits`, from which every
+payment draws in its linked chain. A payment past the limit (say, paid through another server
+process at the same moment) fails in the ledger with its whole chain, and is answered
+`policy_denied`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,6 +47,7 @@ from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import AccountResult, ErrorCode, TransferResult
 from farthing.services.blocking import may_block
+from farthing.services.counts_in_flight import CountsInFlight
 from farthing.services.overrides import Overrides
 
 COUNTER_LEDGER_OFFSET = 2_000_000
@@ -55,6 +57,7 @@ CODE_TAX_BASE, CODE_HEADROOM = 45, 46
 T_HEADROOM, T_FUND_HEADROOM = 41, 42
 T_COUNT = 40
 EPOCH_CACHE_MS = 1_000
+PAYER_LOCK_STRIPES = 256
 _CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
 
 
@@ -66,8 +69,9 @@ class Gate:
     fee: int
     legs: list[Transfer]
     decision: Decision
-    counted: list[tuple[int, int]]
-    """(counter account, amount) this process counts as in flight until the payment's batch answers."""
+    counted: list[tuple[int, int, int]]
+    """(counting leg, counter account, amount) this process counts as in flight until the payment's
+    batch is validated (or, if it never is, answers)."""
     guards: int = 0
     """How many of the last legs draw on headroom accounts (a day's or a month's limit)."""
     added_tax: int = 0
@@ -136,8 +140,9 @@ class PaymentPolicy:
         self._tax_bases = tax_bases
         self._opened: set[int] = set()
         self._funded: set[int] = set()
-        self._in_flight: defaultdict[int, int] = defaultdict(int)
+        self._in_flight = CountsInFlight(ledger)
         self._lock = threading.Lock()
+        self._payer_locks = [threading.Lock() for _ in range(PAYER_LOCK_STRIPES)]
         self._epochs: dict[str, tuple[str, int]] = {}
         self.overrides = overrides
         self.decided: dict[tuple[str, str], int] = {}
@@ -171,6 +176,14 @@ class PaymentPolicy:
         or expire; its `capture` counts what was captured toward the limits and the tax base (SCA
         already settled: the context says authenticated, and the evidence is the hold's place of supply).
         """
+        with self._payer_locks[hash(payer) % PAYER_LOCK_STRIPES]:  # read and count as one step, per payer
+            return self._gate(policy, payer, merchant, profile, evidence, cur, units, now_ms, payment_id, stage,
+                              channel)  # fmt: skip
+
+    def _gate(
+        self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,
+        units: int, now_ms: int, payment_id: int, stage: str, channel: str,
+    ) -> Gate:  # fmt: skip
         hold = stage == "hold"
         decision, ids, wanted, counters, day, month = self._decide(
             policy, payer, profile, evidence, cur, units, now_ms, stage, channel
@@ -187,8 +200,9 @@ class PaymentPolicy:
                 continue  # not exempt (no SCA rule for this channel, or a capture): nothing to count
             if hold and not key.startswith("sca"):
                 continue  # a hold counts toward the limits when it is captured
-            legs.append(Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT))
-            counted.append((ids[key], amount))
+            leg = Transfer(derive_id("count", key, str(payment_id)), source, ids[key], amount, ledger, T_COUNT)
+            legs.append(leg)
+            counted.append((leg.id, ids[key], amount))
         guards = 0
         for limit in policy.limits:  # the ledger itself holds the line, whichever process pays
             if limit.id not in decision.consumed or limit.period == "payment" or hold:
@@ -203,9 +217,7 @@ class PaymentPolicy:
         if tax is not None and not hold:  # the gross joins its tax base: merchant, place, rate and month
             base = self._tax_base(merchant, tax.place, tax.kind, tax.rate_ppm, tax.inclusive, month, cur)
             legs.append(Transfer(derive_id("count", "taxable", str(payment_id)), source, base, units, ledger, T_COUNT))
-        with self._lock:
-            for account, amount in counted:
-                self._in_flight[account] += amount
+        self._in_flight.add(counted)
         # The guards go last: a payment refused by one is told apart from one refused for want of funds.
         legs = [t for t in legs if t.code != T_HEADROOM] + [t for t in legs if t.code == T_HEADROOM]
         added = tax.amount if tax is not None and not tax.inclusive and not hold else 0
@@ -236,7 +248,7 @@ class PaymentPolicy:
                      "sca_count": ("sca-count", epoch)}  # fmt: skip
             ids = {k: derive_id(named[k][0], payer, cur.code, named[k][1]) for k in wanted}
             self._open(cur, [(ids[k], _CODES[k]) for k in wanted])
-            spent = self._spent(list(ids.values()))
+            spent = self._in_flight.spent(list(ids.values()))
             counts = {k: spent.get(a, 0) for k, a in ids.items()}
         counters = Counters(day, counts.get("day", 0), month, counts.get("month", 0), counts.get("sca_count", 0),
                             counts.get("sca_amount", 0))  # fmt: skip
@@ -335,15 +347,8 @@ class PaymentPolicy:
 
     def settled(self, gate: Gate) -> None:
         """The payment's batch answered (applied or not): it is no longer in flight here."""
-        if not gate.counted:
-            return
-        with self._lock:
-            for account, amount in gate.counted:
-                left = self._in_flight[account] - amount
-                if left:
-                    self._in_flight[account] = left
-                else:
-                    del self._in_flight[account]
+        if gate.counted:
+            self._in_flight.settled(gate.counted)
 
     def _open(self, cur: Currency, accounts: list[tuple[int, int]], flags: int = 0) -> None:
         """Open counter accounts (id, code) on first use, beside the currency's counter source: a ledger
@@ -387,12 +392,3 @@ class PaymentPolicy:
             if funded is not TransferResult.ok and not funded.name.startswith("exists"):
                 raise RuntimeError(f"could not fund a headroom account: {funded.name}")
         self._funded.add(headroom)
-
-    def _spent(self, accounts: list[int]) -> dict[int, int]:
-        states = self._ledger.balances_now(accounts)
-        with self._lock:
-            return {
-                a: states[a].credits_posted - states[a].debits_posted + self._in_flight.get(a, 0)
-                for a in accounts
-                if a in states
-            }

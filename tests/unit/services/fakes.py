@@ -3,9 +3,10 @@ own rules (`farthing.domain.ledger`) at once, so a service's unit tests need no 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
+from typing import TypeVar
 
 from farthing.clock import Clock
 from farthing.domain.allowances import Allowance
@@ -15,9 +16,12 @@ from farthing.domain.ledger import BatchEffects, LedgerState, create_accounts
 from farthing.domain.ledger_transfers import TransferRules
 from farthing.domain.ledger_types import Account, AccountState, PendingInfo, Transfer
 from farthing.domain.principals import Profile, StoredKey
+from farthing.engine.engine import Request
 from farthing.engine.store import OutboxEvent
 from farthing.errors import AccountResult, TransferResult
 from farthing.services.amounts import positive_money
+
+T = TypeVar("T")
 
 
 class FakeLedger:
@@ -31,6 +35,7 @@ class FakeLedger:
         self.committed_ms: dict[int, int] = {}
         self.outbox: list[OutboxEvent] = []
         self.round_trips = 0
+        self.on_validated: list[Callable[[Sequence[Request]], None]] = []
 
     def submit(
         self, kind: str, events: Sequence[object], outbox: Sequence[tuple[int, OutboxEvent]] = ()
@@ -51,6 +56,8 @@ class FakeLedger:
                 self.transfers[t.id] = t
                 self.committed_ms[t.id] = now
             self.outbox += [event for i, event in outbox if results[i] is TransferResult.ok]
+        for hook in self.on_validated:
+            hook([Request(kind, events, outbox)])  # type: ignore[arg-type]
         done: Future[list[AccountResult] | list[TransferResult]] = Future()
         done.set_result(results)
         return done
@@ -68,6 +75,9 @@ class FakeLedger:
 
     def balances_now(self, ids: Sequence[int]) -> dict[int, AccountState]:
         return {a.id: a for a in self.accounts(ids)}
+
+    def read_validated(self, ids: Sequence[int], read: Callable[[dict[int, AccountState]], T]) -> T:
+        return read(self.balances_now(ids))
 
     def sums(self, ledger: int) -> tuple[int, int]:
         """(debits, credits) posted over every account of `ledger`: equal in a ledger that balances."""

@@ -102,6 +102,16 @@ class PaymentLegs:
         item, payer_id, payment_id = draft.item, draft.payer_id, draft.payment_id
         cur, units = item.amount.currency, item.amount.units
         gate, awaiting = self._decide(payer_id, item, cur, units, payment_id, waits, awaiting, stage)
+        try:
+            return self._legs(draft, gate, awaiting, waits)
+        except BaseException:  # (a `WouldBlock` too): the payment is not made here, so it counts for nothing
+            if gate is not None:
+                self.policy.settled(gate)
+            raise
+
+    def _legs(self, draft: Draft, gate: Gate | None, awaiting: Decision | None, waits: bool) -> Prepared:
+        item, payer_id, payment_id = draft.item, draft.payer_id, draft.payment_id
+        cur, units = item.amount.currency, item.amount.units
         fee = 0 if not item.capture else gate.fee if gate is not None else share(units, self.policy.fee_ppm, 1_000_000)
         user_data = derive_id("reference", item.reference) if item.reference else 0
         if waits and self.step_ups is not None:  # held until the payer's second factor answers
