@@ -20,6 +20,7 @@ from farthing.adapters.bank_lines_sql import BankLineTable
 from farthing.adapters.challenges_sql import ChallengeTable
 from farthing.adapters.channels_sql import ChannelTable
 from farthing.adapters.checkout_sql import CheckoutTable
+from farthing.adapters.disputes_sql import DisputeTable
 from farthing.adapters.factors_sql import FactorTable
 from farthing.adapters.history_sql import StatementTable
 from farthing.adapters.key_vault import KeyVault
@@ -52,6 +53,7 @@ from farthing.services.allowances import Allowances
 from farthing.services.amounts import positive_money
 from farthing.services.channels import Channels
 from farthing.services.checkout import Checkout
+from farthing.services.disputes import Disputes
 from farthing.services.factors import Factors
 from farthing.services.funding import FundingGateway, TestGateway
 from farthing.services.health import Health
@@ -135,6 +137,10 @@ class Platform:
     @property
     def health(self) -> Health:
         return Health(self.ledger.engine.store, self.history, self.webhooks)
+
+    @property
+    def disputes(self) -> Disputes:
+        return Disputes(DisputeTable(self.db), self.holds, self.refunds, self.accounts, self.ledger, self.clock)
 
     @property
     def reconciliation(self) -> Reconciliation:

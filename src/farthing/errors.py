@@ -210,6 +210,9 @@ class ErrorCode(enum.StrEnum):
     payouts_unavailable = "payouts_unavailable"
     payout_settled = "payout_settled"
     statement_imported = "statement_imported"
+    # Disputes.
+    dispute_exceeds_payment = "dispute_exceeds_payment"
+    dispute_closed = "dispute_closed"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -103,11 +103,16 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/bank_lines/unmatched"): {OPERATOR},
     ("POST", "/v1/payouts/{payout_id}/paid"): {OPERATOR},
     ("POST", "/v1/payouts/{payout_id}/returned"): {OPERATOR},
+    ("POST", "/v1/payments/{payment_id}/disputes"): {OPERATOR, CUSTOMER},  # the operator for a card processor
+    ("GET", "/v1/disputes"): {OPERATOR, MERCHANT, CUSTOMER},
+    ("GET", "/v1/disputes/{dispute_id}"): {OPERATOR, MERCHANT, CUSTOMER},
+    ("POST", "/v1/disputes/{dispute_id}/evidence"): {MERCHANT},
+    ("POST", "/v1/disputes/{dispute_id}/outcome"): {OPERATOR},
 }
 
 
 NAMED_OBJECTS = ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id", "allowance_id",
-                 "customer_id", "session_id", "payout_id")  # fmt: skip
+                 "customer_id", "session_id", "payout_id", "dispute_id")  # fmt: skip
 """Path parameters naming one party's object: another party of the same kind must get 404 there."""
 
 
@@ -146,7 +151,11 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         assert httpx.put(f"{server.base}/v1/payout_account", json=bank, headers=auth(k)).status_code == 200
     payout = httpx.post(f"{server.base}/v1/payouts", json={"currency": "USD"}, headers=auth(merchant_key))
     assert payout.status_code == 201, payout.text
+    dispute = httpx.post(f"{server.base}/v1/payments/{paid.json()['id']}/disputes", headers=auth(customer_key),
+                         json={"amount": "0.01", "reason": "not_received"})  # fmt: skip
+    assert dispute.status_code == 201, dispute.text
     values = {
+        "dispute_id": dispute.json()["id"],
         "payout_id": payout.json()["id"],
         "session_id": checkout.json()["id"],
         "currency_code": "USD",
@@ -217,6 +226,9 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/payouts": {"currency": "USD"},
         "/v1/payout_files": {},
         "/v1/payouts/{payout_id}/returned": {"reason": "AC04 account closed"},
+        "/v1/payments/{payment_id}/disputes": {"amount": "0.01", "reason": "duplicate"},
+        "/v1/disputes/{dispute_id}/evidence": {"evidence": "The reader read it."},
+        "/v1/disputes/{dispute_id}/outcome": {"outcome": "won"},
     }
     keys = {
         "none": (None, set()),

@@ -76,6 +76,8 @@ def test_the_operator_reads_the_platforms_own_accounts_moving_with_fees(server: 
         "tax_liability",
         "rounding",
         "payouts_clearing",
+        "disputes_clearing",
+        "dispute_losses",
     }
     merchant, _ = party(server, "merchant", "Fee payer")
     _, key = party(server, "customer", "Fee source")

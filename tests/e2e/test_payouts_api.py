@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 
 import httpx
@@ -15,6 +16,7 @@ from farthing.adapters import sepa
 
 from .conftest import Server
 from .helpers import auth, party
+from .test_webhooks import Receiver
 
 SERVER_ENV = {"FARTHING_PAYOUT_DEBTOR": "Farthing Platform GmbH|DE02120300000000202051|BYLADEM1001"}
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
@@ -101,3 +103,50 @@ def _accepted(payout_id: str) -> bytes:
         f"<TxInfAndSts><OrgnlEndToEndId>{payout_id}</OrgnlEndToEndId><TxSts>ACCP</TxSts></TxInfAndSts>"
         "</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"
     ).encode()
+
+
+def test_a_dispute_over_http_holds_tells_the_merchant_and_pays_the_payer_back(server: Server) -> None:
+    merchant, key = party(server, "merchant", "Disputed")
+    _, payer = party(server, "customer", "Leser")
+    hooks = Receiver(failures=0)
+    try:
+        endpoint = httpx.post(f"{server.base}/v1/webhook_endpoints", json={"url": hooks.url}, headers=auth(key))
+        assert endpoint.status_code == 201, endpoint.text
+        card = {"amount": "5.00", "currency": "EUR", "card_number": "4242424242424242"}
+        assert httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(payer)).status_code == 201
+        pay = {"merchant": merchant, "amount": "2.00", "currency": "EUR"}
+        paid = httpx.post(f"{server.base}/v1/payments", json=pay, headers=auth(payer)).json()["id"]
+        url = f"{server.base}/v1/payments/{paid}/disputes"
+        bad = httpx.post(url, json={"reason": "bored"}, headers=auth(payer))
+        over = httpx.post(url, json={"amount": "2.01", "reason": "fraudulent"}, headers=auth(payer))
+        assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
+        assert (over.status_code, over.json()["code"]) == (409, "dispute_exceeds_payment"), over.text
+        assert over.headers["content-type"] == "application/problem+json"
+        opened = httpx.post(url, json={"reason": "not_received"}, headers={**auth(payer), "Idempotency-Key": "d"})
+        again = httpx.post(url, json={"reason": "not_received"}, headers={**auth(payer), "Idempotency-Key": "d"})
+        assert opened.status_code == 201 and again.json()["id"] == opened.json()["id"], opened.text
+        d = opened.json()
+        assert (d["amount"], d["held_from_merchant"], d["status"]) == ("2.00", "1.96", "needs_response")
+        assert d["covered_by_platform"] == "0.04"  # the fee never reached the merchant's balance
+        held = httpx.get(f"{server.base}/v1/wallets/EUR", headers=auth(key)).json()
+        assert held["available"] == "0.00"
+        answer = {"evidence": "The article was read to the end."}
+        r = httpx.post(f"{server.base}/v1/disputes/{d['id']}/evidence", json=answer, headers=auth(key))
+        assert r.status_code == 200 and r.json()["status"] == "under_review", r.text
+        r = httpx.post(f"{server.base}/v1/disputes/{d['id']}/outcome", json={"outcome": "lost"},
+                       headers=auth(server.operator))  # fmt: skip
+        assert r.status_code == 200 and r.json()["status"] == "lost", r.text
+        assert httpx.get(f"{server.base}/v1/wallets/EUR", headers=auth(payer)).json()["available"] == "5.00"
+        lines = httpx.get(f"{server.base}/v1/wallets/EUR/transactions", headers=auth(key)).json()["data"]
+        assert [x["type"] for x in lines][:2] == ["dispute_lost", "dispute_held"]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(hooks.received) < 4:
+            time.sleep(0.1)
+        told = [json.loads(body)["type"] for _, body in hooks.received]
+        assert [t for t in told if t.startswith("dispute.")] == [
+            "dispute.opened",
+            "dispute.evidence_submitted",
+            "dispute.lost",
+        ], told
+    finally:
+        hooks.close()

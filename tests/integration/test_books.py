@@ -1,12 +1,14 @@
-"""The platform's books in Beancount, on both stores: after top-ups, payments, a hold captured, a refund
-and payouts (one paid, one still held), the file passes `bean-check`, whose balance assertions come
-from the engine's own balances: the postings, summed by Beancount, agree with them to the last unit."""
+"""The platform's books in Beancount, on both stores: after top-ups, payments, a hold captured, a refund,
+disputes (won, lost, lost where the platform covered) and payouts (one paid, one still held), the file
+passes `bean-check`, whose balance assertions come from the engine's own balances: the postings, summed
+by Beancount, agree with them to the last unit."""
 
 from __future__ import annotations
 
 import io
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -52,7 +54,14 @@ def test_the_books_pass_bean_check_and_agree_with_the_ledger(store_url: str, tmp
         platform.payouts.settle(OPERATOR, first.id, paid=True)
         now[0] += DAY_MS
         platform.payments.pay(payers[2], PaymentItem.of(merchant, "4.00", "EUR"), None)
+        won = platform.disputes.open(payers[0], paid.id, "0.10", "duplicate")
+        platform.disputes.decide(OPERATOR, won.id, "won")  # the hold voided: nothing in the books
+        lost = platform.disputes.open(payers[0], paid.id, "0.30", "fraudulent")  # from the merchant's balance
+        platform.disputes.decide(OPERATOR, lost.id, "lost")
         platform.payouts.create(shop, "EUR")  # held, not paid yet: not in the books' postings
+        covered = platform.disputes.open(payers[0], paid.id, "0.20", "fraudulent")  # the balance went out
+        assert covered.from_platform > 0
+        platform.disputes.decide(OPERATOR, covered.id, "lost")
         source = BooksTable(platform.db)
         whole, parties = io.StringIO(), io.StringIO()
         written = write_books(source, whole)
@@ -72,6 +81,8 @@ def test_the_books_pass_bean_check_and_agree_with_the_ledger(store_url: str, tmp
     assert closing[("Liabilities:CustomerWallets", "USD")] == "-3.750000"  # 6.00 topped up, 2.25 paid
     assert closing[("Assets:Clearing:Payouts", "USD")] == "-2.200000"  # paid: it left the platform's bank
     assert closing[("Assets:Clearing:Payouts", "EUR")] == "0.000000"  # held, not paid yet
+    assert closing[("Assets:Clearing:Disputes", "EUR")] == "0.000000"  # what was held went back to the payer
+    assert closing[("Expenses:DisputeLosses", "EUR")] == f"{Decimal(covered.from_platform) / 10**6:.6f}"
     assert any(a.startswith("Liabilities:MerchantBalances:MER-") for a in parties.getvalue().split())
     books = tmp_path / "books.beancount"
     books.write_text(whole.getvalue())

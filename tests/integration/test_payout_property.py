@@ -1,6 +1,7 @@
-"""For any sequence of payments, refunds and payouts (paid, returned or still held), what a merchant was
-paid out plus what is held for the bank plus its balance is what it earned (payments less fees and
-refunds), to the ledger unit; and every ledger sums to zero."""
+"""For any sequence of payments, refunds, disputes (won, lost or open) and payouts (paid, returned or still
+held), what a merchant was paid out plus what is held for the bank or for open disputes plus its balance is
+what it earned (payments less fees, refunds and disputes lost), to the ledger unit; refunds and disputes
+never give a payer back more than it paid; and every ledger sums to zero."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ STEP = st.one_of(
     st.tuples(st.just("refund"), st.integers(1, 3_000_000)),
     st.tuples(st.just("payout"), st.sampled_from(["paid", "returned", "held"])),
     st.tuples(st.just("reserve"), st.integers(0, 500_000)),  # 0 to 50 %
+    st.tuples(st.just("dispute"), st.integers(1, 3_000_000)),
+    st.tuples(st.just("decide"), st.sampled_from(["won", "lost"])),
 )
 
 
@@ -38,6 +41,7 @@ def test_paid_out_held_and_balance_add_up_to_what_was_earned(steps: list[tuple[s
             platform.topups.top_up(payer, positive_money("500.00", "EUR"), "4242424242424242")
             platform.payouts.set_account(shop, "Zeitung GmbH", "DE89 3704 0044 0532 0130 00")
             paid_ids: list[str] = []
+            refunded: dict[str, int] = {}
             for kind, arg in steps:
                 try:
                     if kind == "pay":
@@ -46,8 +50,14 @@ def test_paid_out_held_and_balance_add_up_to_what_was_earned(steps: list[tuple[s
                     elif kind == "refund" and paid_ids:
                         amount = f"{arg // 1_000_000}.{arg % 1_000_000:06d}"  # type: ignore[operator]
                         platform.refunds.refund(shop, paid_ids[-1], amount, None)
+                        refunded[paid_ids[-1]] = refunded.get(paid_ids[-1], 0) + arg  # type: ignore[operator]
                     elif kind == "reserve":
                         platform.payouts.set_terms(shop, "EUR", Terms(reserve_ppm=arg * 2, reserve_days=30))  # type: ignore[operator]
+                    elif kind == "dispute" and paid_ids:
+                        amount = f"{arg // 1_000_000}.{arg % 1_000_000:06d}"  # type: ignore[operator]
+                        platform.disputes.open(payer, paid_ids[-1], amount, "not_received")
+                    elif kind == "decide" and platform.disputes.list(OPERATOR):
+                        platform.disputes.decide(OPERATOR, platform.disputes.list(OPERATOR)[0].id, str(arg))
                     elif kind == "payout":
                         made = platform.payouts.create(shop, "EUR")
                         if arg != "held":
@@ -65,7 +75,14 @@ def test_paid_out_held_and_balance_add_up_to_what_was_earned(steps: list[tuple[s
                 dp, dpo, _, cpo = state.balances()
                 daily = platform.history.daily(wallet, 0)
                 earned = sum(a if kind == "received" else -a for _, kind, a in daily)  # less fees and refunds
-                assert dp == held and paid_out + held + (cpo - dpo - dp) == earned
+                disputes = platform.disputes.list(shop)
+                held += sum(d.from_merchant for d in disputes if d.open)
+                lost = sum(d.from_merchant for d in disputes if d.status == "lost")
+                assert dp == held and paid_out + held + (cpo - dpo - dp) == earned - lost
+                for payment in paid_ids:  # refunded and disputed (unless won) within what was paid
+                    taken = refunded.get(payment, 0)
+                    taken += sum(d.amount for d in disputes if d.payment == payment and d.status != "won")
+                    assert taken <= platform.holds.get(shop, payment).amount
             sums: dict[int, int] = {}
             for account in platform.ledger.accounts():
                 sums[account.ledger] = sums.get(account.ledger, 0) + account.credits_posted - account.debits_posted

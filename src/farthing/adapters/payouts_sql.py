@@ -124,3 +124,11 @@ class PayoutTable:
                 (status, reason, now_ms, payout_id),
             )
         return True
+
+    def disputed(self, mode: str) -> dict[tuple[str, str], int]:
+        rows = self.db.query(
+            "SELECT merchant, currency, SUM(from_merchant) FROM disputes WHERE mode = ? "
+            "AND status IN ('needs_response', 'under_review') GROUP BY merchant, currency",
+            (mode,),
+        )
+        return {(str(m), str(c)): int(held) for m, c, held in rows}

@@ -31,6 +31,8 @@ _STATUS = {
     ErrorCode.payouts_unavailable: 409,
     ErrorCode.payout_settled: 409,
     ErrorCode.statement_imported: 409,
+    ErrorCode.dispute_exceeds_payment: 409,
+    ErrorCode.dispute_closed: 409,
     ErrorCode.checkout_expired: 410,
     ErrorCode.checkout_paid: 409,
     ErrorCode.account_locked: 423,

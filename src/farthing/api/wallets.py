@@ -77,6 +77,10 @@ class TransactionOut(Moded):
         "payout_held",
         "payout",
         "payout_returned",
+        "dispute_held",
+        "dispute_lost",
+        "dispute_won",
+        "dispute_repaid",
         "transfer",
     ]
     amount: str = Field(description="signed change of the posted balance (+ received, - paid)")
@@ -206,7 +210,16 @@ def _seq_of(txn_id: str) -> int:
 
 class PlatformAccountOut(Moded):
     object: Literal["platform_account"] = "platform_account"
-    account: Literal["funding_clearing", "card_fees", "fee_revenue", "tax_liability", "rounding", "payouts_clearing"]
+    account: Literal[
+        "funding_clearing",
+        "card_fees",
+        "fee_revenue",
+        "tax_liability",
+        "rounding",
+        "payouts_clearing",
+        "disputes_clearing",
+        "dispute_losses",
+    ]
     currency: str
     debits_posted: str
     credits_posted: str
@@ -216,7 +229,8 @@ class PlatformAccountOut(Moded):
 @router.get("/v1/platform/accounts/{currency_code}", response_model=list[PlatformAccountOut], tags=["wallets"])
 def platform_accounts(currency_code: str, principal: PrincipalDep, platform: PlatformDep) -> list[PlatformAccountOut]:
     """The platform's own accounts in a currency (operator key): card top-ups in clearing, card costs,
-    fees earned, tax collected, rounding residue; an account never used shows zeros."""
+    fees earned, tax collected, rounding residue, payouts and disputes in clearing, dispute losses; an account
+    never used shows zeros."""
     cur = currency(currency_code)
     out = []
     for name, state in platform.accounts.platform_balances(principal, cur):

@@ -81,9 +81,10 @@ def reserve_of(terms: Terms, received_lately: int) -> int:
     return -(-received_lately * terms.reserve_ppm // PPM)
 
 
-def payable(cur: Currency, available: int, terms: Terms, received_lately: int) -> Payable:
-    """How much of `available` (ledger units) may be paid out now; refused under the minimum."""
-    reserve = min(reserve_of(terms, received_lately), max(available, 0))
+def payable(cur: Currency, available: int, terms: Terms, received_lately: int, disputed: int = 0) -> Payable:
+    """How much of `available` (ledger units) may be paid out now; refused under the minimum. `disputed`:
+    what open disputes hold from the balance already, which the reserve (kept for them) covers first."""
+    reserve = min(max(reserve_of(terms, received_lately) - disputed, 0), max(available, 0))
     free = max(available - reserve, 0)
     unit = 10 ** (cur.scale - cur.exponent)  # one minor unit (a cent) in ledger units
     amount = free // unit * unit

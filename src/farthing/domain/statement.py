@@ -11,6 +11,8 @@ from farthing.domain.chart import (
     T_ADDED_TAX_REFUND,
     T_CARD_FEE,
     T_CHANNEL,
+    T_DISPUTE,
+    T_DISPUTE_LOST,
     T_PAYMENT,
     T_PAYOUT,
     T_PLATFORM_FEE,
@@ -32,6 +34,7 @@ _BY_CODE = {
     T_ADDED_TAX_REFUND: "added_tax_refund",
     T_TAX: "tax",
     T_ROUNDING: "tax_rounding",
+    T_DISPUTE_LOST: "dispute_repaid",
 }
 """Transfer types told by their code alone."""
 
@@ -62,6 +65,9 @@ TYPES = {
     "payout_held": LineKind(T_PAYOUT, flags_any=_PENDING, expired=False),
     "payout": LineKind(T_PAYOUT, flags_any=_POST),
     "payout_returned": LineKind(T_PAYOUT, flags_any=_VOID),
+    "dispute_held": LineKind(T_DISPUTE, flags_any=_PENDING, expired=False),
+    "dispute_lost": LineKind(T_DISPUTE, flags_any=_POST),
+    "dispute_won": LineKind(T_DISPUTE, flags_any=_VOID),
     **{name: LineKind(code) for code, name in _BY_CODE.items()},
 }
 """Every type a line may have, and how to pick its lines out (a filter of the history)."""
@@ -82,6 +88,8 @@ def type_of(code: int, flags: int, expired: bool) -> str:
         return "channel_deposit" if flags & _PENDING else "channel_payment" if flags & _POST else "channel_released"
     if code == T_PAYOUT:
         return "payout_held" if flags & _PENDING else "payout" if flags & _POST else "payout_returned"
+    if code == T_DISPUTE:
+        return "dispute_held" if flags & _PENDING else "dispute_lost" if flags & _POST else "dispute_won"
     return _BY_CODE.get(code, "transfer")
 
 

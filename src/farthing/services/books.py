@@ -5,10 +5,11 @@ assertions that `bean-check` verifies.
 The accounts (per currency, one mode: test or live money): customers' wallets and merchants' balances
 are liabilities (what the platform owes them; one account each with `by_party`, else one for all), the
 card network's clearing and the payouts' clearing are assets, the platform's fees and tax rounding are
-income, card costs are expenses, tax collected is a liability. A ledger transfer of X from account D to
-account C is a Beancount posting of +X on D and -X on C (debits positive), so each transaction sums to
-zero, as the ledger does. Holds (pending transfers) are not in the books until they are posted; memo
-ledgers (policy counters, refund allowances) are not money and are left out.
+income, card costs and dispute losses are expenses (disputes pass through their own clearing), tax
+collected is a liability. A ledger transfer of X from account D to account C is a Beancount posting of
++X on D and -X on C (debits positive), so each transaction sums to zero, as the ledger does. Holds
+(pending transfers) are not in the books until they are posted; memo ledgers (policy counters, refund
+allowances) are not money and are left out.
 
 Without a period, the closing balances asserted are the engine's own (the `accounts` table), not sums of
 the postings: `bean-check` passing shows the two agree to the last ledger unit (Beancount's decimals
@@ -25,6 +26,8 @@ from typing import Protocol, TextIO
 
 from farthing.domain.chart import (
     CODE_CARD_FEES,
+    CODE_DISPUTE_CLEARING,
+    CODE_DISPUTE_LOSSES,
     CODE_FEE_REVENUE,
     CODE_FUNDING_CLEARING,
     CODE_PAYOUT_CLEARING,
@@ -34,6 +37,8 @@ from farthing.domain.chart import (
     T_ADDED_TAX_REFUND,
     T_CARD_FEE,
     T_CHANNEL,
+    T_DISPUTE,
+    T_DISPUTE_LOST,
     T_PAYMENT,
     T_PAYOUT,
     T_PLATFORM_FEE,
@@ -51,6 +56,8 @@ DAY_MS = 86_400_000
 PLATFORM_NAMES = {
     CODE_FUNDING_CLEARING: "Assets:Clearing:CardFunding",
     CODE_PAYOUT_CLEARING: "Assets:Clearing:Payouts",
+    CODE_DISPUTE_CLEARING: "Assets:Clearing:Disputes",
+    CODE_DISPUTE_LOSSES: "Expenses:DisputeLosses",
     CODE_CARD_FEES: "Expenses:CardFees",
     CODE_FEE_REVENUE: "Income:PlatformFees",
     CODE_TAX_LIABILITY: "Liabilities:TaxCollected",
@@ -58,7 +65,8 @@ PLATFORM_NAMES = {
 }
 KINDS = {T_TOPUP: "Top-ups", T_CARD_FEE: "Card fees", T_PAYMENT: "Payments", T_PLATFORM_FEE: "Platform fees",
          T_REFUND: "Refunds", T_CHANNEL: "Channel payments", T_ROUNDING: "Tax rounding", T_TAX: "Tax remitted",
-         T_ADDED_TAX: "Tax added", T_ADDED_TAX_REFUND: "Tax refunded", T_PAYOUT: "Payouts"}  # fmt: skip
+         T_ADDED_TAX: "Tax added", T_ADDED_TAX_REFUND: "Tax refunded", T_PAYOUT: "Payouts",
+         T_DISPUTE: "Disputes lost", T_DISPUTE_LOST: "Disputes paid back"}  # fmt: skip
 _NOT_POSTED = int(TransferFlags.pending | TransferFlags.void_pending)
 
 

@@ -48,6 +48,7 @@ def run_due(p: _Payouts, mode: str) -> list[Payout]:
             continue  # nothing ever received in that currency
         due.append((merchant, code, terms))
     states = p.ledger.balances_now(list(wallets.values()))
+    disputed = p.repo.disputed(mode)
     drafts: list[tuple[Payout, Transfer, OutboxEvent]] = []
     for merchant, code, terms in due:
         wallet = wallets[(merchant, code)]
@@ -59,7 +60,7 @@ def run_due(p: _Payouts, mode: str) -> list[Payout]:
         cur = p.accounts.wallet_of_party(merchant, code)[1]
         lately = p.received_lately(wallet, terms, now)
         try:
-            paid = rules.payable(cur, cpo - dpo - dp, terms, lately)
+            paid = rules.payable(cur, cpo - dpo - dp, terms, lately, disputed.get((merchant, code), 0))
         except PlatformError:
             continue
         payout_id = "po_" + secrets.token_hex(12)

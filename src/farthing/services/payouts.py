@@ -71,6 +71,10 @@ class PayoutRepository(Protocol):
 
     def settle(self, payout_id: str, status: str, reason: str | None, now_ms: int) -> bool: ...
 
+    def disputed(self, mode: str) -> dict[tuple[str, str], int]:
+        """What open disputes hold from each merchant's balance, by (merchant, currency)."""
+        ...
+
 
 def _merchant(principal: Principal) -> str:
     if principal.kind != "merchant" or principal.party_id is None:
@@ -152,7 +156,8 @@ class Payouts:
         if state is None:
             raise PlatformError(ErrorCode.insufficient_funds, f"nothing to pay out in {cur.code}")
         dp, dpo, _, cpo = state.balances()
-        paid = rules.payable(cur, cpo - dpo - dp, terms, self.received_lately(wallet, terms, now))
+        held = self.repo.disputed(mode).get((merchant, cur.code), 0)
+        paid = rules.payable(cur, cpo - dpo - dp, terms, self.received_lately(wallet, terms, now), held)
         if paid.amount > limits.amount_max:
             raise PlatformError(ErrorCode.validation_failed, "more than one payout may carry: ask again after it")
         payout_id = payout_id or "po_" + secrets.token_hex(12)

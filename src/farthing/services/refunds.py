@@ -144,8 +144,8 @@ class Refunds:
             raise PlatformError(
                 ErrorCode.payment_not_capturable, "nothing was paid: a hold not captured cannot be refunded"
             )
-        memo_ledger, source, refundable, refundable_tax, tax = self._allowance(payment, paid, cur)
-        left = self._left(refundable)
+        memo_ledger, source, refundable, refundable_tax, tax = self.allowance(payment, paid, cur)
+        left = self.left(refundable)
         units = positive_units(cur, amount) if amount is not None else left
         if units == 0:
             made = holds.transfer(refund_id) if key else None
@@ -176,7 +176,7 @@ class Refunds:
         _check(results, tax_back > 0)
         return answer
 
-    def _allowance(self, payment: Transfer, paid: int, cur: Currency) -> tuple[int, int, int, int, int]:
+    def allowance(self, payment: Transfer, paid: int, cur: Currency) -> tuple[int, int, int, int, int]:
         """The payment's refund allowance on its memo ledger, funded once with what was paid and its added
         tax: (memo ledger, source, refundable, refundable tax, added tax)."""
         memo_ledger = cur.ledger + MEMO_LEDGER_OFFSET
@@ -211,7 +211,7 @@ class Refunds:
         if created.name not in ("ok", "exists"):
             raise PlatformError(ErrorCode.engine_failed, f"could not open the refund allowance: {created.name}")
 
-    def _left(self, refundable: int) -> int:
+    def left(self, refundable: int) -> int:
         [account] = self.ledger.accounts([refundable])
         return account.credits_posted - account.debits_posted
 

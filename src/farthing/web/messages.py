@@ -332,4 +332,8 @@ KO = {
     "Payout to the bank": "은행으로 지급",
     "Payout returned": "지급 반환",
     "This month's statement (CSV)": "이번 달 거래 명세서 (CSV)",
+    "Held for a dispute": "분쟁으로 보류됨",
+    "Dispute lost": "분쟁 패소",
+    "Dispute won: released": "분쟁 승소: 보류 해제",
+    "Dispute: paid back": "분쟁: 환급됨",
 }

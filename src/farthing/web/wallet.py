@@ -52,6 +52,8 @@ _LABELS = {
     "platform_fee": "Platform fee", "channel_deposit": "Channel deposit", "channel_payment": "Channel payment",
     "channel_released": "Channel deposit released", "added_tax": "Tax", "added_tax_refund": "Tax refunded",
     "payout_held": "Payout (held)", "payout": "Payout to the bank", "payout_returned": "Payout returned",
+    "dispute_held": "Held for a dispute", "dispute_lost": "Dispute lost", "dispute_won": "Dispute won: released",
+    "dispute_repaid": "Dispute: paid back",
 }  # fmt: skip
 
 

@@ -1,0 +1,22 @@
+-- Disputes of payments: the amount held from the merchant (and what the platform covered), the merchant's
+-- evidence, and how each was decided. The money itself moves in the ledger; this is the dispute's record.
+CREATE TABLE disputes (
+    id TEXT PRIMARY KEY,
+    payment TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    merchant TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    from_merchant INTEGER NOT NULL,
+    from_platform INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    evidence TEXT,
+    opened_ms INTEGER NOT NULL,
+    due_ms INTEGER NOT NULL,
+    closed_ms INTEGER
+);
+CREATE INDEX disputes_of_merchant ON disputes (merchant, opened_ms DESC);
+CREATE INDEX disputes_of_customer ON disputes (customer, opened_ms DESC);
+CREATE INDEX disputes_open ON disputes (mode, opened_ms DESC) WHERE status IN ('needs_response', 'under_review');
