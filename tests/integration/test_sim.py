@@ -173,6 +173,19 @@ def test_a_cap_of_zero_lets_no_capped_payment_through_and_a_higher_cap_lets_take
     assert low["fraud_lost"] < high["fraud_lost"] and low["honest_refused"] >= high["honest_refused"]
 
 
+def test_disputed_thefts_are_paid_back_and_the_platform_loses_what_a_cashed_out_merchant_cannot_cover() -> None:
+    kr = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "kr-cap.toml")
+    kr = scenario.with_values(
+        kr, {"scenario.days": "3", "consumers[0].count": "6", "fraudsters[0].disputed_share": "1"}
+    )
+    kept, cashed = (run.run(scenario.with_values(kr, {"fraudsters[0].cash_out": v})).totals for v in ("false", "true"))
+    for t in (kept, cashed):  # every theft of the first two days disputed (the third's come after the run)
+        assert t["disputes"] > 0 and t["dispute_lost"] <= t["fraud_lost"]
+    # The colluding merchant still held what it took: it pays back all but the platform's 2 % fee, which the
+    # platform gives back itself. Cashed out every night, it held nothing: the platform pays the victims.
+    assert 0 < kept["dispute_lost"] <= 0.02 * kept["fraud_lost"] < cashed["dispute_lost"]
+
+
 def test_removing_the_low_value_exemption_costs_conversion_and_stops_takeovers() -> None:
     eu = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "eu-sca.toml")
     eu = scenario.with_values(eu, {"scenario.days": "2"})

@@ -46,6 +46,10 @@ class Day:
     fraud_attempted: int = 0
     fraud_stopped: int = 0
     fraud_lost: int = 0
+    disputes: int = 0
+    """Payments disputed by their payers (a stolen account's owner), each lost by the merchant."""
+    dispute_lost: int = 0
+    """What the platform lost on disputes: the part the merchant's balance could not cover."""
     fraud_paused: int = 0
     """Fraud attempts the top-up velocity guard refused before they reached the card network."""
     ledger_transfers: int = 0
@@ -61,7 +65,7 @@ class Day:
         return row
 
 
-MONEY_METRICS = ("value", "platform_fees", "processing_cost", "fraud_lost")
+MONEY_METRICS = ("value", "platform_fees", "processing_cost", "fraud_lost", "dispute_lost")
 """A day's figures in ledger units of the scenario's currency; every other one is a count."""
 COUNT_METRICS = tuple(f.name for f in dataclasses.fields(Day) if f.name != "day" and f.name not in MONEY_METRICS)
 

@@ -16,6 +16,9 @@ from farthing.services.payments.model import PaymentItem
 from farthing.sim.agents import DECLINED_CARD, GOOD_CARD, REFUSALS, Day, poisson
 from farthing.sim.scenario import Fraudsters
 
+OPERATOR_DISPUTES = Principal("sim", "operator", None, "test", frozenset({"parties:write", "read"}))
+"""The card processor's side: disputes decided, payouts confirmed."""
+
 
 class Fraud:
     """The world's attacks (its state is the world's: see `farthing.sim.run`)."""
@@ -23,6 +26,10 @@ class Fraud:
     def _card_testing(self, day: Day) -> None:
         specs = [f for f in self.s.fraudsters for _ in range(f.count)]
         hour = self._hour()
+        if hour == 0 and self.thefts:
+            self._disputes(day)
+        if hour == 23 and any(f.cash_out for f in self.s.fraudsters):
+            self._cash_out()
         for i, (rng, principal, spec) in enumerate(zip(self.fraud_rngs, self.fraudsters, specs, strict=True)):
             if spec.kind == "account_takeover":
                 self._takeover(day, rng, spec)
@@ -66,6 +73,28 @@ class Fraud:
                 continue
             victim.balance -= amount
             day.fraud_lost += amount
+            if rng.random() < spec.disputed_share:  # the victim notices, and disputes it tomorrow
+                self.thefts.append((victim, paid.id))
+
+    def _disputes(self, day: Day) -> None:
+        """Yesterday's thefts disputed by their victims and lost by the colluding merchant (through the real
+        disputes service): the victim is paid back, from the merchant's balance while it lasts, then by the
+        platform, whose part is its loss."""
+        for victim, payment in self.thefts:
+            opened = self.platform.disputes.open(victim.principal, payment, None, "fraudulent")
+            self.platform.disputes.decide(OPERATOR_DISPUTES, opened.id, "lost")
+            victim.balance += opened.amount
+            day.disputes += 1
+            day.dispute_lost += opened.from_platform
+        self.thefts = []
+
+    def _cash_out(self) -> None:
+        """The colluding merchant takes its balance to the bank every night (paid at once)."""
+        try:
+            payout = self.platform.payouts.create(self.mule_key, self.cur.code)
+        except PlatformError:
+            return  # nothing to pay out
+        self.platform.payouts.settle(OPERATOR_DISPUTES, payout.id, paid=True)
 
     def _collusion(self, day: Day, rng: random.Random, spec: Fraudsters, accomplice: Principal) -> None:
         """A merchant colluding with a card thief: a stolen card funds the accomplice's wallet, the

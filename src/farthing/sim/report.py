@@ -37,13 +37,15 @@ HEADLINE = {
     "fraud_stopped": "fraud stopped",
     "fraud_lost": "fraud loss",
     "fraud_paused": "fraud attempts paused by the top-up velocity guard",
+    "disputes": "payments disputed (and lost by the merchant)",
+    "dispute_lost": "dispute loss (what the merchant's balance could not cover)",
     "ledger_transfers_per_payment": "ledger transfers per payment",
     "device_payments": "device payments (under allowances)",
     "device_capped": "device uses refused at the owner's caps",
 }
 
 
-MONEY = {"value", "merchant_revenue", "processing_cost", "platform_fees", "fraud_lost"}
+MONEY = {"value", "merchant_revenue", "processing_cost", "platform_fees", "fraud_lost", "dispute_lost"}
 """Metrics in the scenario's currency (major units: dollars, won)."""
 SHARES = {"fee_overhead", "conversion"}
 """Metrics that are a share of something: told as percentages."""

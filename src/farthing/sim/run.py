@@ -150,6 +150,10 @@ class _World(Fraud):
             )
         self.mule, mule_key, _ = platform.parties.create(OPERATOR, "merchant", "Sim colluding merchant", home)
         self.mule_key = Principal(mule_key, "merchant", self.mule, "test", MERCHANT_SCOPES)
+        if any(f.cash_out for f in s.fraudsters):
+            platform.payouts.set_account(self.mule_key, "Sim colluding merchant", "DE89 3704 0044 0532 0130 00")
+        self.thefts: list[tuple[Consumer, str]] = []
+        """Payments stolen from consumers' wallets today, that their victims dispute tomorrow."""
         self.devices = self._devices()
         self.hourly = [group.hourly_means() for group in s.consumers]
         self.budgets = [cur.parse(g.budget_per_month) if g.budget_per_month is not None else None for g in s.consumers]

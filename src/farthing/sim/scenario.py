@@ -131,6 +131,12 @@ class Fraudsters(_Strict):
     test_amount: str = Field(default="0.50", description="card testing: each stolen card's trial top-up")
     stolen_card_share: float = Field(default=0.1, ge=0, le=1, description="cards that work; the rest decline")
     takeover_amount: str = Field(default="1.00", description="account takeover: each payment out of a victim")
+    disputed_share: float = Field(
+        default=0.0, ge=0, le=1, description="account takeover: thefts the victim disputes (the next day), all lost"
+    )
+    cash_out: bool = Field(
+        default=False, description="account takeover: the colluding merchant pays its balance out every night"
+    )
     burst_hours: int = Field(
         default=24, ge=1, le=24, description="card testing: a day's attempts come within this many hours in a row"
     )
