@@ -108,6 +108,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/disputes/{dispute_id}"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/disputes/{dispute_id}/evidence"): {MERCHANT},
     ("POST", "/v1/disputes/{dispute_id}/outcome"): {OPERATOR},
+    ("GET", "/v1/tax/returns/{quarter}/{currency_code}"): {OPERATOR},
+    ("GET", "/v1/tax/returns/{quarter}/EUR/oss.csv"): {OPERATOR},
 }
 
 
@@ -156,6 +158,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
     assert dispute.status_code == 201, dispute.text
     values = {
         "dispute_id": dispute.json()["id"],
+        "quarter": "2026-Q4",
         "payout_id": payout.json()["id"],
         "session_id": checkout.json()["id"],
         "currency_code": "USD",
@@ -254,6 +257,8 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         for name, (key, kinds) in keys.items():
             if (method, path) == ("GET", "/v1/payments"):  # the operator names whose payments it lists
                 url = server.base + path + (f"?currency=USD&party={customer}" if name == OPERATOR else "?currency=USD")
+            if path.endswith("/oss.csv"):  # the platform's VAT number in the Union scheme
+                url = server.base + path.format(**values) + "?vat_number=EU372000041"
             if path.endswith("/statement"):  # this month's, whatever the server's date
                 month = time.strftime("%Y-%m", time.gmtime(server.now_ms() // 1000))
                 url = server.base + path.format(**values) + f"?period={month}"

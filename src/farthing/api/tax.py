@@ -1,16 +1,19 @@
-"""`/v1/tax/close`: an operator closes a month's tax."""
+"""`/v1/tax/close`: an operator closes a month's tax; `/v1/tax/returns/…`: a quarter's returns from the
+closed months (by place and rate, the UK VAT return's boxes, the EU OSS upload)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
-from pydantic import Field, StrictStr
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field, StrictStr
 
 from farthing.api.deps import InModel, PlatformDep, PrincipalDep
 from farthing.api.mode import Moded
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
+from farthing.domain.principals import require
+from farthing.domain.tax_returns import oss_csv, uk_boxes
 from farthing.errors import ErrorCode, PlatformError
 
 router = APIRouter()
@@ -48,3 +51,54 @@ def close_tax(body: TaxCloseIn, principal: PrincipalDep, platform: PlatformDep) 
                                 exact=cur.format(r.exact), remitted=cur.format(r.remitted),
                                 residue=cur.format(r.residue)))  # fmt: skip
     return out
+
+
+class ReturnLineOut(BaseModel):
+    place: str
+    rate_percent: str
+    taxable: str = Field(description="net of tax, rounded to the minor unit")
+    tax: str = Field(description="the tax the closed months booked")
+
+
+class QuarterOut(Moded):
+    object: Literal["tax_quarter"] = "tax_quarter"
+    quarter: str
+    currency: str
+    lines: list[ReturnLineOut]
+    residue: str = Field(description="what the months' roundings left (in the rounding account)")
+    uk_boxes: dict[str, str] | None = Field(description="GBP: the UK VAT return's nine boxes")
+
+
+@router.get("/v1/tax/returns/{quarter}/{currency_code}", response_model=QuarterOut, tags=["tax"])
+def quarter_return(quarter: str, currency_code: str, principal: PrincipalDep, platform: PlatformDep) -> QuarterOut:
+    """A quarter's closed tax by place and rate (operator key): every month of it must be closed. In GBP the
+    UK VAT return's boxes come with it; `GET …/oss.csv` is the EU One-Stop-Shop return's upload."""
+    require(principal, "operator", "read")
+    cur = currency(currency_code)
+    t = platform.tax.quarter(quarter, cur.code, principal.mode)
+    lines = [ReturnLineOut(place=x.place, rate_percent=percent(x.rate_ppm), taxable=cur.format(x.net),
+                           tax=cur.format(x.tax)) for x in t.lines]  # fmt: skip
+    boxes = uk_boxes(t, cur) if cur.code == "GBP" else None
+    return QuarterOut(quarter=quarter, currency=cur.code, lines=lines, residue=cur.format(t.residue), uk_boxes=boxes)
+
+
+@router.get(
+    "/v1/tax/returns/{quarter}/EUR/oss.csv", response_class=Response, tags=["tax"],
+    responses={200: {"content": {"text/csv": {}}, "description": "the Union scheme return's CSV upload"}},
+)  # fmt: skip
+def oss_return(
+    quarter: str, principal: PrincipalDep, platform: PlatformDep,
+    vat_number: Annotated[str, Query(min_length=4, max_length=20, pattern=r"^[A-Z]{2}[0-9A-Z]{2,18}$")],
+    home: Annotated[str, Query(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")] = "DE",
+) -> Response:  # fmt: skip
+    """The EU One-Stop-Shop return (Union scheme) of a quarter as its CSV upload (semicolons, decimal
+    commas): a line per member state of consumption and rate, the home state `home` left out. Lines below
+    zero (refunds after a closed month) are not in it: they are named in `Farthing-Corrections`."""
+    require(principal, "operator", "read")
+    eur = currency("EUR")
+    text, corrections = oss_csv(platform.tax.quarter(quarter, "EUR", principal.mode, leave_out=home), vat_number, eur)
+    told = ", ".join(f"{c.place} {percent(c.rate_ppm)} % {eur.format(c.net)}" for c in corrections)
+    headers = {"Content-Disposition": f'attachment; filename="oss-{quarter}.csv"'}
+    if told:
+        headers["Farthing-Corrections"] = told
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 
 from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, linked_chain
-from farthing.domain.money import currency, round_to_exponent, share
+from farthing.domain.money import currency
+from farthing.domain.tax_returns import ClosedBase, Totals, quarter_months, tax_of, totals
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
@@ -54,6 +55,23 @@ class Tax:
         self.accounts = accounts
         self.clock = clock
 
+    def quarter(self, quarter: str, code: str, mode: str = "test", leave_out: str | None = None) -> Totals:
+        """The closed bases of a quarter's three months in currency `code`, of the merchants in `mode`, by
+        place and rate (`farthing.domain.tax_returns.totals`, without the place `leave_out`); refused while
+        a month has bases open."""
+        cur = currency(code)
+        closed = []
+        for period in quarter_months(quarter):
+            for b in self.bases.of_period(period):
+                if b.currency != cur.code or self.parties.mode_of(b.merchant) != mode:
+                    continue
+                if b.closed_ms is None:
+                    raise PlatformError(ErrorCode.validation_failed, f"close {period} first (farthing tax close)")
+                [account] = self.ledger.accounts([b.account_id])
+                closed.append(ClosedBase(b.place, b.rate_ppm, b.inclusive,
+                                         account.credits_posted - account.debits_posted))  # fmt: skip
+        return totals(closed, cur, leave_out)
+
     def close_period(self, period: str, mode: str = "test") -> list[TaxReturn]:
         """Close every open tax base of `period` ("2026-11") of the merchants in `mode`: compute, round once,
         book. Only a period that has ended everywhere (12 hours past its end in UTC, for the zones furthest
@@ -79,9 +97,7 @@ class Tax:
             rate, inclusive, cur = tax_base.rate_ppm, tax_base.inclusive, currency(tax_base.currency)
             [base] = self.ledger.accounts([base_id])
             gross = base.credits_posted - base.debits_posted  # refunds took their part back (after an earlier
-            sign = -1 if gross < 0 else 1  # return was closed, below zero: this return gives tax back)
-            exact = sign * share(sign * gross, rate, 1_000_000 + rate if inclusive else 1_000_000)
-            remitted, residue = round_to_exponent(exact, cur)
+            exact, remitted, residue = tax_of(gross, rate, inclusive, cur)  # return was closed, below zero)
             wallet = self.accounts.wallet_account(merchant, "merchant", cur)
             liability = self.accounts.platform_account(CODE_TAX_LIABILITY, cur, mode)
             rounding = self.accounts.platform_account(CODE_ROUNDING, cur, mode)

@@ -1,0 +1,83 @@
+"""`farthing tax oss` and `farthing tax uk`: a quarter's returns from the months `farthing tax close` closed.
+The OSS return is written as the Union scheme's CSV upload; the UK return is told as its nine boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from farthing.cli.audit import fail
+from farthing.cli.options import DbOption, Mode
+from farthing.domain.money import currency
+from farthing.domain.policy.evaluate import percent
+from farthing.domain.tax_returns import oss_csv, uk_boxes
+from farthing.errors import FarthingError
+
+console = Console()
+notes = Console(stderr=True)
+"""Said beside the CSV (which may go to standard output), not in it."""
+Quarter = Annotated[str, typer.Option(help="the quarter, e.g. 2026-Q4 (its three months closed)")]
+
+
+def oss(
+    quarter: Quarter,
+    vat_number: Annotated[str, typer.Option(help="the platform's VAT number in the Union scheme")],
+    home: Annotated[str, typer.Option(help="the member state of identification (its sales: domestic return)")] = "DE",
+    out: Annotated[Path | None, typer.Option(help="write the CSV here (else print it)")] = None,
+    mode: Annotated[Mode, typer.Option(help="the merchants of test or of live mode")] = Mode.test,
+    db: DbOption = None,
+) -> None:
+    """The EU One-Stop-Shop return (Union scheme) of a quarter: a line per member state of consumption and
+    rate, taxable amount and VAT in euros, as the CSV the OSS portal takes."""
+    from farthing.bootstrap import open_platform
+
+    eur = currency("EUR")
+    try:
+        platform = open_platform(db)
+        try:
+            t = platform.tax.quarter(quarter, "EUR", mode.value, leave_out=home.upper())
+        finally:
+            platform.close()
+        text, corrections = oss_csv(t, vat_number, eur)
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        notes.print(f"{len(text.splitlines())} lines written to {out}")
+    else:
+        print(text, end="")
+    for line in corrections:
+        below = f"{line.place} {percent(line.rate_ppm)} %: {eur.format(line.net)} EUR below zero"
+        notes.print(f"[yellow]{below} (refunds after a closed month): declare it as a correction[/]")
+    notes.print(f"rounding residue of the quarter's months: {eur.format(t.residue)} EUR (in the rounding account)")
+
+
+def uk(
+    quarter: Quarter,
+    mode: Annotated[Mode, typer.Option(help="the merchants of test or of live mode")] = Mode.test,
+    db: DbOption = None,
+) -> None:
+    """The UK VAT return's nine boxes for a quarter, from the closed GB months."""
+    from farthing.bootstrap import open_platform
+
+    gbp = currency("GBP")
+    try:
+        platform = open_platform(db)
+        try:
+            t = platform.tax.quarter(quarter, "GBP", mode.value)
+        finally:
+            platform.close()
+        boxes = uk_boxes(t, gbp)
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    table = Table(title=f"UK VAT return, {quarter}")
+    table.add_column("box")
+    table.add_column("GBP", justify="right")
+    for box, value in boxes.items():
+        table.add_row(box.replace("box", "Box "), value)
+    console.print(table)
+    console.print(f"rounding residue of the quarter's months: {gbp.format(t.residue)} GBP (in the rounding account)")
