@@ -99,6 +99,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/payouts/{payout_id}"): {OPERATOR, MERCHANT},
     ("POST", "/v1/payout_files"): {OPERATOR},
     ("POST", "/v1/payout_reports"): {OPERATOR},
+    ("POST", "/v1/payout_returns"): {OPERATOR},
     ("POST", "/v1/bank_statements"): {OPERATOR},
     ("GET", "/v1/bank_lines/unmatched"): {OPERATOR},
     ("POST", "/v1/payouts/{payout_id}/paid"): {OPERATOR},
@@ -283,7 +284,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             if path == "/v1/auth/passkey_ceremonies/{ceremony_id}/complete":  # a sign-in ceremony is used once
                 signin = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies").json()["ceremony"]
                 url = server.base + path.format(ceremony_id=signin)
-            if path in ("/v1/payout_reports", "/v1/bank_statements"):  # a bank's XML, not JSON
+            if path in ("/v1/payout_reports", "/v1/payout_returns", "/v1/bank_statements"):  # a bank's XML, not JSON
                 r = httpx.post(url, content=b"<Document/>", headers={**headers, "Content-Type": "application/xml"})
             else:
                 r = httpx.request(method, url, json=bodies.get(path), headers=headers)

@@ -150,3 +150,16 @@ def test_a_dispute_over_http_holds_tells_the_merchant_and_pays_the_payer_back(se
         ], told
     finally:
         hooks.close()
+
+
+def test_a_csv_bank_statement_and_a_camt054_return_over_http(server: Server) -> None:
+    url, headers = server.base, auth(server.operator)
+    csv = b"booked,amount,currency,reference,info\n2026-12-08,250.00,EUR,,card network settlement\n"
+    r = httpx.post(f"{url}/v1/bank_statements", content=csv, headers={**headers, "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json()["lines"] == 1 and r.json()["matched"] == {}, r.text
+    r = httpx.post(f"{url}/v1/payout_returns", content=csv, headers={**headers, "Content-Type": "text/csv"})
+    assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
+    notice = (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn><Ntfctn>'
+              b"</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")  # fmt: skip
+    r = httpx.post(f"{url}/v1/payout_returns", content=notice, headers={**headers, "Content-Type": "application/xml"})
+    assert r.status_code == 200 and r.json()["returned"] == [] == r.json()["unknown"], r.text

@@ -31,7 +31,7 @@ class TxStatus:
 
 def statuses(xml: bytes) -> list[TxStatus]:
     """The transactions' statuses of a pain.002 report."""
-    root = _parsed(xml)
+    root = parsed(xml)
     namespace = etree.QName(root).namespace or ""
     if not namespace.startswith("urn:iso:std:iso:20022:tech:xsd:pain.002."):
         raise PlatformError(ErrorCode.validation_failed, f"not a pain.002 status report (namespace {namespace!r})")
@@ -68,7 +68,7 @@ class BankLine:
 def statement_lines(xml: bytes) -> tuple[str, list[BankLine]]:
     """A camt.053 bank-to-customer statement: its id and its lines, a line for each transaction detail (a
     batch booked as one entry gives its transactions each)."""
-    root = _parsed(xml)
+    root = parsed(xml)
     namespace = etree.QName(root).namespace or ""
     if not namespace.startswith("urn:iso:std:iso:20022:tech:xsd:camt.053."):
         raise PlatformError(ErrorCode.validation_failed, f"not a camt.053 statement (namespace {namespace!r})")
@@ -95,14 +95,14 @@ def statement_lines(xml: bytes) -> tuple[str, list[BankLine]]:
                                                                  f"(line {entry.sourceline})")  # fmt: skip
             lines.append(BankLine(
                 entry_ref if len(details) == 1 else f"{entry_ref}/{k}", booked,
-                sign * _minor(amount.text or "", entry.sourceline), amount.get("Ccy", ""),
+                sign * minor(amount.text or "", entry.sourceline), amount.get("Ccy", ""),
                 (tx.findtext("c:Refs/c:EndToEndId", namespaces=ns) or "").strip() or None,
                 " ".join((tx.findtext("c:RmtInf/c:Ustrd", namespaces=ns) or "").split()),
             ))  # fmt: skip
     return statement_id, lines
 
 
-def _minor(text: str, line: int | None) -> int:
+def minor(text: str, line: int | None) -> int:
     """An amount as a bank writes it ("12.30") in minor units (1230): two places at most, as SEPA has."""
     whole, _, frac = text.strip().partition(".")
     if not whole.isdigit() or not (frac.isdigit() or frac == "") or len(frac) > 2:
@@ -110,7 +110,7 @@ def _minor(text: str, line: int | None) -> int:
     return int(whole) * 100 + int(frac.ljust(2, "0") or "0")
 
 
-def _parsed(xml: bytes) -> etree._Element:
+def parsed(xml: bytes) -> etree._Element:
     if len(xml) > REPORT_BYTES_MAX:
         raise PlatformError(ErrorCode.validation_failed, "a bank file is at most 50 MiB")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)

@@ -125,6 +125,16 @@ class PayoutTable:
             )
         return True
 
+    def reverse(self, payout_id: str, reason: str | None, now_ms: int) -> bool:
+        with self.db.transaction() as tx:
+            if not tx.query("SELECT 1 FROM payouts WHERE id = ? AND status = 'paid'", (payout_id,)):
+                return False
+            tx.query(
+                "UPDATE payouts SET status = 'returned', reason = ?, settled_ms = ? WHERE id = ?",
+                (reason, now_ms, payout_id),
+            )
+        return True
+
     def disputed(self, mode: str) -> dict[tuple[str, str], int]:
         rows = self.db.query(
             "SELECT merchant, currency, SUM(from_merchant) FROM disputes WHERE mode = ? "

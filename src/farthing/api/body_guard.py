@@ -8,8 +8,9 @@ from farthing import limits
 from farthing.api import problems
 from farthing.errors import ErrorCode
 
-XML_ROUTES = {path: (b"application/xml", b"text/xml") for path in ("/v1/payout_reports", "/v1/bank_statements")}
-"""The routes that read a bank's XML rather than JSON."""
+XML_ROUTES = {path: (b"application/xml", b"text/xml") for path in ("/v1/payout_reports", "/v1/payout_returns")}
+XML_ROUTES["/v1/bank_statements"] = (b"application/xml", b"text/xml", b"text/csv")
+"""The routes that read a bank's files (XML, and for statements CSV too) rather than JSON."""
 
 
 class BodyGuard:

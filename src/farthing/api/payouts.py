@@ -202,14 +202,34 @@ class StatementImportOut(BaseModel):
 
 
 @router.post("/v1/bank_statements", response_model=StatementImportOut, openapi_extra={
-    "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}})  # fmt: skip
+    "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}},
+                                                  "text/csv": {"schema": {"type": "string"}}}}})  # fmt: skip
 async def import_statement(request: Request, principal: PrincipalDep, platform: PlatformDep) -> StatementImportOut:
-    """The platform's bank statement (ISO 20022 camt.053) reconciled against the payouts: each line of
-    money out that names a payout and moves exactly its amount matches it (and marks it paid); the rest are
-    listed. A statement is imported once."""
-    xml = await request.body()
-    done = await run_in_threadpool(platform.reconciliation.import_statement, principal, xml)
+    """The platform's bank statement (ISO 20022 camt.053, or CSV with the columns booked, amount, currency,
+    reference, info and optionally ref) reconciled against the payouts: each line of money out that names a
+    payout and moves exactly its amount matches it (and marks it paid); the rest are listed. A statement is
+    imported once."""
+    data = await request.body()
+    form = "csv" if request.headers.get("content-type", "").startswith("text/csv") else "camt.053"
+    done = await run_in_threadpool(platform.reconciliation.import_statement, principal, data, form)
     return StatementImportOut(**done)  # type: ignore[arg-type]
+
+
+class ReturnsOut(BaseModel):
+    returned: list[str] = Field(description="payouts not paid yet: their holds voided, the money back")
+    reversed: list[str] = Field(description="payouts paid already: the money booked back to the merchant")
+    unknown: list[str] = Field(description="end-to-end ids that name no payout here")
+    mismatched: list[str] = Field(description="payouts whose amount or currency the return does not match")
+    already: list[str]
+
+
+@router.post("/v1/payout_returns", response_model=ReturnsOut, openapi_extra={
+    "requestBody": {"required": True, "content": {"application/xml": {"schema": {"type": "string"}}}}})  # fmt: skip
+async def payout_returns(request: Request, principal: PrincipalDep, platform: PlatformDep) -> ReturnsOut:
+    """The bank's notification of returned credit transfers (ISO 20022 camt.054) applied: each payout it
+    returns with its reason, the money back in the merchant's balance (before or after it was paid)."""
+    xml = await request.body()
+    return ReturnsOut(**await run_in_threadpool(platform.payouts.apply_returns, principal, xml))
 
 
 @router.get("/v1/bank_lines/unmatched", response_model=list[BankLineOut])

@@ -77,6 +77,7 @@ class TransactionOut(Moded):
         "payout_held",
         "payout",
         "payout_returned",
+        "payout_reversed",
         "dispute_held",
         "dispute_lost",
         "dispute_won",

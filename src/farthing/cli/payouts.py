@@ -107,11 +107,27 @@ def report(
         console.print(f"{kind}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else ""), markup=False)
 
 
-@payouts_app.command("reconcile")
-def reconcile(path: Annotated[Path, typer.Argument(help="the bank's camt.053 statement")], db: DbOption = None) -> None:
-    """Match the platform's bank statement (camt.053) to the payouts; list the lines nothing explains."""
+@payouts_app.command("returns")
+def returns(
+    path: Annotated[Path, typer.Argument(help="the bank's camt.054 notification")], db: DbOption = None
+) -> None:
+    """Apply the bank's notification of returned credit transfers (camt.054): each payout it returns goes back
+    to the merchant's balance, paid already or not."""
     with _opened(db) as platform:
-        done = platform.reconciliation.import_statement(_OPERATOR, path.read_bytes())
+        done = platform.payouts.apply_returns(_OPERATOR, path.read_bytes())
+    for kind, ids in done.items():
+        console.print(f"{kind}: {len(ids)}" + (f" ({', '.join(ids[:10])})" if ids else ""), markup=False)
+
+
+@payouts_app.command("reconcile")
+def reconcile(
+    path: Annotated[Path, typer.Argument(help="the bank's statement: camt.053 XML, or CSV (a .csv file)")],
+    db: DbOption = None,
+) -> None:
+    """Match the platform's bank statement (camt.053 or CSV) to the payouts; list the lines nothing explains."""
+    form = "csv" if path.suffix.lower() == ".csv" else "camt.053"
+    with _opened(db) as platform:
+        done = platform.reconciliation.import_statement(_OPERATOR, path.read_bytes(), form)
     matched, unmatched = done["matched"], done["unmatched"]
     console.print(f"{done['statement']}: {done['lines']} lines, {len(matched)} matched to payouts", markup=False)  # type: ignore[arg-type]
     for line in unmatched:  # type: ignore[attr-defined]

@@ -27,3 +27,6 @@ T_DISPUTE, T_DISPUTE_LOST = 12, 13
 """A dispute: its amount held (pending) from the merchant's wallet, and from the platform's dispute losses for
 what the wallet could not cover, into the disputes clearing account; posted and paid back to the payer
 (`T_DISPUTE_LOST`, from the clearing account) when it is lost, voided when it is won."""
+T_PAYOUT_RETURN = 14
+"""A payout the bank returned after it was paid: from the payouts clearing account back to the merchant's
+wallet (a payout returned before it was paid is voided instead)."""

@@ -15,6 +15,7 @@ from farthing.domain.chart import (
     T_DISPUTE_LOST,
     T_PAYMENT,
     T_PAYOUT,
+    T_PAYOUT_RETURN,
     T_PLATFORM_FEE,
     T_REFUND,
     T_ROUNDING,
@@ -35,6 +36,7 @@ _BY_CODE = {
     T_TAX: "tax",
     T_ROUNDING: "tax_rounding",
     T_DISPUTE_LOST: "dispute_repaid",
+    T_PAYOUT_RETURN: "payout_reversed",
 }
 """Transfer types told by their code alone."""
 

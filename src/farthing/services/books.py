@@ -41,6 +41,7 @@ from farthing.domain.chart import (
     T_DISPUTE_LOST,
     T_PAYMENT,
     T_PAYOUT,
+    T_PAYOUT_RETURN,
     T_PLATFORM_FEE,
     T_REFUND,
     T_ROUNDING,
@@ -66,7 +67,8 @@ PLATFORM_NAMES = {
 KINDS = {T_TOPUP: "Top-ups", T_CARD_FEE: "Card fees", T_PAYMENT: "Payments", T_PLATFORM_FEE: "Platform fees",
          T_REFUND: "Refunds", T_CHANNEL: "Channel payments", T_ROUNDING: "Tax rounding", T_TAX: "Tax remitted",
          T_ADDED_TAX: "Tax added", T_ADDED_TAX_REFUND: "Tax refunded", T_PAYOUT: "Payouts",
-         T_DISPUTE: "Disputes lost", T_DISPUTE_LOST: "Disputes paid back"}  # fmt: skip
+         T_DISPUTE: "Disputes lost", T_DISPUTE_LOST: "Disputes paid back",
+         T_PAYOUT_RETURN: "Payouts returned"}  # fmt: skip
 _NOT_POSTED = int(TransferFlags.pending | TransferFlags.void_pending)
 
 

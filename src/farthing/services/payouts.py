@@ -20,10 +20,10 @@ from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from farthing import limits
-from farthing.adapters import bank_reports, sepa
+from farthing.adapters import bank_reports, bank_returns, sepa
 from farthing.clock import Clock
 from farthing.domain import payouts as rules
-from farthing.domain.chart import CODE_PAYOUT_CLEARING, T_PAYOUT
+from farthing.domain.chart import CODE_PAYOUT_CLEARING, T_PAYOUT, T_PAYOUT_RETURN
 from farthing.domain.ledger_types import Transfer, TransferFlags
 from farthing.domain.money import currency
 from farthing.domain.payouts import Payout, Terms
@@ -70,6 +70,10 @@ class PayoutRepository(Protocol):
     def mark_sent(self, payout_ids: list[str], file_id: str) -> None: ...
 
     def settle(self, payout_id: str, status: str, reason: str | None, now_ms: int) -> bool: ...
+
+    def reverse(self, payout_id: str, reason: str | None, now_ms: int) -> bool:
+        """Mark a paid payout returned (the bank sent it back); False when it was not paid."""
+        ...
 
     def disputed(self, mode: str) -> dict[tuple[str, str], int]:
         """What open disputes hold from each merchant's balance, by (merchant, currency)."""
@@ -244,6 +248,41 @@ class Payouts:
             else:
                 done["pending"].append(found.id)
         return done
+
+    def apply_returns(self, principal: Principal, xml: bytes) -> dict[str, list[str]]:
+        """A bank's camt.054 notification of returned credit transfers applied: a payout not paid yet is
+        returned (its hold voided), a paid one is reversed (the money from the payouts clearing account back
+        to the merchant's wallet), each with the bank's reason. A return that names no payout of Farthing's,
+        or moves another amount than the payout's (tolerance zero), is listed and applies nothing."""
+        require(principal, "operator", "parties:write")
+        done: dict[str, list[str]] = {"returned": [], "reversed": [], "unknown": [], "mismatched": [], "already": []}
+        for r in bank_returns.returns(xml):
+            found = self.repo.get(r.end_to_end)
+            reason = f"returned {r.reason or ''}".strip()
+            if found is None or found.mode != principal.mode:
+                done["unknown"].append(r.end_to_end)
+            elif found.currency != r.currency or sepa.cents(found) != r.amount_minor:
+                done["mismatched"].append(found.id)
+            elif found.status == "returned":
+                done["already"].append(found.id)
+            elif found.status == "paid":
+                self._reverse(found, reason)
+                done["reversed"].append(found.id)
+            else:
+                self.settle(principal, found.id, paid=False, reason=reason)
+                done["returned"].append(found.id)
+        return done
+
+    def _reverse(self, p: Payout, reason: str) -> None:
+        cur = currency(p.currency)
+        wallet, _ = self.accounts.wallet_of_party(p.merchant, p.currency)
+        clearing = self.accounts.platform_account(CODE_PAYOUT_CLEARING, cur, p.mode)
+        back = Transfer(derive_id("payout-reversed", p.id), clearing, wallet, p.amount, cur.ledger, T_PAYOUT_RETURN)
+        event = payout_event(dataclasses.replace(p, status="returned", reason=reason), "failed")
+        [result] = self.ledger.submit("transfers", [back], [(0, event)]).result()
+        if result is not TransferResult.ok and not result.name.startswith("exists"):
+            raise PlatformError(ErrorCode.engine_failed, f"the returned payout could not be booked: {result.name}")
+        self.repo.reverse(p.id, reason, self.clock())
 
     def settle(self, principal: Principal, payout_id: str, paid: bool, reason: str | None = None) -> Payout:
         """The bank's word on a payout: paid (the pending transfer posted) or returned (voided: the money

@@ -11,7 +11,7 @@ import re
 from typing import Protocol
 
 from farthing import limits
-from farthing.adapters import bank_reports
+from farthing.adapters import bank_reports, bank_returns
 from farthing.adapters.bank_reports import BankLine
 from farthing.adapters.sepa import cents
 from farthing.clock import Clock
@@ -36,10 +36,14 @@ class Reconciliation:
         self.payouts = payouts
         self.clock = clock
 
-    def import_statement(self, principal: Principal, xml: bytes) -> dict[str, object]:
-        """Match a camt.053 statement's lines to payouts; the matches, and the lines left for a person."""
+    def import_statement(self, principal: Principal, data: bytes, form: str = "camt.053") -> dict[str, object]:
+        """Match a statement's lines to payouts (`form`: camt.053 XML, or csv as `farthing.adapters.bank_returns`
+        describes it); the matches, and the lines left for a person."""
         require(principal, "operator", "parties:write")
-        statement_id, lines = bank_reports.statement_lines(xml)
+        if form not in ("camt.053", "csv"):
+            raise PlatformError(ErrorCode.validation_failed, "a statement is camt.053 XML or CSV")
+        read = bank_reports.statement_lines if form == "camt.053" else bank_returns.csv_statement
+        statement_id, lines = read(data)
         named = {line.ref: self._named(line) for line in lines if line.amount_minor < 0}
         already = self.repo.matched_payouts(sorted({p for p in named.values() if p}))
         matched: dict[str, str] = {}

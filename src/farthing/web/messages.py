@@ -336,4 +336,5 @@ KO = {
     "Dispute lost": "분쟁 패소",
     "Dispute won: released": "분쟁 승소: 보류 해제",
     "Dispute: paid back": "분쟁: 환급됨",
+    "Payout returned by the bank": "은행에서 반환된 지급",
 }

@@ -53,7 +53,7 @@ _LABELS = {
     "channel_released": "Channel deposit released", "added_tax": "Tax", "added_tax_refund": "Tax refunded",
     "payout_held": "Payout (held)", "payout": "Payout to the bank", "payout_returned": "Payout returned",
     "dispute_held": "Held for a dispute", "dispute_lost": "Dispute lost", "dispute_won": "Dispute won: released",
-    "dispute_repaid": "Dispute: paid back",
+    "dispute_repaid": "Dispute: paid back", "payout_reversed": "Payout returned by the bank",
 }  # fmt: skip
 
 
