@@ -12,6 +12,7 @@ from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
+from ledger_sums import assert_every_ledger_sums_to_zero
 
 OPERATOR = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
 IBAN = "DE89 3704 0044 0532 0130 00"
@@ -76,10 +77,7 @@ def test_a_returned_payout_comes_back_whether_or_not_it_was_paid(store_url: str)
             with pytest.raises(PlatformError) as refused:
                 platform.payouts.apply_returns(OPERATOR, bad)
             assert refused.value.code is ErrorCode.validation_failed
-        sums: dict[int, int] = {}
-        for account in platform.ledger.accounts():
-            sums[account.ledger] = sums.get(account.ledger, 0) + account.credits_posted - account.debits_posted
-        assert set(sums.values()) <= {0}
+        assert_every_ledger_sums_to_zero(platform)
     finally:
         platform.close()
 

@@ -20,6 +20,7 @@ from farthing.errors import ErrorCode, PlatformError
 from farthing.services.accounts import platform_account_id
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
+from ledger_sums import assert_every_ledger_sums_to_zero
 
 T0 = 1_795_867_200_000
 OPERATOR = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
@@ -40,13 +41,6 @@ def _world(platform: Platform) -> tuple[str, Principal, Principal, str]:
     platform.topups.top_up(payer, positive_money("50.00", "EUR"), "4242424242424242")
     paid = platform.payments.pay(payer, PaymentItem.of(merchant, "10.00", "EUR"), None)  # 2 % fee: 9.80 left
     return merchant, Principal(key, "merchant", merchant, "test", MERCHANT_SCOPES), payer, paid.id
-
-
-def _zero_sums(platform: Platform) -> None:
-    sums: dict[int, int] = {}
-    for account in platform.ledger.accounts():
-        sums[account.ledger] = sums.get(account.ledger, 0) + account.credits_posted - account.debits_posted
-    assert set(sums.values()) <= {0}, sums
 
 
 def _events(platform: Platform) -> list[str]:
@@ -110,7 +104,7 @@ def test_a_dispute_holds_from_the_merchant_and_is_won_or_lost(store_url: str) ->
         assert disputes.list(OPERATOR) == [rest]  # the open ones
         assert _events(platform) == ["dispute.opened", "dispute.evidence_submitted", "dispute.won",
                                      "dispute.opened", "dispute.lost", "dispute.opened"]  # fmt: skip
-        _zero_sums(platform)
+        assert_every_ledger_sums_to_zero(platform)
     finally:
         platform.close()
 
@@ -131,7 +125,7 @@ def test_what_the_merchant_cannot_cover_the_platform_holds_and_loses(store_url: 
         [cleared] = platform.ledger.accounts([clearing])
         assert (loss.debits_posted, loss.credits_posted) == (4_000_000, 0)
         assert cleared.credits_posted == cleared.debits_posted == 4_000_000
-        _zero_sums(platform)
+        assert_every_ledger_sums_to_zero(platform)
     finally:
         platform.close()
 

@@ -16,6 +16,7 @@ from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
+from ledger_sums import assert_every_ledger_sums_to_zero
 
 OPERATOR = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
 STEP = st.one_of(
@@ -83,9 +84,6 @@ def test_paid_out_held_and_balance_add_up_to_what_was_earned(steps: list[tuple[s
                     taken = refunded.get(payment, 0)
                     taken += sum(d.amount for d in disputes if d.payment == payment and d.status != "won")
                     assert taken <= platform.holds.get(shop, payment).amount
-            sums: dict[int, int] = {}
-            for account in platform.ledger.accounts():
-                sums[account.ledger] = sums.get(account.ledger, 0) + account.credits_posted - account.debits_posted
-            assert set(sums.values()) <= {0}
+            assert_every_ledger_sums_to_zero(platform)
         finally:
             platform.close()
