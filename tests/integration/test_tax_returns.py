@@ -119,3 +119,26 @@ def test_the_uk_vat_return_boxes_come_from_the_gb_months(tmp_path: object) -> No
     bad = subprocess.run([sys.executable, "-m", "farthing.cli", "tax", "uk", "--quarter", "2026-4", "--db", db],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "2026-Q4" in bad.stdout + bad.stderr
+
+
+def test_japans_consumption_tax_for_a_year_from_its_closed_months(tmp_path: object) -> None:
+    now = [OCT_10]
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["jp"], clock=lambda: now[0])
+    try:
+        shop, _, _ = platform.parties.create(OPERATOR, "merchant", "Shinbun", "JP")
+        cid, key, _ = platform.parties.create(OPERATOR, "customer", "Dokusha", "JP")
+        reader = Principal(key, "customer", cid, "test", frozenset({"payments:write", "topups:write"}))
+        platform.topups.top_up(reader, positive_money("50000", "JPY"), "4242424242424242")
+        for _ in range(3):
+            platform.payments.pay(reader, PaymentItem.of(shop, "11000", "JPY", evidence=Evidence(ip="JP")), None)
+        now[0] = JAN_2
+        platform.tax.close_period("2026-10")
+    finally:
+        platform.close()
+    db = f"sqlite:///{tmp_path}/ledger.db"
+    told = subprocess.run([sys.executable, "-m", "farthing.cli", "tax", "jp", "--period", "2026", "--db", db],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    # 33,000 yen with 10 % included: 30,000 net; 7.8 % is 2,340, due 2,300; local 22/78 of it 648.7: 600
+    assert told.returncode == 0, told.stdout + told.stderr
+    for figure in ("30,000", "2,300", "600", "2,900", "3,000"):
+        assert figure in told.stdout, told.stdout

@@ -13,7 +13,7 @@ from farthing.api.mode import Moded
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
 from farthing.domain.principals import require
-from farthing.domain.tax_returns import oss_csv, uk_boxes
+from farthing.domain.tax_returns import jp_return, oss_csv, uk_boxes
 from farthing.errors import ErrorCode, PlatformError
 
 router = APIRouter()
@@ -67,19 +67,23 @@ class QuarterOut(Moded):
     lines: list[ReturnLineOut]
     residue: str = Field(description="what the months' roundings left (in the rounding account)")
     uk_boxes: dict[str, str] | None = Field(description="GBP: the UK VAT return's nine boxes")
+    jp_return: dict[str, int] | None = Field(description="JPY: Japan's consumption tax, in whole yen")
 
 
 @router.get("/v1/tax/returns/{quarter}/{currency_code}", response_model=QuarterOut, tags=["tax"])
 def quarter_return(quarter: str, currency_code: str, principal: PrincipalDep, platform: PlatformDep) -> QuarterOut:
-    """A quarter's closed tax by place and rate (operator key): every month of it must be closed. In GBP the
-    UK VAT return's boxes come with it; `GET …/oss.csv` is the EU One-Stop-Shop return's upload."""
+    """A quarter's (2026-Q4) or a year's (2026) closed tax by place and rate (operator key): every month of it
+    must be closed. In GBP the UK VAT return's boxes come with it, in JPY Japan's consumption tax return;
+    `GET …/EUR/oss.csv` is the EU One-Stop-Shop return's upload."""
     require(principal, "operator", "read")
     cur = currency(currency_code)
     t = platform.tax.quarter(quarter, cur.code, principal.mode)
     lines = [ReturnLineOut(place=x.place, rate_percent=percent(x.rate_ppm), taxable=cur.format(x.net),
                            tax=cur.format(x.tax)) for x in t.lines]  # fmt: skip
     boxes = uk_boxes(t, cur) if cur.code == "GBP" else None
-    return QuarterOut(quarter=quarter, currency=cur.code, lines=lines, residue=cur.format(t.residue), uk_boxes=boxes)
+    jp = jp_return(t, cur) if cur.code == "JPY" else None
+    return QuarterOut(quarter=quarter, currency=cur.code, lines=lines, residue=cur.format(t.residue), uk_boxes=boxes,
+                      jp_return=jp)  # fmt: skip
 
 
 @router.get(

@@ -21,7 +21,7 @@ from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption, Mode
 from farthing.cli.payouts import payouts_app
 from farthing.cli.policy import policy_app
-from farthing.cli.tax_returns import oss, uk
+from farthing.cli.tax_returns import jp, oss, uk
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
 from farthing.errors import ErrorCode, FarthingError, PlatformError
@@ -39,6 +39,7 @@ tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once p
 app.add_typer(tax_app, name="tax")
 tax_app.command("oss")(oss)
 tax_app.command("uk")(uk)
+tax_app.command("jp")(jp)
 privacy_app = typer.Typer(help="Personal data at rest: erasure and master-key rotation.", no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
 paywall_app = typer.Typer(help="A merchant's paywall: redeem the channel payments it accepted.", no_args_is_help=True)

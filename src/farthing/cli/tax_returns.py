@@ -14,7 +14,7 @@ from farthing.cli.audit import fail
 from farthing.cli.options import DbOption, Mode
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
-from farthing.domain.tax_returns import oss_csv, uk_boxes
+from farthing.domain.tax_returns import jp_return, oss_csv, uk_boxes
 from farthing.errors import FarthingError
 
 console = Console()
@@ -54,6 +54,33 @@ def oss(
         below = f"{line.place} {percent(line.rate_ppm)} %: {eur.format(line.net)} EUR below zero"
         notes.print(f"[yellow]{below} (refunds after a closed month): declare it as a correction[/]")
     notes.print(f"rounding residue of the quarter's months: {eur.format(t.residue)} EUR (in the rounding account)")
+
+
+def jp(
+    period: Annotated[str, typer.Option(help="the year (2026) or a quarter (2026-Q4), its months closed")],
+    mode: Annotated[Mode, typer.Option(help="the merchants of test or of live mode")] = Mode.test,
+    db: DbOption = None,
+) -> None:
+    """Japan's consumption tax for a period, from the closed JP months: the tax base, the national and the
+    local tax due, and what the months booked."""
+    from farthing.bootstrap import open_platform
+
+    yen = currency("JPY")
+    try:
+        platform = open_platform(db)
+        try:
+            t = platform.tax.quarter(period, "JPY", mode.value)
+        finally:
+            platform.close()
+        figures = jp_return(t, yen)
+    except FarthingError as exc:
+        raise fail(exc) from exc
+    table = Table(title=f"Japan's consumption tax, {period}")
+    table.add_column("figure")
+    table.add_column("JPY", justify="right")
+    for name, value in figures.items():
+        table.add_row(name.replace("_", " "), f"{value:,}")
+    console.print(table)
 
 
 def uk(

@@ -62,13 +62,15 @@ class Totals:
     """What the months' roundings left, exact less remitted, summed (in the rounding account)."""
 
 
-def quarter_months(quarter: str) -> tuple[str, str, str]:
-    """ "2026-Q4" -> ("2026-10", "2026-11", "2026-12")."""
+def quarter_months(quarter: str) -> tuple[str, ...]:
+    """The months of a quarter ("2026-Q4": October to December) or of a year ("2026": all twelve)."""
+    if len(quarter) == 4 and quarter.isdigit():
+        return tuple(f"{quarter}-{m:02d}" for m in range(1, 13))
     year, _, q = quarter.partition("-Q")
     if len(quarter) != 7 or not year.isdigit() or q not in ("1", "2", "3", "4"):
-        raise PlatformError(ErrorCode.validation_failed, f"a quarter is written 2026-Q4, not {quarter!r}")
+        raise PlatformError(ErrorCode.validation_failed, f"a quarter is written 2026-Q4 (a year 2026), not {quarter!r}")
     first = 3 * int(q) - 2
-    return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))  # type: ignore[return-value]
+    return tuple(f"{year}-{m:02d}" for m in range(first, first + 3))
 
 
 def totals(bases: Iterable[ClosedBase], cur: Currency, leave_out: str | None = None) -> Totals:
@@ -112,6 +114,28 @@ def oss_csv(t: Totals, vat_number: str, cur: Currency, reduced: bool = False) ->
                      "2" if reduced else "1", percent, _decimal_comma(line.net, cur), _decimal_comma(line.tax, cur),
                      "", "", "", ""])  # fmt: skip
     return "".join(";".join(r) + "\r\n" for r in rows), corrections
+
+
+JP_NATIONAL_PER_MILLE = 78
+"""Of the 10 % consumption tax, 7.8 % is the national tax; the local consumption tax is 22/78 of it."""
+
+
+def jp_return(t: Totals, cur: Currency) -> dict[str, int]:
+    """Japan's consumption tax on the period's JP sales at 10 %, computed from the tax-exclusive total (the
+    platform has no purchases to deduct): the tax base truncated to thousands of yen (Act on General Rules
+    for National Taxes Art. 118), the national tax at 7.8 % of it, the amounts due truncated to hundreds of
+    yen (Art. 119), the local consumption tax 22/78 of the national (Local Tax Act Art. 72-83); and what the
+    months booked, for comparison (they rounded each month's tax to the yen)."""
+    if cur.code != "JPY":
+        raise PlatformError(ErrorCode.validation_failed, "a Japanese return is in yen: close JPY bases only")
+    jp = [line for line in t.lines if line.place == "JP"]
+    units = 10**cur.scale  # ledger units per yen
+    sales = sum(line.net for line in jp) // units
+    base = max(sales, 0) // 1000 * 1000
+    national = base * JP_NATIONAL_PER_MILLE // 1000 // 100 * 100
+    local = national * 22 // 78 // 100 * 100
+    return {"taxable_sales": sales, "tax_base": base, "national_tax": national, "local_tax": local,
+            "total_due": national + local, "booked": sum(line.tax for line in jp) // units}  # fmt: skip
 
 
 def uk_boxes(t: Totals, cur: Currency) -> dict[str, str]:

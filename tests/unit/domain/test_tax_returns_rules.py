@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from farthing.domain.money import currency
-from farthing.domain.tax_returns import ClosedBase, oss_csv, quarter_months, tax_of, totals, uk_boxes
+from farthing.domain.tax_returns import ClosedBase, jp_return, oss_csv, quarter_months, tax_of, totals, uk_boxes
 from farthing.errors import PlatformError
 
 EUR, GBP = currency("EUR"), currency("GBP")
@@ -46,3 +46,17 @@ def test_the_oss_rows_and_the_lines_set_apart() -> None:
 def test_the_uk_boxes_drop_pence_only_where_hmrc_asks() -> None:
     boxes = uk_boxes(totals([ClosedBase("GB", 200_000, True, 12_345_678)], GBP), GBP)
     assert (boxes["box1"], boxes["box5"], boxes["box6"]) == ("2.06", "2.06", "10")  # 10.288065 net: 10 pounds
+
+
+def test_japans_return_truncates_the_base_to_thousands_and_the_tax_to_hundreds_of_yen() -> None:
+    yen = currency("JPY")
+    t = totals([ClosedBase("JP", 100_000, True, 1_234_567), ClosedBase("JP", 100_000, True, 98_765)], yen)
+    figures = jp_return(t, yen)
+    # 1,234,567 yen with 10 % included: 112,233 tax, 1,122,334 net; 98,765: 8,979 tax, 89,786 net
+    assert figures["taxable_sales"] == 1_122_334 + 89_786
+    assert figures["tax_base"] == 1_212_000
+    assert figures["national_tax"] == 94_500  # 7.8 % of 1,212,000 is 94,536: hundreds of yen
+    assert figures["local_tax"] == 26_600  # 22/78 of 94,500 is 26,653.8
+    assert figures["total_due"] == 121_100 and figures["booked"] == 112_233 + 8_979
+    with pytest.raises(PlatformError):
+        jp_return(t, EUR)
