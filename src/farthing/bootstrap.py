@@ -34,6 +34,7 @@ from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.policy_sql import OverrideTable, ScaEpochTable, TaxBaseTable
 from farthing.adapters.privacy_sql import PrivacyTable
 from farthing.adapters.security_log_sql import SecurityEventTable
+from farthing.adapters.stripe_gateway import StripeGateway
 from farthing.adapters.topups_sql import TopUpAttemptTable
 from farthing.adapters.users_sql import UserTable
 from farthing.adapters.wallets_sql import WalletTable
@@ -55,7 +56,7 @@ from farthing.services.channels import Channels
 from farthing.services.checkout import Checkout
 from farthing.services.disputes import Disputes
 from farthing.services.factors import Factors
-from farthing.services.funding import FundingGateway, TestGateway
+from farthing.services.funding import ByMode, FundingGateway, TestGateway
 from farthing.services.health import Health
 from farthing.services.history import History
 from farthing.services.holds import Holds
@@ -171,9 +172,9 @@ def open_platform(
     `keys_beside`: where a master key is made when none is configured (default: beside the SQLite file,
     or `farthing.*` here). `clock`: the one clock of every service and the ledger (a
     `farthing.clock.ManualClock` in tests). Configured further by the environment: FARTHING_TOPUP_GUARD,
-    FARTHING_WEBHOOK_BACKOFF_MS, FARTHING_CHANNEL_DISPUTE_MIN_S, FARTHING_RP_ID, FARTHING_ORIGIN,
-    FARTHING_MAIL_DIR and the key vault's; `topup_guard` (None: no guard) and `adjust` (each pack
-    changed before use: the policy lab's experiments) are given by the simulator."""
+    FARTHING_WEBHOOK_BACKOFF_MS, FARTHING_CHANNEL_DISPUTE_MIN_S, FARTHING_RP_ID, FARTHING_ORIGIN, FARTHING_MAIL_DIR,
+    FARTHING_STRIPE_SECRET_KEY (`_gateway`) and the key vault's; `topup_guard` (None: no guard) and `adjust`
+    (each pack changed before use: the policy lab's experiments) are given by the simulator."""
     by_currency = {code: adjust(p) if adjust else p for code, p in _packs(policy_packs).items()}
     guard = _topup_guard() if isinstance(topup_guard, str) else topup_guard
     closing = ExitStack()
@@ -211,7 +212,7 @@ def open_platform(
         allowances = Allowances(AllowanceTable(db), clock, identity.parties, payments)
         return Platform(
             clock, ledger, db, identity, accounts, policy, decisions, in_flight,
-            TopUps(accounts, ledger, gateway or TestGateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
+            TopUps(accounts, ledger, gateway or _gateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
                    guard),
             holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
             allowances, channels,
@@ -224,6 +225,17 @@ def open_platform(
     except BaseException:
         closing.close()
         raise
+
+
+def _gateway() -> FundingGateway:
+    """The test cards; with FARTHING_STRIPE_SECRET_KEY, Stripe for the mode of its key (sk_test_: test
+    top-ups go to Stripe's test mode instead; sk_live_: live top-ups, the test cards kept for test money).
+    FARTHING_STRIPE_API_BASE points it at another address (a local fake)."""
+    key = os.environ.get("FARTHING_STRIPE_SECRET_KEY")
+    if not key:
+        return TestGateway()
+    stripe = StripeGateway(key, os.environ.get("FARTHING_STRIPE_API_BASE"))
+    return ByMode(TestGateway(), stripe) if stripe.modes == {"live"} else stripe
 
 
 def _topup_guard() -> Velocity | None:

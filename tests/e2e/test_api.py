@@ -194,6 +194,14 @@ def test_idempotent_top_ups_charge_once(server: Server) -> None:
     other = httpx.post(f"{server.base}/v1/topups", json={**body, "amount": "3.00"}, headers=headers)
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
     assert wallet(server, key)["available"] == "2.00"
+    both = httpx.post(f"{server.base}/v1/topups", json={**body, "payment_method": "pm_card_visa"}, headers=auth(key))
+    neither = {"amount": "2.00", "currency": "USD"}
+    for refused in (both, httpx.post(f"{server.base}/v1/topups", json=neither, headers=auth(key))):
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_failed"), refused.text
+    no_processor = {**neither, "payment_method": "pm_card_visa"}  # the test gateway takes test cards only
+    r = httpx.post(f"{server.base}/v1/topups", json=no_processor, headers=auth(key))
+    assert (r.status_code, r.json()["code"]) == (402, "card_declined"), r.text
+    assert wallet(server, key)["available"] == "2.00"
 
 
 def test_batch_payments_answer_each_item(server: Server) -> None:

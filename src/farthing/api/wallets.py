@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field, StrictStr, model_validator
 
 from farthing import limits
 from farthing.api.deps import (
@@ -33,16 +33,31 @@ router = APIRouter()
 class TopUpIn(InModel):
     amount: Amount
     currency: CurrencyCode
-    card_number: StrictStr = Field(examples=["4242424242424242"])
+    card_number: StrictStr | None = Field(default=None, examples=["4242424242424242"],
+                                          description="a test card (the test gateway only)")  # fmt: skip
+    payment_method: StrictStr | None = Field(
+        default=None, pattern=r"^pm_[A-Za-z0-9_]{1,200}$", examples=["pm_card_visa"],
+        description="a card processor's payment method, made by its script in the payer's browser (a live card "
+                    "number is never sent here)",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TopUpIn:
+        if (self.card_number is None) == (self.payment_method is None):
+            raise ValueError("give card_number (a test card) or payment_method (pm_…), one of them")
+        return self
 
 
 class TopUpOut(Moded):
     id: str
     object: Literal["topup"] = "topup"
-    status: Literal["captured"] = "captured"
+    status: Literal["captured", "requires_action"] = "captured"
     amount: str
     processor_fee: str
     currency: str
+    client_secret: str | None = Field(default=None, description="requires_action: for the processor's script to run "
+                                                                "the card's challenge; then ask again with the same "
+                                                                "Idempotency-Key")  # fmt: skip
 
 
 class WalletOut(Moded):
@@ -158,21 +173,30 @@ def list_transactions(
     )
 
 
-@router.post("/v1/topups", status_code=201, response_model=TopUpOut, responses=replays(TopUpOut), tags=["wallets"])
+_CHALLENGED = {202: {"model": TopUpOut, "description": "requires_action: the card wants 3-D Secure first"}}
+
+
+@router.post("/v1/topups", status_code=201, response_model=TopUpOut, responses=replays(TopUpOut) | _CHALLENGED,
+             tags=["wallets"])  # fmt: skip
 def create_topup(
     body: TopUpIn,
     principal: PrincipalDep,
     platform: PlatformDep,
     idempotency_key: IdempotencyKey = None,
 ) -> TopUpOut | JSONResponse:
-    """Fund the customer's wallet by card (test cards: 4242424242424242 succeeds, 4000000000000002
-    declines, 4000002500003155 needs authentication). Authorised, booked, then captured; a retry with
+    """Fund the customer's wallet by card: a test card (4242424242424242 succeeds, 4000000000000002
+    declines, 4000002500003155 needs authentication), or with a card processor configured a payment method
+    from its script (pm_…; 202 `requires_action` when the card wants 3-D Secure: the payer completes it and
+    the same request comes again). Authorised, booked, then captured; a retry with
     the same `Idempotency-Key` charges nothing again."""
     amount = positive_money(body.amount, body.currency)
-    done = platform.topups.top_up(principal, amount, body.card_number, idempotency_key_of(idempotency_key))
+    source = body.payment_method or body.card_number or ""
+    done = platform.topups.top_up(principal, amount, source, idempotency_key_of(idempotency_key))
     cur = amount.currency
     out = TopUpOut(id=done.id, amount=cur.format(done.amount), processor_fee=cur.format(done.processor_fee),
-                   currency=done.currency)  # fmt: skip
+                   currency=done.currency, status=done.status, client_secret=done.client_secret)  # type: ignore[arg-type]  # fmt: skip
+    if done.status == "requires_action":  # accepted, not done: the payer's challenge comes first
+        return JSONResponse(out.model_dump(mode="json"), status_code=202)
     return replayable(out, done.replayed)
 
 

@@ -11,28 +11,11 @@ and charges what a card processor would (2.9 % + 30¢, Stripe's US standard pric
 from __future__ import annotations
 
 import dataclasses
-import enum
 import threading
-from dataclasses import dataclass
 from typing import Protocol
 
+from farthing.domain.funding import Charge, ChargeStatus
 from farthing.domain.money import Currency, allocate
-
-
-class ChargeStatus(enum.Enum):
-    succeeded = "succeeded"
-    declined = "declined"
-    authentication_required = "authentication_required"
-
-
-@dataclass(frozen=True, slots=True)
-class Charge:
-    status: ChargeStatus
-    fee_units: int
-    """What the processor keeps, in ledger units of the charge's currency."""
-    reference: str
-    amount_units: int = 0
-    captured: bool = False
 
 
 class FundingGateway(Protocol):
@@ -94,3 +77,20 @@ class TestGateway:
         with self._lock:
             self.charges.pop(reference, None)
             self.released.add(reference)
+
+
+class ByMode:
+    """A gateway per mode (the test cards for test money, a processor's live key for live money): each
+    top-up goes to its mode's, and test and live money never meet."""
+
+    def __init__(self, *gateways: FundingGateway) -> None:
+        self._by: dict[str, FundingGateway] = {}
+        for gateway in gateways:
+            for mode in gateway.modes:
+                if mode in self._by:
+                    raise ValueError(f"two gateways for {mode} mode")
+                self._by[mode] = gateway
+        self.modes = frozenset(self._by)
+
+    def for_mode(self, mode: str) -> FundingGateway | None:
+        return self._by.get(mode)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from farthing.clock import Clock
+from farthing.domain.funding import ChargeStatus
 from farthing.domain.ledger_types import Transfer, TransferFlags
 from farthing.domain.money import Money
 from farthing.domain.principals import Principal, require
@@ -27,7 +28,7 @@ from farthing.services.accounts import (
     Accounts,
     public_id_of,
 )
-from farthing.services.funding import ChargeStatus, FundingGateway
+from farthing.services.funding import ByMode, FundingGateway
 from farthing.services.idempotency import InFlight
 from farthing.services.security_log import SecurityLog
 
@@ -40,6 +41,11 @@ class TopUp:
     processor_fee: int
     currency: str
     replayed: bool = False
+    status: str = "captured"
+    """captured, or requires_action: the card wants the payer's challenge first (3-D Secure); nothing is
+    booked until the same top-up is asked again after it."""
+    client_secret: str | None = None
+    """With requires_action: for the payer's page to run the processor's challenge."""
 
 
 class TopUpAttemptRepository(Protocol):
@@ -82,15 +88,15 @@ class TopUps:
         self.clock = clock
         self.guard = guard
 
-    def top_up(
-        self, principal: Principal, amount: Money, card_number: str, idempotency_key: str | None = None
-    ) -> TopUp:
+    def top_up(self, principal: Principal, amount: Money, source: str, idempotency_key: str | None = None) -> TopUp:
         """Fund the customer's wallet by card with `amount` (parsed where the request came in:
-        `farthing.services.amounts.positive_money`). With an `Idempotency-Key`, a retry finds the same
-        authorisation and the same transfers."""
+        `farthing.services.amounts.positive_money`); `source` is a test card's number or a processor's
+        payment method (pm_…). With an `Idempotency-Key`, a retry finds the same authorisation and the same
+        transfers (and, after a 3-D Secure challenge, the authorisation it completed)."""
         require(principal, "customer", "topups:write")
         assert principal.party_id is not None
-        if principal.mode not in self.gateway.modes:
+        gateway = self.gateway.for_mode(principal.mode) if isinstance(self.gateway, ByMode) else self.gateway
+        if gateway is None or principal.mode not in gateway.modes:
             raise PlatformError(
                 ErrorCode.live_mode_unavailable,
                 f"this server's card gateway takes {' and '.join(sorted(self.gateway.modes))} mode only: no "
@@ -104,13 +110,15 @@ class TopUps:
         public = public_id_of("top_", topup_id)
         with self.in_flight.claim(principal.party_id, "topup", idempotency_key):
             self._check_guard(principal.party_id)
-            charge = self.gateway.authorize(card_number, units, cur, public)
+            charge = gateway.authorize(source, units, cur, public)
             if self.guard is not None:  # kept while the guard may still read it, no longer
                 now = self.clock()
                 declined = charge.status is ChargeStatus.declined
                 self.attempts.record(principal.party_id, now, declined, now - self.guard.lookback_ms)
             if charge.status is ChargeStatus.declined:
                 raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
+            if charge.status is ChargeStatus.authentication_required and charge.client_secret:
+                return TopUp(public, units, 0, cur.code, status="requires_action", client_secret=charge.client_secret)
             if charge.status is ChargeStatus.authentication_required:
                 raise PlatformError(ErrorCode.card_authentication_required, "the card needs strong authentication")
             if charge.amount_units != units:
@@ -125,11 +133,11 @@ class TopUps:
             results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
             replayed = all(r is TransferResult.exists for r in results)
             if not replayed and any(r is not TransferResult.ok for r in results):
-                self.gateway.release(public)
+                gateway.release(public)
                 raise PlatformError(
                     ErrorCode.engine_failed, f"the top-up could not be booked: {[r.name for r in results]}"
                 )
-            self.gateway.capture(public)
+            gateway.capture(public)
         return TopUp(public, units, charge.fee_units, cur.code, replayed)
 
     def paused(self, principal: Principal, limit: int = 50) -> list[Pause]:
