@@ -75,6 +75,8 @@ from farthing.services.payments.single import Payments
 from farthing.services.payouts import Payouts
 from farthing.services.personal_data import PersonalData
 from farthing.services.privacy import Privacy
+from farthing.services.processor_events import SECRET_ENV as PROCESSOR_SECRET_ENV
+from farthing.services.processor_events import ProcessorEvents
 from farthing.services.reconciliation import Reconciliation
 from farthing.services.refunds import Refunds
 from farthing.services.security_log import SecurityLog
@@ -138,6 +140,10 @@ class Platform:
     @property
     def health(self) -> Health:
         return Health(self.ledger.engine.store, self.history, self.webhooks)
+
+    @property
+    def processor_events(self) -> ProcessorEvents:
+        return ProcessorEvents(self.log, os.environ.get(PROCESSOR_SECRET_ENV))
 
     @property
     def disputes(self) -> Disputes:

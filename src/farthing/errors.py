@@ -213,6 +213,7 @@ class ErrorCode(enum.StrEnum):
     # Disputes.
     dispute_exceeds_payment = "dispute_exceeds_payment"
     dispute_closed = "dispute_closed"
+    processor_unavailable = "processor_unavailable"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

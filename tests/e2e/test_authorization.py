@@ -111,6 +111,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/disputes/{dispute_id}/outcome"): {OPERATOR},
     ("GET", "/v1/tax/returns/{quarter}/{currency_code}"): {OPERATOR},
     ("GET", "/v1/tax/returns/{quarter}/EUR/oss.csv"): {OPERATOR},
+    ("POST", "/v1/processor_events/stripe"): PUBLIC,  # signed by Stripe, no key
 }
 
 

@@ -7,7 +7,11 @@ Stripe's test mode itself."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.funding import ByMode, TestGateway
+from farthing.services.processor_events import ProcessorEvents
 
 OPERATOR = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
 
@@ -104,5 +109,37 @@ def test_against_stripes_own_test_mode(tmp_path: Path) -> None:  # pragma: no co
         payer = _payer(platform)
         done = platform.topups.top_up(payer, positive_money("1.00", "EUR"), "pm_card_visa", "smoke")
         assert done.status == "captured" and _wallet(platform, payer) == 1_000_000
+    finally:
+        platform.close()
+
+
+def _signed(payload: bytes, secret: str, at: int) -> str:
+    """Stripe's signature scheme: HMAC-SHA256 of "timestamp.payload" with the endpoint's secret."""
+    mac = hmac.new(secret.encode(), f"{at}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={at},v1={mac}"
+
+
+def test_the_processors_events_are_checked_and_recorded(tmp_path: Path) -> None:
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db")
+    try:
+        event = {"id": "evt_1", "object": "event", "type": "charge.dispute.created", "api_version": "2025-01-27",
+                 "data": {"object": {"id": "dp_1", "object": "dispute", "amount": 1000, "status": "needs_response",
+                                     "metadata": {"topup": "top_1"}}}}  # fmt: skip
+        payload = json.dumps(event).encode()
+        with pytest.raises(PlatformError) as unset:
+            ProcessorEvents(platform.log, None).receive(payload, "t=1,v1=00")
+        assert unset.value.code is ErrorCode.processor_unavailable
+        events = ProcessorEvents(platform.log, "whsec_test")
+        now = int(time.time())
+        assert events.receive(payload, _signed(payload, "whsec_test", now)) == ("evt_1", "charge.dispute.created")
+        for signature in (_signed(payload, "whsec_other", now), _signed(payload + b" ", "whsec_test", now),
+                          _signed(payload, "whsec_test", now - 3600), None):  # fmt: skip
+            with pytest.raises(PlatformError) as refused:
+                events.receive(payload, signature)
+            assert refused.value.code is ErrorCode.validation_failed
+        recorded = [json.loads(detail) for _, kind, _, _, detail in platform.log.recent(OPERATOR, 10)
+                    if kind == "processor.event"]  # fmt: skip
+        assert recorded == [{"amount": 1000, "event": "evt_1", "object": "dp_1", "status": "needs_response",
+                             "topup": "top_1", "type": "charge.dispute.created"}]  # fmt: skip
     finally:
         platform.close()

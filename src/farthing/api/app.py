@@ -38,6 +38,7 @@ from farthing.api import (
     payouts,
     privacy,
     problems,
+    processor,
     refunds,
     security,
     tax,
@@ -75,7 +76,7 @@ from farthing.web import checkout as checkout_pages
 from farthing.web import security as security_pages
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
-           allowances, privacy, overrides, checkout, payouts, disputes, auth, health)  # fmt: skip
+           allowances, privacy, overrides, checkout, payouts, disputes, processor, auth, health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
 PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard,

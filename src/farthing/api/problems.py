@@ -33,6 +33,7 @@ _STATUS = {
     ErrorCode.statement_imported: 409,
     ErrorCode.dispute_exceeds_payment: 409,
     ErrorCode.dispute_closed: 409,
+    ErrorCode.processor_unavailable: 409,
     ErrorCode.checkout_expired: 410,
     ErrorCode.checkout_paid: 409,
     ErrorCode.account_locked: 423,

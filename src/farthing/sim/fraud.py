@@ -73,7 +73,7 @@ class Fraud:
                 continue
             victim.balance -= amount
             day.fraud_lost += amount
-            if rng.random() < spec.disputed_share:  # the victim notices, and disputes it tomorrow
+            if spec.disputed_share and self.dispute_rng.random() < spec.disputed_share:  # disputed tomorrow
                 self.thefts.append((victim, paid.id))
 
     def _disputes(self, day: Day) -> None:

@@ -141,6 +141,8 @@ class _World(Fraud):
                     consumer.last_step = now[0] // 30_000
                 self.consumers.append(consumer)
         self.fraud_rngs = [random.Random(f"{seed}:fraud:{i}") for i in range(sum(f.count for f in s.fraudsters))]
+        self.dispute_rng = random.Random(f"{seed}:disputes")
+        """Which thefts their victims dispute: a stream of its own, so the attacks draw the same either way."""
         self.fraudsters: list[Principal] = []
         home = s.merchants[0].country
         for _ in self.fraud_rngs:
