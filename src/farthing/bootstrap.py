@@ -52,6 +52,7 @@ from farthing.services import policies
 from farthing.services.accounts import Accounts
 from farthing.services.allowances import Allowances
 from farthing.services.amounts import positive_money
+from farthing.services.channel_deadlines import ChannelDeadlines
 from farthing.services.channels import Channels
 from farthing.services.checkout import Checkout
 from farthing.services.disputes import Disputes
@@ -140,6 +141,10 @@ class Platform:
     @property
     def health(self) -> Health:
         return Health(self.ledger.engine.store, self.history, self.webhooks)
+
+    @property
+    def channel_deadlines(self) -> ChannelDeadlines:
+        return ChannelDeadlines(ChannelTable(self.db), self.ledger, self.clock)
 
     @property
     def processor_events(self) -> ProcessorEvents:

@@ -253,3 +253,37 @@ def test_under_a_policy_the_deposit_is_decided_and_what_is_redeemed_counts_towar
         assert platform.payments.pay(payer, PaymentItem.of(m, "150000", "KRW"), None).status == "succeeded"
     finally:
         platform.close()
+
+
+def test_a_merchant_is_told_once_of_a_channel_near_its_deadline(world: World) -> None:
+    w = world
+    soon = open_voucher_channel(w)  # an hour's window and an hour's dispute time: its deadline is T0 + 2 h
+    later = w.channels.open(w.payer, OpenChannel.of(w.merchant.party_id or "", "USD", "1.00", Form.voucher, 5 * 86_400,
+                                                    3600, bytes(KEY.verify_key)), None).id  # fmt: skip
+    deadlines = w.platform.channel_deadlines
+    assert [c.id for c in deadlines.near(w.merchant)] == [soon]  # within a day; the other one is days away
+    assert deadlines.near(w.other_merchant) == []
+    assert deadlines.warn() == 1 and deadlines.warn() == 0  # told once, whoever looks again
+    rows = w.platform.db.query("SELECT type, body FROM outbox WHERE type = 'channel.expiring'")
+    assert len(rows) == 1 and soon in rows[0][1] and '"deadline_ms":' in rows[0][1]
+    w.clock.advance(3 * 3_600_000)  # past its deadline: nothing left to save, nothing listed
+    assert deadlines.near(w.merchant) == [] and deadlines.warn() == 0
+    w.clock.advance(5 * 86_400_000 - 86_400_000)  # the other one comes within a day
+    assert [c.id for c in deadlines.near(w.merchant)] == [later] and deadlines.warn() == 1
+    with pytest.raises(PlatformError):
+        deadlines.near(w.payer)
+
+
+def test_the_dashboard_lists_channels_near_their_deadline(world: World) -> None:
+    from starlette.datastructures import QueryParams
+
+    from farthing.web.dashboard import _shown
+    from farthing.web.locale import translate
+    from farthing.web.render import ENV
+
+    soon = open_voucher_channel(world)
+    shown = _shown(world.platform, world.merchant, "ko", QueryParams())
+    assert [c["id"] for c in shown["expiring"]] == [soon] and shown["expiring"][0]["deposit"] == "US$1.00"
+    context = {"user": None, "csrf": "x", "once": "y", "scopes": [], "platform_url": "", "languages": [], **shown}
+    html = ENV.get_template("dashboard.html").render(lang="ko", _=lambda text: translate("ko", text), **context)
+    assert "기한이 가까운 채널" in html and soon in html

@@ -45,6 +45,15 @@ class ChannelTable:
              ch.settle_after_ms, ch.id, ch.redemptions),
         )  # fmt: skip
 
+    def due_before(self, deadline_ms: int, merchant: str | None, limit: int) -> list[Channel]:
+        due = ("((status = 'open' AND expires_ms + dispute_ms <= ?) OR (status = 'closing' AND settle_after_ms <= ?))"
+               + (" AND merchant = ?" if merchant else ""))  # fmt: skip
+        params: tuple[object, ...] = (deadline_ms, deadline_ms) + ((merchant,) if merchant else ())
+        rows = self.db.query(
+            f"SELECT {COLUMNS} FROM channels WHERE {due} ORDER BY expires_ms LIMIT ?", (*params, limit)
+        )
+        return sorted((channel_of(r) for r in rows), key=lambda c: c.deadline_ms)
+
 
 def channel_of(row: tuple[object, ...]) -> Channel:
     (id_, customer, merchant, cur, form, deposit, expires, dispute, key, root, unit, length, created, status,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -96,10 +97,23 @@ PROJECTOR_CHECK_S = 5.0
 """How often the server looks whether the history projection's process is still running."""
 
 
+_log = logging.getLogger(__name__)
+
+
 async def _keep_running(projector: Projector) -> None:
     while True:
         await asyncio.sleep(PROJECTOR_CHECK_S)
         projector.ensure_running()
+
+
+async def _warn_of_deadlines(platform: Platform, every_s: float) -> None:
+    """Merchants told of their channels near their deadline (`farthing.services.channel_deadlines`)."""
+    while True:
+        try:
+            await asyncio.to_thread(platform.channel_deadlines.warn)
+        except Exception:  # the next look tries again; the server goes on
+            _log.exception("channels near their deadline could not be looked at")
+        await asyncio.sleep(every_s)
 
 
 def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
@@ -119,6 +133,8 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         projector = Projector(platform.ledger.engine.store.url)  # keeps the history close behind
         projector.start()
         watchdog = asyncio.create_task(_keep_running(projector))
+        every_s = float(os.environ.get("FARTHING_CHANNEL_WARN_EVERY_S", "300"))
+        deadlines = asyncio.create_task(_warn_of_deadlines(platform, every_s))
         platform.webhooks.start()
         heap.settle()  # keep the collector's full passes short (farthing.services.heap)
         try:
@@ -126,6 +142,7 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
         finally:
             registry.unregister(collector)
             watchdog.cancel()
+            deadlines.cancel()
             projector.close()
             platform.close()
             if access is not None:

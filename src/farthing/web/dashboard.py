@@ -139,7 +139,10 @@ def _shown(platform: Platform, principal: Principal, lang: str, asked: QueryPara
              "used": when(k.last_used_ms, lang) if k.last_used_ms else "", "revoked": k.revoked_ms is not None}
             for k in platform.keys.keys(principal)]  # fmt: skip
     month = datetime.fromtimestamp(platform.clock() // 1000, UTC).strftime("%Y-%m")
+    expiring = [{"id": c.id, "deposit": money(c.deposit, currency(c.currency), lang),
+                 "redeemed": money(c.redeemed, currency(c.currency), lang), "deadline": when(c.deadline_ms, lang)}
+                for c in platform.channel_deadlines.near(principal)]  # fmt: skip
     return {"merchant": platform.parties.display_name(principal.party_id), "wallets": wallets, "keys": keys,
-            "month": month,
+            "month": month, "expiring": expiring,
             "endpoints": endpoints_of(platform, principal), "merchant_id": principal.party_id,
             **payments_shown(platform, principal, lang, asked), **payouts_of(platform, principal, lang)}  # fmt: skip

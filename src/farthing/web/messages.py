@@ -337,4 +337,8 @@ KO = {
     "Dispute won: released": "분쟁 승소: 보류 해제",
     "Dispute: paid back": "분쟁: 환급됨",
     "Payout returned by the bank": "은행에서 반환된 지급",
+    "Channels near their deadline": "기한이 가까운 채널",
+    "Not redeemed by the deadline: back to the reader.": "기한까지 정산되지 않으면 독자에게 반환",
+    "Deadline": "기한",
+    "Channel": "채널",
 }

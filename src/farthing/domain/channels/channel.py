@@ -38,6 +38,14 @@ class Channel:
         return ids.channel_number(self.id)
 
     @property
+    def deadline_ms(self) -> int:
+        """When what is not redeemed goes back to the payer: the end of the window and dispute time while
+        it is open (the ledger's hold runs out), or `settle_after_ms` once the payer asked to close it."""
+        if self.status == "closing" and self.settle_after_ms is not None:
+            return self.settle_after_ms
+        return self.expires_ms + self.dispute_ms
+
+    @property
     def terms(self) -> Terms:
         return Terms(self.number, self.form, self.deposit, self.expires_ms, self.public_key, self.root, self.unit,
                      self.length)  # fmt: skip
