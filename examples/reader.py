@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import httpx
 
@@ -21,11 +22,18 @@ def main() -> None:
     parser.add_argument("--key", default=os.environ.get("FARTHING_CUSTOMER_KEY"))
     parser.add_argument("--form", choices=["voucher", "hashchain"], default="voucher")
     parser.add_argument("--repeat", type=int, default=1, help="read the pages this many times")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path.home() / ".farthing" / "reader-channels.json",
+        help="where open channels are kept for the next run (the reader's alone)",
+    )
     args = parser.parse_args()
     if not args.key:
         parser.error("give the customer's API key (--key; `farthing serve --demo` prints one)")
     budget = Budget("USD", per_request="0.01", per_host="1.00", total="2.00")
-    pay = Client(platform_url=args.platform, api_key=args.key, budget=budget, deposit="0.50", form=args.form)
+    pay = Client(platform_url=args.platform, api_key=args.key, budget=budget, deposit="0.50", form=args.form,
+                 state=args.state)  # fmt: skip
     with httpx.Client(transport=pay, timeout=30) as http:
         for _ in range(args.repeat):
             for url in args.urls:

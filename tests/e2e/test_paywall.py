@@ -371,3 +371,24 @@ def test_a_payers_close_stops_the_paywall_and_what_it_accepted_stays_redeemable(
     assert balances(server, shop.merchant_key)["USD"][1] == "0.0002"
     assert balances(server, shop.customer_key)["USD"][0] == str(Decimal(before) - Decimal("0.10"))
     audit_ok(server)
+
+
+def test_a_reader_that_comes_back_pays_from_the_channel_it_left_open(
+    server: Server, shop: Shop, apps: list[App], tmp_path: Path
+) -> None:
+    app = start("articles", server, shop, tmp_path)
+    apps.append(app)
+    state = tmp_path / "reader" / "channels.json"
+    budget = Budget("USD", per_request="0.001", per_host="1.00", total="2.00")
+    for run in range(2):  # two runs of the reader's program, one after the other
+        pay = Client(platform_url=server.base, api_key=shop.customer_key, budget=budget, deposit="0.01", state=state)
+        with httpx.Client(transport=pay, timeout=30) as http:
+            for n in range(1, 6):
+                r = http.get(f"{app.base}/articles/{run * 10 + n}")
+                assert r.status_code == 200, r.text
+        pay.close()
+    assert state.stat().st_mode & 0o777 == 0o600  # its channels' secrets: the reader's alone
+    opened = httpx.get(f"{server.base}/v1/channels", headers=auth(shop.customer_key)).json()
+    assert len(opened) == 1, opened  # the second run paid from the first run's channel
+    assert "1 channels redeemed" in redeem(server, shop, app.store)
+    assert balances(server, shop.merchant_key)["USD"][1] == "0.002"  # ten articles at $0.0002, redeemed once

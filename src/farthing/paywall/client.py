@@ -11,8 +11,9 @@ will not pay is returned as it came.
     with httpx.Client(transport=pay) as http:
         http.get("http://127.0.0.1:8001/articles/1")
 
-Channel keys and chains live in this object's memory: a payer that loses them gets the unspent
-deposit back when the channel's time is over.
+Channel keys and chains live in this object's memory, and with `state=` in a file of the payer's
+(`farthing.paywall.client_state`): the next run pays from the channel it left open instead of opening
+another. A payer that loses them gets the unspent deposit back when the channel's time is over.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import base64
 import json
 import os
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,7 +34,7 @@ from nacl.signing import SigningKey
 from farthing.domain.channels import hashchain, vouchers
 from farthing.domain.channels.ids import channel_number
 from farthing.domain.money import Currency, currency
-from farthing.paywall import wire
+from farthing.paywall import client_state, wire
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,21 @@ class _Open:
     unit: int = 0
     paid: int = 0
     sequence: int = 0
+    expires_ms: int = 0
+    seed: bytes = b""
+
+    def record(self, platform: str, currency_code: str) -> dict[str, Any]:
+        """What the state file keeps of it (its secrets included)."""
+        return {"id": self.id, "deposit": self.deposit, "key": bytes(self.key).hex() if self.key else None,
+                "seed": self.seed.hex() or None, "length": len(self.chain) - 1 if self.chain else 0,
+                "unit": self.unit, "paid": self.paid, "sequence": self.sequence, "expires_ms": self.expires_ms,
+                "platform": platform, "currency": currency_code}  # fmt: skip
+
+    @classmethod
+    def of(cls, r: dict[str, Any]) -> _Open:
+        return cls(r["id"], channel_number(r["id"]), int(r["deposit"]), client_state.key_of(r),
+                   client_state.chain_of(r), int(r["unit"]), int(r["paid"]), int(r["sequence"]),
+                   int(r["expires_ms"]), bytes.fromhex(r["seed"] or ""))  # fmt: skip
 
     def can_pay(self, price: int) -> bool:
         return self.paid + self._cost(price) <= self.deposit
@@ -93,7 +111,9 @@ class Client(httpx.BaseTransport):
         channel_s: int = 24 * 3600,
         network: str = "farthing:local",
         inner: httpx.BaseTransport | None = None,
+        state: Path | None = None,
     ) -> None:
+        """`state`: a file (of the payer's alone) where open channels are kept for the next run."""
         self.platform_url = platform_url.rstrip("/")
         self.network = network
         self.form = form
@@ -107,6 +127,23 @@ class Client(httpx.BaseTransport):
         self._platform = httpx.Client(base_url=self.platform_url, headers={"Authorization": f"Bearer {api_key}"},
                                       timeout=30)  # fmt: skip
         self._lock = threading.Lock()
+        self.state = state
+        if state is not None:
+            self._reopen(state)
+
+    def _reopen(self, state: Path) -> None:
+        """The channels a run before left open, still open at the platform and not expired."""
+        kept = client_state.load(state, self.platform_url, self.cur.code, int(time.time() * 1000))
+        for merchant, record in kept.items():
+            shown = self._platform.get(f"/v1/channels/{record['id']}")
+            if shown.status_code == 200 and shown.json().get("status") == "open":
+                self.channels[merchant] = _Open.of(record)
+        self._save()
+
+    def _save(self) -> None:
+        if self.state is not None:
+            client_state.save(self.state, {m: c.record(self.platform_url, self.cur.code)
+                                           for m, c in self.channels.items()})  # fmt: skip
 
     def close(self) -> None:
         self._platform.close()
@@ -146,6 +183,7 @@ class Client(httpx.BaseTransport):
             payload = self._channel(requirement["payTo"], price).pay(price)
             self.spent += price
             self.spent_by_host[host] += price
+            self._save()  # before the payment leaves: never less than was signed
         return payload
 
     def accepts(self, requirement: dict[str, Any]) -> bool:
@@ -177,7 +215,7 @@ class Client(httpx.BaseTransport):
         deposit = max(min(self.deposit, self.total - self.spent), price)
         body: dict[str, Any] = {"merchant": merchant, "currency": self.cur.code, "form": self.form,
                                 "expires_in_s": self.channel_s}  # fmt: skip
-        key, chain, unit = None, [], 0
+        key, chain, unit, seed = None, [], 0, b""
         if self.form == "voucher":
             key = SigningKey.generate()
             body["public_key"] = bytes(key.verify_key).hex()
@@ -185,15 +223,18 @@ class Client(httpx.BaseTransport):
             unit = price
             length = max(deposit // unit, 1)
             deposit = length * unit
-            chain = hashchain.chain(os.urandom(hashchain.ELEMENT_BYTES), length)
+            seed = os.urandom(hashchain.ELEMENT_BYTES)
+            chain = hashchain.chain(seed, length)
             body.update(root=chain[0].hex(), unit=self.cur.format(unit), length=length)
         body["deposit"] = self.cur.format(deposit)
         r = self._platform.post("/v1/channels", json=body)
         if r.status_code != 201:
             raise httpx.HTTPStatusError(f"could not open a channel: {r.text}", request=r.request, response=r)
         opened = r.json()
-        channel = _Open(opened["id"], channel_number(opened["id"]), deposit, key, chain, unit)
+        channel = _Open(opened["id"], channel_number(opened["id"]), deposit, key, chain, unit,
+                        expires_ms=int(opened["expires_ms"]), seed=seed)  # fmt: skip
         self.channels[merchant] = channel
+        self._save()
         return channel
 
     def _resync(self, response: httpx.Response, channel: _Open) -> None:
