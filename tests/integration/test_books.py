@@ -110,3 +110,26 @@ def test_a_month_opens_with_the_balances_brought_forward(store_url: str) -> None
     assert "Balances brought forward" not in november.getvalue() and "Payments" not in november.getvalue()
     assert "Balances brought forward" in december.getvalue() and 'Payments: 1 transfer"' in december.getvalue()
     assert "2027-01-01 balance Liabilities:CustomerWallets  -4.000000 USD" in december.getvalue()
+
+
+def test_the_books_of_a_policy_lab_run_pass_bean_check(tmp_path: Path) -> None:
+    """A lab world of honest readers, account takeovers disputed and a colluding merchant that cashes out
+    (so the platform loses disputes) on the real engine; its books agree with its ledger."""
+    from farthing.sim import run, scenario
+
+    kr = scenario.load(Path(__file__).resolve().parents[2] / "scenarios" / "kr-cap.toml")
+    kr = scenario.with_values(kr, {"scenario.days": "2", "consumers[0].count": "6",
+                                   "fraudsters[0].disputed_share": "1", "fraudsters[0].cash_out": "true"})  # fmt: skip
+    result = run.run(kr, folder=tmp_path)
+    assert result.totals["dispute_lost"] > 0 and result.totals["payments"] > 0
+    platform = open_platform(f"sqlite:///{tmp_path}/sim.db")
+    try:
+        books = tmp_path / "lab.beancount"
+        with books.open("w") as out:
+            assert write_books(BooksTable(platform.db), out) > 5
+    finally:
+        platform.close()
+    text = books.read_text()
+    assert "Expenses:DisputeLosses" in text and "Assets:Clearing:Payouts" in text
+    check = subprocess.run([Path(sys.executable).parent / "bean-check", str(books)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
