@@ -162,6 +162,11 @@ class Platform:
     def log(self) -> SecurityLog:
         return self.identity.log
 
+    def recover(self) -> dict[str, int]:
+        """Rows the platform's tables lost in a crash between the ledger's commit and their insert, made again
+        from the events the ledger wrote (payouts, disputes): how many of each."""
+        return {"payouts": len(self.payouts.recover()), "disputes": len(self.disputes.recover())}
+
     def close(self) -> None:
         self._closing.close()
 

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from farthing.adapters.disputes_sql import DisputeTable
 from farthing.bootstrap import Platform, open_platform
 from farthing.domain.chart import CODE_DISPUTE_CLEARING, CODE_DISPUTE_LOSSES
 from farthing.domain.disputes import DAY_MS, EVIDENCE_DAYS
@@ -155,5 +156,41 @@ def test_only_the_payer_or_the_operator_disputes(tmp_path: object) -> None:
             platform.disputes.open(payer, paid, None, "bored")
         assert bad_reason.value.code is ErrorCode.validation_failed
         assert platform.disputes.list(payer) == []  # nothing was opened
+    finally:
+        platform.close()
+
+
+def test_a_row_lost_between_the_ledger_and_the_table_is_made_again(store_url: str) -> None:
+    """A crash after the ledger's commit and before the row's insert: the payout and the dispute are in the
+    ledger with their events, and `recover` (run as `farthing serve` starts) makes their rows again."""
+    platform = open_platform(store_url, clock=lambda: T0)
+    try:
+        _, shop, payer, paid = _world(platform)
+        platform.payouts.set_account(shop, "Zeitung GmbH", "DE89 3704 0044 0532 0130 00")
+        real_payout_add, real_dispute_add = platform.payouts.repo.add, DisputeTable.add
+
+        def crash(*_: object) -> None:
+            raise OSError("the process died here")
+
+        platform.payouts.repo.add = crash  # type: ignore[method-assign]
+        with pytest.raises(OSError):
+            platform.payouts.create(shop, "EUR")
+        DisputeTable.add = crash  # type: ignore[method-assign]
+        try:
+            with pytest.raises(OSError):
+                platform.disputes.open(payer, paid, "1.00", "fraudulent")
+        finally:
+            DisputeTable.add = real_dispute_add  # type: ignore[method-assign]
+        platform.payouts.repo.add = real_payout_add  # type: ignore[method-assign]
+        assert platform.payouts.list(shop) == [] and platform.disputes.list(shop) == []
+        assert platform.recover() == {"payouts": 1, "disputes": 1}
+        [payout] = platform.payouts.list(shop)
+        [dispute] = platform.disputes.list(shop)
+        assert (payout.amount, payout.status) == (9_800_000, "created")
+        assert (dispute.amount, dispute.from_merchant, dispute.status) == (1_000_000, 0, "needs_response")
+        assert platform.recover() == {"payouts": 0, "disputes": 0}  # once
+        platform.disputes.decide(OPERATOR, dispute.id, "won")  # and they go on as any other
+        platform.payouts.settle(OPERATOR, payout.id, paid=True)
+        assert_every_ledger_sums_to_zero(platform)
     finally:
         platform.close()

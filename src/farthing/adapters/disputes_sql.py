@@ -58,3 +58,12 @@ class DisputeTable:
         self.db.query(
             f"UPDATE disputes SET status = ?, closed_ms = ? WHERE id = ? AND {_OPEN}", (outcome, now_ms, dispute_id)
         )
+
+    def unrecorded(self) -> list[tuple[str, str, str, int]]:
+        """(merchant, its mode, the event's body, when) of each dispute.opened event without its dispute row."""
+        rows = self.db.query(
+            "SELECT o.party_id, p.mode, o.body, o.created_ms FROM outbox o JOIN parties p ON p.id = o.party_id "
+            "WHERE o.type = 'dispute.opened' AND NOT EXISTS "
+            "(SELECT 1 FROM disputes x WHERE x.id = 'dp_' || substr(o.event_id, 5, 24)) ORDER BY o.id"
+        )
+        return [(str(m), str(mode), str(body), int(at)) for m, mode, body, at in rows]

@@ -142,3 +142,12 @@ class PayoutTable:
             (mode,),
         )
         return {(str(m), str(c)): int(held) for m, c, held in rows}
+
+    def unrecorded(self) -> list[tuple[str, str, str, int]]:
+        """(merchant, its mode, the event's body, when) of each payout.created event without its payout row."""
+        rows = self.db.query(
+            "SELECT o.party_id, p.mode, o.body, o.created_ms FROM outbox o JOIN parties p ON p.id = o.party_id "
+            "WHERE o.type = 'payout.created' AND NOT EXISTS "
+            "(SELECT 1 FROM payouts x WHERE x.id = 'po_' || substr(o.event_id, 5, 24)) ORDER BY o.id"
+        )
+        return [(str(m), str(mode), str(body), int(at)) for m, mode, body, at in rows]

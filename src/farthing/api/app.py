@@ -128,6 +128,9 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         platform = app.state.platform = open_platform()
+        recovered = await asyncio.to_thread(platform.recover)
+        if any(recovered.values()):
+            _log.warning("rows made again from the ledger's events after a crash: %s", recovered)
         collector = PlatformCollector(platform)
         registry.register(collector)
         projector = Projector(platform.ledger.engine.store.url)  # keeps the history close behind

@@ -54,6 +54,10 @@ class DisputeRepository(Protocol):
 
     def decide(self, dispute_id: str, outcome: str, now_ms: int) -> None: ...
 
+    def unrecorded(self) -> list[tuple[str, str, str, int]]:
+        """(merchant, mode, event body, when) of the disputes the ledger holds that have no row."""
+        ...
+
 
 class Disputes:
     def __init__(
@@ -189,6 +193,21 @@ class Disputes:
         if found is None or not mine:
             raise PlatformError(ErrorCode.not_found, f"no dispute {dispute_id!r}")
         return found
+
+    def recover(self) -> list[Dispute]:
+        """Rows made again for disputes the ledger holds but the disputes table lost (a crash between the
+        two): from their `dispute.opened` events, which the ledger wrote with the holds."""
+        made = []
+        for merchant, mode, body, at in self.repo.unrecorded():
+            data = json.loads(body)["data"]
+            cur = currency(data["currency"])
+            amount, held = cur.parse(data["amount"]), cur.parse(data["held_from_merchant"])
+            due = int(data["due_ms"])
+            d = Dispute(data["id"], data["payment"], data["customer"], merchant, cur.code, mode, amount, held,
+                        amount - held, data["reason"], "needs_response", None, at, due, None)  # fmt: skip
+            self.repo.add(d)
+            made.append(d)
+        return made
 
     def list(self, principal: Principal) -> list[Dispute]:
         """The caller's disputes, newest first: a merchant's or a customer's; for the operator, those open."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import secrets
 from typing import Protocol
 
@@ -77,6 +78,10 @@ class PayoutRepository(Protocol):
 
     def disputed(self, mode: str) -> dict[tuple[str, str], int]:
         """What open disputes hold from each merchant's balance, by (merchant, currency)."""
+        ...
+
+    def unrecorded(self) -> list[tuple[str, str, str, int]]:
+        """(merchant, mode, event body, when) of the payouts the ledger made that have no row."""
         ...
 
 
@@ -178,6 +183,19 @@ class Payouts:
         if result is not TransferResult.ok and result is not TransferResult.exists:
             raise PlatformError(ErrorCode.engine_failed, f"the payout could not be booked: {result.name}")
         self.repo.add(made)
+        return made
+
+    def recover(self) -> list[Payout]:
+        """Rows made again for payouts the ledger holds but the payouts table lost (a crash between the two):
+        from their `payout.created` events, which the ledger wrote with the transfer."""
+        made = []
+        for merchant, mode, body, at in self.repo.unrecorded():
+            data = json.loads(body)["data"]
+            cur = currency(data["currency"])
+            p = Payout(data["id"], merchant, cur.code, mode, cur.parse(data["amount"]), 0, 0,
+                       derive_id("payout", data["id"]), "created", None, None, at, None)  # fmt: skip
+            self.repo.add(p)
+            made.append(p)
         return made
 
     def run_due(self, mode: str = "test") -> list[Payout]:
