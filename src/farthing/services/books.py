@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol, TextIO
 
@@ -50,7 +50,7 @@ from farthing.domain.chart import (
 )
 from farthing.domain.ledger_types import TransferFlags
 from farthing.domain.money import Currency, currencies
-from farthing.errors import ErrorCode, PlatformError
+from farthing.domain.periods import month_span_ms
 from farthing.services.accounts import platform_account_id
 
 DAY_MS = 86_400_000
@@ -158,14 +158,7 @@ def _names(source: BooksSource, mode: str, by_ledger: dict[int, Currency], by_pa
 def _period(period: str | None) -> tuple[int | None, int | None]:
     if period is None:
         return None, None
-    try:
-        first = datetime.strptime(period + "-01", "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise PlatformError(
-            ErrorCode.validation_failed, f"--period is a month such as 2026-11, not {period!r}"
-        ) from None
-    following = (first + timedelta(days=32)).replace(day=1)
-    return int(first.timestamp()) * 1000, int(following.timestamp()) * 1000
+    return month_span_ms(period, "--period")
 
 
 def _day(days: int) -> str:

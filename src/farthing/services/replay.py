@@ -10,17 +10,18 @@ decisions come from `farthing.domain.policy.replay`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Protocol
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.recorded_sql import RecordedTable
 from farthing.domain.chart import T_PLATFORM_FEE
 from farthing.domain.money import currencies
+from farthing.domain.periods import day_start_ms
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.policy.load import PolicyError
 from farthing.domain.policy.model import Policy
 from farthing.domain.policy.replay import Recorded, Replay, ReplayReport
+from farthing.errors import PlatformError
 
 _LINKED, _PENDING, _POST = 1, 2, 4
 
@@ -85,8 +86,8 @@ def replay_recorded(db: PlatformDb, policy: Policy, since_ms: int = 0) -> Replay
 
 
 def since_ms(day: str, field: str = "since") -> int:
-    """The first moment (Unix ms) of a UTC day written as 2026-11-01."""
+    """The first moment (Unix ms) of a UTC day written as 2026-11-01 (`farthing.domain.periods`)."""
     try:
-        return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1000
-    except ValueError:
+        return day_start_ms(day, field)
+    except PlatformError:
         raise PolicyError(field, f"a date such as 2026-11-01, not {day!r}") from None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from farthing.domain.money import Currency, formatter
+from farthing.domain.periods import month_span_ms
 from farthing.domain.principals import Principal
 from farthing.domain.statement import PENDING, Moved, type_of
 from farthing.errors import ErrorCode, PlatformError
@@ -37,14 +38,9 @@ class Statement:
 
 def month(period: str, now_ms: int) -> tuple[int, int]:
     """The month `period` (YYYY-MM) as [start, end) in Unix ms, its end no later than `now_ms`."""
-    try:
-        first = datetime.strptime(period + "-01", "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        raise PlatformError(ErrorCode.validation_failed, f"period is a month such as 2026-11, not {period!r}") from None
-    start = int(first.timestamp()) * 1000
+    start, following = month_span_ms(period, "period")
     if start > now_ms:
         raise PlatformError(ErrorCode.validation_failed, f"{period} has not begun: no statement yet")
-    following = int((first + timedelta(days=32)).replace(day=1).timestamp()) * 1000
     return start, min(following, now_ms + 1)
 
 

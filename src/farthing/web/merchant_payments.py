@@ -5,7 +5,6 @@ page of its own that shows the payment and takes an amount (the whole payment wh
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from farthing.bootstrap import Platform
 from farthing.domain.money import currency
+from farthing.domain.periods import day_start_ms
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.history_lines import Filters, public_payment_id
@@ -67,10 +67,7 @@ def payments_shown(platform: Platform, principal: Principal, lang: str, asked: Q
 
 def _day_ms(text: str, field: str) -> int:
     """The first moment (Unix ms) of the UTC day written as 2026-11-01."""
-    try:
-        return int(datetime.combine(date.fromisoformat(text), time(), UTC).timestamp()) * 1000
-    except ValueError:
-        raise PlatformError(ErrorCode.validation_failed, f"{field}: a date such as 2026-11-01, not {text!r}") from None
+    return day_start_ms(text, field)
 
 
 @router.get("/dashboard/payments/{payment_id}/refund")
