@@ -14,8 +14,8 @@ from farthing.clock import Clock
 from farthing.domain import payouts as rules
 from farthing.domain.chart import CODE_PAYOUT_CLEARING, T_PAYOUT
 from farthing.domain.ledger_types import Transfer, TransferFlags
-from farthing.domain.money import currency
-from farthing.domain.payouts import Payout, Terms
+from farthing.domain.money import Currency, currency
+from farthing.domain.payouts import Payable, Payout, Terms
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
 from farthing.engine.store import OutboxEvent
@@ -63,12 +63,7 @@ def run_due(p: _Payouts, mode: str) -> list[Payout]:
             paid = rules.payable(cur, cpo - dpo - dp, terms, lately, disputed.get((merchant, code), 0))
         except PlatformError:
             continue
-        payout_id = "po_" + secrets.token_hex(12)
-        made = Payout(payout_id, merchant, cur.code, mode, paid.amount, paid.reserve, paid.remainder,
-                      derive_id("payout", payout_id), "created", None, None, now, None)  # fmt: skip
-        clearing = p.accounts.platform_account(CODE_PAYOUT_CLEARING, cur, mode)
-        hold = Transfer(made.transfer_id, wallet, clearing, paid.amount, cur.ledger, T_PAYOUT,
-                        flags=int(TransferFlags.pending))  # fmt: skip
+        made, hold = drafted(p.accounts, merchant, wallet, cur, mode, paid, now)
         drafts.append((made, hold, payout_event(made, "created")))
     booked: list[Payout] = []
     for start in range(0, len(drafts), CHUNK):
@@ -78,6 +73,20 @@ def run_due(p: _Payouts, mode: str) -> list[Payout]:
         p.repo.add_many(ok)
         booked += ok
     return booked
+
+
+def drafted(
+    accounts: Accounts, merchant: str, wallet: int, cur: Currency, mode: str, paid: Payable, now: int,
+    payout_id: str | None = None,
+) -> tuple[Payout, Transfer]:  # fmt: skip
+    """A payout as it will be kept, and its hold: pending, from the wallet to the payouts clearing account."""
+    payout_id = payout_id or "po_" + secrets.token_hex(12)
+    made = Payout(payout_id, merchant, cur.code, mode, paid.amount, paid.reserve, paid.remainder,
+                  derive_id("payout", payout_id), "created", None, None, now, None)  # fmt: skip
+    clearing = accounts.platform_account(CODE_PAYOUT_CLEARING, cur, mode)
+    hold = Transfer(made.transfer_id, wallet, clearing, paid.amount, cur.ledger, T_PAYOUT,
+                    flags=int(TransferFlags.pending))  # fmt: skip
+    return made, hold
 
 
 def payout_event(p: Payout, happened: str) -> OutboxEvent:

@@ -34,7 +34,7 @@ from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import Accounts
 from farthing.services.history import History
-from farthing.services.payout_runs import payout_event, run_due
+from farthing.services.payout_runs import drafted, payout_event, run_due
 from farthing.services.personal_data import PersonalData
 from farthing.services.security_log import SecurityLog
 
@@ -169,14 +169,7 @@ class Payouts:
         paid = rules.payable(cur, cpo - dpo - dp, terms, self.received_lately(wallet, terms, now), held)
         if paid.amount > limits.amount_max:
             raise PlatformError(ErrorCode.validation_failed, "more than one payout may carry: ask again after it")
-        payout_id = payout_id or "po_" + secrets.token_hex(12)
-        transfer_id = derive_id("payout", payout_id)
-        clearing = self.accounts.platform_account(CODE_PAYOUT_CLEARING, cur, mode)
-        made = Payout(payout_id, merchant, cur.code, mode, paid.amount, paid.reserve, paid.remainder, transfer_id,
-                      "created", None, None, now, None)  # fmt: skip
-        hold = Transfer(
-            transfer_id, wallet, clearing, paid.amount, cur.ledger, T_PAYOUT, flags=int(TransferFlags.pending)
-        )
+        made, hold = drafted(self.accounts, merchant, wallet, cur, mode, paid, now, payout_id)
         [result] = self.ledger.submit("transfers", [hold], [(0, payout_event(made, "created"))]).result()
         if result is TransferResult.exceeds_credits:
             raise PlatformError(ErrorCode.insufficient_funds, "the balance moved meanwhile; ask again")
