@@ -10,6 +10,7 @@ import json
 import time
 
 import httpx
+import pytest
 from lxml import etree
 
 from farthing.adapters import sepa
@@ -105,6 +106,7 @@ def _accepted(payout_id: str) -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # both stores: tests/integration
 def test_a_dispute_over_http_holds_tells_the_merchant_and_pays_the_payer_back(server: Server) -> None:
     merchant, key = party(server, "merchant", "Disputed")
     _, payer = party(server, "customer", "Leser")
@@ -152,6 +154,7 @@ def test_a_dispute_over_http_holds_tells_the_merchant_and_pays_the_payer_back(se
         hooks.close()
 
 
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # both stores: tests/integration
 def test_a_csv_bank_statement_and_a_camt054_return_over_http(server: Server) -> None:
     url, headers = server.base, auth(server.operator)
     csv = b"booked,amount,currency,reference,info\n2026-12-08,250.00,EUR,,card network settlement\n"

@@ -373,6 +373,7 @@ def test_a_payers_close_stops_the_paywall_and_what_it_accepted_stays_redeemable(
     audit_ok(server)
 
 
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # the store is not what this is about
 def test_a_reader_that_comes_back_pays_from_the_channel_it_left_open(
     server: Server, shop: Shop, apps: list[App], tmp_path: Path
 ) -> None:

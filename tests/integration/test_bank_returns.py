@@ -97,7 +97,8 @@ def test_a_csv_statement_reconciles_once(store_url: str) -> None:
             platform.reconciliation.import_statement(OPERATOR, csv, "csv")
         assert twice.value.code is ErrorCode.statement_imported
         for bad in (b"date,amount\n2026-12-08,1.00\n", b"booked,amount,currency,reference,info\n08.12.2026,1,EUR,,x\n",
-                    b"booked,amount,currency,reference,info\n2026-12-08,1.234,EUR,,x\n", b"\xff\xfe"):  # fmt: skip
+                    b"booked,amount,currency,reference,info\n2026-12-08,1.234,EUR,,x\n", b"\xff\xfe",
+                    b"booked,amount,currency,reference,info\n2026-12-08,1.00,EUR,\x00,x\n"):  # fmt: skip
             with pytest.raises(PlatformError) as refused:
                 platform.reconciliation.import_statement(OPERATOR, bad, "csv")
             assert refused.value.code is ErrorCode.validation_failed

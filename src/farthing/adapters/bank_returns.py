@@ -66,9 +66,18 @@ def returns(xml: bytes) -> list[Returned]:
 def csv_statement(data: bytes) -> tuple[str, list[BankLine]]:
     """A CSV bank statement: its id (from its bytes) and its lines."""
     try:
+        return _csv_statement(data)
+    except csv.Error as exc:  # a NUL byte, a quote left open
+        raise PlatformError(ErrorCode.validation_failed, f"not a CSV statement: {exc}") from None
+
+
+def _csv_statement(data: bytes) -> tuple[str, list[BankLine]]:
+    try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PlatformError(ErrorCode.validation_failed, "a CSV statement is UTF-8 text") from None
+    if "\x00" in text:
+        raise PlatformError(ErrorCode.validation_failed, "a CSV statement holds no NUL characters")
     rows = csv.DictReader(io.StringIO(text))
     missing = [c for c in CSV_COLUMNS if c not in (rows.fieldnames or [])]
     if missing:

@@ -76,6 +76,8 @@ def check_evidence(d: Dispute, text: str, now_ms: int) -> str:
     text = text.strip()
     if not 0 < len(text) <= EVIDENCE_CHARS_MAX:
         raise PlatformError(ErrorCode.validation_failed, f"evidence is 1 to {EVIDENCE_CHARS_MAX} characters")
+    if any(c < " " and c not in "\n\t\r" for c in text):
+        raise PlatformError(ErrorCode.validation_failed, "evidence is text: no control characters but line breaks")
     if d.status != "needs_response":
         raise PlatformError(ErrorCode.dispute_closed, f"this dispute is {d.status.replace('_', ' ')}: no more evidence")
     if now_ms > d.due_ms:

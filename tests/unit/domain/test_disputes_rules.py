@@ -38,7 +38,7 @@ def test_a_dispute_is_within_what_is_left_and_for_a_known_reason() -> None:
 
 def test_evidence_is_taken_once_and_until_the_due_date() -> None:
     assert check_evidence(OPENED, "  read in full  ", OPENED.due_ms) == "read in full"
-    for d, text, at in ((OPENED, "late", OPENED.due_ms + 1), (OPENED, "   ", T0),
+    for d, text, at in ((OPENED, "late", OPENED.due_ms + 1), (OPENED, "   ", T0), (OPENED, "a\x00b", T0),
                         (replace(OPENED, status="under_review", evidence="x"), "again", T0)):  # fmt: skip
         with pytest.raises(PlatformError):
             check_evidence(d, text, at)
