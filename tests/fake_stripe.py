@@ -4,7 +4,11 @@ JSON objects, a card error as HTTP 402, an Idempotency-Key replaying the first a
 request's shape checked: what Stripe would refuse is answered 400 and listed in `problems`.
 
 Payment methods behave as Stripe's test ones: `pm_card_visa` is authorised, `pm_card_chargeDeclined` is
-declined, `pm_card_authenticationRequired` asks for 3-D Secure (`authenticate` completes it)."""
+declined, `pm_card_authenticationRequired` asks for 3-D Secure (`authenticate` completes it).
+
+For pages, `/v3/` serves a stand-in for Stripe.js with the calls the wallet's script makes: a card field
+(a plain input here, where Stripe's is an iframe) whose text is taken as the payment method's id,
+`createPaymentMethod`, and `handleNextAction`, which passes the challenge (`POST /test/authenticate`)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,31 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+STRIPE_JS = """
+window.Stripe = function (key) {
+  let field = null;
+  return {
+    elements() {
+      return { create() { return { mount(where) {
+        field = document.createElement("input");
+        field.setAttribute("aria-label", "Card (Stripe)");
+        document.querySelector(where).appendChild(field);
+      } }; } };
+    },
+    async createPaymentMethod() {
+      if (!key.startsWith("pk_") || !field.value.startsWith("pm_")) {
+        return { error: { message: "Your card number is incomplete." } };
+      }
+      return { paymentMethod: { id: field.value } };
+    },
+    async handleNextAction(asked) {
+      const url = "BASE/test/authenticate?client_secret=" + encodeURIComponent(asked.clientSecret);
+      const r = await fetch(url, { method: "POST" });
+      return r.ok ? { paymentIntent: { status: "requires_capture" } } : { error: { message: "The challenge failed." } };
+    },
+  };
+};
+"""
 _CREATE = {"amount", "currency", "payment_method", "capture_method", "confirm", "metadata[topup]"}
 
 
@@ -54,6 +83,16 @@ class FakeStripe:
 
     def _answer(self, h: BaseHTTPRequestHandler, method: str, form: dict[str, str]) -> None:
         path = urlparse(h.path).path
+        if path == "/v3/":
+            self._send(h, 200, STRIPE_JS.replace("BASE", self.url).encode(), "application/javascript")
+            return
+        if path == "/test/authenticate":
+            secret = parse_qs(urlparse(h.path).query).get("client_secret", [""])[0]
+            found = [i for i in self.intents.values() if i["client_secret"] == secret]
+            if found:
+                self.authenticate(str(found[0]["id"]))
+            self._send(h, 200 if found else 404, b"{}", "application/json")
+            return
         with self.lock:
             self.requests.append((method, path, form))
             if not (h.headers.get("Authorization") or "").startswith("Bearer sk_test_"):
@@ -64,10 +103,14 @@ class FakeStripe:
                 status, body = self._route(method, path, form, urlparse(h.path).query)
                 if method == "POST" and h.headers.get("Idempotency-Key"):
                     self.replies[h.headers["Idempotency-Key"]] = (status, body)
-        data = json.dumps(body).encode()
+        self._send(h, status, json.dumps(body).encode(), "application/json")
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, status: int, data: bytes, kind: str) -> None:
         h.send_response(status)
-        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Type", kind)
         h.send_header("Content-Length", str(len(data)))
+        h.send_header("Access-Control-Allow-Origin", "*")  # the page's script calls it, as Stripe.js calls Stripe
         h.end_headers()
         h.wfile.write(data)
 

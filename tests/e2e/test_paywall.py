@@ -31,6 +31,9 @@ from .conftest import Server
 from .helpers import auth, balances, party, top_up
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+"""The platform's store is not what these journeys are about (the paywall keeps its own book, SQLite); the
+channels on both stores are in tests/integration/test_channels.py. One store keeps the suite in its budget."""
 
 
 @dataclass
@@ -373,7 +376,6 @@ def test_a_payers_close_stops_the_paywall_and_what_it_accepted_stays_redeemable(
     audit_ok(server)
 
 
-@pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # the store is not what this is about
 def test_a_reader_that_comes_back_pays_from_the_channel_it_left_open(
     server: Server, shop: Shop, apps: list[App], tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from .conftest import Server
 
-EXAMPLES = int(os.environ.get("FARTHING_SCHEMA_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FARTHING_SCHEMA_EXAMPLES", "12"))
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ _DECLINED = ("requires_payment_method", "canceled")
 
 
 class StripeGateway:
+    takes = "payment_method"
+
     def __init__(
         self, secret_key: str, api_base: str | None = None, fee_ppm: int = 29_000, fee_fixed_minor: int = 30
     ) -> None:

@@ -21,6 +21,8 @@ from farthing.domain.money import Currency, allocate
 class FundingGateway(Protocol):
     modes: frozenset[str]
     """The modes it takes money in: a test gateway's cards are never live money."""
+    takes: str
+    """What identifies the card: "card_number" (the test cards) or "payment_method" (a processor's token)."""
 
     def authorize(self, card_number: str, amount_units: int, currency: Currency, reference: str) -> Charge:
         """Reserve the amount; the same reference answers the first authorisation again."""
@@ -45,6 +47,7 @@ class TestGateway:
     """Deterministic test cards; any other number is declined. Remembers its authorisations in memory."""
 
     modes = frozenset({"test"})
+    takes = "card_number"
     fee_ppm = 29_000
     fee_fixed_cents = 30
 
@@ -94,3 +97,6 @@ class ByMode:
 
     def for_mode(self, mode: str) -> FundingGateway | None:
         return self._by.get(mode)
+
+    takes = "card_number"
+    """Unused: each top-up asks its mode's gateway (`for_mode`)."""

@@ -140,6 +140,12 @@ class TopUps:
             gateway.capture(public)
         return TopUp(public, units, charge.fee_units, cur.code, replayed)
 
+    def takes(self, mode: str) -> str | None:
+        """What a top-up in `mode` is paid with: "card_number" (test cards), "payment_method" (a processor's
+        token made in the payer's browser), or None (no gateway takes that mode's money)."""
+        gateway = self.gateway.for_mode(mode) if isinstance(self.gateway, ByMode) else self.gateway
+        return gateway.takes if gateway is not None and mode in gateway.modes else None
+
     def paused(self, principal: Principal, limit: int = 50) -> list[Pause]:
         """For an operator: the customers whose declined cards pause their top-ups now, latest first."""
         require(principal, "operator", "read")

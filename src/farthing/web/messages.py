@@ -341,4 +341,7 @@ KO = {
     "Not redeemed by the deadline: back to the reader.": "기한까지 정산되지 않으면 독자에게 반환",
     "Deadline": "기한",
     "Channel": "채널",
+    "Your bank asks you to confirm this top-up.": "은행이 이 충전의 확인을 요청합니다.",
+    "Your card goes to Stripe, never to this server.": "카드 정보는 이 서버가 아닌 Stripe로 갑니다.",
+    "Card": "카드",
 }

@@ -22,6 +22,7 @@ from farthing.services.users import PASSWORD_LENGTH_MIN, SESSION_COOKIE
 from farthing.web.allowances import allowances_of
 from farthing.web.channel_pages import channels_of
 from farthing.web.locale import countries, money, translate, when
+from farthing.web.processor_page import processor_page
 from farthing.web.render import language, page
 from farthing.web.security import factors_of
 from farthing.web.visitors import (
@@ -145,14 +146,19 @@ async def wallet(request: Request) -> Response:
 async def top_up(request: Request, asked: Acting) -> Response:
     visitor, fields = asked
     amount, code = fields.get("amount", ""), fields.get("currency", "USD")
-    card = fields.get("card_number", "").replace(" ", "")
+    source = fields.get("payment_method") or fields.get("card_number", "").replace(" ", "")
     platform = platform_of(request)
+    once = fields.get("once") or None
     try:
         money_in = positive_money(amount, code)
-        await run_in_threadpool(platform.topups.top_up, visitor.principal, money_in, card, fields.get("once") or None)
+        done = await run_in_threadpool(platform.topups.top_up, visitor.principal, money_in, source, once)
     except PlatformError as exc:
         return await _wallet_page(request, visitor, 402 if exc.code is ErrorCode.card_declined else 422,
                                   problem=said(request, exc), amount=amount, currency=code)  # fmt: skip
+    if done.status == "requires_action":  # the card's own challenge first (3-D Secure), then the same again
+        challenge = {"client_secret": done.client_secret, "once": once, "payment_method": source, "amount": amount,
+                     "currency": code}  # fmt: skip
+        return await _wallet_page(request, visitor, 200, challenge=challenge, amount=amount, currency=code)
     return RedirectResponse("/wallet?topped=1", 303)
 
 
@@ -163,9 +169,10 @@ async def _wallet_page(request: Request, visitor: Visitor, status: int, **contex
     factors = await run_in_threadpool(factors_of, platform, visitor.principal, lang)
     allowances = await run_in_threadpool(allowances_of, platform, visitor.principal, lang)
     channels = await run_in_threadpool(channels_of, platform, visitor.principal, lang)
-    return page(request, "wallet.html", status, user=visitor.user, csrf=visitor.csrf, wallets=wallets,
-                factors=factors, allowances=allowances, channels=channels, currencies=TOPUP_CURRENCIES,
-                once=secrets.token_urlsafe(16), **context)  # fmt: skip
+    stripe = processor_page(platform.topups.takes(visitor.principal.mode))
+    return page(request, "wallet.html", status, stripe.headers, user=visitor.user, csrf=visitor.csrf,
+                wallets=wallets, factors=factors, allowances=allowances, channels=channels, stripe=stripe.context,
+                currencies=TOPUP_CURRENCIES, once=secrets.token_urlsafe(16), **context)  # fmt: skip
 
 
 def _wallets(platform: Platform, principal: Principal, lang: str) -> list[dict[str, Any]]:
