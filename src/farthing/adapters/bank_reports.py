@@ -31,11 +31,7 @@ class TxStatus:
 
 def statuses(xml: bytes) -> list[TxStatus]:
     """The transactions' statuses of a pain.002 report."""
-    root = parsed(xml)
-    namespace = etree.QName(root).namespace or ""
-    if not namespace.startswith("urn:iso:std:iso:20022:tech:xsd:pain.002."):
-        raise PlatformError(ErrorCode.validation_failed, f"not a pain.002 status report (namespace {namespace!r})")
-    ns = {"p": namespace}
+    root, ns = document(xml, "pain.002", "a pain.002 status report", "p")
     report = root.find("p:CstmrPmtStsRpt", ns)
     if report is None:
         raise PlatformError(ErrorCode.validation_failed, "no CstmrPmtStsRpt in the report")
@@ -68,11 +64,7 @@ class BankLine:
 def statement_lines(xml: bytes) -> tuple[str, list[BankLine]]:
     """A camt.053 bank-to-customer statement: its id and its lines, a line for each transaction detail (a
     batch booked as one entry gives its transactions each)."""
-    root = parsed(xml)
-    namespace = etree.QName(root).namespace or ""
-    if not namespace.startswith("urn:iso:std:iso:20022:tech:xsd:camt.053."):
-        raise PlatformError(ErrorCode.validation_failed, f"not a camt.053 statement (namespace {namespace!r})")
-    ns = {"c": namespace}
+    root, ns = document(xml, "camt.053", "a camt.053 statement", "c")
     stmt = root.find("c:BkToCstmrStmt/c:Stmt", ns)
     if stmt is None or not (stmt.findtext("c:Id", namespaces=ns) or "").strip():
         raise PlatformError(ErrorCode.validation_failed, "no BkToCstmrStmt/Stmt with an Id in the statement")
@@ -108,6 +100,16 @@ def minor(text: str, line: int | None) -> int:
     if not whole.isdigit() or not (frac.isdigit() or frac == "") or len(frac) > 2:
         raise PlatformError(ErrorCode.validation_failed, f"not an amount: {text!r} (line {line})")
     return int(whole) * 100 + int(frac.ljust(2, "0") or "0")
+
+
+def document(xml: bytes, message: str, what: str, prefix: str) -> tuple[etree._Element, dict[str, str]]:
+    """The root of an ISO 20022 `message` (any version, e.g. pain.002) and its namespace under `prefix`;
+    refused naming `what` was expected when the file is another."""
+    root = parsed(xml)
+    namespace = etree.QName(root).namespace or ""
+    if not namespace.startswith(f"urn:iso:std:iso:20022:tech:xsd:{message}."):
+        raise PlatformError(ErrorCode.validation_failed, f"not {what} (namespace {namespace!r})")
+    return root, {prefix: namespace}
 
 
 def parsed(xml: bytes) -> etree._Element:

@@ -18,9 +18,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 
-from lxml import etree
-
-from farthing.adapters.bank_reports import BankLine, minor, parsed
+from farthing.adapters.bank_reports import BankLine, document, minor
 from farthing.errors import ErrorCode, PlatformError
 
 CSV_COLUMNS = ("booked", "amount", "currency", "reference", "info")
@@ -36,11 +34,7 @@ class Returned:
 
 def returns(xml: bytes) -> list[Returned]:
     """The returned credit transfers a camt.054 notification reports."""
-    root = parsed(xml)
-    namespace = etree.QName(root).namespace or ""
-    if not namespace.startswith("urn:iso:std:iso:20022:tech:xsd:camt.054."):
-        raise PlatformError(ErrorCode.validation_failed, f"not a camt.054 notification (namespace {namespace!r})")
-    ns = {"c": namespace}
+    root, ns = document(xml, "camt.054", "a camt.054 notification", "c")
     notes = root.findall("c:BkToCstmrDbtCdtNtfctn/c:Ntfctn", ns)
     if not notes:
         raise PlatformError(ErrorCode.validation_failed, "no BkToCstmrDbtCdtNtfctn/Ntfctn in the notification")
