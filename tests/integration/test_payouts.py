@@ -17,6 +17,7 @@ from lxml import etree
 from farthing.adapters import sepa
 from farthing.adapters.sepa import Debtor
 from farthing.bootstrap import Platform, open_platform
+from farthing.domain.money import currency
 from farthing.domain.payouts import Terms
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
@@ -242,5 +243,28 @@ def test_the_banks_status_report_pays_refuses_and_leaves_pending(store_url: str)
             with pytest.raises(PlatformError) as refused_file:
                 platform.payouts.apply_report(OPERATOR, bad)
             assert refused_file.value.code is ErrorCode.validation_failed and why in refused_file.value.detail
+    finally:
+        platform.close()
+
+
+def test_the_operator_keeps_the_bank_fee_within_a_share_of_each_payout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", clock=lambda: T0)
+    try:
+        merchant, shop = _shop(platform, "10.00")  # 9.80 to pay out
+        platform.payouts.set_account(shop, "Zeitung GmbH", IBAN)
+        monkeypatch.setenv("FARTHING_PAYOUT_BANK_FEE", "EUR 0.25")
+        monkeypatch.setenv("FARTHING_PAYOUT_FEE_SHARE_MAX", "1")
+        with pytest.raises(PlatformError) as small:
+            platform.payouts.create(shop, "EUR")
+        assert "under the minimum payout of 25.00 EUR" in small.value.detail
+        assert _available(platform, merchant) == 9_800_000  # nothing moved
+        monkeypatch.setenv("FARTHING_PAYOUT_FEE_SHARE_MAX", "3")  # 0.25 within 3 %: 8.34 and up
+        assert platform.payouts.create(shop, "EUR").amount == 9_800_000
+        monkeypatch.setenv("FARTHING_PAYOUT_FEE_SHARE_MAX", "lots")
+        with pytest.raises(PlatformError) as unreadable:
+            platform.payouts.floor(currency("EUR"))
+        assert unreadable.value.code is ErrorCode.payouts_unavailable
     finally:
         platform.close()

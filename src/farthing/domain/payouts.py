@@ -81,19 +81,33 @@ def reserve_of(terms: Terms, received_lately: int) -> int:
     return -(-received_lately * terms.reserve_ppm // PPM)
 
 
-def payable(cur: Currency, available: int, terms: Terms, received_lately: int, disputed: int = 0) -> Payable:
-    """How much of `available` (ledger units) may be paid out now; refused under the minimum. `disputed`:
-    what open disputes hold from the balance already, which the reserve (kept for them) covers first."""
+def fee_floor(cur: Currency, bank_fee: int, share_ppm: int) -> int:
+    """The smallest payout whose bank fee (`bank_fee`, ledger units) is at most `share_ppm` of it: the
+    operator's minimum, in whole minor units (rounded up)."""
+    if bank_fee <= 0 or share_ppm <= 0:
+        return 0
+    unit: int = 10 ** (cur.scale - cur.exponent)
+    least = -(-bank_fee * PPM // share_ppm)
+    return -(-least // unit) * unit
+
+
+def payable(
+    cur: Currency, available: int, terms: Terms, received_lately: int, disputed: int = 0, floor: int = 0
+) -> Payable:
+    """How much of `available` (ledger units) may be paid out now; refused under the minimum (the merchant's,
+    or the operator's `floor`, whichever is higher). `disputed`: what open disputes hold from the balance
+    already, which the reserve (kept for them) covers first."""
     reserve = min(max(reserve_of(terms, received_lately) - disputed, 0), max(available, 0))
     free = max(available - reserve, 0)
     unit = 10 ** (cur.scale - cur.exponent)  # one minor unit (a cent) in ledger units
     amount = free // unit * unit
     if amount <= 0:
         raise PlatformError(ErrorCode.insufficient_funds, f"nothing to pay out: {cur.format(free)} {cur.code} free")
-    if amount < terms.minimum:
+    minimum = max(terms.minimum, floor)
+    if amount < minimum:
         raise PlatformError(
             ErrorCode.validation_failed,
-            f"{cur.format(amount)} {cur.code} is under the minimum payout of {cur.format(terms.minimum)} {cur.code}",
+            f"{cur.format(amount)} {cur.code} is under the minimum payout of {cur.format(minimum)} {cur.code}",
         )
     return Payable(amount, reserve, free - amount)
 

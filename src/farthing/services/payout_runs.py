@@ -35,6 +35,8 @@ class _Payouts(Protocol):
 
     def received_lately(self, wallet: int, terms: Terms, now: int) -> int: ...
 
+    def floor(self, cur: Currency) -> int: ...
+
 
 def run_due(p: _Payouts, mode: str) -> list[Payout]:
     now = p.clock()
@@ -60,7 +62,7 @@ def run_due(p: _Payouts, mode: str) -> list[Payout]:
         cur = p.accounts.wallet_of_party(merchant, code)[1]
         lately = p.received_lately(wallet, terms, now)
         try:
-            paid = rules.payable(cur, cpo - dpo - dp, terms, lately, disputed.get((merchant, code), 0))
+            paid = rules.payable(cur, cpo - dpo - dp, terms, lately, disputed.get((merchant, code), 0), p.floor(cur))
         except PlatformError:
             continue
         made, hold = drafted(p.accounts, merchant, wallet, cur, mode, paid, now)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 import secrets
 from typing import Protocol
 
@@ -26,7 +27,7 @@ from farthing.clock import Clock
 from farthing.domain import payouts as rules
 from farthing.domain.chart import CODE_PAYOUT_CLEARING, T_PAYOUT, T_PAYOUT_RETURN
 from farthing.domain.ledger_types import Transfer, TransferFlags
-from farthing.domain.money import currency
+from farthing.domain.money import Currency, currency
 from farthing.domain.payouts import Payout, Terms
 from farthing.domain.principals import Principal, require
 from farthing.engine.committer import GroupCommitter
@@ -37,6 +38,16 @@ from farthing.services.history import History
 from farthing.services.payout_runs import drafted, payout_event, run_due
 from farthing.services.personal_data import PersonalData
 from farthing.services.security_log import SecurityLog
+
+FEE_ENV, SHARE_ENV = "FARTHING_PAYOUT_BANK_FEE", "FARTHING_PAYOUT_FEE_SHARE_MAX"
+
+
+def _ppm(percent: str) -> int:
+    """ "1.5" (percent) -> 15,000 parts per million."""
+    whole, _, frac = percent.strip().partition(".")
+    if not whole.isdigit() or not (frac.isdigit() or frac == "") or len(frac) > 4:
+        raise ValueError(percent)
+    return int(whole) * 10_000 + int(frac.ljust(4, "0") or "0")
 
 
 class PayoutRepository(Protocol):
@@ -166,7 +177,8 @@ class Payouts:
             raise PlatformError(ErrorCode.insufficient_funds, f"nothing to pay out in {cur.code}")
         dp, dpo, _, cpo = state.balances()
         held = self.repo.disputed(mode).get((merchant, cur.code), 0)
-        paid = rules.payable(cur, cpo - dpo - dp, terms, self.received_lately(wallet, terms, now), held)
+        paid = rules.payable(cur, cpo - dpo - dp, terms, self.received_lately(wallet, terms, now), held,
+                             self.floor(cur))  # fmt: skip
         if paid.amount > limits.amount_max:
             raise PlatformError(ErrorCode.validation_failed, "more than one payout may carry: ask again after it")
         made, hold = drafted(self.accounts, merchant, wallet, cur, mode, paid, now, payout_id)
@@ -194,6 +206,20 @@ class Payouts:
     def run_due(self, mode: str = "test") -> list[Payout]:
         """The payouts the merchants' schedules ask for now (`farthing.services.payout_runs`)."""
         return run_due(self, mode)
+
+    def floor(self, cur: Currency) -> int:
+        """The operator's minimum payout in `cur`: the smallest whose bank fee stays within a share of it
+        (FARTHING_PAYOUT_BANK_FEE, e.g. "EUR 0.25", and FARTHING_PAYOUT_FEE_SHARE_MAX, a percent, e.g. "1");
+        0 when not set or in another currency."""
+        fee = os.environ.get(FEE_ENV, "").split()
+        share = os.environ.get(SHARE_ENV, "")
+        if len(fee) != 2 or fee[0] != cur.code or not share:
+            return 0
+        try:
+            return rules.fee_floor(cur, cur.parse(fee[1]), _ppm(share))
+        except (ValueError, PlatformError):
+            told = f"{FEE_ENV} is written 'EUR 0.25' and {SHARE_ENV} as a percent such as 1"
+            raise PlatformError(ErrorCode.payouts_unavailable, told) from None
 
     def received_lately(self, wallet: int, terms: Terms, now: int) -> int:
         """What the wallet received in the reserve's days (0 when the terms keep no reserve)."""

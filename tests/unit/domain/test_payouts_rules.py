@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from farthing.domain.money import currency
-from farthing.domain.payouts import DAY_MS, Terms, due, payable
+from farthing.domain.payouts import DAY_MS, Terms, due, fee_floor, payable
 from farthing.errors import ErrorCode, PlatformError
 
 EUR, KRW = currency("EUR"), currency("KRW")
@@ -62,3 +62,13 @@ def test_schedules_say_when_a_payout_is_due() -> None:
         Terms("hourly")
     with pytest.raises(PlatformError):
         Terms(reserve_ppm=1_000_001)
+
+
+def test_the_operators_minimum_keeps_the_bank_fee_within_its_share() -> None:
+    assert fee_floor(EUR, 250_000, 10_000) == 25_000_000  # a 0.25 fee within 1 %: payouts of 25.00 at least
+    assert fee_floor(EUR, 200_000, 30_000) == 6_670_000  # 6.666… rounded up to the cent
+    assert fee_floor(EUR, 0, 10_000) == fee_floor(EUR, 250_000, 0) == 0  # not set: no floor
+    with pytest.raises(PlatformError) as under:
+        payable(EUR, 20_000_000, Terms(minimum=1_000_000), 0, floor=25_000_000)
+    assert "minimum payout of 25.00 EUR" in under.value.detail
+    assert payable(EUR, 30_000_000, Terms(minimum=1_000_000), 0, floor=25_000_000).amount == 30_000_000
