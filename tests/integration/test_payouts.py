@@ -23,6 +23,7 @@ from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
+from farthing.services.payout_rails import TestRail
 
 T0 = 1_795_867_200_000
 OPERATOR = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
@@ -266,5 +267,27 @@ def test_the_operator_keeps_the_bank_fee_within_a_share_of_each_payout(
         with pytest.raises(PlatformError) as unreadable:
             platform.payouts.floor(currency("EUR"))
         assert unreadable.value.code is ErrorCode.payouts_unavailable
+    finally:
+        platform.close()
+
+
+@pytest.mark.any_date
+def test_a_rail_that_pays_at_once_settles_what_it_sends(store_url: str) -> None:
+    platform = open_platform(store_url, clock=lambda: T0)
+    try:
+        merchant, shop = _shop(platform, "10.00")
+        platform.payouts.set_account(shop, "Zeitung GmbH", IBAN)
+        made = platform.payouts.create(shop, "EUR")
+        rail = TestRail()
+        file_id, document, sent = platform.payouts.send(OPERATOR, rail, datetime.date(2026, 12, 7))
+        assert document is None and [p.id for p in sent] == rail.paid == [made.id]
+        paid = platform.payouts.get(OPERATOR, made.id)
+        assert (paid.status, paid.file_id) == ("paid", file_id)
+        wallet, _ = platform.accounts.wallet_of_party(merchant, "EUR")
+        [state] = platform.ledger.accounts([wallet])
+        assert (state.credits_posted - state.debits_posted, state.debits_pending) == (0, 0)  # posted: at the bank
+        with pytest.raises(PlatformError) as nothing:
+            platform.payouts.send(OPERATOR, rail, datetime.date(2026, 12, 7))
+        assert "no payouts to send" in nothing.value.detail
     finally:
         platform.close()

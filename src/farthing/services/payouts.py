@@ -35,6 +35,7 @@ from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import Accounts
 from farthing.services.history import History
+from farthing.services.payout_rails import PayoutRail, SepaFileRail
 from farthing.services.payout_runs import drafted, payout_event, run_due
 from farthing.services.personal_data import PersonalData
 from farthing.services.security_log import SecurityLog
@@ -259,12 +260,29 @@ class Payouts:
         if not debtor:
             raise PlatformError(ErrorCode.payouts_unavailable, "set FARTHING_PAYOUT_DEBTOR='Name|IBAN|BIC', the "
                                                                "account payouts leave from")  # fmt: skip
-        unsent = self.unsent(principal, "EUR")
+        file_id, xml, _ = self.send(principal, SepaFileRail(sepa.Debtor.parse(debtor)), execution)
+        assert xml is not None
+        return file_id, xml
+
+    def send(
+        self, principal: Principal, rail: PayoutRail, execution: datetime.date
+    ) -> tuple[str, bytes | None, list[Payout]]:
+        """Every payout created and not sent yet in the rail's currencies, sent by `rail`
+        (`farthing.services.payout_rails`) and marked sent with one id; paid at once when the rail pays them
+        itself. (The id, the document that carries them if any, the payouts.) Nothing is marked when the
+        rail refuses them."""
+        require(principal, "operator", "parties:write")
+        unsent = [p for code in sorted(rail.currencies) for p in self.repo.unsent(code, principal.mode)]
+        if not unsent:
+            raise PlatformError(ErrorCode.validation_failed, "no payouts to send")
         accounts = {p.merchant: self.bank_details(p.merchant) for p in unsent}
-        xml = sepa.credit_transfer(sepa.Debtor.parse(debtor), unsent, accounts, execution)
+        document = rail.send(unsent, accounts, execution)
         file_id = "pf_" + secrets.token_hex(8)
         self.mark_sent(unsent, file_id)
-        return file_id, xml
+        if rail.settles_at_once:
+            for p in unsent:
+                self.settle(principal, p.id, paid=True)
+        return file_id, document, unsent
 
     def apply_report(self, principal: Principal, xml: bytes) -> dict[str, list[str]]:
         """A bank's pain.002 status report applied: settled payouts paid, refused ones returned with the

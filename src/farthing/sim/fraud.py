@@ -5,6 +5,7 @@ stops or loses is counted in the day's figures."""
 
 from __future__ import annotations
 
+import datetime
 import random
 
 from farthing.domain.money import Money
@@ -13,6 +14,7 @@ from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem
+from farthing.services.payout_rails import TestRail
 from farthing.sim.agents import DECLINED_CARD, GOOD_CARD, REFUSALS, Day, poisson
 from farthing.sim.scenario import Fraudsters
 
@@ -89,12 +91,13 @@ class Fraud:
         self.thefts = []
 
     def _cash_out(self) -> None:
-        """The colluding merchant takes its balance to the bank every night (paid at once)."""
+        """The colluding merchant takes its balance to the bank every night (a rail that pays at once)."""
         try:
-            payout = self.platform.payouts.create(self.mule_key, self.cur.code)
+            self.platform.payouts.create(self.mule_key, self.cur.code)
         except PlatformError:
             return  # nothing to pay out
-        self.platform.payouts.settle(OPERATOR_DISPUTES, payout.id, paid=True)
+        today = datetime.datetime.fromtimestamp(self.now[0] // 1000, datetime.UTC).date()
+        self.platform.payouts.send(OPERATOR_DISPUTES, TestRail(), today)
 
     def _collusion(self, day: Day, rng: random.Random, spec: Fraudsters, accomplice: Principal) -> None:
         """A merchant colluding with a card thief: a stolen card funds the accomplice's wallet, the
