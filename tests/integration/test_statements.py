@@ -51,6 +51,9 @@ def test_a_months_statement_opens_where_the_last_closed_and_closes_at_the_ledger
         assert november[1]["reference"] == "nov-1" and november[1]["payment"] == first.id
         assert november[-1] == {**november[-1], "type": "closing_balance", "balance": "1.225001"}
         assert december[0]["balance"] == november[-1]["balance"]  # one month opens where the last closed
+        account_id, usd = platform.accounts.wallet_of(shop, "USD")
+        dp, dpo, _, cpo = platform.history.balances_at(account_id, 1_796_083_200_000 - 1)  # the last ms of November
+        assert november[-1]["balance"] == usd.format(cpo - dpo - dp)  # the wallet's balance then (`?at_ms`)
         assert [r["type"] for r in december[1:-1]] == ["refund", "payment", "platform_fee"]
         [wallet] = platform.ledger.accounts([platform.accounts.wallet_of(shop, "USD")[0]])
         dp, dpo, _, cpo = wallet.balances()
