@@ -14,13 +14,27 @@ from farthing.cli.audit import fail
 from farthing.cli.options import DbOption, Mode
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
-from farthing.domain.tax_returns import jp_return, oss_csv, uk_boxes
+from farthing.domain.tax_returns import Totals, jp_return, oss_csv, uk_boxes
 from farthing.errors import FarthingError
 
 console = Console()
 notes = Console(stderr=True)
 """Said beside the CSV (which may go to standard output), not in it."""
 Quarter = Annotated[str, typer.Option(help="the quarter, e.g. 2026-Q4 (its three months closed)")]
+
+
+def _closed(db: str | None, period: str, code: str, mode: Mode, leave_out: str | None = None) -> Totals:
+    """The period's closed tax in `code` (`Tax.quarter`); a refusal exits 2 saying why."""
+    from farthing.bootstrap import open_platform
+
+    try:
+        platform = open_platform(db)
+        try:
+            return platform.tax.quarter(period, code, mode.value, leave_out=leave_out)
+        finally:
+            platform.close()
+    except FarthingError as exc:
+        raise fail(exc) from exc
 
 
 def oss(
@@ -33,15 +47,9 @@ def oss(
 ) -> None:
     """The EU One-Stop-Shop return (Union scheme) of a quarter: a line per member state of consumption and
     rate, taxable amount and VAT in euros, as the CSV the OSS portal takes."""
-    from farthing.bootstrap import open_platform
-
     eur = currency("EUR")
+    t = _closed(db, quarter, "EUR", mode, home.upper())
     try:
-        platform = open_platform(db)
-        try:
-            t = platform.tax.quarter(quarter, "EUR", mode.value, leave_out=home.upper())
-        finally:
-            platform.close()
         text, corrections = oss_csv(t, vat_number, eur)
     except FarthingError as exc:
         raise fail(exc) from exc
@@ -63,15 +71,9 @@ def jp(
 ) -> None:
     """Japan's consumption tax for a period, from the closed JP months: the tax base, the national and the
     local tax due, and what the months booked."""
-    from farthing.bootstrap import open_platform
-
     yen = currency("JPY")
+    t = _closed(db, period, "JPY", mode)
     try:
-        platform = open_platform(db)
-        try:
-            t = platform.tax.quarter(period, "JPY", mode.value)
-        finally:
-            platform.close()
         figures = jp_return(t, yen)
     except FarthingError as exc:
         raise fail(exc) from exc
@@ -89,15 +91,9 @@ def uk(
     db: DbOption = None,
 ) -> None:
     """The UK VAT return's nine boxes for a quarter, from the closed GB months."""
-    from farthing.bootstrap import open_platform
-
     gbp = currency("GBP")
+    t = _closed(db, quarter, "GBP", mode)
     try:
-        platform = open_platform(db)
-        try:
-            t = platform.tax.quarter(quarter, "GBP", mode.value)
-        finally:
-            platform.close()
         boxes = uk_boxes(t, gbp)
     except FarthingError as exc:
         raise fail(exc) from exc
