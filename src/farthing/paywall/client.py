@@ -22,7 +22,6 @@ import base64
 import json
 import os
 import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 from nacl.signing import SigningKey
 
+from farthing.clock import Clock, system_clock
 from farthing.domain.channels import hashchain, vouchers
 from farthing.domain.channels.ids import channel_number
 from farthing.domain.money import Currency, currency
@@ -112,8 +112,10 @@ class Client(httpx.BaseTransport):
         network: str = "farthing:local",
         inner: httpx.BaseTransport | None = None,
         state: Path | None = None,
+        clock: Clock = system_clock,
     ) -> None:
-        """`state`: a file (of the payer's alone) where open channels are kept for the next run."""
+        """`state`: a file (of the payer's alone) where open channels are kept for the next run; `clock`: what
+        tells which kept channels have expired."""
         self.platform_url = platform_url.rstrip("/")
         self.network = network
         self.form = form
@@ -128,12 +130,13 @@ class Client(httpx.BaseTransport):
                                       timeout=30)  # fmt: skip
         self._lock = threading.Lock()
         self.state = state
+        self.clock = clock
         if state is not None:
             self._reopen(state)
 
     def _reopen(self, state: Path) -> None:
         """The channels a run before left open, still open at the platform and not expired."""
-        kept = client_state.load(state, self.platform_url, self.cur.code, int(time.time() * 1000))
+        kept = client_state.load(state, self.platform_url, self.cur.code, self.clock())
         for merchant, record in kept.items():
             shown = self._platform.get(f"/v1/channels/{record['id']}")
             if shown.status_code == 200 and shown.json().get("status") == "open":
