@@ -15,10 +15,11 @@ from farthing import limits
 from farthing.clock import Clock
 from farthing.domain.channels.channel import Channel
 from farthing.domain.ledger_types import Account, Transfer
-from farthing.domain.money import currency
+from farthing.domain.money import Currency, currency
 from farthing.domain.principals import Principal
 from farthing.engine.committer import GroupCommitter
 from farthing.engine.ids import derive_id
+from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.channel_model import channel_event
 from farthing.services.refunds import MEMO_LEDGER_OFFSET
@@ -50,20 +51,34 @@ class ChannelDeadlines:
 
     def warn(self) -> int:
         """Send `channel.expiring` for every channel whose deadline comes within `warn_ms` and was not warned
-        of yet; how many were sent now."""
+        of yet; how many were sent now. The marks go in one request (each its own transfer: a channel warned
+        of already answers `exists` and sends nothing)."""
         now = self.clock()
-        sent = 0
+        marks: list[Transfer] = []
+        events: list[tuple[int, OutboxEvent]] = []
+        opened: set[str] = set()
         for ch in self.repo.due_before(now + self.warn_ms, None, 10_000):
             if ch.deadline_ms <= now:
                 continue  # passed: nothing left to save
             cur = currency(ch.currency)
-            ledger = cur.ledger + MEMO_LEDGER_OFFSET
-            source, marks = derive_id("expiry-source", cur.code), derive_id("expiry-marks", cur.code)
-            opened = self.ledger.create_accounts([Account(a, ledger, CODE_EXPIRY_MARK) for a in (source, marks)])
-            if any(r.name not in ("ok", "exists") for r in opened):
-                raise PlatformError(ErrorCode.engine_failed, f"could not open the expiry marks: {opened}")
-            mark = Transfer(derive_id("channel-expiring", ch.id), source, marks, 1, ledger, T_EXPIRY_MARK)
-            event = channel_event(ch, "channel.expiring", cur, deadline_ms=ch.deadline_ms)
-            [result] = self.ledger.submit("transfers", [mark], [(0, event)]).result()
-            sent += result is TransferResult.ok
+            source, marked = self._marks(cur, opened)
+            marks.append(Transfer(derive_id("channel-expiring", ch.id), source, marked, 1,
+                                  cur.ledger + MEMO_LEDGER_OFFSET, T_EXPIRY_MARK))  # fmt: skip
+            events.append((len(marks) - 1, channel_event(ch, "channel.expiring", cur, deadline_ms=ch.deadline_ms)))
+        sent, step = 0, limits.events_per_batch_max
+        for start in range(0, len(marks), step):  # a request fits in one batch
+            chunk = [(i - start, e) for i, e in events[start : start + step]]
+            results = self.ledger.submit("transfers", marks[start : start + step], chunk).result()
+            sent += sum(r is TransferResult.ok for r in results)
         return sent
+
+    def _marks(self, cur: Currency, opened: set[str]) -> tuple[int, int]:
+        """The currency's memo accounts the marks move between, opened once per look."""
+        ledger = cur.ledger + MEMO_LEDGER_OFFSET
+        source, marks = derive_id("expiry-source", cur.code), derive_id("expiry-marks", cur.code)
+        if cur.code not in opened:
+            made = self.ledger.create_accounts([Account(a, ledger, CODE_EXPIRY_MARK) for a in (source, marks)])
+            if any(r.name not in ("ok", "exists") for r in made):
+                raise PlatformError(ErrorCode.engine_failed, f"could not open the expiry marks: {made}")
+            opened.add(cur.code)
+        return source, marks
