@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
-from .helpers import auth, party, signed_in_payer, top_up
+from .helpers import auth, party, signed_in_operator, signed_in_payer, top_up
 
 PASSWORD = "correct horse battery staple"
 
@@ -46,6 +46,13 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
         expect(page).to_have_url(re.compile(r"/console$"))
         expect(page.get_by_test_id("merchant").filter(has_text="Quoted Shop")).to_have_count(1)
         assert serious_violations(page) == []
+        page.get_by_role("textbox", name="Id, merchant name or email").fill("quoted sh")
+        page.get_by_role("button", name="Find", exact=True).click()
+        page.get_by_test_id("party-found").get_by_role("link", name="Quoted Shop").click()
+        expect(page.get_by_role("heading", name="USD: $0.245")).to_be_visible()  # $0.25 less the platform fee
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "console-merchant")
+        page.goto("/console")
         paused = page.get_by_test_id("pauses").get_by_role("row").filter(has_text=tester)
         expect(paused).to_contain_text("3 declined top-ups within 1 h")
         screenshot(page, tmp_path, "console")
@@ -107,6 +114,43 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
         expect(page.get_by_role("alert")).to_contain_text("a date such as 2026-11-01, not 'last-week'")
         unknown = page.goto("/console/policies/xx")
         assert unknown is not None and unknown.status == 404
+
+
+def test_an_operator_finds_merchants_by_name_and_a_payer_by_the_email_it_signs_in_with(server: Server) -> None:
+    tag = uuid.uuid4().hex[:6]
+    shop, _ = party(server, "merchant", f"Corner 100%_Shop {tag}")
+    other, _ = party(server, "merchant", f"Corner 1000 Shop {tag}")
+    email = f"Finder-{tag}@Example.test"
+    made = httpx.post(f"{server.base}/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "F"})
+    assert made.status_code == 201, made.text
+    payer = made.json()["party"]
+    http, _ = signed_in_operator(server)
+    try:
+
+        def found(q: str) -> list[str]:
+            answer = http.get("/console", params={"q": q})
+            assert answer.status_code == 200
+            return re.findall(r'data-testid="party-found"><a href="/console/\w+/(\w+)"', answer.text)
+
+        assert found(f"100%_shop {tag}") == [shop]  # % and _ are the name's own, not wildcards
+        assert sorted(found("CORNER 100")) == sorted([other, shop])
+        assert found(shop) == [shop]
+        assert found(email.lower()) == [payer]
+        assert found(f"nobody-{tag}@example.test") == []
+        assert "No merchant or customer matches." in http.get("/console", params={"q": f"zz{tag}"}).text
+        assert payer not in found("F")  # a customer's sealed name is never searched
+
+        top_up_key = party(server, "customer", "Buyer")[1]
+        top_up(server, top_up_key, "1.00")
+        paid = {"merchant": shop, "amount": "0.40", "currency": "USD"}
+        assert httpx.post(f"{server.base}/v1/payments", json=paid, headers=auth(top_up_key)).status_code == 201
+        looked = http.get(f"/console/merchants/{shop}")
+        assert looked.status_code == 200
+        assert f"Corner 100%_Shop {tag}" in looked.text and "USD: $0.39" in looked.text.replace("&#36;", "$")
+        assert http.get(f"/console/merchants/{payer}").status_code == 404  # a customer is not a merchant
+        assert http.get("/console/merchants/mer_nope").status_code == 404
+    finally:
+        http.close()
 
 
 def test_a_payer_is_not_shown_the_console(server: Server) -> None:

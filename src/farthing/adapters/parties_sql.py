@@ -5,6 +5,8 @@ from __future__ import annotations
 from farthing.adapters.platform_db import PlatformDb
 from farthing.domain.principals import PartyFilters, PartyRow, Profile
 
+_ROW = "id, kind, name, mode, country, age_band, created_ms, closed_ms, erased_ms"
+
 
 class PartyTable:
     def __init__(self, db: PlatformDb) -> None:
@@ -48,9 +50,19 @@ class PartyTable:
             where.append("created_ms <= ?")
             params.append(filters.created_lte_ms)
         rows = self.db.query(
-            "SELECT id, kind, name, mode, country, age_band, created_ms, closed_ms, erased_ms FROM parties "
-            f"WHERE {' AND '.join(where)} ORDER BY created_ms DESC, id DESC LIMIT ?",
+            f"SELECT {_ROW} FROM parties WHERE {' AND '.join(where)} ORDER BY created_ms DESC, id DESC LIMIT ?",
             (*params, limit),
+        )
+        return [PartyRow(*r) for r in rows]
+
+    def found(self, mode: str, text: str, limit: int) -> list[PartyRow]:
+        """The party whose id is `text`, and merchants whose name holds it in any case, newest first (a
+        customer's name is sealed: never searched)."""
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.db.query(
+            f"SELECT {_ROW} FROM parties WHERE mode = ? AND (id = ? OR (kind = 'merchant' AND LOWER(name) LIKE ? "
+            "ESCAPE '\\')) ORDER BY created_ms DESC, id DESC LIMIT ?",
+            (mode, text, pattern, limit),
         )
         return [PartyRow(*r) for r in rows]
 

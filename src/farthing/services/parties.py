@@ -40,6 +40,10 @@ class PartyRepository(Protocol):
 
     def created_ms(self, party_id: str) -> int | None: ...
 
+    def found(self, mode: str, text: str, limit: int) -> list[PartyRow]:
+        """The party whose id is `text`, and merchants whose name holds it in any case, newest first."""
+        ...
+
 
 class Parties:
     def __init__(self, repo: PartyRepository, clock: Clock, keys: Keys, personal: PersonalData | None) -> None:
@@ -115,3 +119,12 @@ class Parties:
             before = (created, starting_after)
         rows = self.repo.page(kind, principal.mode, filters, before, limit + 1)
         return rows[:limit], len(rows) > limit
+
+    def find(self, principal: Principal, text: str, limit: int, also: str | None = None) -> list[PartyRow]:
+        """The operator's search: the party of this id, merchants by a part of their name, and the party
+        `also` (found some other way: by a user's email) first. A customer's name is sealed: never searched."""
+        require(principal, "operator", "read")
+        rows = self.repo.found(principal.mode, text.strip()[:255], limit) if text.strip() else []
+        if also is not None and all(r.id != also for r in rows):
+            rows = self.repo.found(principal.mode, also, 1) + rows
+        return rows[:limit]

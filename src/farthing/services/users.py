@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from farthing.clock import Clock
-from farthing.domain.principals import SCOPES, Principal, SessionRecord, SignInRecord, User
+from farthing.domain.principals import SCOPES, Principal, SessionRecord, SignInRecord, User, require
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.parties import Parties
 from farthing.services.personal_data import PersonalData
@@ -252,6 +252,13 @@ class Users:
         kind = ROLES[user.role]
         key_id = "session:" + _digest(session_token).hex()[:12]
         return Principal(key_id, kind, user.party_id, user.mode, frozenset(SCOPES[kind].split()))
+
+    def party_with_email(self, principal: Principal, email: str) -> str | None:
+        """The party whose user signs in with this email (the operator's search; emails are sealed, found by
+        their keyed hash only)."""
+        require(principal, "operator", "read")
+        found = self.repo.by_email(self._lookup(email)) if "@" in email else None
+        return found.user.party_id if found is not None else None
 
     # -- password resets -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from farthing.services.audit import verify_at
 from farthing.services.history_lines import Filters, public_payment_id
 from farthing.services.payment_search import by_reference
 from farthing.web.console_queues import pauses, step_ups
-from farthing.web.locale import money, translate, when
+from farthing.web.locale import line_kind, money, translate, when
 from farthing.web.render import language, page
 from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 
@@ -29,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 LISTED = 20
 EVENTS_SHOWN = 30
 SEARCH_CURRENCIES = ("USD", "EUR", "KRW", "GBP", "JPY")
+MERCHANT_LINES = ("payment", "channel_payment", "refund", "platform_fee", "payout", "dispute_held", "dispute_lost")
 
 
 async def operator(request: Request) -> Visitor | Response:
@@ -48,11 +49,12 @@ async def console(request: Request) -> Response:
         return visitor
     reference = (request.query_params.get("reference") or "").strip()[:255]
     code = request.query_params.get("currency") or "USD"
+    q = (request.query_params.get("q") or "").strip()[:255]
     shown = await run_in_threadpool(_overview, platform_of(request), visitor.principal, language(request),
-                                    reference, code)  # fmt: skip
+                                    reference, code, q)  # fmt: skip
     notice = translate(language(request), "Top-ups are open again.") if request.query_params.get("resumed") else None
     return page(request, "console.html", user=visitor.user, csrf=visitor.csrf, currencies=SEARCH_CURRENCIES,
-                reference=reference, currency=code, notice=notice, **shown)  # fmt: skip
+                reference=reference, currency=code, q=q, notice=notice, **shown)  # fmt: skip
 
 
 @router.post("/console/audit")
@@ -91,7 +93,19 @@ async def erase(request: Request, customer_id: str, asked: Acting) -> Response:
     return RedirectResponse(f"/console/customers/{customer_id}?erased=1", 303)
 
 
-def _overview(platform: Platform, principal: Principal, lang: str, reference: str, code: str) -> dict[str, Any]:
+@router.get("/console/merchants/{merchant_id}")
+async def merchant(request: Request, merchant_id: str) -> Response:
+    visitor = await operator(request)
+    if isinstance(visitor, Response):
+        return visitor
+    shown = await run_in_threadpool(_merchant, platform_of(request), visitor.principal, merchant_id,
+                                    language(request))  # fmt: skip
+    if shown is None:
+        return problem_page(request, visitor, 404, translate(language(request), "No such merchant."))
+    return page(request, "merchant.html", user=visitor.user, csrf=visitor.csrf, merchant=shown)
+
+
+def _overview(platform: Platform, principal: Principal, lang: str, reference: str, code: str, q: str) -> dict[str, Any]:
     listed = {}
     for kind in ("merchant", "customer"):
         rows, _ = platform.parties.listed(principal, kind, PartyFilters(), None, LISTED)
@@ -109,21 +123,44 @@ def _overview(platform: Platform, principal: Principal, lang: str, reference: st
     events = [{"when": when(at, lang), "kind": kind, "party": party or "", "key": key or "", "detail": detail[:160]}
               for at, kind, party, key, detail in platform.identity.log.recent(principal, EVENTS_SHOWN)]  # fmt: skip
     return {"merchants": listed["merchant"], "customers": listed["customer"], "found": found, "events": events,
+            "parties": _parties(platform, principal, lang, q) if q else [],
             "step_ups": step_ups(platform, principal, lang), "pauses": pauses(platform, principal, lang)}  # fmt: skip
+
+
+def _parties(platform: Platform, principal: Principal, lang: str, q: str) -> list[dict[str, Any]]:
+    """The operator's search: a party by id, merchants by name, the party whose user has this email."""
+    email_party = platform.identity.users.party_with_email(principal, q)
+    rows = platform.parties.find(principal, "" if email_party else q, LISTED, also=email_party)
+    return [{"id": r.id, "kind": r.kind, "name": r.name, "country": r.country or "", "since": when(r.created_ms, lang),
+             "erased": r.erased_ms is not None, "closed": r.closed_ms is not None} for r in rows]  # fmt: skip
+
+
+def _wallets(platform: Platform, party_id: str, types: tuple[str, ...], lang: str) -> list[dict[str, Any]]:
+    """Each wallet of a party: what is available, and its newest lines of these types."""
+    wallets = []
+    for code, account_id in platform.accounts.repo.of_party(party_id):
+        cur = currency(code)
+        [state] = platform.ledger.accounts([account_id])
+        dp, dpo, _, cpo = state.balances()
+        lines = platform.history.page(account_id, Filters(types), None, 10).entries
+        wallets.append({"currency": code, "available": money(cpo - dpo - dp, cur, lang),
+                        "lines": [{"when": when(e.timestamp_ms, lang), "type": line_kind(lang, e.type),
+                                   "amount": money(-e.amount if e.side == "debit" else e.amount, cur, lang)}
+                                  for e in lines]})  # fmt: skip
+    return wallets
 
 
 def _customer(platform: Platform, principal: Principal, customer_id: str, lang: str) -> dict[str, Any]:
     person = platform.privacy.read(principal, customer_id)
-    wallets = []
-    for code, account_id in platform.accounts.repo.of_party(customer_id):
-        cur = currency(code)
-        [state] = platform.ledger.accounts([account_id])
-        dp, dpo, _, cpo = state.balances()
-        lines = platform.history.page(account_id, Filters(("payment", "hold", "topup", "refund")), None, 10).entries
-        wallets.append({"currency": code, "available": money(cpo - dpo - dp, cur, lang),
-                        "lines": [{"when": when(e.timestamp_ms, lang), "type": e.type,
-                                   "amount": money(-e.amount if e.side == "debit" else e.amount, cur, lang)}
-                                  for e in lines]})  # fmt: skip
     return {"id": customer_id, "name": person.get("name"), "email": person.get("email"),
             "country": person.get("country") or "", "erased": person.get("erased_ms") is not None,
-            "wallets": wallets}  # fmt: skip
+            "wallets": _wallets(platform, customer_id, ("payment", "hold", "topup", "refund"), lang)}  # fmt: skip
+
+
+def _merchant(platform: Platform, principal: Principal, merchant_id: str, lang: str) -> dict[str, Any] | None:
+    rows = [r for r in platform.parties.find(principal, merchant_id, 1) if r.kind == "merchant" and r.id == merchant_id]
+    if not rows:
+        return None
+    return {"id": merchant_id, "name": rows[0].name, "country": rows[0].country or "",
+            "since": when(rows[0].created_ms, lang), "closed": rows[0].closed_ms is not None,
+            "wallets": _wallets(platform, merchant_id, MERCHANT_LINES, lang)}  # fmt: skip

@@ -59,6 +59,23 @@ def translate(lang: str, text: str) -> str:
     return text
 
 
+_LABELS = {
+    "topup": "Top-up", "payment": "Payment", "hold": "Held for a payment", "capture": "Payment (captured)",
+    "hold_voided": "Hold released", "hold_expired": "Hold expired", "refund": "Refund", "card_fee": "Card fee",
+    "platform_fee": "Platform fee", "channel_deposit": "Channel deposit", "channel_payment": "Channel payment",
+    "channel_released": "Channel deposit released", "added_tax": "Tax", "added_tax_refund": "Tax refunded",
+    "payout_held": "Payout (held)", "payout": "Payout to the bank", "payout_returned": "Payout returned",
+    "dispute_held": "Held for a dispute", "dispute_lost": "Dispute lost", "dispute_won": "Dispute won: released",
+    "dispute_repaid": "Dispute: paid back", "payout_reversed": "Payout returned by the bank",
+}  # fmt: skip
+"""What each statement line type is called on the pages."""
+
+
+def line_kind(lang: str, kind: str) -> str:
+    """A statement line's type as a person reads it (the type itself where it has no name yet)."""
+    return translate(lang, _LABELS.get(kind, kind))
+
+
 def money(units: int, cur: Currency, lang: str) -> str:
     """An amount of ledger units, as people of `lang` write it."""
     amount = Decimal(units).scaleb(-cur.scale)

@@ -21,7 +21,7 @@ from farthing.services.history_lines import Filters
 from farthing.services.users import PASSWORD_LENGTH_MIN, SESSION_COOKIE
 from farthing.web.allowances import allowances_of
 from farthing.web.channel_pages import channels_of
-from farthing.web.locale import countries, money, translate, when
+from farthing.web.locale import countries, line_kind, money, translate, when
 from farthing.web.processor_page import processor_page
 from farthing.web.render import language, page
 from farthing.web.security import factors_of
@@ -47,15 +47,6 @@ _DONE = {
     "closing": "The channel is closing: what the merchant did not redeem comes back after its window.",
 }
 """What the wallet page says after a form (or the passkey script) sent the visitor back to it."""
-_LABELS = {
-    "topup": "Top-up", "payment": "Payment", "hold": "Held for a payment", "capture": "Payment (captured)",
-    "hold_voided": "Hold released", "hold_expired": "Hold expired", "refund": "Refund", "card_fee": "Card fee",
-    "platform_fee": "Platform fee", "channel_deposit": "Channel deposit", "channel_payment": "Channel payment",
-    "channel_released": "Channel deposit released", "added_tax": "Tax", "added_tax_refund": "Tax refunded",
-    "payout_held": "Payout (held)", "payout": "Payout to the bank", "payout_returned": "Payout returned",
-    "dispute_held": "Held for a dispute", "dispute_lost": "Dispute lost", "dispute_won": "Dispute won: released",
-    "dispute_repaid": "Dispute: paid back", "payout_reversed": "Payout returned by the bank",
-}  # fmt: skip
 
 
 @router.get("/")
@@ -193,5 +184,5 @@ def _line(e: Entry, cur: Any, lang: str) -> dict[str, str]:
     moved = e.amount if e.amount else e.pending_delta
     signed = -moved if e.side == "debit" else moved
     dp, dpo, _, cpo = e.balances
-    return {"when": when(e.timestamp_ms, lang), "what": translate(lang, _LABELS.get(e.type, e.type)),
+    return {"when": when(e.timestamp_ms, lang), "what": line_kind(lang, e.type),
             "amount": money(signed, cur, lang), "balance": money(cpo - dpo - dp, cur, lang)}  # fmt: skip
