@@ -21,9 +21,6 @@ from .conftest import Server
 from .helpers import party
 from .test_paywall import App, Shop, start
 
-pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
-"""Browser journeys on one store (both stores' channels: tests/integration/test_channels.py)."""
-
 
 @pytest.fixture
 def gazette(server: Server, tmp_path: Path) -> Iterator[App]:
