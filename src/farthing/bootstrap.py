@@ -47,6 +47,7 @@ from farthing.domain.principals import MERCHANT_SCOPES, SCOPES, Principal
 from farthing.domain.risk import velocity
 from farthing.domain.risk.velocity import Velocity
 from farthing.engine.committer import GroupCommitter
+from farthing.engine.store import Store
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services import policies
 from farthing.services.accounts import Accounts
@@ -80,6 +81,7 @@ from farthing.services.processor_events import SECRET_ENV as PROCESSOR_SECRET_EN
 from farthing.services.processor_events import ProcessorEvents
 from farthing.services.reconciliation import Reconciliation
 from farthing.services.refunds import Refunds
+from farthing.services.risk import Risk
 from farthing.services.security_log import SecurityLog
 from farthing.services.stepup import StepUps
 from farthing.services.tax import Tax
@@ -133,6 +135,12 @@ class Platform:
     @property
     def keys(self) -> Keys:
         return self.identity.keys
+
+    @property
+    def risk(self) -> Risk:
+        """The risk engine on the payment path (its profiles and model live in this process)."""
+        assert self.payments.legs.risk is not None
+        return self.payments.legs.risk
 
     @property
     def parties(self) -> Parties:
@@ -212,13 +220,11 @@ def open_platform(
         closing.callback(holds.close)
         step_ups = StepUps(challenges, holds, identity.factors, identity.passkeys, policy, decisions, identity.log,
                            clock)  # fmt: skip
-        payments = Payments(PaymentLegs(accounts, identity.parties, policy, clock, step_ups), ledger, store, in_flight,
-                            step_ups)  # fmt: skip
+        risk = Risk(policies.load("platform").risk)
+        payments = Payments(PaymentLegs(accounts, identity.parties, policy, clock, step_ups, risk), ledger, store,
+                            in_flight, step_ups)  # fmt: skip
         closing.callback(payments.close)
-        dispute_s_min = int(os.environ.get("FARTHING_CHANNEL_DISPUTE_MIN_S", str(limits.channel_dispute_s_min)))
-        channels = Channels(
-            ChannelTable(db), store, ledger, accounts, identity.parties, policy, in_flight, clock, dispute_s_min
-        )
+        channels = _channels(db, store, ledger, accounts, identity.parties, policy, in_flight, clock, risk)
         closing.callback(channels.close)
         backoff_ms = int(os.environ.get("FARTHING_WEBHOOK_BACKOFF_MS", "1000"))
         webhooks = Webhooks(WebhookTable(db), HttpSender(), clock_ms=clock, backoff_ms=backoff_ms)
@@ -229,8 +235,9 @@ def open_platform(
         return Platform(
             clock, ledger, db, identity, accounts, policy, decisions, in_flight,
             TopUps(accounts, ledger, gateway or _gateway(), TopUpAttemptTable(db), identity.log, in_flight, clock,
-                   guard),
-            holds, step_ups, payments, Batches(payments), Refunds(holds, ledger, policy, decisions, in_flight, clock),
+                   guard, risk.topup_tried),
+            holds, step_ups, payments, Batches(payments),
+            Refunds(holds, ledger, policy, decisions, in_flight, clock, risk.merchant_event),
             allowances, channels,
             Privacy(PrivacyTable(db), identity.personal, identity.log, identity.keys, accounts, clock),
             Remembered(AnswerTable(db), clock, in_flight), webhooks,
@@ -241,6 +248,16 @@ def open_platform(
     except BaseException:
         closing.close()
         raise
+
+
+def _channels(
+    db: PlatformDb, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties, policy: PaymentPolicy,
+    in_flight: InFlight, clock: Clock, risk: Risk,
+) -> Channels:  # fmt: skip
+    """Payment channels, their shortest dispute window from FARTHING_CHANNEL_DISPUTE_MIN_S."""
+    dispute_s_min = int(os.environ.get("FARTHING_CHANNEL_DISPUTE_MIN_S", str(limits.channel_dispute_s_min)))
+    return Channels(ChannelTable(db), store, ledger, accounts, parties, policy, in_flight, clock, dispute_s_min,
+                    risk.channel_event)  # fmt: skip
 
 
 def _gateway() -> FundingGateway:

@@ -1,6 +1,6 @@
 """The policy's own rows: merchants' overrides with the epoch every change bumps, payers' SCA epochs, and
 the tax bases a return closes (`farthing.services.overrides.OverrideRepository`,
-`farthing.services.payment_policy.ScaEpochRepository`, `farthing.services.tax.TaxBaseRepository`)."""
+`farthing.services.policy_repositories.ScaEpochRepository` and `.TaxBaseRepository`)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ amounts, Idempotency-Key checks and the answer to a replayed request."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +16,9 @@ from farthing.api.lean_route import lean_dependency
 from farthing.api.mode import note_request_mode
 from farthing.bootstrap import Platform
 from farthing.domain.principals import Principal
+from farthing.domain.risk.features import ip_prefix
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.payments.model import SeenFrom
 from farthing.services.users import SESSION_COOKIE
 
 
@@ -125,6 +128,19 @@ async def _lean_platform(request: Request) -> Platform:
     return await _platform(request)
 
 
+async def _seen_from(request: Request) -> SeenFrom:
+    """Where the request came from, for the risk engine: a digest of its user agent, its IP network."""
+    agent = request.headers.get("user-agent")
+    device = hashlib.blake2b(agent.encode(), digest_size=8).hexdigest() if agent else None
+    return SeenFrom(device, ip_prefix(request.client.host if request.client else None))
+
+
+@lean_dependency(_seen_from)
+async def _lean_seen_from(request: Request) -> SeenFrom:
+    return await _seen_from(request)
+
+
+SeenFromDep = Annotated[SeenFrom, Depends(_seen_from)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 authenticate = _principal
 """The dependency that finds the caller: the routes that have it need a key (`farthing.api.openapi_auth`)."""

@@ -29,6 +29,17 @@ class DecisionOut(BaseModel):
     withdrawal_waived: bool = Field(default=False, description="the payer waived its right of withdrawal")
 
 
+class RiskReasonOut(BaseModel):
+    rule: str = Field(description="the risk rule (or risk.model) that raised the score")
+    says: str
+
+
+class RiskOut(BaseModel):
+    score: int = Field(ge=0, le=100, description="0 (nothing seen) to 100")
+    outcome: Literal["allow", "step_up", "deny"]
+    reasons: list[RiskReasonOut] = Field(description="what raised the score, the weightiest first")
+
+
 class PaymentOut(Moded):
     id: str
     object: Literal["payment"] = "payment"
@@ -45,6 +56,7 @@ class PaymentOut(Moded):
         description="status requires_authentication: the challenge to answer (url, methods, WebAuthn options); "
         "the payment waits as a hold until then",
     )
+    risk: RiskOut | None = Field(default=None, description="the risk engine's score of the payment and its reasons")
 
 
 def payment_dict(p: Payment) -> dict[str, object]:
@@ -52,7 +64,7 @@ def payment_dict(p: Payment) -> dict[str, object]:
     return {
         "id": p.id, "object": "payment", "status": p.status, "customer": p.customer, "merchant": p.merchant,
         "amount": amount, "fee": fee, "currency": p.currency, "reference": p.reference, "policy": p.policy,
-        "authentication": p.authentication, "mode": request_mode(),
+        "authentication": p.authentication, "risk": p.risk, "mode": request_mode(),
     }  # fmt: skip
 
 

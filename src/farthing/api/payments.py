@@ -19,6 +19,7 @@ from farthing.api.deps import (
     InModel,
     PlatformDep,
     PrincipalDep,
+    SeenFromDep,
     idempotency_key_of,
     replayable,
     replays,
@@ -30,7 +31,7 @@ from farthing.domain.policy.inputs import Evidence
 from farthing.errors import PlatformError
 from farthing.services.accounts import payment_transfer_id
 from farthing.services.amounts import positive_money
-from farthing.services.payments.model import PaymentItem
+from farthing.services.payments.model import PaymentItem, SeenFrom
 
 router = APIRouter()
 
@@ -107,6 +108,7 @@ async def create_payment(
     body: PaymentIn,
     principal: PrincipalDep,
     platform: PlatformDep,
+    seen_from: SeenFromDep,
     idempotency_key: IdempotencyKey = None,
 ) -> PaymentOut | JSONResponse:
     """Pay a merchant from the customer's wallet; sub-cent amounts welcome. Retries with the same
@@ -120,6 +122,7 @@ async def create_payment(
         evidence=_evidence(body.evidence),
         withdrawal_waived=body.withdrawal_waived,
         channel=body.channel,
+        seen_from=seen_from,
     )
     payment = await platform.payments.pay_async(principal, item, idempotency_key_of(idempotency_key))
     return replayable(payment_out(payment), payment.replayed)
@@ -131,11 +134,12 @@ def create_payments(
     body: BatchIn,
     principal: PrincipalDep,
     platform: PlatformDep,
+    seen_from: SeenFromDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Up to 8,000 payments in one call, each applied or refused on its own: one result per item, in
     order. Items take their own `idempotency_key`, or `Idempotency-Key` plus their index."""
-    items = [_item(p) for p in body.payments]
+    items = [_item(p, seen_from) for p in body.payments]
     answers = platform.batches.pay(principal, items, idempotency_key_of(idempotency_key))
     # Plain dicts in the documented shape (BatchOut): thousands of items are not worth a model each.
     data = [
@@ -155,20 +159,21 @@ def get_payment(payment_id: str, principal: PrincipalDep, platform: PlatformDep)
     payment = platform.holds.get(principal, payment_id)
     fee, reference = platform.history.payment_details(payment_transfer_id(payment_id))
     decided = platform.decisions.decision_of(payment_id)
-    payment = dataclasses.replace(payment, fee=fee, reference=reference, policy=decided)
+    risk = platform.decisions.risk_of(payment_id)
+    payment = dataclasses.replace(payment, fee=fee, reference=reference, policy=decided, risk=risk)
     if payment.status == "requires_authentication":
         payment = platform.step_ups.annotate(payment)
     return payment_out(payment)
 
 
-def _item(p: BatchPaymentIn) -> PaymentItem | PlatformError:
+def _item(p: BatchPaymentIn, seen_from: SeenFrom) -> PaymentItem | PlatformError:
     """A batch's item, or (its amount or currency refused) the error that is its answer."""
     try:
         amount = positive_money(p.amount, p.currency)
     except PlatformError as refused:
         return refused
     return PaymentItem(p.merchant, amount, p.reference, p.idempotency_key, _evidence(p.evidence),
-                       withdrawal_waived=p.withdrawal_waived, channel=p.channel)  # fmt: skip
+                       withdrawal_waived=p.withdrawal_waived, channel=p.channel, seen_from=seen_from)  # fmt: skip
 
 
 def _evidence(e: EvidenceIn | None) -> Evidence | None:

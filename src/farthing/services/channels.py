@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Protocol
 
 from farthing import limits
@@ -68,8 +69,11 @@ class Channels:
     def __init__(
         self, repo: ChannelRepository, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties,
         policy: PaymentPolicy, in_flight: InFlight, clock: Clock, dispute_s_min: int = limits.channel_dispute_s_min,
+        heard: Callable[[str, int], None] | None = None,
     ) -> None:  # fmt: skip
-        """`dispute_s_min`: the shortest dispute window a channel may be opened with."""
+        """`dispute_s_min`: the shortest dispute window a channel may be opened with; `heard` is told of each
+        channel a payer opens or closes (payer, when): the risk engine's churn signal."""
+        self.heard = heard
         if not limits.channel_dispute_s_floor <= dispute_s_min <= limits.hold_s_max // 2:
             raise ValueError(f"the shortest dispute window is {limits.channel_dispute_s_floor} s or more, not "
                              f"{dispute_s_min}")  # fmt: skip
@@ -150,6 +154,8 @@ class Channels:
                     raise PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
                 raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
             self.repo.add(channel)
+        if self.heard is not None:
+            self.heard(principal.party_id, now)
         return channel
 
     # -- read ------------------------------------------------------------------------------------
@@ -315,6 +321,8 @@ class Channels:
             if ch.status == "closed":
                 return dataclasses.replace(ch, replayed=True)
             now = self.clock()
+            if self.heard is not None and principal.party_id == ch.customer and ch.status == "open":
+                self.heard(ch.customer, now)
             if principal.party_id == ch.merchant or (ch.settle_after_ms is not None and now >= ch.settle_after_ms):
                 return self._release(ch)
             if now >= ch.expires_ms + ch.dispute_ms:

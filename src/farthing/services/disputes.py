@@ -110,6 +110,8 @@ class Disputes:
                 )
             if all(r is R.ok or r is R.exists for r in results):
                 self.repo.add(made)
+                if self.refunds.heard is not None:
+                    self.refunds.heard(merchant, "dispute", now)
                 return made
             if results[1] is not R.exceeds_credits:
                 raise PlatformError(ErrorCode.engine_failed, f"the dispute could not be booked: {results}")

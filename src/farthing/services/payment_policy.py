@@ -25,7 +25,6 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
 
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer
 from farthing.domain.money import Currency, share
@@ -49,6 +48,7 @@ from farthing.errors import AccountResult, ErrorCode, TransferResult
 from farthing.services.blocking import may_block
 from farthing.services.counts_in_flight import CountsInFlight
 from farthing.services.overrides import Overrides
+from farthing.services.policy_repositories import ScaEpochRepository, TaxBaseRepository
 
 COUNTER_LEDGER_OFFSET = 2_000_000
 """Counter ledgers (the payers' spend, for limits) sit at the currency's ledger number plus this."""
@@ -84,45 +84,30 @@ def counter_source(currency_code: str) -> int:
     return derive_id("counter-source", currency_code)
 
 
+@dataclass(frozen=True, slots=True)
+class RiskSeen:
+    """What the risk engine tells the policy: whether it found the payment abnormal (no transaction-risk
+    exemption, PSD2 RTS Art. 18(2)(c)), and the platform's fraud rate in ppm (None: not known)."""
+
+    high: bool = False
+    fraud_rate_ppm: int | None = None
+
+
+NO_RISK = RiskSeen()
+
+
 class PolicyRefused(Exception):
-    def __init__(self, code: ErrorCode, decision: Decision) -> None:
+    def __init__(self, code: ErrorCode, decision: Decision | None, detail: str | None = None) -> None:
+        """`decision`: the policy's (None where the risk engine refused a payment no policy decides)."""
         self.code = code
         self.decision = decision
-        decisive = [r.text for r in decision.reasons if r.outcome in ("deny", "step_up")]
-        self.detail = "; ".join(decisive) or decision.outcome
+        decisive = [r.text for r in decision.reasons if r.outcome in ("deny", "step_up")] if decision else []
+        self.detail = detail or "; ".join(decisive) or (decision.outcome if decision else code.value)
         super().__init__(self.detail)
 
 
 DEFAULT_FEE_PPM = 20_000
 """The platform's fee where no policy decides: 2 %."""
-
-
-class ScaEpochRepository(Protocol):
-    """How many times each payer passed strong authentication; SQL in `farthing.adapters.policy_sql`."""
-
-    def epoch(self, payer: str) -> str | None: ...
-
-    def bump(self, payer: str, now_ms: int) -> str:
-        """One more strong authentication: the new epoch."""
-        ...
-
-
-class TaxBaseRepository(Protocol):
-    """The tax bases and their returns; SQL in `farthing.adapters.policy_sql`."""
-
-    def add(self, base: TaxBase) -> None:
-        """Register a base (nothing if it is registered)."""
-        ...
-
-    def of_merchant(self, merchant: str, place: str, period: str, currency: str) -> list[TaxBase]: ...
-
-    def of_period(self, period: str) -> list[TaxBase]:
-        """Every base of the month, by merchant, place and rate."""
-        ...
-
-    def close(self, account_id: int, now_ms: int) -> None:
-        """Mark the base's return closed (once)."""
-        ...
 
 
 class PaymentPolicy:
@@ -168,6 +153,7 @@ class PaymentPolicy:
     def gate(
         self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,
         units: int, now_ms: int, payment_id: int, stage: str = "payment", channel: str = "remote",
+        risk: RiskSeen = NO_RISK,
     ) -> Gate:  # fmt: skip
         """Decide the payment; raise `PolicyRefused` unless it is allowed.
 
@@ -178,15 +164,15 @@ class PaymentPolicy:
         """
         with self._payer_locks[hash(payer) % PAYER_LOCK_STRIPES]:  # read and count as one step, per payer
             return self._gate(policy, payer, merchant, profile, evidence, cur, units, now_ms, payment_id, stage,
-                              channel)  # fmt: skip
+                              channel, risk)  # fmt: skip
 
     def _gate(
         self, policy: Policy, payer: str, merchant: str, profile: Profile, evidence: Evidence, cur: Currency,
-        units: int, now_ms: int, payment_id: int, stage: str, channel: str,
+        units: int, now_ms: int, payment_id: int, stage: str, channel: str, risk: RiskSeen,
     ) -> Gate:  # fmt: skip
         hold = stage == "hold"
         decision, ids, wanted, counters, day, month = self._decide(
-            policy, payer, profile, evidence, cur, units, now_ms, stage, channel
+            policy, payer, profile, evidence, cur, units, now_ms, stage, channel, risk
         )
         if decision.outcome != ALLOW:
             code = ErrorCode.policy_denied if decision.outcome == DENY else ErrorCode.authentication_required
@@ -225,15 +211,15 @@ class PaymentPolicy:
 
     def decide(
         self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
-        now_ms: int, stage: str = "payment", channel: str = "remote",
+        now_ms: int, stage: str = "payment", channel: str = "remote", risk: RiskSeen = NO_RISK,
     ) -> Decision:  # fmt: skip
         """The policy's decision on a payment, counting nothing (a payment placed to wait for strong
         authentication records it, and is counted when captured)."""
-        return self._decide(policy, payer, profile, evidence, cur, units, now_ms, stage, channel)[0]
+        return self._decide(policy, payer, profile, evidence, cur, units, now_ms, stage, channel, risk)[0]
 
     def _decide(
         self, policy: Policy, payer: str, profile: Profile, evidence: Evidence, cur: Currency, units: int,
-        now_ms: int, stage: str, channel: str = "remote",
+        now_ms: int, stage: str, channel: str = "remote", risk: RiskSeen = NO_RISK,
     ) -> tuple[Decision, dict[str, int], tuple[str, ...], Counters, str, str]:  # fmt: skip
         capture = stage == "capture"
         day, month = local_day_and_month(now_ms, policy.timezone)
@@ -254,7 +240,7 @@ class PaymentPolicy:
                             counts.get("sca_amount", 0))  # fmt: skip
         ctx = Context(amount=units, currency=cur.code, now_ms=now_ms, channel=channel, age_band=profile.age_band,
                       payer_country=profile.country, counters=counters, evidence=evidence,
-                      authenticated=capture)  # fmt: skip
+                      authenticated=capture, fraud_rate_ppm=risk.fraud_rate_ppm, risk_high=risk.high)  # fmt: skip
         decision = evaluate(policy, ctx)
         self._count(decision)
         return decision, ids, wanted, counters, day, month

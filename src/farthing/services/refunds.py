@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -77,7 +78,11 @@ class Refunds:
         decisions: Decisions,
         in_flight: InFlight,
         clock: Clock,
+        heard: Callable[[str, str, int], None] | None = None,
     ) -> None:
+        """`heard` is told of each refund and dispute of a merchant's payment (merchant, kind, when): the
+        risk engine's merchant signals."""
+        self.heard = heard
         self.holds = holds
         self.ledger = ledger
         self.policy = policy
@@ -174,6 +179,8 @@ class Refunds:
         if all(r is R.exists for r in results):
             return dataclasses.replace(answer, replayed=True)
         _check(results, tax_back > 0)
+        if self.heard is not None:
+            self.heard(merchant, "refund", self.clock())
         return answer
 
     def allowance(self, payment: Transfer, paid: int, cur: Currency) -> tuple[int, int, int, int, int]:

@@ -23,7 +23,7 @@ from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_ROUNDING, CODE_TAX_LIABILITY, T_ROUNDING, T_TAX, Accounts
 from farthing.services.parties import Parties
-from farthing.services.payment_policy import TaxBaseRepository
+from farthing.services.policy_repositories import TaxBaseRepository
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ whose cards keep being declined (card testing); its attempts live behind `TopUpA
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,8 +78,10 @@ class TopUps:
     def __init__(
         self, accounts: Accounts, ledger: GroupCommitter, gateway: FundingGateway, attempts: TopUpAttemptRepository,
         log: SecurityLog, in_flight: InFlight, clock: Clock, guard: Velocity | None = None,
+        tried: Callable[[str, bool, int], None] | None = None,
     ) -> None:  # fmt: skip
-        """`guard` pauses the top-ups of a customer whose cards keep being declined (None: no guard)."""
+        """`guard` pauses the top-ups of a customer whose cards keep being declined (None: no guard);
+        `tried` hears of each card tried (party, declined, when): the risk engine's card-testing signal."""
         self.accounts = accounts
         self.ledger = ledger
         self.gateway = gateway
@@ -87,6 +90,7 @@ class TopUps:
         self.in_flight = in_flight
         self.clock = clock
         self.guard = guard
+        self.tried = tried
 
     def top_up(self, principal: Principal, amount: Money, source: str, idempotency_key: str | None = None) -> TopUp:
         """Fund the customer's wallet by card with `amount` (parsed where the request came in:
@@ -111,10 +115,11 @@ class TopUps:
         with self.in_flight.claim(principal.party_id, "topup", idempotency_key):
             self._check_guard(principal.party_id)
             charge = gateway.authorize(source, units, cur, public)
+            now, declined = self.clock(), charge.status is ChargeStatus.declined
             if self.guard is not None:  # kept while the guard may still read it, no longer
-                now = self.clock()
-                declined = charge.status is ChargeStatus.declined
                 self.attempts.record(principal.party_id, now, declined, now - self.guard.lookback_ms)
+            if self.tried is not None:
+                self.tried(principal.party_id, declined, now)
             if charge.status is ChargeStatus.declined:
                 raise PlatformError(ErrorCode.card_declined, "the card was declined; nothing was charged")
             if charge.status is ChargeStatus.authentication_required and charge.client_secret:

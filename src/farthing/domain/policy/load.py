@@ -31,6 +31,7 @@ from farthing.domain.policy.model import (
     Tra,
     percent_to_ppm,
 )
+from farthing.domain.risk.rules import RiskIn, RiskRuleError, RiskSettings, compile_risk
 from farthing.errors import ErrorCode, FarthingError
 
 
@@ -105,6 +106,7 @@ def compose(files: Mapping[str, PolicyFile], pack_id: str, override: PolicyFile 
     sca: dict[str, Sca] = {}
     fee_rules: dict[str, Any] = {}
     tra = tax = consumer = retention = None
+    risk: RiskSettings | None = None
     cur_code, tz, jurisdiction = "USD", "UTC", None
     for f in order:
         where = f"pack {f.pack.id!r}"
@@ -118,6 +120,7 @@ def compose(files: Mapping[str, PolicyFile], pack_id: str, override: PolicyFile 
         tax = _tax(f.tax, where) if f.tax else tax
         consumer = _consumer(f.consumer) if f.consumer else consumer
         retention = _retention(f.retention, where) if f.retention else retention
+        risk = _risk(f.risk, risk, where) if f.risk else risk
     _check_timezone(tz, f"pack {pack_id!r}")
     fees = {rid: _fee(r, cur_code, where) for rid, (r, where) in fee_rules.items()}  # in the final currency
     contents = [f.model_dump(mode="json") for f in order]
@@ -125,7 +128,7 @@ def compose(files: Mapping[str, PolicyFile], pack_id: str, override: PolicyFile 
         where = f"merchant override {override.pack.id!r}"
         if not override.pack.merchant_override:
             raise PolicyError(where, "an override pack must say merchant_override = true")
-        if override.fees or override.tax or override.tra or override.retention:
+        if override.fees or override.tax or override.tra or override.retention or override.risk:
             raise PolicyError(where, "a merchant may override limits, sca and consumer rules only")
         for r in override.limits:
             tighter = _limit(r, where)
@@ -155,11 +158,20 @@ def compose(files: Mapping[str, PolicyFile], pack_id: str, override: PolicyFile 
         *limits.values(), *sca.values(), *fees.values(), tra, tax, consumer, retention,
     ]  # fmt: skip
     sources = {r.id: r.source for r in rules if r is not None}
+    if risk is not None:
+        sources.update({r: risk.source for r in (risk.id, "risk.model", *(rule.id for rule in risk.rules))})
     return Policy(
         id=pack_id, version=version, packs=tuple(f.pack.id for f in order), currency=cur_code, timezone=tz,
         jurisdiction=jurisdiction, limits=tuple(limits.values()), sca=tuple(sca.values()), tra=tra,
-        fees=tuple(fees.values()), tax=tax, consumer=consumer, retention=retention, rule_sources=sources,
+        fees=tuple(fees.values()), tax=tax, consumer=consumer, retention=retention, risk=risk, rule_sources=sources,
     )  # fmt: skip
+
+
+def _risk(raw: RiskIn, earlier: RiskSettings | None, where: str) -> RiskSettings:
+    try:
+        return compile_risk(raw, earlier)
+    except RiskRuleError as exc:
+        raise PolicyError(where, str(exc)) from None
 
 
 def _resolve(files: Mapping[str, PolicyFile], pack_id: str, order: list[PolicyFile], path: list[str]) -> None:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from farthing.domain.risk.rules import RiskIn, RiskSettings
+
 _ID = r"^[a-z0-9][a-z0-9_.\-]*$"
 
 
@@ -171,6 +173,7 @@ class PolicyFile(_Strict):
     tax: TaxIn | None = None
     consumer: ConsumerIn | None = None
     retention: RetentionIn | None = None
+    risk: RiskIn | None = None
 
 
 # -- the compiled form: plain slotted dataclasses, integers only -------------------------------------
@@ -276,6 +279,7 @@ class Policy:
     tax: Tax | None = None
     consumer: Consumer | None = None
     retention: Retention | None = None
+    risk: RiskSettings | None = None
     rule_sources: dict[str, str] = field(default_factory=dict)
     sca_by_channel: dict[str, tuple[Sca, ...]] = field(init=False, compare=False, repr=False)
     """The SCA rules that apply on each channel, worked out once."""

@@ -26,6 +26,8 @@ def payment_event(payment: Payment, event_type: str) -> OutboxEvent:
     }  # fmt: skip
     if payment.policy is not None:
         data["policy"] = payment.policy
+    if payment.risk is not None:
+        data["risk"] = payment.risk
     body = to_json({"id": event_id, "type": event_type, "data": data}).decode()  # compact, in Rust
     return OutboxEvent(event_id, event_type, payment.merchant, body)
 
@@ -77,4 +79,12 @@ class Decisions:
         if counted:
             decisions = [d for d in decisions if isinstance(d, dict) and "decided_ms" in d][-1:] or decisions
         found = decisions[0] if decisions else None
+        return found if isinstance(found, dict) else None
+
+    def risk_of(self, public_id: str) -> dict[str, object] | None:
+        """The risk engine's score of a payment, as its first event recorded it (None: not scored)."""
+        base = public_id.removeprefix("pay_")
+        bodies = self.events.bodies([f"evt_{base}_succeeded", f"evt_{base}_requires_capture",
+                                     f"evt_{base}_requires_authentication"])  # fmt: skip
+        found = json.loads(bodies[0])["data"].get("risk") if bodies else None
         return found if isinstance(found, dict) else None

@@ -17,16 +17,20 @@ from farthing import limits
 from farthing.clock import Clock
 from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, share
+from farthing.domain.policy.decision import ALLOW, DENY
 from farthing.domain.policy.evaluate import Decision
 from farthing.domain.principals import Principal
+from farthing.domain.risk.features import Seen
+from farthing.domain.risk.rules import Assessment
 from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.accounts import CODE_FEE_REVENUE, T_ADDED_TAX, T_PAYMENT, T_PLATFORM_FEE, Accounts, public_id_of
 from farthing.services.parties import Parties
-from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused
+from farthing.services.payment_policy import NO_RISK, Gate, PaymentPolicy, PolicyRefused, RiskSeen
 from farthing.services.payments.events import decision_summary, payment_event
-from farthing.services.payments.model import Payment, PaymentItem, StepUpHook, with_billing
+from farthing.services.payments.model import Payment, PaymentItem, SeenFrom, StepUpHook, with_billing
+from farthing.services.risk import Judged, Risk, scored
 
 R = TransferResult
 _LINKED, _PENDING = int(TransferFlags.linked), int(TransferFlags.pending)
@@ -35,7 +39,8 @@ Prepared = tuple[list[Transfer], Payment, OutboxEvent, Gate | None]
 
 
 class Draft(NamedTuple):
-    """A payment before the policy decides: who pays, what, from and to which accounts, under which ids."""
+    """A payment before the policy decides: who pays, what, from and to which accounts, under which ids,
+    and the risk engine's verdict on it."""
 
     payer_id: str
     item: PaymentItem
@@ -43,6 +48,7 @@ class Draft(NamedTuple):
     payee: int
     payment_id: int
     fee_id: int
+    risk: Judged | None = None
 
 
 def payment_ids(party_id: str, idempotency_key: str | None) -> tuple[int, int]:
@@ -62,13 +68,15 @@ def added_tax_leg(payment_id: int, payer: int, payee: int, amount: int, cur: Cur
 
 class PaymentLegs:
     def __init__(
-        self, accounts: Accounts, parties: Parties, policy: PaymentPolicy, clock: Clock, step_ups: StepUpHook | None
-    ) -> None:
+        self, accounts: Accounts, parties: Parties, policy: PaymentPolicy, clock: Clock, step_ups: StepUpHook | None,
+        risk: Risk | None = None,
+    ) -> None:  # fmt: skip
         self.accounts = accounts
         self.parties = parties
         self.policy = policy
         self.clock = clock
         self.step_ups = step_ups
+        self.risk = risk
 
     def build(
         self, principal: Principal, item: PaymentItem, idempotency_key: str | None, awaiting: Decision | None = None,
@@ -91,23 +99,72 @@ class PaymentLegs:
             raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
         payer = self.accounts.wallet_account(payer_id, "customer", cur)
         payee = self.accounts.wallet_account(item.merchant, "merchant", cur)
-        return Draft(payer_id, item, payer, payee, *payment_ids(payer_id, idempotency_key))
+        return Draft(payer_id, item, payer, payee, *payment_ids(payer_id, idempotency_key), self._judge(payer_id, item))
+
+    def _judge(self, payer_id: str, item: PaymentItem) -> Judged | None:
+        """The risk engine's verdict on the payment (counted into the profiles once it is decided)."""
+        if self.risk is None:
+            return None
+        policy = self.policy.for_payment(item.currency, item.merchant)
+        country = item.evidence.ip if item.evidence is not None and item.evidence.ip else None
+        seen_from = item.seen_from or _NOWHERE
+        seen = Seen(item.amount.units, self.clock(), item.merchant, seen_from.device, seen_from.network,
+                    country or self.parties.profile(payer_id).country)  # fmt: skip
+        step_ups = self.step_ups
+        return self.risk.assess(policy.risk if policy is not None else None, payer_id, seen,
+                                lambda: step_ups is not None and step_ups.ready(payer_id))  # fmt: skip
 
     def complete(
         self, draft: Draft, awaiting: Decision | None = None, waits: bool = False, stage: str | None = None
     ) -> Prepared:
         """The draft's legs once the policy decided (see `build`); a draft the policy refused may be
         completed again with the refusal's decision as `awaiting`, without being drafted twice."""
+        first = awaiting is None and not waits
         waits = waits or awaiting is not None
-        item, payer_id, payment_id = draft.item, draft.payer_id, draft.payment_id
+        item = draft.item
         cur, units = item.amount.currency, item.amount.units
-        gate, awaiting = self._decide(payer_id, item, cur, units, payment_id, waits, awaiting, stage)
         try:
-            return self._legs(draft, gate, awaiting, waits)
+            if first and draft.risk is not None:
+                self._refuse_if_risky(draft, draft.risk.assessment)
+            gate, awaiting = self._decide(draft, cur, units, waits, awaiting, stage)
+        except PolicyRefused:
+            self._observe(draft, first)
+            raise
+        try:
+            made = self._legs(draft, gate, awaiting, waits)
         except BaseException:  # (a `WouldBlock` too): the payment is not made here, so it counts for nothing
             if gate is not None:
                 self.policy.settled(gate)
             raise
+        self._observe(draft, first)
+        return made
+
+    def _observe(self, draft: Draft, first: bool) -> None:
+        """Count the payment into the risk profiles, once: when first decided (a step-up's second
+        completion is the same payment)."""
+        if first and draft.risk is not None and self.risk is not None:
+            self.risk.observe(draft.payer_id, draft.risk, draft.payment_id)
+
+    def _refuse_if_risky(self, draft: Draft, a: Assessment) -> None:
+        """Raise `PolicyRefused` for a payment the risk engine refuses or steps up (a step-up keeps the
+        policy's own decision, taken as for a payment that waits: its place of supply and any refusal)."""
+        if a.outcome == ALLOW:
+            return
+        said = "; ".join(r.text for r in a.reasons) or f"risk score {a.score}"
+        detail = f"the risk analysis scored this payment {a.score} of 100: {said}"
+        if a.outcome == DENY:
+            raise PolicyRefused(ErrorCode.policy_denied, None, detail)
+        item = draft.item
+        policy = self.policy.for_payment(item.currency, item.merchant)
+        decision = None
+        if policy is not None:
+            profile = self.parties.profile(draft.payer_id)
+            decision = self.policy.decide(policy, draft.payer_id, profile, with_billing(item.evidence, profile.country),
+                                          item.amount.currency, item.amount.units, self.clock(), "capture",
+                                          item.channel)  # fmt: skip
+            if decision.outcome == DENY:
+                raise PolicyRefused(ErrorCode.policy_denied, decision)
+        raise PolicyRefused(ErrorCode.authentication_required, decision, detail)
 
     def _legs(self, draft: Draft, gate: Gate | None, awaiting: Decision | None, waits: bool) -> Prepared:
         item, payer_id, payment_id = draft.item, draft.payer_id, draft.payment_id
@@ -132,15 +189,17 @@ class PaymentLegs:
         legs = linked_chain(legs)
         decided = gate.decision if gate is not None else awaiting
         summary = decision_summary(decided, cur, item.withdrawal_waived) if decided is not None else None
+        risk = scored(draft.risk.assessment).as_dict() if draft.risk is not None else None
         payment = Payment(public_id_of("pay_", payment_id), payer_id, item.merchant, units, fee, cur.code,
-                          item.reference, False, status, gate.guards if gate is not None else 0, summary)  # fmt: skip
+                          item.reference, False, status, gate.guards if gate is not None else 0, summary,
+                          risk=risk)  # fmt: skip
         return legs, payment, payment_event(payment, f"payment.{status}"), gate
 
     def _decide(
-        self, payer: str, item: PaymentItem, cur: Currency, units: int, payment_id: int, waits: bool,
-        awaiting: Decision | None, stage: str | None,
-    ) -> tuple[Gate | None, Decision | None]:  # fmt: skip
+        self, draft: Draft, cur: Currency, units: int, waits: bool, awaiting: Decision | None, stage: str | None
+    ) -> tuple[Gate | None, Decision | None]:
         """The policy's gate on a payment that goes ahead now, or its decision on one that waits."""
+        payer, item, payment_id = draft.payer_id, draft.item, draft.payment_id
         policy = self.policy.for_payment(cur.code, item.merchant)
         if policy is None:
             return None, awaiting
@@ -155,8 +214,17 @@ class PaymentLegs:
             return None, awaiting
         stage = stage or ("payment" if item.capture else "hold")
         gate = self.policy.gate(policy, payer, item.merchant, profile, evidence, cur, units, self.clock(), payment_id,
-                                stage, item.channel)  # fmt: skip
+                                stage, item.channel, self._risk_seen(draft, cur))  # fmt: skip
         return gate, awaiting
+
+    def _risk_seen(self, draft: Draft, cur: Currency) -> RiskSeen:
+        """What the policy hears of the risk analysis: abnormal or not, and the platform's fraud rate."""
+        if draft.risk is None or self.risk is None:
+            return NO_RISK
+        return RiskSeen(draft.risk.assessment.high, self.risk.fraud_rate_ppm(cur.code))
+
+
+_NOWHERE = SeenFrom()
 
 
 def _captured(

@@ -13,6 +13,16 @@ from farthing.services.amounts import positive_money
 
 
 @dataclass(frozen=True, slots=True)
+class SeenFrom:
+    """Where a payment's request came from, as the edge saw it."""
+
+    device: str | None = None
+    """A stable mark of the payer's device or program (a digest of its user agent)."""
+    network: str | None = None
+    """The payer's IP network (`farthing.domain.risk.features.ip_prefix`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentItem:
     merchant: str
     amount: Money
@@ -30,6 +40,8 @@ class PaymentItem:
     channel: str = "remote"
     """remote (online), contactless (at a point of sale) or device (a device paying for its own use):
     the policy's SCA rules and limits may differ by channel (PSD2 RTS Art. 11 vs Art. 16)."""
+    seen_from: SeenFrom | None = None
+    """Where the request came from, for the risk engine."""
 
     @property
     def currency(self) -> str:
@@ -62,6 +74,8 @@ class Payment:
     """The policy's decision when one was made: version, SCA exemption, tax."""
     authentication: dict[str, object] | None = None
     """For a payment that waits for strong authentication: the challenge to answer (`farthing.services.stepup`)."""
+    risk: dict[str, object] | None = None
+    """The risk engine's score, outcome and reasons (`farthing.services.risk.Scored`)."""
 
 
 def formatted(payment: Payment) -> tuple[str, str]:

@@ -117,7 +117,7 @@ class Payments:
                 return made
             waits = step_up and item.capture and refused.code is ErrorCode.authentication_required
             if waits and self.step_ups is not None and self.step_ups.ready(principal.party_id or ""):
-                return self.legs.complete(draft, awaiting=refused.decision)  # drafted once, decided once
+                return self.legs.complete(draft, awaiting=refused.decision, waits=True)  # drafted once, decided once
             if refused.code is ErrorCode.authentication_required:
                 raise PlatformError(
                     refused.code, f"{refused.detail}; enrol a second factor (POST /v1/factors/totp) to pay after it"

@@ -1,0 +1,206 @@
+"""What the risk engine knows of a payment: features drawn from the payer's, the merchant's and the IP
+prefix's running profiles, each kept incrementally (a few numbers per key, whatever the history's length).
+
+Counts and values per minute, hour and day are exponentially decayed sums: a payment `t` ago weighs
+`exp(-t/τ)`, so "payments in the last minute" is the decayed count with τ = one minute. They need no list
+of past payments, only the sum and when it was last touched (memory flat over any number of payments).
+The payer's usual amount is an exponentially weighted mean and variance of the amount's logarithm; a
+payment is scored by its distance from it in standard deviations (its z-score).
+
+Features are floats: they score a payment, they never move money (amounts stay integers in the ledger).
+Pure: the clock's reading comes in with each call; state lives in the objects the caller keeps.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+MINUTE_MS, HOUR_MS, DAY_MS = 60_000, 3_600_000, 86_400_000
+MONTH_MS = 30 * DAY_MS
+EWMA_ALPHA = 0.1
+"""The weight of the newest payment in the payer's usual amount (about the last 20 payments count)."""
+KNOWN_MAX = 32
+"""How many merchants, devices and IP prefixes a payer's profile remembers (the least recent go first)."""
+Z_CAP = 50.0
+"""A z-score is capped here: one absurd amount must not make the model's inputs unbounded."""
+
+FEATURES = (
+    "payer_payments", "count_1m", "count_1h", "count_1d", "log_value_1h", "log_value_1d", "log_amount",
+    "amount_z", "new_merchant", "new_device", "new_ip", "country_jump", "hour_rarity", "topup_declines_1d",
+    "topup_decline_ratio", "merchant_refund_ratio", "merchant_dispute_ratio", "ip_payers_1h", "channel_churn_1d",
+    "allowance_use",
+)  # fmt: skip
+"""Every feature, in a fixed order (the model's inputs; a rule names one of them)."""
+
+
+@dataclass(slots=True)
+class Decayed:
+    """A sum whose parts fade with time constant `tau_ms`: what was added `t` ago weighs `exp(-t/tau)`."""
+
+    tau_ms: int
+    value: float = 0.0
+    at_ms: int = 0
+
+    def read(self, now_ms: int) -> float:
+        if self.value == 0.0 or now_ms <= self.at_ms:
+            return self.value
+        return self.value * math.exp((self.at_ms - now_ms) / self.tau_ms)
+
+    def add(self, amount: float, now_ms: int) -> None:
+        self.value = self.read(now_ms) + amount
+        self.at_ms = max(self.at_ms, now_ms)
+
+
+def _decayed(tau_ms: int) -> Decayed:
+    return Decayed(tau_ms)
+
+
+@dataclass(slots=True)
+class Recent:
+    """The keys seen lately, the least recently seen forgotten past `limit`."""
+
+    limit: int = KNOWN_MAX
+    keys: OrderedDict[str, int] = field(default_factory=OrderedDict)
+
+    def seen(self, key: str) -> bool:
+        return key in self.keys
+
+    def touch(self, key: str, now_ms: int) -> None:
+        self.keys[key] = now_ms
+        self.keys.move_to_end(key)
+        while len(self.keys) > self.limit:
+            self.keys.popitem(last=False)
+
+    def since(self, now_ms: int, span_ms: int) -> int:
+        """How many keys were seen within `span_ms` of now."""
+        return sum(1 for at in self.keys.values() if now_ms - at <= span_ms)
+
+
+@dataclass(slots=True)
+class PayerProfile:
+    payments: int = 0
+    count_1m: Decayed = field(default_factory=lambda: _decayed(MINUTE_MS))
+    count_1h: Decayed = field(default_factory=lambda: _decayed(HOUR_MS))
+    count_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
+    value_1h: Decayed = field(default_factory=lambda: _decayed(HOUR_MS))
+    value_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
+    mean: float = 0.0
+    var: float = 0.0
+    merchants: Recent = field(default_factory=Recent)
+    devices: Recent = field(default_factory=Recent)
+    ips: Recent = field(default_factory=Recent)
+    country: str | None = None
+    hours: list[float] = field(default_factory=lambda: [0.0] * 24)
+    topups_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
+    declines_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
+    churn_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
+
+
+@dataclass(slots=True)
+class MerchantProfile:
+    payments: Decayed = field(default_factory=lambda: _decayed(MONTH_MS))
+    refunds: Decayed = field(default_factory=lambda: _decayed(MONTH_MS))
+    disputes: Decayed = field(default_factory=lambda: _decayed(MONTH_MS))
+
+
+@dataclass(slots=True)
+class IpProfile:
+    payers: Recent = field(default_factory=lambda: Recent(64))
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One payment as the risk engine sees it."""
+
+    amount: int
+    """In ledger units of its currency (only its logarithm is used: scale-free within a currency)."""
+    now_ms: int
+    merchant: str
+    device: str | None = None
+    """A stable mark of the payer's device or user agent, where the caller has one."""
+    ip_prefix: str | None = None
+    """The payer's IP address cut to its network (/24 for IPv4, /48 for IPv6)."""
+    country: str | None = None
+    """The strongest evidence of where the payer is now (the IP's country, else the billing country)."""
+    allowance_use: float = 0.0
+    """For a charge under a one-click allowance: what it spends of the allowance's per-payment cap (0 to 1)."""
+
+
+def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None, seen: Seen) -> dict[str, float]:
+    """The payment's features against the profiles as they stand before it (see `FEATURES`)."""
+    now = seen.now_ms
+    log_amount = math.log1p(max(seen.amount, 0))
+    n = payer.payments
+    z = 0.0
+    if n >= 5 and payer.var > 1e-9:  # a cold start is scored as usual (z = 0), never refused for want of history
+        z = max(-Z_CAP, min(Z_CAP, (log_amount - payer.mean) / math.sqrt(payer.var)))
+    hour = (now // HOUR_MS) % 24
+    seen_hours = sum(payer.hours)
+    # Against the payer's busiest hour: ~1 at an hour it never pays in, 0 at its usual hour.
+    rarity = 1.0 - (payer.hours[hour] + 1.0) / (max(payer.hours) + 1.0) if seen_hours >= 10 else 0.0
+    topups, declines = payer.topups_1d.read(now), payer.declines_1d.read(now)
+    paid = merchant.payments.read(now)
+    return {
+        "payer_payments": float(n),
+        "count_1m": payer.count_1m.read(now),
+        "count_1h": payer.count_1h.read(now),
+        "count_1d": payer.count_1d.read(now),
+        "log_value_1h": math.log1p(payer.value_1h.read(now)),
+        "log_value_1d": math.log1p(payer.value_1d.read(now)),
+        "log_amount": log_amount,
+        "amount_z": z,
+        "new_merchant": 1.0 if n and not payer.merchants.seen(seen.merchant) else 0.0,
+        "new_device": 1.0 if n and seen.device is not None and not payer.devices.seen(seen.device) else 0.0,
+        "new_ip": 1.0 if n and seen.ip_prefix is not None and not payer.ips.seen(seen.ip_prefix) else 0.0,
+        "country_jump": 1.0 if seen.country and payer.country and seen.country != payer.country else 0.0,
+        "hour_rarity": rarity,
+        "topup_declines_1d": declines,
+        "topup_decline_ratio": declines / topups if topups > 0.5 else 0.0,
+        "merchant_refund_ratio": merchant.refunds.read(now) / paid if paid >= 20 else 0.0,
+        "merchant_dispute_ratio": merchant.disputes.read(now) / paid if paid >= 20 else 0.0,
+        "ip_payers_1h": float(ip.payers.since(now, HOUR_MS)) if ip is not None else 0.0,
+        "channel_churn_1d": payer.churn_1d.read(now),
+        "allowance_use": seen.allowance_use if math.isfinite(seen.allowance_use) else 0.0,
+    }
+
+
+def observe(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None, seen: Seen, payer_id: str) -> None:
+    """Count the payment into its profiles (after it was scored against them)."""
+    now = seen.now_ms
+    log_amount = math.log1p(max(seen.amount, 0))
+    for decayed in (payer.count_1m, payer.count_1h, payer.count_1d):
+        decayed.add(1.0, now)
+    payer.value_1h.add(seen.amount, now)
+    payer.value_1d.add(seen.amount, now)
+    if payer.payments == 0:
+        payer.mean, payer.var = log_amount, 0.0
+    else:
+        delta = log_amount - payer.mean
+        payer.mean += EWMA_ALPHA * delta
+        payer.var = (1 - EWMA_ALPHA) * (payer.var + EWMA_ALPHA * delta * delta)
+    payer.payments += 1
+    payer.merchants.touch(seen.merchant, now)
+    if seen.device is not None:
+        payer.devices.touch(seen.device, now)
+    if seen.ip_prefix is not None:
+        payer.ips.touch(seen.ip_prefix, now)
+    if seen.country:
+        payer.country = seen.country
+    hour = (now // HOUR_MS) % 24
+    payer.hours = [h * (1 - EWMA_ALPHA / 4) for h in payer.hours] if sum(payer.hours) > 200 else payer.hours
+    payer.hours[hour] += 1.0
+    merchant.payments.add(1.0, now)
+    if ip is not None:
+        ip.payers.touch(payer_id, now)
+
+
+def ip_prefix(address: str | None) -> str | None:
+    """The network an address belongs to: /24 for IPv4, /48 for IPv6 (None for none or a malformed one)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return None
+    return str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))

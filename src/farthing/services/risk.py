@@ -1,0 +1,166 @@
+"""Risk on the payment path: every payment scored before the policy decides, from profiles kept in
+memory as payments pass (no extra round trip to a store), by the risk rules of the payment's policy
+pack (the platform pack's where its currency has none) and the behavioural model once it has learned.
+
+The profiles (`farthing.domain.risk.features`) are kept per payer, merchant and IP network, the least
+recently seen forgotten past `profiles_max` (a payer forgotten is scored as a new one: cold start, never
+refused for it). The features of the latest `kept_max` payments are kept for labels that come soon after
+(a review, a dispute); `Risk.label` teaches the model from them.
+
+Floats live here (scores, features); money does not: an amount is read as its logarithm, nothing is paid
+from a score.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from farthing.domain.risk.features import IpProfile, MerchantProfile, PayerProfile, Seen, features, observe
+from farthing.domain.risk.model import BehaviourModel
+from farthing.domain.risk.rules import Assessment, RiskSettings, assess
+
+PROFILES_MAX = 200_000
+KEPT_MAX = 100_000
+HONEST_SAMPLE = 50
+"""One payment in this many that no one labelled teaches the model what honest looks like (weight 1, as
+fraud labels weigh `BehaviourModel.fraud_weight`)."""
+
+P = TypeVar("P")
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A payment's risk as its answer and its event carry it."""
+
+    score: int
+    outcome: str
+    reasons: tuple[tuple[str, str], ...]
+    """(rule, what it says), the weightiest first."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"score": self.score, "outcome": self.outcome,
+                "reasons": [{"rule": rule, "says": says} for rule, says in self.reasons]}  # fmt: skip
+
+
+def scored(a: Assessment) -> Scored:
+    return Scored(a.score, a.outcome, tuple((r.rule_id, r.text) for r in a.reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A payment assessed: the verdict, the features it was drawn from, and what was seen."""
+
+    assessment: Assessment
+    features: dict[str, float]
+    seen: Seen
+
+
+NO_RULES = RiskSettings("none", 101, 101, 101, (), "")
+"""Where no pack sets risk rules: the model alone, which never refuses on its own below 101."""
+_NEW_PAYER, _NEW_MERCHANT = PayerProfile(), MerchantProfile()
+
+
+class Risk:
+    def __init__(
+        self, default: RiskSettings | None, model: BehaviourModel | None = None, profiles_max: int = PROFILES_MAX,
+        kept_max: int = KEPT_MAX,
+    ) -> None:  # fmt: skip
+        """`default`: the rules for payments whose policy has none (None: only the model scores them)."""
+        self.default = default
+        self.model = model if model is not None else BehaviourModel()
+        self.profiles_max = profiles_max
+        self.kept_max = kept_max
+        self._payers: OrderedDict[str, PayerProfile] = OrderedDict()
+        self._merchants: OrderedDict[str, MerchantProfile] = OrderedDict()
+        self._ips: OrderedDict[str, IpProfile] = OrderedDict()
+        self._kept: OrderedDict[int, dict[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._since_sample = 0
+        self.outcomes: dict[str, int] = {}
+        """Payments assessed so far by outcome (read by `/metrics`)."""
+        self.fraud_rates: Callable[[str], int | None] = lambda code: None
+        """The platform's fraud rate in a currency, in ppm (`farthing.services.fraud_rate`; None: unknown)."""
+
+    def fraud_rate_ppm(self, code: str) -> int | None:
+        return self.fraud_rates(code)
+
+    def _of(self, table: OrderedDict[str, P], key: str, make: Callable[[], P]) -> P:
+        found = table.get(key)
+        if found is None:
+            found = table[key] = make()
+            if len(table) > self.profiles_max:
+                table.popitem(last=False)
+        else:
+            table.move_to_end(key)
+        return found
+
+    def assess(self, settings: RiskSettings | None, payer: str, seen: Seen, can_step_up: Callable[[], bool]) -> Judged:
+        """Score a payment against its payer's, merchant's and network's profiles as they stand (nothing is
+        counted: `observe` counts the payment once it goes ahead or is refused)."""
+        with self._lock:
+            p = self._payers.get(payer) or _NEW_PAYER
+            m = self._merchants.get(seen.merchant) or _NEW_MERCHANT
+            ip = self._ips.get(seen.ip_prefix) if seen.ip_prefix is not None else None
+            feats = features(p, m, ip, seen)
+            model = self.model.score(feats)
+        found = assess(settings or self.default or NO_RULES, feats, model, can_step_up)
+        return Judged(found, feats, seen)
+
+    def observe(self, payer: str, judged: Judged, payment_id: int) -> None:
+        """Count an assessed payment into its profiles, keep its features for a label, and learn from it."""
+        seen = judged.seen
+        with self._lock:
+            p = self._of(self._payers, payer, PayerProfile)
+            m = self._of(self._merchants, seen.merchant, MerchantProfile)
+            ip = self._of(self._ips, seen.ip_prefix, IpProfile) if seen.ip_prefix is not None else None
+            observe(p, m, ip, seen, payer)
+            self._keep(payment_id, judged.features)
+            self.model.learn(judged.features)
+            outcome = judged.assessment.outcome
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def _keep(self, payment_id: int, feats: dict[str, float]) -> None:
+        self._kept[payment_id] = feats
+        if len(self._kept) > self.kept_max:
+            _, oldest = self._kept.popitem(last=False)
+            self._since_sample += 1
+            if self._since_sample >= HONEST_SAMPLE:  # no one called it fraud while it was kept
+                self._since_sample = 0
+                self.model.label(oldest, False)
+
+    def features_of(self, payment_id: int) -> dict[str, float] | None:
+        """The features a payment was scored with, while they are kept."""
+        with self._lock:
+            return self._kept.get(payment_id)
+
+    def label(self, payment_id: int, fraud: bool, feats: dict[str, float] | None = None) -> bool:
+        """Teach the model a payment's truth (its features kept here, or given); False if none are known."""
+        with self._lock:
+            known = self._kept.pop(payment_id, None) if feats is None else feats
+            if known is None:
+                return False
+            self.model.label(known, fraud)
+            return True
+
+    def topup_tried(self, payer: str, declined: bool, now_ms: int) -> None:
+        """A card top-up of the payer was tried (card testing shows as many declined)."""
+        with self._lock:
+            p = self._of(self._payers, payer, PayerProfile)
+            p.topups_1d.add(1.0, now_ms)
+            if declined:
+                p.declines_1d.add(1.0, now_ms)
+
+    def merchant_event(self, merchant: str, kind: str, now_ms: int) -> None:
+        """A refund or dispute of one of the merchant's payments (`kind`: refund or dispute)."""
+        with self._lock:
+            m = self._of(self._merchants, merchant, MerchantProfile)
+            (m.refunds if kind == "refund" else m.disputes).add(1.0, now_ms)
+
+    def channel_event(self, payer: str, now_ms: int) -> None:
+        """A payment channel of the payer opened or closed."""
+        with self._lock:
+            self._of(self._payers, payer, PayerProfile).churn_1d.add(1.0, now_ms)
