@@ -323,7 +323,10 @@ def first_run(platform: Platform, demo: bool) -> list[str]:
         _demo_payout(platform, merchant, payer)
         staff_email, staff_password = f"staff.{secrets.token_hex(3)}@demo.farthing.test", secrets.token_urlsafe(9)
         platform.identity.users.add(operator, "merchant_staff", staff_email, staff_password, merchant)
+        op_email, op_password = f"operator.{secrets.token_hex(3)}@demo.farthing.test", secrets.token_urlsafe(9)
+        platform.identity.users.add(operator, "operator", op_email, op_password, None)
         lines += [
+            f"Operator's console: sign in at /wallet/signin as {op_email} with the password {op_password}",
             f"Demo merchant's dashboard: sign in at /wallet/signin as {staff_email} with the password {staff_password}",
             f"Demo reader's wallet: sign in at /wallet as {email} with the password {password}",
             f"Pay the demo merchant out (it has a bank account and EUR 1.96): POST /v1/payouts "

@@ -151,7 +151,8 @@ def serve(
         _print_demo(lines, host, port)
     decided = ", ".join(f"{code} by {p.id}" for code, p in platform.policy.policies.items()) or "none (a 2 % fee)"
     scheme = "https" if tls else "http"
-    console.print(f"Farthing on {scheme}://{host}:{port}: wallet /wallet, API docs /docs; ledger {url}", soft_wrap=True)
+    pages = "wallet /wallet, merchant dashboard /dashboard, operator console /console, API docs /docs"
+    console.print(f"Farthing on {scheme}://{host}:{port}: {pages}; ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
     configure_logs()
     # Access lines come from farthing.api.observe (FARTHING_ACCESS_LOG=1), with the request id and the
