@@ -33,6 +33,7 @@ from farthing.adapters.personal_sql import PersonalTable
 from farthing.adapters.platform_db import PlatformDb
 from farthing.adapters.policy_sql import OverrideTable, ScaEpochTable, TaxBaseTable
 from farthing.adapters.privacy_sql import PrivacyTable
+from farthing.adapters.risk_sql import RiskTable
 from farthing.adapters.security_log_sql import SecurityEventTable
 from farthing.adapters.stripe_gateway import StripeGateway
 from farthing.adapters.topups_sql import TopUpAttemptTable
@@ -82,6 +83,7 @@ from farthing.services.processor_events import ProcessorEvents
 from farthing.services.reconciliation import Reconciliation
 from farthing.services.refunds import Refunds
 from farthing.services.risk import Risk
+from farthing.services.risk_labels import RiskLabels
 from farthing.services.security_log import SecurityLog
 from farthing.services.stepup import StepUps
 from farthing.services.tax import Tax
@@ -160,7 +162,13 @@ class Platform:
 
     @property
     def disputes(self) -> Disputes:
-        return Disputes(DisputeTable(self.db), self.holds, self.refunds, self.accounts, self.ledger, self.clock)
+        return Disputes(DisputeTable(self.db), self.holds, self.refunds, self.accounts, self.ledger, self.clock,
+                        self.risk_labels.from_dispute)  # fmt: skip
+
+    @property
+    def risk_labels(self) -> RiskLabels:
+        """The review queue and labels (the risk engine's operator side)."""
+        return RiskLabels(self.risk, self.holds, self.identity.log, self.clock)
 
     @property
     def reconciliation(self) -> Reconciliation:
@@ -220,7 +228,7 @@ def open_platform(
         closing.callback(holds.close)
         step_ups = StepUps(challenges, holds, identity.factors, identity.passkeys, policy, decisions, identity.log,
                            clock)  # fmt: skip
-        risk = Risk(policies.load("platform").risk)
+        risk = Risk(policies.load("platform").risk, RiskTable(db), clock)
         payments = Payments(PaymentLegs(accounts, identity.parties, policy, clock, step_ups, risk), ledger, store,
                             in_flight, step_ups)  # fmt: skip
         closing.callback(payments.close)

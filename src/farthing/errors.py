@@ -214,6 +214,8 @@ class ErrorCode(enum.StrEnum):
     dispute_exceeds_payment = "dispute_exceeds_payment"
     dispute_closed = "dispute_closed"
     processor_unavailable = "processor_unavailable"
+    # Risk.
+    already_labelled = "already_labelled"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -109,6 +109,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/disputes/{dispute_id}"): {OPERATOR, MERCHANT, CUSTOMER},
     ("POST", "/v1/disputes/{dispute_id}/evidence"): {MERCHANT},
     ("POST", "/v1/disputes/{dispute_id}/outcome"): {OPERATOR},
+    ("GET", "/v1/risk/reviews"): {OPERATOR},
+    ("POST", "/v1/risk/labels"): {OPERATOR},
     ("GET", "/v1/tax/returns/{quarter}/{currency_code}"): {OPERATOR},
     ("GET", "/v1/tax/returns/{quarter}/EUR/oss.csv"): {OPERATOR},
     ("POST", "/v1/processor_events/stripe"): PUBLIC,  # signed by Stripe, no key
@@ -234,6 +236,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/payments/{payment_id}/disputes": {"amount": "0.01", "reason": "duplicate"},
         "/v1/disputes/{dispute_id}/evidence": {"evidence": "The reader read it."},
         "/v1/disputes/{dispute_id}/outcome": {"outcome": "won"},
+        "/v1/risk/labels": {"payment": paid.json()["id"], "fraud": False},
     }
     keys = {
         "none": (None, set()),

@@ -44,6 +44,7 @@ def test_metrics_move_with_payments_and_refusals(server: Server) -> None:
     assert moved("farthing_http_refusals_total", route="/v1/payments", code="insufficient_funds") == 1
     assert moved("farthing_http_requests_total", method="POST", route="/v1/payments", status="201") == 3
     assert moved("farthing_http_request_seconds_count", method="POST", route="/v1/payments") == 4
+    assert moved("farthing_risk_assessments_total", outcome="allow") == 4  # the one refused for funds too
     assert moved("farthing_ledger_batches_total") >= 3  # each payment waited for its own batch
     assert moved("farthing_ledger_head_seq") >= 6  # a payment and its fee, three times
     assert _value(after, "farthing_ledger_commit_seconds_count") == _value(after, "farthing_ledger_batches_total")

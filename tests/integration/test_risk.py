@@ -113,3 +113,54 @@ def test_card_testing_from_another_country_is_refused_without_a_second_factor(wo
     assert refused.value.code is ErrorCode.policy_denied
     assert "scored this payment 90 of 100: card testing: 3 declined top-ups within a day" in refused.value.detail
     assert w.available() == before
+
+
+def test_the_transaction_risk_exemption_follows_the_platforms_own_fraud_rate(tmp_path: Path) -> None:
+    clock = ManualClock(MID_MONTH_MS)
+    platform = open_platform(f"sqlite:///{tmp_path}/ledger.db", ["eu-de"], clock=clock, topup_guard=None)
+    operator = Principal("op", "operator", None, "test", frozenset({"parties:write", "read"}))
+    shop, _, _ = platform.parties.create(operator, "merchant", "Shop", "DE")
+
+    def payer(name: str) -> Principal:
+        cid, key_id, _ = platform.parties.create(operator, "customer", name, "DE")
+        p = Principal(key_id, "customer", cid, "test", frozenset({"payments:write", "topups:write", "read"}))
+        platform.topups.top_up(p, positive_money("400.00", "EUR"), "4242424242424242")
+        return p
+
+    def pay(p: Principal, amount: str, seen_from: SeenFrom = HOME, country: str = "DE"):  # type: ignore[no-untyped-def]
+        item = PaymentItem.of(shop, amount, "EUR", evidence=Evidence(ip=country), seen_from=seen_from)
+        return platform.payments.pay(p, item, None)
+
+    try:
+        for name in ("A", "B", "C"):  # EUR 300 paid within the low-value exemption (4 x EUR 25 each)
+            someone = payer(name)
+            for _ in range(4):
+                assert pay(someone, "25.00").status == "succeeded"
+        thief = payer("X")
+        stolen = [pay(thief, "0.30").id for _ in range(2)]
+        platform.history.catch_up()  # the daily totals the rate reads (the server's projection folds them)
+        platform.risk.forget_rates()  # worked out once a minute: the clock stood still
+        assert platform.risk.fraud_rate_ppm("EUR", "test") == 0
+
+        reader = payer("P")
+        above_low_value = pay(reader, "50.00")  # over EUR 30: exempt only by transaction-risk analysis
+        assert above_low_value.policy is not None and above_low_value.policy["sca_exemption"] == "eu.sca.tra"
+
+        platform.risk_labels.label(operator, stolen[0], True)  # EUR 0.30 of EUR 300.60: 0.0998 % <= 0.13 %
+        assert platform.risk.fraud_rate_ppm("EUR", "test") == 999  # 998.004, rounded up
+        assert pay(reader, "50.00").policy["sca_exemption"] == "eu.sca.tra"  # type: ignore[index]
+
+        platform.risk_labels.label(operator, stolen[1], True)  # EUR 0.60: past the reference rate for EUR 100
+        assert platform.risk.fraud_rate_ppm("EUR", "test") == 1_997  # 1,996.008 (the history not folded again)
+        with pytest.raises(PlatformError) as stepped:
+            pay(reader, "50.00")
+        assert stepped.value.code is ErrorCode.authentication_required
+        assert "no transaction-risk exemption at this fraud rate" in stepped.value.detail
+
+        mover = payer("Q")  # paid from home in Germany before; now a new device, paying from France
+        assert pay(mover, "1.00").risk == {"score": 0, "outcome": "allow", "reasons": []}
+        with pytest.raises(PlatformError) as abnormal:
+            pay(mover, "50.00", ELSEWHERE, "FR")
+        assert "the risk analysis found something abnormal" in abnormal.value.detail
+    finally:
+        platform.close()

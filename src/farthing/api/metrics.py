@@ -123,6 +123,14 @@ class PlatformCollector(Collector):
         for (outcome, rule), count in sorted(self.platform.policy.decided.items()):
             decided.add_metric([outcome, rule], count)
         yield decided
+        risk = self.platform.risk
+        assessed = CounterMetricFamily("farthing_risk_assessments", "Payments scored by the risk engine, by outcome",
+                                       labels=["outcome"])  # fmt: skip
+        for outcome, count in sorted(risk.outcomes.items()):
+            assessed.add_metric([outcome], count)
+        yield assessed
+        yield GaugeMetricFamily("farthing_risk_model_labels", "Labels the behavioural model learned from",
+                                value=sum(risk.model.labelled.values()))  # fmt: skip
         webhooks = self.platform.webhooks
         deliveries = CounterMetricFamily("farthing_webhook_attempts", "Webhook delivery attempts by outcome",
                                          labels=["outcome"])  # fmt: skip

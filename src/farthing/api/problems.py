@@ -34,6 +34,7 @@ _STATUS = {
     ErrorCode.dispute_exceeds_payment: 409,
     ErrorCode.dispute_closed: 409,
     ErrorCode.processor_unavailable: 409,
+    ErrorCode.already_labelled: 409,
     ErrorCode.checkout_expired: 410,
     ErrorCode.checkout_paid: 409,
     ErrorCode.account_locked: 423,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
+from collections.abc import Callable
 from typing import Protocol
 
 from farthing import limits
@@ -62,8 +63,11 @@ class DisputeRepository(Protocol):
 class Disputes:
     def __init__(
         self, repo: DisputeRepository, holds: Holds, refunds: Refunds, accounts: Accounts, ledger: GroupCommitter,
-        clock: Clock,
+        clock: Clock, lost: Callable[[Principal, str, str], None] | None = None,
     ) -> None:  # fmt: skip
+        """`lost` hears of each dispute lost (who decided, the payment, the dispute's reason): the risk
+        engine labels a fraudulent one."""
+        self.lost = lost
         self.repo = repo
         self.holds = holds
         self.refunds = refunds
@@ -184,6 +188,8 @@ class Disputes:
                 ErrorCode.engine_failed, f"the dispute could not be decided: {[r.name for r in results]}"
             )
         self.repo.decide(d.id, outcome, decided.closed_ms or 0)
+        if outcome == "lost" and self.lost is not None:
+            self.lost(principal, d.payment, d.reason)
         return self.get(principal, dispute_id)
 
     def get(self, principal: Principal, dispute_id: str) -> Dispute:

@@ -17,11 +17,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from farthing.domain.risk.features import IpProfile, MerchantProfile, PayerProfile, Seen, features, observe
+from farthing.clock import Clock
+from farthing.domain.risk.features import DAY_MS, IpProfile, MerchantProfile, PayerProfile, Seen, features, observe
 from farthing.domain.risk.model import BehaviourModel
+from farthing.domain.risk.records import Label, Review
 from farthing.domain.risk.rules import Assessment, RiskSettings, assess
+from farthing.services.blocking import may_block
 
 PROFILES_MAX = 200_000
 KEPT_MAX = 100_000
@@ -29,7 +32,32 @@ HONEST_SAMPLE = 50
 """One payment in this many that no one labelled teaches the model what honest looks like (weight 1, as
 fraud labels weigh `BehaviourModel.fraud_weight`)."""
 
+FRAUD_WINDOW_DAYS = 90
+"""The fraud rate's period: PSD2 RTS (EU) 2018/389 Art. 19 counts it over each 90 days."""
+RATE_FRESH_MS = 60_000
+"""How long a fraud rate worked out is used before it is worked out again."""
+
 P = TypeVar("P")
+
+
+class RiskRepository(Protocol):
+    """The review queue and the labels; SQL in `farthing.adapters.risk_sql`."""
+
+    def add_review(self, r: Review) -> None: ...
+
+    def review(self, payment: str) -> Review | None: ...
+
+    def reviews(self, mode: str, limit: int) -> list[tuple[Review, Label | None]]: ...
+
+    def add_label(self, label: Label) -> bool:
+        """Keep the label; False when the payment had one already."""
+        ...
+
+    def label(self, payment: str) -> Label | None: ...
+
+    def fraud_paid(self, currency: str, mode: str, since_ms: int) -> int: ...
+
+    def paid_volume(self, currency: str, mode: str, since_day: int) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +94,15 @@ _NEW_PAYER, _NEW_MERCHANT = PayerProfile(), MerchantProfile()
 
 class Risk:
     def __init__(
-        self, default: RiskSettings | None, model: BehaviourModel | None = None, profiles_max: int = PROFILES_MAX,
-        kept_max: int = KEPT_MAX,
+        self, default: RiskSettings | None, repo: RiskRepository | None = None, clock: Clock | None = None,
+        model: BehaviourModel | None = None, profiles_max: int = PROFILES_MAX, kept_max: int = KEPT_MAX,
     ) -> None:  # fmt: skip
-        """`default`: the rules for payments whose policy has none (None: only the model scores them)."""
+        """`default`: the rules for payments whose policy has none (None: only the model scores them);
+        `repo`: where reviews and labels are kept (None: nowhere, and no fraud rate is known)."""
         self.default = default
+        self.repo = repo
+        self.clock = clock
+        self._rates: dict[tuple[str, str], tuple[int | None, int]] = {}
         self.model = model if model is not None else BehaviourModel()
         self.profiles_max = profiles_max
         self.kept_max = kept_max
@@ -82,11 +114,34 @@ class Risk:
         self._since_sample = 0
         self.outcomes: dict[str, int] = {}
         """Payments assessed so far by outcome (read by `/metrics`)."""
-        self.fraud_rates: Callable[[str], int | None] = lambda code: None
-        """The platform's fraud rate in a currency, in ppm (`farthing.services.fraud_rate`; None: unknown)."""
 
-    def fraud_rate_ppm(self, code: str) -> int | None:
-        return self.fraud_rates(code)
+    def fraud_rate_ppm(self, code: str, mode: str) -> int | None:
+        """The platform's fraud rate in a currency and mode, in ppm: what payments labelled fraud paid over
+        what merchants were paid, both over the last 90 days (rounded up; None: nothing was paid, or no
+        store). Worked out at most once a minute."""
+        if self.repo is None or self.clock is None:
+            return None
+        now = self.clock()
+        rate, at = self._rates.get((code, mode), (None, -RATE_FRESH_MS - 1))
+        if now - at <= RATE_FRESH_MS:
+            return rate
+        may_block()
+        since_day = now // DAY_MS - FRAUD_WINDOW_DAYS
+        volume = self.repo.paid_volume(code, mode, since_day)
+        fraud = self.repo.fraud_paid(code, mode, since_day * DAY_MS)
+        rate = None if volume <= 0 else min(1_000_000, -(-fraud * 1_000_000 // volume))
+        self._rates[(code, mode)] = (rate, now)
+        return rate
+
+    def forget_rates(self) -> None:
+        """Work the fraud rates out again on next use (a label just changed them)."""
+        self._rates.clear()
+
+    def refused(self, review: Review) -> None:
+        """Keep a payment the engine stepped up or refused in the review queue."""
+        if self.repo is not None:
+            may_block()
+            self.repo.add_review(review)
 
     def _of(self, table: OrderedDict[str, P], key: str, make: Callable[[], P]) -> P:
         found = table.get(key)

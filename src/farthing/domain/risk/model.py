@@ -64,8 +64,8 @@ class BehaviourModel:
         return min(self.labelled.values()) >= MIN_LABELS
 
     def _inputs(self, x: dict[str, float]) -> dict[str, float]:
-        scaled = self.scaler.transform_one(x)
-        scaled["anomaly"] = self.anomaly.score_one(squashed(x))
+        scaled: dict[str, float] = dict(self.scaler.transform_one(x))
+        scaled["anomaly"] = float(self.anomaly.score_one(squashed(x)))
         return scaled
 
     def score(self, feats: Mapping[str, float]) -> tuple[float, list[tuple[str, float]]] | None:
@@ -73,7 +73,7 @@ class BehaviourModel:
         if not self.ready:
             return None
         inputs = self._inputs(clean(feats))
-        p = self.classifier.predict_proba_one(inputs).get(True, 0.0)
+        p = float(self.classifier.predict_proba_one(inputs).get(True, 0.0))
         weights = self.classifier.weights
         pushed = sorted(((name, weights.get(name, 0.0) * v) for name, v in inputs.items()), key=lambda kv: -kv[1])
         return p, [(name, c) for name, c in pushed if c > 0][:3]

@@ -21,6 +21,7 @@ from farthing.domain.policy.decision import ALLOW, DENY
 from farthing.domain.policy.evaluate import Decision
 from farthing.domain.principals import Principal
 from farthing.domain.risk.features import Seen
+from farthing.domain.risk.records import Review
 from farthing.domain.risk.rules import Assessment
 from farthing.engine.ids import derive_id, new_id
 from farthing.engine.store import OutboxEvent
@@ -48,6 +49,7 @@ class Draft(NamedTuple):
     payee: int
     payment_id: int
     fee_id: int
+    mode: str = "test"
     risk: Judged | None = None
 
 
@@ -99,7 +101,8 @@ class PaymentLegs:
             raise PlatformError(ErrorCode.validation_failed, f"a hold lasts 1 to {limits.hold_s_max} seconds")
         payer = self.accounts.wallet_account(payer_id, "customer", cur)
         payee = self.accounts.wallet_account(item.merchant, "merchant", cur)
-        return Draft(payer_id, item, payer, payee, *payment_ids(payer_id, idempotency_key), self._judge(payer_id, item))
+        ids = payment_ids(payer_id, idempotency_key)
+        return Draft(payer_id, item, payer, payee, *ids, principal.mode, self._judge(payer_id, item))
 
     def _judge(self, payer_id: str, item: PaymentItem) -> Judged | None:
         """The risk engine's verdict on the payment (counted into the profiles once it is decided)."""
@@ -152,6 +155,7 @@ class PaymentLegs:
             return
         said = "; ".join(r.text for r in a.reasons) or f"risk score {a.score}"
         detail = f"the risk analysis scored this payment {a.score} of 100: {said}"
+        self._review(draft)
         if a.outcome == DENY:
             raise PolicyRefused(ErrorCode.policy_denied, None, detail)
         item = draft.item
@@ -217,11 +221,21 @@ class PaymentLegs:
                                 stage, item.channel, self._risk_seen(draft, cur))  # fmt: skip
         return gate, awaiting
 
+    def _review(self, draft: Draft) -> None:
+        """The payment stepped up or refused by the risk engine, kept for the operator's review queue."""
+        judged, item = draft.risk, draft.item
+        if judged is None or self.risk is None:
+            return
+        a, payment = judged.assessment, public_id_of("pay_", draft.payment_id)
+        reasons = tuple((r.rule_id, r.text) for r in a.reasons)
+        self.risk.refused(Review(payment, draft.payer_id, item.merchant, item.currency, draft.mode, item.amount.units,
+                                 a.score, a.outcome, reasons, judged.features, self.clock()))  # fmt: skip
+
     def _risk_seen(self, draft: Draft, cur: Currency) -> RiskSeen:
         """What the policy hears of the risk analysis: abnormal or not, and the platform's fraud rate."""
         if draft.risk is None or self.risk is None:
             return NO_RISK
-        return RiskSeen(draft.risk.assessment.high, self.risk.fraud_rate_ppm(cur.code))
+        return RiskSeen(draft.risk.assessment.high, self.risk.fraud_rate_ppm(cur.code, draft.mode))
 
 
 _NOWHERE = SeenFrom()

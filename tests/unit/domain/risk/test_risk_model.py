@@ -14,8 +14,8 @@ ZERO = dict.fromkeys(FEATURES, 0.0)
 
 
 def _honest(rng: random.Random) -> dict[str, float]:
-    return {**ZERO, "payer_payments": rng.uniform(5, 200), "log_amount": rng.gauss(11.5, 0.5),
-            "amount_z": rng.gauss(0, 1), "count_1h": rng.uniform(0, 5), "new_merchant": float(rng.random() < 0.1)}  # fmt: skip
+    usual = {"payer_payments": rng.uniform(5, 200), "log_amount": rng.gauss(11.5, 0.5), "amount_z": rng.gauss(0, 1)}
+    return {**ZERO, **usual, "count_1h": rng.uniform(0, 5), "new_merchant": float(rng.random() < 0.1)}
 
 
 def _takeover(rng: random.Random) -> dict[str, float]:

@@ -91,12 +91,8 @@ def test_the_shipped_packs_carry_the_platforms_risk_rules_and_a_pack_may_replace
     ids = {r.id for r in eu.risk.rules}
     assert {"risk.card_testing", "risk.takeover", "risk.location_jump"} <= ids
     assert eu.rule_sources["risk.card_testing"] == eu.risk.source
-    later = compile_risk(
-        RiskIn.model_validate(
-            {**BASE, "rules": [{"id": "risk.takeover", "when": {"new_device": ">= 1"}, "points": 1, "says": "x"}]}
-        ),  # fmt: skip
-        eu.risk,
-    )
+    replaced = {"id": "risk.takeover", "when": {"new_device": ">= 1"}, "points": 1, "says": "x"}
+    later = compile_risk(RiskIn.model_validate({**BASE, "rules": [replaced]}), eu.risk)
     assert [r.points for r in later.rules if r.id == "risk.takeover"] == [1] and len(later.rules) == len(ids)
 
 
