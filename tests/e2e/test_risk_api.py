@@ -5,11 +5,13 @@ refused with clear errors otherwise."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
 from .conftest import Server
-from .helpers import auth, party, top_up
+from .helpers import auth, party, signed_in_operator, top_up
 
 pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 """One store: the review and label tables are plain rows (both stores: the migrations' own tests)."""
@@ -39,18 +41,36 @@ def test_a_takeover_is_refused_reviewed_and_labelled_once(server: Server) -> Non
         httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"] == "56.70"
     )  # 60 - 3.30: nothing taken
 
+    console, csrf = signed_in_operator(server)  # the console's queue holds it, with a button a label
+    try:
+        shown = console.get("/console")
+        assert shown.status_code == 200 and 'data-testid="risk-reviews"' in shown.text
+        assert "a new device, network and merchant at once" in shown.text
+        [waiting] = re.findall(r'action="/console/risk/(pay_\w+)/label"', shown.text)
+        refused_form = console.post(f"/console/risk/{waiting}/label", data={"csrf_token": csrf, "verdict": "maybe"})
+        assert refused_form.status_code == 400
+        forged = console.post(f"/console/risk/{waiting}/label", data={"verdict": "fraud"})
+        assert forged.status_code in (400, 403)  # no CSRF token: nothing kept
+        kept = console.post(f"/console/risk/{waiting}/label", data={"csrf_token": csrf, "verdict": "fraud"})
+        assert kept.status_code == 303 and kept.headers["location"] == "/console?labelled=1#risk"
+        after = console.get(kept.headers["location"]).text
+        assert "The label is kept: the model learns from it." in after and f"/console/risk/{waiting}/" not in after
+        late = console.post(f"/console/risk/{waiting}/label", data={"csrf_token": csrf, "verdict": "honest"})
+        assert late.status_code == 409 and "labelled already" in late.text
+    finally:
+        console.close()
+
     op = auth(server.operator)
     queue = httpx.get(f"{server.base}/v1/risk/reviews", headers=op)
     assert queue.status_code == 200, queue.text
     [review] = [r for r in queue.json()["data"] if r["merchant"] == far]
-    assert (review["score"], review["outcome"], review["amount"], review["label"]) == (75, "step_up", "40.00", None)
+    assert (review["score"], review["outcome"], review["amount"]) == (75, "step_up", "40.00")
     assert [x["rule"] for x in review["reasons"]] == ["risk.takeover", "risk.amount_outlier"]
 
-    fraud = {"payment": review["payment"], "fraud": True, "note": "the reader never asked"}
-    labelled = httpx.post(f"{server.base}/v1/risk/labels", json=fraud, headers=op)
-    assert labelled.status_code == 201, labelled.text
-    assert (labelled.json()["paid"], labelled.json()["fraud"], labelled.json()["source"]) == (False, True, "operator")
-    again = httpx.post(f"{server.base}/v1/risk/labels", json={"payment": review["payment"], "fraud": False}, headers=op)
+    assert review["payment"] == waiting
+    label = review["label"]  # labelled from the console above: fraud, on a payment that was never made
+    assert (label["fraud"], label["paid"], label["source"], label["amount"]) == (True, False, "operator", "40.00")
+    again = httpx.post(f"{server.base}/v1/risk/labels", json={"payment": waiting, "fraud": False}, headers=op)
     assert (again.status_code, again.json()["code"]) == (409, "already_labelled")
     [seen] = [r for r in httpx.get(f"{server.base}/v1/risk/reviews", headers=op).json()["data"] if r["merchant"] == far]
     assert seen["label"]["fraud"] is True  # the first label stands

@@ -69,6 +69,7 @@ from farthing.web import (
     merchant_payments,
     payout_pages,
     policy_pages,
+    risk_pages,
     visitors,
     wallet,
     webhook_pages,
@@ -82,7 +83,8 @@ ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds,
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
 PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard,
-         merchant_payments, payout_pages, webhook_pages, console, console_queues, policy_pages, docs)  # fmt: skip
+         merchant_payments, payout_pages, webhook_pages, console, console_queues, risk_pages, policy_pages,
+         docs)  # fmt: skip
 """The pages people read (`farthing.web`), tried after the API's routes."""
 
 

@@ -21,6 +21,7 @@ from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption, Mode
 from farthing.cli.payouts import payouts_app
 from farthing.cli.policy import policy_app
+from farthing.cli.risk import risk_app
 from farthing.cli.tax_returns import jp, oss, uk
 from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import percent
@@ -35,6 +36,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(operator_app, name="operator")
 app.add_typer(payouts_app, name="payouts")
 app.add_typer(export_app, name="export")
+app.add_typer(risk_app, name="risk")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 tax_app.command("oss")(oss)

@@ -13,24 +13,37 @@ from a score.
 
 from __future__ import annotations
 
+import os
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from farthing.clock import Clock
-from farthing.domain.risk.features import DAY_MS, IpProfile, MerchantProfile, PayerProfile, Seen, features, observe
+from farthing.domain.risk.features import (
+    DAY_MS,
+    FEATURES,
+    IpProfile,
+    MerchantProfile,
+    PayerProfile,
+    Seen,
+    features,
+    observe,
+)
 from farthing.domain.risk.model import BehaviourModel
 from farthing.domain.risk.records import Label, Review
 from farthing.domain.risk.rules import Assessment, RiskSettings, assess
 from farthing.services.blocking import may_block
 
 PROFILES_MAX = 200_000
-KEPT_MAX = 100_000
-HONEST_SAMPLE = 50
-"""One payment in this many that no one labelled teaches the model what honest looks like (weight 1, as
-fraud labels weigh `BehaviourModel.fraud_weight`)."""
+KEPT_MAX = 200_000
+"""Payments whose features are kept for a label (about 80 bytes each, packed)."""
+HONEST_SAMPLE = 10
+"""One payment in this many teaches the model what honest looks like as it is made: almost every payment is
+honest, a fraud one sampled so is answered by its own fraud label when that comes, and the model corrects
+its probability for the sampling (`BehaviourModel._calibrated`)."""
 
 FRAUD_WINDOW_DAYS = 90
 """The fraud rate's period: PSD2 RTS (EU) 2018/389 Art. 19 counts it over each 90 days."""
@@ -100,6 +113,8 @@ class Risk:
         """`default`: the rules for payments whose policy has none (None: only the model scores them);
         `repo`: where reviews and labels are kept (None: nowhere, and no fraud rate is known)."""
         self.default = default
+        self.enabled = os.environ.get("FARTHING_RISK", "on") != "off"
+        """FARTHING_RISK=off scores nothing (for measuring what scoring costs; the policy hears no risk)."""
         self.repo = repo
         self.clock = clock
         self._rates: dict[tuple[str, str], tuple[int | None, int]] = {}
@@ -109,7 +124,7 @@ class Risk:
         self._payers: OrderedDict[str, PayerProfile] = OrderedDict()
         self._merchants: OrderedDict[str, MerchantProfile] = OrderedDict()
         self._ips: OrderedDict[str, IpProfile] = OrderedDict()
-        self._kept: OrderedDict[int, dict[str, float]] = OrderedDict()
+        self._kept: OrderedDict[int, array[float]] = OrderedDict()
         self._lock = threading.Lock()
         self._since_sample = 0
         self.outcomes: dict[str, int] = {}
@@ -179,23 +194,25 @@ class Risk:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def _keep(self, payment_id: int, feats: dict[str, float]) -> None:
-        self._kept[payment_id] = feats
+        self._kept[payment_id] = array("f", [feats.get(name, 0.0) for name in FEATURES])
         if len(self._kept) > self.kept_max:
-            _, oldest = self._kept.popitem(last=False)
-            self._since_sample += 1
-            if self._since_sample >= HONEST_SAMPLE:  # no one called it fraud while it was kept
-                self._since_sample = 0
-                self.model.label(oldest, False)
+            self._kept.popitem(last=False)
+        self._since_sample += 1
+        if self._since_sample >= HONEST_SAMPLE:
+            self._since_sample = 0
+            self.model.label(feats, False)
 
     def features_of(self, payment_id: int) -> dict[str, float] | None:
         """The features a payment was scored with, while they are kept."""
         with self._lock:
-            return self._kept.get(payment_id)
+            packed = self._kept.get(payment_id)
+        return None if packed is None else dict(zip(FEATURES, packed, strict=True))
 
     def label(self, payment_id: int, fraud: bool, feats: dict[str, float] | None = None) -> bool:
         """Teach the model a payment's truth (its features kept here, or given); False if none are known."""
         with self._lock:
-            known = self._kept.pop(payment_id, None) if feats is None else feats
+            packed = self._kept.pop(payment_id, None) if feats is None else None
+            known = feats if feats is not None else dict(zip(FEATURES, packed, strict=True)) if packed else None
             if known is None:
                 return False
             self.model.label(known, fraud)

@@ -23,6 +23,7 @@ from farthing.services.payment_search import by_reference
 from farthing.web.console_queues import pauses, step_ups
 from farthing.web.locale import line_kind, money, translate, when
 from farthing.web.render import language, page
+from farthing.web.risk_pages import risk_reviews
 from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +53,11 @@ async def console(request: Request) -> Response:
     q = (request.query_params.get("q") or "").strip()[:255]
     shown = await run_in_threadpool(_overview, platform_of(request), visitor.principal, language(request),
                                     reference, code, q)  # fmt: skip
-    notice = translate(language(request), "Top-ups are open again.") if request.query_params.get("resumed") else None
+    notice = (
+        translate(language(request), "Top-ups are open again.") if request.query_params.get("resumed")
+        else translate(language(request), "The label is kept: the model learns from it.")
+        if request.query_params.get("labelled") else None
+    )  # fmt: skip
     return page(request, "console.html", user=visitor.user, csrf=visitor.csrf, currencies=SEARCH_CURRENCIES,
                 reference=reference, currency=code, q=q, notice=notice, **shown)  # fmt: skip
 
@@ -124,6 +129,7 @@ def _overview(platform: Platform, principal: Principal, lang: str, reference: st
               for at, kind, party, key, detail in platform.identity.log.recent(principal, EVENTS_SHOWN)]  # fmt: skip
     return {"merchants": listed["merchant"], "customers": listed["customer"], "found": found, "events": events,
             "parties": _parties(platform, principal, lang, q) if q else [],
+            "reviews": risk_reviews(platform, principal, lang),
             "step_ups": step_ups(platform, principal, lang), "pauses": pauses(platform, principal, lang)}  # fmt: skip
 
 

@@ -354,4 +354,21 @@ KO = {
     "Since": "가입일",
     "No wallet yet.": "아직 지갑이 없습니다.",
     "No such merchant.": "그런 판매자가 없습니다.",
+    "Payments the risk engine stepped up or refused": "위험 엔진이 추가 인증을 요구했거나 거절한 결제",
+    "The newest first; a label teaches the model and counts in the fraud rate": "최신 순. 라벨은 모델을 학습시키고 "
+    "사기율에 반영됩니다",
+    "Score": "점수",
+    "Label": "라벨",
+    "Fraud:": "사기:",
+    "Not fraud:": "사기 아님:",
+    "Fraud": "사기",
+    "Not fraud": "사기 아님",
+    "fraud": "사기",
+    "not fraud": "사기 아님",
+    "stepped up": "추가 인증 요구",
+    "refused": "거절됨",
+    "The risk engine has stepped up or refused no payment.": "위험 엔진이 추가 인증을 요구하거나 거절한 결제가 "
+    "없습니다.",
+    "Say fraud or not fraud.": "사기인지 아닌지 선택하세요.",
+    "The label is kept: the model learns from it.": "라벨이 저장되었습니다. 모델이 이를 학습합니다.",
 }

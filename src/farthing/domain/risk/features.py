@@ -24,6 +24,8 @@ EWMA_ALPHA = 0.1
 """The weight of the newest payment in the payer's usual amount (about the last 20 payments count)."""
 KNOWN_MAX = 32
 """How many merchants, devices and IP prefixes a payer's profile remembers (the least recent go first)."""
+AGE_CAP_H = 720.0
+"""How old a device, network or merchant can look to a payer, in hours (30 days: old is old)."""
 Z_CAP = 50.0
 """A z-score is capped here: one absurd amount must not make the model's inputs unbounded."""
 
@@ -31,7 +33,7 @@ FEATURES = (
     "payer_payments", "count_1m", "count_1h", "count_1d", "log_value_1h", "log_value_1d", "log_amount",
     "amount_z", "new_merchant", "new_device", "new_ip", "country_jump", "hour_rarity", "topup_declines_1d",
     "topup_decline_ratio", "merchant_refund_ratio", "merchant_dispute_ratio", "ip_payers_1h", "channel_churn_1d",
-    "allowance_use",
+    "allowance_use", "device_age_h", "ip_age_h", "merchant_age_h",
 )  # fmt: skip
 """Every feature, in a fixed order (the model's inputs; a rule names one of them)."""
 
@@ -60,23 +62,33 @@ def _decayed(tau_ms: int) -> Decayed:
 
 @dataclass(slots=True)
 class Recent:
-    """The keys seen lately, the least recently seen forgotten past `limit`."""
+    """The keys seen lately, each with when it was first and last seen; the least recently seen forgotten
+    past `limit`."""
 
     limit: int = KNOWN_MAX
-    keys: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    keys: OrderedDict[str, list[int]] = field(default_factory=OrderedDict)
 
     def seen(self, key: str) -> bool:
         return key in self.keys
 
+    def age_h(self, key: str | None, now_ms: int) -> float:
+        """Hours since the key was first seen (0 for a key never seen), at most `AGE_CAP_H`."""
+        times = self.keys.get(key) if key is not None else None
+        return 0.0 if times is None else min(AGE_CAP_H, max(0, now_ms - times[0]) / HOUR_MS)
+
     def touch(self, key: str, now_ms: int) -> None:
-        self.keys[key] = now_ms
-        self.keys.move_to_end(key)
+        times = self.keys.get(key)
+        if times is None:
+            self.keys[key] = [now_ms, now_ms]
+        else:
+            times[1] = max(times[1], now_ms)
+            self.keys.move_to_end(key)
         while len(self.keys) > self.limit:
             self.keys.popitem(last=False)
 
     def since(self, now_ms: int, span_ms: int) -> int:
-        """How many keys were seen within `span_ms` of now."""
-        return sum(1 for at in self.keys.values() if now_ms - at <= span_ms)
+        """How many keys were last seen within `span_ms` of now."""
+        return sum(1 for _, last in self.keys.values() if now_ms - last <= span_ms)
 
 
 @dataclass(slots=True)
@@ -164,6 +176,10 @@ def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | Non
         "ip_payers_1h": float(ip.payers.since(now, HOUR_MS)) if ip is not None else 0.0,
         "channel_churn_1d": payer.churn_1d.read(now),
         "allowance_use": seen.allowance_use if math.isfinite(seen.allowance_use) else 0.0,
+        # How long the payer has known this device, network and merchant (a new payer knows nothing: neutral).
+        "device_age_h": payer.devices.age_h(seen.device, now) if n and seen.device is not None else AGE_CAP_H,
+        "ip_age_h": payer.ips.age_h(seen.ip_prefix, now) if n and seen.ip_prefix is not None else AGE_CAP_H,
+        "merchant_age_h": payer.merchants.age_h(seen.merchant, now) if n else AGE_CAP_H,
     }
 
 

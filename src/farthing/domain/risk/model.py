@@ -1,16 +1,17 @@
-"""The behavioural model: River's online learners over a payment's features.
+"""The behavioural model: an online forest over a payment's features, for payments out of the payer's habit.
 
-- `HalfSpaceTrees` learns, without labels, what payments look like, and scores how unlike them a payment
-  is (0 ordinary to 1 never seen). It wants inputs in [0, 1]: each feature is squashed there first
-  (`squashed`), monotonically, so that order is kept and no value is unbounded.
-- A logistic regression over the standardised features and that anomaly score learns from labels: fraud
-  (a dispute lost as unauthorised, a takeover confirmed, a refund marked fraud) and not fraud (an operator's
-  review; honest payments the caller samples). Fraud is rare (0.01 to 0.1 % of payments), so each fraud label
-  weighs `fraud_weight` honest ones.
+Most payments are habit: a device, a network and a merchant the payer has known for a day or more, an
+amount near its usual, no declined cards, a payer with history. The model leaves those alone (`unusual`
+says which are not: the rules still see every payment) and scores the rest with River's
+`AMFClassifier` (an aggregated Mondrian forest: it learns one example at a time, its probabilities come
+from averaging over its trees' partitions; `max_nodes` bounds each tree, so its memory does not grow with
+the payments it learns from). Its labels: fraud (a dispute lost as fraudulent, an operator's label) and
+not fraud (an operator's review; a sample of payments the caller takes as honest).
 
-Until it has seen `MIN_LABELS` of each kind the model abstains (`score` answers None): the rules decide
-alone, and no probability is made up. The probability's strongest inputs are the features whose weight
-times value raised it most; they are the decision's reasons.
+It learns from classes far less unequal than the world's (0.01 to 0.1 % of payments are fraud), so its
+probability is corrected to the base rate it saw (`_calibrated`): joined with the rules, a probability
+must mean what it says. Until it has `MIN_LABELS` of each kind it abstains (`score` answers None): the
+rules decide alone, and no probability is made up. Its reasons are what made the payment unusual.
 
 Pure computation: no I/O, no clock. A NaN or infinite feature is read as 0 (never learned from).
 """
@@ -20,20 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from river import anomaly, linear_model, optim, preprocessing
+from river import forest
 
 from farthing.domain.risk.features import FEATURES
 
 MIN_LABELS = 20
 """Labels of each kind (fraud, not fraud) the model needs before it says anything."""
-SCALE = {
-    "payer_payments": 50.0, "count_1m": 5.0, "count_1h": 20.0, "count_1d": 50.0, "log_value_1h": 5.0,
-    "log_value_1d": 5.0, "log_amount": 5.0, "amount_z": 3.0, "new_merchant": 1.0, "new_device": 1.0, "new_ip": 1.0,
-    "country_jump": 1.0, "hour_rarity": 1.0, "topup_declines_1d": 2.0, "topup_decline_ratio": 1.0,
-    "merchant_refund_ratio": 0.2, "merchant_dispute_ratio": 0.05, "ip_payers_1h": 10.0, "channel_churn_1d": 10.0,
-    "allowance_use": 1.0,
-}  # fmt: skip
-"""Each feature's usual spread, for squashing it into [0, 1]."""
+TREES, NODES_MAX = 5, 2_048
+NEW_H = 24.0
+"""A device, network or merchant the payer has known for less than this many hours is new to it."""
 
 
 def clean(feats: Mapping[str, float]) -> dict[str, float]:
@@ -45,48 +41,65 @@ def clean(feats: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
-def squashed(feats: Mapping[str, float]) -> dict[str, float]:
-    """Each feature mapped into [0, 1] by 0.5 + 0.5·tanh(x / its spread): in order, bounded."""
-    return {name: 0.5 + 0.5 * math.tanh(v / SCALE[name]) for name, v in feats.items()}
+def unusual(x: Mapping[str, float]) -> list[tuple[str, float]]:
+    """What is out of the payer's habit in this payment (nothing: the model leaves it to the rules)."""
+    found = [(name, x[name]) for name in ("device_age_h", "ip_age_h", "merchant_age_h") if x[name] < NEW_H]
+    if abs(x["amount_z"]) > 2:
+        found.append(("amount_z", x["amount_z"]))
+    for name, limit in (("country_jump", 0.5), ("topup_declines_1d", 0.5), ("count_1h", 6.0),
+                        ("merchant_dispute_ratio", 0.0), ("channel_churn_1d", 5.0)):  # fmt: skip
+        if x[name] > limit:
+            found.append((name, x[name]))
+    if x["payer_payments"] < 5:
+        found.append(("payer_payments", x["payer_payments"]))
+    return found
 
 
 class BehaviourModel:
-    def __init__(self, seed: int = 7, fraud_weight: float = 50.0) -> None:
-        self.anomaly = anomaly.HalfSpaceTrees(n_trees=6, height=6, window_size=256, seed=seed)
-        self.scaler = preprocessing.StandardScaler()
-        self.classifier = linear_model.LogisticRegression(optimizer=optim.SGD(0.02), l2=1e-4)
-        self.fraud_weight = fraud_weight
+    def __init__(self, seed: int = 7) -> None:
+        self.classifier = forest.AMFClassifier(n_estimators=TREES, max_nodes=NODES_MAX, seed=seed)
         self.labelled = {True: 0, False: 0}
         self.seen = 0
+        """Unusual payments seen (the population the classifier speaks of)."""
+        self.frozen = False
+        """A frozen model learns nothing more (an evaluation on data it must not see)."""
 
     @property
     def ready(self) -> bool:
         return min(self.labelled.values()) >= MIN_LABELS
 
-    def _inputs(self, x: dict[str, float]) -> dict[str, float]:
-        scaled: dict[str, float] = dict(self.scaler.transform_one(x))
-        scaled["anomaly"] = float(self.anomaly.score_one(squashed(x)))
-        return scaled
-
     def score(self, feats: Mapping[str, float]) -> tuple[float, list[tuple[str, float]]] | None:
-        """The probability that the payment is fraud and its strongest inputs, or None (not trained yet)."""
+        """The probability that the payment is fraud and what made it unusual; 0 for a payment of habit;
+        None while the model is not trained."""
         if not self.ready:
             return None
-        inputs = self._inputs(clean(feats))
-        p = float(self.classifier.predict_proba_one(inputs).get(True, 0.0))
-        weights = self.classifier.weights
-        pushed = sorted(((name, weights.get(name, 0.0) * v) for name, v in inputs.items()), key=lambda kv: -kv[1])
-        return p, [(name, c) for name, c in pushed if c > 0][:3]
+        x = clean(feats)
+        why = unusual(x)
+        if not why:
+            return 0.0, []
+        p = float(self.classifier.predict_proba_one(x).get(True, 0.0))
+        return self._calibrated(p), why[:3]
+
+    def _calibrated(self, p: float) -> float:
+        """The probability at the base rate among unusual payments: the classifier learned from every fraud
+        label against a sample of honest payments, so its odds are moved by the ratio of the world's odds
+        (fraud labelled among the unusual payments seen) to the odds it learned at (prior correction)."""
+        base = min(0.5, max(1e-6, self.labelled[True] / max(1, self.seen)))
+        trained = self.labelled[True] / max(1, self.labelled[False])
+        p = min(1 - 1e-9, max(1e-9, p))
+        odds = p / (1 - p) * (base / (1 - base)) / trained
+        return odds / (1 + odds)
 
     def learn(self, feats: Mapping[str, float]) -> None:
-        """Learn what payments look like (no label): the anomaly trees and the features' spreads."""
-        x = clean(feats)
-        self.anomaly.learn_one(squashed(x))
-        self.scaler.learn_one(x)
-        self.seen += 1
+        """Count a payment seen (no label): the base rate's denominator."""
+        if not self.frozen and unusual(clean(feats)):
+            self.seen += 1
 
     def label(self, feats: Mapping[str, float], fraud: bool) -> None:
-        """Learn from a payment whose truth is known."""
-        inputs = self._inputs(clean(feats))
-        self.classifier.learn_one(inputs, fraud, w=self.fraud_weight if fraud else 1.0)
+        """Learn from a payment whose truth is known (one of habit teaches the model nothing: it never
+        scores those)."""
+        x = clean(feats)
+        if self.frozen or not unusual(x):
+            return
+        self.classifier.learn_one(x, fraud)
         self.labelled[fraud] += 1

@@ -106,7 +106,7 @@ class PaymentLegs:
 
     def _judge(self, payer_id: str, item: PaymentItem) -> Judged | None:
         """The risk engine's verdict on the payment (counted into the profiles once it is decided)."""
-        if self.risk is None:
+        if self.risk is None or not self.risk.enabled:
             return None
         policy = self.policy.for_payment(item.currency, item.merchant)
         country = item.evidence.ip if item.evidence is not None and item.evidence.ip else None
