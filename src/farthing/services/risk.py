@@ -194,7 +194,7 @@ class Risk:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def _keep(self, payment_id: int, feats: dict[str, float]) -> None:
-        self._kept[payment_id] = array("f", [feats.get(name, 0.0) for name in FEATURES])
+        self._kept[payment_id] = array("f", feats.values())  # `features` makes them in `FEATURES`' order
         if len(self._kept) > self.kept_max:
             self._kept.popitem(last=False)
         self._since_sample += 1

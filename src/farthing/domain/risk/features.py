@@ -56,6 +56,32 @@ class Decayed:
         self.at_ms = max(self.at_ms, now_ms)
 
 
+@dataclass(slots=True)
+class Rates:
+    """A payer's payments in the last minute, hour and day, and what they paid in the last hour and day:
+    decayed sums touched together, so one time and three decay factors serve all five."""
+
+    at_ms: int = 0
+    count_1m: float = 0.0
+    count_1h: float = 0.0
+    count_1d: float = 0.0
+    value_1h: float = 0.0
+    value_1d: float = 0.0
+
+    def read(self, now_ms: int) -> tuple[float, float, float, float, float]:
+        dt = now_ms - self.at_ms
+        if dt <= 0:
+            return self.count_1m, self.count_1h, self.count_1d, self.value_1h, self.value_1d
+        m, h, d = math.exp(-dt / MINUTE_MS), math.exp(-dt / HOUR_MS), math.exp(-dt / DAY_MS)
+        return self.count_1m * m, self.count_1h * h, self.count_1d * d, self.value_1h * h, self.value_1d * d
+
+    def add(self, amount: float, now_ms: int) -> None:
+        c1m, c1h, c1d, v1h, v1d = self.read(now_ms)
+        self.count_1m, self.count_1h, self.count_1d = c1m + 1, c1h + 1, c1d + 1
+        self.value_1h, self.value_1d = v1h + amount, v1d + amount
+        self.at_ms = max(self.at_ms, now_ms)
+
+
 def _decayed(tau_ms: int) -> Decayed:
     return Decayed(tau_ms)
 
@@ -94,11 +120,7 @@ class Recent:
 @dataclass(slots=True)
 class PayerProfile:
     payments: int = 0
-    count_1m: Decayed = field(default_factory=lambda: _decayed(MINUTE_MS))
-    count_1h: Decayed = field(default_factory=lambda: _decayed(HOUR_MS))
-    count_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
-    value_1h: Decayed = field(default_factory=lambda: _decayed(HOUR_MS))
-    value_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
+    rates: Rates = field(default_factory=Rates)
     mean: float = 0.0
     var: float = 0.0
     merchants: Recent = field(default_factory=Recent)
@@ -106,6 +128,8 @@ class PayerProfile:
     ips: Recent = field(default_factory=Recent)
     country: str | None = None
     hours: list[float] = field(default_factory=lambda: [0.0] * 24)
+    hours_total: float = 0.0
+    hours_max: float = 0.0
     topups_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
     declines_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
     churn_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
@@ -121,6 +145,8 @@ class MerchantProfile:
 @dataclass(slots=True)
 class IpProfile:
     payers: Recent = field(default_factory=lambda: Recent(64))
+    fresh_1h: Decayed = field(default_factory=lambda: _decayed(HOUR_MS))
+    """Payers who paid from the network after an hour or more without (a decayed count of distinct payers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,18 +176,18 @@ def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | Non
     if n >= 5 and payer.var > 1e-9:  # a cold start is scored as usual (z = 0), never refused for want of history
         z = max(-Z_CAP, min(Z_CAP, (log_amount - payer.mean) / math.sqrt(payer.var)))
     hour = (now // HOUR_MS) % 24
-    seen_hours = sum(payer.hours)
     # Against the payer's busiest hour: ~1 at an hour it never pays in, 0 at its usual hour.
-    rarity = 1.0 - (payer.hours[hour] + 1.0) / (max(payer.hours) + 1.0) if seen_hours >= 10 else 0.0
+    rarity = 1.0 - (payer.hours[hour] + 1.0) / (payer.hours_max + 1.0) if payer.hours_total >= 10 else 0.0
     topups, declines = payer.topups_1d.read(now), payer.declines_1d.read(now)
+    c1m, c1h, c1d, v1h, v1d = payer.rates.read(now)
     paid = merchant.payments.read(now)
     return {
         "payer_payments": float(n),
-        "count_1m": payer.count_1m.read(now),
-        "count_1h": payer.count_1h.read(now),
-        "count_1d": payer.count_1d.read(now),
-        "log_value_1h": math.log1p(payer.value_1h.read(now)),
-        "log_value_1d": math.log1p(payer.value_1d.read(now)),
+        "count_1m": c1m,
+        "count_1h": c1h,
+        "count_1d": c1d,
+        "log_value_1h": math.log1p(v1h),
+        "log_value_1d": math.log1p(v1d),
         "log_amount": log_amount,
         "amount_z": z,
         "new_merchant": 1.0 if n and not payer.merchants.seen(seen.merchant) else 0.0,
@@ -173,7 +199,7 @@ def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | Non
         "topup_decline_ratio": declines / topups if topups > 0.5 else 0.0,
         "merchant_refund_ratio": merchant.refunds.read(now) / paid if paid >= 20 else 0.0,
         "merchant_dispute_ratio": merchant.disputes.read(now) / paid if paid >= 20 else 0.0,
-        "ip_payers_1h": float(ip.payers.since(now, HOUR_MS)) if ip is not None else 0.0,
+        "ip_payers_1h": ip.fresh_1h.read(now) if ip is not None else 0.0,
         "channel_churn_1d": payer.churn_1d.read(now),
         "allowance_use": seen.allowance_use if math.isfinite(seen.allowance_use) else 0.0,
         # How long the payer has known this device, network and merchant (a new payer knows nothing: neutral).
@@ -187,10 +213,7 @@ def observe(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None
     """Count the payment into its profiles (after it was scored against them)."""
     now = seen.now_ms
     log_amount = math.log1p(max(seen.amount, 0))
-    for decayed in (payer.count_1m, payer.count_1h, payer.count_1d):
-        decayed.add(1.0, now)
-    payer.value_1h.add(seen.amount, now)
-    payer.value_1d.add(seen.amount, now)
+    payer.rates.add(seen.amount, now)
     if payer.payments == 0:
         payer.mean, payer.var = log_amount, 0.0
     else:
@@ -206,10 +229,19 @@ def observe(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None
     if seen.country:
         payer.country = seen.country
     hour = (now // HOUR_MS) % 24
-    payer.hours = [h * (1 - EWMA_ALPHA / 4) for h in payer.hours] if sum(payer.hours) > 200 else payer.hours
+    if payer.hours_total > 200:  # the older habits fade
+        fade = 1 - EWMA_ALPHA / 4
+        payer.hours = [h * fade for h in payer.hours]
+        payer.hours_total *= fade
+        payer.hours_max *= fade
     payer.hours[hour] += 1.0
+    payer.hours_total += 1.0
+    payer.hours_max = max(payer.hours_max, payer.hours[hour])
     merchant.payments.add(1.0, now)
     if ip is not None:
+        last = ip.payers.keys.get(payer_id)
+        if last is None or now - last[1] >= HOUR_MS:
+            ip.fresh_1h.add(1.0, now)
         ip.payers.touch(payer_id, now)
 
 

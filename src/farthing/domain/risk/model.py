@@ -41,17 +41,16 @@ def clean(feats: Mapping[str, float]) -> dict[str, float]:
     return out
 
 
+_BELOW = (("device_age_h", NEW_H), ("ip_age_h", NEW_H), ("merchant_age_h", NEW_H), ("payer_payments", 5.0))
+_ABOVE = (("amount_z", 2.0), ("country_jump", 0.5), ("topup_declines_1d", 0.5), ("count_1h", 6.0),
+          ("merchant_dispute_ratio", 0.0), ("channel_churn_1d", 5.0))  # fmt: skip
+
+
 def unusual(x: Mapping[str, float]) -> list[tuple[str, float]]:
     """What is out of the payer's habit in this payment (nothing: the model leaves it to the rules)."""
-    found = [(name, x[name]) for name in ("device_age_h", "ip_age_h", "merchant_age_h") if x[name] < NEW_H]
-    if abs(x["amount_z"]) > 2:
-        found.append(("amount_z", x["amount_z"]))
-    for name, limit in (("country_jump", 0.5), ("topup_declines_1d", 0.5), ("count_1h", 6.0),
-                        ("merchant_dispute_ratio", 0.0), ("channel_churn_1d", 5.0)):  # fmt: skip
-        if x[name] > limit:
-            found.append((name, x[name]))
-    if x["payer_payments"] < 5:
-        found.append(("payer_payments", x["payer_payments"]))
+    get = x.get
+    found = [(name, get(name, 0.0)) for name, limit in _BELOW if get(name, 0.0) < limit]
+    found += [(name, get(name, 0.0)) for name, limit in _ABOVE if abs(get(name, 0.0)) > limit]
     return found
 
 
@@ -73,11 +72,10 @@ class BehaviourModel:
         None while the model is not trained."""
         if not self.ready:
             return None
-        x = clean(feats)
-        why = unusual(x)
+        why = unusual(feats)  # a NaN compares False: never unusual by itself
         if not why:
             return 0.0, []
-        p = float(self.classifier.predict_proba_one(x).get(True, 0.0))
+        p = float(self.classifier.predict_proba_one(clean(feats)).get(True, 0.0))
         return self._calibrated(p), why[:3]
 
     def _calibrated(self, p: float) -> float:
@@ -92,7 +90,7 @@ class BehaviourModel:
 
     def learn(self, feats: Mapping[str, float]) -> None:
         """Count a payment seen (no label): the base rate's denominator."""
-        if not self.frozen and unusual(clean(feats)):
+        if not self.frozen and unusual(feats):
             self.seen += 1
 
     def label(self, feats: Mapping[str, float], fraud: bool) -> None:

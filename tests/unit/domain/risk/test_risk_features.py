@@ -79,8 +79,12 @@ def test_many_payers_on_one_network_are_counted() -> None:
         seen = Seen(1_000, T0 + i, "mer_a", None, "198.51.100.0/24")
         features(PayerProfile(), m, ip, seen)
         observe(PayerProfile(), m, ip, seen, f"cus_{i}")
-    assert features(PayerProfile(), m, ip, Seen(1_000, T0 + 30, "mer_a"))["ip_payers_1h"] == 25
-    assert features(PayerProfile(), m, ip, Seen(1_000, T0 + 2 * HOUR_MS, "mer_a"))["ip_payers_1h"] == 0
+    assert features(PayerProfile(), m, ip, Seen(1_000, T0 + 30, "mer_a"))["ip_payers_1h"] == pytest.approx(25, abs=0.01)
+    seen = Seen(1_000, T0 + 40, "mer_a", None, "198.51.100.0/24")
+    observe(PayerProfile(), m, ip, seen, "cus_3")  # one of them again within the hour: not a new payer
+    assert features(PayerProfile(), m, ip, Seen(1_000, T0 + 50, "mer_a"))["ip_payers_1h"] == pytest.approx(25, abs=0.01)
+    later = features(PayerProfile(), m, ip, Seen(1_000, T0 + 2 * HOUR_MS, "mer_a"))["ip_payers_1h"]
+    assert later == pytest.approx(25 / math.e**2, rel=0.01)  # a decayed count: the hour's weight fades
 
 
 def test_a_merchants_refunds_and_disputes_count_once_it_has_payments_enough() -> None:
@@ -110,3 +114,7 @@ def test_features_are_finite_whatever_the_amount_and_time(amount: int, at: int) 
 )  # fmt: skip
 def test_ip_networks(address: str | None, network: str | None) -> None:
     assert ip_prefix(address) == network
+
+
+def test_features_come_in_the_order_of_FEATURES() -> None:  # the engine packs them by position
+    assert list(features(PayerProfile(), MerchantProfile(), IpProfile(), Seen(1, T0, "mer_a"))) == list(FEATURES)
