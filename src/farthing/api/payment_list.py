@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from farthing import limits
-from farthing.api.deps import PlatformDep, PrincipalDep
+from farthing.api.deps import PRINTABLE, PlatformDep, PrincipalDep
 from farthing.api.mode import Moded
 from farthing.bootstrap import Platform
 from farthing.domain.money import Currency
@@ -56,12 +56,14 @@ def list_payments(
     platform: PlatformDep,
     currency: Annotated[str, Query(min_length=3, max_length=3, description="the wallet's currency")],
     limit: Annotated[int, Query(ge=1, le=limits.page_size_max)] = 20,
-    reference: Annotated[str | None, Query(max_length=255, description="only payments with this reference")] = None,
+    reference: Annotated[
+        str | None, Query(max_length=255, pattern=PRINTABLE, description="only payments with this reference")
+    ] = None,
     created_gte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
     created_lte_ms: Annotated[int | None, Query(ge=0, le=limits.timestamp_ms_max)] = None,
     page: Annotated[str | None, Query(max_length=2048, description="a `next_page` token, sent alone")] = None,
     party: Annotated[
-        str | None, Query(max_length=64, description="operator key: whose payments (mer_… or cus_…)")
+        str | None, Query(max_length=64, pattern=PRINTABLE, description="operator key: whose payments (mer_… or cus_…)")
     ] = None,
 ) -> PaymentListOut:
     """Your payments in one currency, newest first: made (customer key) or received (merchant key); with

@@ -14,6 +14,7 @@ from a score.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from array import array
 from collections import OrderedDict
@@ -109,9 +110,15 @@ class Risk:
     def __init__(
         self, default: RiskSettings | None, repo: RiskRepository | None = None, clock: Clock | None = None,
         model: BehaviourModel | None = None, profiles_max: int = PROFILES_MAX, kept_max: int = KEPT_MAX,
+        learn_aside: bool = True,
     ) -> None:  # fmt: skip
         """`default`: the rules for payments whose policy has none (None: only the model scores them);
-        `repo`: where reviews and labels are kept (None: nowhere, and no fraud rate is known)."""
+        `repo`: where reviews and labels are kept (None: nowhere, and no fraud rate is known);
+        `learn_aside`: the honest samples are learned by a thread of their own, off the payment path (False:
+        at once, in order: an evaluation that must be the same every run)."""
+        self.learn_aside = learn_aside
+        self._lessons: queue.SimpleQueue[dict[str, float]] = queue.SimpleQueue()
+        self._teacher: threading.Thread | None = None
         self.default = default
         self.enabled = os.environ.get("FARTHING_RISK", "on") != "off"
         """FARTHING_RISK=off scores nothing (for measuring what scoring costs; the policy hears no risk)."""
@@ -200,7 +207,21 @@ class Risk:
         self._since_sample += 1
         if self._since_sample >= HONEST_SAMPLE:
             self._since_sample = 0
-            self.model.label(feats, False)
+            if not self.learn_aside:
+                self.model.label(feats, False)
+                return
+            self._lessons.put(feats)
+            if self._teacher is None:
+                self._teacher = threading.Thread(target=self._teach, name="risk-learner", daemon=True)
+                self._teacher.start()
+
+    def _teach(self) -> None:
+        """Learn the honest samples as they come (the model made first, outside the lock: River's import)."""
+        _ = self.model.classifier
+        while True:
+            feats = self._lessons.get()
+            with self._lock:
+                self.model.label(feats, False)
 
     def features_of(self, payment_id: int) -> dict[str, float] | None:
         """The features a payment was scored with, while they are kept."""

@@ -42,7 +42,7 @@ class Scores:
 def run(world: World, settings: RiskSettings | None, model: BehaviourModel, learn: bool, name: str) -> Scores:
     """Drive the risk engine through a world: every payment scored then counted, top-ups, disputes and
     (when `learn`) fraud labels as they arrive."""
-    risk = Risk(settings, model=model, kept_max=max(1, world.payments + 100_000) if learn else 1)
+    risk = Risk(settings, model=model, kept_max=max(1, world.payments + 100_000) if learn else 1, learn_aside=False)
     model.frozen = not learn
     out = Scores(name, [], [], {s: [] for s in SCORERS}, [])
     never = _never

@@ -7,6 +7,7 @@ The policy packs are `farthing.web.policy_pages`'s; the step-ups and paused top-
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,6 +28,7 @@ from farthing.web.risk_pages import risk_reviews
 from farthing.web.visitors import Acting, Visitor, platform_of, problem_page, said, visitor_of
 
 router = APIRouter(include_in_schema=False)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 LISTED = 20
 EVENTS_SHOWN = 30
 SEARCH_CURRENCIES = ("USD", "EUR", "KRW", "GBP", "JPY")
@@ -48,9 +50,9 @@ async def console(request: Request) -> Response:
     visitor = await operator(request)
     if isinstance(visitor, Response):
         return visitor
-    reference = (request.query_params.get("reference") or "").strip()[:255]
+    reference = _printable(request.query_params.get("reference"))
     code = request.query_params.get("currency") or "USD"
-    q = (request.query_params.get("q") or "").strip()[:255]
+    q = _printable(request.query_params.get("q"))
     shown = await run_in_threadpool(_overview, platform_of(request), visitor.principal, language(request),
                                     reference, code, q)  # fmt: skip
     notice = (
@@ -60,6 +62,11 @@ async def console(request: Request) -> Response:
     )  # fmt: skip
     return page(request, "console.html", user=visitor.user, csrf=visitor.csrf, currencies=SEARCH_CURRENCIES,
                 reference=reference, currency=code, q=q, notice=notice, **shown)  # fmt: skip
+
+
+def _printable(text: str | None) -> str:
+    """A search box's text as the tables can hold it: no control characters (PostgreSQL's text no NUL)."""
+    return CONTROL.sub("", text or "").strip()[:255]
 
 
 @router.post("/console/audit")

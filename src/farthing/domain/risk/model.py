@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-
-from river import forest
+from typing import Any
 
 from farthing.domain.risk.features import FEATURES
 
@@ -56,7 +55,8 @@ def unusual(x: Mapping[str, float]) -> list[tuple[str, float]]:
 
 class BehaviourModel:
     def __init__(self, seed: int = 7) -> None:
-        self.classifier = forest.AMFClassifier(n_estimators=TREES, max_nodes=NODES_MAX, seed=seed)
+        self.seed = seed
+        self._classifier: Any = None
         self.labelled = {True: 0, False: 0}
         self.seen = 0
         """Unusual payments seen (the population the classifier speaks of)."""
@@ -66,6 +66,16 @@ class BehaviourModel:
     @property
     def ready(self) -> bool:
         return min(self.labelled.values()) >= MIN_LABELS
+
+    @property
+    def classifier(self) -> Any:
+        """River's forest, made (and River imported: a few seconds, scipy with it) on first use, so that a
+        process that never learns (a command, a server's first requests) never waits for it."""
+        if self._classifier is None:
+            from river import forest
+
+            self._classifier = forest.AMFClassifier(n_estimators=TREES, max_nodes=NODES_MAX, seed=self.seed)
+        return self._classifier
 
     def score(self, feats: Mapping[str, float]) -> tuple[float, list[tuple[str, float]]] | None:
         """The probability that the payment is fraud and what made it unusual; 0 for a payment of habit;
