@@ -216,8 +216,7 @@ class Risk:
                 self._teacher.start()
 
     def _teach(self) -> None:
-        """Learn the honest samples as they come (the model made first, outside the lock: River's import)."""
-        _ = self.model.classifier
+        """Learn the honest samples as they come."""
         while True:
             feats = self._lessons.get()
             with self._lock:
@@ -231,6 +230,8 @@ class Risk:
 
     def label(self, payment_id: int, fraud: bool, feats: dict[str, float] | None = None) -> bool:
         """Teach the model a payment's truth (its features kept here, or given); False if none are known."""
+        if fraud and not self.model.started:
+            _ = self.model.classifier  # River imported and the forest made outside the lock: scoring goes on
         with self._lock:
             packed = self._kept.pop(payment_id, None) if feats is None else None
             known = feats if feats is not None else dict(zip(FEATURES, packed, strict=True)) if packed else None

@@ -19,12 +19,16 @@ Pure computation: no I/O, no clock. A NaN or infinite feature is read as 0 (neve
 from __future__ import annotations
 
 import math
+from array import array
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
 from farthing.domain.risk.features import FEATURES
 
 MIN_LABELS = 20
+WAITING_MAX = 5_000
+"""Honest samples kept (packed) until the first fraud label comes: River is not even imported before then."""
 """Labels of each kind (fraud, not fraud) the model needs before it says anything."""
 TREES, NODES_MAX = 5, 2_048
 NEW_H = 24.0
@@ -57,6 +61,7 @@ class BehaviourModel:
     def __init__(self, seed: int = 7) -> None:
         self.seed = seed
         self._classifier: Any = None
+        self._waiting: deque[array[float]] = deque(maxlen=WAITING_MAX)
         self.labelled = {True: 0, False: 0}
         self.seen = 0
         """Unusual payments seen (the population the classifier speaks of)."""
@@ -103,11 +108,24 @@ class BehaviourModel:
         if not self.frozen and unusual(feats):
             self.seen += 1
 
+    @property
+    def started(self) -> bool:
+        """The classifier exists (a fraud label came): labelling no longer waits."""
+        return self._classifier is not None
+
     def label(self, feats: Mapping[str, float], fraud: bool) -> None:
         """Learn from a payment whose truth is known (one of habit teaches the model nothing: it never
-        scores those)."""
+        scores those). Before the first fraud label, honest ones wait, packed, and are learned first then."""
         x = clean(feats)
         if self.frozen or not unusual(x):
             return
-        self.classifier.learn_one(x, fraud)
+        if not fraud and self._classifier is None:
+            self._waiting.append(array("d", x.values()))
+            return
+        classifier = self.classifier
+        while self._waiting:
+            waited = dict(zip(FEATURES, self._waiting.popleft(), strict=True))
+            classifier.learn_one(waited, False)
+            self.labelled[False] += 1
+        classifier.learn_one(x, fraud)
         self.labelled[fraud] += 1
