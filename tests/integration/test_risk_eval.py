@@ -41,7 +41,7 @@ def test_card_testing_is_stepped_up_by_the_rules() -> None:
 
 def test_the_command_writes_its_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    done = subprocess.run([sys.executable, "-m", "farthing.cli", "risk", "evaluate", "--payments", "10000", "--out",
+    done = subprocess.run([sys.executable, "-m", "farthing.cli", "risk", "evaluate", "--payments", "2000", "--out",
                            str(out), "--json"], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr
     said = json.loads(done.stdout.strip().splitlines()[-1])

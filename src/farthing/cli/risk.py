@@ -17,7 +17,7 @@ console = Console()
 
 @risk_app.command("evaluate")
 def evaluate_command(
-    payments: Annotated[int, typer.Option(min=10_000, help="measured honest payments in each world")] = 1_000_000,
+    payments: Annotated[int, typer.Option(min=1_000, help="measured honest payments in each world")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="the training world's seed (held-out worlds take the next two)")] = 1,
     policy: Annotated[str, typer.Option(help="the pack whose risk rules and thresholds are measured")] = "platform",
     out: Annotated[Path, typer.Option(help="where the report, its JSON and its chart go")] = Path("risk-report"),

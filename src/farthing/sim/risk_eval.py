@@ -208,7 +208,7 @@ def worlds(payments: int, seed: int) -> tuple[World, list[tuple[str, World]]]:
     another seed, and another mix (more mimicry and copied devices, more card testing, fewer cash-outs)."""
     base = World(seed=seed)
     measured_days = base.days - base.warmup_days
-    payers = max(500, round(payments / (measured_days * base.payments_per_payer_day)))
+    payers = max(50, round(payments / (measured_days * base.payments_per_payer_day)))
     train = dataclasses.replace(base, payers=payers)
     same = dataclasses.replace(train, seed=seed + 1)
     other_mix = Mix(takeovers=2.0, mimic_payments=(4, 10), cash_out_payments=(2, 5), copies_device=0.7,
