@@ -158,8 +158,7 @@ def get_payment(payment_id: str, principal: PrincipalDep, platform: PlatformDep)
     canceled or expired)."""
     payment = platform.holds.get(principal, payment_id)
     fee, reference = platform.history.payment_details(payment_transfer_id(payment_id))
-    decided = platform.decisions.decision_of(payment_id)
-    risk = platform.decisions.risk_of(payment_id)
+    decided, risk = platform.decisions.decision_and_risk(payment_id)
     payment = dataclasses.replace(payment, fee=fee, reference=reference, policy=decided, risk=risk)
     if payment.status == "requires_authentication":
         payment = platform.step_ups.annotate(payment)

@@ -67,24 +67,31 @@ class Decisions:
     def __init__(self, events: EventBodies) -> None:
         self.events = events
 
-    def decision_of(self, public_id: str, counted: bool = False) -> dict[str, object] | None:
-        """The policy's decision on a payment, as its first event recorded it (None: no policy decided).
-        With `counted`, the decision under which it was paid and counted: a captured hold's capture (its
-        day, month and tax base), a payment's own decision otherwise."""
+    def _recorded(self, public_id: str) -> list[dict[str, object]]:
+        """What the payment's events recorded, in the order they were written."""
         base = public_id.removeprefix("pay_")
         bodies = self.events.bodies(
             [f"evt_{base}_succeeded", f"evt_{base}_requires_capture", f"evt_{base}_requires_authentication"]
         )
-        decisions = [json.loads(body)["data"].get("policy") for body in bodies]
-        if counted:
-            decisions = [d for d in decisions if isinstance(d, dict) and "decided_ms" in d][-1:] or decisions
-        found = decisions[0] if decisions else None
-        return found if isinstance(found, dict) else None
+        return [json.loads(body)["data"] for body in bodies]
 
-    def risk_of(self, public_id: str) -> dict[str, object] | None:
-        """The risk engine's score of a payment, as its first event recorded it (None: not scored)."""
-        base = public_id.removeprefix("pay_")
-        bodies = self.events.bodies([f"evt_{base}_succeeded", f"evt_{base}_requires_capture",
-                                     f"evt_{base}_requires_authentication"])  # fmt: skip
-        found = json.loads(bodies[0])["data"].get("risk") if bodies else None
-        return found if isinstance(found, dict) else None
+    def decision_of(self, public_id: str, counted: bool = False) -> dict[str, object] | None:
+        """The policy's decision on a payment, as its first event recorded it (None: no policy decided).
+        With `counted`, the decision under which it was paid and counted: a captured hold's capture (its
+        day, month and tax base), a payment's own decision otherwise."""
+        return _decision(self._recorded(public_id), counted)
+
+    def decision_and_risk(self, public_id: str) -> tuple[dict[str, object] | None, dict[str, object] | None]:
+        """The policy's decision and the risk engine's score, as the payment's first event recorded them
+        (one read of the events for both)."""
+        recorded = self._recorded(public_id)
+        risk = recorded[0].get("risk") if recorded else None
+        return _decision(recorded, False), risk if isinstance(risk, dict) else None
+
+
+def _decision(recorded: list[dict[str, object]], counted: bool) -> dict[str, object] | None:
+    decisions = [data.get("policy") for data in recorded]
+    if counted:
+        decisions = [d for d in decisions if isinstance(d, dict) and "decided_ms" in d][-1:] or decisions
+    found = decisions[0] if decisions else None
+    return found if isinstance(found, dict) else None
