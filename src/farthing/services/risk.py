@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import queue
+import struct
 import threading
-from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,14 +33,15 @@ from farthing.domain.risk.features import (
     features,
     observe,
 )
-from farthing.domain.risk.model import BehaviourModel
+from farthing.domain.risk.model import BehaviourModel, unusual
 from farthing.domain.risk.records import Label, Review
 from farthing.domain.risk.rules import Assessment, RiskSettings, assess
 from farthing.services.blocking import may_block
 
 PROFILES_MAX = 200_000
 KEPT_MAX = 200_000
-"""Payments whose features are kept for a label (about 80 bytes each, packed)."""
+"""Payments whose features are kept for a label (about 200 bytes each, packed)."""
+_PACKED = struct.Struct(f"{len(FEATURES)}f")
 HONEST_SAMPLE = 10
 """One payment in this many teaches the model what honest looks like as it is made: almost every payment is
 honest, a fraud one sampled so is answered by its own fraud label when that comes, and the model corrects
@@ -74,22 +75,11 @@ class RiskRepository(Protocol):
     def paid_volume(self, currency: str, mode: str, since_day: int) -> int: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """A payment's risk as its answer and its event carry it."""
-
-    score: int
-    outcome: str
-    reasons: tuple[tuple[str, str], ...]
-    """(rule, what it says), the weightiest first."""
-
-    def as_dict(self) -> dict[str, object]:
-        return {"score": self.score, "outcome": self.outcome,
-                "reasons": [{"rule": rule, "says": says} for rule, says in self.reasons]}  # fmt: skip
-
-
-def scored(a: Assessment) -> Scored:
-    return Scored(a.score, a.outcome, tuple((r.rule_id, r.text) for r in a.reasons))
+def risk_out(a: Assessment) -> dict[str, object]:
+    """A payment's risk as its answer and its event carry it: score, outcome and reasons (rule, what it
+    says), the weightiest first."""
+    return {"score": a.score, "outcome": a.outcome,
+            "reasons": [{"rule": r.rule_id, "says": r.text} for r in a.reasons]}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +89,8 @@ class Judged:
     assessment: Assessment
     features: dict[str, float]
     seen: Seen
+    unusual: list[tuple[str, float]]
+    """What is out of the payer's habit (`farthing.domain.risk.model.unusual`)."""
 
 
 NO_RULES = RiskSettings("none", 101, 101, 101, (), "")
@@ -131,7 +123,7 @@ class Risk:
         self._payers: OrderedDict[str, PayerProfile] = OrderedDict()
         self._merchants: OrderedDict[str, MerchantProfile] = OrderedDict()
         self._ips: OrderedDict[str, IpProfile] = OrderedDict()
-        self._kept: OrderedDict[int, array[float]] = OrderedDict()
+        self._kept: OrderedDict[int, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._since_sample = 0
         self.outcomes: dict[str, int] = {}
@@ -183,9 +175,10 @@ class Risk:
             m = self._merchants.get(seen.merchant) or _NEW_MERCHANT
             ip = self._ips.get(seen.ip_prefix) if seen.ip_prefix is not None else None
             feats = features(p, m, ip, seen)
-            model = self.model.score(feats)
+            why = unusual(feats)
+            model = self.model.score(feats, why)
         found = assess(settings or self.default or NO_RULES, feats, model, can_step_up)
-        return Judged(found, feats, seen)
+        return Judged(found, feats, seen, why)
 
     def observe(self, payer: str, judged: Judged, payment_id: int) -> None:
         """Count an assessed payment into its profiles, keep its features for a label, and learn from it."""
@@ -196,12 +189,12 @@ class Risk:
             ip = self._of(self._ips, seen.ip_prefix, IpProfile) if seen.ip_prefix is not None else None
             observe(p, m, ip, seen, payer)
             self._keep(payment_id, judged.features)
-            self.model.learn(judged.features)
+            self.model.learn(judged.features, judged.unusual)
             outcome = judged.assessment.outcome
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def _keep(self, payment_id: int, feats: dict[str, float]) -> None:
-        self._kept[payment_id] = array("f", feats.values())  # `features` makes them in `FEATURES`' order
+        self._kept[payment_id] = _PACKED.pack(*feats.values())  # `features` makes them in `FEATURES`' order
         if len(self._kept) > self.kept_max:
             self._kept.popitem(last=False)
         self._since_sample += 1
@@ -226,7 +219,7 @@ class Risk:
         """The features a payment was scored with, while they are kept."""
         with self._lock:
             packed = self._kept.get(payment_id)
-        return None if packed is None else dict(zip(FEATURES, packed, strict=True))
+        return None if packed is None else dict(zip(FEATURES, _PACKED.unpack(packed), strict=True))
 
     def label(self, payment_id: int, fraud: bool, feats: dict[str, float] | None = None) -> bool:
         """Teach the model a payment's truth (its features kept here, or given); False if none are known."""
@@ -234,10 +227,11 @@ class Risk:
             _ = self.model.classifier  # River imported and the forest made outside the lock: scoring goes on
         with self._lock:
             packed = self._kept.pop(payment_id, None) if feats is None else None
-            known = feats if feats is not None else dict(zip(FEATURES, packed, strict=True)) if packed else None
-            if known is None:
+            if feats is None and packed is not None:
+                feats = dict(zip(FEATURES, _PACKED.unpack(packed), strict=True))
+            if feats is None:
                 return False
-            self.model.label(known, fraud)
+            self.model.label(feats, fraud)
             return True
 
     def topup_tried(self, payer: str, declined: bool, now_ms: int) -> None:

@@ -94,14 +94,6 @@ class Recent:
     limit: int = KNOWN_MAX
     keys: OrderedDict[str, list[int]] = field(default_factory=OrderedDict)
 
-    def seen(self, key: str) -> bool:
-        return key in self.keys
-
-    def age_h(self, key: str | None, now_ms: int) -> float:
-        """Hours since the key was first seen (0 for a key never seen), at most `AGE_CAP_H`."""
-        times = self.keys.get(key) if key is not None else None
-        return 0.0 if times is None else min(AGE_CAP_H, max(0, now_ms - times[0]) / HOUR_MS)
-
     def touch(self, key: str, now_ms: int) -> None:
         times = self.keys.get(key)
         if times is None:
@@ -128,6 +120,8 @@ class PayerProfile:
     ips: Recent = field(default_factory=Recent)
     country: str | None = None
     hours: list[float] = field(default_factory=lambda: [0.0] * 24)
+    """Payments per hour of the day, each to be read times `hours_scale` (fading them is one multiplication)."""
+    hours_scale: float = 1.0
     hours_total: float = 0.0
     hours_max: float = 0.0
     topups_1d: Decayed = field(default_factory=lambda: _decayed(DAY_MS))
@@ -168,7 +162,8 @@ class Seen:
 
 
 def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None, seen: Seen) -> dict[str, float]:
-    """The payment's features against the profiles as they stand before it (see `FEATURES`)."""
+    """The payment's features against the profiles as they stand before it (see `FEATURES`). On the
+    payment path: written out flat (a call less here and there is a good part of its cost)."""
     now = seen.now_ms
     log_amount = math.log1p(max(seen.amount, 0))
     n = payer.payments
@@ -177,10 +172,35 @@ def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | Non
         z = max(-Z_CAP, min(Z_CAP, (log_amount - payer.mean) / math.sqrt(payer.var)))
     hour = (now // HOUR_MS) % 24
     # Against the payer's busiest hour: ~1 at an hour it never pays in, 0 at its usual hour.
-    rarity = 1.0 - (payer.hours[hour] + 1.0) / (payer.hours_max + 1.0) if payer.hours_total >= 10 else 0.0
-    topups, declines = payer.topups_1d.read(now), payer.declines_1d.read(now)
+    rarity = 0.0
+    if payer.hours_total >= 10:
+        rarity = 1.0 - (payer.hours[hour] * payer.hours_scale + 1.0) / (payer.hours_max + 1.0)
+    declines = payer.declines_1d.read(now) if payer.declines_1d.value else 0.0
+    ratio = 0.0
+    if declines:
+        topups = payer.topups_1d.read(now)
+        ratio = declines / topups if topups > 0.5 else 0.0
     c1m, c1h, c1d, v1h, v1d = payer.rates.read(now)
     paid = merchant.payments.read(now)
+    refunds = disputes = 0.0
+    if paid >= 20:
+        refunds = merchant.refunds.read(now) / paid if merchant.refunds.value else 0.0
+        disputes = merchant.disputes.read(now) / paid if merchant.disputes.value else 0.0
+    # How long the payer has known this device, network and merchant (a new payer knows nothing: neutral).
+    known_merchant = known_device = known_ip = True
+    merchant_age = device_age = ip_age = AGE_CAP_H
+    if n:
+        first = payer.merchants.keys.get(seen.merchant)
+        known_merchant = first is not None
+        merchant_age = min(AGE_CAP_H, max(0, now - first[0]) / HOUR_MS) if first is not None else 0.0
+        if seen.device is not None:
+            first = payer.devices.keys.get(seen.device)
+            known_device = first is not None
+            device_age = min(AGE_CAP_H, max(0, now - first[0]) / HOUR_MS) if first is not None else 0.0
+        if seen.ip_prefix is not None:
+            first = payer.ips.keys.get(seen.ip_prefix)
+            known_ip = first is not None
+            ip_age = min(AGE_CAP_H, max(0, now - first[0]) / HOUR_MS) if first is not None else 0.0
     return {
         "payer_payments": float(n),
         "count_1m": c1m,
@@ -190,23 +210,25 @@ def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | Non
         "log_value_1d": math.log1p(v1d),
         "log_amount": log_amount,
         "amount_z": z,
-        "new_merchant": 1.0 if n and not payer.merchants.seen(seen.merchant) else 0.0,
-        "new_device": 1.0 if n and seen.device is not None and not payer.devices.seen(seen.device) else 0.0,
-        "new_ip": 1.0 if n and seen.ip_prefix is not None and not payer.ips.seen(seen.ip_prefix) else 0.0,
+        "new_merchant": 0.0 if known_merchant else 1.0,
+        "new_device": 0.0 if known_device else 1.0,
+        "new_ip": 0.0 if known_ip else 1.0,
         "country_jump": 1.0 if seen.country and payer.country and seen.country != payer.country else 0.0,
         "hour_rarity": rarity,
         "topup_declines_1d": declines,
-        "topup_decline_ratio": declines / topups if topups > 0.5 else 0.0,
-        "merchant_refund_ratio": merchant.refunds.read(now) / paid if paid >= 20 else 0.0,
-        "merchant_dispute_ratio": merchant.disputes.read(now) / paid if paid >= 20 else 0.0,
-        "ip_payers_1h": ip.fresh_1h.read(now) if ip is not None else 0.0,
-        "channel_churn_1d": payer.churn_1d.read(now),
+        "topup_decline_ratio": ratio,
+        "merchant_refund_ratio": refunds,
+        "merchant_dispute_ratio": disputes,
+        "ip_payers_1h": ip.fresh_1h.read(now) if ip is not None and ip.fresh_1h.value else 0.0,
+        "channel_churn_1d": payer.churn_1d.read(now) if payer.churn_1d.value else 0.0,
         "allowance_use": seen.allowance_use if math.isfinite(seen.allowance_use) else 0.0,
-        # How long the payer has known this device, network and merchant (a new payer knows nothing: neutral).
-        "device_age_h": payer.devices.age_h(seen.device, now) if n and seen.device is not None else AGE_CAP_H,
-        "ip_age_h": payer.ips.age_h(seen.ip_prefix, now) if n and seen.ip_prefix is not None else AGE_CAP_H,
-        "merchant_age_h": payer.merchants.age_h(seen.merchant, now) if n else AGE_CAP_H,
+        "device_age_h": device_age,
+        "ip_age_h": ip_age,
+        "merchant_age_h": merchant_age,
     }
+
+
+_FADE = 1 - EWMA_ALPHA / 4
 
 
 def observe(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None, seen: Seen, payer_id: str) -> None:
@@ -230,13 +252,15 @@ def observe(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None
         payer.country = seen.country
     hour = (now // HOUR_MS) % 24
     if payer.hours_total > 200:  # the older habits fade
-        fade = 1 - EWMA_ALPHA / 4
-        payer.hours = [h * fade for h in payer.hours]
-        payer.hours_total *= fade
-        payer.hours_max *= fade
-    payer.hours[hour] += 1.0
+        payer.hours_scale *= _FADE
+        payer.hours_total *= _FADE
+        payer.hours_max *= _FADE
+        if payer.hours_scale < 1e-100:  # before it could underflow: the scale into the counts
+            payer.hours = [h * payer.hours_scale for h in payer.hours]
+            payer.hours_scale = 1.0
+    payer.hours[hour] += 1.0 / payer.hours_scale
     payer.hours_total += 1.0
-    payer.hours_max = max(payer.hours_max, payer.hours[hour])
+    payer.hours_max = max(payer.hours_max, payer.hours[hour] * payer.hours_scale)
     merchant.payments.add(1.0, now)
     if ip is not None:
         last = ip.payers.keys.get(payer_id)

@@ -31,7 +31,7 @@ from farthing.services.parties import Parties
 from farthing.services.payment_policy import NO_RISK, Gate, PaymentPolicy, PolicyRefused, RiskSeen
 from farthing.services.payments.events import decision_summary, payment_event
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom, StepUpHook, with_billing
-from farthing.services.risk import Judged, Risk, scored
+from farthing.services.risk import Judged, Risk, risk_out
 
 R = TransferResult
 _LINKED, _PENDING = int(TransferFlags.linked), int(TransferFlags.pending)
@@ -193,7 +193,7 @@ class PaymentLegs:
         legs = linked_chain(legs)
         decided = gate.decision if gate is not None else awaiting
         summary = decision_summary(decided, cur, item.withdrawal_waived) if decided is not None else None
-        risk = scored(draft.risk.assessment).as_dict() if draft.risk is not None else None
+        risk = risk_out(draft.risk.assessment) if draft.risk is not None else None
         payment = Payment(public_id_of("pay_", payment_id), payer_id, item.merchant, units, fee, cur.code,
                           item.reference, False, status, gate.guards if gate is not None else 0, summary,
                           risk=risk)  # fmt: skip

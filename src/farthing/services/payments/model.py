@@ -75,7 +75,7 @@ class Payment:
     authentication: dict[str, object] | None = None
     """For a payment that waits for strong authentication: the challenge to answer (`farthing.services.stepup`)."""
     risk: dict[str, object] | None = None
-    """The risk engine's score, outcome and reasons (`farthing.services.risk.Scored`)."""
+    """The risk engine's score, outcome and reasons (`farthing.services.risk.risk_out`)."""
 
 
 def formatted(payment: Payment) -> tuple[str, str]:

@@ -118,3 +118,17 @@ def test_ip_networks(address: str | None, network: str | None) -> None:
 
 def test_features_come_in_the_order_of_FEATURES() -> None:  # the engine packs them by position
     assert list(features(PayerProfile(), MerchantProfile(), IpProfile(), Seen(1, T0, "mer_a"))) == list(FEATURES)
+
+
+def test_the_hours_a_payer_pays_in_fade_without_ever_underflowing() -> None:
+    """A payer who pays at 03:00 for years: its habit stays an hour's, the hour it never uses stays rare,
+    and the fading's running scale is folded back into the counts before it could reach zero."""
+    p, m = PayerProfile(), MerchantProfile()
+    three_am = T0 - T0 % (24 * HOUR_MS) + 3 * HOUR_MS
+    for day in range(60_000):  # ~12,000 fades of 2.5 %: 1e-132 unfolded
+        observe(p, m, None, Seen(10_000, three_am + day * 24 * HOUR_MS, "mer_a"), "cus_1")
+    assert 1e-100 <= p.hours_scale <= 1.0 and 150 < p.hours_total <= 201
+    at_three = features(p, m, None, Seen(10_000, three_am + 60_000 * 24 * HOUR_MS, "mer_a"))
+    at_four = features(p, m, None, Seen(10_000, three_am + 60_000 * 24 * HOUR_MS + HOUR_MS, "mer_a"))
+    assert at_three["hour_rarity"] == pytest.approx(0.0, abs=1e-9)
+    assert at_four["hour_rarity"] == pytest.approx(1 - 1 / (p.hours_total + 1), rel=1e-9)

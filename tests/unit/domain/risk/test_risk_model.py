@@ -8,8 +8,11 @@ import math
 import pickle
 import random
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from farthing.domain.risk.features import AGE_CAP_H, FEATURES
-from farthing.domain.risk.model import MIN_LABELS, BehaviourModel, clean, unusual
+from farthing.domain.risk.model import _ABOVE, _BELOW, MIN_LABELS, BehaviourModel, clean, unusual
 
 HABIT = {**dict.fromkeys(FEATURES, 0.0), "payer_payments": 40.0, "device_age_h": AGE_CAP_H, "ip_age_h": AGE_CAP_H,
          "merchant_age_h": AGE_CAP_H}  # fmt: skip
@@ -92,3 +95,18 @@ def test_its_memory_stops_growing_once_its_trees_are_full() -> None:
             model.label(_honest_but_new(rng) if i % 30 else _takeover(rng), i % 30 == 0)
         sizes.append(len(pickle.dumps(model)))
     assert sizes[2] < sizes[1] * 1.1, sizes
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(FEATURES),
+        st.sampled_from([0.0, 0.4, 1.0, 2.5, 4.0, 7.0, 23.0, 24.0, 100.0, -3.0, math.nan, math.inf, -math.inf]),
+    )
+)
+def test_what_is_unusual_is_read_the_same_by_the_quick_test_and_feature_by_feature(over: dict[str, float]) -> None:
+    """`unusual` answers most payments with one expression (`_usual`); what it finds must be what reading
+    each feature against its limit finds, a NaN, an infinity or a missing feature (read as 0) included."""
+    for x in ({**HABIT, **over}, over):
+        expected = [(n, x.get(n, 0.0)) for n, limit in _BELOW if x.get(n, 0.0) < limit]
+        expected += [(n, x.get(n, 0.0)) for n, limit in _ABOVE if abs(x.get(n, 0.0)) > limit]
+        assert [(n, repr(v)) for n, v in unusual(x)] == [(n, repr(v)) for n, v in expected]

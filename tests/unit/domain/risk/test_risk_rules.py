@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from farthing.domain.policy.load import PolicyError
 from farthing.domain.risk.features import FEATURES
@@ -106,3 +108,31 @@ def test_a_merchant_override_may_not_touch_risk() -> None:
     )
     with pytest.raises(PolicyError, match="a merchant may override limits, sca and consumer rules only"):
         compose(files, "eu-de", override)
+
+
+_VALUES = st.sampled_from([0.0, 0.5, 1.0, 3.0, 5.0, 24.0, 720.0, -2.0, math.nan, math.inf])
+
+
+@given(
+    conditions=st.lists(
+        st.lists(st.tuples(st.sampled_from(FEATURES[:6]), st.booleans(), st.sampled_from([0.5, 1.0, 3.0, 24.0])),
+                 min_size=1, max_size=3),
+        min_size=1, max_size=6,
+    ),
+    points=st.lists(st.integers(0, 40), min_size=6, max_size=6),
+    values=st.dictionaries(st.sampled_from(FEATURES[:6]), _VALUES),
+)  # fmt: skip
+def test_the_compiled_rules_hold_exactly_where_each_rules_conditions_do(
+    conditions: list[list[tuple[str, bool, float]]], points: list[int], values: dict[str, float]
+) -> None:
+    """`RiskSettings.match` (one function made from the rules, for speed) against `RiskRule.holds` read
+    condition by condition: the same rules, weightiest first, pack order among equals; NaN and a
+    missing feature (read as 0) alike."""
+    rules = [
+        {"id": f"r{i}", "when": {name: f"{'>=' if at_least else '<'} {t}" for name, at_least, t in when},
+         "points": points[i], "says": "x"}
+        for i, when in enumerate(conditions)
+    ]  # fmt: skip
+    settings = _settings(*rules)
+    expected = sorted((r for r in settings.rules if r.holds(values)), key=lambda r: -r.points)
+    assert settings.match(values) == expected
