@@ -103,9 +103,9 @@ def test_its_memory_stops_growing_once_its_trees_are_full() -> None:
         st.sampled_from([0.0, 0.4, 1.0, 2.5, 4.0, 7.0, 23.0, 24.0, 100.0, -3.0, math.nan, math.inf, -math.inf]),
     )
 )
-def test_what_is_unusual_is_read_the_same_by_the_quick_test_and_feature_by_feature(over: dict[str, float]) -> None:
-    """`unusual` answers most payments with one expression (`_usual`); what it finds must be what reading
-    each feature against its limit finds, a NaN, an infinity or a missing feature (read as 0) included."""
+def test_what_is_unusual_is_read_the_same_written_out_as_feature_by_feature(over: dict[str, float]) -> None:
+    """`unusual` is written out as straight comparisons for speed; what it finds must be what reading each
+    feature against its limit in a loop finds, a NaN, an infinity or a missing feature (read as 0) included."""
     for x in ({**HABIT, **over}, over):
         expected = [(n, x.get(n, 0.0)) for n, limit in _BELOW if x.get(n, 0.0) < limit]
         expected += [(n, x.get(n, 0.0)) for n, limit in _ABOVE if abs(x.get(n, 0.0)) > limit]
