@@ -82,9 +82,10 @@ def risk_out(a: Assessment) -> dict[str, object]:
             "reasons": [{"rule": r.rule_id, "says": r.text} for r in a.reasons]}  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Judged:
-    """A payment assessed: the verdict, the features it was drawn from, and what was seen."""
+    """A payment assessed: the verdict, the features it was drawn from, and what was seen (not changed once
+    made; made once per payment, where a frozen dataclass costs several times as much)."""
 
     assessment: Assessment
     features: dict[str, float]

@@ -19,6 +19,7 @@ from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, share
 from farthing.domain.policy.decision import ALLOW, DENY
 from farthing.domain.policy.evaluate import Decision
+from farthing.domain.policy.model import Policy
 from farthing.domain.principals import Principal
 from farthing.domain.risk.features import Seen
 from farthing.domain.risk.records import Review
@@ -51,6 +52,8 @@ class Draft(NamedTuple):
     fee_id: int
     mode: str = "test"
     risk: Judged | None = None
+    policy: Policy | None = None
+    """The policy of the payment's currency and merchant (None: none applies), looked up once."""
 
 
 def payment_ids(party_id: str, idempotency_key: str | None) -> tuple[int, int]:
@@ -102,13 +105,13 @@ class PaymentLegs:
         payer = self.accounts.wallet_account(payer_id, "customer", cur)
         payee = self.accounts.wallet_account(item.merchant, "merchant", cur)
         ids = payment_ids(payer_id, idempotency_key)
-        return Draft(payer_id, item, payer, payee, *ids, principal.mode, self._judge(payer_id, item))
+        policy = self.policy.for_payment(cur.code, item.merchant)
+        return Draft(payer_id, item, payer, payee, *ids, principal.mode, self._judge(payer_id, item, policy), policy)
 
-    def _judge(self, payer_id: str, item: PaymentItem) -> Judged | None:
+    def _judge(self, payer_id: str, item: PaymentItem, policy: Policy | None) -> Judged | None:
         """The risk engine's verdict on the payment (counted into the profiles once it is decided)."""
         if self.risk is None or not self.risk.enabled:
             return None
-        policy = self.policy.for_payment(item.currency, item.merchant)
         country = item.evidence.ip if item.evidence is not None and item.evidence.ip else None
         seen_from = item.seen_from or _NOWHERE
         seen = Seen(item.amount.units, self.clock(), item.merchant, seen_from.device, seen_from.network,
@@ -158,8 +161,7 @@ class PaymentLegs:
         self._review(draft)
         if a.outcome == DENY:
             raise PolicyRefused(ErrorCode.policy_denied, None, detail)
-        item = draft.item
-        policy = self.policy.for_payment(item.currency, item.merchant)
+        item, policy = draft.item, draft.policy
         decision = None
         if policy is not None:
             profile = self.parties.profile(draft.payer_id)
@@ -203,8 +205,7 @@ class PaymentLegs:
         self, draft: Draft, cur: Currency, units: int, waits: bool, awaiting: Decision | None, stage: str | None
     ) -> tuple[Gate | None, Decision | None]:
         """The policy's gate on a payment that goes ahead now, or its decision on one that waits."""
-        payer, item, payment_id = draft.payer_id, draft.item, draft.payment_id
-        policy = self.policy.for_payment(cur.code, item.merchant)
+        payer, item, payment_id, policy = draft.payer_id, draft.item, draft.payment_id, draft.policy
         if policy is None:
             return None, awaiting
         profile = self.parties.profile(payer)
