@@ -47,6 +47,10 @@ HONEST_SAMPLE = 10
 honest, a fraud one sampled so is answered by its own fraud label when that comes, and the model corrects
 its probability for the sampling (`BehaviourModel._calibrated`)."""
 
+LESSONS_CHUNK = 64
+"""Honest samples handed to the learner's thread together: it wakes once per this many, as each waking
+costs the payment path a switch of Python's interpreter lock."""
+
 FRAUD_WINDOW_DAYS = 90
 """The fraud rate's period: PSD2 RTS (EU) 2018/389 Art. 19 counts it over each 90 days."""
 RATE_FRESH_MS = 60_000
@@ -110,7 +114,8 @@ class Risk:
         `learn_aside`: the honest samples are learned by a thread of their own, off the payment path (False:
         at once, in order: an evaluation that must be the same every run)."""
         self.learn_aside = learn_aside
-        self._lessons: queue.SimpleQueue[dict[str, float]] = queue.SimpleQueue()
+        self._lessons: queue.SimpleQueue[list[dict[str, float]]] = queue.SimpleQueue()
+        self._chunk: list[dict[str, float]] = []
         self._teacher: threading.Thread | None = None
         self.default = default
         self.enabled = os.environ.get("FARTHING_RISK", "on") != "off"
@@ -170,14 +175,22 @@ class Risk:
 
     def assess(self, settings: RiskSettings | None, payer: str, seen: Seen, can_step_up: Callable[[], bool]) -> Judged:
         """Score a payment against its payer's, merchant's and network's profiles as they stand (nothing is
-        counted: `observe` counts the payment once it goes ahead or is refused)."""
-        with self._lock:
-            p = self._payers.get(payer) or _NEW_PAYER
-            m = self._merchants.get(seen.merchant) or _NEW_MERCHANT
-            ip = self._ips.get(seen.ip_prefix) if seen.ip_prefix is not None else None
-            feats = features(p, m, ip, seen)
-            why = unusual(feats)
-            model = self.model.score(feats, why)
+        counted: `observe` counts the payment once it goes ahead or is refused).
+
+        The profiles are read without the lock: under many threads the lock cost the payment path a
+        third of its rate in waits. A payment scored while another of the same payer is being counted may
+        read a count of that one and not yet its time (a decayed count a little low) — never a lost count,
+        as counting holds the lock. River's trees are read under it: the learner changes them."""
+        p = self._payers.get(payer) or _NEW_PAYER
+        m = self._merchants.get(seen.merchant) or _NEW_MERCHANT
+        ip = self._ips.get(seen.ip_prefix) if seen.ip_prefix is not None else None
+        feats = features(p, m, ip, seen)
+        why = unusual(feats)
+        if why and self.model.ready:
+            with self._lock:
+                model = self.model.score(feats, why)
+        else:
+            model = self.model.score(feats, why)  # no tree is read: a payment of habit, or no model yet
         found = assess(settings or self.default or NO_RULES, feats, model, can_step_up)
         return Judged(found, feats, seen, why)
 
@@ -201,20 +214,27 @@ class Risk:
         self._since_sample += 1
         if self._since_sample >= HONEST_SAMPLE:
             self._since_sample = 0
-            if not self.learn_aside:
+            if not self.learn_aside or not self.model.started:
+                # At once: in order (an evaluation), or because it is cheap (before the first fraud label
+                # the model only keeps honest samples, packed).
                 self.model.label(feats, False)
                 return
-            self._lessons.put(feats)
+            self._chunk.append(feats)
+            if len(self._chunk) < LESSONS_CHUNK:
+                return
+            self._lessons.put(self._chunk)
+            self._chunk = []
             if self._teacher is None:
                 self._teacher = threading.Thread(target=self._teach, name="risk-learner", daemon=True)
                 self._teacher.start()
 
     def _teach(self) -> None:
-        """Learn the honest samples as they come."""
+        """Learn the honest samples as they come, a chunk at a time (the lock taken for each: scoring goes
+        on between them)."""
         while True:
-            feats = self._lessons.get()
-            with self._lock:
-                self.model.label(feats, False)
+            for feats in self._lessons.get():
+                with self._lock:
+                    self.model.label(feats, False)
 
     def features_of(self, payment_id: int) -> dict[str, float] | None:
         """The features a payment was scored with, while they are kept."""
