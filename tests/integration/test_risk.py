@@ -19,6 +19,7 @@ from farthing.domain.money import currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services.accounts import payment_transfer_id
 from farthing.services.amounts import positive_money
 from farthing.services.payments.model import PaymentItem, SeenFrom
 
@@ -164,3 +165,19 @@ def test_the_transaction_risk_exemption_follows_the_platforms_own_fraud_rate(tmp
         assert "the risk analysis found something abnormal" in abnormal.value.detail
     finally:
         platform.close()
+
+
+def test_a_charge_under_an_allowance_is_scored_with_its_share_of_the_cap(world: World) -> None:
+    """`allowance_use`: a merchant charging 0.30 under a 0.50-a-payment allowance uses 0.6 of it; an
+    ordinary payment uses none."""
+    p = world.platform
+    operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+    shop, key_id, _ = p.parties.create(operator, "merchant", "Newsstand", "US")
+    merchant = Principal(key_id, "merchant", shop, "test", frozenset({"payments:write"}))
+    a = p.allowances.grant(world.payer, shop, *(positive_money(x, "USD") for x in ("0.50", "1.00", "5.00")), 86_400)
+    charged = p.allowances.charge(merchant, a.id, "0.30", "issue 12", "c-1")
+    assert charged.within
+    feats = p.risk.features_of(payment_transfer_id(charged.payment.id))
+    assert feats is not None and feats["allowance_use"] == pytest.approx(0.6)
+    plain = world.pay("0.30", shop, HOME, "US")
+    assert (p.risk.features_of(payment_transfer_id(plain.id)) or {})["allowance_use"] == 0.0

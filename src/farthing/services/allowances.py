@@ -131,7 +131,8 @@ class Allowances:
         payer = Principal(f"allowance:{a.id}", "customer", a.customer, principal.mode, frozenset({"payments:write"}))
         profile = self.parties.profile(a.customer)
         item = PaymentItem(a.merchant, Money(units, cur), reference,
-                           evidence=dataclasses.replace(a.evidence, billing=profile.country))  # fmt: skip
+                           evidence=dataclasses.replace(a.evidence, billing=profile.country),
+                           allowance_use=min(1.0, units / a.per_payment))  # fmt: skip
         idem = f"{a.id}:{key}" if key else None
         now = self.clock()
         outside = None

@@ -115,7 +115,7 @@ class PaymentLegs:
         country = item.evidence.ip if item.evidence is not None and item.evidence.ip else None
         seen_from = item.seen_from or _NOWHERE
         seen = Seen(item.amount.units, self.clock(), item.merchant, seen_from.device, seen_from.network,
-                    country or self.parties.profile(payer_id).country)  # fmt: skip
+                    country or self.parties.profile(payer_id).country, item.allowance_use)  # fmt: skip
         step_ups = self.step_ups
         return self.risk.assess(policy.risk if policy is not None else None, payer_id, seen,
                                 lambda: step_ups is not None and step_ups.ready(payer_id))  # fmt: skip

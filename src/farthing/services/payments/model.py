@@ -42,6 +42,9 @@ class PaymentItem:
     the policy's SCA rules and limits may differ by channel (PSD2 RTS Art. 11 vs Art. 16)."""
     seen_from: SeenFrom | None = None
     """Where the request came from, for the risk engine."""
+    allowance_use: float = 0.0
+    """For a charge under a one-click allowance: its share of the allowance's per-payment cap, 0 to 1 (a
+    feature of the risk engine's, never an amount)."""
 
     @property
     def currency(self) -> str:
