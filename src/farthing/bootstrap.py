@@ -20,6 +20,7 @@ from farthing.adapters.bank_lines_sql import BankLineTable
 from farthing.adapters.challenges_sql import ChallengeTable
 from farthing.adapters.channels_sql import ChannelTable
 from farthing.adapters.checkout_sql import CheckoutTable
+from farthing.adapters.devices_sql import DeviceTable
 from farthing.adapters.disputes_sql import DisputeTable
 from farthing.adapters.factors_sql import FactorTable
 from farthing.adapters.history_sql import StatementTable
@@ -57,6 +58,7 @@ from farthing.services.amounts import positive_money
 from farthing.services.channel_deadlines import ChannelDeadlines
 from farthing.services.channels import Channels
 from farthing.services.checkout import Checkout
+from farthing.services.devices import Devices
 from farthing.services.disputes import Disputes
 from farthing.services.factors import Factors
 from farthing.services.funding import ByMode, FundingGateway, TestGateway
@@ -164,6 +166,11 @@ class Platform:
     def disputes(self) -> Disputes:
         return Disputes(DisputeTable(self.db), self.holds, self.refunds, self.accounts, self.ledger, self.clock,
                         self.risk_labels.from_dispute)  # fmt: skip
+
+    @property
+    def devices(self) -> Devices:
+        """Devices that pay from their owner's wallet within its caps (signed requests: HTTP or MQTT)."""
+        return Devices(DeviceTable(self.db), self.payments, self.identity.parties, self.clock)
 
     @property
     def risk_labels(self) -> RiskLabels:

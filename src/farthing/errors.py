@@ -216,6 +216,13 @@ class ErrorCode(enum.StrEnum):
     processor_unavailable = "processor_unavailable"
     # Risk.
     already_labelled = "already_labelled"
+    # Devices that pay.
+    device_request_invalid = "device_request_invalid"
+    device_signature_invalid = "device_signature_invalid"
+    device_request_stale = "device_request_stale"
+    device_paused = "device_paused"
+    device_revoked = "device_revoked"
+    device_cap_exceeded = "device_cap_exceeded"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -73,6 +73,13 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/allowances/{allowance_id}"): PARTIES,
     ("POST", "/v1/allowances/{allowance_id}/revoke"): {CUSTOMER},
     ("POST", "/v1/allowances/{allowance_id}/charges"): {MERCHANT},
+    ("POST", "/v1/devices"): {CUSTOMER},
+    ("GET", "/v1/devices"): {CUSTOMER},
+    ("GET", "/v1/devices/{device_id}"): {CUSTOMER},
+    ("POST", "/v1/devices/{device_id}/pause"): {CUSTOMER},
+    ("POST", "/v1/devices/{device_id}/resume"): {CUSTOMER},
+    ("POST", "/v1/devices/{device_id}/revoke"): {CUSTOMER},
+    ("POST", "/v1/devices/payments"): PUBLIC,  # the device's signature is its credential
     ("GET", "/v1/customers/{customer_id}"): {OPERATOR, CUSTOMER},
     ("GET", "/v1/customers/{customer_id}/export"): {OPERATOR, CUSTOMER},
     ("DELETE", "/v1/customers/{customer_id}/personal-data"): {OPERATOR, CUSTOMER},
@@ -125,7 +132,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
 
 
 NAMED_OBJECTS = ("payment_id", "key_id", "endpoint_id", "channel_id", "factor_id", "ceremony_id", "allowance_id",
-                 "customer_id", "session_id", "payout_id", "dispute_id")  # fmt: skip
+                 "customer_id", "session_id", "payout_id", "dispute_id", "device_id")  # fmt: skip
 """Path parameters naming one party's object: another party of the same kind must get 404 there."""
 
 
@@ -167,7 +174,12 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
     dispute = httpx.post(f"{server.base}/v1/payments/{paid.json()['id']}/disputes", headers=auth(customer_key),
                          json={"amount": "0.01", "reason": "not_received"})  # fmt: skip
     assert dispute.status_code == 201, dispute.text
+    device_terms = {"name": "matrix", "kind": "meter", "public_key": "ab" * 32, "currency": "USD",
+                    "per_payment": "0.10", "per_day": "0.50", "per_month": "1.00"}  # fmt: skip
+    device = httpx.post(f"{server.base}/v1/devices", json=device_terms, headers=auth(customer_key))
+    assert device.status_code == 201, device.text
     values = {
+        "device_id": device.json()["id"],
         "dispute_id": dispute.json()["id"],
         "quarter": "2026-Q4",
         "payout_id": payout.json()["id"],
@@ -221,6 +233,8 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             "expires_in_s": 3600,
         },
         "/v1/allowances/{allowance_id}/charges": {"amount": "0.01"},
+        "/v1/devices": device_terms,
+        "/v1/devices/payments": {"request": "e30", "signature": "AA"},
         "/v1/checkout_origins": {"origins": ["https://matrix-shop.example"]},
         "/v1/checkout_sessions": {
             "amount": "0.01",

@@ -27,6 +27,7 @@ from farthing.api import (
     channels,
     checkout,
     deps,
+    devices,
     disputes,
     health,
     holds,
@@ -79,7 +80,8 @@ from farthing.web import checkout as checkout_pages
 from farthing.web import security as security_pages
 
 ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds, refunds, channels, security,
-           allowances, privacy, overrides, checkout, payouts, disputes, risk, processor, auth, health)  # fmt: skip
+           allowances, devices, privacy, overrides, checkout, payouts, disputes, risk, processor, auth,
+           health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
 PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard,

@@ -20,7 +20,6 @@ from typing import Protocol
 from farthing import limits
 from farthing.clock import Clock
 from farthing.domain.allowances import Allowance
-from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.money import Currency, Money, currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal, require_scope
@@ -28,10 +27,9 @@ from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError, TransferResult
 from farthing.services.amounts import positive_units
 from farthing.services.parties import Parties
-from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_HEADROOM, PolicyRefused
-from farthing.services.payments.legs import settled
 from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments
+from farthing.services.rooms import pay_within
 
 R = TransferResult
 DAY_MS = 86_400_000
@@ -152,34 +150,11 @@ class Allowances:
     def _within(
         self, a: Allowance, cur: Currency, payer: Principal, item: PaymentItem, key: str | None, units: int, now: int
     ) -> Payment:
-        p = self.payments
-        try:
-            legs, payment, event, gate = p.legs.build(payer, item, key, stage="capture")
-        except PolicyRefused as refused:
-            raise PlatformError(refused.code, refused.detail) from None
-        day = str(now // DAY_MS)
-        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
-        draws = []
-        try:  # from the gate on: whatever happens, the payment stops counting as in flight
-            for name, room, amount in (("allowance-total", a.id, a.total),
-                                       ("allowance-day", f"{a.id}:{day}", a.per_day)):  # fmt: skip
-                headroom, source = p.policy.fund_headroom(cur, derive_id(name, room), amount)
-                draws.append(Transfer(derive_id("draw", name, str(legs[0].id)), headroom, source, units, ledger,
-                                      T_HEADROOM))  # fmt: skip
-            chain = linked_chain(legs + draws)
-            results = p.ledger.submit("transfers", chain, [(0, event)]).result()
-        finally:
-            if gate is not None:
-                p.policy.settled(gate)
-        if all(r is R.exists for r in results):
-            return dataclasses.replace(payment, replayed=True)
-        mine = results[len(legs) :]
-        if any(r is R.exceeds_credits for r in mine):
+        rooms = [("allowance-total", a.id, a.total), ("allowance-day", f"{a.id}:{now // DAY_MS}", a.per_day)]
+        payment, full = pay_within(self.payments, payer, item, key, rooms, stage="capture")
+        if full is not None:
             raise _Outside("past the allowance's room for the day or in total")
-        bad = [r for r in mine if r not in (R.ok, R.exists, R.linked_event_failed)]
-        if bad:
-            raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the charge: {bad[0].name}")
-        return settled(payment, results[: len(legs)])  # type: ignore[arg-type]
+        return payment
 
     def _waiting(self, payer: Principal, item: PaymentItem, key: str | None, reason: str) -> Payment:
         """A charge outside the allowance: a payment held until the payer authenticates it."""

@@ -1,0 +1,44 @@
+"""The `devices` table: `farthing.services.devices.DeviceRepository` in SQL."""
+
+from __future__ import annotations
+
+import json
+
+from farthing.adapters.platform_db import PlatformDb
+from farthing.domain.devices import Device, b64, public_key
+
+_COLUMNS = (
+    "id, owner, name, kind, public_key, currency, per_payment, per_day, per_month, merchants, status, mode, created_ms"
+)
+
+
+class DeviceTable:
+    def __init__(self, db: PlatformDb) -> None:
+        self.db = db
+
+    def add(self, d: Device) -> None:
+        self.db.query(
+            f"INSERT INTO devices ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (d.id, d.owner, d.name, d.kind, b64(d.public_key), d.currency, str(d.per_payment), str(d.per_day),
+             str(d.per_month), json.dumps(list(d.merchants)), d.status, d.mode, d.created_ms),
+        )  # fmt: skip
+
+    def get(self, device_id: str) -> Device | None:
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM devices WHERE id = ?", (device_id,))
+        return _device(rows[0]) if rows else None
+
+    def of_owner(self, owner: str, limit: int) -> list[Device]:
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM devices WHERE owner = ? ORDER BY created_ms DESC, id LIMIT ?", (owner, limit)
+        )
+        return [_device(r) for r in rows]
+
+    def set_status(self, device_id: str, status: str) -> None:
+        """A revoked device stays revoked."""
+        self.db.query("UPDATE devices SET status = ? WHERE id = ? AND status <> 'revoked'", (status, device_id))
+
+
+def _device(r: tuple[object, ...]) -> Device:
+    return Device(str(r[0]), str(r[1]), str(r[2]), str(r[3]), public_key(str(r[4])), str(r[5]), int(str(r[6])),
+                  int(str(r[7])), int(str(r[8])), tuple(json.loads(str(r[9]))), str(r[10]), str(r[11]),
+                  int(str(r[12])))  # fmt: skip

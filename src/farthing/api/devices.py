@@ -1,0 +1,123 @@
+"""`/v1/devices`: devices that pay for their own use from their owner's wallet, within the owner's caps.
+
+The owner (a customer key) registers a device's Ed25519 public key and its caps, lists its devices with
+what each spent, and pauses, resumes or revokes one at once. The device pays with a signed request at
+`POST /v1/devices/payments`, needing no API key: its signature is its credential (the MQTT gateway posts
+what devices publish here)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import Field, StrictStr
+
+from farthing.api.deps import Amount, CurrencyCode, InModel, PlatformDep, PrincipalDep, replayable
+from farthing.api.mode import Moded
+from farthing.api.payment_out import PaymentOut, payment_out
+from farthing.domain.devices import Device, b64, public_key
+from farthing.domain.money import currency
+from farthing.services.amounts import positive_money
+from farthing.services.devices import Caps, Devices
+
+router = APIRouter(tags=["devices"])
+
+
+class DeviceIn(InModel):
+    name: StrictStr = Field(min_length=1, max_length=100, examples=["Garage charger"])
+    kind: Literal["charger", "vending", "sensor", "meter", "other"]  # `farthing.services.devices.KINDS`
+    public_key: StrictStr = Field(max_length=100, description="the device's Ed25519 public key: base64url or hex")
+    currency: CurrencyCode
+    per_payment: Amount
+    per_day: Amount
+    per_month: Amount
+    merchants: list[StrictStr] = Field(default_factory=list, max_length=50, description="those it may pay (none: any)")
+
+
+class DeviceOut(Moded):
+    id: str
+    object: Literal["device"] = "device"
+    status: Literal["active", "paused", "revoked"]
+    owner: str
+    name: str
+    kind: str
+    public_key: str = Field(description="base64url")
+    currency: str
+    per_payment: str
+    per_day: str
+    per_month: str
+    merchants: list[str]
+    spent_today: str = Field(description="paid this UTC day")
+    spent_this_month: str = Field(description="paid this UTC month")
+    created_ms: int
+
+
+class SignedRequestIn(InModel):
+    request: StrictStr = Field(max_length=2048, description="base64url of the request's JSON bytes")
+    signature: StrictStr = Field(max_length=100, description="base64url of the device's Ed25519 signature of them")
+
+
+def _out(d: Device, service: Devices) -> DeviceOut:
+    cur = currency(d.currency)
+    today, month = service.spent(d)
+    return DeviceOut(
+        id=d.id, status=d.status, owner=d.owner, name=d.name, kind=d.kind, public_key=b64(d.public_key),  # type: ignore[arg-type]
+        currency=d.currency, per_payment=cur.format(d.per_payment), per_day=cur.format(d.per_day),
+        per_month=cur.format(d.per_month), merchants=list(d.merchants), spent_today=cur.format(today),
+        spent_this_month=cur.format(month), created_ms=d.created_ms,
+    )  # fmt: skip
+
+
+@router.post("/v1/devices", status_code=201, response_model=DeviceOut)
+def register(body: DeviceIn, principal: PrincipalDep, platform: PlatformDep) -> DeviceOut:
+    """The owner registers a device: its public key, and what it may pay from the owner's wallet."""
+    each, day, month = (positive_money(v, body.currency) for v in (body.per_payment, body.per_day, body.per_month))
+    service = platform.devices
+    d = service.register(principal, body.name, body.kind, public_key(body.public_key),
+                         Caps(each, day, month, tuple(body.merchants)))  # fmt: skip
+    return _out(d, service)
+
+
+@router.get("/v1/devices", response_model=list[DeviceOut])
+def list_devices(principal: PrincipalDep, platform: PlatformDep) -> list[DeviceOut]:
+    """The owner's devices, newest first, with what each spent today and this month."""
+    service = platform.devices
+    return [_out(d, service) for d in service.list(principal)]
+
+
+@router.get("/v1/devices/{device_id}", response_model=DeviceOut)
+def get_device(device_id: str, principal: PrincipalDep, platform: PlatformDep) -> DeviceOut:
+    service = platform.devices
+    return _out(service.get(principal, device_id), service)
+
+
+def _set(status: str, device_id: str, principal: PrincipalDep, platform: PlatformDep) -> DeviceOut:
+    service = platform.devices
+    return _out(service.set_status(principal, device_id, status), service)
+
+
+@router.post("/v1/devices/{device_id}/pause", response_model=DeviceOut)
+def pause(device_id: str, principal: PrincipalDep, platform: PlatformDep) -> DeviceOut:
+    """Refuse the device's requests until it is resumed, from the next one on."""
+    return _set("paused", device_id, principal, platform)
+
+
+@router.post("/v1/devices/{device_id}/resume", response_model=DeviceOut)
+def resume(device_id: str, principal: PrincipalDep, platform: PlatformDep) -> DeviceOut:
+    return _set("active", device_id, principal, platform)
+
+
+@router.post("/v1/devices/{device_id}/revoke", response_model=DeviceOut)
+def revoke(device_id: str, principal: PrincipalDep, platform: PlatformDep) -> DeviceOut:
+    """Refuse the device's requests for good (a lost or stolen device)."""
+    return _set("revoked", device_id, principal, platform)
+
+
+@router.post("/v1/devices/payments", status_code=201, response_model=PaymentOut)
+def device_pays(body: SignedRequestIn, platform: PlatformDep) -> PaymentOut | JSONResponse:
+    """A device pays: its signed request, checked against its key, freshness, status and caps. The
+    request's nonce is its idempotency key: the same request again answers 200 with
+    `Idempotent-Replayed: true` and moves nothing."""
+    payment = platform.devices.pay(body.request, body.signature)
+    return replayable(payment_out(payment), payment.replayed)

@@ -1,0 +1,133 @@
+"""Devices that pay over HTTP: an owner registers a device's key and caps; the device pays with signed
+requests within them; over a cap it is refused with the cap named and nothing moves; a paused device is
+refused until resumed, a revoked one for good; a request sent twice pays once; a forged, stale, foreign or
+malformed request is refused with its own code; no one but the owner sees or changes the device."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from farthing.client.device import DeviceKey, _b64
+
+from .conftest import Server
+from .helpers import auth, balances, party, top_up
+
+pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
+
+
+def _device(srv: Server, key: str, public: str, **over: object) -> dict[str, object]:
+    body = {"name": "Garage charger", "kind": "charger", "public_key": public, "currency": "USD",
+            "per_payment": "0.50", "per_day": "1.00", "per_month": "1.50", **over}  # fmt: skip
+    r = httpx.post(f"{srv.base}/v1/devices", json=body, headers=auth(key))
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _pays(srv: Server, envelope: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{srv.base}/v1/devices/payments", json=envelope)
+
+
+def test_a_device_pays_within_its_caps_and_is_refused_past_them(server: Server) -> None:
+    merchant, _ = party(server, "merchant", "Charging Co")
+    owner, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "10.00")
+    key = DeviceKey.generate()
+    device = _device(server, owner_key, key.public())
+    assert (device["status"], device["owner"], device["spent_today"]) == ("active", owner, "0.00")
+    dev = str(device["id"])
+
+    first = key.request(dev, merchant, "0.40", "USD", server.now_ms(), nonce="kwh-1", reference="bay 4, 0.4 kWh")
+    paid = _pays(server, first)
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["customer"], paid.json()["amount"], paid.json()["status"]) == (owner, "0.40", "succeeded")
+    again = _pays(server, first)  # the broker delivered it twice: paid once, answered the same
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == paid.json()["id"]
+
+    over_payment = _pays(server, key.request(dev, merchant, "0.51", "USD", server.now_ms()))
+    assert (over_payment.status_code, over_payment.json()["code"]) == (402, "device_cap_exceeded")
+    assert "0.50 USD a payment" in over_payment.json()["detail"]
+    assert _pays(server, key.request(dev, merchant, "0.50", "USD", server.now_ms())).status_code == 201
+    over_day = _pays(server, key.request(dev, merchant, "0.20", "USD", server.now_ms()))
+    assert (over_day.status_code, over_day.json()["code"]) == (402, "device_cap_exceeded")
+    assert "1.00 USD a day" in over_day.json()["detail"]
+    assert balances(server, owner_key)["USD"][0] == "9.10"  # 0.40 + 0.50; nothing of the refused ones
+    seen = httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()
+    assert seen["spent_today"] == seen["spent_this_month"] == "0.90"
+
+
+def test_pause_resume_and_revoke_take_effect_at_the_next_request(server: Server) -> None:
+    merchant, _ = party(server, "merchant", "Vending Co")
+    _, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "5.00")
+    key = DeviceKey.generate()
+    dev = str(_device(server, owner_key, key.public(), kind="vending", merchants=[merchant])["id"])
+
+    def status(action: str) -> str:
+        r = httpx.post(f"{server.base}/v1/devices/{dev}/{action}", headers=auth(owner_key))
+        assert r.status_code == 200, r.text
+        return str(r.json()["status"])
+
+    assert status("pause") == "paused"
+    paused = _pays(server, key.request(dev, merchant, "0.10", "USD", server.now_ms()))
+    assert (paused.status_code, paused.json()["code"]) == (409, "device_paused")
+    assert status("resume") == "active"
+    assert _pays(server, key.request(dev, merchant, "0.10", "USD", server.now_ms())).status_code == 201
+    other, _ = party(server, "merchant", "Not allowed")
+    elsewhere = _pays(server, key.request(dev, other, "0.10", "USD", server.now_ms()))
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (402, "device_cap_exceeded")
+    assert status("revoke") == "revoked"
+    gone = _pays(server, key.request(dev, merchant, "0.10", "USD", server.now_ms()))
+    assert (gone.status_code, gone.json()["code"]) == (409, "device_revoked")
+    back = httpx.post(f"{server.base}/v1/devices/{dev}/resume", headers=auth(owner_key))
+    assert (back.status_code, back.json()["code"]) == (409, "device_revoked")
+
+
+def test_forged_stale_foreign_and_malformed_requests_are_refused(server: Server) -> None:
+    merchant, _ = party(server, "merchant", "Sensor Co")
+    _, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "5.00")
+    key, thief = DeviceKey.generate(), DeviceKey.generate()
+    dev = str(_device(server, owner_key, key.public(), kind="sensor")["id"])
+    now = server.now_ms()
+
+    def refused(envelope: dict[str, str]) -> tuple[int, str]:
+        r = _pays(server, envelope)
+        return r.status_code, r.json()["code"]
+
+    assert refused(thief.request(dev, merchant, "0.01", "USD", now)) == (422, "device_signature_invalid")
+    assert refused(key.request(dev, merchant, "0.01", "USD", now - 600_000)) == (422, "device_request_stale")
+    assert refused(key.request(dev, merchant, "0.01", "USD", now + 600_000)) == (422, "device_request_stale")
+    assert refused(key.request(dev, merchant, "0.01", "EUR", now)) == (422, "currency_mismatch")
+    assert refused(key.request(dev, merchant, "0.000000001", "USD", now)) == (422, "amount_too_precise")
+    good = key.request(dev, merchant, "0.01", "USD", now)
+    assert refused({**good, "signature": good["signature"][:-4] + "AAAA"}) == (422, "device_signature_invalid")
+    assert refused({**good, "request": "not base64!"}) == (422, "device_request_invalid")
+    unknown = key.request("dev_000000000000000000000000", merchant, "0.01", "USD", now)
+    assert refused(unknown) == (422, "device_signature_invalid")  # no such device says no more than that
+    raw = json.dumps({"device": dev, "merchant": merchant, "amount": 1, "currency": "USD", "nonce": "n",
+                      "ts_ms": now}).encode()  # fmt: skip
+    signed = {"request": _b64(raw), "signature": _b64(key._key.sign(raw).signature)}
+    assert refused(signed) == (422, "device_request_invalid")  # an amount is a decimal string
+    assert balances(server, owner_key)["USD"][0] == "5.00"
+
+
+def test_only_the_owner_sees_and_changes_its_devices(server: Server) -> None:
+    _, owner_key = party(server, "customer", "Owner")
+    _, other_key = party(server, "customer", "Other")
+    _, merchant_key = party(server, "merchant", "Shop")
+    dev = str(_device(server, owner_key, DeviceKey.generate().public())["id"])
+    assert [d["id"] for d in httpx.get(f"{server.base}/v1/devices", headers=auth(owner_key)).json()] == [dev]
+    assert httpx.get(f"{server.base}/v1/devices", headers=auth(other_key)).json() == []
+    for key in (other_key, merchant_key):
+        assert httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(key)).status_code == 404
+        assert httpx.post(f"{server.base}/v1/devices/{dev}/pause", headers=auth(key)).status_code in (403, 404)
+    body = {"name": "x", "kind": "other", "public_key": DeviceKey.generate().public(), "currency": "USD",
+            "per_payment": "1.00", "per_day": "1.00", "per_month": "1.00"}  # fmt: skip
+    made = httpx.post(f"{server.base}/v1/devices", headers=auth(merchant_key), json=body)
+    assert made.status_code == 403
+    bad_key = httpx.post(f"{server.base}/v1/devices", headers=auth(owner_key), json={**body, "public_key": "abcd"})
+    assert (bad_key.status_code, bad_key.json()["code"]) == (422, "validation_failed")
