@@ -17,6 +17,7 @@ from farthing.cli.audit import audit_app, damaged, verify_ledger
 from farthing.cli.audit import fail as _fail
 from farthing.cli.backup import backup, restore
 from farthing.cli.export import export_app
+from farthing.cli.iot import iot_app
 from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption, Mode
 from farthing.cli.payouts import payouts_app
@@ -37,6 +38,7 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(payouts_app, name="payouts")
 app.add_typer(export_app, name="export")
 app.add_typer(risk_app, name="risk")
+app.add_typer(iot_app, name="iot")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
 tax_app.command("oss")(oss)

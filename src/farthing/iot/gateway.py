@@ -1,0 +1,151 @@
+"""The MQTT gateway: devices publish signed payment requests on the broker, the gateway hands each to
+Farthing's API (`POST /v1/devices/payments`) and publishes the answer where the device asked.
+
+    device -> broker:  {root}/devices/{device_id}/pay   (QoS 1; MQTT 5 response topic and correlation data)
+    gateway -> API:    POST /v1/devices/payments        (the envelope as published)
+    gateway -> broker: the response topic, or {root}/devices/{device_id}/answers, with the correlation data
+
+The answer is JSON: `{"status": 201, "payment": {…}}` for a payment made (200 with `"replayed": true` for
+a request seen before), `{"status": 402, "problem": {"code": "device_cap_exceeded", …}}` for a refusal.
+
+Nothing is lost between the broker and the ledger: the gateway's session outlives it (clean start off,
+a session expiry), and a request is acknowledged to the broker only once the API answered it, in the order
+the broker sent them (MQTT 5 §4.6), so a gateway killed or disconnected mid-request gets it again; the
+request's nonce is its idempotency key, so getting it again pays once. A request published under another
+device's topic is refused without reaching the API (the broker's ACL should stop it first).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from farthing.domain.devices import DeviceRefused, envelope, opened
+from farthing.errors import ErrorCode
+
+ROOT = "farthing/v1"
+SESSION_S = 3_600
+"""How long the broker keeps the gateway's session (and the requests published meanwhile) while it is away."""
+
+
+@dataclass(frozen=True, slots=True)
+class Broker:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def broker(url: str) -> Broker:
+    """mqtt://[user:password@]host[:1883] or mqtts://…[:8883] (TLS)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"a broker is mqtt://host:port or mqtts://host:port, not {url!r}")
+    tls = parts.scheme == "mqtts"
+    return Broker(parts.hostname, parts.port or (8883 if tls else 1883), tls, parts.username, parts.password)
+
+
+class Gateway:
+    def __init__(
+        self, broker_url: str, api: str, root: str = ROOT, client_id: str = "farthing-gateway", workers: int = 16,
+        ca_file: str | None = None,
+    ) -> None:  # fmt: skip
+        self.broker = broker(broker_url)
+        self.root = root
+        self.http = httpx.Client(base_url=api, timeout=30.0)
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="gateway")
+        self._order: deque[tuple[int, Future[None]]] = deque()
+        self._lock = threading.Lock()
+        self.ready = threading.Event()
+        self.answered = 0
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        if self.broker.username is not None:
+            c.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            c.tls_set(ca_certs=ca_file)
+        c.on_connect = self._connected
+        c.on_message = self._message
+        self.client = c
+
+    def _connect(self) -> None:
+        keep = Properties(PacketTypes.CONNECT)
+        keep.SessionExpiryInterval = SESSION_S
+        self.client.connect(self.broker.host, self.broker.port, keepalive=30, clean_start=False, properties=keep)
+
+    def start(self) -> None:
+        """Connect and serve in a thread of its own (paho reconnects after the broker restarts; the session,
+        and what was published for the gateway meanwhile, resumes)."""
+        self._connect()
+        self.client.loop_start()
+
+    def serve_forever(self) -> None:
+        """Connect and serve in this thread until stopped."""
+        self._connect()
+        self.client.loop_forever(retry_first_connection=True)
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.pool.shutdown(wait=True)
+        self.http.close()
+
+    def _connected(self, client: mqtt.Client, _: Any, __: Any, reason: Any, ___: Any) -> None:
+        if reason.is_failure:
+            return
+        client.subscribe(f"{self.root}/devices/+/pay", qos=1)
+        self.ready.set()
+
+    def _message(self, client: mqtt.Client, _: Any, msg: mqtt.MQTTMessage) -> None:
+        """Hand the request to a worker; acknowledge it to the broker once answered, in order."""
+        future = self.pool.submit(self._answer, msg)
+        with self._lock:
+            self._order.append((msg.mid, future))
+        future.add_done_callback(lambda _: self._ack_in_order())
+
+    def _ack_in_order(self) -> None:
+        with self._lock:
+            while self._order and self._order[0][1].done():
+                mid, _ = self._order.popleft()
+                self.client.ack(mid, 1)
+
+    def _answer(self, msg: mqtt.MQTTMessage) -> None:
+        device = msg.topic.removeprefix(f"{self.root}/devices/").removesuffix("/pay")
+        answer = self._ask(device, msg.payload)
+        props = getattr(msg, "properties", None)
+        topic = getattr(props, "ResponseTopic", None) or f"{self.root}/devices/{device}/answers"
+        out = Properties(PacketTypes.PUBLISH)
+        correlation = getattr(props, "CorrelationData", None)
+        if correlation is not None:
+            out.CorrelationData = correlation
+        self.client.publish(topic, json.dumps(answer, separators=(",", ":")), qos=1, properties=out)
+        self.answered += 1
+
+    def _ask(self, device: str, payload: bytes) -> dict[str, Any]:
+        """The API's answer to one request, or the gateway's own refusal of it."""
+        try:
+            request, signature = envelope(payload)
+            if opened(request, signature)[2] != device:
+                raise DeviceRefused(ErrorCode.device_request_invalid, "published under another device's topic")
+        except DeviceRefused as refused:
+            return {"status": 422, "problem": {"code": str(refused.code), "detail": refused.detail}}
+        try:
+            r = self.http.post("/v1/devices/payments", json={"request": request, "signature": signature})
+            body = r.json()
+        except (httpx.HTTPError, ValueError) as exc:  # made or not, we cannot tell: the device asks again, same nonce
+            said = f"the API did not answer ({exc}); send the same request again: it pays once"
+            return {"status": 503, "problem": {"code": str(ErrorCode.outcome_unknown), "detail": said}}
+        if r.status_code in (200, 201):
+            return {"status": r.status_code, "payment": body, "replayed": r.status_code == 200}
+        return {"status": r.status_code, "problem": body}
