@@ -84,6 +84,7 @@ from farthing.services.processor_events import SECRET_ENV as PROCESSOR_SECRET_EN
 from farthing.services.processor_events import ProcessorEvents
 from farthing.services.reconciliation import Reconciliation
 from farthing.services.refunds import Refunds
+from farthing.services.risk import PROFILES_MAX as RISK_PROFILES_MAX
 from farthing.services.risk import Risk
 from farthing.services.risk_labels import RiskLabels
 from farthing.services.security_log import SecurityLog
@@ -212,8 +213,8 @@ def open_platform(
     or `farthing.*` here). `clock`: the one clock of every service and the ledger (a
     `farthing.clock.ManualClock` in tests). Configured further by the environment: FARTHING_TOPUP_GUARD,
     FARTHING_WEBHOOK_BACKOFF_MS, FARTHING_CHANNEL_DISPUTE_MIN_S, FARTHING_RP_ID, FARTHING_ORIGIN, FARTHING_MAIL_DIR,
-    FARTHING_STRIPE_SECRET_KEY (`_gateway`) and the key vault's; `topup_guard` (None: no guard) and `adjust`
-    (each pack changed before use: the policy lab's experiments) are given by the simulator."""
+    FARTHING_RISK_PROFILES, FARTHING_STRIPE_SECRET_KEY (`_gateway`) and the key vault's; `topup_guard` (None: no
+    guard) and `adjust` (each pack changed before use: the policy lab's experiments) are given by the simulator."""
     by_currency = {code: adjust(p) if adjust else p for code, p in _packs(policy_packs).items()}
     guard = _topup_guard() if isinstance(topup_guard, str) else topup_guard
     closing = ExitStack()
@@ -235,7 +236,7 @@ def open_platform(
         closing.callback(holds.close)
         step_ups = StepUps(challenges, holds, identity.factors, identity.passkeys, policy, decisions, identity.log,
                            clock)  # fmt: skip
-        risk = Risk(policies.load("platform").risk, RiskTable(db), clock)
+        risk = Risk(policies.load("platform").risk, RiskTable(db), clock, profiles_max=_risk_profiles())
         payments = Payments(PaymentLegs(accounts, identity.parties, policy, clock, step_ups, risk), ledger, store,
                             in_flight, step_ups)  # fmt: skip
         closing.callback(payments.close)
@@ -284,6 +285,14 @@ def _gateway() -> FundingGateway:
         return TestGateway()
     stripe = StripeGateway(key, os.environ.get("FARTHING_STRIPE_API_BASE"))
     return ByMode(TestGateway(), stripe) if stripe.modes == {"live"} else stripe
+
+
+def _risk_profiles() -> int:
+    """How many payers' (and merchants', networks') risk profiles are kept: FARTHING_RISK_PROFILES."""
+    text = os.environ.get("FARTHING_RISK_PROFILES", str(RISK_PROFILES_MAX))
+    if not text.isdigit() or int(text) < 1:
+        raise PlatformError(ErrorCode.validation_failed, f"FARTHING_RISK_PROFILES: a count of payers, not {text!r}")
+    return int(text)
 
 
 def _topup_guard() -> Velocity | None:

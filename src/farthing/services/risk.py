@@ -39,6 +39,9 @@ from farthing.domain.risk.rules import Assessment, RiskSettings, assess
 from farthing.services.blocking import may_block
 
 PROFILES_MAX = 200_000
+"""Payers (and merchants, networks) whose profiles are kept, the least recently seen forgotten past it:
+a payer's profile takes about 1.5 KB, and at most about 13 KB once it knows 32 merchants, devices and
+networks each (`bench/risk.py`); FARTHING_RISK_PROFILES sets it for a server."""
 KEPT_MAX = 200_000
 """Payments whose features are kept for a label (about 200 bytes each, packed)."""
 _PACKED = struct.Struct(f"{len(FEATURES)}f")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from array import array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -104,9 +105,22 @@ class Recent:
         while len(self.keys) > self.limit:
             self.keys.popitem(last=False)
 
-    def since(self, now_ms: int, span_ms: int) -> int:
-        """How many keys were last seen within `span_ms` of now."""
-        return sum(1 for _, last in self.keys.values() if now_ms - last <= span_ms)
+
+class Known:
+    """What a payer used lately (merchants, devices, networks), each with when it first used it; the least
+    recently used forgotten past `KNOWN_MAX`. A plain dict in recency order (a use moves the key to the end)
+    holding one int: a profile is kept for each of up to 200,000 payers, so its size is the engine's."""
+
+    __slots__ = ("first",)
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}
+
+    def touch(self, key: str, now_ms: int) -> None:
+        first = self.first.pop(key, None)
+        self.first[key] = now_ms if first is None else first
+        if len(self.first) > KNOWN_MAX:
+            del self.first[next(iter(self.first))]
 
 
 @dataclass(slots=True)
@@ -115,11 +129,11 @@ class PayerProfile:
     rates: Rates = field(default_factory=Rates)
     mean: float = 0.0
     var: float = 0.0
-    merchants: Recent = field(default_factory=Recent)
-    devices: Recent = field(default_factory=Recent)
-    ips: Recent = field(default_factory=Recent)
+    merchants: Known = field(default_factory=Known)
+    devices: Known = field(default_factory=Known)
+    ips: Known = field(default_factory=Known)
     country: str | None = None
-    hours: list[float] = field(default_factory=lambda: [0.0] * 24)
+    hours: array[float] = field(default_factory=lambda: array("d", bytes(8 * 24)))
     """Payments per hour of the day, each to be read times `hours_scale` (fading them is one multiplication)."""
     hours_scale: float = 1.0
     hours_total: float = 0.0
@@ -191,17 +205,17 @@ def features(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | Non
     known_merchant = known_device = known_ip = True
     merchant_age = device_age = ip_age = AGE_CAP_H
     if n:
-        first = payer.merchants.keys.get(seen.merchant)
+        first = payer.merchants.first.get(seen.merchant)
         known_merchant = first is not None
-        merchant_age = min(AGE_CAP_H, max(0, now - first[0]) / HOUR_MS) if first is not None else 0.0
+        merchant_age = min(AGE_CAP_H, max(0, now - first) / HOUR_MS) if first is not None else 0.0
         if seen.device is not None:
-            first = payer.devices.keys.get(seen.device)
+            first = payer.devices.first.get(seen.device)
             known_device = first is not None
-            device_age = min(AGE_CAP_H, max(0, now - first[0]) / HOUR_MS) if first is not None else 0.0
+            device_age = min(AGE_CAP_H, max(0, now - first) / HOUR_MS) if first is not None else 0.0
         if seen.ip_prefix is not None:
-            first = payer.ips.keys.get(seen.ip_prefix)
+            first = payer.ips.first.get(seen.ip_prefix)
             known_ip = first is not None
-            ip_age = min(AGE_CAP_H, max(0, now - first[0]) / HOUR_MS) if first is not None else 0.0
+            ip_age = min(AGE_CAP_H, max(0, now - first) / HOUR_MS) if first is not None else 0.0
     return {
         "payer_payments": float(n),
         "count_1m": c1m,
@@ -257,7 +271,7 @@ def observe(payer: PayerProfile, merchant: MerchantProfile, ip: IpProfile | None
         payer.hours_total *= _FADE
         payer.hours_max *= _FADE
         if payer.hours_scale < 1e-100:  # before it could underflow: the scale into the counts
-            payer.hours = [h * payer.hours_scale for h in payer.hours]
+            payer.hours = array("d", (h * payer.hours_scale for h in payer.hours))
             payer.hours_scale = 1.0
     payer.hours[hour] += 1.0 / payer.hours_scale
     payer.hours_total += 1.0
