@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,3 +144,24 @@ def test_a_request_delivered_twice_pays_once_and_foreign_or_broken_ones_are_refu
         assert balances(server, owner_key)["USD"][0] == "4.70"
     finally:
         device.close()
+
+
+def test_the_vending_example_sells_within_its_day_and_is_told_when_past_it(server: Server, gateway: Gateway) -> None:
+    """examples/vending.py, as the README runs it: five items, the third sent twice, the fifth past the
+    day's 3.00."""
+    merchant, _ = party(server, "merchant", "Lobby Snacks")
+    _, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "10.00")
+    example = Path(__file__).resolve().parents[2] / "examples" / "vending.py"
+    run = subprocess.run(
+        [sys.executable, str(example), "--api", server.base, "--owner-key", owner_key, "--merchant", merchant,
+         "--root", gateway.root],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **server.env},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[1:7]] == ["item 1", "item 2", "item 3", "item 3", "item 4", "item 5"]
+    assert "answered again" in lines[4] and "dropped" in lines[3]
+    assert "refused, device_cap_exceeded" in lines[6] and "3.00 USD a day" in lines[6]
+    assert lines[-1] == "spent today: 2.50 USD"
+    assert balances(server, owner_key)["USD"][0] == "7.50"
