@@ -28,7 +28,7 @@ def gateway_command(
     from farthing.iot.gateway import Gateway
 
     try:
-        gateway = Gateway(broker, api, root, client_id, ca_file=ca_file)
+        gateway = Gateway(broker, api, root, client_id, ca_file=ca_file, announce=lambda said: typer.echo(said))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"farthing gateway: {broker} -> {api}, devices publish on {root}/devices/<id>/pay")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +61,10 @@ def broker(url: str) -> Broker:
 class Gateway:
     def __init__(
         self, broker_url: str, api: str, root: str = ROOT, client_id: str = "farthing-gateway", workers: int = 16,
-        ca_file: str | None = None,
+        ca_file: str | None = None, announce: Callable[[str], None] | None = None,
     ) -> None:  # fmt: skip
+        """`announce`: told each time the gateway is connected and subscribed (first, and after each
+        reconnection)."""
         self.broker = broker(broker_url)
         self.root = root
         self.http = httpx.Client(base_url=api, timeout=30.0)
@@ -69,6 +72,7 @@ class Gateway:
         self._order: deque[tuple[int, Future[None]]] = deque()
         self._lock = threading.Lock()
         self.ready = threading.Event()
+        self.announce = announce
         self.answered = 0
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         if self.broker.username is not None:
@@ -77,6 +81,7 @@ class Gateway:
             c.tls_set(ca_certs=ca_file)
         c.on_connect = self._connected
         c.on_message = self._message
+        c.on_subscribe = self._subscribed
         self.client = c
 
     def _connect(self) -> None:
@@ -105,7 +110,11 @@ class Gateway:
         if reason.is_failure:
             return
         client.subscribe(f"{self.root}/devices/+/pay", qos=1)
+
+    def _subscribed(self, *_: Any) -> None:
         self.ready.set()
+        if self.announce is not None:
+            self.announce(f"subscribed to {self.root}/devices/+/pay on {self.broker.host}:{self.broker.port}")
 
     def _message(self, client: mqtt.Client, _: Any, msg: mqtt.MQTTMessage) -> None:
         """Hand the request to a worker; acknowledge it to the broker once answered, in order."""
