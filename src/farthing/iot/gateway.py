@@ -109,6 +109,8 @@ class Gateway:
     def _connected(self, client: mqtt.Client, _: Any, __: Any, reason: Any, ___: Any) -> None:
         if reason.is_failure:
             return
+        with self._lock:  # packet ids of the last connection mean nothing on this one: the broker sends those
+            self._order = deque()  # requests again (unacknowledged), and their nonces make them pay once
         client.subscribe(f"{self.root}/devices/+/pay", qos=1)
 
     def _subscribed(self, *_: Any) -> None:
@@ -120,13 +122,16 @@ class Gateway:
         """Hand the request to a worker; acknowledge it to the broker once answered, in order."""
         future = self.pool.submit(self._answer, msg)
         with self._lock:
-            self._order.append((msg.mid, future))
-        future.add_done_callback(lambda _: self._ack_in_order())
+            order = self._order
+            order.append((msg.mid, future))
+        future.add_done_callback(lambda _: self._ack_in_order(order))
 
-    def _ack_in_order(self) -> None:
+    def _ack_in_order(self, order: deque[tuple[int, Future[None]]]) -> None:
         with self._lock:
-            while self._order and self._order[0][1].done():
-                mid, _ = self._order.popleft()
+            if order is not self._order:  # sent on a connection since lost
+                return
+            while order and order[0][1].done():
+                mid, _ = order.popleft()
                 self.client.ack(mid, 1)
 
     def _answer(self, msg: mqtt.MQTTMessage) -> None:
