@@ -6,7 +6,7 @@ response topic, the gateway's answer awaited before the item drops. The third-fr
 (as a broker may deliver it): it is paid once. Against the demo and the machine's Mosquitto:
 
     farthing serve --demo                              # prints "Demo merchant mer_…", "Demo customer … key: …"
-    farthing iot gateway --api http://127.0.0.1:8402   # in another terminal
+    farthing iot gateway                               # in another terminal
     python examples/vending.py --owner-key sk_test_… --merchant mer_…
 """
 

@@ -14,7 +14,7 @@ def gateway_command(
     broker: Annotated[str, typer.Option(help="mqtt://[user:password@]host[:port], or mqtts:// for TLS")] = (
         "mqtt://127.0.0.1:1883"
     ),
-    api: Annotated[str, typer.Option(help="the Farthing server devices pay through")] = "http://127.0.0.1:8000",
+    api: Annotated[str, typer.Option(help="the Farthing server devices pay through")] = "http://127.0.0.1:8402",
     root: Annotated[str, typer.Option(help="the topics' root: devices publish on {root}/devices/{id}/pay")] = (
         "farthing/v1"
     ),
