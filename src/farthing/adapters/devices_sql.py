@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from farthing.adapters.platform_db import PlatformDb
-from farthing.domain.devices import Device, b64, public_key
+from farthing.domain.devices import Device, public_key
+from farthing.domain.receipts import b64url
 
 _COLUMNS = (
     "id, owner, name, kind, public_key, currency, per_payment, per_day, per_month, merchants, status, mode, created_ms"
@@ -19,7 +20,7 @@ class DeviceTable:
     def add(self, d: Device) -> None:
         self.db.query(
             f"INSERT INTO devices ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (d.id, d.owner, d.name, d.kind, b64(d.public_key), d.currency, str(d.per_payment), str(d.per_day),
+            (d.id, d.owner, d.name, d.kind, b64url(d.public_key), d.currency, str(d.per_payment), str(d.per_day),
              str(d.per_month), json.dumps(list(d.merchants)), d.status, d.mode, d.created_ms),
         )  # fmt: skip
 

@@ -16,8 +16,9 @@ from pydantic import Field, StrictStr
 from farthing.api.deps import Amount, CurrencyCode, InModel, PlatformDep, PrincipalDep, replayable
 from farthing.api.mode import Moded
 from farthing.api.payment_out import PaymentOut, payment_out
-from farthing.domain.devices import Device, b64, public_key
+from farthing.domain.devices import Device, public_key
 from farthing.domain.money import currency
+from farthing.domain.receipts import b64url
 from farthing.services.amounts import positive_money
 from farthing.services.devices import Caps, Devices
 
@@ -62,7 +63,7 @@ def _out(d: Device, service: Devices) -> DeviceOut:
     cur = currency(d.currency)
     today, month = service.spent(d)
     return DeviceOut(
-        id=d.id, status=d.status, owner=d.owner, name=d.name, kind=d.kind, public_key=b64(d.public_key),  # type: ignore[arg-type]
+        id=d.id, status=d.status, owner=d.owner, name=d.name, kind=d.kind, public_key=b64url(d.public_key),  # type: ignore[arg-type]
         currency=d.currency, per_payment=cur.format(d.per_payment), per_day=cur.format(d.per_day),
         per_month=cur.format(d.per_month), merchants=list(d.merchants), spent_today=cur.format(today),
         spent_this_month=cur.format(month), created_ms=d.created_ms,

@@ -18,7 +18,6 @@ Pure: the clock's reading comes in with each call.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from farthing.domain.receipts import unb64url
 from farthing.errors import ErrorCode, PlatformError
 
 FRESH_MS = 300_000
@@ -86,7 +86,7 @@ def opened(request_b64: str, signature_b64: str) -> tuple[bytes, bytes, str]:
     """The request's bytes, its signature, and the device it names (not yet verified: the device's key is
     looked up by the id it names)."""
     try:
-        request, signature = _unb64(request_b64), _unb64(signature_b64)
+        request, signature = unb64url(request_b64), unb64url(signature_b64)
         device = json.loads(request)["device"]
     except (ValueError, KeyError, TypeError, RecursionError, binascii.Error):
         said = "request and signature are base64url, the request a JSON object naming its device"
@@ -131,7 +131,7 @@ def verify(device: Device, request: bytes, signature: bytes, now_ms: int) -> Dev
 
 def public_key(text: str) -> bytes:
     """An Ed25519 public key as an owner registers it (base64url or hex, 32 bytes)."""
-    for decode in (bytes.fromhex, _unb64):
+    for decode in (bytes.fromhex, unb64url):
         try:
             key = decode(text)
         except (ValueError, binascii.Error):
@@ -139,11 +139,3 @@ def public_key(text: str) -> bytes:
         if len(key) == 32:
             return key
     raise DeviceRefused(ErrorCode.validation_failed, "public_key is an Ed25519 public key: 32 bytes, base64url or hex")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -47,11 +47,12 @@ class Receipt:
     """An allowance the payer granted the merchant on the way (later payments charged without asking)."""
 
 
-def _b64(raw: bytes) -> str:
+def b64url(raw: bytes) -> str:
+    """Base64url without padding (as JOSE writes it)."""
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
+def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -67,7 +68,7 @@ def sign(receipt: Receipt, seed: bytes) -> str:
             "exp_ms": receipt.exp_ms, "allowance": receipt.allowance}  # fmt: skip
     payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     signature = SigningKey(seed).sign(payload).signature
-    return f"{_b64(payload)}.{_b64(signature)}"
+    return f"{b64url(payload)}.{b64url(signature)}"
 
 
 def public_key_of(seed: bytes) -> bytes:
@@ -79,7 +80,7 @@ def verify(token: str, public_key: bytes, merchant: str, now_ms: int, seen: Cont
     not among those `seen`; else `ReceiptRefused` saying why (code `receipt_invalid`)."""
     try:
         payload_text, signature_text = token.split(".")
-        payload, signature = _unb64(payload_text), _unb64(signature_text)
+        payload, signature = unb64url(payload_text), unb64url(signature_text)
         VerifyKey(public_key).verify(payload, signature)
         body = json.loads(payload)
         receipt = Receipt(body["session"], body["payment"], body["merchant"], body["amount"], body["currency"],

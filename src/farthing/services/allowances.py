@@ -23,15 +23,13 @@ from farthing.domain.allowances import Allowance
 from farthing.domain.money import Currency, Money, currency
 from farthing.domain.policy.evaluate import Evidence
 from farthing.domain.principals import Principal, require_scope
-from farthing.engine.ids import derive_id
-from farthing.errors import ErrorCode, PlatformError, TransferResult
+from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_units
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments
-from farthing.services.rooms import pay_within
+from farthing.services.rooms import drawn, pay_within
 
-R = TransferResult
 DAY_MS = 86_400_000
 
 
@@ -101,10 +99,8 @@ class Allowances:
     def spent(self, a: Allowance) -> tuple[int, int]:
         """What its merchant charged under the allowance this UTC day and in all (units), as the ledger's
         headroom accounts for it count: charges that waited for the payer are not drawn from it."""
-        day_room = derive_id("allowance-day", f"{a.id}:{self.clock() // DAY_MS}")
-        total_room = derive_id("allowance-total", a.id)
-        states = self.payments.ledger.balances_now([day_room, total_room])
-        return tuple(states[r].debits_posted if r in states else 0 for r in (day_room, total_room))  # type: ignore[return-value]
+        total, day = drawn(self.payments, _rooms(a, self.clock()))
+        return day, total
 
     def revoke(self, principal: Principal, allowance_id: str) -> Allowance:
         """The payer withdraws the allowance: from now on every charge on it waits for the payer."""
@@ -150,8 +146,7 @@ class Allowances:
     def _within(
         self, a: Allowance, cur: Currency, payer: Principal, item: PaymentItem, key: str | None, units: int, now: int
     ) -> Payment:
-        rooms = [("allowance-total", a.id, a.total), ("allowance-day", f"{a.id}:{now // DAY_MS}", a.per_day)]
-        payment, full = pay_within(self.payments, payer, item, key, rooms, stage="capture")
+        payment, full = pay_within(self.payments, payer, item, key, _rooms(a, now), stage="capture")
         if full is not None:
             raise _Outside("past the allowance's room for the day or in total")
         return payment
@@ -164,6 +159,11 @@ class Allowances:
         legs, payment, event, _ = p.legs.build(payer, item, key, waits=True)
         results = p.ledger.submit("transfers", legs, [(0, event)]).result()
         return p.finish(payment, results)  # type: ignore[arg-type]
+
+
+def _rooms(a: Allowance, now_ms: int) -> list[tuple[str, str, int]]:
+    """(kind, name, cap) of the allowance's total and this UTC day's room."""
+    return [("allowance-total", a.id, a.total), ("allowance-day", f"{a.id}:{now_ms // DAY_MS}", a.per_day)]
 
 
 class _Outside(Exception):

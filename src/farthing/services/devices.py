@@ -20,13 +20,12 @@ from farthing.clock import Clock
 from farthing.domain.devices import Device, DeviceRefused, opened, verify
 from farthing.domain.money import Money, currency
 from farthing.domain.principals import Principal, require
-from farthing.engine.ids import derive_id
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.amounts import positive_units
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom
 from farthing.services.payments.single import Payments
-from farthing.services.rooms import pay_within
+from farthing.services.rooms import drawn, pay_within
 
 DAY_MS = 86_400_000
 KINDS = ("charger", "vending", "sensor", "meter", "other")
@@ -100,9 +99,8 @@ class Devices:
 
     def spent(self, d: Device) -> tuple[int, int]:
         """What the device paid this UTC day and month (units), as its headroom accounts count it."""
-        ids = [derive_id(kind, name) for kind, name, _ in _rooms(d, self.clock())]
-        states = self.payments.ledger.balances_now(ids)
-        return tuple(states[i].debits_posted if i in states else 0 for i in ids)  # type: ignore[return-value]
+        day, month = drawn(self.payments, _rooms(d, self.clock()))
+        return day, month
 
     def pay(self, request_b64: str, signature_b64: str) -> Payment:
         """A device's signed request (`farthing.domain.devices`), paid or refused with its code."""

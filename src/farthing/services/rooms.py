@@ -53,3 +53,11 @@ def pay_within(
     if bad:
         raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {bad[0].name}")
     return settled(payment, results[: len(legs)]), None  # type: ignore[arg-type]
+
+
+def drawn(payments: Payments, rooms: Sequence[tuple[str, str, int]]) -> list[int]:
+    """What payments drew on each room so far (units), as its headroom account in the ledger counts it (a
+    room never drawn on: 0)."""
+    ids = [derive_id(kind, name) for kind, name, _ in rooms]
+    states = payments.ledger.balances_now(ids)
+    return [states[i].debits_posted if i in states else 0 for i in ids]
