@@ -162,8 +162,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a run under 30 s")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    parser.add_argument("--payments", type=int, help="payments each way (default 20,000; --quick 2,000)")
+    parser.add_argument("--devices", type=int, help="devices registered (default 10,000; --quick 200)")
     args = parser.parse_args()
     n, devices = (2_000, 200) if args.quick else (20_000, 10_000)
+    n, devices = args.payments or n, args.devices or devices
     try:
         socket.create_connection(BROKER, timeout=2).close()
     except OSError as exc:

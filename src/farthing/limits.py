@@ -59,6 +59,10 @@ timestamp_ms_max = 253_402_300_799_999
 payments_per_batch_max = 8000
 """The most payments one `POST /v1/payments/batch` may hold (each is two ledger transfers with its fee)."""
 
+device_requests_per_batch_max = 1000
+"""The most signed device requests one `POST /v1/devices/payments/batch` may hold (what the MQTT gateway
+gathered in a few milliseconds)."""
+
 payments_chunk_events = 1024
 """Many payments at once go to the ledger in chunks of about this many transfers, each submitted as soon
 as it is prepared: the ledger writes one while the next is prepared (`Platform.pay_many`)."""

@@ -131,3 +131,49 @@ def test_only_the_owner_sees_and_changes_its_devices(server: Server) -> None:
     assert made.status_code == 403
     bad_key = httpx.post(f"{server.base}/v1/devices", headers=auth(owner_key), json={**body, "public_key": "abcd"})
     assert (bad_key.status_code, bad_key.json()["code"]) == (422, "validation_failed")
+
+
+def test_a_batch_answers_each_request_as_the_single_route_would(server: Server) -> None:
+    merchant, _ = party(server, "merchant", "Meters Co")
+    _, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "10.00")
+    key, other_key, thief = DeviceKey.generate(), DeviceKey.generate(), DeviceKey.generate()
+    dev = str(_device(server, owner_key, key.public())["id"])  # 0.50 a payment, 1.00 a day
+    paused = str(_device(server, owner_key, other_key.public())["id"])
+    httpx.post(f"{server.base}/v1/devices/{paused}/pause", headers=auth(owner_key)).raise_for_status()
+    now = server.now_ms()
+    earlier = key.request(dev, merchant, "0.10", "USD", now, nonce="earlier")
+    assert _pays(server, earlier).status_code == 201
+    twice = key.request(dev, merchant, "0.30", "USD", now, nonce="twice")
+    batch = [
+        key.request(dev, merchant, "0.40", "USD", now, nonce="a"),
+        earlier,  # paid before the batch: replayed
+        twice,
+        twice,  # twice within the batch: paid once
+        key.request(dev, merchant, "0.30", "USD", now, nonce="b"),  # 0.10 + 0.40 + 0.30 + 0.30 > 1.00 a day
+        key.request(dev, merchant, "0.60", "USD", now, nonce="c"),  # over 0.50 a payment
+        thief.request(dev, merchant, "0.01", "USD", now),
+        other_key.request(paused, merchant, "0.01", "USD", now),
+        {"request": "not base64!", "signature": "x"},
+        key.request(dev, merchant, "0.20", "USD", now, nonce="d"),  # fits what is left of the day
+    ]
+    r = httpx.post(f"{server.base}/v1/devices/payments/batch", json={"requests": batch})
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    got = [(a["status"], a["error"]["code"] if a["error"] else a["payment"]["amount"]) for a in data]
+    assert got == [
+        (201, "0.40"), (200, "0.10"), (201, "0.30"), (200, "0.30"), (402, "device_cap_exceeded"),
+        (402, "device_cap_exceeded"), (422, "device_signature_invalid"), (409, "device_paused"),
+        (422, "device_request_invalid"), (201, "0.20"),
+    ]  # fmt: skip
+    assert "1.00 USD a day" in data[4]["error"]["detail"] and "0.50 USD a payment" in data[5]["error"]["detail"]
+    assert data[2]["payment"]["id"] == data[3]["payment"]["id"]
+    assert balances(server, owner_key)["USD"][0] == "9.00"  # 0.10 + 0.40 + 0.30 + 0.20, each once
+    for envelope, answer in zip(batch, data, strict=True):  # the single route answers each the same now
+        single = _pays(server, envelope)
+        code = single.json().get("code") if single.status_code >= 400 else single.json()["amount"]
+        expected = answer["error"]["code"] if answer["error"] else answer["payment"]["amount"]
+        assert (single.status_code in (200, 201), code) == (answer["status"] in (200, 201), expected)
+    for bad in ([], [earlier] * 1001):
+        refused = httpx.post(f"{server.base}/v1/devices/payments/batch", json={"requests": bad})
+        assert refused.status_code == 422, refused.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from farthing.adapters.platform_db import PlatformDb
 from farthing.domain.devices import Device, public_key
@@ -27,6 +28,15 @@ class DeviceTable:
     def get(self, device_id: str) -> Device | None:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM devices WHERE id = ?", (device_id,))
         return _device(rows[0]) if rows else None
+
+    def get_many(self, device_ids: Sequence[str]) -> dict[str, Device]:
+        found: dict[str, Device] = {}
+        for at in range(0, len(device_ids), 500):
+            some = device_ids[at : at + 500]
+            marks = ", ".join("?" * len(some))
+            for r in self.db.query(f"SELECT {_COLUMNS} FROM devices WHERE id IN ({marks})", tuple(some)):
+                found[str(r[0])] = _device(r)
+        return found
 
     def of_owner(self, owner: str, limit: int) -> list[Device]:
         rows = self.db.query(

@@ -10,15 +10,21 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-from pydantic import Field, StrictStr
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, StrictStr
+from pydantic_core import to_json
 
-from farthing.api.deps import Amount, CurrencyCode, InModel, PlatformDep, PrincipalDep, replayable
+from farthing import limits
+from farthing.api.deps import Amount, CurrencyCode, InModel, PlatformDep, PrincipalDep, replayable, replays
+from farthing.api.lean_route import lean_post
 from farthing.api.mode import Moded
-from farthing.api.payment_out import PaymentOut, payment_out
-from farthing.domain.devices import Device, public_key
+from farthing.api.payment_out import PaymentOut, payment_dict, payment_out
+from farthing.api.payments import ItemError
+from farthing.api.problems import status_of
+from farthing.domain.devices import REQUEST_CHARS_MAX, SIGNATURE_CHARS_MAX, Device, public_key
 from farthing.domain.money import currency
 from farthing.domain.receipts import b64url
+from farthing.errors import PlatformError
 from farthing.services.amounts import positive_money
 from farthing.services.devices import Caps, Devices
 
@@ -55,8 +61,10 @@ class DeviceOut(Moded):
 
 
 class SignedRequestIn(InModel):
-    request: StrictStr = Field(max_length=2048, description="base64url of the request's JSON bytes")
-    signature: StrictStr = Field(max_length=100, description="base64url of the device's Ed25519 signature of them")
+    request: StrictStr = Field(max_length=REQUEST_CHARS_MAX, description="base64url of the request's JSON bytes")
+    signature: StrictStr = Field(
+        max_length=SIGNATURE_CHARS_MAX, description="base64url of the device's Ed25519 signature of them"
+    )
 
 
 def _out(d: Device, service: Devices) -> DeviceOut:
@@ -115,7 +123,36 @@ def revoke(device_id: str, principal: PrincipalDep, platform: PlatformDep) -> De
     return _set("revoked", device_id, principal, platform)
 
 
-@router.post("/v1/devices/payments", status_code=201, response_model=PaymentOut)
+class SignedBatchIn(InModel):
+    requests: list[SignedRequestIn] = Field(min_length=1, max_length=limits.device_requests_per_batch_max)
+
+
+class DeviceAnswerOut(BaseModel):
+    status: int = Field(description="what `POST /v1/devices/payments` would have answered: 201, 200 (replayed), 4xx")
+    payment: PaymentOut | None = None
+    error: ItemError | None = None
+
+
+class DeviceAnswersOut(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[DeviceAnswerOut]
+
+
+@lean_post(router, "/v1/devices/payments/batch", response_model=DeviceAnswersOut)
+def devices_pay(body: SignedBatchIn, platform: PlatformDep) -> Response:
+    """Up to 1,000 devices' signed requests at once (what the MQTT gateway gathered), each paid or
+    refused on its own: one answer each, in order, with the status the single route would have given."""
+    answers = platform.devices.pay_many([(r.request, r.signature) for r in body.requests])
+    data = [
+        {"status": status_of(a.code), "payment": None, "error": {"code": a.code.value, "detail": a.detail}}
+        if isinstance(a, PlatformError)
+        else {"status": 200 if a.replayed else 201, "payment": payment_dict(a), "error": None}
+        for a in answers
+    ]
+    return Response(to_json({"object": "list", "data": data}), media_type="application/json")
+
+
+@lean_post(router, "/v1/devices/payments", status_code=201, response_model=PaymentOut, responses=replays(PaymentOut))
 def device_pays(body: SignedRequestIn, platform: PlatformDep) -> PaymentOut | JSONResponse:
     """A device pays: its signed request, checked against its key, freshness, status and caps. The
     request's nonce is its idempotency key: the same request again answers 200 with

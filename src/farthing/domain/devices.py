@@ -32,6 +32,9 @@ from farthing.errors import ErrorCode, PlatformError
 FRESH_MS = 300_000
 """How far a request's `ts_ms` may be from the platform's clock: five minutes either way."""
 STATUSES = ("active", "paused", "revoked")
+REQUEST_CHARS_MAX = 2048
+"""The longest request an envelope carries (base64url characters); a signature is 86 (64 bytes)."""
+SIGNATURE_CHARS_MAX = 100
 
 
 @dataclass(frozen=True, slots=True)

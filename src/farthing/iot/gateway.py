@@ -36,6 +36,8 @@ from farthing.domain.devices import DeviceRefused, envelope, opened
 from farthing.errors import ErrorCode
 
 ROOT = "farthing/v1"
+BATCH_MAX = 500
+"""The most requests the gateway hands the API at once (`POST /v1/devices/payments/batch` takes 1,000)."""
 SESSION_S = 3_600
 """How long the broker keeps the gateway's session (and the requests published meanwhile) while it is away."""
 
@@ -60,7 +62,7 @@ def broker(url: str) -> Broker:
 
 class Gateway:
     def __init__(
-        self, broker_url: str, api: str, root: str = ROOT, client_id: str = "farthing-gateway", workers: int = 16,
+        self, broker_url: str, api: str, root: str = ROOT, client_id: str = "farthing-gateway", workers: int = 4,
         ca_file: str | None = None, announce: Callable[[str], None] | None = None,
     ) -> None:  # fmt: skip
         """`announce`: told each time the gateway is connected and subscribed (first, and after each
@@ -70,7 +72,11 @@ class Gateway:
         self.http = httpx.Client(base_url=api, timeout=30.0)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="gateway")
         self._order: deque[tuple[int, Future[None]]] = deque()
-        self._lock = threading.Lock()
+        self._pending: list[tuple[mqtt.MQTTMessage, Future[None]]] = []
+        self._lock = threading.Condition()
+        self._free = threading.Semaphore(workers)
+        self._stopping = False
+        self._gatherer = threading.Thread(target=self._gather, name="gateway-gather", daemon=True)
         self.ready = threading.Event()
         self.announce = announce
         self.answered = 0
@@ -93,16 +99,21 @@ class Gateway:
         """Connect and serve in a thread of its own (paho reconnects after the broker restarts; the session,
         and what was published for the gateway meanwhile, resumes)."""
         self._connect()
+        self._gatherer.start()
         self.client.loop_start()
 
     def serve_forever(self) -> None:
         """Connect and serve in this thread until stopped."""
         self._connect()
+        self._gatherer.start()
         self.client.loop_forever(retry_first_connection=True)
 
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        with self._lock:
+            self._stopping = True
+            self._lock.notify_all()
         self.pool.shutdown(wait=True)
         self.http.close()
 
@@ -119,12 +130,27 @@ class Gateway:
             self.announce(f"subscribed to {self.root}/devices/+/pay on {self.broker.host}:{self.broker.port}")
 
     def _message(self, client: mqtt.Client, _: Any, msg: mqtt.MQTTMessage) -> None:
-        """Hand the request to a worker; acknowledge it to the broker once answered, in order."""
-        future = self.pool.submit(self._answer, msg)
+        """Queue the request for the next batch; it is acknowledged to the broker once answered, in order."""
+        done: Future[None] = Future()
         with self._lock:
             order = self._order
-            order.append((msg.mid, future))
-        future.add_done_callback(lambda _: self._ack_in_order(order))
+            order.append((msg.mid, done))
+            self._pending.append((msg, done))
+            self._lock.notify()
+        done.add_done_callback(lambda _: self._ack_in_order(order))
+
+    def _gather(self) -> None:
+        """Hand what is pending to a worker as one batch whenever a worker is free: one request alone when
+        they come one at a time, hundreds at once under load (one trip to the API and to the ledger)."""
+        while True:
+            self._free.acquire()
+            with self._lock:
+                self._lock.wait_for(lambda: self._pending or self._stopping)
+                if self._stopping:
+                    return
+                batch = self._pending[:BATCH_MAX]
+                del self._pending[:BATCH_MAX]
+            self.pool.submit(self._answer_all, batch)
 
     def _ack_in_order(self, order: deque[tuple[int, Future[None]]]) -> None:
         with self._lock:
@@ -134,11 +160,22 @@ class Gateway:
                 mid, _ = order.popleft()
                 self.client.ack(mid, 1)
 
-    def _answer(self, msg: mqtt.MQTTMessage) -> None:
-        device = msg.topic.removeprefix(f"{self.root}/devices/").removesuffix("/pay")
-        answer = self._ask(device, msg.payload)
+    def _answer_all(self, batch: list[tuple[mqtt.MQTTMessage, Future[None]]]) -> None:
+        try:
+            for (msg, done), answer in zip(
+                batch, self._ask([(self._device(m), bytes(m.payload)) for m, _ in batch]), strict=True
+            ):
+                self._publish(msg, answer)
+                done.set_result(None)
+        finally:
+            self._free.release()
+
+    def _device(self, msg: mqtt.MQTTMessage) -> str:
+        return msg.topic.removeprefix(f"{self.root}/devices/").removesuffix("/pay")
+
+    def _publish(self, msg: mqtt.MQTTMessage, answer: dict[str, Any]) -> None:
         props = getattr(msg, "properties", None)
-        topic = getattr(props, "ResponseTopic", None) or f"{self.root}/devices/{device}/answers"
+        topic = getattr(props, "ResponseTopic", None) or f"{self.root}/devices/{self._device(msg)}/answers"
         out = Properties(PacketTypes.PUBLISH)
         correlation = getattr(props, "CorrelationData", None)
         if correlation is not None:
@@ -146,20 +183,35 @@ class Gateway:
         self.client.publish(topic, json.dumps(answer, separators=(",", ":")), qos=1, properties=out)
         self.answered += 1
 
-    def _ask(self, device: str, payload: bytes) -> dict[str, Any]:
-        """The API's answer to one request, or the gateway's own refusal of it."""
+    def _ask(self, requests: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        """The API's answer to each (device, payload), or the gateway's own refusal of it, in order."""
+        answers: list[dict[str, Any] | None] = []
+        asked: list[dict[str, str]] = []
+        for device, payload in requests:
+            try:
+                request, signature = envelope(payload)
+                if opened(request, signature)[2] != device:
+                    raise DeviceRefused(ErrorCode.device_request_invalid, "published under another device's topic")
+            except DeviceRefused as refused:
+                answers.append({"status": 422, "problem": {"code": str(refused.code), "detail": refused.detail}})
+                continue
+            answers.append(None)
+            asked.append({"request": request, "signature": signature})
+        if not asked:
+            return answers  # type: ignore[return-value]
         try:
-            request, signature = envelope(payload)
-            if opened(request, signature)[2] != device:
-                raise DeviceRefused(ErrorCode.device_request_invalid, "published under another device's topic")
-        except DeviceRefused as refused:
-            return {"status": 422, "problem": {"code": str(refused.code), "detail": refused.detail}}
-        try:
-            r = self.http.post("/v1/devices/payments", json={"request": request, "signature": signature})
-            body = r.json()
-        except (httpx.HTTPError, ValueError) as exc:  # made or not, we cannot tell: the device asks again, same nonce
+            r = self.http.post("/v1/devices/payments/batch", json={"requests": asked})
+            r.raise_for_status()
+            data = iter(r.json()["data"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:  # made or not, we cannot tell
             said = f"the API did not answer ({exc}); send the same request again: it pays once"
-            return {"status": 503, "problem": {"code": str(ErrorCode.outcome_unknown), "detail": said}}
-        if r.status_code in (200, 201):
-            return {"status": r.status_code, "payment": body, "replayed": r.status_code == 200}
-        return {"status": r.status_code, "problem": body}
+            unknown = {"status": 503, "problem": {"code": str(ErrorCode.outcome_unknown), "detail": said}}
+            return [a or unknown for a in answers]
+        return [a or _answer(next(data)) for a in answers]
+
+
+def _answer(item: dict[str, Any]) -> dict[str, Any]:
+    status = item["status"]
+    if status in (200, 201):
+        return {"status": status, "payment": item["payment"], "replayed": status == 200}
+    return {"status": status, "problem": item["error"]}

@@ -10,8 +10,10 @@ owner is told to approve such payments from the wallet (`authentication_required
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,12 +22,12 @@ from farthing.clock import Clock
 from farthing.domain.devices import Device, DeviceRefused, opened, verify
 from farthing.domain.money import Money, currency
 from farthing.domain.principals import Principal, require
-from farthing.errors import ErrorCode, PlatformError
+from farthing.errors import ErrorCode, FarthingError, PlatformError
 from farthing.services.amounts import positive_units
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom
 from farthing.services.payments.single import Payments
-from farthing.services.rooms import drawn, pay_within
+from farthing.services.rooms import Within, drawn, pay_many_within, pay_within
 
 DAY_MS = 86_400_000
 KINDS = ("charger", "vending", "sensor", "meter", "other")
@@ -35,6 +37,8 @@ class DeviceRepository(Protocol):
     def add(self, d: Device) -> None: ...
 
     def get(self, device_id: str) -> Device | None: ...
+
+    def get_many(self, device_ids: Sequence[str]) -> dict[str, Device]: ...
 
     def of_owner(self, owner: str, limit: int) -> list[Device]: ...
 
@@ -104,8 +108,47 @@ class Devices:
 
     def pay(self, request_b64: str, signature_b64: str) -> Payment:
         """A device's signed request (`farthing.domain.devices`), paid or refused with its code."""
-        request, signature, device_id = opened(request_b64, signature_b64)
-        d = self.repo.get(device_id)
+        asked = self._asked(request_b64, signature_b64, self.repo.get)
+        payment, full = pay_within(self.payments, *asked)
+        return _paid(asked, payment, full)
+
+    def pay_many(self, signed: Sequence[tuple[str, str]]) -> builtins.list[Payment | PlatformError]:
+        """Many devices' signed requests at once (what the gateway gathered): each paid or refused on its
+        own, as `pay` would, in one trip to the ledger; one answer each, in order."""
+        if not 0 < len(signed) <= limits.device_requests_per_batch_max:
+            raise PlatformError(ErrorCode.batch_too_large if signed else ErrorCode.batch_must_not_be_empty,
+                                f"a batch holds 1 to {limits.device_requests_per_batch_max} requests")  # fmt: skip
+        opened_: builtins.list[tuple[bytes, bytes, str] | PlatformError] = []
+        for request_b64, signature_b64 in signed:
+            try:
+                opened_.append(opened(request_b64, signature_b64))
+            except DeviceRefused as refused:
+                opened_.append(refused)
+        known = self.repo.get_many(sorted({o[2] for o in opened_ if not isinstance(o, PlatformError)}))
+        asked: builtins.list[Within | PlatformError] = []
+        for o in opened_:
+            try:
+                asked.append(o if isinstance(o, PlatformError) else self._checked(o, known.get(o[2])))
+            except FarthingError as exc:
+                asked.append(exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail))
+        answers: builtins.list[Payment | PlatformError] = []
+        for one, made in zip(asked, pay_many_within(self.payments, asked), strict=True):
+            if isinstance(made, PlatformError):
+                answers.append(made)
+                continue
+            try:
+                answers.append(_paid(one, *made))  # type: ignore[arg-type]
+            except DeviceRefused as refused:
+                answers.append(refused)
+        return answers
+
+    def _asked(self, request_b64: str, signature_b64: str, lookup: Callable[[str], Device | None]) -> Within:
+        o = opened(request_b64, signature_b64)
+        return self._checked(o, lookup(o[2]))
+
+    def _checked(self, o: tuple[bytes, bytes, str], d: Device | None) -> Within:
+        """The payment a verified request asks for, with the device's rooms; `DeviceRefused` otherwise."""
+        request, signature, _ = o
         if d is None:
             raise DeviceRefused(ErrorCode.device_signature_invalid, "no device of that id holds this key")
         now = self.clock()
@@ -118,13 +161,17 @@ class Devices:
         payer = Principal(f"device:{d.id}", "customer", d.owner, d.mode, frozenset({"payments:write"}))
         item = PaymentItem(asked.merchant, Money(units, cur), asked.reference, channel="device",
                            seen_from=SeenFrom(device=d.id))  # fmt: skip
-        rooms = _rooms(d, now)
-        payment, full = pay_within(self.payments, payer, item, f"{d.id}:{asked.nonce}", rooms)
-        if full is not None:
-            kind, _, cap = rooms[full]
-            raise DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cur.format(cap)} "
-                                f"{cur.code} a {kind.removeprefix('device-')}")  # fmt: skip
+        return payer, item, f"{d.id}:{asked.nonce}", _rooms(d, now)
+
+
+def _paid(asked: Within, payment: Payment, full: int | None) -> Payment:
+    """The payment, or the cap it did not fit in, named."""
+    if full is None:
         return payment
+    rooms, cur = asked[3], asked[1].amount.currency
+    kind, _, cap = rooms[full]
+    raise DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cur.format(cap)} "
+                        f"{cur.code} a {kind.removeprefix('device-')}")  # fmt: skip
 
 
 def _rooms(d: Device, now_ms: int) -> list[tuple[str, str, int]]:

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from concurrent.futures import wait
 
+from farthing import limits
 from farthing.domain.ledger_types import Transfer, linked_chain
 from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id
+from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
-from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_HEADROOM, PolicyRefused
+from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_HEADROOM, Gate, PolicyRefused
 from farthing.services.payments.legs import settled
 from farthing.services.payments.model import Payment, PaymentItem
-from farthing.services.payments.single import Payments
+from farthing.services.payments.single import Payments, Results
 
 R = TransferResult
+
+
+Within = tuple[Principal, PaymentItem, str | None, Sequence[tuple[str, str, int]]]
+"""One payment that draws on rooms: its payer, the item, its idempotency key, its rooms (kind, name, cap)."""
 
 
 def pay_within(
@@ -31,28 +38,93 @@ def pay_within(
         legs, payment, event, gate = payments.legs.build(payer, item, key, stage=stage)
     except PolicyRefused as refused:
         raise PlatformError(refused.code, refused.detail) from None
-    cur = item.amount.currency
-    ledger = cur.ledger + COUNTER_LEDGER_OFFSET
-    draws = []
     try:  # from the gate on: whatever happens, the payment stops counting as in flight
-        for kind, name, cap in rooms:
-            headroom, source = payments.policy.fund_headroom(cur, derive_id(kind, name), cap)
-            draws.append(Transfer(derive_id("draw", kind, str(legs[0].id)), headroom, source, item.amount.units,
-                                  ledger, T_HEADROOM))  # fmt: skip
-        results = payments.ledger.submit("transfers", linked_chain(legs + draws), [(0, event)]).result()
+        chain = _chain(payments, item, legs, rooms)
+        results = payments.ledger.submit("transfers", chain, [(0, event)]).result()
     finally:
         if gate is not None:
             payments.policy.settled(gate)
+    return _outcome(payment, results, len(legs))  # type: ignore[arg-type]
+
+
+def pay_many_within(
+    payments: Payments, asked: Sequence[Within | PlatformError]
+) -> list[tuple[Payment, int | None] | PlatformError]:
+    """`pay_within` for many payments at once, each applied or refused on its own (an item that is an
+    error already is its own answer): their chains go to the ledger in chunks, so the group committer
+    writes them in as few transactions as their size allows. One answer per item, in order."""
+    answers: list[tuple[Payment, int | None] | PlatformError] = []
+    gates: list[Gate] = []
+    chunk: list[tuple[int, Payment, int, int]] = []
+    flat: list[Transfer] = []
+    outbox: list[tuple[int, OutboxEvent]] = []
+    submitted: list[tuple[list[tuple[int, Payment, int, int]], Results]] = []
+    try:
+        for i, one in enumerate(asked):
+            if isinstance(one, PlatformError):
+                answers.append(one)
+                continue
+            payer, item, key, rooms = one
+            try:
+                legs, payment, event, gate = payments.legs.build(payer, item, key)
+            except PolicyRefused as refused:
+                answers.append(PlatformError(refused.code, refused.detail))
+                continue
+            except PlatformError as refused:
+                answers.append(refused)
+                continue
+            if gate is not None:
+                gates.append(gate)
+            answers.append((payment, None))
+            chain = _chain(payments, item, legs, rooms)
+            if flat and len(flat) + len(chain) > limits.payments_chunk_events:
+                submitted.append((chunk, payments.ledger.submit("transfers", flat, outbox)))
+                chunk, flat, outbox = [], [], []
+            chunk.append((i, payment, len(legs), len(chain)))
+            outbox.append((len(flat), event))
+            flat.extend(chain)
+        if flat:
+            submitted.append((chunk, payments.ledger.submit("transfers", flat, outbox)))
+        for done, future in submitted:
+            results, at = future.result(), 0
+            for i, payment, n_legs, size in done:
+                mine, at = results[at : at + size], at + size
+                try:
+                    answers[i] = _outcome(payment, mine, n_legs)  # type: ignore[arg-type]
+                except PlatformError as exc:
+                    answers[i] = exc
+    finally:  # what was submitted is answered before its payments stop counting as in flight
+        wait([future for _, future in submitted])
+        for gate in gates:
+            payments.policy.settled(gate)
+    return answers
+
+
+def _chain(
+    payments: Payments, item: PaymentItem, legs: list[Transfer], rooms: Sequence[tuple[str, str, int]]
+) -> list[Transfer]:
+    """The payment's legs and a draw on each room, linked: all or none."""
+    cur = item.amount.currency
+    ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+    draws = []
+    for kind, name, cap in rooms:
+        headroom, source = payments.policy.fund_headroom(cur, derive_id(kind, name), cap)
+        draws.append(Transfer(derive_id("draw", kind, str(legs[0].id)), headroom, source, item.amount.units,
+                              ledger, T_HEADROOM))  # fmt: skip
+    return linked_chain(legs + draws)
+
+
+def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -> tuple[Payment, int | None]:
     if all(r is R.exists for r in results):
         return dataclasses.replace(payment, replayed=True), None
-    mine = results[len(legs) :]
+    mine = results[n_legs:]
     for i, r in enumerate(mine):
         if r is R.exceeds_credits:
             return payment, i
     bad = [r for r in mine if r not in (R.ok, R.exists, R.linked_event_failed)]
     if bad:
         raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {bad[0].name}")
-    return settled(payment, results[: len(legs)]), None  # type: ignore[arg-type]
+    return settled(payment, results[:n_legs]), None
 
 
 def drawn(payments: Payments, rooms: Sequence[tuple[str, str, int]]) -> list[int]:

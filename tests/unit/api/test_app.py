@@ -11,7 +11,10 @@ from farthing.api.lean_route import LeanDispatch
 def test_the_lean_routes_of_the_included_routers_are_dispatched_past_the_router() -> None:
     app = create_app(lambda: None)  # type: ignore[arg-type, return-value]
     learned = LeanDispatch(app)._learn(app)
-    assert sorted(learned) == [("POST", "/v1/payments"), ("POST", "/v1/payments/batch")]
+    assert sorted(learned) == [
+        ("POST", "/v1/devices/payments"), ("POST", "/v1/devices/payments/batch"), ("POST", "/v1/payments"),
+        ("POST", "/v1/payments/batch"),
+    ]  # fmt: skip
 
 
 def test_every_route_of_every_router_is_in_the_openapi_document() -> None:
