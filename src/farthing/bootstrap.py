@@ -171,7 +171,7 @@ class Platform:
     @property
     def devices(self) -> Devices:
         """Devices that pay from their owner's wallet within its caps (signed requests: HTTP or MQTT)."""
-        return Devices(DeviceTable(self.db), self.payments, self.identity.parties, self.clock)
+        return Devices(DeviceTable(self.db), self.payments, self.identity.parties, self.clock, self.channels)
 
     @property
     def risk_labels(self) -> RiskLabels:

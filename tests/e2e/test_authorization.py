@@ -81,6 +81,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/devices/{device_id}/revoke"): {CUSTOMER},
     ("POST", "/v1/devices/payments"): PUBLIC,  # the device's signature is its credential
     ("POST", "/v1/devices/payments/batch"): PUBLIC,  # each request's signature is its credential
+    ("POST", "/v1/devices/channels"): PUBLIC,  # the device's signature is its credential
     ("GET", "/v1/customers/{customer_id}"): {OPERATOR, CUSTOMER},
     ("GET", "/v1/customers/{customer_id}/export"): {OPERATOR, CUSTOMER},
     ("DELETE", "/v1/customers/{customer_id}/personal-data"): {OPERATOR, CUSTOMER},
@@ -237,6 +238,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "/v1/devices": device_terms,
         "/v1/devices/payments": {"request": "e30", "signature": "AA"},
         "/v1/devices/payments/batch": {"requests": [{"request": "e30", "signature": "AA"}]},
+        "/v1/devices/channels": {"request": "e30", "signature": "AA"},
         "/v1/checkout_origins": {"origins": ["https://matrix-shop.example"]},
         "/v1/checkout_sessions": {
             "amount": "0.01",

@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from farthing.client.device import DeviceKey, _b64
+from farthing.domain.receipts import unb64url
+from farthing.iot.vouchers import VoucherPayer
 
 from .conftest import Server
 from .helpers import auth, balances, party, top_up
@@ -177,3 +179,42 @@ def test_a_batch_answers_each_request_as_the_single_route_would(server: Server) 
     for bad in ([], [earlier] * 1001):
         refused = httpx.post(f"{server.base}/v1/devices/payments/batch", json={"requests": bad})
         assert refused.status_code == 422, refused.text
+
+
+def test_a_device_opens_a_channel_within_its_caps_and_pays_on_it_with_its_key(server: Server) -> None:
+    merchant, merchant_key = party(server, "merchant", "Energy Co")
+    _, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "10.00")
+    key = DeviceKey.generate()
+    dev = str(_device(server, owner_key, key.public(), per_payment="1.00", per_day="1.50", per_month="5.00")["id"])
+    now = server.now_ms()
+
+    def opens(amount: str, nonce: str, channel_s: int | None = 3600) -> httpx.Response:
+        request = key.request(dev, merchant, amount, "USD", now, nonce=nonce, channel_s=channel_s)
+        return httpx.post(f"{server.base}/v1/devices/channels", json=request)
+
+    opened = opens("1.00", "open-1")
+    assert opened.status_code == 201, opened.text
+    channel = opened.json()
+    assert (channel["deposit"], channel["form"], channel["status"]) == ("1.00", "voucher", "open")
+    assert bytes.fromhex(channel["public_key"]) == unb64url(key.public())
+    again = opens("1.00", "open-1")
+    assert (again.status_code, again.json()["id"]) == (200, channel["id"])
+    over = opens("0.60", "open-2")  # 1.00 + 0.60 > 1.50 a day: nothing held
+    assert (over.status_code, over.json()["code"]) == (402, "device_cap_exceeded"), over.text
+    assert "1.50 USD a day" in over.json()["detail"]
+    assert opens("1.20", "open-3").json()["code"] == "device_cap_exceeded"  # over 1.00 a payment
+    assert balances(server, owner_key)["USD"][0] == "9.00"  # 1.00 held
+    not_here = opens("0.10", "open-4", channel_s=None)
+    assert (not_here.status_code, not_here.json()["code"]) == (422, "device_request_invalid")
+    as_payment = _pays(server, key.request(dev, merchant, "0.10", "USD", now, channel_s=60))
+    assert (as_payment.status_code, as_payment.json()["code"]) == (422, "device_request_invalid")
+
+    payer = VoucherPayer(key, channel)  # the merchant redeems the device's voucher: signed by the device's key
+    voucher = payer.pay("0.30")
+    body = {"voucher": {"cumulative": voucher["cumulative"], "sequence": voucher["sequence"],
+                        "signature": voucher["signature"]}, "close": True}  # fmt: skip
+    redeemed = httpx.post(f"{server.base}/v1/channels/{channel['id']}/redeem", json=body, headers=auth(merchant_key))
+    assert redeemed.status_code == 200, redeemed.text
+    assert redeemed.json()["amount"] == "0.30"
+    assert balances(server, owner_key)["USD"][0] == "9.70"  # the rest released at the close

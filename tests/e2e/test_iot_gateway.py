@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 
 from farthing.client.device import DeviceKey
 from farthing.iot.gateway import Gateway
+from farthing.iot.meter import Meter
 
 from .conftest import Server
 from .helpers import auth, balances, party, top_up
@@ -165,3 +166,46 @@ def test_the_vending_example_sells_within_its_day_and_is_told_when_past_it(serve
     assert "refused, device_cap_exceeded" in lines[6] and "3.00 USD a day" in lines[6]
     assert lines[-1] == "spent today: 2.50 USD"
     assert balances(server, owner_key)["USD"][0] == "7.50"
+
+
+def test_the_ev_charger_pays_by_vouchers_its_merchants_meter_checks_and_redeems(
+    server: Server, gateway: Gateway, tmp_path: Path
+) -> None:
+    """examples/ev_charger.py, as the README runs it: a channel opened over MQTT from the owner's wallet,
+    0.1 kWh a voucher to the merchant's meter (one sent twice, counted once), redeemed in one transfer."""
+    merchant, merchant_key = party(server, "merchant", "Energy Co")
+    _, owner_key = party(server, "customer", "Owner")
+    top_up(server, owner_key, "10.00")
+    meter = Meter(f"mqtt://{BROKER[0]}:{BROKER[1]}", server.base, merchant, merchant_key, str(tmp_path / "meter.db"),
+                  gateway.root, redeem_every_s=3600)  # fmt: skip
+    meter.start()
+    try:
+        assert meter.ready.wait(10), "the meter did not subscribe"
+        example = Path(__file__).resolve().parents[2] / "examples" / "ev_charger.py"
+        run = subprocess.run(
+            [sys.executable, str(example), "--api", server.base, "--owner-key", owner_key, "--merchant", merchant,
+             "--root", gateway.root, "--kwh", "1.5", "--price", "0.30"],
+            capture_output=True, text=True, timeout=120, env={**os.environ, **server.env},
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr + run.stdout
+        lines = run.stdout.splitlines()
+        channel = lines[1].split()[1].rstrip(":")
+        assert lines[1].endswith("2.00 USD deposit from the owner's wallet")
+        accepted = [line for line in lines if "accepted in all" in line]
+        assert len(accepted) == 16 and accepted[-1] == "1.5 kWh: 0.45 USD accepted in all"
+        assert sum("counted once" in line for line in accepted) == 1
+        assert lines[-1].startswith("charged 1.5 kWh: 0.45 USD in 15 vouchers")
+        assert balances(server, owner_key)["USD"][0] == "8.00"  # the deposit held, nothing paid yet
+        known = meter.book.find(channel)
+        assert known is not None
+        forged = {"channel": channel, "cumulative": "0.50", "sequence": 16, "signature": "00" * 64}
+        assert meter.take(json.dumps(forged).encode())["problem"]["code"] == "voucher_signature_invalid"
+        older = {"channel": channel, "cumulative": "0.03", "sequence": 1, "signature": "00" * 64}
+        assert meter.take(json.dumps(older).encode())["problem"]["code"] == "voucher_stale"
+        assert meter.take(b"[]")["problem"]["code"] == "validation_failed"
+    finally:
+        redeemed = meter.stop()
+    assert [(r.channel, r.amount, r.status) for r in redeemed] == [(channel, "0.45", "open")]
+    seen = httpx.get(f"{server.base}/v1/channels/{channel}", headers=auth(merchant_key)).json()
+    assert seen["redeemed"] == "0.45"
+    assert balances(server, owner_key)["USD"][0] == "8.00"  # 0.45 paid out of the 2.00 still held

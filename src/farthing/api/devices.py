@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StrictStr
 from pydantic_core import to_json
 
 from farthing import limits
+from farthing.api.channels import ChannelOut
 from farthing.api.deps import Amount, CurrencyCode, InModel, PlatformDep, PrincipalDep, replayable, replays
 from farthing.api.lean_route import lean_post
 from farthing.api.mode import Moded
@@ -26,6 +27,7 @@ from farthing.domain.money import currency
 from farthing.domain.receipts import b64url
 from farthing.errors import PlatformError
 from farthing.services.amounts import positive_money
+from farthing.services.channel_model import channel_json
 from farthing.services.devices import Caps, Devices
 
 router = APIRouter(tags=["devices"])
@@ -159,3 +161,13 @@ def device_pays(body: SignedRequestIn, platform: PlatformDep) -> PaymentOut | JS
     `Idempotent-Replayed: true` and moves nothing."""
     payment = platform.devices.pay(body.request, body.signature)
     return replayable(payment_out(payment), payment.replayed)
+
+
+@router.post("/v1/devices/channels", status_code=201, response_model=ChannelOut, responses=replays(ChannelOut))
+def device_opens_channel(body: SignedRequestIn, platform: PlatformDep) -> ChannelOut | JSONResponse:
+    """A device opens a voucher channel to a merchant: its signed request with `channel_s` (the channel's
+    lifetime) and `amount` (the deposit, from the owner's wallet, drawn on the device's caps). The device
+    then pays with vouchers signed by its key, which the merchant checks without calling Farthing and
+    redeems in batches (`POST /v1/channels/{id}/redeem`). The same request again answers the same channel."""
+    ch = platform.devices.open_channel(body.request, body.signature)
+    return replayable(ChannelOut.model_validate(channel_json(ch)), ch.replayed)

@@ -37,13 +37,17 @@ class DeviceKey:
 
     def request(
         self, device: str, merchant: str, amount: str, currency: str, ts_ms: int, nonce: str | None = None,
-        reference: str | None = None,
+        reference: str | None = None, channel_s: int | None = None,
     ) -> dict[str, str]:  # fmt: skip
         """A signed payment request: {"request": …, "signature": …}. The same nonce is the same payment:
-        keep it to resend a request whose answer was lost (a new one pays again)."""
+        keep it to resend a request whose answer was lost (a new one pays again). With `channel_s`, the
+        request opens a voucher channel for that many seconds instead, `amount` its deposit
+        (`POST /v1/devices/channels`, or MQTT's `farthing/v1/devices/{device_id}/open`)."""
         body: dict[str, object] = {"device": device, "merchant": merchant, "amount": amount, "currency": currency,
                                    "nonce": nonce or secrets.token_hex(12), "ts_ms": ts_ms}  # fmt: skip
         if reference is not None:
             body["reference"] = reference
+        if channel_s is not None:
+            body["channel_s"] = channel_s
         raw = json.dumps(body, separators=(",", ":")).encode()
         return {"request": _b64(raw), "signature": _b64(self._key.sign(raw).signature)}

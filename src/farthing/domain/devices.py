@@ -9,6 +9,9 @@ bytes of a JSON request and sends them with the signature (the envelope)::
     request: {"device": "dev_…", "merchant": "mer_…", "amount": "0.25", "currency": "EUR",
               "nonce": "a unique string", "ts_ms": 1796000000000, "reference": "bay 4, 0.5 kWh"}
 
+A request with `"channel_s": 3600` opens a payment channel instead (`amount` is its deposit): the device
+then pays the merchant with vouchers signed by the same key, checked by the merchant without a call.
+
 The signature covers the bytes as sent (no re-encoding to agree on). The nonce is the payment's
 idempotency key: a request delivered twice pays once and is answered the same. A request older or newer
 than `FRESH_MS` is refused, so a nonce need only be remembered that long.
@@ -69,6 +72,9 @@ class DeviceRequestIn(BaseModel):
     nonce: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     ts_ms: StrictInt = Field(ge=0)
     reference: StrictStr | None = Field(default=None, max_length=255)
+    channel_s: StrictInt | None = Field(default=None, ge=1)
+    """Set: the request opens a voucher channel to the merchant for this many seconds, `amount` its
+    deposit, its vouchers signed with this device's key (`POST /v1/devices/channels`)."""
 
 
 class DeviceRefused(PlatformError):

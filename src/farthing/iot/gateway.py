@@ -122,7 +122,7 @@ class Gateway:
             return
         with self._lock:  # packet ids of the last connection mean nothing on this one: the broker sends those
             self._order = deque()  # requests again (unacknowledged), and their nonces make them pay once
-        client.subscribe(f"{self.root}/devices/+/pay", qos=1)
+        client.subscribe([(f"{self.root}/devices/+/pay", 1), (f"{self.root}/devices/+/open", 1)])
 
     def _subscribed(self, *_: Any) -> None:
         self.ready.set()
@@ -132,12 +132,16 @@ class Gateway:
     def _message(self, client: mqtt.Client, _: Any, msg: mqtt.MQTTMessage) -> None:
         """Queue the request for the next batch; it is acknowledged to the broker once answered, in order."""
         done: Future[None] = Future()
+        opening = msg.topic.endswith("/open")
         with self._lock:
             order = self._order
             order.append((msg.mid, done))
-            self._pending.append((msg, done))
-            self._lock.notify()
+            if not opening:
+                self._pending.append((msg, done))
+                self._lock.notify()
         done.add_done_callback(lambda _: self._ack_in_order(order))
+        if opening:  # rare: one at a time, beside the batches
+            self.pool.submit(self._open, msg, done)
 
     def _gather(self) -> None:
         """Hand what is pending to a worker as one batch whenever a worker is free: one request alone when
@@ -170,8 +174,35 @@ class Gateway:
         finally:
             self._free.release()
 
+    def _open(self, msg: mqtt.MQTTMessage, done: Future[None]) -> None:
+        """A device opens a payment channel: its signed request posted to `POST /v1/devices/channels`."""
+        try:
+            self._publish(msg, self._ask_open(self._device(msg), bytes(msg.payload)))
+        finally:
+            done.set_result(None)
+
+    def _ask_open(self, device: str, payload: bytes) -> dict[str, Any]:
+        try:
+            request, signature = self._envelope(device, payload)
+            r = self.http.post("/v1/devices/channels", json={"request": request, "signature": signature})
+            body = r.json()
+        except DeviceRefused as refused:
+            return {"status": 422, "problem": {"code": str(refused.code), "detail": refused.detail}}
+        except (httpx.HTTPError, ValueError) as exc:
+            return _unknown(exc)
+        if r.status_code in (200, 201):
+            return {"status": r.status_code, "channel": body, "replayed": r.status_code == 200}
+        return {"status": r.status_code, "problem": body}
+
+    def _envelope(self, device: str, payload: bytes) -> tuple[str, str]:
+        """The envelope's request and signature, once it names the device of its topic."""
+        request, signature = envelope(payload)
+        if opened(request, signature)[2] != device:
+            raise DeviceRefused(ErrorCode.device_request_invalid, "published under another device's topic")
+        return request, signature
+
     def _device(self, msg: mqtt.MQTTMessage) -> str:
-        return msg.topic.removeprefix(f"{self.root}/devices/").removesuffix("/pay")
+        return msg.topic.removeprefix(f"{self.root}/devices/").rpartition("/")[0]
 
     def _publish(self, msg: mqtt.MQTTMessage, answer: dict[str, Any]) -> None:
         props = getattr(msg, "properties", None)
@@ -189,9 +220,7 @@ class Gateway:
         asked: list[dict[str, str]] = []
         for device, payload in requests:
             try:
-                request, signature = envelope(payload)
-                if opened(request, signature)[2] != device:
-                    raise DeviceRefused(ErrorCode.device_request_invalid, "published under another device's topic")
+                request, signature = self._envelope(device, payload)
             except DeviceRefused as refused:
                 answers.append({"status": 422, "problem": {"code": str(refused.code), "detail": refused.detail}})
                 continue
@@ -203,11 +232,16 @@ class Gateway:
             r = self.http.post("/v1/devices/payments/batch", json={"requests": asked})
             r.raise_for_status()
             data = iter(r.json()["data"])
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:  # made or not, we cannot tell
-            said = f"the API did not answer ({exc}); send the same request again: it pays once"
-            unknown = {"status": 503, "problem": {"code": str(ErrorCode.outcome_unknown), "detail": said}}
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            unknown = _unknown(exc)
             return [a or unknown for a in answers]
         return [a or _answer(next(data)) for a in answers]
+
+
+def _unknown(exc: Exception) -> dict[str, Any]:
+    """Made or not, we cannot tell: the device asks again with the same nonce, which pays once."""
+    said = f"the API did not answer ({exc}); send the same request again: it pays once"
+    return {"status": 503, "problem": {"code": str(ErrorCode.outcome_unknown), "detail": said}}
 
 
 def _answer(item: dict[str, Any]) -> dict[str, Any]:

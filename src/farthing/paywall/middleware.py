@@ -27,13 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from farthing.clock import Clock, system_clock
 from farthing.domain.channels import rules
 from farthing.domain.channels.ids import channel_number
-from farthing.domain.channels.rules import ChannelRefused, Form, Terms
+from farthing.domain.channels.rules import ChannelRefused, Form
 from farthing.domain.money import Currency, currency
 from farthing.errors import ErrorCode, FarthingError
 from farthing.paywall import wire
 from farthing.paywall.auto_redeem import AutoRedeem
 from farthing.paywall.readers import Readers
-from farthing.paywall.store import ChannelBook, Known
+from farthing.paywall.store import ChannelBook, Known, terms_of
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 PRICE_ATTRIBUTE = "__farthing_price__"
@@ -288,13 +288,8 @@ class Paywall:
         body = r.json()
         if body["merchant"] != self.merchant or body["status"] != "open":
             raise FarthingError(ErrorCode.channel_closed, "the channel is not open for this merchant")
-        cur = currency(body["currency"])
-        terms = Terms(
-            channel_number(channel_id), Form(body["form"]), cur.parse(body["deposit"]), int(body["expires_ms"]),
-            bytes.fromhex(body["public_key"] or ""), bytes.fromhex(body["root"] or ""),
-            cur.parse(body["unit"]) if body["unit"] else 0, int(body["length"] or 0),
-        )  # fmt: skip
-        return await asyncio.to_thread(self.book.learn, channel_id, body["customer"], cur.code, terms)
+        terms = terms_of(channel_id, body)
+        return await asyncio.to_thread(self.book.learn, channel_id, body["customer"], body["currency"], terms)
 
     # -- answers ---------------------------------------------------------------------------------
 

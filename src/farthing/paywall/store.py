@@ -13,8 +13,11 @@ import queue
 import sqlite3
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+from farthing.domain.channels.ids import channel_number
 from farthing.domain.channels.rules import Accepted, Form, Terms
+from farthing.domain.money import currency
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels (
@@ -119,6 +122,11 @@ class ChannelBook:
                 (str(amount), sequence, int(closed), channel),
             )
 
+    def keep_now(self, channel: str, accepted: Accepted) -> None:
+        """`keep` for a caller with no event loop (the MQTT meter): on disk when it returns."""
+        with self._lock:
+            self._write(self._conn, [(channel, accepted)])
+
     # -- the payments, group-committed -------------------------------------------------------------
 
     async def keep(self, channel: str, accepted: Accepted) -> None:
@@ -185,6 +193,16 @@ def _resolve(futures: list[asyncio.Future[None]], failure: BaseException | None)
             fut.set_exception(failure)
         else:
             fut.set_result(None)
+
+
+def terms_of(channel_id: str, body: dict[str, Any]) -> Terms:
+    """A channel's terms as `GET /v1/channels/{id}` tells them."""
+    cur = currency(body["currency"])
+    return Terms(
+        channel_number(channel_id), Form(body["form"]), cur.parse(body["deposit"]), int(body["expires_ms"]),
+        bytes.fromhex(body["public_key"] or ""), bytes.fromhex(body["root"] or ""),
+        cur.parse(body["unit"]) if body["unit"] else 0, int(body["length"] or 0),
+    )  # fmt: skip
 
 
 def _known(row: tuple[object, ...]) -> Known:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from farthing import limits
@@ -65,6 +65,25 @@ class ChannelRepository(Protocol):
         ...
 
 
+class DrawRefused(PlatformError):
+    """A transfer linked to a channel's deposit (`Channels.open(draws=…)`) did not fit: nothing moved."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(ErrorCode.payment_refused, "a draw linked to the deposit did not fit")
+        self.index = index
+
+
+def _deposit_refused(results: Sequence[TransferResult], draws: int) -> PlatformError:
+    """Why the ledger refused a channel's deposit: a linked draw that did not fit, or the wallet."""
+    full = [i for i, r in enumerate(results[len(results) - draws :]) if draws and r is R.exceeds_credits]
+    if full:
+        return DrawRefused(full[0])
+    first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
+    if first is R.exceeds_credits:
+        return PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
+    return PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
+
+
 class Channels:
     def __init__(
         self, repo: ChannelRepository, store: Store, ledger: GroupCommitter, accounts: Accounts, parties: Parties,
@@ -95,9 +114,14 @@ class Channels:
 
     # -- open ------------------------------------------------------------------------------------
 
-    def open(self, principal: Principal, cmd: OpenChannel, idempotency_key: str | None) -> Channel:
+    def open(
+        self, principal: Principal, cmd: OpenChannel, idempotency_key: str | None,
+        draws: Callable[[int], Sequence[Transfer]] | None = None,
+    ) -> Channel:  # fmt: skip
         """Lock `deposit` from the customer's wallet for the merchant until the channel expires and its
-        dispute window ends (a pending transfer that the ledger releases on its own after that)."""
+        dispute window ends (a pending transfer that the ledger releases on its own after that). `draws`:
+        transfers linked to the deposit (a device's caps drawn on, from the channel's number), all or none;
+        one that does not fit raises `DrawRefused` with its index."""
         if principal.kind != "customer" or "payments:write" not in principal.scopes:
             raise PlatformError(ErrorCode.forbidden, "this needs a customer key with the payments:write scope")
         assert principal.party_id is not None
@@ -138,7 +162,8 @@ class Channels:
             try:  # from the gate on: whatever happens, the deposit stops counting as in flight
                 legs = [Transfer(number, payer, payee, deposit, cur.ledger, T_CHANNEL, flags=_PENDING,
                                  timeout_s=cmd.expires_in_s + cmd.dispute_s)]  # fmt: skip
-                legs = linked_chain(legs + (gate.legs if gate else []))
+                extra = list(draws(number)) if draws is not None else []
+                legs = linked_chain(legs + (gate.legs if gate else []) + extra)
                 channel = Channel(public, principal.party_id, cmd.merchant, cur.code, cmd.form, deposit,
                                   terms.expires_ms, cmd.dispute_s * 1000, cmd.public_key, cmd.root, unit, cmd.length,
                                   now, "open", None, 0, 0, 0, b"")  # fmt: skip
@@ -149,10 +174,7 @@ class Channels:
                 if gate is not None:
                     self.policy.settled(gate)
             if any(r not in (R.ok, R.exists) for r in results):
-                first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
-                if first is R.exceeds_credits:
-                    raise PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
-                raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
+                raise _deposit_refused(results, len(extra))  # type: ignore[arg-type]
             self.repo.add(channel)
         if self.heard is not None:
             self.heard(principal.party_id, now)

@@ -19,15 +19,18 @@ from typing import Protocol
 
 from farthing import limits
 from farthing.clock import Clock
-from farthing.domain.devices import Device, DeviceRefused, opened, verify
+from farthing.domain.channels.rules import Form
+from farthing.domain.devices import Device, DeviceRefused, DeviceRequestIn, opened, verify
 from farthing.domain.money import Money, currency
 from farthing.domain.principals import Principal, require
 from farthing.errors import ErrorCode, FarthingError, PlatformError
 from farthing.services.amounts import positive_units
+from farthing.services.channel_model import Channel, OpenChannel
+from farthing.services.channels import Channels, DrawRefused
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom
 from farthing.services.payments.single import Payments
-from farthing.services.rooms import Within, drawn, pay_many_within, pay_within
+from farthing.services.rooms import Within, drawn, draws, pay_many_within, pay_within
 
 DAY_MS = 86_400_000
 KINDS = ("charger", "vending", "sensor", "meter", "other")
@@ -56,8 +59,11 @@ class Caps:
 
 
 class Devices:
-    def __init__(self, repo: DeviceRepository, payments: Payments, parties: Parties, clock: Clock) -> None:
+    def __init__(
+        self, repo: DeviceRepository, payments: Payments, parties: Parties, clock: Clock, channels: Channels
+    ) -> None:
         self.repo = repo
+        self.channels = channels
         self.payments = payments
         self.parties = parties
         self.clock = clock
@@ -142,36 +148,68 @@ class Devices:
                 answers.append(refused)
         return answers
 
+    def open_channel(self, request_b64: str, signature_b64: str) -> Channel:
+        """A device's signed request with `channel_s`: a voucher channel to the merchant, its deposit from the
+        owner's wallet and drawn on the device's caps (as one payment of that amount, so a channel never
+        lets a device pay past them), its vouchers signed with the device's key. The nonce is the
+        idempotency key: the same request again answers the same channel."""
+        request, signature, device_id = opened(request_b64, signature_b64)
+        d, asked, deposit, now = self._verified(request, signature, self.repo.get(device_id), opening=True)
+        assert asked.channel_s is not None
+        payer, key, rooms = _payer(d), f"{d.id}:{asked.nonce}", _rooms(d, now)
+        cmd = OpenChannel(asked.merchant, deposit, Form.voucher, asked.channel_s, public_key=d.public_key)
+        try:
+            return self.channels.open(payer, cmd, key, lambda number: draws(self.payments, deposit, number, rooms))
+        except DrawRefused as refused:
+            raise _full(rooms, deposit, refused.index) from None
+
     def _asked(self, request_b64: str, signature_b64: str, lookup: Callable[[str], Device | None]) -> Within:
         o = opened(request_b64, signature_b64)
         return self._checked(o, lookup(o[2]))
 
     def _checked(self, o: tuple[bytes, bytes, str], d: Device | None) -> Within:
         """The payment a verified request asks for, with the device's rooms; `DeviceRefused` otherwise."""
-        request, signature, _ = o
+        d, asked, amount, now = self._verified(o[0], o[1], d, opening=False)
+        item = PaymentItem(asked.merchant, amount, asked.reference, channel="device", seen_from=SeenFrom(device=d.id))
+        return _payer(d), item, f"{d.id}:{asked.nonce}", _rooms(d, now)
+
+    def _verified(
+        self, request: bytes, signature: bytes, d: Device | None, opening: bool
+    ) -> tuple[Device, DeviceRequestIn, Money, int]:
+        """The device, its request, the amount and the clock's reading, once the request is the device's,
+        fresh, of the kind expected (a payment, or a channel's opening) and within the per-payment cap."""
         if d is None:
             raise DeviceRefused(ErrorCode.device_signature_invalid, "no device of that id holds this key")
         now = self.clock()
         asked = verify(d, request, signature, now)
+        if (asked.channel_s is not None) != opening:
+            said = ("a request with channel_s opens a channel: POST /v1/devices/channels" if asked.channel_s
+                    else "a channel's opening request has channel_s, its lifetime in seconds")  # fmt: skip
+            raise DeviceRefused(ErrorCode.device_request_invalid, said)
         cur = currency(d.currency)
         units = positive_units(cur, asked.amount)
         if units > d.per_payment:
             cap = f"{cur.format(d.per_payment)} {cur.code}"
             raise DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cap} a payment")
-        payer = Principal(f"device:{d.id}", "customer", d.owner, d.mode, frozenset({"payments:write"}))
-        item = PaymentItem(asked.merchant, Money(units, cur), asked.reference, channel="device",
-                           seen_from=SeenFrom(device=d.id))  # fmt: skip
-        return payer, item, f"{d.id}:{asked.nonce}", _rooms(d, now)
+        return d, asked, Money(units, cur), now
+
+
+def _payer(d: Device) -> Principal:
+    return Principal(f"device:{d.id}", "customer", d.owner, d.mode, frozenset({"payments:write"}))
+
+
+def _full(rooms: Sequence[tuple[str, str, int]], amount: Money, index: int) -> DeviceRefused:
+    kind, _, cap = rooms[index]
+    cur = amount.currency
+    return DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cur.format(cap)} {cur.code} "
+                         f"a {kind.removeprefix('device-')}")  # fmt: skip
 
 
 def _paid(asked: Within, payment: Payment, full: int | None) -> Payment:
     """The payment, or the cap it did not fit in, named."""
     if full is None:
         return payment
-    rooms, cur = asked[3], asked[1].amount.currency
-    kind, _, cap = rooms[full]
-    raise DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cur.format(cap)} "
-                        f"{cur.code} a {kind.removeprefix('device-')}")  # fmt: skip
+    raise _full(asked[3], asked[1].amount, full)
 
 
 def _rooms(d: Device, now_ms: int) -> list[tuple[str, str, int]]:

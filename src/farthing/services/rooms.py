@@ -11,6 +11,7 @@ from concurrent.futures import wait
 
 from farthing import limits
 from farthing.domain.ledger_types import Transfer, linked_chain
+from farthing.domain.money import Money
 from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id
 from farthing.engine.store import OutboxEvent
@@ -104,14 +105,18 @@ def _chain(
     payments: Payments, item: PaymentItem, legs: list[Transfer], rooms: Sequence[tuple[str, str, int]]
 ) -> list[Transfer]:
     """The payment's legs and a draw on each room, linked: all or none."""
-    cur = item.amount.currency
+    return linked_chain(legs + draws(payments, item.amount, legs[0].id, rooms))
+
+
+def draws(payments: Payments, amount: Money, of: int, rooms: Sequence[tuple[str, str, int]]) -> list[Transfer]:
+    """A draw of `amount` on each room (funded on first use) for the transfer `of`, whose id names them."""
+    cur = amount.currency
     ledger = cur.ledger + COUNTER_LEDGER_OFFSET
-    draws = []
+    made = []
     for kind, name, cap in rooms:
         headroom, source = payments.policy.fund_headroom(cur, derive_id(kind, name), cap)
-        draws.append(Transfer(derive_id("draw", kind, str(legs[0].id)), headroom, source, item.amount.units,
-                              ledger, T_HEADROOM))  # fmt: skip
-    return linked_chain(legs + draws)
+        made.append(Transfer(derive_id("draw", kind, str(of)), headroom, source, amount.units, ledger, T_HEADROOM))
+    return made
 
 
 def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -> tuple[Payment, int | None]:

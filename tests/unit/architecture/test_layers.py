@@ -18,7 +18,7 @@ MAY_IMPORT = {
     "services": {"domain", "engine", "adapters", "services"},
     "bootstrap": {"domain", "engine", "adapters", "services"},
     "client": {"client"},
-    "iot": {"domain", "client", "iot"},
+    "iot": {"domain", "client", "iot", "paywall"},
     "web": {"domain", "services", "bootstrap", "web"},
 }
 """What each layer may import of Farthing besides the leaves (api, cli, sim and paywall sit on top)."""
