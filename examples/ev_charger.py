@@ -67,8 +67,8 @@ class Mqtt:
             return self.answers[props.CorrelationData]
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def main() -> None:

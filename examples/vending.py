@@ -91,8 +91,8 @@ def main() -> None:
                 print(f"item {n + 1}: {price} USD refused, {answer['problem']['code']}: {answer['problem']['detail']}")
     spent = httpx.get(f"{args.api}/v1/devices/{device}", headers={"Authorization": f"Bearer {args.owner_key}"})
     print(f"spent today: {spent.json()['spent_today']} USD")
-    client.loop_stop()
     client.disconnect()
+    client.loop_stop()
 
 
 if __name__ == "__main__":

@@ -87,8 +87,8 @@ class Device:
         return self.answer(self.publish(json.dumps(envelope).encode()))
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ from farthing.domain.devices import DeviceRefused, envelope, opened
 from farthing.errors import ErrorCode
 
 ROOT = "farthing/v1"
+RECONNECT_MAX_S = 10
+"""After the broker went away, the longest wait between two attempts to connect again (from 1 s, doubling)."""
 BATCH_MAX = 500
 """The most requests the gateway hands the API at once (`POST /v1/devices/payments/batch` takes 1,000)."""
 SESSION_S = 3_600
@@ -85,6 +87,7 @@ class Gateway:
             c.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
             c.tls_set(ca_certs=ca_file)
+        c.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
         c.on_connect = self._connected
         c.on_message = self._message
         c.on_subscribe = self._subscribed

@@ -22,7 +22,7 @@ process at the same moment) fails in the ledger with its whole chain, and is ans
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -195,7 +195,7 @@ class PaymentPolicy:
                 continue
             period, spent_before = (day, counters.day_spent) if limit.period == "day" else (month, counters.month_spent)
             headroom = derive_id("headroom", payer, limit.id, period, str(limit.max_units))
-            self._fund(cur, headroom, limit.max_units - spent_before)
+            self.fund_headrooms(cur, [(headroom, limit.max_units - spent_before)])
             legs.append(Transfer(derive_id("spend", str(headroom), str(payment_id)), headroom, source, units, ledger,
                                  T_HEADROOM))  # fmt: skip
             guards += 1
@@ -355,26 +355,26 @@ class PaymentPolicy:
     def fund_headroom(self, cur: Currency, headroom: int, amount: int) -> tuple[int, int]:
         """A headroom account (opened and funded once with `amount`) and the counter source to draw into:
         a transfer of n from it fails in the ledger once less than n is left, in any process."""
-        self._fund(cur, headroom, amount)
+        self.fund_headrooms(cur, [(headroom, amount)])
         return headroom, counter_source(cur.code)
 
-    def _fund(self, cur: Currency, headroom: int, amount: int) -> None:
-        """Open a limit's headroom account for a payer and period, funded once with what is left of the
-        limit (`debits_must_not_exceed_credits`: a payment past it fails in the ledger, in any process).
-        Its id names the limit's amount, so a changed limit starts a headroom of its own."""
-        if headroom in self._funded:
+    def fund_headrooms(self, cur: Currency, wanted: Sequence[tuple[int, int]]) -> None:
+        """Open limits' headroom accounts (for a payer or a device and a period), each funded once with
+        what is left of its limit (`debits_must_not_exceed_credits`: a payment past it fails in the
+        ledger, in any process): those not funded yet, in one round trip for the accounts and one for the
+        funding. An id names its limit's amount, so a changed limit starts a headroom of its own."""
+        new = {h: amount for h, amount in wanted if h not in self._funded}
+        if not new:
             return
         may_block()
-        self._open(cur, [(headroom, CODE_HEADROOM)], flags=int(AccountFlags.debits_must_not_exceed_credits))
-        if amount > 0:
-            source = counter_source(cur.code)
-            ledger = cur.ledger + COUNTER_LEDGER_OFFSET
-            fund = Transfer(
-                derive_id("headroom-fund", str(headroom)), source, headroom, amount, ledger, T_FUND_HEADROOM
-            )
-            [funded] = self._ledger.create_transfers([fund])
+        self._open(cur, [(h, CODE_HEADROOM) for h in new], flags=int(AccountFlags.debits_must_not_exceed_credits))
+        source = counter_source(cur.code)
+        ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+        funds = [Transfer(derive_id("headroom-fund", str(h)), source, h, amount, ledger, T_FUND_HEADROOM)
+                 for h, amount in new.items() if amount > 0]  # fmt: skip
+        for funded in self._ledger.create_transfers(funds) if funds else []:
             # Another process may have funded it first, from its own count of what was spent: its amount
             # stands (every payment since draws on this same headroom).
             if funded is not TransferResult.ok and not funded.name.startswith("exists"):
                 raise RuntimeError(f"could not fund a headroom account: {funded.name}")
-        self._funded.add(headroom)
+        self._funded.update(new)

@@ -11,7 +11,7 @@ from concurrent.futures import wait
 
 from farthing import limits
 from farthing.domain.ledger_types import Transfer, linked_chain
-from farthing.domain.money import Money
+from farthing.domain.money import Currency, Money
 from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id
 from farthing.engine.store import OutboxEvent
@@ -61,6 +61,7 @@ def pay_many_within(
     outbox: list[tuple[int, OutboxEvent]] = []
     submitted: list[tuple[list[tuple[int, Payment, int, int]], Results]] = []
     try:
+        _fund_all(payments, asked)
         for i, one in enumerate(asked):
             if isinstance(one, PlatformError):
                 answers.append(one)
@@ -99,6 +100,18 @@ def pay_many_within(
         for gate in gates:
             payments.policy.settled(gate)
     return answers
+
+
+def _fund_all(payments: Payments, asked: Sequence[Within | PlatformError]) -> None:
+    """The headroom accounts of every room the batch draws on, funded beforehand in one round trip per
+    currency (a fleet's first payments of the day would otherwise fund theirs one by one)."""
+    wanted: dict[Currency, dict[int, int]] = {}
+    for one in asked:
+        if not isinstance(one, PlatformError):
+            rooms = wanted.setdefault(one[1].amount.currency, {})
+            rooms.update((derive_id(kind, name), cap) for kind, name, cap in one[3])
+    for cur, rooms in wanted.items():
+        payments.policy.fund_headrooms(cur, list(rooms.items()))
 
 
 def _chain(
