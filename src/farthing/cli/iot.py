@@ -58,7 +58,9 @@ def meter_command(
     ca_file: Annotated[str | None, typer.Option(help="the broker's CA certificate, for mqtts://")] = None,
 ) -> None:
     """A merchant's meter: vouchers devices publish on their payment channels, checked here without a call
-    to Farthing, kept on disk, answered, and redeemed every --redeem-every seconds and on exit."""
+    to Farthing, kept on disk, answered, and redeemed every --redeem-every seconds and on exit (Ctrl-C or
+    SIGTERM)."""
+    import signal
     import threading
 
     from farthing.iot.meter import Meter
@@ -70,8 +72,12 @@ def meter_command(
     meter.start()
     meter.ready.wait(30)
     typer.echo(f"farthing meter: vouchers for {merchant} on {meter.topic}, kept in {store}")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # as a service manager stops it
     try:
-        threading.Event().wait()
+        while not stopping.wait(1):
+            pass
     except KeyboardInterrupt:
-        for r in meter.stop():
-            typer.echo(f"redeemed {r.channel}: {r.amount} (fee {r.fee}), {r.status}")
+        pass
+    for r in meter.stop():
+        typer.echo(f"redeemed {r.channel}: {r.amount} (fee {r.fee}), {r.status}")

@@ -1,9 +1,13 @@
-"""The MQTT gateway: devices publish signed payment requests on the broker, the gateway hands each to
-Farthing's API (`POST /v1/devices/payments`) and publishes the answer where the device asked.
+"""The MQTT gateway: devices publish signed payment requests on the broker, the gateway hands them to
+Farthing's API and publishes each answer where the device asked.
 
     device -> broker:  {root}/devices/{device_id}/pay   (QoS 1; MQTT 5 response topic and correlation data)
-    gateway -> API:    POST /v1/devices/payments        (the envelope as published)
+    gateway -> API:    POST /v1/devices/payments/batch  (what arrived while the workers were busy, at once)
     gateway -> broker: the response topic, or {root}/devices/{device_id}/answers, with the correlation data
+
+A device opens a payment channel the same way on `{root}/devices/{device_id}/open`
+(`POST /v1/devices/channels`; answered `{"status": 201, "channel": {…}}`), and pays on it with vouchers
+its merchant's meter takes (`farthing.iot.meter`).
 
 The answer is JSON: `{"status": 201, "payment": {…}}` for a payment made (200 with `"replayed": true` for
 a request seen before), `{"status": 402, "problem": {"code": "device_cap_exceeded", …}}` for a refusal.
@@ -130,7 +134,9 @@ class Gateway:
     def _subscribed(self, *_: Any) -> None:
         self.ready.set()
         if self.announce is not None:
-            self.announce(f"subscribed to {self.root}/devices/+/pay on {self.broker.host}:{self.broker.port}")
+            self.announce(
+                f"subscribed to {self.root}/devices/+/pay and +/open on {self.broker.host}:{self.broker.port}"
+            )
 
     def _message(self, client: mqtt.Client, _: Any, msg: mqtt.MQTTMessage) -> None:
         """Queue the request for the next batch; it is acknowledged to the broker once answered, in order."""
