@@ -35,6 +35,8 @@ from farthing.services.history_lines import Filters, Page, payment_of
 _log = logging.getLogger("farthing.history")
 _PENDING, _LINKED = 2, 1
 CHUNK_EVENTS = 20_000
+KNOWN_BALANCES_MAX = 200_000
+"""The most accounts' balances the projection keeps between chunks (then it starts afresh): the busy ones."""
 """Events folded per transaction (rounded up to whole journal batches)."""
 
 
@@ -87,6 +89,9 @@ class History:
         self.store = store
         self.repo = repo
         self._lookups: ClosableLookups = store.open_lookups()
+        self._known: dict[int, list[int]] = {}
+        """Balances as this process last folded them, good while the cursor stays where it left it."""
+        self._known_at = -1
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -149,7 +154,7 @@ class History:
             return 0
         events = list(self.store.events(after, upto))
         references, outbox_max = self._references(outbox_id)
-        fold = self._fold_for(events)
+        fold = self._fold_for(events, after)
         moves: list[Moved] = []
         chain_payment = 0
         linked_before = False
@@ -170,7 +175,12 @@ class History:
             moves.append((e.seq, e.timestamp_ms, t.id, t.code, t.flags, move.expired, posted or held, released,
                           payment, ref_hash, debit, *fold.balances[debit], credit, *fold.balances[credit]))  # fmt: skip
         if not self.repo.append(after, upto, outbox_max, moves, references):
+            self._known_at = -1
             return 1  # another process folded this chunk meanwhile: read the cursor again
+        if len(self._known) > KNOWN_BALANCES_MAX:
+            self._known.clear()
+        self._known.update(fold.balances)
+        self._known_at = upto
         return max(len(events), 1)
 
     def _references(self, outbox_id: int) -> tuple[dict[int, str], int]:
@@ -186,9 +196,10 @@ class History:
                     found[payment_transfer_id(data["id"])] = data["reference"]
         return found, last
 
-    def _fold_for(self, events: Sequence[LedgerEvent]) -> BalanceFold:
+    def _fold_for(self, events: Sequence[LedgerEvent], after: int) -> BalanceFold:
         """A fold primed with what the chunk needs: the pending transfers it resolves and the balances
-        of the accounts it moves, as the statements last left them."""
+        of the accounts it moves, as the statements last left them (as this process folded them, when
+        no other process folded since: the busy accounts are read once, not once a chunk)."""
         opened = {e.transfer.id for e in events if e.transfer is not None and e.transfer.flags & _PENDING}
         wanted = {e.transfer.pending_id for e in events if e.transfer is not None and e.transfer.pending_id}
         wanted |= {e.pending_id for e in events if e.pending_id}
@@ -197,7 +208,11 @@ class History:
         accounts: set[int] = set()
         for t in [e.transfer for e in events if e.transfer is not None] + list(pending.values()):
             accounts.update((t.debit_account_id, t.credit_account_id))
-        balances = self.repo.last_balances(accounts - created)
+        if self._known_at != after:  # another process folded since: what this one knows is stale
+            self._known.clear()
+        known = self._known
+        balances = {a: list(known[a]) for a in accounts - created if a in known}
+        balances.update(self.repo.last_balances(accounts - created - balances.keys()))
         return BalanceFold(balances, dict(pending))
 
     # -- reads ------------------------------------------------------------------------------------
