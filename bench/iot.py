@@ -1,16 +1,22 @@
 """Device payments through the broker and the gateway: a `farthing serve` on SQLite, `farthing iot gateway`
-in front of it, and this process as the devices, publishing signed requests on the machine's Mosquitto
-(127.0.0.1:1883) with an MQTT 5 response topic and waiting for the answers.
+in front of it, a Mosquitto of the bench's own with the settings docs/devices.md recommends (BROKER_CONF;
+`--broker HOST:PORT` uses another), and this process as the devices, publishing signed requests with an
+MQTT 5 response topic and waiting for the answers.
 
 In one run it measures:
-- the baseline, in the same sitting: the same kind of signed requests posted straight to
-  `POST /v1/devices/payments` over HTTP from 16 threads: payments/s;
-- through MQTT: requests published as fast as the broker takes them (at most 500 unanswered), payments/s
-  answered, and the time from publish to answer, p50 and p99 (targets in issue 22: >= 5,000/s, p99 <= 50 ms);
+- the baselines, in the same sitting: the same kind of signed requests posted straight to
+  `POST /v1/devices/payments` over HTTP from 16 threads, and in batches of 500 to the batch route (the
+  server's side alone): payments/s;
+- through MQTT: requests published as fast as answers come (at most 500 unanswered), payments/s answered,
+  publish-to-answer p50 and p99, and the CPU each process spent per payment (this load generator, the
+  gateway, the server with its history projection, the broker); then published at half that rate, the
+  wait a device sees: p50 and p99 (targets in issue 22: >= 5,000/s, p99 <= 50 ms);
+- the transport's ceiling: the same load against a client that answers each request at once and pays
+  nothing (what paho-mqtt and the broker allow here, whatever Farthing does);
 - the gateway's resident memory after the run, with DEVICES devices registered (it keeps nothing per
   device: it should not grow with them).
 
-Needs Mosquitto on 127.0.0.1:1883 (Debian: apt-get install mosquitto).
+Needs the `mosquitto` binary (Debian: apt-get install mosquitto).
 
     python bench/iot.py            # 20,000 payments each way, 10,000 devices registered
     python bench/iot.py --quick    # under 30 s
@@ -29,6 +35,8 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 import argparse
 import json
 import re
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -47,8 +55,16 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from farthing.client.device import DeviceKey
+from farthing.iot.gateway import no_delay
 
 BROKER = ("127.0.0.1", 1883)
+"""Where the devices publish: a Mosquitto of the bench's own (BROKER_CONF), or --broker HOST:PORT."""
+BROKER_CONF = """set_tcp_nodelay true
+max_queued_messages 10000
+allow_anonymous true
+"""
+"""The broker's settings docs/devices.md recommends: small packets sent at once (Nagle's algorithm held each
+answer for the peer's delayed acknowledgement, tens of milliseconds) and room for a burst."""
 IN_FLIGHT_MAX = 500
 """Requests published and not yet answered, at most: Mosquitto queues at most 1,000 messages for a client
 by default (`max_queued_messages`) and drops the rest, the gateway's requests as the devices' answers."""
@@ -115,8 +131,67 @@ def over_http(base: str, signed: list[tuple[str, dict[str, str]]]) -> float:
     return len(signed) / elapsed
 
 
-def over_mqtt(root: str, signed: list[tuple[str, dict[str, str]]]) -> tuple[float, float, float]:
-    """Payments/s answered through the broker and the gateway, and publish-to-answer p50 and p99 in ms."""
+def over_http_batches(base: str, signed: list[tuple[str, dict[str, str]]], size: int = 500) -> float:
+    """Payments/s posting the requests in batches (as the gateway does) straight to the batch route, from
+    2 threads: the server's side alone."""
+    batches = [[e for _, e in signed[i : i + size]] for i in range(0, len(signed), size)]
+    with httpx.Client(base_url=base, timeout=60) as http:
+
+        def post(batch: list[dict[str, str]]) -> list[int]:
+            r = http.post("/v1/devices/payments/batch", json={"requests": batch})
+            r.raise_for_status()
+            return [a["status"] for a in r.json()["data"]]
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            codes = [c for done in pool.map(post, batches) for c in done]
+        elapsed = time.perf_counter() - t0
+    assert set(codes) == {201}, sorted(set(codes))
+    return len(signed) / elapsed
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds a process and its live children (the server's history projection) used so far."""
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def brokers() -> list[int]:
+    """The Mosquitto processes on this machine (their CPU is the broker's share)."""
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _name(int(p)) == "mosquitto"]
+
+
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def over_mqtt(root: str, signed: list[tuple[str, dict[str, str]]], rate: float = 0) -> tuple[float, float, float]:
+    """Payments/s answered through the broker and the gateway, and publish-to-answer p50 and p99 in ms:
+    published as fast as answers come (at most IN_FLIGHT_MAX unanswered), or at `rate` a second."""
     replies = f"{root}/replies/{uuid.uuid4().hex}"
     sent: dict[bytes, float] = {}
     took: list[float] = []
@@ -133,14 +208,17 @@ def over_mqtt(root: str, signed: list[tuple[str, dict[str, str]]]) -> tuple[floa
 
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5)
     c.max_inflight_messages_set(IN_FLIGHT_MAX)
+    c.on_socket_open = no_delay
     c.on_message = heard
-    c.connect(*BROKER)
+    c.connect(*BROKER, properties=_receive_max())
     c.loop_start()
     c.subscribe(replies, qos=1)
     time.sleep(0.5)
     payloads = [(f"{root}/devices/{d}/pay", json.dumps(e)) for d, e in signed]
     t0 = time.perf_counter()
-    for topic, payload in payloads:
+    for i, (topic, payload) in enumerate(payloads):
+        if rate:
+            time.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
         props = Properties(PacketTypes.PUBLISH)
         props.ResponseTopic, props.CorrelationData = replies, uuid.uuid4().bytes
         with lock:
@@ -158,22 +236,62 @@ def over_mqtt(root: str, signed: list[tuple[str, dict[str, str]]]) -> tuple[floa
     return len(payloads) / elapsed, statistics.median(took) * 1000, q[98] * 1000
 
 
+def _receive_max() -> Properties:
+    """MQTT 5 Receive Maximum: the broker may send this many answers before they are acknowledged (Mosquitto
+    sends 20 at a time to a client that does not say)."""
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = IN_FLIGHT_MAX * 2
+    return props
+
+
+def echo(root: str) -> None:
+    """The transport's ceiling: an MQTT client that answers each request at once, as the gateway does
+    (QoS 1, on its response topic with its correlation data), paying nothing. Runs until killed."""
+    answer = json.dumps({"status": 201, "payment": {"id": "pay_echo", "amount": "0.001"}})
+
+    def heard(client: mqtt.Client, _: Any, msg: mqtt.MQTTMessage) -> None:
+        out = Properties(PacketTypes.PUBLISH)
+        out.CorrelationData = msg.properties.CorrelationData  # type: ignore[union-attr]
+        client.publish(msg.properties.ResponseTopic, answer, qos=1, properties=out)  # type: ignore[union-attr]
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-echo-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5)
+    c.on_message = heard
+    c.on_socket_open = no_delay
+    c.on_subscribe = lambda *_: print("subscribed to", root, flush=True)
+    c.on_connect = lambda client, *_: client.subscribe(f"{root}/devices/+/pay", qos=1)
+    c.connect(*BROKER, properties=_receive_max())
+    c.loop_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a run under 30 s")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     parser.add_argument("--payments", type=int, help="payments each way (default 20,000; --quick 2,000)")
     parser.add_argument("--devices", type=int, help="devices registered (default 10,000; --quick 200)")
+    parser.add_argument("--echo-root", help=argparse.SUPPRESS)  # run as the echo baseline's responder
+    parser.add_argument("--broker", help="HOST:PORT of a broker to use (default: a Mosquitto of the bench's own)")
     args = parser.parse_args()
+    global BROKER
+    if args.broker:
+        host, _, port = args.broker.partition(":")
+        BROKER = (host, int(port or 1883))
+    if args.echo_root:
+        return echo(args.echo_root)
     n, devices = (2_000, 200) if args.quick else (20_000, 10_000)
     n, devices = args.payments or n, args.devices or devices
-    try:
-        socket.create_connection(BROKER, timeout=2).close()
-    except OSError as exc:
-        raise SystemExit(f"bench/iot.py needs an MQTT broker on {BROKER}: {exc}") from None
     folder = Path(tempfile.mkdtemp(prefix="farthing-iot-"))
-    env = {**os.environ, "COLUMNS": "400"}
     procs: list[subprocess.Popen[bytes]] = []
+    if not args.broker:
+        BROKER = ("127.0.0.1", free_port())
+        (folder / "mosquitto.conf").write_text(f"listener {BROKER[1]} 127.0.0.1\n{BROKER_CONF}")
+        mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        blog = folder / "mosquitto.log"
+        procs.append(started([mosquitto, "-c", str(folder / "mosquitto.conf")], blog, os.environ.copy()))
+        wait_for(lambda: _listens(BROKER), procs[-1], blog, "mosquitto")
+    if not _listens(BROKER):
+        raise SystemExit(f"bench/iot.py needs an MQTT broker on {BROKER}")
+    env = {**os.environ, "COLUMNS": "400"}
     try:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -196,25 +314,82 @@ def main() -> None:
         root = f"bench-{uuid.uuid4().hex[:8]}/farthing/v1"
         glog = folder / "gateway.log"
         gateway = started([sys.executable, "-m", "farthing.cli", "iot", "gateway", "--api", base, "--root", root,
+                           "--broker", f"mqtt://{BROKER[0]}:{BROKER[1]}",
                            "--client-id", f"bench-gw-{uuid.uuid4().hex[:8]}"], glog, env)  # fmt: skip
         procs.append(gateway)
         wait_for(lambda: "subscribed to" in glog.read_text(), gateway, glog, "the gateway")
-        mqtt_rate, p50, p99 = over_mqtt(root, registered.requests(n))
+        batch_rate = over_http_batches(base, registered.requests(n))
+        signed = registered.requests(n)
+        watched = {"load": own_cpu_s, "gateway": lambda: cpu_s(gateway.pid), "server": lambda: cpu_s(server.pid),
+                   "broker": lambda: sum(cpu_s(b) for b in brokers())}  # fmt: skip
+        before = {k: f() for k, f in watched.items()}
+        mqtt_rate, p50, p99 = over_mqtt(root, signed)
+        cpu_us = {k: (f() - before[k]) * 1e6 / n for k, f in watched.items()}
+        paced = mqtt_rate / 2  # a device's wait at half the most the gateway answered
+        _, paced_p50, paced_p99 = over_mqtt(root, registered.requests(max(200, int(paced * 4))), rate=paced)
         gateway_mib = rss_mib(gateway.pid)
+        gateway.terminate()
+        eroot = f"bench-{uuid.uuid4().hex[:8]}/echo"
+        elog = folder / "echo.log"
+        procs.append(
+            started(
+                [
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--echo-root",
+                    eroot,
+                    "--broker",
+                    f"{BROKER[0]}:{BROKER[1]}",
+                ],
+                elog,
+                env,
+            )
+        )
+        wait_for(lambda: "subscribed to" in elog.read_text(), procs[-1], elog, "the echo responder")
+        echo_rate, echo_p50, echo_p99 = over_mqtt(eroot, registered.requests(n))
     finally:
         for p in procs:
             p.terminate()
             p.wait()
     figures = {"devices": devices, "payments": n, "http_payments_per_s": round(http_rate),
-               "mqtt_payments_per_s": round(mqtt_rate), "mqtt_over_http": round(mqtt_rate / http_rate, 3),
-               "mqtt_p50_ms": round(p50, 1), "mqtt_p99_ms": round(p99, 1),
-               "gateway_rss_mib": round(gateway_mib, 1)}  # fmt: skip
+               "http_batch_payments_per_s": round(batch_rate), "mqtt_payments_per_s": round(mqtt_rate),
+               **{f"cpu_us_per_payment_{k}": round(v) for k, v in cpu_us.items()},
+               "mqtt_over_http": round(mqtt_rate / http_rate, 3),
+               "mqtt_p50_ms": round(p50, 1), "mqtt_p99_ms": round(p99, 1), "paced_per_s": round(paced),
+               "paced_p50_ms": round(paced_p50, 1), "paced_p99_ms": round(paced_p99, 1),
+               "gateway_rss_mib": round(gateway_mib, 1), "echo_per_s": round(echo_rate),
+               "mqtt_over_echo": round(mqtt_rate / echo_rate, 3), "echo_p50_ms": round(echo_p50, 1),
+               "echo_p99_ms": round(echo_p99, 1)}  # fmt: skip
     print(f"HTTP straight to the API: {http_rate:,.0f} device payments/s (16 threads)")
-    print(f"through MQTT and the gateway: {mqtt_rate:,.0f}/s ({mqtt_rate / http_rate:.0%} of HTTP; target >= 5,000), "
-          f"publish to answer p50 {p50:.1f} ms, p99 {p99:.1f} ms (target <= 50)")  # fmt: skip
+    print(
+        f"through MQTT and the gateway: {mqtt_rate:,.0f}/s ({mqtt_rate / http_rate:.0%} of HTTP; target >= 5,000), "
+        f"publish to answer with {IN_FLIGHT_MAX} unanswered: p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    )
+    print(
+        f"published at half that, {paced:,.0f}/s: publish to answer p50 {paced_p50:.1f} ms, p99 {paced_p99:.1f} ms "
+        "(target <= 50)"
+    )
+    print(f"HTTP in batches of 500 straight to the batch route (the server's side alone): {batch_rate:,.0f}/s")
+    print(
+        "CPU per payment through MQTT: "
+        + ", ".join(f"{k} {v:,.0f} µs" for k, v in cpu_us.items())
+        + f"; {sum(cpu_us.values()):,.0f} µs in all, at most {2e6 / sum(cpu_us.values()):,.0f}/s on 2 cores"
+    )
     print(f"the gateway's memory: {gateway_mib:,.0f} MiB with {devices:,} devices registered")
+    print(
+        f"the transport's ceiling, a client answering each request at once (paying nothing): {echo_rate:,.0f}/s,"
+        f" p50 {echo_p50:.1f} ms, p99 {echo_p99:.1f} ms; the gateway reaches {mqtt_rate / echo_rate:.0%}"
+    )
     if args.json:
         print(json.dumps(figures))
+
+
+def _listens(address: tuple[str, int]) -> bool:
+    try:
+        socket.create_connection(address, timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def _answers(base: str) -> bool:

@@ -22,6 +22,7 @@ device's topic is refused without reaching the API (the broker's ACL should stop
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +43,9 @@ from farthing.errors import ErrorCode
 ROOT = "farthing/v1"
 RECONNECT_MAX_S = 10
 """After the broker went away, the longest wait between two attempts to connect again (from 1 s, doubling)."""
+RECEIVE_MAX = 1_000
+"""How many requests the broker may send the gateway before it acknowledged them (MQTT 5 Receive Maximum;
+Mosquitto sends 20 at a time to a client that does not say): what can gather into one batch."""
 BATCH_MAX = 500
 """The most requests the gateway hands the API at once (`POST /v1/devices/payments/batch` takes 1,000)."""
 SESSION_S = 3_600
@@ -64,6 +68,12 @@ def broker(url: str) -> Broker:
         raise ValueError(f"a broker is mqtt://host:port or mqtts://host:port, not {url!r}")
     tls = parts.scheme == "mqtts"
     return Broker(parts.hostname, parts.port or (8883 if tls else 1883), tls, parts.username, parts.password)
+
+
+def no_delay(_: mqtt.Client, __: Any, sock: Any) -> None:
+    """Small packets sent at once (TCP_NODELAY): Nagle's algorithm held answers back until the broker's
+    delayed acknowledgement of the last one, tens of milliseconds."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class Gateway:
@@ -92,6 +102,7 @@ class Gateway:
         if self.broker.tls:
             c.tls_set(ca_certs=ca_file)
         c.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
+        c.on_socket_open = no_delay
         c.on_connect = self._connected
         c.on_message = self._message
         c.on_subscribe = self._subscribed
@@ -100,6 +111,7 @@ class Gateway:
     def _connect(self) -> None:
         keep = Properties(PacketTypes.CONNECT)
         keep.SessionExpiryInterval = SESSION_S
+        keep.ReceiveMaximum = RECEIVE_MAX
         self.client.connect(self.broker.host, self.broker.port, keepalive=30, clean_start=False, properties=keep)
 
     def start(self) -> None:

@@ -33,7 +33,7 @@ from farthing.domain.channels.rules import ChannelRefused, Form
 from farthing.domain.channels.vouchers import Voucher
 from farthing.domain.money import currency
 from farthing.errors import ErrorCode, FarthingError
-from farthing.iot.gateway import RECONNECT_MAX_S, ROOT, broker
+from farthing.iot.gateway import RECONNECT_MAX_S, ROOT, broker, no_delay
 from farthing.paywall.redeem import Redeemed, redeem
 from farthing.paywall.store import ChannelBook, Known, terms_of
 
@@ -59,6 +59,7 @@ class Meter:
         if self.broker.tls:
             c.tls_set(ca_certs=ca_file)
         c.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
+        c.on_socket_open = no_delay
         c.on_connect = lambda client, *_: client.subscribe(self.topic, qos=1)
         c.on_subscribe = lambda *_: self.ready.set()
         c.on_message = self._message

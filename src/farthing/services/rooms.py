@@ -6,6 +6,7 @@ moves nothing at all."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from concurrent.futures import wait
 
@@ -109,9 +110,15 @@ def _fund_all(payments: Payments, asked: Sequence[Within | PlatformError]) -> No
     for one in asked:
         if not isinstance(one, PlatformError):
             rooms = wanted.setdefault(one[1].amount.currency, {})
-            rooms.update((derive_id(kind, name), cap) for kind, name, cap in one[3])
+            rooms.update((room_id(kind, name), cap) for kind, name, cap in one[3])
     for cur, rooms in wanted.items():
         payments.policy.fund_headrooms(cur, list(rooms.items()))
+
+
+@functools.lru_cache(maxsize=65_536)
+def room_id(kind: str, name: str) -> int:
+    """A room's headroom account (the same few rooms are drawn on by every payment of a device's day)."""
+    return derive_id(kind, name)
 
 
 def _chain(
@@ -127,7 +134,7 @@ def draws(payments: Payments, amount: Money, of: int, rooms: Sequence[tuple[str,
     ledger = cur.ledger + COUNTER_LEDGER_OFFSET
     made = []
     for kind, name, cap in rooms:
-        headroom, source = payments.policy.fund_headroom(cur, derive_id(kind, name), cap)
+        headroom, source = payments.policy.fund_headroom(cur, room_id(kind, name), cap)
         made.append(Transfer(derive_id("draw", kind, str(of)), headroom, source, amount.units, ledger, T_HEADROOM))
     return made
 
@@ -148,6 +155,6 @@ def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -
 def drawn(payments: Payments, rooms: Sequence[tuple[str, str, int]]) -> list[int]:
     """What payments drew on each room so far (units), as its headroom account in the ledger counts it (a
     room never drawn on: 0)."""
-    ids = [derive_id(kind, name) for kind, name, _ in rooms]
+    ids = [room_id(kind, name) for kind, name, _ in rooms]
     states = payments.ledger.balances_now(ids)
     return [states[i].debits_posted if i in states else 0 for i in ids]
