@@ -66,6 +66,7 @@ from farthing.web import (
     console,
     console_queues,
     dashboard,
+    device_pages,
     docs,
     merchant_payments,
     payout_pages,
@@ -84,7 +85,7 @@ ROUTERS = (payments, payment_list, parties, wallets, tax, keys, webhooks, holds,
            health)  # fmt: skip
 """In the order Starlette tries them: the busiest route (`POST /v1/payments`) first, as matching routes
 was 8 % of the loop's time."""
-PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, dashboard,
+PAGES = (wallet, your_data, security_pages, checkout_pages, allowance_pages, channel_pages, device_pages, dashboard,
          merchant_payments, payout_pages, webhook_pages, console, console_queues, risk_pages, policy_pages,
          docs)  # fmt: skip
 """The pages people read (`farthing.web`), tried after the API's routes."""

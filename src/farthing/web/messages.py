@@ -3,6 +3,8 @@ every string the templates and pages ask for is here)."""
 
 from __future__ import annotations
 
+from farthing.web.messages_devices import DEVICES_KO
+
 KO = {
     # Pages and navigation.
     "Farthing": "파딩",
@@ -372,3 +374,4 @@ KO = {
     "Say fraud or not fraud.": "사기인지 아닌지 선택하세요.",
     "The label is kept: the model learns from it.": "라벨이 저장되었습니다. 모델이 이를 학습합니다.",
 }
+KO.update(DEVICES_KO)

@@ -21,6 +21,7 @@ from farthing.services.history_lines import Filters
 from farthing.services.users import PASSWORD_LENGTH_MIN, SESSION_COOKIE
 from farthing.web.allowances import allowances_of
 from farthing.web.channel_pages import channels_of
+from farthing.web.device_pages import devices_of, kinds
 from farthing.web.locale import countries, line_kind, money, translate, when
 from farthing.web.processor_page import processor_page
 from farthing.web.render import language, page
@@ -45,6 +46,7 @@ _DONE = {
     "revoked": "The allowance is revoked: that merchant asks you again.",
     "erased": "Your personal data is erased.",
     "closing": "The channel is closing: what the merchant did not redeem comes back after its window.",
+    "device": "The device is registered: it pays from this wallet within its caps.",
 }
 """What the wallet page says after a form (or the passkey script) sent the visitor back to it."""
 
@@ -160,10 +162,12 @@ async def _wallet_page(request: Request, visitor: Visitor, status: int, **contex
     factors = await run_in_threadpool(factors_of, platform, visitor.principal, lang)
     allowances = await run_in_threadpool(allowances_of, platform, visitor.principal, lang)
     channels = await run_in_threadpool(channels_of, platform, visitor.principal, lang)
+    devices = await run_in_threadpool(devices_of, platform, visitor.principal, lang)
     stripe = processor_page(platform.topups.takes(visitor.principal.mode))
     return page(request, "wallet.html", status, stripe.headers, user=visitor.user, csrf=visitor.csrf,
-                wallets=wallets, factors=factors, allowances=allowances, channels=channels, stripe=stripe.context,
-                currencies=TOPUP_CURRENCIES, once=secrets.token_urlsafe(16), **context)  # fmt: skip
+                wallets=wallets, factors=factors, allowances=allowances, channels=channels, devices=devices,
+                device_kinds=kinds(lang), stripe=stripe.context, currencies=TOPUP_CURRENCIES,
+                once=secrets.token_urlsafe(16), **context)  # fmt: skip
 
 
 def _wallets(platform: Platform, principal: Principal, lang: str) -> list[dict[str, Any]]:
