@@ -37,8 +37,8 @@ def _sign_up_and_top_up(page: Page) -> None:
 def _register(page: Page, name: str, key: str, each: str = "0.50") -> None:
     if page.locator("details[open]").filter(has_text="Register a device").count() == 0:  # open when none yet
         page.get_by_text("Register a device").click()
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Kind").select_option("charger")
+    page.get_by_label("The device's name").fill(name)
+    page.get_by_label("The kind of device").select_option("charger")
     page.get_by_label("The device's public key").fill(key)
     page.get_by_label("At most a payment").fill(each)
     page.get_by_label("At most a day").fill("2.00")

@@ -76,6 +76,19 @@ def no_delay(_: mqtt.Client, __: Any, sock: Any) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def mqtt_client(b: Broker, client_id: str, ca_file: str | None, manual_ack: bool = False) -> mqtt.Client:
+    """A paho MQTT 5 client for the broker: its credentials, TLS with `ca_file`, reconnection after the
+    broker went away, small packets sent at once."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+    if b.username is not None:
+        c.username_pw_set(b.username, b.password)
+    if b.tls:
+        c.tls_set(ca_certs=ca_file)
+    c.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
+    c.on_socket_open = no_delay
+    return c
+
+
 class Gateway:
     def __init__(
         self, broker_url: str, api: str, root: str = ROOT, client_id: str = "farthing-gateway", workers: int = 4,
@@ -96,13 +109,7 @@ class Gateway:
         self.ready = threading.Event()
         self.announce = announce
         self.answered = 0
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
-        if self.broker.username is not None:
-            c.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            c.tls_set(ca_certs=ca_file)
-        c.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
-        c.on_socket_open = no_delay
+        c = mqtt_client(self.broker, client_id, ca_file, manual_ack=True)
         c.on_connect = self._connected
         c.on_message = self._message
         c.on_subscribe = self._subscribed

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -33,7 +32,7 @@ from farthing.domain.channels.rules import ChannelRefused, Form
 from farthing.domain.channels.vouchers import Voucher
 from farthing.domain.money import currency
 from farthing.errors import ErrorCode, FarthingError
-from farthing.iot.gateway import RECONNECT_MAX_S, ROOT, broker, no_delay
+from farthing.iot.gateway import ROOT, broker, mqtt_client
 from farthing.paywall.redeem import Redeemed, redeem
 from farthing.paywall.store import ChannelBook, Known, terms_of
 
@@ -53,13 +52,7 @@ class Meter:
         self.ready = threading.Event()
         self._stop = threading.Event()
         self._redeemer = threading.Thread(target=self._redeem_loop, name="meter-redeem", daemon=True)
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"farthing-meter-{merchant}", protocol=mqtt.MQTTv5)
-        if self.broker.username is not None:
-            c.username_pw_set(self.broker.username, self.broker.password)
-        if self.broker.tls:
-            c.tls_set(ca_certs=ca_file)
-        c.reconnect_delay_set(min_delay=1, max_delay=RECONNECT_MAX_S)
-        c.on_socket_open = no_delay
+        c = mqtt_client(self.broker, f"farthing-meter-{merchant}", ca_file)
         c.on_connect = lambda client, *_: client.subscribe(self.topic, qos=1)
         c.on_subscribe = lambda *_: self.ready.set()
         c.on_message = self._message
