@@ -23,6 +23,8 @@ from served import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+VALID_FROM = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+VALID_UNTIL = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,8 @@ class Tls:
 
 
 def make_tls(folder: Path) -> Tls:
-    """A CA and a server certificate for 127.0.0.1 signed by it (one day: the test's own)."""
-    now = dt.datetime.now(dt.UTC)  # the certificates' validity window: the real clock, which the broker checks
+    """A CA and a server certificate for 127.0.0.1 signed by it, valid from 2000 to 2100: no clock is read
+    (the calendar pass moves the tests' clock, never OpenSSL's)."""
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
@@ -46,12 +48,12 @@ def make_tls(folder: Path) -> Tls:
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(name("farthing test CA")).issuer_name(name("farthing test CA"))
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+          .not_valid_before(VALID_FROM).not_valid_after(VALID_UNTIL)
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .sign(ca_key, hashes.SHA256()))  # fmt: skip
     server = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
               .public_key(server_key.public_key()).serial_number(x509.random_serial_number())
-              .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+              .not_valid_before(VALID_FROM).not_valid_after(VALID_UNTIL)
               .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                              critical=False)
               .sign(ca_key, hashes.SHA256()))  # fmt: skip

@@ -137,9 +137,15 @@ def test_over_tls_each_device_publishes_only_under_its_own_topic(
            f"pattern write {ROOT}/devices/%u/pay\npattern write {ROOT}/devices/%u/open\n"
            f"pattern read {ROOT}/replies/%u/#\n")  # fmt: skip
     broker = Broker(tmp_path, tls=tls, passwords=passwords, acl=acl)
+    made: list[Devices] = []
+
+    def opened(clients: Devices) -> Devices:
+        made.append(clients)  # closed whatever happens, so no socket outlives the test
+        return clients
+
     try:
         gateway_for(server, broker, f"mqtts://gateway:gw-secret@127.0.0.1:{broker.port}", tls.ca)
-        a = Devices(broker.port, dev_a, "a-secret", tls, replies=f"{ROOT}/replies/{dev_a}/1")
+        a = opened(Devices(broker.port, dev_a, "a-secret", tls, replies=f"{ROOT}/replies/{dev_a}/1"))
         assert a.connected.wait(10)
         paid = a.answer(a.publish(dev_a, key_a.request(dev_a, merchant, "0.40", "USD", server.now_ms())))
         assert paid is not None and paid["status"] == 201, paid
@@ -147,16 +153,15 @@ def test_over_tls_each_device_publishes_only_under_its_own_topic(
         foreign = a.publish(dev_b, key_b.request(dev_b, merchant, "0.30", "USD", server.now_ms()))
         assert a.answer(foreign, timeout=2) is None
         assert 135 in a.refused.values()  # MQTT 5: PUBACK "not authorized"
-        a.close()
         assert balances(server, owner_key)["USD"][0] == "499.60"
 
-        wrong = Devices(broker.port, dev_b, "not-b's", tls)
+        wrong = opened(Devices(broker.port, dev_b, "not-b's", tls))
         assert not wrong.connected.wait(2)  # a wrong password: no connection
-        wrong.close()
-        plain = Devices(broker.port, dev_b, "b-secret")  # the right password, but not over TLS: no connection
+        plain = opened(Devices(broker.port, dev_b, "b-secret"))  # the right password, not over TLS: no connection
         assert not plain.connected.wait(2)
-        plain.close()
     finally:
+        for clients in made:
+            clients.close()
         broker.stop()
 
 
