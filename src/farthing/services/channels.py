@@ -75,7 +75,7 @@ class DrawRefused(PlatformError):
 
 def _deposit_refused(results: Sequence[TransferResult], draws: int) -> PlatformError:
     """Why the ledger refused a channel's deposit: a linked draw that did not fit, or the wallet."""
-    full = [i for i, r in enumerate(results[len(results) - draws :]) if draws and r is R.exceeds_credits]
+    full = [i for i, r in enumerate(results[len(results) - draws :]) if r is R.exceeds_credits]
     if full:
         return DrawRefused(full[0])
     first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))

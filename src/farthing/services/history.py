@@ -35,9 +35,9 @@ from farthing.services.history_lines import Filters, Page, payment_of
 _log = logging.getLogger("farthing.history")
 _PENDING, _LINKED = 2, 1
 CHUNK_EVENTS = 20_000
+"""Events folded per transaction (rounded up to whole journal batches)."""
 KNOWN_BALANCES_MAX = 200_000
 """The most accounts' balances the projection keeps between chunks (then it starts afresh): the busy ones."""
-"""Events folded per transaction (rounded up to whole journal batches)."""
 
 
 class StatementRepository(Protocol):
