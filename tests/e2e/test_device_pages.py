@@ -40,6 +40,7 @@ def _register(page: Page, name: str, key: str, each: str = "0.50") -> None:
     page.get_by_label("The device's name").fill(name)
     page.get_by_label("The kind of device").select_option("charger")
     page.get_by_label("The device's public key").fill(key)
+    page.get_by_label("Where it is installed").fill("de")
     page.get_by_label("At most a payment").fill(each)
     page.get_by_label("At most a day").fill("2.00")
     page.get_by_label("At most a month").fill("10.00")
@@ -56,6 +57,7 @@ def test_an_owner_registers_pauses_resumes_and_revokes_a_device_from_the_wallet(
         expect(page.get_by_role("status").first).to_contain_text("The device is registered")
         row = page.get_by_test_id("device")
         expect(row).to_contain_text("Garage charger")
+        expect(row).to_contain_text("charger · DE · dev_")  # where it is installed, in capitals
         expect(row).to_contain_text("$0.50 a payment, $2.00 a day, $10.00 a month")
         assert serious_violations(page) == []
         device = re.search(r"dev_[0-9a-f]{24}", row.inner_text()).group(0)  # type: ignore[union-attr]

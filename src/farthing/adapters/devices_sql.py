@@ -10,7 +10,8 @@ from farthing.domain.devices import Device, public_key
 from farthing.domain.receipts import b64url
 
 _COLUMNS = (
-    "id, owner, name, kind, public_key, currency, per_payment, per_day, per_month, merchants, status, mode, created_ms"
+    "id, owner, name, kind, public_key, currency, per_payment, per_day, per_month, merchants, status, mode, "
+    "created_ms, country"
 )
 
 
@@ -20,9 +21,9 @@ class DeviceTable:
 
     def add(self, d: Device) -> None:
         self.db.query(
-            f"INSERT INTO devices ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO devices ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (d.id, d.owner, d.name, d.kind, b64url(d.public_key), d.currency, str(d.per_payment), str(d.per_day),
-             str(d.per_month), json.dumps(list(d.merchants)), d.status, d.mode, d.created_ms),
+             str(d.per_month), json.dumps(list(d.merchants)), d.status, d.mode, d.created_ms, d.country),
         )  # fmt: skip
 
     def get(self, device_id: str) -> Device | None:
@@ -52,4 +53,4 @@ class DeviceTable:
 def _device(r: tuple[object, ...]) -> Device:
     return Device(str(r[0]), str(r[1]), str(r[2]), str(r[3]), public_key(str(r[4])), str(r[5]), int(str(r[6])),
                   int(str(r[7])), int(str(r[8])), tuple(json.loads(str(r[9]))), str(r[10]), str(r[11]),
-                  int(str(r[12])))  # fmt: skip
+                  int(str(r[12])), None if r[13] is None else str(r[13]))  # fmt: skip

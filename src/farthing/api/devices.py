@@ -19,6 +19,7 @@ from farthing.api.channels import ChannelOut
 from farthing.api.deps import Amount, CurrencyCode, InModel, PlatformDep, PrincipalDep, replayable, replays
 from farthing.api.lean_route import lean_post
 from farthing.api.mode import Moded
+from farthing.api.parties import COUNTRY
 from farthing.api.payment_out import PaymentOut, payment_dict, payment_out
 from farthing.api.payments import ItemError
 from farthing.api.problems import status_of
@@ -42,6 +43,10 @@ class DeviceIn(InModel):
     per_day: Amount
     per_month: Amount
     merchants: list[StrictStr] = Field(default_factory=list, max_length=50, description="those it may pay (none: any)")
+    country: StrictStr | None = Field(
+        default=None, pattern=COUNTRY, description="where it is installed: evidence of where what it pays for is "
+        "supplied, with the owner's billing country (a VAT pack needs two pieces that agree)",
+    )  # fmt: skip
 
 
 class DeviceOut(Moded):
@@ -57,6 +62,7 @@ class DeviceOut(Moded):
     per_day: str
     per_month: str
     merchants: list[str]
+    country: str | None
     spent_today: str = Field(description="paid this UTC day")
     spent_this_month: str = Field(description="paid this UTC month")
     created_ms: int
@@ -75,8 +81,8 @@ def _out(d: Device, service: Devices) -> DeviceOut:
     return DeviceOut(
         id=d.id, status=d.status, owner=d.owner, name=d.name, kind=d.kind, public_key=b64url(d.public_key),  # type: ignore[arg-type]
         currency=d.currency, per_payment=cur.format(d.per_payment), per_day=cur.format(d.per_day),
-        per_month=cur.format(d.per_month), merchants=list(d.merchants), spent_today=cur.format(today),
-        spent_this_month=cur.format(month), created_ms=d.created_ms,
+        per_month=cur.format(d.per_month), merchants=list(d.merchants), country=d.country,
+        spent_today=cur.format(today), spent_this_month=cur.format(month), created_ms=d.created_ms,
     )  # fmt: skip
 
 
@@ -86,7 +92,7 @@ def register(body: DeviceIn, principal: PrincipalDep, platform: PlatformDep) -> 
     each, day, month = (positive_money(v, body.currency) for v in (body.per_payment, body.per_day, body.per_month))
     service = platform.devices
     d = service.register(principal, body.name, body.kind, public_key(body.public_key),
-                         Caps(each, day, month, tuple(body.merchants)))  # fmt: skip
+                         Caps(each, day, month, tuple(body.merchants)), body.country)  # fmt: skip
     return _out(d, service)
 
 

@@ -61,6 +61,9 @@ class Device:
     """active, paused (refused until resumed) or revoked (refused for good)."""
     mode: str
     created_ms: int
+    country: str | None = None
+    """Where it is installed (ISO 3166 alpha-2), as its owner registered it: evidence of the place of
+    supply of what it pays for (`farthing.domain.policy.inputs.Evidence.site`)."""
 
 
 class DeviceRequestIn(BaseModel):

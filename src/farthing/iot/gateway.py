@@ -10,7 +10,9 @@ A device opens a payment channel the same way on `{root}/devices/{device_id}/ope
 its merchant's meter takes (`farthing.iot.meter`).
 
 The answer is JSON: `{"status": 201, "payment": {…}}` for a payment made (200 with `"replayed": true` for
-a request seen before), `{"status": 402, "problem": {"code": "device_cap_exceeded", …}}` for a refusal.
+a request seen before), `{"status": 402, "problem": {"code": "device_cap_exceeded", …}}` for a refusal; a
+payment that waits for its owner's approval is made with `"status": "requires_authentication"` and the
+page where the owner approves it (`payment.authentication.page`).
 
 Nothing is lost between the broker and the ledger: the gateway's session outlives it (clean start off,
 a session expiry), and a request is acknowledged to the broker only once the API answered it, in the order

@@ -4,8 +4,10 @@ requests (`farthing.domain.devices`), over HTTP or through the MQTT gateway (`fa
 A device's payment comes from its owner's wallet, carries `channel: device` into the policy, and draws on
 the device's day and month caps as headroom accounts in the ledger (`farthing.services.rooms`), so a cap
 holds between server processes. Its nonce is its idempotency key: a request delivered twice pays once and
-gets the same answer. A device cannot answer a step-up: a payment the policy steps up is refused, and the
-owner is told to approve such payments from the wallet (`authentication_required`).
+gets the same answer. A device cannot answer a step-up itself: a payment the policy steps up waits, as a
+hold, for its owner's approval with a second factor (its answer: `requires_authentication`, with the page
+where the owner approves it); the owner's caps keep room for it meanwhile. An owner with no second factor
+cannot approve: such a payment is refused (`authentication_required`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +24,7 @@ from farthing.clock import Clock
 from farthing.domain.channels.rules import Form
 from farthing.domain.devices import Device, DeviceRefused, DeviceRequestIn, opened, verify
 from farthing.domain.money import Money, currency
+from farthing.domain.policy.inputs import Evidence
 from farthing.domain.principals import Principal, require
 from farthing.errors import ErrorCode, FarthingError, PlatformError
 from farthing.services.amounts import positive_units
@@ -30,7 +33,7 @@ from farthing.services.channels import Channels, DrawRefused
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom
 from farthing.services.payments.single import Payments
-from farthing.services.rooms import Within, drawn, draws, pay_many_within, pay_within
+from farthing.services.rooms import Within, drawn, draws, pay_many_within
 
 DAY_MS = 86_400_000
 KINDS = ("charger", "vending", "sensor", "meter", "other")
@@ -68,8 +71,11 @@ class Devices:
         self.parties = parties
         self.clock = clock
 
-    def register(self, owner: Principal, name: str, kind: str, key: bytes, caps: Caps) -> Device:
-        """The owner's new device, active at once."""
+    def register(
+        self, owner: Principal, name: str, kind: str, key: bytes, caps: Caps, country: str | None = None
+    ) -> Device:
+        """The owner's new device, active at once; `country`: where it is installed (evidence of where
+        what it pays for is supplied, which a VAT pack asks for)."""
         require(owner, "customer", "payments:write")
         assert owner.party_id is not None
         cur = caps.per_payment.currency
@@ -80,10 +86,12 @@ class Devices:
             raise PlatformError(ErrorCode.validation_failed, "need per_payment <= per_day <= per_month")
         if kind not in KINDS:
             raise PlatformError(ErrorCode.validation_failed, f"kind is one of {', '.join(KINDS)}")
+        if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
+            raise PlatformError(ErrorCode.validation_failed, "country is an ISO 3166 alpha-2 code, such as 'DE'")
         for merchant in caps.merchants:
             self.parties.check(merchant, "merchant", owner.mode)
         d = Device("dev_" + secrets.token_hex(12), owner.party_id, name, kind, key, cur.code, each, day, month,
-                   tuple(dict.fromkeys(caps.merchants)), "active", owner.mode, self.clock())  # fmt: skip
+                   tuple(dict.fromkeys(caps.merchants)), "active", owner.mode, self.clock(), country)  # fmt: skip
         self.repo.add(d)
         return d
 
@@ -114,9 +122,10 @@ class Devices:
 
     def pay(self, request_b64: str, signature_b64: str) -> Payment:
         """A device's signed request (`farthing.domain.devices`), paid or refused with its code."""
-        asked = self._asked(request_b64, signature_b64, self.repo.get)
-        payment, full = pay_within(self.payments, *asked)
-        return _paid(asked, payment, full)
+        answer = self.pay_many([(request_b64, signature_b64)])[0]
+        if isinstance(answer, PlatformError):
+            raise answer
+        return answer
 
     def pay_many(self, signed: Sequence[tuple[str, str]]) -> builtins.list[Payment | PlatformError]:
         """Many devices' signed requests at once (what the gateway gathered): each paid or refused on its
@@ -140,7 +149,7 @@ class Devices:
         answers: builtins.list[Payment | PlatformError] = []
         for one, made in zip(asked, pay_many_within(self.payments, asked), strict=True):
             if isinstance(made, PlatformError):
-                answers.append(made)
+                answers.append(_unapproved(made) if made.code is ErrorCode.authentication_required else made)
                 continue
             try:
                 answers.append(_paid(one, *made))  # type: ignore[arg-type]
@@ -163,14 +172,12 @@ class Devices:
         except DrawRefused as refused:
             raise _full(rooms, deposit, refused.index) from None
 
-    def _asked(self, request_b64: str, signature_b64: str, lookup: Callable[[str], Device | None]) -> Within:
-        o = opened(request_b64, signature_b64)
-        return self._checked(o, lookup(o[2]))
-
     def _checked(self, o: tuple[bytes, bytes, str], d: Device | None) -> Within:
         """The payment a verified request asks for, with the device's rooms; `DeviceRefused` otherwise."""
         d, asked, amount, now = self._verified(o[0], o[1], d, opening=False)
-        item = PaymentItem(asked.merchant, amount, asked.reference, channel="device", seen_from=SeenFrom(device=d.id))
+        site = Evidence(site=d.country) if d.country else None
+        item = PaymentItem(asked.merchant, amount, asked.reference, evidence=site, channel="device",
+                           seen_from=SeenFrom(device=d.id))  # fmt: skip
         return _payer(d), item, f"{d.id}:{asked.nonce}", _rooms(d, now)
 
     def _verified(
@@ -192,6 +199,13 @@ class Devices:
             cap = f"{cur.format(d.per_payment)} {cur.code}"
             raise DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cap} a payment")
         return d, asked, Money(units, cur), now
+
+
+def _unapproved(refused: PlatformError) -> PlatformError:
+    """A step-up its owner cannot approve: it has no second factor to approve with."""
+    detail = refused.detail.split("; enrol", 1)[0]
+    return PlatformError(refused.code, f"{detail}; the device's owner approves such payments with a second "
+                         "factor: enrol one (POST /v1/factors/totp, or a passkey on the wallet page)")  # fmt: skip
 
 
 def _payer(d: Device) -> Principal:

@@ -27,16 +27,11 @@ from farthing.services.parties import Parties
 from farthing.services.payment_policy import PaymentPolicy, PolicyRefused
 from farthing.services.payments.events import Decisions, decision_summary, payment_event
 from farthing.services.payments.legs import added_tax_leg
-from farthing.services.payments.model import Payment
+from farthing.services.payments.model import HOLD_STATUS, Payment
+from farthing.services.rooms import pending_draws
 
 R = TransferResult
 _PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
-_STATUS = {
-    PendingStatus.open: "requires_capture",
-    PendingStatus.posted: "succeeded",
-    PendingStatus.voided: "canceled",
-    PendingStatus.expired: "expired",
-}
 
 
 class Holds:
@@ -113,7 +108,7 @@ class Holds:
         if t.flags & _PENDING:
             with self._lock:
                 info = self.lookups.find_pending([t.id])[t.id]
-                status = _STATUS[info.status]
+                status = HOLD_STATUS[info.status]
                 if info.status is PendingStatus.posted:
                     capture = self.lookups.find_transfers([derive_id("capture", str(t.id))])
                     amount = next(iter(capture.values())).amount if capture else amount
@@ -167,6 +162,7 @@ class Holds:
             if fee:
                 legs.append(Transfer(derive_id("capture-fee", str(hold.id)), hold.credit_account_id, revenue, fee,
                                      hold.ledger, T_PLATFORM_FEE))  # fmt: skip
+            legs += self._draws(hold, _POST) if authenticated else []
             legs += gate.legs if gate is not None else []
             legs = linked_chain(legs)
             payment = Payment(public_id, customer, merchant, units, fee, cur.code, None, False, policy=summary)
@@ -191,8 +187,21 @@ class Holds:
                         hold.ledger, hold.code, flags=_VOID, pending_id=hold.id)  # fmt: skip
         payment = Payment(public_id, customer, merchant, hold.amount, 0, cur.code, None, False, "canceled")
         event = payment_event(payment, "payment.canceled")
-        replayed = _check(self.ledger.submit("transfers", [void], [(0, event)]).result())  # type: ignore[arg-type]
+        legs = linked_chain([void, *self._draws(hold, _VOID)])
+        replayed = _check(self.ledger.submit("transfers", legs, [(0, event)]).result())  # type: ignore[arg-type]
         return dataclasses.replace(payment, replayed=replayed)
+
+    def _draws(self, hold: Transfer, flag: int) -> list[Transfer]:
+        """Posting (or voiding) the pending draws a payment that waited for its payer's approval keeps on
+        the caps it is within (a device's day and month: `farthing.services.rooms`), with the hold."""
+        with self._lock:
+            found = self.lookups.find_transfers(pending_draws(hold.id))
+        verb = "capture" if flag == _POST else "void"
+        return [
+            Transfer(derive_id(verb, str(d.id)), d.debit_account_id, d.credit_account_id, d.amount, d.ledger, d.code,
+                     flags=flag, pending_id=d.id)
+            for d in found.values() if d.flags & _PENDING
+        ]  # fmt: skip
 
 
 def _place(decided: dict[str, object]) -> Evidence:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import wait
 
 from farthing import limits
-from farthing.domain.ledger_types import Transfer, linked_chain
+from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, Money
 from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id
@@ -23,6 +23,8 @@ from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments, Results
 
 R = TransferResult
+ROOM_KINDS = ("device-day", "device-month", "allowance-total", "allowance-day")
+"""The kinds of room a payment draws on (an allowance's, a device's)."""
 
 
 Within = tuple[Principal, PaymentItem, str | None, Sequence[tuple[str, str, int]]]
@@ -46,7 +48,10 @@ def pay_within(
     finally:
         if gate is not None:
             payments.policy.settled(gate)
-    return _outcome(payment, results, len(legs))  # type: ignore[arg-type]
+    answer = _answer(payments, (payer, item, key, rooms), payment, results, len(legs))  # type: ignore[arg-type]
+    if isinstance(answer, PlatformError):
+        raise answer
+    return answer
 
 
 def pay_many_within(
@@ -54,7 +59,12 @@ def pay_many_within(
 ) -> list[tuple[Payment, int | None] | PlatformError]:
     """`pay_within` for many payments at once, each applied or refused on its own (an item that is an
     error already is its own answer): their chains go to the ledger in chunks, so the group committer
-    writes them in as few transactions as their size allows. One answer per item, in order."""
+    writes them in as few transactions as their size allows. One answer per item, in order.
+
+    A payment the policy steps up waits, when its payer has a second factor, as a hold for the payer's
+    approval (`farthing.services.stepup`): its draws are pending too, for as long as the challenge, so
+    the rooms are kept for it while it waits, taken when it is approved, and freed when it is not. A
+    request whose payment was made before answers that payment as the ledger holds it now."""
     answers: list[tuple[Payment, int | None] | PlatformError] = []
     gates: list[Gate] = []
     chunk: list[tuple[int, Payment, int, int]] = []
@@ -69,17 +79,18 @@ def pay_many_within(
                 continue
             payer, item, key, rooms = one
             try:
-                legs, payment, event, gate = payments.legs.build(payer, item, key)
-            except PolicyRefused as refused:
-                answers.append(PlatformError(refused.code, refused.detail))
-                continue
+                made = payments.prepare(payer, item, key, step_up=True)
             except PlatformError as refused:
                 answers.append(refused)
                 continue
+            if isinstance(made, Payment):  # made before, and the policy would not make it again
+                answers.append((payments.waiting(made), None))
+                continue
+            legs, payment, event, gate = made
             if gate is not None:
                 gates.append(gate)
             answers.append((payment, None))
-            chain = _chain(payments, item, legs, rooms)
+            chain = _chain(payments, item, legs, rooms, payment.status == "requires_authentication")
             if flat and len(flat) + len(chain) > limits.payments_chunk_events:
                 submitted.append((chunk, payments.ledger.submit("transfers", flat, outbox)))
                 chunk, flat, outbox = [], [], []
@@ -92,15 +103,29 @@ def pay_many_within(
             results, at = future.result(), 0
             for i, payment, n_legs, size in done:
                 mine, at = results[at : at + size], at + size
-                try:
-                    answers[i] = _outcome(payment, mine, n_legs)  # type: ignore[arg-type]
-                except PlatformError as exc:
-                    answers[i] = exc
+                answers[i] = _answer(payments, asked[i], payment, mine, n_legs)  # type: ignore[arg-type]
     finally:  # what was submitted is answered before its payments stop counting as in flight
         wait([future for _, future in submitted])
         for gate in gates:
             payments.policy.settled(gate)
     return answers
+
+
+def _answer(
+    payments: Payments, one: Within, payment: Payment, results: Sequence[TransferResult], n_legs: int
+) -> tuple[Payment, int | None] | PlatformError:
+    """The payment its chain's results make; for a payment made before, as the ledger holds it now."""
+    try:
+        made = _outcome(payment, results, n_legs)
+        if made is not None:
+            return (payments.waiting(made[0]), None) if made[1] is None else made
+        payer, item, key, _ = one
+        before = payments.made(payer, item, key)
+        if before is None:  # the payment's ids existed, yet no payment is there: nothing we can say more
+            raise PlatformError(ErrorCode.payment_refused, "the ledger refused the payment: it exists otherwise")
+        return payments.waiting(before), None
+    except PlatformError as exc:
+        return exc
 
 
 def _fund_all(payments: Payments, asked: Sequence[Within | PlatformError]) -> None:
@@ -122,31 +147,54 @@ def room_id(kind: str, name: str) -> int:
 
 
 def _chain(
-    payments: Payments, item: PaymentItem, legs: list[Transfer], rooms: Sequence[tuple[str, str, int]]
+    payments: Payments, item: PaymentItem, legs: list[Transfer], rooms: Sequence[tuple[str, str, int]],
+    waits: bool = False,
+) -> list[Transfer]:  # fmt: skip
+    """The payment's legs and a draw on each room, linked: all or none (pending while the payment waits
+    for its payer's approval, as long as its hold)."""
+    timeout_s = legs[0].timeout_s if waits else 0
+    return linked_chain(legs + draws(payments, item.amount, legs[0].id, rooms, timeout_s))
+
+
+def draws(
+    payments: Payments, amount: Money, of: int, rooms: Sequence[tuple[str, str, int]], pending_s: int = 0
 ) -> list[Transfer]:
-    """The payment's legs and a draw on each room, linked: all or none."""
-    return linked_chain(legs + draws(payments, item.amount, legs[0].id, rooms))
-
-
-def draws(payments: Payments, amount: Money, of: int, rooms: Sequence[tuple[str, str, int]]) -> list[Transfer]:
-    """A draw of `amount` on each room (funded on first use) for the transfer `of`, whose id names them."""
+    """A draw of `amount` on each room (funded on first use) for the transfer `of`, whose id names them;
+    with `pending_s`, pending draws that keep the room for that long unless posted (`pending_draws`)."""
     cur = amount.currency
     ledger = cur.ledger + COUNTER_LEDGER_OFFSET
+    flags = int(TransferFlags.pending) if pending_s else 0
     made = []
     for kind, name, cap in rooms:
         headroom, source = payments.policy.fund_headroom(cur, room_id(kind, name), cap)
-        made.append(Transfer(derive_id("draw", kind, str(of)), headroom, source, amount.units, ledger, T_HEADROOM))
+        made.append(Transfer(draw_id(kind, of), headroom, source, amount.units, ledger, T_HEADROOM, flags=flags,
+                             timeout_s=pending_s))  # fmt: skip
     return made
 
 
-def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -> tuple[Payment, int | None]:
-    if all(r is R.exists for r in results):
-        return dataclasses.replace(payment, replayed=True), None
+def draw_id(kind: str, of: int) -> int:
+    """The draw on a room of `kind` for the transfer `of`."""
+    return derive_id("draw", kind, str(of))
+
+
+def pending_draws(of: int) -> list[int]:
+    """The ids a waiting payment's pending draws would have (whatever its rooms' kinds): posted when the
+    payment is approved (`farthing.services.holds.Holds.capture`)."""
+    return [draw_id(kind, of) for kind in ROOM_KINDS]
+
+
+def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -> tuple[Payment, int | None] | None:
+    """The payment its chain's results make, or the first room it did not fit in; None when its ids were
+    there before and the ledger must say what it is (a payment made at once answers itself)."""
+    if any(r is not R.ok and r.name.startswith("exists") for r in results):
+        if payment.status == "succeeded" and all(r is R.exists for r in results):
+            return dataclasses.replace(payment, replayed=True), None
+        return None
     mine = results[n_legs:]
     for i, r in enumerate(mine):
         if r is R.exceeds_credits:
             return payment, i
-    bad = [r for r in mine if r not in (R.ok, R.exists, R.linked_event_failed)]
+    bad = [r for r in mine if r not in (R.ok, R.linked_event_failed)]
     if bad:
         raise PlatformError(ErrorCode.payment_refused, f"the ledger refused the payment: {bad[0].name}")
     return settled(payment, results[:n_legs]), None

@@ -36,6 +36,7 @@ def devices_of(platform: Platform, principal: Principal, lang: str) -> list[dict
         cur = currency(d.currency)
         today, month = service.spent(d)
         shown.append({"id": d.id, "name": d.name, "kind": translate(lang, _KINDS[d.kind]), "status": d.status,
+                      "country": d.country or "",
                       "says": translate(lang, _STATES[d.status]), "each": money(d.per_payment, cur, lang),
                       "day": money(d.per_day, cur, lang), "month": money(d.per_month, cur, lang),
                       "today": money(today, cur, lang), "this_month": money(month, cur, lang)})  # fmt: skip
@@ -56,7 +57,8 @@ async def register(request: Request, asked: Acting) -> Response:
         key = public_key(fields.get("public_key", "").strip())
         name = fields.get("name", "").strip()[:100] or "-"
         service = platform_of(request).devices
-        await run_in_threadpool(service.register, visitor.principal, name, fields.get("kind", ""), key, caps)
+        country = fields.get("country", "").strip().upper() or None
+        await run_in_threadpool(service.register, visitor.principal, name, fields.get("kind", ""), key, caps, country)
     except PlatformError as exc:
         return problem_page(request, visitor, 422, said(request, exc))
     return RedirectResponse("/wallet?device=1#devices", 303)

@@ -17,6 +17,7 @@ DEVICES_KO = {
     "Register a device": "기기 등록",
     "The device's public key (Ed25519, base64url or hex, as the device shows it)": "기기의 공개 키 (Ed25519, "
     "기기에 표시된 base64url 또는 16진수)",
+    "Where it is installed (a country code such as DE; for tax)": "설치된 나라 (DE 같은 국가 코드, 세금 계산용)",
     "At most a payment": "1회 최대",
     "At most a day": "하루 최대",
     "At most a month": "한 달 최대",

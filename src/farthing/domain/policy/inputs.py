@@ -88,6 +88,9 @@ class Evidence:
     phone: str | None = None
     instrument: str | None = None
     region: str | None = None
+    site: str | None = None
+    """Where the device that paid is installed, as its owner registered it (a charger's, a vending
+    machine's: 'other commercially relevant information', as a fixed line's location is)."""
 
     def pieces(self) -> list[tuple[str, str]]:
         return [
@@ -97,12 +100,13 @@ class Evidence:
                 ("ip", self.ip),
                 ("phone", self.phone),
                 ("instrument", self.instrument),
+                ("site", self.site),
             )
             if v
         ]
 
     def __post_init__(self) -> None:
-        for name in ("billing", "ip", "phone", "instrument"):
+        for name in ("billing", "ip", "phone", "instrument", "site"):
             _place(getattr(self, name), f"evidence.{name}")
         _place(self.region, "evidence.region", _REGION)
 

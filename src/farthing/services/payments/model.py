@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from farthing import limits
+from farthing.domain.ledger_types import PendingStatus
 from farthing.domain.money import Money, currency
 from farthing.domain.policy.inputs import Evidence
 from farthing.domain.quick_init import quick_init
 from farthing.services.amounts import positive_money
+
+HOLD_STATUS = {
+    PendingStatus.open: "requires_capture",
+    PendingStatus.posted: "succeeded",
+    PendingStatus.voided: "canceled",
+    PendingStatus.expired: "expired",
+}
+"""A payment made as a hold, by what became of its pending transfer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +111,4 @@ def with_billing(evidence: Evidence | None, country: str | None) -> Evidence:
     """The payer's evidence of where it is, with the billing country its profile holds."""
     if evidence is None:
         return Evidence(country)
-    return Evidence(country, evidence.ip, evidence.phone, evidence.instrument, evidence.region)
+    return Evidence(country, evidence.ip, evidence.phone, evidence.instrument, evidence.region, evidence.site)

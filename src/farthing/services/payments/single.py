@@ -19,7 +19,7 @@ from farthing.services.blocking import MARK, WouldBlock, may_block
 from farthing.services.idempotency import InFlight
 from farthing.services.payment_policy import Gate, PolicyRefused
 from farthing.services.payments.legs import PaymentLegs, Prepared, settled
-from farthing.services.payments.model import Payment, PaymentItem, StepUpHook
+from farthing.services.payments.model import HOLD_STATUS, Payment, PaymentItem, StepUpHook
 
 Results = Future[list[AccountResult] | list[TransferResult]]
 
@@ -112,7 +112,7 @@ class Payments:
         try:
             return self.legs.complete(draft)
         except PolicyRefused as refused:
-            made = self._made_already(principal, item, key)
+            made = self.made(principal, item, key)
             if made is not None:
                 return made
             waits = step_up and item.capture and refused.code is ErrorCode.authentication_required
@@ -124,9 +124,11 @@ class Payments:
                 ) from None
             raise PlatformError(refused.code, refused.detail) from None
 
-    def _made_already(self, principal: Principal, item: PaymentItem, key: str | None) -> Payment | None:
-        """With a key, the payment it made before (its counters now include it, so the policy may refuse
-        the retry that should replay it)."""
+    def made(self, principal: Principal, item: PaymentItem, key: str | None) -> Payment | None:
+        """With a key, the payment it made before, as the ledger holds it now (a retry the policy would
+        refuse, or decide otherwise, since its counters include the first): a hold's status is what
+        became of it (captured: succeeded with the capture's amount and fee; canceled; expired; or still
+        open, which `waiting` tells apart from one waiting for its payer's authentication)."""
         if key is None or principal.party_id is None:
             return None
         payment_id = derive_id("payment", principal.party_id, key)
@@ -136,9 +138,20 @@ class Payments:
             if self._lookups is None:
                 self._lookups = self._store.open_lookups()
             found = self._lookups.find_transfers([payment_id, fee_id])
-        if payment_id not in found:
-            return None
-        t, fee = found[payment_id], found.get(fee_id)
-        status = "requires_capture" if t.flags & int(TransferFlags.pending) else "succeeded"
-        return Payment(public_id_of("pay_", payment_id), principal.party_id, item.merchant, t.amount,
+            if payment_id not in found:
+                return None
+            t, fee = found[payment_id], found.get(fee_id)
+            payee = derive_id("wallet", item.merchant, item.currency)
+            if t.amount != item.amount.units or t.credit_account_id != payee:
+                raise PlatformError(ErrorCode.idempotency_key_reused,
+                                    "this key was used for a payment with another amount or merchant")  # fmt: skip
+            status, amount = "succeeded", t.amount
+            if t.flags & int(TransferFlags.pending):
+                status = HOLD_STATUS[self._lookups.find_pending([t.id])[t.id].status]
+                if status == "succeeded":
+                    ids = [derive_id("capture", str(t.id)), derive_id("capture-fee", str(t.id))]
+                    captured = self._lookups.find_transfers(ids)
+                    amount = captured[ids[0]].amount if ids[0] in captured else amount
+                    fee = captured.get(ids[1])
+        return Payment(public_id_of("pay_", payment_id), principal.party_id, item.merchant, amount,
                        fee.amount if fee else 0, item.currency, item.reference, True, status)  # fmt: skip
