@@ -60,6 +60,9 @@ country = "{country}"
 count = 20
 price = "0.01"
 country = "{country}"
+
+[policy]
+tra = false  # the eu-de world steps up every sixth payment: no exemption by transaction-risk analysis
 """
 
 WORLDS = {"plain": ("USD", [], "US"), "us": ("USD", ["us"], "US"), "eu-de": ("EUR", ["eu-de"], "DE")}

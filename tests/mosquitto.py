@@ -1,11 +1,13 @@
 """A Mosquitto broker of the test's own, on a free port (never the machine's: tests kill and restart it),
-with what production needs when asked: TLS from a CA made here, a password per client, an ACL file."""
+with what production needs when asked: TLS from a CA made here, a password per client, an ACL file; and
+the machine's own broker, for tests that only publish and subscribe (`machine_broker`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
 import ipaddress
+import os
 import shutil
 import signal
 import socket
@@ -14,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,6 +28,18 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 VALID_FROM = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 VALID_UNTIL = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+MACHINE_BROKER = ("127.0.0.1", 1883)
+
+
+def machine_broker() -> tuple[str, int]:
+    """The machine's Mosquitto (host, port): a failure under CI when it does not answer, else a skip."""
+    try:
+        socket.create_connection(MACHINE_BROKER, timeout=2).close()
+    except OSError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Mosquitto is required under CI on {MACHINE_BROKER}: {exc}")
+        pytest.skip(f"no MQTT broker on {MACHINE_BROKER}: {exc}")
+    return MACHINE_BROKER
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -29,21 +28,13 @@ from paho.mqtt.properties import Properties
 from farthing.client.device import DeviceKey
 from farthing.iot.gateway import Gateway
 from farthing.iot.meter import Meter
+from mosquitto import MACHINE_BROKER, machine_broker
 
 from .conftest import Server
 from .helpers import auth, balances, party, top_up
 
 pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
-BROKER = ("127.0.0.1", 1883)
-
-
-def _broker_up() -> None:
-    try:
-        socket.create_connection(BROKER, timeout=2).close()
-    except OSError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Mosquitto is required under CI on {BROKER}: {exc}")
-        pytest.skip(f"no MQTT broker on {BROKER}: {exc}")
+BROKER = MACHINE_BROKER
 
 
 class Device:
@@ -93,7 +84,7 @@ class Device:
 
 @pytest.fixture
 def gateway(server: Server) -> Iterator[Gateway]:
-    _broker_up()
+    machine_broker()
     root = f"test-{uuid.uuid4().hex[:12]}/farthing/v1"
     g = Gateway(f"mqtt://{BROKER[0]}:{BROKER[1]}", server.base, root, client_id=f"gw-{uuid.uuid4().hex[:8]}")
     g.start()

@@ -116,9 +116,15 @@ country = "DE"
 count = 1
 price = "0.50"
 country = "DE"
+
+[policy]
+tra = false
 """
     t = run.run(scenario.parse(eu)).totals
     assert t["step_ups"] > 0 and t["abandoned"] > 0 and t["conversion"] < 0.99  # every 6th payment steps up
+    # With transaction-risk analysis, a platform whose fraud rate is nil exempts those payments too.
+    tra = run.run(scenario.with_values(scenario.parse(eu), {"policy.tra": "true"})).totals
+    assert tra["step_ups"] < t["step_ups"] and tra["conversion"] > t["conversion"]
 
 
 def test_bad_scenarios_name_the_key_and_the_reason() -> None:

@@ -112,6 +112,23 @@ async def _keep_running(projector: Projector) -> None:
         projector.ensure_running()
 
 
+@asynccontextmanager
+async def _projecting(platform: Platform, project: bool) -> AsyncIterator[None]:
+    """The history projection kept close behind in a process of its own, restarted if it dies (none
+    when not `project`)."""
+    if not project:
+        yield
+        return
+    projector = Projector(platform.ledger.engine.store.url)
+    projector.start()
+    watchdog = asyncio.create_task(_keep_running(projector))
+    try:
+        yield
+    finally:
+        watchdog.cancel()
+        projector.close()
+
+
 async def _warn_of_deadlines(platform: Platform, every_s: float) -> None:
     """Merchants told of their channels near their deadline (`farthing.services.channel_deadlines`)."""
     while True:
@@ -122,8 +139,10 @@ async def _warn_of_deadlines(platform: Platform, every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
-def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
-    """The application; `open_platform` is called at start-up, and the platform closed at shutdown."""
+def create_app(open_platform: Callable[[], Platform], project: bool = True) -> FastAPI:
+    """The application; `open_platform` is called at start-up, and the platform closed at shutdown.
+    `project`: keep the history projection close behind in a process of its own (the policy lab, which
+    folds it at moments of its own choosing, says no)."""
 
     registry = CollectorRegistry()
     counts = HttpMetrics()
@@ -139,20 +158,16 @@ def create_app(open_platform: Callable[[], Platform]) -> FastAPI:
             _log.warning("rows made again from the ledger's events after a crash: %s", recovered)
         collector = PlatformCollector(platform)
         registry.register(collector)
-        projector = Projector(platform.ledger.engine.store.url)  # keeps the history close behind
-        projector.start()
-        watchdog = asyncio.create_task(_keep_running(projector))
         every_s = float(os.environ.get("FARTHING_CHANNEL_WARN_EVERY_S", "300"))
         deadlines = asyncio.create_task(_warn_of_deadlines(platform, every_s))
         platform.webhooks.start()
         heap.settle()  # keep the collector's full passes short (farthing.services.heap)
         try:
-            yield
+            async with _projecting(platform, project):
+                yield
         finally:
             registry.unregister(collector)
-            watchdog.cancel()
             deadlines.cancel()
-            projector.close()
             platform.close()
             if access is not None:
                 access.flush()  # the last requests' lines, before the process goes

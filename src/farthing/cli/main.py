@@ -290,6 +290,13 @@ def simulate(
             "(default: a temporary SQLite file)"
         ),
     ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="an MQTT broker (mqtt://127.0.0.1:1883): devices that pay with signed requests publish them "
+            "there, to the MQTT gateway and the HTTP API run for the world (default: in process)"
+        ),
+    ] = None,
 ) -> None:
     """Run a policy-lab scenario through the real services; write metrics.json, metrics.csv, report.html."""
     import time
@@ -323,7 +330,7 @@ def simulate(
             bar.update(task, advance=1, description=f"{label}: day {day}/{days}")
 
         try:
-            points = experiment.sweep(base, varied, runs, advance, postgres=postgres)
+            points = experiment.sweep(base, varied, runs, advance, postgres=postgres, broker=broker)
         except FarthingError as exc:
             raise _fail(exc) from exc
     page = report.write(points, folder)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pyotp
 from nacl.signing import SigningKey
 
+from farthing.client.device import DeviceKey
 from farthing.domain.channels.rules import Accepted, Terms
 from farthing.domain.money import currency
 from farthing.domain.policy.model import Policy
@@ -22,6 +23,7 @@ from farthing.errors import ErrorCode
 from farthing.sim.scenario import Scenario, ScenarioError
 
 GOOD_CARD, DECLINED_CARD = "4242424242424242", "4000000000000002"
+OPERATOR = Principal("sim", "operator", None, "test", frozenset({"parties:write"}))
 REFUSALS = (ErrorCode.policy_denied, ErrorCode.authentication_required, ErrorCode.insufficient_funds)
 
 
@@ -54,9 +56,12 @@ class Day:
     """Fraud attempts the top-up velocity guard refused before they reached the card network."""
     ledger_transfers: int = 0
     device_payments: int = 0
-    """Payments devices made under their owners' allowances (counted in `payments` too)."""
+    """Payments devices made, under their owners' allowances or with their own keys (in `payments` too)."""
     device_capped: int = 0
-    """Device uses refused: past the owner's allowance, with nobody there to authenticate."""
+    """Device uses refused: past the owner's caps, with nobody there to authenticate."""
+    device_waited: int = 0
+    """Signed devices' payments the policy stepped up, that waited for their owner's approval (those
+    approved are in `device_payments`; each is in `step_ups`, and those not approved in `abandoned`)."""
 
     def as_row(self, scale: int) -> dict[str, float | int]:
         row: dict[str, float | int] = {}
@@ -106,9 +111,14 @@ class Device:
     rng: random.Random
     owner: Consumer
     service: Principal
+    """The merchant it pays."""
     allowance: str
+    """The allowance its service charges under (a device that pays with an allowance)."""
     uses_per_day: float
     price: int
+    key: DeviceKey | None = None
+    """Its own key (a device that pays with signed requests, registered to its owner as `id`)."""
+    id: str = ""
 
 
 @dataclass
@@ -154,13 +164,20 @@ def changed(policy: Policy, s: Scenario) -> Policy:
     if s.policy.sca_single_max is not None:  # the exemption's threshold moved: every SCA rule's
         single = cur.parse(s.policy.sca_single_max)
         sca = tuple(dataclasses.replace(rule, single_max=single) for rule in sca)
+    if not s.policy.tra:
+        tra = None
     if not s.policy.sca_exemption:
         sca = tuple(dataclasses.replace(rule, single_max=0, cumulative_max=0, consecutive_max=0) for rule in sca)
         tra = None
     if limits == policy.limits and sca == policy.sca and tra == policy.tra:
         return policy
     change = json.dumps(
-        {"limits": s.policy.limits, "sca_exemption": s.policy.sca_exemption, "sca_single_max": s.policy.sca_single_max},
+        {
+            "limits": s.policy.limits,
+            "sca_exemption": s.policy.sca_exemption,
+            "sca_single_max": s.policy.sca_single_max,
+            "tra": s.policy.tra,
+        },
         sort_keys=True,
     )
     version = hashlib.sha256(f"{policy.version}\n{change}".encode()).hexdigest()  # decisions tell the two apart
@@ -177,6 +194,7 @@ def totals(days: list[Day], scale: int) -> dict[str, float]:
     t["merchant_revenue"] = t["value"] - t["platform_fees"]
     t["fee_overhead"] = t["processing_cost"] / t["value"] if t["value"] else 0.0
     t["step_ups_per_100_payments"] = 100 * t["step_ups"] / t["payments"] if t["payments"] else 0.0
-    t["conversion"] = t["payments"] / t["attempts"] if t["attempts"] else 0.0
+    bought = t["payments"] - t["device_payments"]  # a device's uses are not purchases a consumer wanted
+    t["conversion"] = bought / t["attempts"] if t["attempts"] else 0.0
     t["ledger_transfers_per_payment"] = t["ledger_transfers"] / t["payments"] if t["payments"] else 0.0
     return t

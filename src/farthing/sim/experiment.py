@@ -38,11 +38,11 @@ def interval(xs: list[float]) -> tuple[float, float]:
 
 def sweep(
     base: Scenario, vary: dict[str, list[str]], runs: int, progress: Callable[[str, int, int], None] | None = None,
-    postgres: str | None = None,
+    postgres: str | None = None, broker: str | None = None,
 ) -> list[Point]:  # fmt: skip
     """Every combination of the varied values, `runs` seeds each. Run k at every point uses seed + k, so
     the points differ only by the change (common random numbers). `postgres`: run each on a schema of
-    its own in that database (see `run.run`)."""
+    its own in that database; `broker`: signed devices pay through the MQTT gateway (see `run.run`)."""
     combos: list[dict[str, str]] = [{}]
     for key, values in vary.items():
         combos = [{**c, key: v} for c in combos for v in values]
@@ -54,7 +54,7 @@ def sweep(
             seeded = with_values(scenario, {"scenario.seed": str(base.scenario.seed + k)})
             label = ", ".join(f"{a}={b}" for a, b in combo.items()) or base.scenario.name
             said = (lambda d, n, lbl=label: progress(lbl, d, n)) if progress else None
-            results.append(run(seeded, progress=said, postgres=postgres))
+            results.append(run(seeded, progress=said, postgres=postgres, broker=broker))
         keys = results[0].totals.keys()
         stats = {key: interval([r.totals[key] for r in results]) for key in keys}
         points.append(Point(combo, results, {k: v[0] for k, v in stats.items()}, {k: v[1] for k, v in stats.items()}))

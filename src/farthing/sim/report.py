@@ -40,8 +40,9 @@ HEADLINE = {
     "disputes": "payments disputed (and lost by the merchant)",
     "dispute_lost": "dispute loss (what the merchant's balance could not cover)",
     "ledger_transfers_per_payment": "ledger transfers per payment",
-    "device_payments": "device payments (under allowances)",
+    "device_payments": "device payments",
     "device_capped": "device uses refused at the owner's caps",
+    "device_waited": "device payments that waited for the owner's approval",
 }
 
 

@@ -8,11 +8,14 @@ populations are refused with the key's path and the reason).
     [[consumers]]         count, arrivals_per_day, hourly_profile (24 weights), willingness_to_pay, mental_cost,
                           budget_per_month, abandon_on_challenge, abandon_on_refusal, has_second_factor, country
     [[merchants]]         count, price, country
-    [[devices]]           count, uses_per_day, price, per_day, total: devices that pay a device service per
-                          use out of their owner's wallet, within the allowance the owner granted
+    [[devices]]           count, uses_per_day, price, per_day, total, pays = "allowance" | "signed": devices
+                          that pay a device service per use out of their owner's wallet, within the
+                          allowance the owner granted, or with their own keys within the caps it set
     [[fraudsters]]        count, kind = "card_testing" | "account_takeover" | "refund_collusion",
                           attempts_per_day, test_amount, stolen_card_share, takeover_amount, burst_hours
-    [policy]              limits = {rule id = maximum}, sca_exemption = true | false, sca_single_max
+    [policy]              limits = {rule id = maximum}, sca_exemption = true | false, sca_single_max,
+                          tra = true | false (the exemption by transaction-risk analysis, which reads the
+                          platform's fraud rate as the history shows it, folded each simulated hour)
 
 Amounts are decimal strings in the scenario's currency; rates and shares are floats (they are not
 money). Every figure may carry its source in a `sources` table beside it.
@@ -113,15 +116,19 @@ class Merchants(_Strict):
 
 class Devices(_Strict):
     """Devices (a meter, a charger, a sensor) that pay a device service per use out of their owner's
-    wallet, under a one-click allowance the owner granted: at most `per_day` a day and `total` in all.
-    Owners are the consumers, in turn. A use past the allowance would wait for the owner's strong
-    authentication, which an unattended device cannot give: it is refused (`device_capped`)."""
+    wallet; owners are the consumers, in turn. With `pays = "allowance"`, under a one-click allowance the
+    owner granted (at most `per_day` a day and `total` in all): a use past it would wait for the owner's
+    strong authentication, which an unattended device cannot give, and is refused (`device_capped`).
+    With `pays = "signed"`, the device is registered to its owner with its own key and caps (`price` a
+    payment, `per_day` a day, `total` a month) and pays with signed requests, through the MQTT gateway
+    when the lab runs with a broker (`farthing.sim.devices`)."""
 
     count: int = Field(ge=0, le=100_000)
     uses_per_day: float = Field(ge=0, le=10_000, description="uses a day (Poisson mean)")
     price: str = Field(description="what each use costs")
     per_day: str = Field(description="the owner's cap a day")
-    total: str = Field(description="the owner's cap in all")
+    total: str = Field(description="the owner's cap in all (an allowance's) or a month (a signed device's)")
+    pays: Literal["allowance", "signed"] = "allowance"
 
 
 class Fraudsters(_Strict):
@@ -143,12 +150,15 @@ class Fraudsters(_Strict):
 
 
 class PolicyChanges(_Strict):
-    """Changes to the scenario's packs, for studies: a limit's maximum, the SCA exemption on or off."""
+    """Changes to the scenario's packs, for studies: a limit's maximum, the SCA exemptions on or off."""
 
     limits: dict[str, str] = Field(default_factory=dict, description="rule id -> maximum (decimal string)")
     sca_exemption: bool = Field(default=True, description="false: every payment needs strong authentication")
     sca_single_max: str | None = Field(
         default=None, description="the low-value exemption's most per payment, for every SCA rule of the packs"
+    )
+    tra: bool = Field(
+        default=True, description="false: no exemption by transaction-risk analysis (a PSP may not use it)"
     )
 
 
@@ -202,7 +212,7 @@ class Scenario(_Strict):
             raise ValueError("consumers: a world needs at least one consumer")
         for i, d in enumerate(self.devices):
             if not cur.parse(d.price) <= cur.parse(d.per_day) <= cur.parse(d.total):
-                raise ValueError(f"devices[{i}]: need price <= per_day <= total (an allowance's caps)")
+                raise ValueError(f"devices[{i}]: need price <= per_day <= total (the owner's caps)")
         return self
 
 

@@ -228,6 +228,8 @@ def _sca(
         if why is not None:
             why.append(Reason(rule.id, "step_up", say("no low-value exemption: {} ({})", reason, rule.source)))
     tra = policy.tra
+    if tra is not None and tra.channels is not None and ctx.channel not in tra.channels:
+        tra = None  # Art. 18's exemption is for remote payments; a device's has Art. 11's alone
     if tra is not None and ctx.fraud_rate_ppm is not None and not ctx.risk_high and ctx.currency == tra.currency:
         for up_to, rate_max in tra.bands:
             if ctx.amount <= up_to and ctx.fraud_rate_ppm <= rate_max:

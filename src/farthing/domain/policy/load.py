@@ -216,7 +216,7 @@ def _sca(r: Any, where: str) -> Sca:
 def _tra(r: Any, where: str) -> Tra:
     at = f"{where}: rule {r.id!r}"
     bands = sorted((_units(r.currency, b.up_to, at), _ppm(b.fraud_rate_max, at)) for b in r.bands)
-    return Tra(r.id, r.currency, tuple(bands), r.source)
+    return Tra(r.id, r.currency, tuple(bands), r.source, frozenset(r.when.channel) if r.when.channel else None)
 
 
 def _fee(r: Any, cur_code: str, where: str) -> Fee:

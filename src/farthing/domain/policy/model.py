@@ -99,6 +99,8 @@ class TraIn(_Strict):
     id: str = Field(pattern=_ID)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     bands: list[TraBand] = Field(min_length=1)
+    when: Condition = Condition()
+    """Its `channel` scopes it: Art. 18 is for remote transactions, not a terminal's or a device's."""
     legal: bool = True
     source: str = Field(min_length=1)
 
@@ -212,6 +214,8 @@ class Tra:
     bands: tuple[tuple[int, int], ...]
     """(value up to, in units; fraud rate max, in ppm), lowest value first."""
     source: str
+    channels: frozenset[str] | None = None
+    """The channels it exempts (None: every one)."""
 
 
 @dataclass(frozen=True, slots=True)
