@@ -218,3 +218,8 @@ def test_a_device_opens_a_channel_within_its_caps_and_pays_on_it_with_its_key(se
     assert redeemed.status_code == 200, redeemed.text
     assert redeemed.json()["amount"] == "0.30"
     assert balances(server, owner_key)["USD"][0] == "9.70"  # the rest released at the close
+    # ... and given back to the device's caps: the day counts what the channel paid, not its deposit.
+    seen = httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()
+    assert (seen["spent_today"], seen["spent_this_month"]) == ("0.30", "0.30")
+    assert opens("1.00", "open-5").status_code == 201  # 0.30 + 1.00 fits in 1.50 a day
+    assert opens("0.30", "open-6").json()["code"] == "device_cap_exceeded"  # 1.30 + 0.30 does not

@@ -42,6 +42,7 @@ from farthing.services.channel_model import (
 from farthing.services.idempotency import InFlight
 from farthing.services.parties import Parties
 from farthing.services.payment_policy import Gate, PaymentPolicy, PolicyRefused
+from farthing.services.rooms import draws_of, given_back
 
 R = TransferResult
 _PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
@@ -290,8 +291,8 @@ class Channels:
                 revenue = self.accounts.platform_account(CODE_FEE_REVENUE, cur, self.parties.mode_of(ch.merchant))
                 fee_id = derive_id("channel-fee", str(number), str(k))
                 legs.append(Transfer(fee_id, payee, revenue, fee, cur.ledger, T_PLATFORM_FEE))
-            legs = linked_chain(legs + (gate.legs if gate else []))
             closed = close or not rest
+            legs = linked_chain(legs + (gate.legs if gate else []) + (self._given_back(number, rest) if closed else []))
             proof = accepted.proof if ch.form is Form.hashchain else b""
             status = "closed" if closed else ch.status
             after = dataclasses.replace(ch, redemptions=k + 1, redeemed=accepted.amount, redeemed_proof=proof,
@@ -329,10 +330,23 @@ class Channels:
                         cur.ledger, T_CHANNEL, flags=_VOID, pending_id=hold_id(number, k))  # fmt: skip
         after = dataclasses.replace(ch, status="closed")
         event = channel_event(after, "channel.closed", cur)
-        [result] = self.ledger.submit("transfers", [void], [(0, event)]).result()
+        back = self._given_back(number, void.amount)
+        results = self.ledger.submit("transfers", linked_chain([void, *back]), [(0, event)]).result()
+        result = next((r for r in results if r not in (R.ok, R.exists, R.linked_event_failed)), results[0])
+        if result is R.pending_transfer_expired and back:  # the ledger released the deposit itself
+            self.ledger.submit("transfers", back, []).result()
         if result not in (R.ok, R.exists, R.pending_transfer_expired):
             raise PlatformError(ErrorCode.payment_refused, f"the ledger refused to release the deposit: {result.name}")
         return self._store(after)
+
+    def _given_back(self, number: int, rest: int) -> list[Transfer]:
+        """What a device's channel did not pay, given back to the caps its deposit was drawn on (none for
+        a channel no device opened)."""
+        if rest <= 0:
+            return []
+        with self._lookups_lock:
+            drawn = self._lookups.find_transfers(draws_of(number))
+        return given_back(list(drawn.values()), rest)
 
     def close_channel(self, principal: Principal, public_id: str) -> Channel:
         """The payer asks to close: the merchant has the dispute window to redeem what it was paid, then

@@ -28,7 +28,7 @@ from farthing.services.payment_policy import PaymentPolicy, PolicyRefused
 from farthing.services.payments.events import Decisions, decision_summary, payment_event
 from farthing.services.payments.legs import added_tax_leg
 from farthing.services.payments.model import HOLD_STATUS, Payment
-from farthing.services.rooms import pending_draws
+from farthing.services.rooms import draws_of
 
 R = TransferResult
 _PENDING, _POST, _VOID = int(TransferFlags.pending), int(TransferFlags.post_pending), int(TransferFlags.void_pending)
@@ -195,7 +195,7 @@ class Holds:
         """Posting (or voiding) the pending draws a payment that waited for its payer's approval keeps on
         the caps it is within (a device's day and month: `farthing.services.rooms`), with the hold."""
         with self._lock:
-            found = self.lookups.find_transfers(pending_draws(hold.id))
+            found = self.lookups.find_transfers(draws_of(hold.id))
         verb = "capture" if flag == _POST else "void"
         return [
             Transfer(derive_id(verb, str(d.id)), d.debit_account_id, d.credit_account_id, d.amount, d.ledger, d.code,

@@ -17,12 +17,13 @@ from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id
 from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
-from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_HEADROOM, Gate, PolicyRefused
+from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_FUND_HEADROOM, T_HEADROOM, Gate, PolicyRefused
 from farthing.services.payments.legs import settled
 from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments, Results
 
 R = TransferResult
+_PENDING = int(TransferFlags.pending)
 ROOM_KINDS = ("device-day", "device-month", "allowance-total", "allowance-day")
 """The kinds of room a payment draws on (an allowance's, a device's)."""
 
@@ -177,10 +178,18 @@ def draw_id(kind: str, of: int) -> int:
     return derive_id("draw", kind, str(of))
 
 
-def pending_draws(of: int) -> list[int]:
-    """The ids a waiting payment's pending draws would have (whatever its rooms' kinds): posted when the
-    payment is approved (`farthing.services.holds.Holds.capture`)."""
+def draws_of(of: int) -> list[int]:
+    """The ids the draws for the transfer `of` would have, whatever its rooms' kinds: a waiting payment's
+    pending draws, posted when it is approved (`farthing.services.holds.Holds.capture`); a device's
+    channel deposit's, given back in part at its close (`farthing.services.channels`)."""
     return [draw_id(kind, of) for kind in ROOM_KINDS]
+
+
+def given_back(drawn: Sequence[Transfer], units: int) -> list[Transfer]:
+    """Transfers that give `units` back to the rooms these draws took them from (at most what each took):
+    a device's channel closed with part of its deposit unpaid leaves that part in the device's caps."""
+    return [Transfer(derive_id("draw-back", str(d.id)), d.credit_account_id, d.debit_account_id, min(units, d.amount),
+                     d.ledger, T_FUND_HEADROOM) for d in drawn if units > 0 and not d.flags & _PENDING]  # fmt: skip
 
 
 def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -> tuple[Payment, int | None] | None:
@@ -201,8 +210,9 @@ def _outcome(payment: Payment, results: Sequence[TransferResult], n_legs: int) -
 
 
 def drawn(payments: Payments, rooms: Sequence[tuple[str, str, int]]) -> list[int]:
-    """What payments drew on each room so far (units), as its headroom account in the ledger counts it (a
-    room never drawn on: 0)."""
+    """What payments drew on each room so far (units), as its headroom account in the ledger counts it: its
+    cap less what is left in it (a room never drawn on: 0; what a closed channel gave back is not drawn)."""
     ids = [room_id(kind, name) for kind, name, _ in rooms]
     states = payments.ledger.balances_now(ids)
-    return [states[i].debits_posted if i in states else 0 for i in ids]
+    return [cap - states[i].credits_posted + states[i].debits_posted if i in states else 0
+            for i, (_, _, cap) in zip(ids, rooms, strict=True)]  # fmt: skip
