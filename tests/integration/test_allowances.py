@@ -12,6 +12,7 @@ from farthing.clock import ManualClock
 from farthing.domain.money import currency
 from farthing.domain.principals import MERCHANT_SCOPES, Principal
 from farthing.errors import ErrorCode, PlatformError
+from farthing.services import payment_policy
 from farthing.services.allowances import DAY_MS
 from farthing.services.amounts import positive_money
 
@@ -48,5 +49,38 @@ def test_concurrent_charges_stay_within_the_day_and_the_total(store_url: str) ->
         wallet = platform.accounts.wallet_account(c, "customer", currency("USD"))
         [state] = platform.ledger.accounts([wallet])
         assert state.debits_posted == 30_000_000  # 30 charges of 1.00, never more
+    finally:
+        platform.close()
+
+
+@pytest.mark.any_date
+def test_caps_hold_after_the_policy_forgets_which_accounts_it_opened(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running server forgets the counter and headroom accounts it knew open past a bound (a fleet
+    adds two a device a day); opening or funding one again changes nothing: the room is as it was."""
+    monkeypatch.setattr(payment_policy, "KNOWN_ACCOUNTS_MAX", 2)
+    clock = ManualClock(1_797_166_800_000)
+    platform = open_platform(store_url, clock=clock)
+    try:
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        m, mk, _ = platform.parties.create(operator, "merchant", "Shop")
+        merchant = Principal(mk, "merchant", m, "test", MERCHANT_SCOPES)
+        grants = []
+        for i in range(3):  # three payers: six rooms, more than the policy remembers
+            c, ck, _ = platform.parties.create(operator, "customer", f"Buyer {i}")
+            payer = Principal(ck, "customer", c, "test", frozenset({"payments:write", "topups:write"}))
+            platform.topups.top_up(payer, positive_money("10.00", "USD"), "4242424242424242")
+            each, day, whole = (positive_money(v, "USD") for v in ("1.00", "2.00", "5.00"))
+            grants.append(platform.allowances.grant(payer, m, each, day, whole, 10 * 86_400).id)
+        for k in range(3):  # round robin: each payer's rooms forgotten between its charges
+            for a in grants:
+                try:
+                    assert platform.allowances.charge(merchant, a, "1.00", None, f"{a}-{k}").within
+                except PlatformError as exc:
+                    assert k == 2 and exc.code is ErrorCode.authentication_required  # the day's 2.00 is full
+        assert len(platform.policy._funded) <= 2 + 2  # at most the bound, and what the last call added
+        spent = [platform.allowances.spent(platform.allowances.get(merchant, a)) for a in grants]
+        assert spent == [(2_000_000, 2_000_000)] * 3  # (today, in all): 2.00 each, never more
     finally:
         platform.close()

@@ -22,7 +22,7 @@ process at the same moment) fails in the ledger with its whole chain, and is ans
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,6 +57,9 @@ CODE_TAX_BASE, CODE_HEADROOM = 45, 46
 T_HEADROOM, T_FUND_HEADROOM = 41, 42
 T_COUNT = 40
 EPOCH_CACHE_MS = 1_000
+KNOWN_ACCOUNTS_MAX = 500_000
+"""How many counter and headroom accounts a process remembers as open (a fleet of devices adds two a
+device a day; past this many the memory starts again, and the next use of each opens it again, once)."""
 PAYER_LOCK_STRIPES = 256
 _CODES = {"day": CODE_SPENT_DAY, "month": CODE_SPENT_MONTH, "sca_amount": CODE_SCA_AMOUNT, "sca_count": CODE_SCA_COUNT}
 
@@ -124,7 +127,9 @@ class PaymentPolicy:
         self._sca = sca
         self._tax_bases = tax_bases
         self._opened: set[int] = set()
+        """Counter accounts known open (forgotten past `KNOWN_ACCOUNTS_MAX`: opening again is harmless)."""
         self._funded: set[int] = set()
+        """Headroom accounts known funded (likewise: a funding's id makes it happen once)."""
         self._in_flight = CountsInFlight(ledger)
         self._lock = threading.Lock()
         self._payer_locks = [threading.Lock() for _ in range(PAYER_LOCK_STRIPES)]
@@ -350,7 +355,7 @@ class PaymentPolicy:
         )
         if any(r not in (AccountResult.ok, AccountResult.exists) for r in made):
             raise RuntimeError(f"could not open counter accounts: {[r.name for r in made]}")
-        self._opened.update(a for a, _ in new)
+        _remember(self._opened, (a for a, _ in new))
 
     def fund_headroom(self, cur: Currency, headroom: int, amount: int) -> tuple[int, int]:
         """A headroom account (opened and funded once with `amount`) and the counter source to draw into:
@@ -377,4 +382,11 @@ class PaymentPolicy:
             # stands (every payment since draws on this same headroom).
             if funded is not TransferResult.ok and not funded.name.startswith("exists"):
                 raise RuntimeError(f"could not fund a headroom account: {funded.name}")
-        self._funded.update(new)
+        _remember(self._funded, new)
+
+
+def _remember(known: set[int], ids: Iterable[int]) -> None:
+    """Add to a bounded set of ids (emptied when full: each id forgotten is looked up once more)."""
+    if len(known) >= KNOWN_ACCOUNTS_MAX:
+        known.clear()
+    known.update(ids)
