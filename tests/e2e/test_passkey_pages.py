@@ -2,7 +2,8 @@
 `eu-de` pack: a payer adds a passkey (Chromium's virtual authenticator, through CDP's WebAuthn domain,
 with user verification), signs in with it, and confirms a payment over EUR 30 with it on the page its
 `authentication.page` names; another sets up an authenticator app from its QR page, and five wrong codes
-cancel a waiting payment, which takes nothing."""
+cancel a waiting payment, which takes nothing; an owner approves or declines its device's waiting payments
+from the wallet."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from browser import chromium, screenshot, serious_violations
+from farthing.client.device import DeviceKey
 from served import free_port, serve
 
 from .conftest import STORES, Server, server_env, store_for
@@ -215,3 +217,62 @@ def test_an_eu_reader_pays_five_checkouts_with_one_click_and_the_sixth_asks_for_
         expect(page.get_by_test_id("available-EUR")).to_have_text("€14.00")
     paid = httpx.get(f"{site.base}/v1/payments", params={"currency": "EUR"}, headers=auth(key)).json()["data"]
     assert len(paid) == 6 and all(p["amount"] == "1.00" for p in paid)
+
+
+def test_an_owner_approves_one_of_its_devices_waiting_payments_and_declines_the_other(
+    site: Server, tmp_path: Path
+) -> None:
+    """A device's sixth payment in a row is past Art. 11's exemption: it waits for its owner. The wallet
+    lists what waits; the owner approves one with its passkey and declines the other, which releases the
+    hold and the room it kept in the device's day at once."""
+    merchant = _merchant(site)
+    key = DeviceKey.generate()
+    with chromium() as browser:
+        context = browser.new_context(base_url=site.base, locale="en-US")
+        page = context.new_page()
+        _authenticator(page)
+        _open_account(page, "50.00")
+        page.get_by_role("button", name="Add a passkey").click()
+        expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+        page.get_by_label("The device's name").fill("Hall vending")  # the form is open while there is none
+        page.get_by_label("The kind of device").select_option("vending")
+        page.get_by_label("The device's public key").fill(key.public())
+        page.get_by_label("It pays in").select_option("EUR")
+        page.get_by_label("Where it is installed").fill("DE")
+        page.get_by_label("At most a payment").fill("5.00")
+        page.get_by_label("At most a day").fill("8.00")
+        page.get_by_label("At most a month").fill("50.00")
+        page.get_by_role("button", name="Register the device").click()
+        row = page.get_by_test_id("device")
+        device = re.search(r"dev_[0-9a-f]{24}", row.inner_text()).group(0)  # type: ignore[union-attr]
+
+        def pays(amount: str) -> dict:  # type: ignore[type-arg]
+            signed = key.request(device, merchant, amount, "EUR", site.now_ms())
+            r = httpx.post(f"{site.base}/v1/devices/payments", json=signed)
+            assert r.status_code in (201, 402), r.text
+            return dict(r.json())
+
+        assert [pays("1.00")["status"] for _ in range(5)] == ["succeeded"] * 5
+        waiting = [pays("1.00"), pays("2.00")]
+        assert [w["status"] for w in waiting] == ["requires_authentication"] * 2
+        assert pays("0.50")["code"] == "device_cap_exceeded"  # 5.00 paid, 3.00 waiting: the day's 8.00 is kept
+
+        page.goto("/wallet")
+        listed = page.get_by_test_id("waiting").get_by_role("listitem")
+        expect(listed).to_have_count(2)
+        expect(listed.first).to_contain_text("€1.00 to Zeitung")
+        assert serious_violations(page) == []
+        screenshot(page, tmp_path, "wallet-waiting-for-approval")
+        page.get_by_role("link", name="Approve or decline €1.00 to Zeitung").click()
+        page.get_by_role("button", name="Confirm with a passkey").click()
+        expect(page.get_by_text("Paid. Thank you.")).to_be_visible()
+
+        page.goto("/wallet")
+        page.get_by_role("link", name="Approve or decline €2.00 to Zeitung").click()
+        page.get_by_role("button", name="Decline: do not pay").click()
+        expect(page.get_by_text("This payment was not made; nothing was taken.")).to_be_visible()
+        page.goto("/wallet")
+        expect(page.get_by_test_id("waiting")).to_have_count(0)
+        expect(page.get_by_test_id("available-EUR")).to_have_text("€44.00")
+        expect(row.locator("td").nth(2)).to_have_text("€6.00")  # spent today: five and the one approved
+    assert pays("2.00")["status"] == "succeeded"  # the declined one's room is free, and the counters are new

@@ -48,6 +48,14 @@ class ChallengeTable:
             "UPDATE challenges SET status = ? WHERE payment_id = ? AND status = 'pending'", (status, payment_id)
         )
 
+    def waiting(self, party_id: str, now_ms: int, limit: int) -> list[str]:
+        rows = self.db.query(
+            "SELECT payment_id FROM challenges WHERE party_id = ? AND status = 'pending' AND expires_ms > ? "
+            "ORDER BY expires_ms LIMIT ?",
+            (party_id, now_ms, limit),
+        )
+        return [str(r[0]) for r in rows]
+
     def recent(self, limit: int) -> list[tuple[Challenge, str, int]]:
         rows = self.db.query(
             "SELECT payment_id, party_id, webauthn_challenge, expires_ms, attempts, status, currency, created_ms "

@@ -29,6 +29,8 @@ from farthing.services.security_log import SecurityLog
 CHALLENGE_S = 300
 """How long a payment waits for strong authentication before its hold is released."""
 ATTEMPTS_MAX = 5
+_OPEN = ("requires_authentication", "requires_capture")
+"""A payment whose hold still waits (as a challenge sees it)."""
 
 
 class PasskeyCheck(Protocol):
@@ -58,6 +60,10 @@ class ChallengeRepository(Protocol):
         """The newest challenges with their currency and when each was opened, newest first."""
         ...
 
+    def waiting(self, party_id: str, now_ms: int, limit: int) -> list[str]:
+        """The payer's payments whose challenge is pending and not over, the soonest over first."""
+        ...
+
 
 class StepUps:
     challenge_s = CHALLENGE_S
@@ -80,6 +86,14 @@ class StepUps:
         require(principal, "operator", "read")
         return self.challenges.recent(limit)
 
+    def waiting(self, principal: Principal, limit: int = 20) -> list[Payment]:
+        """The payer's payments that wait for its strong authentication now (its devices' among them), the
+        soonest over first, each with its challenge."""
+        if principal.kind != "customer" or principal.party_id is None:
+            return []
+        ids = self.challenges.waiting(principal.party_id, self.clock(), limit)
+        return [self.annotate(self.holds.get(principal, payment_id)) for payment_id in ids]
+
     def ready(self, party_id: str) -> bool:
         """The payer can answer a challenge: it has a confirmed second factor."""
         return self.factors.has_factor(party_id)
@@ -94,8 +108,8 @@ class StepUps:
             now = self.clock()
             self.challenges.open(payment, secrets.token_bytes(32), now, now + self.challenge_s * 1000)
             found = self.find(payment.id)
-        if found is None or found.status != "pending":
-            return payment
+        if found is None or found.status != "pending" or payment.status not in _OPEN:
+            return payment  # no challenge, or one whose hold was released (voided, expired) meanwhile
         return dataclasses.replace(payment, status="requires_authentication", authentication=self.offer(found))
 
     def offer(self, c: Challenge) -> dict[str, object]:
@@ -158,6 +172,20 @@ class StepUps:
         self._close(c, "succeeded")
         self.log.record("step_up.succeeded", customer, principal.key_id, payment=payment_id, method=method)
         return dataclasses.replace(payment, status="succeeded")
+
+    def decline(self, principal: Principal, payment_id: str) -> Payment:
+        """The payer says no to a payment that waits for it (its device's, say): the hold is released at
+        once, and the room it kept in a device's caps with it."""
+        _, customer, _, _ = self.holds.find(principal, payment_id)
+        if principal.party_id != customer or principal.kind != "customer":
+            raise PlatformError(ErrorCode.forbidden, "only the payer declines its payment")
+        c = self.find(payment_id)
+        if c is None or c.status != "pending":
+            raise PlatformError(ErrorCode.payment_not_capturable, "this payment does not wait for you")
+        self._close(c, "declined")
+        payment = self.holds.void(principal, payment_id)
+        self.log.record("step_up.declined", customer, principal.key_id, payment=payment_id)
+        return payment
 
     def _wrong(self, principal: Principal, c: Challenge) -> Payment:
         self.challenges.wrong(c.payment_id)

@@ -18,7 +18,7 @@ from farthing.web.visitors import Acting, platform_of, problem_page, said
 router = APIRouter(include_in_schema=False)
 STEP_UPS_SHOWN = 20
 _STATES = {"pending": "waiting for the payer", "succeeded": "confirmed", "locked": "canceled: wrong answers",
-           "expired": "expired"}  # fmt: skip
+           "expired": "expired", "declined": "declined by the payer"}  # fmt: skip
 
 
 def step_ups(platform: Platform, principal: Principal, lang: str) -> list[dict[str, str]]:

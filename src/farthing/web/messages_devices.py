@@ -15,6 +15,12 @@ DEVICES_KO = {
     "Resume": "재개",
     "paused": "일시 정지됨",
     "Register a device": "기기 등록",
+    "Waiting for your approval": "승인 대기 중",
+    "%(amount)s to %(merchant)s": "%(merchant)s에 %(amount)s",
+    "Approve or decline": "승인 또는 거절",
+    "Decline: do not pay": "거절: 결제하지 않음",
+    "declined by the payer": "구매자가 거절함",
+    "Approve or decline %(amount)s to %(merchant)s": "%(merchant)s에 %(amount)s 승인 또는 거절",
     "The device's public key (Ed25519, base64url or hex, as the device shows it)": "기기의 공개 키 (Ed25519, "
     "기기에 표시된 base64url 또는 16진수)",
     "Where it is installed (a country code such as DE; for tax)": "설치된 나라 (DE 같은 국가 코드, 세금 계산용)",

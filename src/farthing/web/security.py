@@ -72,6 +72,17 @@ async def answer(request: Request, payment_id: str, asked: Acting) -> Response:
     return RedirectResponse(f"/wallet/payments/{payment_id}" + (f"?next={onward}" if onward else ""), 303)
 
 
+@router.post("/wallet/payments/{payment_id}/decline")
+async def decline(request: Request, payment_id: str, asked: Acting) -> Response:
+    visitor, _ = asked
+    step_ups = platform_of(request).step_ups
+    try:
+        await run_in_threadpool(step_ups.decline, visitor.principal, payment_id)
+    except PlatformError as exc:
+        return await _payment_page(request, visitor, payment_id, 409, problem=said(request, exc))
+    return RedirectResponse(f"/wallet/payments/{payment_id}", 303)
+
+
 async def _payment_page(request: Request, visitor: Visitor, payment_id: str, status: int, **context: Any) -> Response:
     lang = language(request)
     try:

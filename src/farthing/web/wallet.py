@@ -163,10 +163,11 @@ async def _wallet_page(request: Request, visitor: Visitor, status: int, **contex
     allowances = await run_in_threadpool(allowances_of, platform, visitor.principal, lang)
     channels = await run_in_threadpool(channels_of, platform, visitor.principal, lang)
     devices = await run_in_threadpool(devices_of, platform, visitor.principal, lang)
+    waiting = await run_in_threadpool(_waiting, platform, visitor.principal, lang)
     stripe = processor_page(platform.topups.takes(visitor.principal.mode))
     return page(request, "wallet.html", status, stripe.headers, user=visitor.user, csrf=visitor.csrf,
-                wallets=wallets, factors=factors, allowances=allowances, channels=channels, devices=devices,
-                device_kinds=kinds(lang), stripe=stripe.context, currencies=TOPUP_CURRENCIES,
+                wallets=wallets, waiting=waiting, factors=factors, allowances=allowances, channels=channels,
+                devices=devices, device_kinds=kinds(lang), stripe=stripe.context, currencies=TOPUP_CURRENCIES,
                 once=secrets.token_urlsafe(16), **context)  # fmt: skip
 
 
@@ -182,6 +183,14 @@ def _wallets(platform: Platform, principal: Principal, lang: str) -> list[dict[s
                     "pending": money(dp, cur, lang) if dp else None,
                     "lines": [_line(e, cur, lang) for e in entries]})  # fmt: skip
     return out
+
+
+def _waiting(platform: Platform, principal: Principal, lang: str) -> list[dict[str, str]]:
+    """The payer's payments that wait for its approval (a device's past its exemption, a merchant's charge
+    outside an allowance), each with the page where the payer answers."""
+    return [{"id": p.id, "page": f"/wallet/payments/{p.id}", "merchant": platform.parties.display_name(p.merchant),
+             "amount": money(p.amount, currency(p.currency), lang)}
+            for p in platform.step_ups.waiting(principal) if p.status == "requires_authentication"]  # fmt: skip
 
 
 def _line(e: Entry, cur: Any, lang: str) -> dict[str, str]:
