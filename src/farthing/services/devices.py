@@ -146,16 +146,14 @@ class Devices:
                 asked.append(o if isinstance(o, PlatformError) else self._checked(o, known.get(o[2])))
             except FarthingError as exc:
                 asked.append(exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail))
-        answers: builtins.list[Payment | PlatformError] = []
-        for one, made in zip(asked, pay_many_within(self.payments, asked), strict=True):
-            if isinstance(made, PlatformError):
-                answers.append(_unapproved(made) if made.code is ErrorCode.authentication_required else made)
-                continue
-            try:
-                answers.append(_paid(one, *made))  # type: ignore[arg-type]
-            except DeviceRefused as refused:
-                answers.append(refused)
-        return answers
+
+        def full(i: int, room: int) -> PlatformError:
+            one = asked[i]
+            assert not isinstance(one, PlatformError)
+            return _full(one[3], one[1].amount, room)
+
+        return [_unapproved(a) if isinstance(a, PlatformError) and a.code is ErrorCode.authentication_required else a
+                for a in pay_many_within(self.payments, asked, full)]  # fmt: skip
 
     def open_channel(self, request_b64: str, signature_b64: str) -> Channel:
         """A device's signed request with `channel_s`: a voucher channel to the merchant, its deposit from the
@@ -217,13 +215,6 @@ def _full(rooms: Sequence[tuple[str, str, int]], amount: Money, index: int) -> D
     cur = amount.currency
     return DeviceRefused(ErrorCode.device_cap_exceeded, f"over the device's cap of {cur.format(cap)} {cur.code} "
                          f"a {kind.removeprefix('device-')}")  # fmt: skip
-
-
-def _paid(asked: Within, payment: Payment, full: int | None) -> Payment:
-    """The payment, or the cap it did not fit in, named."""
-    if full is None:
-        return payment
-    raise _full(asked[3], asked[1].amount, full)
 
 
 def _rooms(d: Device, now_ms: int) -> list[tuple[str, str, int]]:

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
-from concurrent.futures import wait
+from collections.abc import Callable, Sequence
 
-from farthing import limits
 from farthing.domain.ledger_types import Transfer, TransferFlags, linked_chain
 from farthing.domain.money import Currency, Money
 from farthing.domain.principals import Principal
 from farthing.engine.ids import derive_id
-from farthing.engine.store import OutboxEvent
 from farthing.errors import ErrorCode, PlatformError, TransferResult
-from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_FUND_HEADROOM, T_HEADROOM, Gate, PolicyRefused
+from farthing.services.payment_policy import COUNTER_LEDGER_OFFSET, T_FUND_HEADROOM, T_HEADROOM, PolicyRefused
+from farthing.services.payments.batch import Batches
 from farthing.services.payments.legs import settled
 from farthing.services.payments.model import Payment, PaymentItem
-from farthing.services.payments.single import Payments, Results
+from farthing.services.payments.single import Payments
 
 R = TransferResult
 _PENDING = int(TransferFlags.pending)
@@ -56,60 +54,32 @@ def pay_within(
 
 
 def pay_many_within(
-    payments: Payments, asked: Sequence[Within | PlatformError]
-) -> list[tuple[Payment, int | None] | PlatformError]:
+    payments: Payments, asked: Sequence[Within | PlatformError], full: Callable[[int, int], PlatformError]
+) -> list[Payment | PlatformError]:
     """`pay_within` for many payments at once, each applied or refused on its own (an item that is an
-    error already is its own answer): their chains go to the ledger in chunks, so the group committer
-    writes them in as few transactions as their size allows. One answer per item, in order.
+    error already is its own answer), as `Batches.pay_many` makes them with each payment's draws in its
+    chain; `full(i, k)`: the refusal of item i, which did not fit in its k-th room. One answer per item,
+    in order.
 
     A payment the policy steps up waits, when its payer has a second factor, as a hold for the payer's
     approval (`farthing.services.stepup`): its draws are pending too, for as long as the challenge, so
     the rooms are kept for it while it waits, taken when it is approved, and freed when it is not. A
     request whose payment was made before answers that payment as the ledger holds it now."""
-    answers: list[tuple[Payment, int | None] | PlatformError] = []
-    gates: list[Gate] = []
-    chunk: list[tuple[int, Payment, int, int]] = []
-    flat: list[Transfer] = []
-    outbox: list[tuple[int, OutboxEvent]] = []
-    submitted: list[tuple[list[tuple[int, Payment, int, int]], Results]] = []
-    try:
-        _fund_all(payments, asked)
-        for i, one in enumerate(asked):
-            if isinstance(one, PlatformError):
-                answers.append(one)
-                continue
-            payer, item, key, rooms = one
-            try:
-                made = payments.prepare(payer, item, key, step_up=True)
-            except PlatformError as refused:
-                answers.append(refused)
-                continue
-            if isinstance(made, Payment):  # made before, and the policy would not make it again
-                answers.append((payments.waiting(made), None))
-                continue
-            legs, payment, event, gate = made
-            if gate is not None:
-                gates.append(gate)
-            answers.append((payment, None))
-            chain = _chain(payments, item, legs, rooms, payment.status == "requires_authentication")
-            if flat and len(flat) + len(chain) > limits.payments_chunk_events:
-                submitted.append((chunk, payments.ledger.submit("transfers", flat, outbox)))
-                chunk, flat, outbox = [], [], []
-            chunk.append((i, payment, len(legs), len(chain)))
-            outbox.append((len(flat), event))
-            flat.extend(chain)
-        if flat:
-            submitted.append((chunk, payments.ledger.submit("transfers", flat, outbox)))
-        for done, future in submitted:
-            results, at = future.result(), 0
-            for i, payment, n_legs, size in done:
-                mine, at = results[at : at + size], at + size
-                answers[i] = _answer(payments, asked[i], payment, mine, n_legs)  # type: ignore[arg-type]
-    finally:  # what was submitted is answered before its payments stop counting as in flight
-        wait([future for _, future in submitted])
-        for gate in gates:
-            payments.policy.settled(gate)
-    return answers
+    _fund_all(payments, asked)
+
+    def chain(i: int, item: PaymentItem, legs: list[Transfer], payment: Payment) -> list[Transfer]:
+        rooms = asked[i][3]  # type: ignore[index]
+        return _chain(payments, item, legs, rooms, payment.status == "requires_authentication")
+
+    def outcome(i: int, payment: Payment, results: Sequence[TransferResult], n_legs: int) -> Payment | PlatformError:
+        answer = _answer(payments, asked[i], payment, results, n_legs)  # type: ignore[arg-type]
+        if isinstance(answer, PlatformError):
+            return answer
+        made, room = answer
+        return made if room is None else full(i, room)
+
+    keyed = [one if isinstance(one, PlatformError) else one[:3] for one in asked]
+    return Batches(payments).pay_many(keyed, step_up=True, chain=chain, outcome=outcome)  # type: ignore[arg-type]
 
 
 def _answer(
@@ -119,12 +89,12 @@ def _answer(
     try:
         made = _outcome(payment, results, n_legs)
         if made is not None:
-            return (payments.waiting(made[0]), None) if made[1] is None else made
+            return made
         payer, item, key, _ = one
         before = payments.made(payer, item, key)
         if before is None:  # the payment's ids existed, yet no payment is there: nothing we can say more
             raise PlatformError(ErrorCode.payment_refused, "the ledger refused the payment: it exists otherwise")
-        return payments.waiting(before), None
+        return before, None
     except PlatformError as exc:
         return exc
 

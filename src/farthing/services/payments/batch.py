@@ -7,21 +7,35 @@ submitted together, so the group committer writes them in as few transactions as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import wait
 
 from farthing import limits
 from farthing.domain.ledger_types import Transfer
 from farthing.domain.principals import Principal, require
 from farthing.engine.store import OutboxEvent
-from farthing.errors import ErrorCode, FarthingError, PlatformError
+from farthing.errors import ErrorCode, FarthingError, PlatformError, TransferResult
 from farthing.services.payment_policy import Gate
 from farthing.services.payments.legs import settled
 from farthing.services.payments.model import Payment, PaymentItem
 from farthing.services.payments.single import Payments, Results
 
-_Chunk = list[tuple[int, list[Transfer], Payment, OutboxEvent]]
-"""Payments ready for the ledger: each one's place among the answers, its legs, itself, its event."""
+_Chunk = list[tuple[int, list[Transfer], Payment, OutboxEvent, int]]
+"""Payments ready for the ledger: each one's place among the answers, its chain, itself, its event, and
+how many of the chain's transfers are the payment's own legs."""
+
+Chain = Callable[[int, PaymentItem, list[Transfer], Payment], list[Transfer]]
+"""The transfers a payment goes to the ledger with, given its place, item, legs and itself (its legs and,
+say, draws on caps, linked: `farthing.services.rooms`)."""
+Outcome = Callable[[int, Payment, Sequence[TransferResult], int], Payment | PlatformError]
+"""The answer a payment's chain's results make, given its place, itself, the results and its legs' count."""
+
+
+def _settled(_: int, payment: Payment, results: Sequence[TransferResult], __: int) -> Payment | PlatformError:
+    try:
+        return settled(payment, results)
+    except PlatformError as exc:
+        return exc
 
 
 class Batches:
@@ -47,10 +61,12 @@ class Batches:
         return self.pay_many(keyed)
 
     def pay_many(
-        self, payments: Sequence[tuple[Principal, PaymentItem, str | None] | PlatformError], step_up: bool = False
-    ) -> list[Payment | PlatformError]:
-        """Payments of several payers at once (the simulator's hour); with `step_up`, one the policy steps
-        up waits for its payer (as `Payments.pay` does)."""
+        self, payments: Sequence[tuple[Principal, PaymentItem, str | None] | PlatformError], step_up: bool = False,
+        chain: Chain | None = None, outcome: Outcome = _settled,
+    ) -> list[Payment | PlatformError]:  # fmt: skip
+        """Payments of several payers at once (the simulator's hour, a gateway's devices); with `step_up`,
+        one the policy steps up waits for its payer (as `Payments.pay` does). `chain` adds transfers of
+        its own to each payment's legs, and `outcome` reads what the ledger made of them."""
         answers: list[Payment | PlatformError] = []
         gates: list[Gate] = []
         submitted: list[tuple[_Chunk, Results]] = []
@@ -75,15 +91,16 @@ class Batches:
                 if gate is not None:
                     gates.append(gate)
                 answers.append(payment)
-                if chunk and size + len(legs) > limits.payments_chunk_events:
+                whole = legs if chain is None else chain(i, item, legs, payment)
+                if chunk and size + len(whole) > limits.payments_chunk_events:
                     submitted.append((chunk, self._submit(chunk)))
                     chunk, size = [], 0
-                chunk.append((i, legs, payment, event))
-                size += len(legs)
+                chunk.append((i, whole, payment, event, len(legs)))
+                size += len(whole)
             if chunk:
                 submitted.append((chunk, self._submit(chunk)))
             for done, future in submitted:
-                _answer(answers, done, future.result())  # type: ignore[arg-type]
+                _answer(answers, done, future.result(), outcome)  # type: ignore[arg-type]
         finally:
             # Whatever went wrong, what was submitted is answered by the ledger before its payments stop
             # counting as in flight (a decision meanwhile would not see them), and before this call ends.
@@ -97,18 +114,17 @@ class Batches:
     def _submit(self, chunk: _Chunk) -> Results:
         flat: list[Transfer] = []
         outbox: list[tuple[int, OutboxEvent]] = []
-        for _, legs, _, event in chunk:
+        for _, legs, _, event, _ in chunk:
             outbox.append((len(flat), event))  # the event rides with the payment's first leg
             flat.extend(legs)
         return self.payments.ledger.submit("transfers", flat, outbox)
 
 
-def _answer(answers: list[Payment | PlatformError], chunk: _Chunk, results: Sequence[object]) -> None:
+def _answer(
+    answers: list[Payment | PlatformError], chunk: _Chunk, results: Sequence[TransferResult], outcome: Outcome
+) -> None:
     """Each payment of a committed chunk as its own results make it."""
     at = 0
-    for i, legs, payment, _ in chunk:
-        mine, at = results[at : at + len(legs)], at + len(legs)
-        try:
-            answers[i] = settled(payment, mine)  # type: ignore[arg-type]
-        except PlatformError as exc:
-            answers[i] = exc
+    for i, whole, payment, _, n_legs in chunk:
+        mine, at = results[at : at + len(whole)], at + len(whole)
+        answers[i] = outcome(i, payment, mine, n_legs)
