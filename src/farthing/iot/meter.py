@@ -17,6 +17,7 @@ a paywall of one merchant may share it, and `farthing paywall redeem` redeems it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from typing import Any
@@ -128,9 +129,7 @@ class Meter:
         except ChannelRefused as refused:
             return {"status": 402, "problem": {"code": str(refused.code), "detail": refused.detail}}
         self.book.keep_now(channel, accepted)
-        kept = self.book.find(channel)
-        assert kept is not None
-        return _accepted(kept, cur.format(accepted.amount - last.amount))
+        return _accepted(dataclasses.replace(known, accepted=accepted), cur.format(accepted.amount - last.amount))
 
     def _learn(self, channel: str) -> Known:
         """The channel's terms, from Farthing, once: it must be open, to this merchant, paid by vouchers."""

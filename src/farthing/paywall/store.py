@@ -85,11 +85,7 @@ class ChannelBook:
 
     def find(self, channel: str) -> Known | None:
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, number, customer, currency, form, deposit, expires_ms, public_key, root, unit, length, "
-                "accepted, sequence, proof, redeemed, redeemed_sequence, closed FROM channels WHERE id = ?",
-                (channel,),
-            ).fetchall()
+            rows = self._conn.execute(f"SELECT {_KNOWN} FROM channels WHERE id = ?", (channel,)).fetchall()
         return _known(rows[0]) if rows else None
 
     def is_closed(self, channel: str) -> bool:
@@ -99,8 +95,8 @@ class ChannelBook:
 
     def all(self) -> list[Known]:
         with self._lock:
-            ids = [r[0] for r in self._conn.execute("SELECT id FROM channels ORDER BY id").fetchall()]
-        return [k for k in (self.find(i) for i in ids) if k is not None]
+            rows = self._conn.execute(f"SELECT {_KNOWN} FROM channels ORDER BY id").fetchall()
+        return [_known(r) for r in rows]
 
     def learn(self, channel: str, customer: str, currency: str, terms: Terms) -> Known:
         """Keep a channel's terms, read once from the platform."""
@@ -203,6 +199,12 @@ def terms_of(channel_id: str, body: dict[str, Any]) -> Terms:
         bytes.fromhex(body["public_key"] or ""), bytes.fromhex(body["root"] or ""),
         cur.parse(body["unit"]) if body["unit"] else 0, int(body["length"] or 0),
     )  # fmt: skip
+
+
+_KNOWN = (
+    "id, number, customer, currency, form, deposit, expires_ms, public_key, root, unit, length, accepted, sequence, "
+    "proof, redeemed, redeemed_sequence, closed"
+)
 
 
 def _known(row: tuple[object, ...]) -> Known:
