@@ -233,8 +233,9 @@ class PaymentLegs:
                                  a.score, a.outcome, reasons, judged.features, self.clock()))  # fmt: skip
 
     def _risk_seen(self, draft: Draft, cur: Currency) -> RiskSeen:
-        """What the policy hears of the risk analysis: abnormal or not, and the platform's fraud rate."""
-        if draft.risk is None or self.risk is None:
+        """What the policy hears of the risk analysis: abnormal or not, and the platform's fraud rate (which
+        only an exemption by transaction-risk analysis reads: a pack without one hears nothing)."""
+        if draft.risk is None or self.risk is None or draft.policy is None or draft.policy.tra is None:
             return NO_RISK
         return RiskSeen(draft.risk.assessment.high, self.risk.fraud_rate_ppm(cur.code, draft.mode))
 
