@@ -15,6 +15,7 @@ from farthing.client import (
     InvalidRequestError,
     Payment,
 )
+from farthing.client.device import DeviceKey
 
 from .conftest import Server
 
@@ -237,3 +238,31 @@ def test_verify_webhook_checks_the_signature_and_the_timestamp() -> None:
         verify_webhook(secret, body, headers, now_s=sent.timestamp() + 301)
     with pytest.raises(WebhookVerificationError, match="are needed"):
         verify_webhook(secret, body, {"webhook-id": "msg_1"}, now_s=at)
+
+
+def test_an_owner_manages_its_devices_and_a_device_pays_with_the_client(server: Server) -> None:
+    with Farthing(api_key=server.operator, base_url=server.base) as operator:
+        merchant = operator.merchants.create(name="Vending Co").id
+        owner = operator.customers.create(name="Owner")
+    key = DeviceKey.generate()
+    with Farthing(api_key=owner.api_key["secret"], base_url=server.base) as farthing:
+        farthing.topups.create(amount="5.00", currency="USD", card_number="4242424242424242")
+        device = farthing.devices.register(name="Hall vending", kind="vending", public_key=key.public(),
+                                           currency="USD", per_payment="1.00", per_day="2.00", per_month="10.00",
+                                           merchants=[merchant], country="US")  # fmt: skip
+        assert (device.status, device.country, device.merchants, device.spent_today) == ("active", "US", [merchant],
+                                                                                         "0.00")  # fmt: skip
+        signed = key.request(device.id, merchant, "0.75", "USD", server.now_ms(), nonce="item-1")
+        paid = farthing.devices.pay(signed)
+        again = farthing.devices.pay(signed)
+        assert (paid.status, paid.amount, paid.replayed) == ("succeeded", "0.75", False)
+        assert (again.id, again.replayed) == (paid.id, True)
+        [listed] = farthing.devices.list()
+        assert (listed.id, listed.spent_today, listed.spent_this_month) == (device.id, "0.75", "0.75")
+        assert farthing.devices.pause(device.id).status == "paused"
+        with pytest.raises(ConflictError) as paused:
+            farthing.devices.pay(key.request(device.id, merchant, "0.10", "USD", server.now_ms()))
+        assert paused.value.code == "device_paused"
+        assert farthing.devices.resume(device.id).status == "active"
+        assert farthing.devices.revoke(device.id).status == "revoked"
+        assert farthing.devices.retrieve(device.id).status == "revoked"

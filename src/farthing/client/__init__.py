@@ -8,12 +8,13 @@
         payment = await farthing.payments.create(merchant="mer_…", amount="0.001", currency="USD")
 
 Both clients have the same resources (`payments`, `topups`, `merchants`, `customers`, `wallets`,
-`api_keys`, `webhook_endpoints`, `channels`, `allowances`, `policy_overrides`, `tax`), each call described
-once in `farthing.client.calls`. Every POST that moves money or makes an object carries an
-`Idempotency-Key` (one is made when you give none), so retrying a call that timed out can never pay
-twice; a key still in flight is waited out. Errors are raised by their problem `code`
-(`InsufficientFundsError`, `CardError`, `PolicyDeniedError`, `AuthenticationRequiredError`, …, all
-`FarthingAPIError`s carrying `code`, `status`, `detail` and `errors`). `verify_webhook` checks a delivery.
+`api_keys`, `webhook_endpoints`, `channels`, `allowances`, `devices`, `policy_overrides`, `tax`), each call
+described once in `farthing.client.calls` (a device owner's in `farthing.client.device_calls`). Every
+POST that moves money or makes an object carries an `Idempotency-Key` (one is made when you give none), so
+retrying a call that timed out can never pay twice; a key still in flight is waited out. Errors are raised
+by their problem `code` (`InsufficientFundsError`, `CardError`, `PolicyDeniedError`,
+`AuthenticationRequiredError`, …, all `FarthingAPIError`s carrying `code`, `status`, `detail` and
+`errors`). `verify_webhook` checks a delivery.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from farthing.client import calls
+from farthing.client import calls, device_calls
 from farthing.client.calls import Call
 from farthing.client.errors import (
     AuthenticationError,
@@ -48,6 +49,7 @@ from farthing.client.models import (
     ApiKey,
     BatchItem,
     Channel,
+    Device,
     Party,
     Payment,
     PaymentLine,
@@ -66,7 +68,7 @@ from farthing.client.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "Allowance", "AllowanceCharge", "ApiKey", "AsyncFarthing", "AuthenticationError", "AuthenticationRequiredError",
-    "BatchItem", "CardError", "Channel", "ConflictError", "Farthing", "FarthingAPIError", "ForbiddenError",
+    "BatchItem", "CardError", "Channel", "ConflictError", "Device", "Farthing", "FarthingAPIError", "ForbiddenError",
     "InsufficientFundsError", "InvalidRequestError", "NotFoundError", "Party", "Payment", "PaymentLine",
     "PaymentPage", "PaymentRefusedError", "PolicyDeniedError", "RateLimitedError", "Redemption", "Refund",
     "ServiceUnavailableError", "TopUp", "Transaction", "Wallet", "WebhookAttempt", "WebhookEndpoint",
@@ -93,6 +95,7 @@ class _Resources:
         self.webhook_endpoints = calls.WebhookEndpoints(run)
         self.channels = calls.Channels(run)
         self.allowances = calls.Allowances(run)
+        self.devices = device_calls.Devices(run)
         self.policy_overrides = calls.PolicyOverrides(run)
         self.tax = calls.Tax(run)
         self.wallet_resource = calls.Wallets(run)

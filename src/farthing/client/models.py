@@ -237,3 +237,27 @@ class AllowanceCharge:
     """False: outside the allowance, the payment waits for the payer's strong authentication."""
     reason: str | None
     payment: Payment
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device that pays for its own use from its owner's wallet, within the owner's caps."""
+
+    id: str
+    status: str
+    """active, paused or revoked."""
+    owner: str
+    name: str
+    kind: str
+    public_key: str
+    currency: str
+    per_payment: str
+    per_day: str
+    per_month: str
+    merchants: list[str]
+    spent_today: str
+    spent_this_month: str
+    created_ms: int
+    country: str | None = None
+    """Where it is installed: evidence of where what it pays for is supplied."""
+    mode: str = "test"
