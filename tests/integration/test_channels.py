@@ -287,3 +287,22 @@ def test_the_dashboard_lists_channels_near_their_deadline(world: World) -> None:
     context = {"user": None, "csrf": "x", "once": "y", "scopes": [], "platform_url": "", "languages": [], **shown}
     html = ENV.get_template("dashboard.html").render(lang="ko", _=lambda text: translate("ko", text), **context)
     assert "기한이 가까운 채널" in html and soon in html
+
+
+def test_channels_past_their_deadline_are_closed_without_being_asked(world: World) -> None:
+    """The server's periodic look closes what is due: a channel the payer asked to close, once the merchant's
+    dispute window is over (the payer's money back without asking again), and one whose hold ran out."""
+    w = world
+    start = w.available(w.payer)
+    closing, lapsed = open_voucher_channel(w, "1.00"), open_voucher_channel(w, "2.00")
+    w.channels.redeem(w.merchant, closing, vouchers.sign(KEY, channel_number(closing), 250_000, 1))
+    w.channels.close_channel(w.payer, closing)
+    assert w.channels.settle_due() == 0  # nothing is due yet
+    w.clock.advance(3_600_001)  # the dispute window after the close is over
+    assert w.channels.settle_due() == 1
+    assert w.channels.get(w.payer, closing).status == "closed"
+    assert w.available(w.payer) == start - 250_000 - 2_000_000  # the rest of the first back; the second held
+    w.clock.advance(3_600_000)  # the second's hour and its dispute window are over: the ledger let it go
+    assert w.channels.settle_due() == 1 and w.channels.settle_due() == 0
+    assert w.channels.get(w.payer, lapsed).status == "closed"
+    assert w.available(w.payer) == start - 250_000

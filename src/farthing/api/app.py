@@ -130,10 +130,12 @@ async def _projecting(platform: Platform, project: bool) -> AsyncIterator[None]:
 
 
 async def _warn_of_deadlines(platform: Platform, every_s: float) -> None:
-    """Merchants told of their channels near their deadline (`farthing.services.channel_deadlines`)."""
+    """Merchants told of their channels near their deadline (`farthing.services.channel_deadlines`), and
+    the channels past it closed (`Channels.settle_due`)."""
     while True:
         try:
             await asyncio.to_thread(platform.channel_deadlines.warn)
+            await asyncio.to_thread(platform.channels.settle_due)
         except Exception:  # the next look tries again; the server goes on
             _log.exception("channels near their deadline could not be looked at")
         await asyncio.sleep(every_s)

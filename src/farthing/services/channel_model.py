@@ -4,6 +4,7 @@ and its events (the channel itself is `farthing.domain.channels.channel.Channel`
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from farthing import limits
@@ -13,7 +14,7 @@ from farthing.domain.channels.rules import Form
 from farthing.domain.money import Currency, Money, currency
 from farthing.engine.ids import derive_id
 from farthing.engine.store import OutboxEvent
-from farthing.errors import FarthingError, PlatformError
+from farthing.errors import ErrorCode, FarthingError, PlatformError, TransferResult
 from farthing.services.amounts import positive_money
 
 
@@ -89,4 +90,28 @@ def channel_event(ch: Channel, event_type: str, cur: Currency, **extra: object) 
     return OutboxEvent(event_id, event_type, ch.merchant, body)
 
 
-__all__ = ["Channel", "OpenChannel", "Redemption", "channel_event", "channel_json", "channel_number", "hold_id"]
+class DrawRefused(PlatformError):
+    """A transfer linked to a channel's deposit (`Channels.open(draws=…)`) did not fit: nothing moved."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(ErrorCode.payment_refused, "a draw linked to the deposit did not fit")
+        self.index = index
+
+
+def deposit_refused(results: Sequence[TransferResult], draws: int) -> PlatformError:
+    """Why the ledger refused a channel's deposit: a linked draw that did not fit, or the wallet."""
+    full = [i for i, r in enumerate(results[len(results) - draws :]) if r is TransferResult.exceeds_credits]
+    if full:
+        return DrawRefused(full[0])
+    first = next(
+        r for r in results if r not in (TransferResult.ok, TransferResult.exists, TransferResult.linked_event_failed)
+    )
+    if first is TransferResult.exceeds_credits:
+        return PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
+    return PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
+
+
+__all__ = [
+    "Channel", "DrawRefused", "OpenChannel", "Redemption", "channel_event", "channel_json", "channel_number",
+    "deposit_refused", "hold_id",
+]  # fmt: skip

@@ -37,6 +37,7 @@ from farthing.services.channel_model import (
     Redemption,
     channel_event,
     channel_number,
+    deposit_refused,
     hold_id,
 )
 from farthing.services.idempotency import InFlight
@@ -64,25 +65,6 @@ class ChannelRepository(Protocol):
     def update(self, channel: Channel) -> None:
         """Where its redemptions stand and its status; never back to fewer redemptions."""
         ...
-
-
-class DrawRefused(PlatformError):
-    """A transfer linked to a channel's deposit (`Channels.open(draws=…)`) did not fit: nothing moved."""
-
-    def __init__(self, index: int) -> None:
-        super().__init__(ErrorCode.payment_refused, "a draw linked to the deposit did not fit")
-        self.index = index
-
-
-def _deposit_refused(results: Sequence[TransferResult], draws: int) -> PlatformError:
-    """Why the ledger refused a channel's deposit: a linked draw that did not fit, or the wallet."""
-    full = [i for i, r in enumerate(results[len(results) - draws :]) if r is R.exceeds_credits]
-    if full:
-        return DrawRefused(full[0])
-    first = next(r for r in results if r not in (R.ok, R.exists, R.linked_event_failed))
-    if first is R.exceeds_credits:
-        return PlatformError(ErrorCode.insufficient_funds, "the wallet does not hold the deposit")
-    return PlatformError(ErrorCode.payment_refused, f"the ledger refused the deposit: {first.name}")
 
 
 class Channels:
@@ -175,7 +157,7 @@ class Channels:
                 if gate is not None:
                     self.policy.settled(gate)
             if any(r not in (R.ok, R.exists) for r in results):
-                raise _deposit_refused(results, len(extra))  # type: ignore[arg-type]
+                raise deposit_refused(results, len(extra))  # type: ignore[arg-type]
             self.repo.add(channel)
         if self.heard is not None:
             self.heard(principal.party_id, now)
@@ -350,8 +332,8 @@ class Channels:
 
     def close_channel(self, principal: Principal, public_id: str) -> Channel:
         """The payer asks to close: the merchant has the dispute window to redeem what it was paid, then
-        (on the payer's next close, or on its own when the hold times out) the rest comes back. The
-        merchant closes at once: whatever it did not redeem goes back to the payer now."""
+        (on the payer's next close, at the server's next look at what is due, or when the hold times out) the
+        rest comes back. The merchant closes at once: whatever it did not redeem goes back to the payer now."""
         with self._locks[public_id]:
             ch = self.get(principal, public_id)
             if ch.status == "closed":
@@ -367,6 +349,19 @@ class Channels:
                 return dataclasses.replace(ch, replayed=True)
             settle = min(now, ch.expires_ms) + ch.dispute_ms
             return self._store(dataclasses.replace(ch, status="closing", settle_after_ms=settle))
+
+    def settle_due(self, limit: int = 1_000) -> int:
+        """Close the channels past their deadline (the hold ran out in the ledger, or a payer's close waited
+        out the merchant's dispute window): what was not redeemed goes back to the payer, if the ledger has
+        not released it already, and a device's unpaid part to its caps. How many were closed."""
+        closed = 0
+        for due in self.repo.due_before(self.clock(), None, limit):
+            with self._locks[due.id]:
+                ch = self._caught_up(due)
+                if ch.status != "closed":
+                    self._release(ch)
+                    closed += 1
+        return closed
 
     def _gate(self, payer: str, merchant: str, cur: Currency, units: int, transfer_id: int, stage: str) -> Gate | None:
         """The currency's policy on a deposit (decided as a hold) or a redemption (counted as a capture)."""

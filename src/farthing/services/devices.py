@@ -28,8 +28,8 @@ from farthing.domain.policy.inputs import Evidence
 from farthing.domain.principals import Principal, require
 from farthing.errors import ErrorCode, FarthingError, PlatformError
 from farthing.services.amounts import positive_units
-from farthing.services.channel_model import Channel, OpenChannel
-from farthing.services.channels import Channels, DrawRefused
+from farthing.services.channel_model import Channel, DrawRefused, OpenChannel
+from farthing.services.channels import Channels
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom
 from farthing.services.payments.single import Payments
