@@ -71,6 +71,11 @@ def _open_account(page: Page, topup: str) -> None:
     expect(page.get_by_test_id("available-EUR")).to_have_text(f"€{topup}")
 
 
+def _add_passkey(page: Page) -> None:
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+
+
 def _pay(page: Page, merchant: str, amount: str) -> dict:  # type: ignore[type-arg]
     """A payment made with the page's session (its cookie, user agent and CSRF token), as a merchant's page
     would."""
@@ -94,8 +99,7 @@ def test_a_passkey_is_added_signs_in_and_confirms_a_payment(site: Server, tmp_pa
         page = context.new_page()
         _authenticator(page)
         _open_account(page, "100.00")
-        page.get_by_role("button", name="Add a passkey").click()
-        expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+        _add_passkey(page)
         expect(page.get_by_role("listitem").filter(has_text="Passkey")).to_have_count(1)
         screenshot(page, tmp_path, "wallet-with-passkey")
 
@@ -193,8 +197,7 @@ def test_an_eu_reader_pays_five_checkouts_with_one_click_and_the_sixth_asks_for_
         page = context.new_page()
         _authenticator(page)
         _open_account(page, "20.00")
-        page.get_by_role("button", name="Add a passkey").click()
-        expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+        _add_passkey(page)
 
         page.goto(sessions[0])  # no edge says where the payer is: one piece of evidence, and EU VAT needs two
         page.get_by_role("button", name="Pay €1.00").click()
@@ -234,8 +237,7 @@ def test_an_owner_approves_one_of_its_devices_waiting_payments_and_declines_the_
         page = context.new_page()
         _authenticator(page)
         _open_account(page, "50.00")
-        page.get_by_role("button", name="Add a passkey").click()
-        expect(page.get_by_role("status").first).to_have_text("Your passkey is ready.")
+        _add_passkey(page)
         page.get_by_label("The device's name").fill("Hall vending")  # the form is open while there is none
         page.get_by_label("The kind of device").select_option("vending")
         page.get_by_label("The device's public key").fill(key.public())

@@ -64,6 +64,11 @@ def payment_transfer_id(public_id: str) -> int:
     return int.from_bytes(raw, "big")
 
 
+def wallet_id(party_id: str, currency_code: str) -> int:
+    """A party's wallet account in a currency: the same id every time (`Accounts.wallet_account` opens it)."""
+    return derive_id("wallet", party_id, currency_code)
+
+
 def platform_account_id(code: int, cur: Currency, mode: str) -> int:
     """The id of the platform's account of `code` in `cur` for `mode` (the same every time)."""
     return (
@@ -133,7 +138,7 @@ class Accounts:
         account_id = self._account_ids.get((party_id, cur.code))
         if account_id is not None:
             return account_id
-        account_id = derive_id("wallet", party_id, cur.code)
+        account_id = wallet_id(party_id, cur.code)
         if account_id in self._opened:
             self._account_ids[(party_id, cur.code)] = account_id
             return account_id

@@ -32,7 +32,7 @@ from farthing.services.channel_model import Channel, DrawRefused, OpenChannel
 from farthing.services.channels import Channels
 from farthing.services.parties import Parties
 from farthing.services.payments.model import Payment, PaymentItem, SeenFrom
-from farthing.services.payments.single import Payments
+from farthing.services.payments.single import ENROL, Payments
 from farthing.services.rooms import Within, drawn, draws, pay_many_within
 
 DAY_MS = 86_400_000
@@ -201,7 +201,7 @@ class Devices:
 
 def _unapproved(refused: PlatformError) -> PlatformError:
     """A step-up its owner cannot approve: it has no second factor to approve with."""
-    detail = refused.detail.split("; enrol", 1)[0]
+    detail = refused.detail.removesuffix(ENROL)
     return PlatformError(refused.code, f"{detail}; the device's owner approves such payments with a second "
                          "factor: enrol one (POST /v1/factors/totp, or a passkey on the wallet page)")  # fmt: skip
 

@@ -131,7 +131,7 @@ def draws(
     payments: Payments, amount: Money, of: int, rooms: Sequence[tuple[str, str, int]], pending_s: int = 0
 ) -> list[Transfer]:
     """A draw of `amount` on each room (funded on first use) for the transfer `of`, whose id names them;
-    with `pending_s`, pending draws that keep the room for that long unless posted (`pending_draws`)."""
+    with `pending_s`, pending draws that keep the room for that long unless posted or voided (`draws_of`)."""
     cur = amount.currency
     ledger = cur.ledger + COUNTER_LEDGER_OFFSET
     flags = int(TransferFlags.pending) if pending_s else 0

@@ -14,7 +14,7 @@ from farthing.engine.committer import GroupCommitter, answered
 from farthing.engine.ids import derive_id
 from farthing.engine.store import ClosableLookups, Store
 from farthing.errors import AccountResult, ErrorCode, PlatformError, TransferResult
-from farthing.services.accounts import public_id_of
+from farthing.services.accounts import public_id_of, wallet_id
 from farthing.services.blocking import MARK, WouldBlock, may_block
 from farthing.services.idempotency import InFlight
 from farthing.services.payment_policy import Gate, PolicyRefused
@@ -22,6 +22,8 @@ from farthing.services.payments.legs import PaymentLegs, Prepared, settled
 from farthing.services.payments.model import HOLD_STATUS, Payment, PaymentItem, StepUpHook
 
 Results = Future[list[AccountResult] | list[TransferResult]]
+ENROL = "; enrol a second factor (POST /v1/factors/totp) to pay after it"
+"""What a step-up refused for want of a second factor says to do."""
 
 
 class Payments:
@@ -119,9 +121,7 @@ class Payments:
             if waits and self.step_ups is not None and self.step_ups.ready(principal.party_id or ""):
                 return self.legs.complete(draft, awaiting=refused.decision, waits=True)  # drafted once, decided once
             if refused.code is ErrorCode.authentication_required:
-                raise PlatformError(
-                    refused.code, f"{refused.detail}; enrol a second factor (POST /v1/factors/totp) to pay after it"
-                ) from None
+                raise PlatformError(refused.code, refused.detail + ENROL) from None
             raise PlatformError(refused.code, refused.detail) from None
 
     def made(self, principal: Principal, item: PaymentItem, key: str | None) -> Payment | None:
@@ -141,8 +141,7 @@ class Payments:
             if payment_id not in found:
                 return None
             t, fee = found[payment_id], found.get(fee_id)
-            payee = derive_id("wallet", item.merchant, item.currency)
-            if t.amount != item.amount.units or t.credit_account_id != payee:
+            if t.amount != item.amount.units or t.credit_account_id != wallet_id(item.merchant, item.currency):
                 raise PlatformError(ErrorCode.idempotency_key_reused,
                                     "this key was used for a payment with another amount or merchant")  # fmt: skip
             status, amount = "succeeded", t.amount
