@@ -244,6 +244,45 @@ def test_two_engines_on_one_database_take_turns_and_lose_nothing(store_url: str)
         b.close()
 
 
+def test_a_refusal_is_judged_on_what_every_engine_committed(store_url: str) -> None:
+    """An engine whose memory lacks another's commits must not refuse on that memory: a hold made by one
+    server process is voided by the other, money paid in by one is spent through the other."""
+    a = start(store_url)
+    a.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+    b = start(store_url)  # loaded now: what `a` commits next is not in its memory
+    try:
+        pending, void = int(TransferFlags.pending), int(TransferFlags.void_pending)
+        assert a.create_transfers([Transfer(1, 1, 2, 100, L, 1), Transfer(2, 2, 3, 60, L, 1, flags=pending)]) == [
+            R.ok, R.ok]  # fmt: skip
+        assert b.create_transfers([Transfer(3, 0, 0, 0, 0, 0, flags=void, pending_id=2)]) == [R.ok]
+        assert a.create_transfers([Transfer(4, 1, 2, 50, L, 1)]) == [R.ok]
+        assert b.create_transfers([Transfer(5, 2, 3, 150, L, 1)]) == [R.ok]  # 100 + 50, the hold voided
+        assert b.head_moved_retries >= 2
+        report = verify(b.engine.store)
+        assert report.ok, report.problems
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_shared_stores_reads_of_memory_see_what_other_engines_committed(store_url: str) -> None:
+    """A policy's counters are read from memory (`balances_now`, `read_validated`): with the store shared by
+    server processes, those reads catch up first; without, memory answers as it is."""
+    a = start(store_url)
+    a.create_accounts([Account(1, L, 1), Account(2, L, 1, flags=WALLET), Account(3, L, 1)])
+    b = start(store_url)
+    try:
+        a.create_transfers([Transfer(1, 1, 2, 100, L, 1)])
+        assert b.balances_now([2])[2].credits_posted == 0  # not shared: memory as it was loaded
+        b.shared = True
+        assert b.balances_now([2])[2].credits_posted == 100
+        a.create_transfers([Transfer(2, 2, 3, 40, L, 1)])
+        assert b.read_validated([2], lambda found: found[2].debits_posted) == 40
+    finally:
+        a.close()
+        b.close()
+
+
 class GatedStore:
     """A store whose next write, once armed, waits for a gate (so that a batch stays in flight while the
     next is prepared) and then fails, if asked, as a full disk or a lost connection would."""

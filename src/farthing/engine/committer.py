@@ -121,6 +121,10 @@ class GroupCommitter:
         self._failure: tuple[_Flush, BaseException] | None = None
         self.head_moved_retries = 0
         """Batches validated again because another process committed first."""
+        self.shared = False
+        """Other processes write to the store all the time (`farthing serve --workers`): a read of memory
+        (`balances_now`, `read_validated`) first catches up with what they committed, so a decision on
+        counters or balances sees their payments, at the cost of one look at the store's head."""
         self.on_validated: list[Callable[[Sequence[Request]], None]] = []
         """Called on the committer thread, under `lock`, with each group once memory holds its effects
         (before it is written): whoever counts requests as in flight stops counting them then, so a
@@ -169,13 +173,22 @@ class GroupCommitter:
         """Accounts as validated so far, batches in flight included (some may yet fail to be written):
         never less than what is committed, so a limit checked against them is never passed. No wait."""
         with self.lock:
+            self._fresh()
             return {a.id: a for a in self.engine.accounts(ids)}
 
     def read_validated(self, ids: Sequence[int], read: Callable[[dict[int, AccountState]], T]) -> T:
         """`read(balances_now(ids))`, called under the lock, so no group turns validated meanwhile: what
         `read` adds from its own count of requests in flight (see `on_validated`) is never counted twice."""
         with self.lock:
+            self._fresh()
             return read({a.id: a for a in self.engine.accounts(ids)})
+
+    def _fresh(self) -> None:
+        """When the store is `shared` and another process moved its head, wait for this process's batches
+        in flight and catch memory up (under `lock`)."""
+        if self.shared and not self.engine.passed(self.engine.store.head()):
+            self._drain()
+            self.engine.catch_up()
 
     @property
     def queue_depth(self) -> int:

@@ -138,6 +138,11 @@ class LedgerEngine:
         with self.store.writer() as w:
             self._catch_up(w, w.head())
 
+    def passed(self, head: Head) -> bool:
+        """`head` (the store's, read just now) is one this engine's own batches went through: its memory's
+        head, or the base of a batch in flight. If not, another writer moved it."""
+        return head == self.head or any(p.base_head == head for p in self._inflight)
+
     def _ensure_loaded(self) -> None:
         if not self.loaded:
             self.reload()
@@ -224,6 +229,11 @@ class LedgerEngine:
                 w.write(prepared.batch, prepared.encoded)
             self.writes.record(prepared.batch.record.event_count, time.perf_counter() - started)
             self.batches_committed += 1
+        elif self.store.head() != prepared.base_head:
+            # Nothing to write: every event was refused (or existed) by memory. If another process wrote
+            # meanwhile, memory may lack what it wrote (a hold another server made, the money it paid in),
+            # and the refusal is not known to be true: validate again, caught up.
+            raise HeadMoved("the head moved while a batch was refused: another writer committed")
         self._inflight.remove(prepared)
 
     def _validate(
