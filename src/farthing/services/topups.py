@@ -137,6 +137,13 @@ class TopUps:
             legs.append(Transfer(fee_id, fees, clearing, charge.fee_units, cur.ledger, T_CARD_FEE))
             results = self.ledger.create_transfers(legs if charge.fee_units else legs[:1])
             replayed = all(r is TransferResult.exists for r in results)
+            if any(r.name.startswith("exists_with_different") for r in results):
+                # The key's top-up is booked for another amount (a server process that did not authorise
+                # the first knew nothing of it until the ledger said so): nothing more is charged.
+                gateway.release(public)
+                raise PlatformError(
+                    ErrorCode.idempotency_key_reused, "this Idempotency-Key was used for a top-up of another amount"
+                )
             if not replayed and any(r is not TransferResult.ok for r in results):
                 gateway.release(public)
                 raise PlatformError(
