@@ -38,6 +38,10 @@ class Server:
     """The environment of the server's process (its moved clock included), for processes beside it."""
     travel: tuple[int, int] = (0, 0)
     """(where the server's clock started, the real time it started there), in Unix ms."""
+    pid: int = 0
+    """The server's process (with `--workers`, their supervisor's)."""
+    workers: int = 1
+    """Its server processes (`farthing serve --workers`)."""
 
     def now_ms(self) -> int:
         """The server's clock now."""
@@ -67,6 +71,22 @@ def store_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(pg_schema_url(request.getfixturevalue("pg_database")))
 
 
+def _workers() -> tuple[str, ...]:
+    """`FARTHING_TEST_WORKERS=2` runs every module's server with `--workers 2` (tests/e2e/test_workers.py
+    always does)."""
+    chosen = os.environ.get("FARTHING_TEST_WORKERS")
+    return ("--workers", chosen) if chosen else ()
+
+
+def _count(args: tuple[str, ...]) -> int:
+    """The number of server processes `args` ask for (the last --workers counts)."""
+    found = 1
+    for i, arg in enumerate(args[:-1]):
+        if arg == "--workers":
+            found = int(args[i + 1])
+    return found
+
+
 @pytest.fixture(scope="module", params=STORES)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per store for the module; each test makes its own merchants and customers."""
@@ -75,10 +95,11 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     env, travel = server_env(
         {"COLUMNS": "400", "FARTHING_WEBHOOK_BACKOFF_MS": "100", **getattr(request.module, "SERVER_ENV", {})}
     )
-    proc, base, operator = serve(store_url, tmp_path / "server.log", env, tmp_path)
+    args = (*getattr(request.module, "SERVER_ARGS", ()), *_workers())
+    proc, base, operator = serve(store_url, tmp_path / "server.log", env, tmp_path, args)
     try:
         assert operator, (tmp_path / "server.log").read_text()
-        yield Server(base, operator, store_url, env, travel)
+        yield Server(base, operator, store_url, env, travel, proc.pid, _count(args))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

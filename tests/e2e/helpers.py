@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
+
+from farthing.services.keys import KEY_CACHE_MS
 
 from .conftest import Server
 
@@ -71,3 +74,10 @@ def signed_in_operator(srv: Server, password: str = "correct horse battery stapl
     signed = http.post("/v1/auth/signin", json={"email": email, "password": password})
     assert signed.status_code == 200, signed.text
     return http, signed.json()["csrf_token"]
+
+
+def revocation_known(srv: Server) -> None:
+    """Wait until a key revoked is refused by every server process: at once with one; with `--workers`,
+    once another process's memory of the key is older than KEY_CACHE_MS."""
+    if srv.workers > 1:
+        time.sleep(KEY_CACHE_MS / 1000)

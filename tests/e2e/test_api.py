@@ -16,7 +16,7 @@ from farthing.adapters.open_store import open_store
 from farthing.services.audit import verify
 
 from .conftest import Server
-from .helpers import auth, balances, party, top_up, wallet
+from .helpers import auth, balances, party, revocation_known, top_up, wallet
 
 
 def test_a_thousand_tenth_of_a_cent_payments(server: Server) -> None:
@@ -254,6 +254,7 @@ def test_keys_rotate_and_a_revoked_key_stops_at_once(server: Server) -> None:
     old_id = next(k["id"] for k in listed if k["id"] != made.json()["id"])
     revoked = httpx.post(f"{server.base}/v1/api_keys/{old_id}/revoke", headers=auth(new))
     assert revoked.status_code == 200 and any(k["revoked_ms"] for k in revoked.json())
+    revocation_known(server)
     assert httpx.get(f"{server.base}/v1/wallets", headers=auth(old)).json()["code"] == "unauthenticated"
     assert httpx.get(f"{server.base}/v1/wallets", headers=auth(new)).status_code == 200
     _, stranger = party(server, "customer", "Stranger")

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
-from .helpers import auth, party, signed_in_payer, top_up
+from .helpers import auth, party, revocation_known, signed_in_payer, top_up
 
 PASSWORD = "correct horse battery staple"
 
@@ -123,6 +123,7 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         key_row = page.get_by_role("listitem").filter(has_text=secret[:12])
         key_row.get_by_role("button", name=re.compile("Revoke")).click()
         expect(page.get_by_role("status").first).to_have_text("The key is revoked.")
+        revocation_known(server)
         assert httpx.get(f"{server.base}/v1/wallets", headers=auth(secret)).status_code == 401
 
     [wallet] = httpx.get(f"{server.base}/v1/wallets", headers=auth(customer_key)).json()

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.staticfiles import StaticFiles
 
+from farthing.adapters.lease import lease_for
 from farthing.api import (
     allowances,
     auth,
@@ -50,6 +51,7 @@ from farthing.api import (
 )
 from farthing.api.body_guard import BodyGuard
 from farthing.api.cors import MerchantCors
+from farthing.api.duties import Duties
 from farthing.api.lean_route import LeanDispatch
 from farthing.api.metrics import HttpCollector, HttpMetrics, PlatformCollector
 from farthing.api.observe import AccessLog, Observed
@@ -129,18 +131,6 @@ async def _projecting(platform: Platform, project: bool) -> AsyncIterator[None]:
         projector.close()
 
 
-async def _warn_of_deadlines(platform: Platform, every_s: float) -> None:
-    """Merchants told of their channels near their deadline (`farthing.services.channel_deadlines`), and
-    the channels past it closed (`Channels.settle_due`)."""
-    while True:
-        try:
-            await asyncio.to_thread(platform.channel_deadlines.warn)
-            await asyncio.to_thread(platform.channels.settle_due)
-        except Exception:  # the next look tries again; the server goes on
-            _log.exception("channels near their deadline could not be looked at")
-        await asyncio.sleep(every_s)
-
-
 def create_app(open_platform: Callable[[], Platform], project: bool = True) -> FastAPI:
     """The application; `open_platform` is called at start-up, and the platform closed at shutdown.
     `project`: keep the history projection close behind in a process of its own (the policy lab, which
@@ -161,15 +151,17 @@ def create_app(open_platform: Callable[[], Platform], project: bool = True) -> F
         collector = PlatformCollector(platform)
         registry.register(collector)
         every_s = float(os.environ.get("FARTHING_CHANNEL_WARN_EVERY_S", "300"))
-        deadlines = asyncio.create_task(_warn_of_deadlines(platform, every_s))
-        platform.webhooks.start()
+        duties = Duties(platform, lease_for(platform.ledger.engine.store.url), every_s)
+        await duties.look()
+        looking = asyncio.create_task(duties.keep())
         heap.settle()  # keep the collector's full passes short (farthing.services.heap)
         try:
             async with _projecting(platform, project):
                 yield
         finally:
             registry.unregister(collector)
-            deadlines.cancel()
+            looking.cancel()
+            await duties.close()
             platform.close()
             if access is not None:
                 access.flush()  # the last requests' lines, before the process goes

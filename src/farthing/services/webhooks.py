@@ -127,6 +127,8 @@ class Webhooks:
         self._thread: threading.Thread | None = None
         self.attempted = {True: 0, False: 0}
         """Delivery attempts by whether the endpoint took them, since start (for metrics)."""
+        self.elsewhere = False
+        """Another server process sharing the store holds the delivering (`farthing.adapters.lease`)."""
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -187,8 +189,17 @@ class Webhooks:
     # -- delivery --------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="farthing-webhooks", daemon=True)
         self._thread.start()
+
+    def pause(self) -> None:
+        """Stop delivering (another process is to take over); `start` goes on where the cursors are."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._thread = None
 
     def running(self) -> bool:
         """The dispatcher's thread is delivering (started and not stopped)."""
@@ -199,10 +210,7 @@ class Webhooks:
         self._wake.set()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self.pause()
         self.sender.close()
 
     def _run(self) -> None:
