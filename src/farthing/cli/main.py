@@ -18,6 +18,7 @@ from farthing.cli.audit import fail as _fail
 from farthing.cli.backup import backup, restore
 from farthing.cli.export import export_app
 from farthing.cli.iot import iot_app
+from farthing.cli.lab import simulate
 from farthing.cli.operator import operator_app
 from farthing.cli.options import DbOption, Mode
 from farthing.cli.payouts import payouts_app
@@ -38,6 +39,7 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(payouts_app, name="payouts")
 app.add_typer(export_app, name="export")
 app.add_typer(risk_app, name="risk")
+app.command()(simulate)
 app.add_typer(iot_app, name="iot")
 tax_app = typer.Typer(help="Tax on micropayments, accumulated and rounded once per period.", no_args_is_help=True)
 app.add_typer(tax_app, name="tax")
@@ -125,9 +127,11 @@ def serve(
     ] = None,
     tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM, chain first)")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="server processes sharing the port and the store")] = 1,
 ) -> None:
     """Serve the HTTP API (docs at /docs); prints an operator key on first start. With --tls-cert and
-    --tls-key it serves HTTPS itself; behind a reverse proxy that terminates TLS it needs neither."""
+    --tls-key it serves HTTPS itself; behind a reverse proxy that terminates TLS it needs neither.
+    With --workers N, N processes serve, each with its own ledger engine on the one store."""
     import uvicorn
 
     from farthing.adapters.open_store import storage_damage
@@ -159,6 +163,11 @@ def serve(
     console.print(f"Farthing on {scheme}://{host}:{port}: {pages}; ledger {url}", soft_wrap=True)
     console.print(f"Policies: {decided}", soft_wrap=True)
     configure_logs()
+    if workers > 1:
+        from farthing.api import workers as many
+
+        many.serve(url, packs, workers, host, port, tls)
+        return
     # Access lines come from farthing.api.observe (FARTHING_ACCESS_LOG=1), with the request id and the
     # problem code; uvicorn's own would repeat them without either. Its records go to the same handler.
     try:
@@ -275,68 +284,6 @@ def paywall_redeem(
     console.print(f"{len(done) - len(refused)} channels redeemed, {len(refused)} refused")
     if refused:
         raise typer.Exit(1)
-
-
-@app.command()
-def simulate(
-    scenario: Annotated[str, typer.Argument(help="a scenario file, e.g. scenarios/topup-size.toml")],
-    out: Annotated[str | None, typer.Option(help="output folder (default sim-out/<scenario>-<timestamp>)")] = None,
-    vary: Annotated[list[str] | None, typer.Option(help="key=v1,v2,… (repeatable): a sweep")] = None,
-    runs: Annotated[int, typer.Option(min=1, max=100, help="seeds per point, for 95 % intervals")] = 1,
-    postgres: Annotated[
-        str | None,
-        typer.Option(
-            help="run on this PostgreSQL database, each run in a schema of its own, dropped after it "
-            "(default: a temporary SQLite file)"
-        ),
-    ] = None,
-    broker: Annotated[
-        str | None,
-        typer.Option(
-            help="an MQTT broker (mqtt://127.0.0.1:1883): devices that pay with signed requests publish them "
-            "there, to the MQTT gateway and the HTTP API run for the world (default: in process)"
-        ),
-    ] = None,
-) -> None:
-    """Run a policy-lab scenario through the real services; write metrics.json, metrics.csv, report.html."""
-    import time
-    from pathlib import Path
-
-    from rich.progress import Progress
-
-    from farthing.sim import experiment, report
-    from farthing.sim import scenario as scenarios
-
-    try:
-        base = scenarios.load(scenario)
-        varied: dict[str, list[str]] = {}
-        for spec in vary or []:
-            key, sep, values = spec.partition("=")
-            if not sep or not values:
-                raise scenarios.ScenarioError(spec, "write --vary key=v1,v2")
-            varied[key.strip()] = [v.strip() for v in values.split(",") if v.strip()]
-            for v in varied[key.strip()]:
-                scenarios.with_values(base, {key.strip(): v})  # refuse a bad value before anything runs
-    except FarthingError as exc:
-        raise _fail(exc) from exc
-    folder = Path(out or f"sim-out/{base.scenario.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    points_n = 1
-    for values in varied.values():
-        points_n *= len(values)
-    with Progress(console=console) as bar:
-        task = bar.add_task(base.scenario.name, total=points_n * runs * base.scenario.days)
-
-        def advance(label: str, day: int, days: int) -> None:
-            bar.update(task, advance=1, description=f"{label}: day {day}/{days}")
-
-        try:
-            points = experiment.sweep(base, varied, runs, advance, postgres=postgres, broker=broker)
-        except FarthingError as exc:
-            raise _fail(exc) from exc
-    page = report.write(points, folder)
-    for line in report.summary(points):
-        console.print(line, highlight=False)
-    console.print(f"wrote {folder}/metrics.json, metrics.csv and {page}", highlight=False)
 
 
 def _print_demo(lines: list[str], host: str, port: int) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from farthing.sim.run import Result, run
 from farthing.sim.scenario import Scenario, with_values
+from farthing.sim.spread import Spread, run_spread
 
 # Two-sided 95 % quantiles of Student's t by degrees of freedom (1..30); beyond, the normal's 1.96.
 _T95 = [
@@ -38,24 +39,40 @@ def interval(xs: list[float]) -> tuple[float, float]:
 
 def sweep(
     base: Scenario, vary: dict[str, list[str]], runs: int, progress: Callable[[str, int, int], None] | None = None,
-    postgres: str | None = None, broker: str | None = None,
+    postgres: str | None = None, broker: str | None = None, spread: Spread | None = None,
 ) -> list[Point]:  # fmt: skip
     """Every combination of the varied values, `runs` seeds each. Run k at every point uses seed + k, so
     the points differ only by the change (common random numbers). `postgres`: run each on a schema of
-    its own in that database; `broker`: signed devices pay through the MQTT gateway (see `run.run`)."""
+    its own in that database; `broker`: signed devices pay through the MQTT gateway (see `run.run`);
+    `spread`: the runs on Dask workers (`farthing.sim.spread`), the same figures as in this process."""
     combos: list[dict[str, str]] = [{}]
     for key, values in vary.items():
         combos = [{**c, key: v} for c in combos for v in values]
-    points = []
-    for combo in combos:
-        scenario = with_values(base, combo) if combo else base
+    labels = [", ".join(f"{a}={b}" for a, b in combo.items()) or base.scenario.name for combo in combos]
+    seeded = [
+        with_values(with_values(base, combo) if combo else base, {"scenario.seed": str(base.scenario.seed + k)})
+        for combo in combos
+        for k in range(runs)
+    ]
+    label_of = [labels[i // runs] for i in range(len(seeded))]
+    if spread is not None:
+        days = base.scenario.days
+
+        def finished(i: int) -> None:
+            if progress is not None:
+                for day in range(1, days + 1):
+                    progress(label_of[i], day, days)
+
+        results = run_spread(seeded, spread, finished, postgres=postgres, broker=broker)
+    else:
         results = []
-        for k in range(runs):
-            seeded = with_values(scenario, {"scenario.seed": str(base.scenario.seed + k)})
-            label = ", ".join(f"{a}={b}" for a, b in combo.items()) or base.scenario.name
+        for s, label in zip(seeded, label_of, strict=True):
             said = (lambda d, n, lbl=label: progress(lbl, d, n)) if progress else None
-            results.append(run(seeded, progress=said, postgres=postgres, broker=broker))
-        keys = results[0].totals.keys()
-        stats = {key: interval([r.totals[key] for r in results]) for key in keys}
-        points.append(Point(combo, results, {k: v[0] for k, v in stats.items()}, {k: v[1] for k, v in stats.items()}))
+            results.append(run(s, progress=said, postgres=postgres, broker=broker))
+    points = []
+    for i, combo in enumerate(combos):
+        mine = results[i * runs : (i + 1) * runs]
+        keys = mine[0].totals.keys()
+        stats = {key: interval([r.totals[key] for r in mine]) for key in keys}
+        points.append(Point(combo, mine, {k: v[0] for k, v in stats.items()}, {k: v[1] for k, v in stats.items()}))
     return points

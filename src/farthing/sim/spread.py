@@ -1,0 +1,56 @@
+"""The runs of a sweep spread over Dask workers (`farthing simulate --dask-workers N`, `--scheduler tcp://…`).
+
+Each run is a whole world on a ledger of its own (`farthing.sim.run.run`): its scenario, seed included,
+decides every figure, so a run gives the same metrics on whichever worker and beside whatever else runs.
+`distributed.LocalCluster` starts worker processes on this machine (one thread each: a run is Python
+work, and threads of one process would take turns); a scheduler's address uses the workers of a
+cluster of machines (each with Farthing installed, at the same version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from farthing.sim.agents import Result
+from farthing.sim.run import run
+from farthing.sim.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Where a sweep's runs go: `workers` local processes, or the cluster behind `scheduler`."""
+
+    workers: int = 2
+    scheduler: str | None = None
+
+
+def one_run(scenario: Scenario, postgres: str | None, broker: str | None) -> Result:
+    """One run on a worker (its tasks are named `one_run` in the scheduler's dashboard)."""
+    return run(scenario, postgres=postgres, broker=broker)
+
+
+def run_spread(
+    scenarios: Sequence[Scenario], spread: Spread, done: Callable[[int], None] | None = None,
+    postgres: str | None = None, broker: str | None = None,
+) -> list[Result]:  # fmt: skip
+    """Every scenario run once, on the spread's workers; the results in the scenarios' order. `done` is
+    told the index of each run as it finishes (in whatever order they finish)."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if spread.scheduler is None:
+        cluster = LocalCluster(n_workers=spread.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)  # fmt: skip
+    try:
+        with Client(spread.scheduler or cluster) as client:
+            futures = [client.submit(one_run, s, postgres, broker, pure=False) for s in scenarios]
+            index = {f.key: i for i, f in enumerate(futures)}
+            for finished in as_completed(futures):
+                if done is not None:
+                    done(index[finished.key])
+            results: list[Result] = client.gather(futures)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return results
