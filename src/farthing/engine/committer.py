@@ -269,7 +269,9 @@ class GroupCommitter:
 
     def _commit(self, group: list[_Item]) -> None:
         with self.lock:
-            if not self.pipeline:
+            if not self.pipeline or self.shared:
+                # Shared with writers in other processes, the optimistic pipeline would often find the head
+                # moved and rebuild memory from the whole store; the locked path catches up by the change.
                 self._commit_locked(group)
                 return
             requests = [req for req, _ in group]
