@@ -235,6 +235,8 @@ class SqliteStore:
         self.write_lock = WriteLock(self.path + "-writer.lock")
         """Held by every write transaction on this file (the ledger's and the platform's tables')."""
         self._reader_conn: sqlite3.Connection | None = None
+        self._head_conn: sqlite3.Connection | None = None
+        self._head_lock = threading.Lock()
         self._migrate()
 
     def _migrate(self) -> None:
@@ -287,11 +289,12 @@ class SqliteStore:
         return conn
 
     def head(self) -> Head:
-        conn = self._read()
-        try:
-            return SqliteWriter(conn).head()
-        finally:
-            conn.close()
+        """The committed head, read on a connection kept for it: with writers in other processes the
+        engine asks before each policy decision, and a connection opened per call cost more than the read."""
+        with self._head_lock:
+            if self._head_conn is None:
+                self._head_conn = self._read()
+            return SqliteWriter(self._head_conn).head()
 
     def accounts(self) -> list[AccountState]:
         conn = self._read()
@@ -343,6 +346,10 @@ class SqliteStore:
     def close(self) -> None:
         if self._reader_conn is not None:
             self._reader_conn.close()
+        with self._head_lock:
+            if self._head_conn is not None:
+                self._head_conn.close()
+                self._head_conn = None
         self._conn.close()
         self.write_lock.close()
         if self.witness is not None:
