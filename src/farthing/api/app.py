@@ -108,12 +108,6 @@ PROJECTOR_CHECK_S = 5.0
 _log = logging.getLogger(__name__)
 
 
-async def _keep_running(projector: Projector) -> None:
-    while True:
-        await asyncio.sleep(PROJECTOR_CHECK_S)
-        projector.ensure_running()
-
-
 @asynccontextmanager
 async def _projecting(platform: Platform, project: bool) -> AsyncIterator[None]:
     """The history projection kept close behind in a process of its own, restarted if it dies (none
@@ -123,11 +117,10 @@ async def _projecting(platform: Platform, project: bool) -> AsyncIterator[None]:
         return
     projector = Projector(platform.ledger.engine.store.url)
     projector.start()
-    watchdog = asyncio.create_task(_keep_running(projector))
+    projector.keep_alive(PROJECTOR_CHECK_S)
     try:
         yield
     finally:
-        watchdog.cancel()
         projector.close()
 
 

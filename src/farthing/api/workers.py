@@ -13,7 +13,6 @@ served, and the risk profiles hold the payments that worker saw.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 from fastapi import FastAPI
@@ -51,17 +50,9 @@ def serve(url: str, packs: list[str], workers: int, host: str, port: int, tls: d
     os.environ[POLICIES_ENV] = ",".join(packs)
     projector = Projector(url)
     projector.start()
-    stop = threading.Event()
-
-    def keep_projecting() -> None:
-        while not stop.wait(PROJECTOR_CHECK_S):
-            projector.ensure_running()
-
-    watchdog = threading.Thread(target=keep_projecting, name="farthing-projector-watch", daemon=True)
-    watchdog.start()
+    projector.keep_alive(PROJECTOR_CHECK_S)
     options: dict[str, Any] = {"log_config": None, "access_log": False, **tls}
     try:
         uvicorn.run(f"{__name__}:app", factory=True, workers=workers, host=host, port=port, **options)
     finally:
-        stop.set()
         projector.close()

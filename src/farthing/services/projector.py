@@ -8,7 +8,8 @@ each checking in its write transaction that the cursor has not moved, and the se
 catch up first, so a caller always sees its own payments whether the child is ahead, behind or dead.
 
 `Projector` starts the child (spawned: no copy of the server's threads or connections), restarts it if
-it dies (`ensure_running`, called by the server every few seconds), and stops it with the server. The
+it dies (`ensure_running`, which `keep_alive` calls every few seconds from a thread of its own), and
+stops it with the server. The
 child also stops by itself once its parent is gone: the pipe it listens on closes with the parent.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import threading
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
 
@@ -49,6 +51,8 @@ class Projector:
         self._process: SpawnProcess | None = None
         self._stop: Connection | None = None
         self._closed = False
+        self._lock = threading.Lock()  # the watch thread and `close` do not meet half way
+        self._watching = threading.Event()
         self.restarts = 0
 
     def start(self) -> None:
@@ -65,20 +69,36 @@ class Projector:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def keep_alive(self, every_s: float) -> None:
+        """Look every `every_s` seconds, from a daemon thread, whether the child still runs, and start it
+        again if not, until `close`."""
+
+        def watch() -> None:
+            while not self._watching.wait(every_s):
+                self.ensure_running()
+
+        threading.Thread(target=watch, name="farthing-projector-watch", daemon=True).start()
+
     def ensure_running(self) -> bool:
         """Start the child again if it died (True then); the reason is in its own output."""
-        if self._closed or self._process is None or self._process.is_alive():
-            return False
-        _log.error("the history projection's process ended (exit code %s); starting it again",
-                   self._process.exitcode)  # fmt: skip
-        self._retire()
-        self.restarts += 1
-        self.start()
-        return True
+        with self._lock:
+            if self._closed or self._process is None or self._process.is_alive():
+                return False
+            _log.error("the history projection's process ended (exit code %s); starting it again",
+                       self._process.exitcode)  # fmt: skip
+            self._retire()
+            self.start()
+            self.restarts += 1
+            return True
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Ask the child to stop between chunks, and wait for it (terminated if it will not)."""
-        self._closed = True
+        self._watching.set()
+        with self._lock:
+            self._closed = True
+            self._stop_child(timeout_s)
+
+    def _stop_child(self, timeout_s: float) -> None:
         if self._process is None:
             return
         assert self._stop is not None
