@@ -18,7 +18,7 @@ import fcntl
 import os
 from typing import Any, Protocol
 
-from farthing.adapters.open_store import sqlite_path
+from farthing.adapters.open_store import sidecar, sqlite_path
 
 _KEY = "farthing.single-duties"
 
@@ -123,6 +123,5 @@ def lease_for(url: str) -> Lease:
     if url.startswith(("postgresql://", "postgres://")):
         return AdvisoryLease(url)
     path, _ = sqlite_path(url) if url.startswith("sqlite:") else (url, {})
-    if path == ":memory:" or path.startswith("file:"):
-        return SoleLease()
-    return FileLease(path + "-lease")
+    beside = sidecar(path, "-lease")
+    return SoleLease() if beside is None else FileLease(beside)

@@ -25,6 +25,14 @@ def sqlite_path(url: str) -> tuple[str, dict[str, str]]:
     return path, options
 
 
+def sidecar(sqlite_file: str, suffix: str) -> str | None:
+    """The path of a file kept beside a SQLite database (`<file><suffix>`), or None for an in-memory
+    database, which has no file and only one process."""
+    if sqlite_file == ":memory:" or sqlite_file.startswith("file:"):
+        return None
+    return sqlite_file + suffix
+
+
 def witness_for(sqlite_file: str | None, durable: bool = True) -> WitnessFile | None:
     """The witness of a store: `FARTHING_WITNESS` names its file (`off`: none); by default a SQLite
     file's is beside it (`<file>-witness`), and a PostgreSQL database has none (its own replicas and
@@ -34,9 +42,8 @@ def witness_for(sqlite_file: str | None, durable: bool = True) -> WitnessFile | 
         return None
     if chosen:
         return WitnessFile(chosen, durable)
-    if sqlite_file is None or sqlite_file == ":memory:" or sqlite_file.startswith("file:"):
-        return None
-    return WitnessFile(sqlite_file + "-witness", durable)
+    beside = sidecar(sqlite_file, "-witness") if sqlite_file is not None else None
+    return WitnessFile(beside, durable) if beside is not None else None
 
 
 def open_store(url: str | None = None) -> Store:
