@@ -223,6 +223,8 @@ class ErrorCode(enum.StrEnum):
     device_paused = "device_paused"
     device_revoked = "device_revoked"
     device_cap_exceeded = "device_cap_exceeded"
+    # The policy lab.
+    scheduler_unreachable = "scheduler_unreachable"
 
     def transient(self) -> bool:
         return self in (ErrorCode.store_unavailable,)

@@ -4,15 +4,18 @@ as in this process (one worker), on two, and through a scheduler's address from 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from distributed import LocalCluster
 
+from farthing.errors import ErrorCode, FarthingError
 from farthing.sim import scenario
 from farthing.sim.experiment import Point, sweep
-from farthing.sim.spread import Spread
+from farthing.sim.spread import Spread, run_spread
 
 WORLD = """
 [scenario]
@@ -68,3 +71,15 @@ def test_the_cli_sends_a_sweep_to_a_scheduler(tmp_path: Path) -> None:
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     here = sweep(scenario.load(path), {"payments.top_up": ["0.50", "2.00"]}, runs=1)
     assert [p["runs"][0] for p in metrics["points"]] == [p.runs[0].totals for p in here]
+
+
+def test_a_scheduler_that_does_not_answer_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"  # bound, not listening: nobody answers
+        path = tmp_path / "spread.toml"
+        path.write_text(WORLD)
+        with pytest.raises(FarthingError) as raised:
+            run_spread([scenario.load(path)], Spread(scheduler=address, connect_s=1.0))
+    assert raised.value.code is ErrorCode.scheduler_unreachable
+    assert address in raised.value.detail
