@@ -36,7 +36,6 @@ from farthing.adapters.policy_sql import OverrideTable, ScaEpochTable, TaxBaseTa
 from farthing.adapters.privacy_sql import PrivacyTable
 from farthing.adapters.risk_sql import RiskTable
 from farthing.adapters.security_log_sql import SecurityEventTable
-from farthing.adapters.stripe_gateway import StripeGateway
 from farthing.adapters.topups_sql import TopUpAttemptTable
 from farthing.adapters.users_sql import UserTable
 from farthing.adapters.wallets_sql import WalletTable
@@ -283,6 +282,8 @@ def _gateway() -> FundingGateway:
     key = os.environ.get("FARTHING_STRIPE_SECRET_KEY")
     if not key:
         return TestGateway()
+    from farthing.adapters.stripe_gateway import StripeGateway  # Stripe's library loads in 0.4 s: only when used
+
     stripe = StripeGateway(key, os.environ.get("FARTHING_STRIPE_API_BASE"))
     return ByMode(TestGateway(), stripe) if stripe.modes == {"live"} else stripe
 

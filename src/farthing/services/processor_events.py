@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from farthing.adapters.stripe_gateway import verified_event
 from farthing.errors import ErrorCode, PlatformError
 from farthing.services.security_log import SecurityLog
 
@@ -24,6 +23,8 @@ class ProcessorEvents:
         """Check and record one event: its (id, type)."""
         if not self.secret:
             raise PlatformError(ErrorCode.processor_unavailable, f"set {SECRET_ENV} to take the processor's events")
+        from farthing.adapters.stripe_gateway import verified_event  # loads Stripe's library: only when used
+
         event = verified_event(payload, signature, self.secret)
         found: Any = event.data.object if event.data is not None else None
         thing: dict[str, Any] = found.to_dict() if found is not None else {}
