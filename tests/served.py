@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+import calls
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -48,7 +50,7 @@ def serve(
         while True:
             assert proc.poll() is None, log.read_text()
             try:
-                httpx.get(base + "/healthz", timeout=1)
+                calls.get(base + "/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, log.read_text()

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 
+import calls
 from farthing.services.keys import KEY_CACHE_MS
 
 from .conftest import Server
@@ -17,7 +18,7 @@ def auth(key: str) -> dict[str, str]:
 
 
 def party(srv: Server, kind: str, name: str) -> tuple[str, str]:
-    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": name}, headers=auth(srv.operator))
+    r = calls.post(f"{srv.base}/v1/{kind}s", json={"name": name}, headers=auth(srv.operator))
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["id"].startswith("mer_" if kind == "merchant" else "cus_")
@@ -25,7 +26,7 @@ def party(srv: Server, kind: str, name: str) -> tuple[str, str]:
 
 
 def wallet(srv: Server, key: str) -> dict[str, str]:
-    r = httpx.get(f"{srv.base}/v1/wallets", headers=auth(key))
+    r = calls.get(f"{srv.base}/v1/wallets", headers=auth(key))
     assert r.status_code == 200, r.text
     [wallet] = r.json()
     return wallet
@@ -33,7 +34,7 @@ def wallet(srv: Server, key: str) -> dict[str, str]:
 
 def balances(srv: Server, key: str) -> dict[str, tuple[str, str, str]]:
     """Balances by currency; a wallet not opened yet holds nothing (a refused payment may open one empty)."""
-    r = httpx.get(f"{srv.base}/v1/wallets", headers=auth(key))
+    r = calls.get(f"{srv.base}/v1/wallets", headers=auth(key))
     assert r.status_code == 200, r.text
     held = {w["currency"]: (w["available"], w["credits_posted"], w["debits_posted"]) for w in r.json()}
     return {cur: bal for cur, bal in held.items() if bal != ("0.00", "0.00", "0.00")}
@@ -41,7 +42,7 @@ def balances(srv: Server, key: str) -> dict[str, tuple[str, str, str]]:
 
 def top_up(srv: Server, key: str, amount: str) -> dict[str, str]:
     """Fund a customer's USD wallet with the test card that always succeeds; the top-up as answered."""
-    r = httpx.post(
+    r = calls.post(
         f"{srv.base}/v1/topups",
         json={"amount": amount, "currency": "USD", "card_number": "4242424242424242"},
         headers=auth(key),
@@ -55,7 +56,7 @@ def signed_in_payer(srv: Server, password: str = "correct horse battery staple")
     """A payer who opened an account and signed in over the API, as a browser would hold it: a client with
     its session cookie (close it), and the session's CSRF token."""
     email = f"payer-{uuid.uuid4().hex[:8]}@example.test"
-    made = httpx.post(f"{srv.base}/v1/auth/signup", json={"email": email, "password": password, "name": "P"})
+    made = calls.post(f"{srv.base}/v1/auth/signup", json={"email": email, "password": password, "name": "P"})
     assert made.status_code == 201, made.text
     http = httpx.Client(base_url=srv.base, timeout=30)
     signed = http.post("/v1/auth/signin", json={"email": email, "password": password})
@@ -68,7 +69,7 @@ def signed_in_operator(srv: Server, password: str = "correct horse battery stapl
     it) and the session's CSRF token."""
     email = f"op-{uuid.uuid4().hex[:8]}@example.test"
     user = {"role": "operator", "email": email, "password": password}
-    made = httpx.post(f"{srv.base}/v1/users", json=user, headers=auth(srv.operator))
+    made = calls.post(f"{srv.base}/v1/users", json=user, headers=auth(srv.operator))
     assert made.status_code == 201, made.text
     http = httpx.Client(base_url=srv.base, timeout=30)
     signed = http.post("/v1/auth/signin", json={"email": email, "password": password})

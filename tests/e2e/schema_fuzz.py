@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+import calls
 
 from .conftest import Server
 
@@ -28,11 +29,11 @@ def api_schema(server: Server) -> OpenApiSchema:
 
 @pytest.fixture
 def customer_key(server: Server) -> str:
-    r = httpx.post(
+    r = calls.post(
         f"{server.base}/v1/customers", json={"name": "Fuzz"}, headers={"Authorization": f"Bearer {server.operator}"}
     )
     key: str = r.json()["api_key"]["secret"]
-    httpx.post(
+    calls.post(
         f"{server.base}/v1/topups",
         json={"amount": "1.00", "currency": "USD", "card_number": "4242424242424242"},
         headers={"Authorization": f"Bearer {key}"},

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+import calls
 from farthing.adapters.open_store import open_store
 from farthing.services.audit import verify
 
@@ -54,7 +55,7 @@ def test_idempotent_payments_apply_once(server: Server) -> None:
     headers = {**auth(key), "Idempotency-Key": "order-7"}
 
     def send(_: int) -> httpx.Response:
-        return httpx.post(f"{server.base}/v1/payments", json=body, headers=headers)
+        return calls.post(f"{server.base}/v1/payments", json=body, headers=headers)
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         responses = list(pool.map(send, range(50)))
@@ -67,7 +68,7 @@ def test_idempotent_payments_apply_once(server: Server) -> None:
     retry = send(0)
     assert retry.status_code == 200 and retry.json()["id"] == responses[statuses.index(201)].json()["id"]
     assert wallet(server, key)["available"] == "0.75"
-    other = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "0.30"}, headers=headers)
+    other = calls.post(f"{server.base}/v1/payments", json={**body, "amount": "0.30"}, headers=headers)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
     assert wallet(server, key)["available"] == "0.75"
 
@@ -95,7 +96,7 @@ def test_bad_payments_get_their_code_and_change_nothing(
     top_up(server, key, "1.00")
     before = (balances(server, key), balances(server, merchant_key))
     body = {"merchant": merchant, "amount": "0.01", "currency": "USD", **change}
-    r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    r = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -107,23 +108,23 @@ def test_bad_payments_get_their_code_and_change_nothing(
 def test_requests_that_are_not_json_or_too_large_are_refused(server: Server) -> None:
     _, key = party(server, "customer", "C")
     url = f"{server.base}/v1/payments"
-    r = httpx.post(url, content=b"amount=1", headers={**auth(key), "Content-Type": "text/plain"})
+    r = calls.post(url, content=b"amount=1", headers={**auth(key), "Content-Type": "text/plain"})
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
-    r = httpx.post(url, content=b'{"amount": ', headers={**auth(key), "Content-Type": "application/json"})
+    r = calls.post(url, content=b'{"amount": ', headers={**auth(key), "Content-Type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (400, "malformed_json")
-    r = httpx.post(url, content=b"x" * (5 * 1024 * 1024), headers={**auth(key), "Content-Type": "application/json"})
+    r = calls.post(url, content=b"x" * (5 * 1024 * 1024), headers={**auth(key), "Content-Type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (413, "request_too_large")
 
 
 def test_a_misspelt_query_parameter_is_refused_naming_what_the_route_reads(server: Server) -> None:
     _, key = party(server, "customer", "Q")
-    r = httpx.get(f"{server.base}/v1/channels", params={"stauts": "open"}, headers=auth(key))
+    r = calls.get(f"{server.base}/v1/channels", params={"stauts": "open"}, headers=auth(key))
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
     assert r.json()["code"] == "validation_failed" and "['stauts']" in r.json()["detail"]
     assert "this route reads: status" in r.json()["detail"]
-    r = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "limt": "5"}, headers=auth(key))
+    r = calls.get(f"{server.base}/v1/payments", params={"currency": "USD", "limt": "5"}, headers=auth(key))
     assert r.status_code == 422 and "limit" in r.json()["detail"]
-    r = httpx.get(f"{server.base}/v1/channels", params={"status": "open"}, headers=auth(key))
+    r = calls.get(f"{server.base}/v1/channels", params={"status": "open"}, headers=auth(key))
     assert r.status_code == 200 and r.json() == []
 
 
@@ -145,40 +146,40 @@ def test_each_key_reaches_only_what_it_may(server: Server) -> None:
     ]
     for method, path, key, body, status, code in cases:
         headers = auth(key) if key else {}
-        r = httpx.request(method, server.base + path, json=body, headers=headers)
+        r = calls.request(method, server.base + path, json=body, headers=headers)
         assert (r.status_code, r.json().get("code")) == (status, code), (method, path, r.text)
 
 
 def test_declined_cards_book_nothing(server: Server) -> None:
     _, key = party(server, "customer", "C")
     for card, code in (("4000000000000002", "card_declined"), ("4000002500003155", "card_authentication_required")):
-        r = httpx.post(
+        r = calls.post(
             f"{server.base}/v1/topups",
             json={"amount": "5.00", "currency": "USD", "card_number": card},
             headers=auth(key),
         )
         assert (r.status_code, r.json()["code"]) == (402, code)
-    r = httpx.get(f"{server.base}/v1/wallets", headers=auth(key))
+    r = calls.get(f"{server.base}/v1/wallets", headers=auth(key))
     assert all(w["credits_posted"] == "0.00" for w in r.json())
 
 
 def test_idempotent_creations_replay_without_secrets(server: Server) -> None:
     headers = {**auth(server.operator), "Idempotency-Key": "onboard-acme"}
-    first = httpx.post(f"{server.base}/v1/merchants", json={"name": "Acme"}, headers=headers)
-    again = httpx.post(f"{server.base}/v1/merchants", json={"name": "Acme"}, headers=headers)
+    first = calls.post(f"{server.base}/v1/merchants", json={"name": "Acme"}, headers=headers)
+    again = calls.post(f"{server.base}/v1/merchants", json={"name": "Acme"}, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200), again.text
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"] and first.json()["api_key"]["secret"].startswith("sk_test_")
     assert again.json()["api_key"] == {"id": first.json()["api_key"]["id"], "secret": None}
-    other = httpx.post(f"{server.base}/v1/merchants", json={"name": "Acme Ltd"}, headers=headers)
+    other = calls.post(f"{server.base}/v1/merchants", json={"name": "Acme Ltd"}, headers=headers)
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
-    elsewhere = httpx.post(f"{server.base}/v1/customers", json={"name": "Acme"}, headers=headers)
+    elsewhere = calls.post(f"{server.base}/v1/customers", json={"name": "Acme"}, headers=headers)
     assert (elsewhere.status_code, elsewhere.json()["code"]) == (422, "idempotency_key_reused")
     merchant_key = first.json()["api_key"]["secret"]
-    keys = [httpx.post(f"{server.base}/v1/api_keys", headers={**auth(merchant_key), "Idempotency-Key": "rotate-1"})
+    keys = [calls.post(f"{server.base}/v1/api_keys", headers={**auth(merchant_key), "Idempotency-Key": "rotate-1"})
             for _ in range(2)]  # fmt: skip
     assert [k.status_code for k in keys] == [201, 200] and keys[1].json()["secret"] is None
-    listed = httpx.get(f"{server.base}/v1/api_keys", headers=auth(merchant_key)).json()
+    listed = calls.get(f"{server.base}/v1/api_keys", headers=auth(merchant_key)).json()
     assert len(listed) == 2  # the first key and one rotation, not two
 
 
@@ -186,20 +187,20 @@ def test_idempotent_top_ups_charge_once(server: Server) -> None:
     _, key = party(server, "customer", "Twice")
     body = {"amount": "2.00", "currency": "USD", "card_number": "4242424242424242"}
     headers = {**auth(key), "Idempotency-Key": "topup-1"}
-    first = httpx.post(f"{server.base}/v1/topups", json=body, headers=headers)
-    again = httpx.post(f"{server.base}/v1/topups", json=body, headers=headers)
+    first = calls.post(f"{server.base}/v1/topups", json=body, headers=headers)
+    again = calls.post(f"{server.base}/v1/topups", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200), again.text
     assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
     assert first.json()["processor_fee"] == "0.358"  # 2.9 % of 2.00 + 0.30
-    other = httpx.post(f"{server.base}/v1/topups", json={**body, "amount": "3.00"}, headers=headers)
+    other = calls.post(f"{server.base}/v1/topups", json={**body, "amount": "3.00"}, headers=headers)
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
     assert wallet(server, key)["available"] == "2.00"
-    both = httpx.post(f"{server.base}/v1/topups", json={**body, "payment_method": "pm_card_visa"}, headers=auth(key))
+    both = calls.post(f"{server.base}/v1/topups", json={**body, "payment_method": "pm_card_visa"}, headers=auth(key))
     neither = {"amount": "2.00", "currency": "USD"}
-    for refused in (both, httpx.post(f"{server.base}/v1/topups", json=neither, headers=auth(key))):
+    for refused in (both, calls.post(f"{server.base}/v1/topups", json=neither, headers=auth(key))):
         assert (refused.status_code, refused.json()["code"]) == (422, "validation_failed"), refused.text
     no_processor = {**neither, "payment_method": "pm_card_visa"}  # the test gateway takes test cards only
-    r = httpx.post(f"{server.base}/v1/topups", json=no_processor, headers=auth(key))
+    r = calls.post(f"{server.base}/v1/topups", json=no_processor, headers=auth(key))
     assert (r.status_code, r.json()["code"]) == (402, "card_declined"), r.text
     assert wallet(server, key)["available"] == "2.00"
 
@@ -216,7 +217,7 @@ def test_batch_payments_answer_each_item(server: Server) -> None:
         {"merchant": merchant, "amount": "20.00", "currency": "USD"},
     ]
     headers = {**auth(key), "Idempotency-Key": "nightly-run-1"}
-    r = httpx.post(f"{server.base}/v1/payments/batch", json={"payments": good + bad}, headers=headers, timeout=60)
+    r = calls.post(f"{server.base}/v1/payments/batch", json={"payments": good + bad}, headers=headers, timeout=60)
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     assert all(item["payment"] and not item["error"] for item in data[:5000])
@@ -229,42 +230,42 @@ def test_batch_payments_answer_each_item(server: Server) -> None:
     assert balances(server, key)["USD"][0] == "5.00"  # available
     assert balances(server, merchant_key)["USD"][1] == "5.00"  # credits posted
     # The same batch again, with the same key: every payment is already there, nothing moves.
-    again = httpx.post(f"{server.base}/v1/payments/batch", json={"payments": good}, headers=headers, timeout=60)
+    again = calls.post(f"{server.base}/v1/payments/batch", json={"payments": good}, headers=headers, timeout=60)
     assert [i["payment"]["id"] for i in again.json()["data"]] == [i["payment"]["id"] for i in data[:5000]]
     assert balances(server, key)["USD"][0] == "5.00"
     too_many = {"payments": good * 2}
-    r = httpx.post(f"{server.base}/v1/payments/batch", json=too_many, headers=auth(key), timeout=60)
+    r = calls.post(f"{server.base}/v1/payments/batch", json=too_many, headers=auth(key), timeout=60)
     assert (r.status_code, r.json()["code"]) == (422, "validation_failed")
 
 
 def test_text_with_control_characters_is_refused_not_a_server_error(server: Server) -> None:
     # Found by schemathesis: PostgreSQL text cannot hold NUL, and the 500 was not even problem+json.
-    r = httpx.post(f"{server.base}/v1/merchants", json={"name": "Shop\u0000"}, headers=auth(server.operator))
+    r = calls.post(f"{server.base}/v1/merchants", json={"name": "Shop\u0000"}, headers=auth(server.operator))
     assert (r.status_code, r.json()["code"]) == (422, "validation_failed")
     assert r.json()["errors"][0]["field"] == "name"
 
 
 def test_keys_rotate_and_a_revoked_key_stops_at_once(server: Server) -> None:
     _, old = party(server, "merchant", "Rotating")
-    made = httpx.post(f"{server.base}/v1/api_keys", headers=auth(old))
+    made = calls.post(f"{server.base}/v1/api_keys", headers=auth(old))
     assert made.status_code == 201 and made.json()["secret"].startswith("sk_test_"), made.text
     new = made.json()["secret"]
-    listed = httpx.get(f"{server.base}/v1/api_keys", headers=auth(new)).json()
+    listed = calls.get(f"{server.base}/v1/api_keys", headers=auth(new)).json()
     assert len(listed) == 2 and all(k["secret"] is None for k in listed)
     old_id = next(k["id"] for k in listed if k["id"] != made.json()["id"])
-    revoked = httpx.post(f"{server.base}/v1/api_keys/{old_id}/revoke", headers=auth(new))
+    revoked = calls.post(f"{server.base}/v1/api_keys/{old_id}/revoke", headers=auth(new))
     assert revoked.status_code == 200 and any(k["revoked_ms"] for k in revoked.json())
     revocation_known(server)
-    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(old)).json()["code"] == "unauthenticated"
-    assert httpx.get(f"{server.base}/v1/wallets", headers=auth(new)).status_code == 200
+    assert calls.get(f"{server.base}/v1/wallets", headers=auth(old)).json()["code"] == "unauthenticated"
+    assert calls.get(f"{server.base}/v1/wallets", headers=auth(new)).status_code == 200
     _, stranger = party(server, "customer", "Stranger")
-    other = httpx.post(f"{server.base}/v1/api_keys/{made.json()['id']}/revoke", headers=auth(stranger))
+    other = calls.post(f"{server.base}/v1/api_keys/{made.json()['id']}/revoke", headers=auth(stranger))
     assert (other.status_code, other.json()["code"]) == (404, "not_found")
 
 
 def test_probes_say_the_process_lives_and_the_platform_is_ready(server: Server) -> None:
-    assert httpx.get(server.base + "/healthz").json() == {"status": "ok"}
-    ready = httpx.get(server.base + "/readyz")
+    assert calls.get(server.base + "/healthz").json() == {"status": "ok"}
+    ready = calls.get(server.base + "/readyz")
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
     assert ready.json()["status"] == "ready" and {k: v["ok"] for k, v in checks.items()} == {

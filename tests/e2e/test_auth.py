@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+import calls
+
 from .conftest import Server
 from .helpers import auth, party
 
@@ -24,23 +26,23 @@ PASSWORD = "correct horse battery staple"
 
 
 def _signup(server: Server, email: str) -> dict[str, object]:
-    r = httpx.post(f"{server.base}/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ada"})
+    r = calls.post(f"{server.base}/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "Ada"})
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
 def _signin(server: Server, email: str, password: str = PASSWORD) -> httpx.Response:
-    return httpx.post(f"{server.base}/v1/auth/signin", json={"email": email, "password": password})
+    return calls.post(f"{server.base}/v1/auth/signin", json={"email": email, "password": password})
 
 
 def test_a_payer_signs_up_signs_in_and_acts_through_its_session(server: Server, tmp_path: Path) -> None:
     email = f"ada+{tmp_path.name}@example.test"
     user = _signup(server, email)
     assert user["role"] == "payer" and str(user["party"]).startswith("cus_")
-    again = httpx.post(f"{server.base}/v1/auth/signup", json={"email": email.upper(), "password": PASSWORD,
+    again = calls.post(f"{server.base}/v1/auth/signup", json={"email": email.upper(), "password": PASSWORD,
                                                               "name": "Ada"})  # fmt: skip
     assert again.status_code == 422  # one account per email, whatever its case
-    weak = httpx.post(f"{server.base}/v1/auth/signup", json={"email": "b@example.test", "password": "short",
+    weak = calls.post(f"{server.base}/v1/auth/signup", json={"email": "b@example.test", "password": "short",
                                                              "name": "B"})  # fmt: skip
     assert weak.status_code == 422
 
@@ -60,7 +62,7 @@ def test_a_payer_signs_up_signs_in_and_acts_through_its_session(server: Server, 
         assert own["email"] == email and own["name"] == "Ada"
         assert browser.post("/v1/auth/signout", headers={"X-CSRF-Token": csrf}).status_code == 204
         assert browser.get("/v1/auth/me").status_code == 401
-    after = httpx.get(f"{server.base}/v1/auth/me", cookies=signed.cookies)
+    after = calls.get(f"{server.base}/v1/auth/me", cookies=signed.cookies)
     assert after.status_code == 401  # the old cookie is dead server-side too
 
 
@@ -76,15 +78,15 @@ def test_brute_force_is_locked_out_and_a_reset_gets_back_in(server: Server, tmp_
     assert unknown.json()["code"] == "authentication_failed"  # the same answer as a wrong password
 
     before = set(Path(MAIL).glob("*.json"))
-    assert httpx.post(f"{server.base}/v1/auth/password_resets", json={"email": email}).status_code == 202
-    assert httpx.post(f"{server.base}/v1/auth/password_resets", json={"email": "x@y.test"}).status_code == 202
+    assert calls.post(f"{server.base}/v1/auth/password_resets", json={"email": email}).status_code == 202
+    assert calls.post(f"{server.base}/v1/auth/password_resets", json={"email": "x@y.test"}).status_code == 202
     [mail] = [json.loads(p.read_text()) for p in set(Path(MAIL).glob("*.json")) - before]
     assert mail["to"] == email
     token = mail["body"].rsplit(" ", 1)[-1]
     new = "a new and much longer passphrase"
-    confirm = httpx.post(f"{server.base}/v1/auth/password_resets/confirm", json={"token": token, "password": new})
+    confirm = calls.post(f"{server.base}/v1/auth/password_resets/confirm", json={"token": token, "password": new})
     assert confirm.status_code == 204, confirm.text
-    reuse = httpx.post(f"{server.base}/v1/auth/password_resets/confirm", json={"token": token, "password": new})
+    reuse = calls.post(f"{server.base}/v1/auth/password_resets/confirm", json={"token": token, "password": new})
     assert reuse.json()["code"] == "authentication_failed"  # a token works once
     assert _signin(server, email).json()["code"] == "authentication_failed"  # the old password is gone
     assert _signin(server, email, new).status_code == 200  # and the lock was lifted by the reset
@@ -100,18 +102,18 @@ def test_sign_in_with_a_passkey(server: Server, tmp_path: Path) -> None:
         made = browser.post(f"/v1/passkey_ceremonies/{options['ceremony']}/complete",
                             json={"credential": phone.create(options["publicKey"])})  # fmt: skip
         assert made.status_code == 201, made.text
-    start = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies").json()
+    start = calls.post(f"{server.base}/v1/auth/passkey_ceremonies").json()
     assert start["publicKey"]["userVerification"] == "required"
     phone_key = next(iter(phone.credentials.values()))
-    done = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies/{start['ceremony']}/complete",
+    done = calls.post(f"{server.base}/v1/auth/passkey_ceremonies/{start['ceremony']}/complete",
                       json={"credential": phone.get(start["publicKey"], credential=phone_key)})  # fmt: skip
     assert done.status_code == 200, done.text
-    assert httpx.get(f"{server.base}/v1/auth/me", cookies=done.cookies).json()["role"] == "payer"
+    assert calls.get(f"{server.base}/v1/auth/me", cookies=done.cookies).json()["role"] == "payer"
     stranger = SoftAuthenticator(ORIGIN)
-    other = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies").json()
+    other = calls.post(f"{server.base}/v1/auth/passkey_ceremonies").json()
     stranger.create({"rp": {"id": RP_ID}, "challenge": other["publicKey"]["challenge"]})  # never registered
     unknown_key = next(iter(stranger.credentials.values()))
-    refused = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies/{other['ceremony']}/complete",
+    refused = calls.post(f"{server.base}/v1/auth/passkey_ceremonies/{other['ceremony']}/complete",
                          json={"credential": stranger.get(other["publicKey"], credential=unknown_key)})  # fmt: skip
     assert refused.json()["code"] == "authentication_failed"
 
@@ -121,9 +123,9 @@ def test_merchant_staff_see_their_merchant_only(server: Server, tmp_path: Path) 
     customer, _ = party(server, "customer", "Reader")
     email = f"staff+{tmp_path.name}@example.test"
     body = {"role": "merchant_staff", "email": email, "password": PASSWORD, "merchant": merchant}
-    assert httpx.post(f"{server.base}/v1/users", json=body, headers=auth(server.operator)).status_code == 201
+    assert calls.post(f"{server.base}/v1/users", json=body, headers=auth(server.operator)).status_code == 201
     _, customer_key = party(server, "customer", "Not an operator")
-    assert httpx.post(f"{server.base}/v1/users", json=body, headers=auth(customer_key)).status_code == 403
+    assert calls.post(f"{server.base}/v1/users", json=body, headers=auth(customer_key)).status_code == 403
     signed = _signin(server, email)
     assert signed.json()["user"]["party"] == merchant
-    assert httpx.get(f"{server.base}/v1/customers/{customer}", cookies=signed.cookies).status_code == 404
+    assert calls.get(f"{server.base}/v1/customers/{customer}", cookies=signed.cookies).status_code == 404

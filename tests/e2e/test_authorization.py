@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
+
+import calls
 
 from .conftest import Server
 from .helpers import auth, party, top_up
@@ -147,38 +148,38 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
     top_up(server, other_customer_key, "5.00")
     pay = {"merchant": merchant, "amount": "0.10", "currency": "USD"}
     stranger_pay = {**pay, "merchant": other_merchant}  # every party has a USD wallet of its own
-    assert httpx.post(f"{server.base}/v1/payments", json=stranger_pay, headers=auth(other_customer_key)).is_success
-    hold = httpx.post(f"{server.base}/v1/payments", json={**pay, "capture": False}, headers=auth(customer_key))
-    paid = httpx.post(f"{server.base}/v1/payments", json=pay, headers=auth(customer_key))
-    endpoint = httpx.post(
+    assert calls.post(f"{server.base}/v1/payments", json=stranger_pay, headers=auth(other_customer_key)).is_success
+    hold = calls.post(f"{server.base}/v1/payments", json={**pay, "capture": False}, headers=auth(customer_key))
+    paid = calls.post(f"{server.base}/v1/payments", json=pay, headers=auth(customer_key))
+    endpoint = calls.post(
         f"{server.base}/v1/webhook_endpoints", json={"url": "http://127.0.0.1:9/hooks"}, headers=auth(merchant_key)
     )
-    spare = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key))
-    revoked = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key))
-    r = httpx.post(f"{server.base}/v1/api_keys/{revoked.json()['id']}/revoke", headers=auth(customer_key))
+    spare = calls.post(f"{server.base}/v1/api_keys", headers=auth(customer_key))
+    revoked = calls.post(f"{server.base}/v1/api_keys", headers=auth(customer_key))
+    r = calls.post(f"{server.base}/v1/api_keys/{revoked.json()['id']}/revoke", headers=auth(customer_key))
     assert all(x.status_code in (200, 201) for x in (hold, paid, endpoint, spare, revoked, r))
     event = f"evt_{paid.json()['id'][4:]}_succeeded"
     channel_terms = {"merchant": merchant, "currency": "USD", "deposit": "0.50", "form": "voucher",
                      "expires_in_s": 3600, "public_key": "ab" * 32}  # fmt: skip
-    channel = httpx.post(f"{server.base}/v1/channels", json=channel_terms, headers=auth(customer_key))
+    channel = calls.post(f"{server.base}/v1/channels", json=channel_terms, headers=auth(customer_key))
     assert channel.status_code == 201, channel.text
     shop = {"origins": ["https://matrix-shop.example"]}
-    assert httpx.put(f"{server.base}/v1/checkout_origins", json=shop, headers=auth(merchant_key)).status_code == 200
-    checkout = httpx.post(f"{server.base}/v1/checkout_sessions", headers=auth(merchant_key), json={
+    assert calls.put(f"{server.base}/v1/checkout_origins", json=shop, headers=auth(merchant_key)).status_code == 200
+    checkout = calls.post(f"{server.base}/v1/checkout_sessions", headers=auth(merchant_key), json={
         "amount": "0.01", "currency": "USD", "description": "matrix", "return_url": "https://matrix-shop.example/b",
     })  # fmt: skip
     assert checkout.status_code == 201, checkout.text
     bank = {"holder": "Owner GmbH", "iban": "DE89 3704 0044 0532 0130 00"}
     for k in (merchant_key, other_merchant_key):  # each has an account: another's absence is no 404 of ours
-        assert httpx.put(f"{server.base}/v1/payout_account", json=bank, headers=auth(k)).status_code == 200
-    payout = httpx.post(f"{server.base}/v1/payouts", json={"currency": "USD"}, headers=auth(merchant_key))
+        assert calls.put(f"{server.base}/v1/payout_account", json=bank, headers=auth(k)).status_code == 200
+    payout = calls.post(f"{server.base}/v1/payouts", json={"currency": "USD"}, headers=auth(merchant_key))
     assert payout.status_code == 201, payout.text
-    dispute = httpx.post(f"{server.base}/v1/payments/{paid.json()['id']}/disputes", headers=auth(customer_key),
+    dispute = calls.post(f"{server.base}/v1/payments/{paid.json()['id']}/disputes", headers=auth(customer_key),
                          json={"amount": "0.01", "reason": "not_received"})  # fmt: skip
     assert dispute.status_code == 201, dispute.text
     device_terms = {"name": "matrix", "kind": "meter", "public_key": "ab" * 32, "currency": "USD",
                     "per_payment": "0.10", "per_day": "0.50", "per_month": "1.00"}  # fmt: skip
-    device = httpx.post(f"{server.base}/v1/devices", json=device_terms, headers=auth(customer_key))
+    device = calls.post(f"{server.base}/v1/devices", json=device_terms, headers=auth(customer_key))
     assert device.status_code == 201, device.text
     values = {
         "device_id": device.json()["id"],
@@ -192,8 +193,8 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
         "endpoint_id": endpoint.json()["id"],
         "channel_id": channel.json()["id"],
         "customer_id": customer,
-        "factor_id": httpx.post(f"{server.base}/v1/factors/totp", headers=auth(customer_key)).json()["id"],
-        "allowance_id": httpx.post(
+        "factor_id": calls.post(f"{server.base}/v1/factors/totp", headers=auth(customer_key)).json()["id"],
+        "allowance_id": calls.post(
             f"{server.base}/v1/allowances",
             json={
                 "merchant": merchant,
@@ -205,7 +206,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
             },
             headers=auth(customer_key),
         ).json()["id"],
-        "ceremony_id": httpx.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(customer_key)).json()[
+        "ceremony_id": calls.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(customer_key)).json()[
             "ceremony"
         ],
     }
@@ -276,7 +277,7 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
     # Strangers count as their own kind, except on routes naming another party's payment, key or endpoint.
     own_kind = {"other merchant": MERCHANT, "other customer": CUSTOMER}
 
-    routes = httpx.get(f"{server.base}/openapi.json").json()["paths"]
+    routes = calls.get(f"{server.base}/openapi.json").json()["paths"]
     found = {(m.upper(), p) for p, ops in routes.items() for m in ops}
     assert found == set(ALLOWED), f"routes without a row in the matrix: {found ^ set(ALLOWED)}"
     checked = 0
@@ -301,22 +302,22 @@ def test_every_key_kind_against_every_route(server: Server) -> None:
                 url = server.base + path.format(customer_id=fresh_id)
                 headers = auth(fresh_key) if name == CUSTOMER else headers
             if path == "/v1/api_keys/{key_id}/roll":  # the customer's spare key was revoked above: roll a fresh one
-                fresh = httpx.post(f"{server.base}/v1/api_keys", headers=auth(customer_key)).json()["id"]
+                fresh = calls.post(f"{server.base}/v1/api_keys", headers=auth(customer_key)).json()["id"]
                 url = server.base + path.format(key_id=fresh)
             if (method, path) == ("DELETE", "/v1/webhook_endpoints/{endpoint_id}"):  # a fresh one to delete each
-                fresh = httpx.post(
+                fresh = calls.post(
                     f"{server.base}/v1/webhook_endpoints",
                     json={"url": "http://127.0.0.1:9/x"},
                     headers=auth(merchant_key),
                 ).json()["id"]
                 url = server.base + path.format(endpoint_id=fresh)
             if path == "/v1/auth/passkey_ceremonies/{ceremony_id}/complete":  # a sign-in ceremony is used once
-                signin = httpx.post(f"{server.base}/v1/auth/passkey_ceremonies").json()["ceremony"]
+                signin = calls.post(f"{server.base}/v1/auth/passkey_ceremonies").json()["ceremony"]
                 url = server.base + path.format(ceremony_id=signin)
             if path in ("/v1/payout_reports", "/v1/payout_returns", "/v1/bank_statements"):  # a bank's XML, not JSON
-                r = httpx.post(url, content=b"<Document/>", headers={**headers, "Content-Type": "application/xml"})
+                r = calls.post(url, content=b"<Document/>", headers={**headers, "Content-Type": "application/xml"})
             else:
-                r = httpx.request(method, url, json=bodies.get(path), headers=headers)
+                r = calls.request(method, url, json=bodies.get(path), headers=headers)
             assert r.status_code < 500, (method, path, name, r.text)
             if may:
                 assert r.status_code not in (401, 403, 404), (method, path, name, r.text)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Route, expect
 
+import calls
 from browser import chromium, serious_violations
 from farthing.domain import receipts
 from farthing.domain.receipts import ReceiptRefused
@@ -27,17 +28,17 @@ SHOP = "http://shop.localhost:8999"
 
 def _checkout(server: Server, key: str, amount: str = "0.25") -> dict[str, str]:
     assert (
-        httpx.put(f"{server.base}/v1/checkout_origins", json={"origins": [SHOP]}, headers=auth(key)).status_code == 200
+        calls.put(f"{server.base}/v1/checkout_origins", json={"origins": [SHOP]}, headers=auth(key)).status_code == 200
     )
     body = {"amount": amount, "currency": "USD", "description": "Article 7: The farthing returns",
             "return_url": f"{SHOP}/articles/7?from=checkout"}  # fmt: skip
-    made = httpx.post(f"{server.base}/v1/checkout_sessions", json=body, headers=auth(key))
+    made = calls.post(f"{server.base}/v1/checkout_sessions", json=body, headers=auth(key))
     assert made.status_code == 201, made.text
     return dict(made.json())
 
 
 def _receipt_key(server: Server) -> bytes:
-    found = httpx.get(f"{server.base}/v1/platform/receipt_key").json()
+    found = calls.get(f"{server.base}/v1/platform/receipt_key").json()
     assert found["algorithm"] == "Ed25519"
     return base64.urlsafe_b64decode(found["public_key"] + "=" * (-len(found["public_key"]) % 4))
 
@@ -83,7 +84,7 @@ def test_a_reader_pays_a_checkout_and_returns_with_a_receipt_the_merchant_checks
     key, now = _receipt_key(server), server.now_ms()
     receipt = receipts.verify(token, key, merchant, now)
     assert (receipt.session, receipt.amount, receipt.currency) == (session["id"], "0.25", "USD")
-    read = httpx.get(f"{server.base}/v1/checkout_sessions/{session['id']}", headers=auth(merchant_key)).json()
+    read = calls.get(f"{server.base}/v1/checkout_sessions/{session['id']}", headers=auth(merchant_key)).json()
     assert read["status"] == "paid" and read["payment"] == receipt.payment
     for why, args in {
         "shown twice": (token, key, merchant, now, {session["id"]}),
@@ -101,13 +102,13 @@ def test_checkout_refuses_what_it_must(server: Server) -> None:
     session = _checkout(server, merchant_key, "0.10")
     elsewhere = {"amount": "0.10", "currency": "USD", "description": "x", "return_url": "https://evil.example/steal"}
     for bad in (elsewhere, {**elsewhere, "return_url": "javascript:alert(1)"}, {**elsewhere, "amount": "0.1e1"}):
-        r = httpx.post(f"{server.base}/v1/checkout_sessions", json=bad, headers=auth(merchant_key))
+        r = calls.post(f"{server.base}/v1/checkout_sessions", json=bad, headers=auth(merchant_key))
         assert r.status_code == 422, r.text
     assert (
-        httpx.post(f"{server.base}/v1/checkout_sessions", json=elsewhere, headers=auth(merchant_key)).json()["code"]
+        calls.post(f"{server.base}/v1/checkout_sessions", json=elsewhere, headers=auth(merchant_key)).json()["code"]
         == "return_url_refused"
     )
-    assert httpx.get(f"{server.base}/pay/cs_nobody").status_code == 404
+    assert calls.get(f"{server.base}/pay/cs_nobody").status_code == 404
 
     first, first_csrf = _payer(server, fund=True)
     second, second_csrf = _payer(server, fund=True)
@@ -144,7 +145,7 @@ def test_a_registered_origin_may_call_the_api_from_a_browser_and_no_other(server
     through."""
     _, merchant_key = party(server, "merchant", "Cross Shop")
     own = "https://cross-shop.example"
-    put = httpx.put(f"{server.base}/v1/checkout_origins", json={"origins": [own]}, headers=auth(merchant_key))
+    put = calls.put(f"{server.base}/v1/checkout_origins", json={"origins": [own]}, headers=auth(merchant_key))
     assert put.status_code == 200
     asks = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
     deadline = time.monotonic() + 15
@@ -157,14 +158,14 @@ def test_a_registered_origin_may_call_the_api_from_a_browser_and_no_other(server
     assert pre.headers["access-control-allow-origin"] == own and "POST" in pre.headers["access-control-allow-methods"]
     assert "authorization" in pre.headers["access-control-allow-headers"]
     assert "access-control-allow-credentials" not in pre.headers  # never the payer's cookie
-    read = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": own, **auth(merchant_key)})
+    read = calls.get(f"{server.base}/v1/wallets", headers={"Origin": own, **auth(merchant_key)})
     assert read.headers["access-control-allow-origin"] == own
     assert "request-id" in read.headers["access-control-expose-headers"]
 
     other = "https://not-registered.example"
     refused = httpx.options(f"{server.base}/v1/payments", headers={"Origin": other, **asks})
     assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
-    plain = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": other, **auth(merchant_key)})
+    plain = calls.get(f"{server.base}/v1/wallets", headers={"Origin": other, **auth(merchant_key)})
     assert "access-control-allow-origin" not in plain.headers
-    same = httpx.get(f"{server.base}/v1/wallets", headers={"Origin": server.base, **auth(merchant_key)})
+    same = calls.get(f"{server.base}/v1/wallets", headers={"Origin": server.base, **auth(merchant_key)})
     assert same.status_code == 200 and "access-control-allow-origin" not in same.headers  # its own pages need none

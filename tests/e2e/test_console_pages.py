@@ -8,9 +8,9 @@ import re
 import uuid
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import expect
 
+import calls
 from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
@@ -24,20 +24,20 @@ def test_an_operator_finds_a_payment_looks_at_its_customer_erases_its_data_and_a
 ) -> None:
     email = f"op-{uuid.uuid4().hex[:8]}@example.test"
     user = {"role": "operator", "email": email, "password": PASSWORD}
-    assert httpx.post(f"{server.base}/v1/users", json=user, headers=auth(server.operator)).status_code == 201
+    assert calls.post(f"{server.base}/v1/users", json=user, headers=auth(server.operator)).status_code == 201
     merchant, _ = party(server, "merchant", "Quoted Shop")
-    made = httpx.post(f"{server.base}/v1/customers", json={"name": "Olga Quoter", "email": "olga@example.test"},
+    made = calls.post(f"{server.base}/v1/customers", json={"name": "Olga Quoter", "email": "olga@example.test"},
                       headers=auth(server.operator)).json()  # fmt: skip
     customer, key = made["id"], made["api_key"]["secret"]
     top_up(server, key, "1.00")
     reference = f"order-{uuid.uuid4().hex[:6]}"
     body = {"merchant": merchant, "amount": "0.25", "currency": "USD", "reference": reference}
-    assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code == 201
+    assert calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code == 201
 
     tester, tester_key = party(server, "customer", "Card Tester")
     card = {"amount": "0.50", "currency": "USD", "card_number": "4000000000000002"}  # always declined
     for _ in range(3):  # three declines within the hour pause the customer's top-ups
-        declined = httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(tester_key))
+        declined = calls.post(f"{server.base}/v1/topups", json=card, headers=auth(tester_key))
         assert declined.json()["code"] == "card_declined"
 
     with chromium() as browser:
@@ -121,7 +121,7 @@ def test_an_operator_finds_merchants_by_name_and_a_payer_by_the_email_it_signs_i
     shop, _ = party(server, "merchant", f"Corner 100%_Shop {tag}")
     other, _ = party(server, "merchant", f"Corner 1000 Shop {tag}")
     email = f"Finder-{tag}@Example.test"
-    made = httpx.post(f"{server.base}/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "F"})
+    made = calls.post(f"{server.base}/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "F"})
     assert made.status_code == 201, made.text
     payer = made.json()["party"]
     http, _ = signed_in_operator(server)
@@ -143,7 +143,7 @@ def test_an_operator_finds_merchants_by_name_and_a_payer_by_the_email_it_signs_i
         top_up_key = party(server, "customer", "Buyer")[1]
         top_up(server, top_up_key, "1.00")
         paid = {"merchant": shop, "amount": "0.40", "currency": "USD"}
-        assert httpx.post(f"{server.base}/v1/payments", json=paid, headers=auth(top_up_key)).status_code == 201
+        assert calls.post(f"{server.base}/v1/payments", json=paid, headers=auth(top_up_key)).status_code == 201
         looked = http.get(f"/console/merchants/{shop}")
         assert looked.status_code == 200
         assert f"Corner 100%_Shop {tag}" in looked.text and "USD: $0.39" in looked.text.replace("&#36;", "$")

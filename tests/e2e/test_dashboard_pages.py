@@ -9,9 +9,9 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import expect
 
+import calls
 from browser import chromium, screenshot, serious_violations, sign_in
 
 from .conftest import Server
@@ -26,7 +26,7 @@ def _shop_with_staff(server: Server, name: str) -> tuple[str, str, str]:
     merchant, _ = party(server, "merchant", name)
     email = f"staff-{uuid.uuid4().hex[:8]}@example.test"
     staff = {"role": "merchant_staff", "email": email, "password": PASSWORD, "merchant": merchant}
-    assert httpx.post(f"{server.base}/v1/users", json=staff, headers=auth(server.operator)).status_code == 201
+    assert calls.post(f"{server.base}/v1/users", json=staff, headers=auth(server.operator)).status_code == 201
     _, customer_key = party(server, "customer", "Buyer")
     top_up(server, customer_key, "1.00")
     return merchant, email, customer_key
@@ -37,7 +37,7 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
     paid_ids = []
     for reference, amount in (("order-1", "0.10"), ("order-2", "0.20")):
         body = {"merchant": merchant, "amount": amount, "currency": "USD", "reference": reference}
-        paid = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key))
+        paid = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key))
         assert paid.status_code == 201
         paid_ids.append(paid.json()["id"])
 
@@ -105,28 +105,28 @@ def test_a_merchants_staff_refunds_a_payment_and_manages_keys(server: Server, tm
         page.get_by_role("checkbox", name="read").check()  # a key that may only read
         page.get_by_role("button", name="Make a new key").click()
         reader = page.get_by_test_id("new-secret").inner_text()
-        assert httpx.get(f"{server.base}/v1/wallets", headers=auth(reader)).status_code == 200
-        refund = httpx.post(f"{server.base}/v1/payments/{paid_ids[0]}/refunds", json={}, headers=auth(reader))
+        assert calls.get(f"{server.base}/v1/wallets", headers=auth(reader)).status_code == 200
+        refund = calls.post(f"{server.base}/v1/payments/{paid_ids[0]}/refunds", json={}, headers=auth(reader))
         assert refund.status_code == 403, refund.text  # reading is all it may do
 
         page.get_by_role("button", name="Make a new key").click()
         secret = page.get_by_test_id("new-secret").inner_text()
         assert secret.startswith("sk_test_")
-        mine = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(secret))
+        mine = calls.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(secret))
         assert mine.status_code == 200 and len(mine.json()["data"]) == 2
         key_row = page.get_by_role("listitem").filter(has_text=secret[:12])
         key_row.get_by_role("button", name=re.compile("Roll")).click()  # a new key; the old works an hour more
         rolled = page.get_by_test_id("new-secret").inner_text()
         assert rolled.startswith("sk_test_") and rolled != secret
         for works in (secret, rolled):
-            assert httpx.get(f"{server.base}/v1/wallets", headers=auth(works)).status_code == 200
+            assert calls.get(f"{server.base}/v1/wallets", headers=auth(works)).status_code == 200
         key_row = page.get_by_role("listitem").filter(has_text=secret[:12])
         key_row.get_by_role("button", name=re.compile("Revoke")).click()
         expect(page.get_by_role("status").first).to_have_text("The key is revoked.")
         revocation_known(server)
-        assert httpx.get(f"{server.base}/v1/wallets", headers=auth(secret)).status_code == 401
+        assert calls.get(f"{server.base}/v1/wallets", headers=auth(secret)).status_code == 401
 
-    [wallet] = httpx.get(f"{server.base}/v1/wallets", headers=auth(customer_key)).json()
+    [wallet] = calls.get(f"{server.base}/v1/wallets", headers=auth(customer_key)).json()
     assert wallet["available"] == "0.90"  # 1.00 less 0.10 and 0.20, with 0.20 back
 
 
@@ -136,7 +136,7 @@ def test_a_payer_is_not_shown_the_dashboard(server: Server) -> None:
         assert http.get("/dashboard").status_code == 403
     finally:
         http.close()
-    assert httpx.get(f"{server.base}/dashboard").status_code == 303  # not signed in: to the sign-in page
+    assert calls.get(f"{server.base}/dashboard").status_code == 303  # not signed in: to the sign-in page
 
 
 def test_a_merchants_staff_adds_a_webhook_endpoint_reads_its_deliveries_and_sends_one_again(
@@ -153,7 +153,7 @@ def test_a_merchants_staff_adds_a_webhook_endpoint_reads_its_deliveries_and_send
         page.get_by_role("link", name="http://127.0.0.1:9/hooks").click()
         here = page.url
         body = {"merchant": merchant, "amount": "0.05", "currency": "USD"}
-        assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key)).status_code == 201
+        assert calls.post(f"{server.base}/v1/payments", json=body, headers=auth(customer_key)).status_code == 201
         deadline = time.monotonic() + 20
         while page.get_by_test_id("attempt-row").count() == 0:  # the dispatcher tries within a second or so
             assert time.monotonic() < deadline, "no delivery was attempted"

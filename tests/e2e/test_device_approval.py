@@ -12,6 +12,7 @@ import httpx
 import pyotp
 import pytest
 
+import calls
 from farthing.client.device import DeviceKey
 
 from .conftest import Server
@@ -22,16 +23,16 @@ SERVER_ENV = {"FARTHING_POLICIES": "eu-de"}
 
 
 def _party(srv: Server, kind: str) -> tuple[str, str]:
-    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": kind, "country": "DE"}, headers=auth(srv.operator))
+    r = calls.post(f"{srv.base}/v1/{kind}s", json={"name": kind, "country": "DE"}, headers=auth(srv.operator))
     assert r.status_code == 201, r.text
     return r.json()["id"], r.json()["api_key"]["secret"]
 
 
 def _totp(srv: Server, key: str) -> tuple[pyotp.TOTP, float]:
     """The owner's confirmed TOTP factor, and the time step its confirmation used (a code is taken once)."""
-    enrolled = httpx.post(f"{srv.base}/v1/factors/totp", headers=auth(key)).json()
+    enrolled = calls.post(f"{srv.base}/v1/factors/totp", headers=auth(key)).json()
     totp, t0 = pyotp.TOTP(enrolled["secret"]), srv.now_ms() / 1000
-    r = httpx.post(f"{srv.base}/v1/factors/{enrolled['id']}/confirm", json={"code": totp.at(t0)}, headers=auth(key))
+    r = calls.post(f"{srv.base}/v1/factors/{enrolled['id']}/confirm", json={"code": totp.at(t0)}, headers=auth(key))
     assert r.status_code == 200, r.text
     return totp, t0
 
@@ -40,12 +41,12 @@ def test_a_stepped_up_device_payment_waits_for_its_owners_approval(server: Serve
     merchant, merchant_key = _party(server, "merchant")
     _, owner_key = _party(server, "customer")
     topup = {"amount": "100.00", "currency": "EUR", "card_number": "4242424242424242"}
-    r = httpx.post(f"{server.base}/v1/topups", json=topup, headers=auth(owner_key))
+    r = calls.post(f"{server.base}/v1/topups", json=topup, headers=auth(owner_key))
     assert r.status_code == 201, r.text
     key = DeviceKey.generate()
     body = {"name": "Hall vending", "kind": "vending", "public_key": key.public(), "currency": "EUR",
             "per_payment": "5.00", "per_day": "10.00", "per_month": "50.00", "country": "DE"}  # fmt: skip
-    made = httpx.post(f"{server.base}/v1/devices", json=body, headers=auth(owner_key))
+    made = calls.post(f"{server.base}/v1/devices", json=body, headers=auth(owner_key))
     assert made.status_code == 201, made.text
     dev = made.json()["id"]
 
@@ -53,13 +54,13 @@ def test_a_stepped_up_device_payment_waits_for_its_owners_approval(server: Serve
         return key.request(dev, merchant, amount, "EUR", server.now_ms(), nonce=nonce)
 
     def pays(envelope: dict[str, str]) -> httpx.Response:
-        return httpx.post(f"{server.base}/v1/devices/payments", json=envelope)
+        return calls.post(f"{server.base}/v1/devices/payments", json=envelope)
 
     def spent() -> str:
-        return str(httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()["spent_today"])
+        return str(calls.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()["spent_today"])
 
     def wallet(k: str) -> dict[str, str]:
-        return dict(httpx.get(f"{server.base}/v1/wallets/EUR", headers=auth(k)).json())
+        return dict(calls.get(f"{server.base}/v1/wallets/EUR", headers=auth(k)).json())
 
     first = pays(request("1.00", "n0")).json()
     assert first["status"] == "succeeded", first
@@ -89,11 +90,11 @@ def test_a_stepped_up_device_payment_waits_for_its_owners_approval(server: Serve
     valid = {totp.at(t0 + d) for d in (-60, -30, 0, 30, 60, 90)}
     wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
     url2 = f"{server.base}{second.json()['authentication']['url']}"
-    answers = [httpx.post(url2, json={"code": wrong}, headers=auth(owner_key)).json()["code"] for _ in range(5)]
+    answers = [calls.post(url2, json={"code": wrong}, headers=auth(owner_key)).json()["code"] for _ in range(5)]
     assert answers == ["authentication_failed"] * 4 + ["challenge_locked"]
     assert wallet(owner_key)["pending"] == "1.00"
 
-    done = httpx.post(f"{server.base}{w['authentication']['url']}", json={"code": totp.at(t0 + 30)},
+    done = calls.post(f"{server.base}{w['authentication']['url']}", json={"code": totp.at(t0 + 30)},
                       headers=auth(owner_key))  # fmt: skip
     assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
     assert spent() == "6.00" and wallet(owner_key)["pending"] == "0.00"
@@ -101,7 +102,7 @@ def test_a_stepped_up_device_payment_waits_for_its_owners_approval(server: Serve
 
     replayed = pays(sixth)  # sent again after the approval: the payment as the ledger holds it now
     assert replayed.status_code == 200 and (replayed.json()["id"], replayed.json()["status"]) == (w["id"], "succeeded")
-    batch = httpx.post(f"{server.base}/v1/devices/payments/batch", json={"requests": [sixth]}).json()["data"][0]
+    batch = calls.post(f"{server.base}/v1/devices/payments/batch", json={"requests": [sixth]}).json()["data"][0]
     assert (batch["status"], batch["payment"]["id"], batch["payment"]["status"]) == (200, w["id"], "succeeded")
 
     # The approval started the SCA counters again; the locked payment's room is free: 4.00 fits.

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+import calls
 from browser import chromium, serious_violations
 from farthing.client.device import DeviceKey
 
@@ -64,7 +65,7 @@ def test_an_owner_registers_pauses_resumes_and_revokes_a_device_from_the_wallet(
 
         def pays(amount: str) -> httpx.Response:
             signed = key.request(device, merchant, amount, "USD", server.now_ms())
-            return httpx.post(f"{server.base}/v1/devices/payments", json=signed)
+            return calls.post(f"{server.base}/v1/devices/payments", json=signed)
 
         assert pays("0.40").status_code == 201
         page.reload()

@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 
+import calls
 from farthing.client.device import DeviceKey, _b64
 from farthing.domain.receipts import unb64url
 from farthing.iot.vouchers import VoucherPayer
@@ -23,13 +24,13 @@ pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)
 def _device(srv: Server, key: str, public: str, **over: object) -> dict[str, object]:
     body = {"name": "Garage charger", "kind": "charger", "public_key": public, "currency": "USD",
             "per_payment": "0.50", "per_day": "1.00", "per_month": "1.50", **over}  # fmt: skip
-    r = httpx.post(f"{srv.base}/v1/devices", json=body, headers=auth(key))
+    r = calls.post(f"{srv.base}/v1/devices", json=body, headers=auth(key))
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
 def _pays(srv: Server, envelope: dict[str, str]) -> httpx.Response:
-    return httpx.post(f"{srv.base}/v1/devices/payments", json=envelope)
+    return calls.post(f"{srv.base}/v1/devices/payments", json=envelope)
 
 
 def test_a_device_pays_within_its_caps_and_is_refused_past_them(server: Server) -> None:
@@ -57,7 +58,7 @@ def test_a_device_pays_within_its_caps_and_is_refused_past_them(server: Server) 
     assert (over_day.status_code, over_day.json()["code"]) == (402, "device_cap_exceeded")
     assert "1.00 USD a day" in over_day.json()["detail"]
     assert balances(server, owner_key)["USD"][0] == "9.10"  # 0.40 + 0.50; nothing of the refused ones
-    seen = httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()
+    seen = calls.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()
     assert seen["spent_today"] == seen["spent_this_month"] == "0.90"
 
 
@@ -69,7 +70,7 @@ def test_pause_resume_and_revoke_take_effect_at_the_next_request(server: Server)
     dev = str(_device(server, owner_key, key.public(), kind="vending", merchants=[merchant])["id"])
 
     def status(action: str) -> str:
-        r = httpx.post(f"{server.base}/v1/devices/{dev}/{action}", headers=auth(owner_key))
+        r = calls.post(f"{server.base}/v1/devices/{dev}/{action}", headers=auth(owner_key))
         assert r.status_code == 200, r.text
         return str(r.json()["status"])
 
@@ -84,7 +85,7 @@ def test_pause_resume_and_revoke_take_effect_at_the_next_request(server: Server)
     assert status("revoke") == "revoked"
     gone = _pays(server, key.request(dev, merchant, "0.10", "USD", server.now_ms()))
     assert (gone.status_code, gone.json()["code"]) == (409, "device_revoked")
-    back = httpx.post(f"{server.base}/v1/devices/{dev}/resume", headers=auth(owner_key))
+    back = calls.post(f"{server.base}/v1/devices/{dev}/resume", headers=auth(owner_key))
     assert (back.status_code, back.json()["code"]) == (409, "device_revoked")
 
 
@@ -122,16 +123,16 @@ def test_only_the_owner_sees_and_changes_its_devices(server: Server) -> None:
     _, other_key = party(server, "customer", "Other")
     _, merchant_key = party(server, "merchant", "Shop")
     dev = str(_device(server, owner_key, DeviceKey.generate().public())["id"])
-    assert [d["id"] for d in httpx.get(f"{server.base}/v1/devices", headers=auth(owner_key)).json()] == [dev]
-    assert httpx.get(f"{server.base}/v1/devices", headers=auth(other_key)).json() == []
+    assert [d["id"] for d in calls.get(f"{server.base}/v1/devices", headers=auth(owner_key)).json()] == [dev]
+    assert calls.get(f"{server.base}/v1/devices", headers=auth(other_key)).json() == []
     for key in (other_key, merchant_key):
-        assert httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(key)).status_code == 404
-        assert httpx.post(f"{server.base}/v1/devices/{dev}/pause", headers=auth(key)).status_code in (403, 404)
+        assert calls.get(f"{server.base}/v1/devices/{dev}", headers=auth(key)).status_code == 404
+        assert calls.post(f"{server.base}/v1/devices/{dev}/pause", headers=auth(key)).status_code in (403, 404)
     body = {"name": "x", "kind": "other", "public_key": DeviceKey.generate().public(), "currency": "USD",
             "per_payment": "1.00", "per_day": "1.00", "per_month": "1.00"}  # fmt: skip
-    made = httpx.post(f"{server.base}/v1/devices", headers=auth(merchant_key), json=body)
+    made = calls.post(f"{server.base}/v1/devices", headers=auth(merchant_key), json=body)
     assert made.status_code == 403
-    bad_key = httpx.post(f"{server.base}/v1/devices", headers=auth(owner_key), json={**body, "public_key": "abcd"})
+    bad_key = calls.post(f"{server.base}/v1/devices", headers=auth(owner_key), json={**body, "public_key": "abcd"})
     assert (bad_key.status_code, bad_key.json()["code"]) == (422, "validation_failed")
 
 
@@ -142,7 +143,7 @@ def test_a_batch_answers_each_request_as_the_single_route_would(server: Server) 
     key, other_key, thief = DeviceKey.generate(), DeviceKey.generate(), DeviceKey.generate()
     dev = str(_device(server, owner_key, key.public())["id"])  # 0.50 a payment, 1.00 a day
     paused = str(_device(server, owner_key, other_key.public())["id"])
-    httpx.post(f"{server.base}/v1/devices/{paused}/pause", headers=auth(owner_key)).raise_for_status()
+    calls.post(f"{server.base}/v1/devices/{paused}/pause", headers=auth(owner_key)).raise_for_status()
     now = server.now_ms()
     earlier = key.request(dev, merchant, "0.10", "USD", now, nonce="earlier")
     assert _pays(server, earlier).status_code == 201
@@ -159,7 +160,7 @@ def test_a_batch_answers_each_request_as_the_single_route_would(server: Server) 
         {"request": "not base64!", "signature": "x"},
         key.request(dev, merchant, "0.20", "USD", now, nonce="d"),  # fits what is left of the day
     ]
-    r = httpx.post(f"{server.base}/v1/devices/payments/batch", json={"requests": batch})
+    r = calls.post(f"{server.base}/v1/devices/payments/batch", json={"requests": batch})
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     got = [(a["status"], a["error"]["code"] if a["error"] else a["payment"]["amount"]) for a in data]
@@ -177,7 +178,7 @@ def test_a_batch_answers_each_request_as_the_single_route_would(server: Server) 
         expected = answer["error"]["code"] if answer["error"] else answer["payment"]["amount"]
         assert (single.status_code in (200, 201), code) == (answer["status"] in (200, 201), expected)
     for bad in ([], [earlier] * 1001):
-        refused = httpx.post(f"{server.base}/v1/devices/payments/batch", json={"requests": bad})
+        refused = calls.post(f"{server.base}/v1/devices/payments/batch", json={"requests": bad})
         assert refused.status_code == 422, refused.text
 
 
@@ -191,7 +192,7 @@ def test_a_device_opens_a_channel_within_its_caps_and_pays_on_it_with_its_key(se
 
     def opens(amount: str, nonce: str, channel_s: int | None = 3600) -> httpx.Response:
         request = key.request(dev, merchant, amount, "USD", now, nonce=nonce, channel_s=channel_s)
-        return httpx.post(f"{server.base}/v1/devices/channels", json=request)
+        return calls.post(f"{server.base}/v1/devices/channels", json=request)
 
     opened = opens("1.00", "open-1")
     assert opened.status_code == 201, opened.text
@@ -214,12 +215,12 @@ def test_a_device_opens_a_channel_within_its_caps_and_pays_on_it_with_its_key(se
     voucher = payer.pay("0.30")
     body = {"voucher": {"cumulative": voucher["cumulative"], "sequence": voucher["sequence"],
                         "signature": voucher["signature"]}, "close": True}  # fmt: skip
-    redeemed = httpx.post(f"{server.base}/v1/channels/{channel['id']}/redeem", json=body, headers=auth(merchant_key))
+    redeemed = calls.post(f"{server.base}/v1/channels/{channel['id']}/redeem", json=body, headers=auth(merchant_key))
     assert redeemed.status_code == 200, redeemed.text
     assert redeemed.json()["amount"] == "0.30"
     assert balances(server, owner_key)["USD"][0] == "9.70"  # the rest released at the close
     # ... and given back to the device's caps: the day counts what the channel paid, not its deposit.
-    seen = httpx.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()
+    seen = calls.get(f"{server.base}/v1/devices/{dev}", headers=auth(owner_key)).json()
     assert (seen["spent_today"], seen["spent_this_month"]) == ("0.30", "0.30")
     assert opens("1.00", "open-5").status_code == 201  # 0.30 + 1.00 fits in 1.50 a day
     assert opens("0.30", "open-6").json()["code"] == "device_cap_exceeded"  # 1.30 + 0.30 does not

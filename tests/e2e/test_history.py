@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-import httpx
+import calls
 
 from .conftest import Server
 from .helpers import auth, party, top_up
@@ -14,14 +14,14 @@ from .helpers import auth, party, top_up
 
 def _pay(srv: Server, key: str, merchant: str, amount: str, **extra: object) -> dict[str, str]:
     body = {"merchant": merchant, "amount": amount, "currency": "USD", **extra}
-    r = httpx.post(f"{srv.base}/v1/payments", json=body, headers=auth(key))
+    r = calls.post(f"{srv.base}/v1/payments", json=body, headers=auth(key))
     assert r.status_code == 201, r.text
     answer: dict[str, str] = r.json()
     return answer
 
 
 def _lines(srv: Server, key: str, **params: object) -> dict[str, object]:
-    r = httpx.get(f"{srv.base}/v1/wallets/USD/transactions", params=params, headers=auth(key))  # type: ignore[arg-type]
+    r = calls.get(f"{srv.base}/v1/wallets/USD/transactions", params=params, headers=auth(key))  # type: ignore[arg-type]
     assert r.status_code == 200, r.text
     body: dict[str, object] = r.json()
     return body
@@ -59,29 +59,29 @@ def test_transactions_pages_balances_and_references(server: Server) -> None:
     found = [d for r in refs for d in r["data"]]  # type: ignore[attr-defined]
     assert [d["payment"] for d in found] == [paid[4]["id"], paid[1]["id"]]
     assert all(d["reference"] == "article-1" and d["amount"] == "0.001" for d in found)
-    mixed = httpx.get(
+    mixed = calls.get(
         f"{server.base}/v1/wallets/USD/transactions",
         params={"page": by_ref["next_page"], "type": "payment"},
         headers=auth(merchant_key),
     )
     assert (mixed.status_code, mixed.json()["code"]) == (422, "page_invalid")
-    forged = httpx.get(f"{server.base}/v1/wallets/USD/transactions", params={"page": "bm9wZQ"}, headers=auth(key))
+    forged = calls.get(f"{server.base}/v1/wallets/USD/transactions", params={"page": "bm9wZQ"}, headers=auth(key))
     assert (forged.status_code, forged.json()["code"]) == (422, "page_invalid")
 
     # The merchant sees its fee lines too, tied to their payments.
     fees = _lines(server, merchant_key, type="platform_fee", limit=100)["data"]
     assert len(fees) == 7 and {d["payment"] for d in fees} == {p["id"] for p in paid}  # type: ignore[union-attr]
-    got = httpx.get(f"{server.base}/v1/payments/{paid[0]['id']}", headers=auth(merchant_key)).json()
+    got = calls.get(f"{server.base}/v1/payments/{paid[0]['id']}", headers=auth(merchant_key)).json()
     assert (got["fee"], got["reference"]) == ("0.00002", "article-0")
 
     # Balances at a moment: before the top-up nothing, after it the sum of what came before.
     lines = _lines(server, key, limit=100)["data"]
     topup_ms = lines[-1]["created_ms"]  # type: ignore[index]
-    at = httpx.get(f"{server.base}/v1/wallets/USD", params={"at_ms": topup_ms - 1}, headers=auth(key)).json()
+    at = calls.get(f"{server.base}/v1/wallets/USD", params={"at_ms": topup_ms - 1}, headers=auth(key)).json()
     assert at["available"] == "0.00"
-    now = httpx.get(f"{server.base}/v1/wallets/USD", params={"at_ms": server.now_ms()}, headers=auth(key))
+    now = calls.get(f"{server.base}/v1/wallets/USD", params={"at_ms": server.now_ms()}, headers=auth(key))
     assert now.json()["available"] == "0.993"
-    assert httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"] == "0.993"
+    assert calls.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"] == "0.993"
 
 
 def test_holds_lines_and_expired_holds(server: Server) -> None:
@@ -89,13 +89,13 @@ def test_holds_lines_and_expired_holds(server: Server) -> None:
     _, key = party(server, "customer", "Driver")
     top_up(server, key, "5.00")
     captured = _pay(server, key, merchant, "2.00", capture=False, reference="pump-1")
-    r = httpx.post(f"{server.base}/v1/payments/{captured['id']}/capture", json={"amount": "1.50"},
+    r = calls.post(f"{server.base}/v1/payments/{captured['id']}/capture", json={"amount": "1.50"},
                    headers=auth(merchant_key))  # fmt: skip
     assert r.status_code == 200, r.text
     expiring = _pay(server, key, merchant, "1.00", capture=False, hold_expires_s=1)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        got = httpx.get(f"{server.base}/v1/payments/{expiring['id']}", headers=auth(key)).json()
+        got = calls.get(f"{server.base}/v1/payments/{expiring['id']}", headers=auth(key)).json()
         if got["status"] == "expired":
             break
         time.sleep(0.2)
@@ -110,17 +110,17 @@ def test_holds_lines_and_expired_holds(server: Server) -> None:
         ("hold", "0.00", "2.00"),
     ]
     assert holds[-1]["reference"] == "pump-1"  # type: ignore[index]
-    got = httpx.get(f"{server.base}/v1/payments/{captured['id']}", headers=auth(merchant_key)).json()
+    got = calls.get(f"{server.base}/v1/payments/{captured['id']}", headers=auth(merchant_key)).json()
     assert (got["amount"], got["fee"], got["reference"]) == ("1.50", "0.03", "pump-1")
     # The wallet's lines add up to its balance.
     lines = _lines(server, key, limit=100)["data"]
     total = sum(Decimal(d["amount"]) for d in lines)  # type: ignore[union-attr]
-    assert str(total) == httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"]
+    assert str(total) == calls.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"]
 
 
 def test_history_refusals(server: Server) -> None:
     _, key = party(server, "customer", "Nobody")
-    r = httpx.get(f"{server.base}/v1/wallets/USD/transactions", headers=auth(key))
+    r = calls.get(f"{server.base}/v1/wallets/USD/transactions", headers=auth(key))
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
     top_up(server, key, "1.00")
     for params, code in (
@@ -129,9 +129,9 @@ def test_history_refusals(server: Server) -> None:
         ({"limit": 101}, "validation_failed"),
         ({"starting_after": "txn_x"}, "not_found"),
     ):
-        r = httpx.get(f"{server.base}/v1/wallets/USD/transactions", params=params, headers=auth(key))
+        r = calls.get(f"{server.base}/v1/wallets/USD/transactions", params=params, headers=auth(key))
         assert r.json()["code"] == code, (params, r.text)
-    r = httpx.get(f"{server.base}/v1/wallets/EUR/transactions", headers=auth(key))
+    r = calls.get(f"{server.base}/v1/wallets/EUR/transactions", headers=auth(key))
     assert (r.status_code, r.json()["code"]) == (404, "not_found")
-    r = httpx.get(f"{server.base}/v1/wallets/XYZ", headers=auth(key))
+    r = calls.get(f"{server.base}/v1/wallets/XYZ", headers=auth(key))
     assert (r.status_code, r.json()["code"]) == (422, "currency_unknown")

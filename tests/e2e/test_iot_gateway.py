@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+import calls
 from farthing.client.device import DeviceKey
 from farthing.iot.gateway import Gateway
 from farthing.iot.meter import Meter
@@ -102,7 +102,7 @@ def _device(server: Server, gateway: Gateway) -> tuple[Device, str, str]:
     key = DeviceKey.generate()
     terms = {"name": "Bay 4", "kind": "charger", "public_key": key.public(), "currency": "USD",
              "per_payment": "0.50", "per_day": "1.00", "per_month": "2.00"}  # fmt: skip
-    made = httpx.post(f"{server.base}/v1/devices", json=terms, headers=auth(owner_key))
+    made = calls.post(f"{server.base}/v1/devices", json=terms, headers=auth(owner_key))
     assert made.status_code == 201, made.text
     return Device(gateway.root, made.json()["id"], key), merchant, owner_key
 
@@ -197,6 +197,6 @@ def test_the_ev_charger_pays_by_vouchers_its_merchants_meter_checks_and_redeems(
     finally:
         redeemed = meter.stop()
     assert [(r.channel, r.amount, r.status) for r in redeemed] == [(channel, "0.45", "open")]
-    seen = httpx.get(f"{server.base}/v1/channels/{channel}", headers=auth(merchant_key)).json()
+    seen = calls.get(f"{server.base}/v1/channels/{channel}", headers=auth(merchant_key)).json()
     assert seen["redeemed"] == "0.45"
     assert balances(server, owner_key)["USD"][0] == "8.00"  # 0.45 paid out of the 2.00 still held

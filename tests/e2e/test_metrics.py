@@ -3,15 +3,16 @@ payments by outcome, refusals by code, ledger batches; every answer carries a Re
 
 from __future__ import annotations
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+import calls
 
 from .conftest import Server
 from .helpers import auth, party, top_up
 
 
 def _samples(srv: Server) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    r = httpx.get(f"{srv.base}/metrics", headers=auth(srv.operator))
+    r = calls.get(f"{srv.base}/metrics", headers=auth(srv.operator))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), r.text
     return {
         (s.name, frozenset(s.labels.items())): s.value
@@ -31,8 +32,8 @@ def test_metrics_move_with_payments_and_refusals(server: Server) -> None:
     before = _samples(server)
     body = {"merchant": merchant, "amount": "0.01", "currency": "USD"}
     for _ in range(3):
-        assert httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code == 201
-    refused = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "5.00"}, headers=auth(key))
+        assert calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code == 201
+    refused = calls.post(f"{server.base}/v1/payments", json={**body, "amount": "5.00"}, headers=auth(key))
     assert refused.status_code == 402
     after = _samples(server)
 
@@ -55,10 +56,10 @@ def test_metrics_move_with_payments_and_refusals(server: Server) -> None:
 
 def test_metrics_are_the_operators_and_every_answer_has_a_request_id(server: Server) -> None:
     _, key = party(server, "customer", "curious")
-    denied = httpx.get(f"{server.base}/metrics", headers=auth(key))
+    denied = calls.get(f"{server.base}/metrics", headers=auth(key))
     assert denied.status_code == 403 and denied.json()["code"] == "forbidden"
     assert denied.headers["request-id"].startswith("req_")
-    echoed = httpx.get(f"{server.base}/v1/wallets", headers={**auth(key), "Request-Id": "trace-42"})
+    echoed = calls.get(f"{server.base}/v1/wallets", headers={**auth(key), "Request-Id": "trace-42"})
     assert echoed.headers["request-id"] == "trace-42"
-    odd = httpx.get(f"{server.base}/v1/wallets", headers={**auth(key), "Request-Id": "a b\tc"})
+    odd = calls.get(f"{server.base}/v1/wallets", headers={**auth(key), "Request-Id": "a b\tc"})
     assert odd.headers["request-id"].startswith("req_")  # not a token: a new id, never the caller's text

@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+import calls
 from browser import chromium, screenshot, serious_violations
 from farthing.client.device import DeviceKey
 from served import free_port, serve
@@ -87,7 +87,7 @@ def _pay(page: Page, merchant: str, amount: str) -> dict:  # type: ignore[type-a
 
 
 def _merchant(site: Server) -> str:
-    r = httpx.post(f"{site.base}/v1/merchants", json={"name": "Zeitung", "country": "DE"}, headers=auth(site.operator))
+    r = calls.post(f"{site.base}/v1/merchants", json={"name": "Zeitung", "country": "DE"}, headers=auth(site.operator))
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -122,7 +122,7 @@ def test_a_passkey_is_added_signs_in_and_confirms_a_payment(site: Server, tmp_pa
 
         # The passkey's session is bound to this browser: its cookie shown by another program ends it.
         session = {c["name"]: c["value"] for c in context.cookies() if c["name"] == "farthing_session"}
-        stolen = httpx.get(f"{site.base}/v1/wallets", cookies=session, headers={"User-Agent": "curl/8.5"})
+        stolen = calls.get(f"{site.base}/v1/wallets", cookies=session, headers={"User-Agent": "curl/8.5"})
         assert (stolen.status_code, stolen.json()["code"]) == (401, "unauthenticated")
         page.goto("/wallet")
         expect(page).to_have_url(re.compile(r"/wallet/signin$"))
@@ -178,14 +178,14 @@ def test_an_eu_reader_pays_five_checkouts_with_one_click_and_the_sixth_asks_for_
     """PSD2's low-value exemption (RTS Art. 16) lets five remote payments under EUR 30 go without strong
     authentication; the sixth needs it. The VAT evidence is the payer's billing country and the country its
     requests came from, as the operator's edge tells it."""
-    made = httpx.post(f"{site.base}/v1/merchants", json={"name": "Tageblatt", "country": "DE"},
+    made = calls.post(f"{site.base}/v1/merchants", json={"name": "Tageblatt", "country": "DE"},
                       headers=auth(site.operator)).json()  # fmt: skip
     key = made["api_key"]["secret"]
-    assert httpx.put(f"{site.base}/v1/checkout_origins", json={"origins": [SHOP]}, headers=auth(key)).is_success
+    assert calls.put(f"{site.base}/v1/checkout_origins", json={"origins": [SHOP]}, headers=auth(key)).is_success
     sessions = []
     for n in range(1, 7):
         body = {"amount": "1.00", "currency": "EUR", "description": f"Ausgabe {n}", "return_url": f"{SHOP}/{n}"}
-        made = httpx.post(f"{site.base}/v1/checkout_sessions", json=body, headers=auth(key))
+        made = calls.post(f"{site.base}/v1/checkout_sessions", json=body, headers=auth(key))
         assert made.status_code == 201, made.text
         sessions.append(made.json()["url"])
     with chromium() as browser:
@@ -218,7 +218,7 @@ def test_an_eu_reader_pays_five_checkouts_with_one_click_and_the_sixth_asks_for_
         expect(page).to_have_url(re.compile(rf"^{SHOP}/6\?farthing_receipt="))
         page.goto("/wallet")
         expect(page.get_by_test_id("available-EUR")).to_have_text("€14.00")
-    paid = httpx.get(f"{site.base}/v1/payments", params={"currency": "EUR"}, headers=auth(key)).json()["data"]
+    paid = calls.get(f"{site.base}/v1/payments", params={"currency": "EUR"}, headers=auth(key)).json()["data"]
     assert len(paid) == 6 and all(p["amount"] == "1.00" for p in paid)
 
 
@@ -252,7 +252,7 @@ def test_an_owner_approves_one_of_its_devices_waiting_payments_and_declines_the_
 
         def pays(amount: str) -> dict:  # type: ignore[type-arg]
             signed = key.request(device, merchant, amount, "EUR", site.now_ms())
-            r = httpx.post(f"{site.base}/v1/devices/payments", json=signed)
+            r = calls.post(f"{site.base}/v1/devices/payments", json=signed)
             assert r.status_code in (201, 402), r.text
             return dict(r.json())
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+import calls
+
 from .conftest import Server
 from .helpers import auth
 
@@ -20,39 +22,39 @@ SERVER_ENV = {"FARTHING_POLICIES": "eu-de", "FARTHING_ORIGIN": ORIGIN, "FARTHING
 
 
 def _party(srv: Server, kind: str) -> tuple[str, str]:
-    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": kind, "country": "DE"}, headers=auth(srv.operator))
+    r = calls.post(f"{srv.base}/v1/{kind}s", json={"name": kind, "country": "DE"}, headers=auth(srv.operator))
     assert r.status_code == 201, r.text
     return r.json()["id"], r.json()["api_key"]["secret"]
 
 
 def _register(srv: Server, key: str, device: SoftAuthenticator, **tamper: str) -> httpx.Response:
-    options = httpx.post(f"{srv.base}/v1/passkey_ceremonies", headers=auth(key)).json()
+    options = calls.post(f"{srv.base}/v1/passkey_ceremonies", headers=auth(key)).json()
     credential = device.create(options["publicKey"], **tamper)
     url = f"{srv.base}/v1/passkey_ceremonies/{options['ceremony']}/complete"
-    return httpx.post(url, json={"credential": credential}, headers=auth(key))
+    return calls.post(url, json={"credential": credential}, headers=auth(key))
 
 
 def test_a_passkey_registered_answers_a_step_up_and_a_clone_is_flagged(server: Server) -> None:
     merchant, merchant_key = _party(server, "merchant")
     _, key = _party(server, "customer")
-    r = httpx.post(f"{server.base}/v1/topups", json={"amount": "200.00", "currency": "EUR",
+    r = calls.post(f"{server.base}/v1/topups", json={"amount": "200.00", "currency": "EUR",
                                                      "card_number": "4242424242424242"}, headers=auth(key))  # fmt: skip
     assert r.status_code == 201
 
     phone = SoftAuthenticator(ORIGIN)
-    options = httpx.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(key)).json()
+    options = calls.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(key)).json()
     assert options["publicKey"]["rp"]["id"] == RP_ID
     assert options["publicKey"]["authenticatorSelection"]["userVerification"] == "required"
     credential = phone.create(options["publicKey"])
     complete = f"{server.base}/v1/passkey_ceremonies/{options['ceremony']}/complete"
-    made = httpx.post(complete, json={"credential": credential}, headers=auth(key))
+    made = calls.post(complete, json={"credential": credential}, headers=auth(key))
     assert made.status_code == 201 and made.json()["kind"] == "passkey", made.text
-    replayed = httpx.post(complete, json={"credential": credential}, headers=auth(key))
+    replayed = calls.post(complete, json={"credential": credential}, headers=auth(key))
     assert (replayed.status_code, replayed.json()["code"]) == (404, "not_found")  # a ceremony is used once
 
     def step_up(amount: str) -> dict[str, object]:
         body = {"merchant": merchant, "amount": amount, "currency": "EUR", "evidence": {"ip": "DE"}}
-        paid = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
+        paid = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
         assert paid["status"] == "requires_authentication", paid
         assert "passkey" in paid["authentication"]["methods"]
         return dict(paid)
@@ -64,16 +66,16 @@ def test_a_passkey_registered_answers_a_step_up_and_a_clone_is_flagged(server: S
     url = f"{server.base}/v1/payments/{paid['id']}/authenticate"
     # No user verification (the biometric failed): not accepted.
     phone.user_verified = False
-    no_uv = httpx.post(url, json={"passkey": phone.get(request_options)}, headers=auth(key))
+    no_uv = calls.post(url, json={"passkey": phone.get(request_options)}, headers=auth(key))
     assert (no_uv.status_code, no_uv.json()["code"]) == (422, "authentication_failed")
     phone.user_verified = True
     # Signed for another origin: not accepted.
-    elsewhere = httpx.post(url, json={"passkey": phone.get(request_options, origin="https://evil.test")},
+    elsewhere = calls.post(url, json={"passkey": phone.get(request_options, origin="https://evil.test")},
                            headers=auth(key))  # fmt: skip
     assert elsewhere.json()["code"] == "authentication_failed"
-    done = httpx.post(url, json={"passkey": phone.get(request_options)}, headers=auth(key))
+    done = calls.post(url, json={"passkey": phone.get(request_options)}, headers=auth(key))
     assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
-    wallet = httpx.get(f"{server.base}/v1/wallets/EUR", headers=auth(merchant_key)).json()
+    wallet = calls.get(f"{server.base}/v1/wallets/EUR", headers=auth(merchant_key)).json()
     assert wallet["available"] == "39.20"
 
     # A clone of the passkey, taken before the phone's last use, signs with a counter gone back: flagged.
@@ -82,12 +84,12 @@ def test_a_passkey_registered_answers_a_step_up_and_a_clone_is_flagged(server: S
     stolen.credentials[credential_id].sign_count = 0
     second = step_up("35.00")
     url2 = f"{server.base}/v1/payments/{second['id']}/authenticate"
-    cloned = httpx.post(url2, json={"passkey": stolen.get(second["authentication"]["webauthn"])}, headers=auth(key))  # type: ignore[index]
+    cloned = calls.post(url2, json={"passkey": stolen.get(second["authentication"]["webauthn"])}, headers=auth(key))  # type: ignore[index]
     assert cloned.json()["code"] == "authentication_failed"
-    factors = httpx.get(f"{server.base}/v1/factors", headers=auth(key)).json()
+    factors = calls.get(f"{server.base}/v1/factors", headers=auth(key)).json()
     assert [f["flagged_ms"] is not None for f in factors if f["kind"] == "passkey"] == [True]
     # The flagged passkey is refused from now on, even from the real phone.
-    real = httpx.post(url2, json={"passkey": phone.get(second["authentication"]["webauthn"])}, headers=auth(key))  # type: ignore[index]
+    real = calls.post(url2, json={"passkey": phone.get(second["authentication"]["webauthn"])}, headers=auth(key))  # type: ignore[index]
     assert real.json()["code"] == "authentication_failed"
 
 
@@ -99,11 +101,11 @@ def test_registrations_that_must_fail_create_no_factor(server: Server) -> None:
     phone.user_verified = False
     assert _register(server, key, phone).json()["code"] == "authentication_failed"
     for bad in ({}, {"id": "x", "rawId": "x", "response": {}, "type": "public-key"}, {"response": "nope"}):
-        options = httpx.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(key)).json()
+        options = calls.post(f"{server.base}/v1/passkey_ceremonies", headers=auth(key)).json()
         url = f"{server.base}/v1/passkey_ceremonies/{options['ceremony']}/complete"
-        r = httpx.post(url, json={"credential": bad}, headers=auth(key))
+        r = calls.post(url, json={"credential": bad}, headers=auth(key))
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
-    unknown = httpx.post(f"{server.base}/v1/passkey_ceremonies/{'x' * 500}/complete", json={"credential": {}},
+    unknown = calls.post(f"{server.base}/v1/passkey_ceremonies/{'x' * 500}/complete", json={"credential": {}},
                          headers=auth(key))  # fmt: skip
     assert unknown.status_code == 404
-    assert httpx.get(f"{server.base}/v1/factors", headers=auth(key)).json() == []
+    assert calls.get(f"{server.base}/v1/factors", headers=auth(key)).json() == []

@@ -3,14 +3,14 @@ that keep their filters; a hold shows its status now; nobody sees another party'
 
 from __future__ import annotations
 
-import httpx
+import calls
 
 from .conftest import Server
 from .helpers import auth, party, top_up
 
 
 def _list(srv: Server, key: str, **params: object) -> dict:  # type: ignore[type-arg]
-    r = httpx.get(f"{srv.base}/v1/payments", params={"currency": "USD", **params}, headers=auth(key))
+    r = calls.get(f"{srv.base}/v1/payments", params={"currency": "USD", **params}, headers=auth(key))
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -23,12 +23,12 @@ def test_owners_list_their_payments_newest_first_in_pages(server: Server) -> Non
     made = []
     for n in range(5):
         body = {"merchant": merchant, "amount": f"0.0{n + 1}", "currency": "USD", "reference": f"order-{n % 2}"}
-        r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+        r = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
         assert r.status_code == 201, r.text
         made.append(r.json()["id"])
-    held = httpx.post(f"{server.base}/v1/payments", json={"merchant": merchant, "amount": "0.50", "currency": "USD",
+    held = calls.post(f"{server.base}/v1/payments", json={"merchant": merchant, "amount": "0.50", "currency": "USD",
                                                           "capture": False}, headers=auth(key)).json()  # fmt: skip
-    httpx.post(f"{server.base}/v1/payments", json={"merchant": other, "amount": "0.07", "currency": "USD"},
+    calls.post(f"{server.base}/v1/payments", json={"merchant": other, "amount": "0.07", "currency": "USD"},
                headers=auth(key))  # fmt: skip
 
     first = _list(server, key, limit=4)
@@ -46,17 +46,17 @@ def test_owners_list_their_payments_newest_first_in_pages(server: Server) -> Non
     tagged = _list(server, merchant_key, reference="order-1")
     assert [p["id"] for p in tagged["data"]] == [made[3], made[1]] and tagged["data"][0]["amount"] == "0.04"
 
-    httpx.post(f"{server.base}/v1/payments/{held['id']}/capture", json={"amount": "0.20"}, headers=auth(key))
+    calls.post(f"{server.base}/v1/payments/{held['id']}/capture", json={"amount": "0.20"}, headers=auth(key))
     now = next(p for p in _list(server, key)["data"] if p["id"] == held["id"])
     assert now["status"] == "succeeded" and now["amount"] == "0.50"  # the line as made; its status now
 
 
 def test_the_list_is_refused_where_it_means_nothing(server: Server) -> None:
     _, key = party(server, "customer", "No wallet")
-    none = httpx.get(f"{server.base}/v1/payments", params={"currency": "EUR"}, headers=auth(key))
+    none = calls.get(f"{server.base}/v1/payments", params={"currency": "EUR"}, headers=auth(key))
     assert none.status_code == 404 and none.json()["code"] == "not_found"
-    operator = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(server.operator))
+    operator = calls.get(f"{server.base}/v1/payments", params={"currency": "USD"}, headers=auth(server.operator))
     assert operator.status_code == 422 and "party=" in operator.json()["detail"]  # whose, it must say
     top_up(server, key, "1.00")
-    forged = httpx.get(f"{server.base}/v1/payments", params={"currency": "USD", "page": "e30"}, headers=auth(key))
+    forged = calls.get(f"{server.base}/v1/payments", params={"currency": "USD", "page": "e30"}, headers=auth(key))
     assert forged.status_code == 422 and forged.json()["code"] == "page_invalid"

@@ -9,10 +9,10 @@ import io
 import json
 import time
 
-import httpx
 import pytest
 from lxml import etree
 
+import calls
 from farthing.adapters import sepa
 
 from .conftest import Server
@@ -26,42 +26,42 @@ NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 def _earned(server: Server, merchant: str, amount: str) -> None:
     _, payer = party(server, "customer", "Leser")
     card = {"amount": "20.00", "currency": "EUR", "card_number": "4242424242424242"}
-    assert httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(payer)).status_code == 201
+    assert calls.post(f"{server.base}/v1/topups", json=card, headers=auth(payer)).status_code == 201
     pay = {"merchant": merchant, "amount": amount, "currency": "EUR"}
-    assert httpx.post(f"{server.base}/v1/payments", json=pay, headers=auth(payer)).status_code == 201
+    assert calls.post(f"{server.base}/v1/payments", json=pay, headers=auth(payer)).status_code == 201
 
 
 def test_a_merchant_is_paid_out_through_a_sepa_file(server: Server) -> None:
     merchant, key = party(server, "merchant", "Zeitung")
     _earned(server, merchant, "10.005")  # less the 2 % fee: 9.8049 EUR
     url = server.base
-    bad = httpx.put(f"{url}/v1/payout_account", json={"holder": "Zeitung GmbH", "iban": "DE00 0000 0000 0000 0000 00"},
+    bad = calls.put(f"{url}/v1/payout_account", json={"holder": "Zeitung GmbH", "iban": "DE00 0000 0000 0000 0000 00"},
                     headers=auth(key))  # fmt: skip
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
     given = {"holder": "Zeitung GmbH", "iban": "DE89 3704 0044 0532 0130 00"}
-    account = httpx.put(f"{url}/v1/payout_account", json=given, headers=auth(key))
+    account = calls.put(f"{url}/v1/payout_account", json=given, headers=auth(key))
     assert account.status_code == 200 and account.json()["iban"] == "DE•••3000", account.text
     terms = {"schedule": "weekly", "minimum": "20.00", "reserve_percent": "0"}
-    assert httpx.put(f"{url}/v1/payout_terms/EUR", json=terms, headers=auth(key)).json()["minimum"] == "20.00"
-    small = httpx.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=auth(key))
+    assert calls.put(f"{url}/v1/payout_terms/EUR", json=terms, headers=auth(key)).json()["minimum"] == "20.00"
+    small = calls.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=auth(key))
     assert (small.status_code, small.json()["code"]) == (422, "validation_failed")  # under the minimum
     assert "under the minimum" in small.json()["detail"]
     terms["minimum"] = "1.00"
-    assert httpx.put(f"{url}/v1/payout_terms/EUR", json=terms, headers=auth(key)).status_code == 200
+    assert calls.put(f"{url}/v1/payout_terms/EUR", json=terms, headers=auth(key)).status_code == 200
 
     once = {**auth(key), "Idempotency-Key": "payout-2026-12-06"}
-    made = httpx.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=once)
-    again = httpx.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=once)
+    made = calls.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=once)
+    again = calls.post(f"{url}/v1/payouts", json={"currency": "EUR"}, headers=once)
     assert made.status_code == 201, made.text
     payout = made.json()
     assert (payout["amount"], payout["remainder"], payout["status"]) == ("9.80", "0.0049", "created")
     assert again.json()["id"] == payout["id"]
-    wallet = httpx.get(f"{url}/v1/wallets/EUR", headers=auth(key)).json()
+    wallet = calls.get(f"{url}/v1/wallets/EUR", headers=auth(key)).json()
     assert wallet["available"] == "0.0049"  # the sub-cent rest waits for the next payout
 
-    customer_tries = httpx.post(f"{url}/v1/payout_files", json={}, headers=auth(key))
+    customer_tries = calls.post(f"{url}/v1/payout_files", json={}, headers=auth(key))
     assert customer_tries.status_code == 403
-    made_file = httpx.post(
+    made_file = calls.post(
         f"{url}/v1/payout_files", json={"execution_date": "2026-12-07"}, headers=auth(server.operator)
     )
     assert made_file.status_code == 200 and made_file.headers["content-type"] == "application/xml", made_file.text
@@ -70,27 +70,27 @@ def test_a_merchant_is_paid_out_through_a_sepa_file(server: Server) -> None:
     ids = document.findall(".//p:CdtTrfTxInf/p:PmtId/p:EndToEndId", namespaces=NS)
     assert payout["id"] in [e.text for e in ids]
     assert document.findtext(".//p:ReqdExctnDt/p:Dt", namespaces=NS) == "2026-12-07"
-    sent = httpx.get(f"{url}/v1/payouts/{payout['id']}", headers=auth(key)).json()
+    sent = calls.get(f"{url}/v1/payouts/{payout['id']}", headers=auth(key)).json()
     assert sent["status"] == "sent" and sent["file_id"] == made_file.headers["file-id"]
-    empty = httpx.post(f"{url}/v1/payout_files", json={}, headers=auth(server.operator))
+    empty = calls.post(f"{url}/v1/payout_files", json={}, headers=auth(server.operator))
     assert (empty.status_code, empty.json()["code"]) == (422, "validation_failed")  # nothing left to send
 
-    as_json = httpx.post(f"{url}/v1/payout_reports", json={"x": 1}, headers=auth(server.operator))
+    as_json = calls.post(f"{url}/v1/payout_reports", json={"x": 1}, headers=auth(server.operator))
     assert (as_json.status_code, as_json.json()["code"]) == (415, "unsupported_media_type")
     report = _accepted(payout["id"])  # the bank accepted it: nothing settles yet
-    applied = httpx.post(f"{url}/v1/payout_reports", content=report,
+    applied = calls.post(f"{url}/v1/payout_reports", content=report,
                          headers={**auth(server.operator), "Content-Type": "application/xml"})  # fmt: skip
     assert applied.status_code == 200 and applied.json()["pending"] == [payout["id"]], applied.text
-    done = httpx.post(f"{url}/v1/payouts/{payout['id']}/paid", headers=auth(server.operator))
+    done = calls.post(f"{url}/v1/payouts/{payout['id']}/paid", headers=auth(server.operator))
     assert done.status_code == 200 and done.json()["status"] == "paid"
-    contradicted = httpx.post(f"{url}/v1/payouts/{payout['id']}/returned", json={"reason": "AC04"},
+    contradicted = calls.post(f"{url}/v1/payouts/{payout['id']}/returned", json={"reason": "AC04"},
                               headers=auth(server.operator))  # fmt: skip
     assert (contradicted.status_code, contradicted.json()["code"]) == (409, "payout_settled")
-    listed = httpx.get(f"{url}/v1/payouts", headers=auth(key)).json()
+    listed = calls.get(f"{url}/v1/payouts", headers=auth(key)).json()
     assert [p["id"] for p in listed] == [payout["id"]]
 
     month = time.strftime("%Y-%m", time.gmtime(server.now_ms() // 1000))
-    sheet = httpx.get(f"{url}/v1/wallets/EUR/statement", params={"period": month}, headers=auth(key))
+    sheet = calls.get(f"{url}/v1/wallets/EUR/statement", params={"period": month}, headers=auth(key))
     assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/csv"), sheet.text
     rows = list(csv.DictReader(io.StringIO(sheet.text)))
     assert rows[0]["type"] == "opening_balance" and rows[0]["balance"] == "0.00"
@@ -112,34 +112,34 @@ def test_a_dispute_over_http_holds_tells_the_merchant_and_pays_the_payer_back(se
     _, payer = party(server, "customer", "Leser")
     hooks = Receiver(failures=0)
     try:
-        endpoint = httpx.post(f"{server.base}/v1/webhook_endpoints", json={"url": hooks.url}, headers=auth(key))
+        endpoint = calls.post(f"{server.base}/v1/webhook_endpoints", json={"url": hooks.url}, headers=auth(key))
         assert endpoint.status_code == 201, endpoint.text
         card = {"amount": "5.00", "currency": "EUR", "card_number": "4242424242424242"}
-        assert httpx.post(f"{server.base}/v1/topups", json=card, headers=auth(payer)).status_code == 201
+        assert calls.post(f"{server.base}/v1/topups", json=card, headers=auth(payer)).status_code == 201
         pay = {"merchant": merchant, "amount": "2.00", "currency": "EUR"}
-        paid = httpx.post(f"{server.base}/v1/payments", json=pay, headers=auth(payer)).json()["id"]
+        paid = calls.post(f"{server.base}/v1/payments", json=pay, headers=auth(payer)).json()["id"]
         url = f"{server.base}/v1/payments/{paid}/disputes"
-        bad = httpx.post(url, json={"reason": "bored"}, headers=auth(payer))
-        over = httpx.post(url, json={"amount": "2.01", "reason": "fraudulent"}, headers=auth(payer))
+        bad = calls.post(url, json={"reason": "bored"}, headers=auth(payer))
+        over = calls.post(url, json={"amount": "2.01", "reason": "fraudulent"}, headers=auth(payer))
         assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
         assert (over.status_code, over.json()["code"]) == (409, "dispute_exceeds_payment"), over.text
         assert over.headers["content-type"] == "application/problem+json"
-        opened = httpx.post(url, json={"reason": "not_received"}, headers={**auth(payer), "Idempotency-Key": "d"})
-        again = httpx.post(url, json={"reason": "not_received"}, headers={**auth(payer), "Idempotency-Key": "d"})
+        opened = calls.post(url, json={"reason": "not_received"}, headers={**auth(payer), "Idempotency-Key": "d"})
+        again = calls.post(url, json={"reason": "not_received"}, headers={**auth(payer), "Idempotency-Key": "d"})
         assert opened.status_code == 201 and again.json()["id"] == opened.json()["id"], opened.text
         d = opened.json()
         assert (d["amount"], d["held_from_merchant"], d["status"]) == ("2.00", "1.96", "needs_response")
         assert d["covered_by_platform"] == "0.04"  # the fee never reached the merchant's balance
-        held = httpx.get(f"{server.base}/v1/wallets/EUR", headers=auth(key)).json()
+        held = calls.get(f"{server.base}/v1/wallets/EUR", headers=auth(key)).json()
         assert held["available"] == "0.00"
         answer = {"evidence": "The article was read to the end."}
-        r = httpx.post(f"{server.base}/v1/disputes/{d['id']}/evidence", json=answer, headers=auth(key))
+        r = calls.post(f"{server.base}/v1/disputes/{d['id']}/evidence", json=answer, headers=auth(key))
         assert r.status_code == 200 and r.json()["status"] == "under_review", r.text
-        r = httpx.post(f"{server.base}/v1/disputes/{d['id']}/outcome", json={"outcome": "lost"},
+        r = calls.post(f"{server.base}/v1/disputes/{d['id']}/outcome", json={"outcome": "lost"},
                        headers=auth(server.operator))  # fmt: skip
         assert r.status_code == 200 and r.json()["status"] == "lost", r.text
-        assert httpx.get(f"{server.base}/v1/wallets/EUR", headers=auth(payer)).json()["available"] == "5.00"
-        lines = httpx.get(f"{server.base}/v1/wallets/EUR/transactions", headers=auth(key)).json()["data"]
+        assert calls.get(f"{server.base}/v1/wallets/EUR", headers=auth(payer)).json()["available"] == "5.00"
+        lines = calls.get(f"{server.base}/v1/wallets/EUR/transactions", headers=auth(key)).json()["data"]
         assert [x["type"] for x in lines][:2] == ["dispute_lost", "dispute_held"]
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and len(hooks.received) < 4:
@@ -158,11 +158,11 @@ def test_a_dispute_over_http_holds_tells_the_merchant_and_pays_the_payer_back(se
 def test_a_csv_bank_statement_and_a_camt054_return_over_http(server: Server) -> None:
     url, headers = server.base, auth(server.operator)
     csv = b"booked,amount,currency,reference,info\n2026-12-08,250.00,EUR,,card network settlement\n"
-    r = httpx.post(f"{url}/v1/bank_statements", content=csv, headers={**headers, "Content-Type": "text/csv"})
+    r = calls.post(f"{url}/v1/bank_statements", content=csv, headers={**headers, "Content-Type": "text/csv"})
     assert r.status_code == 200 and r.json()["lines"] == 1 and r.json()["matched"] == {}, r.text
-    r = httpx.post(f"{url}/v1/payout_returns", content=csv, headers={**headers, "Content-Type": "text/csv"})
+    r = calls.post(f"{url}/v1/payout_returns", content=csv, headers={**headers, "Content-Type": "text/csv"})
     assert (r.status_code, r.json()["code"]) == (415, "unsupported_media_type")
     notice = (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn><Ntfctn>'
               b"</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")  # fmt: skip
-    r = httpx.post(f"{url}/v1/payout_returns", content=notice, headers={**headers, "Content-Type": "application/xml"})
+    r = calls.post(f"{url}/v1/payout_returns", content=notice, headers={**headers, "Content-Type": "application/xml"})
     assert r.status_code == 200 and r.json()["returned"] == [] == r.json()["unknown"], r.text

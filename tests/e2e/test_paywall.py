@@ -22,6 +22,7 @@ import httpx
 import pytest
 from nacl.signing import SigningKey
 
+import calls
 from farthing.domain.channels import hashchain, vouchers
 from farthing.domain.channels.ids import channel_number, public_channel_id
 from farthing.paywall import Budget, Client
@@ -79,7 +80,7 @@ def start(example: str, server: Server, shop: Shop, tmp_path: Path, store: Path 
     while True:
         assert proc.poll() is None, log.read_text()
         try:
-            httpx.get(base + "/openapi.json", timeout=1)
+            calls.get(base + "/openapi.json", timeout=1)
             return App(base, store, proc, log)
         except httpx.TransportError:
             assert time.monotonic() < deadline, log.read_text()
@@ -173,7 +174,7 @@ def test_a_metered_api_paid_with_a_hash_chain(server: Server, shop: Shop, apps: 
             assert r.status_code == 200 and r.json()["length"] == i, r.text
         assert http.get(f"{app.base}/api/length", params={"text": "one too many"}).status_code == 402
     assert pay.spent == 100_000
-    opened = httpx.get(f"{server.base}/v1/channels", headers=auth(shop.customer_key)).json()
+    opened = calls.get(f"{server.base}/v1/channels", headers=auth(shop.customer_key)).json()
     assert sorted(c["status"] for c in opened) == ["closing", "open"]  # the spent one was closed by the payer
     assert all(c["form"] == "hashchain" and c["length"] == 100 for c in opened)
     app.kill()
@@ -197,7 +198,7 @@ def _voucher(key: SigningKey, channel: str, cumulative: int, sequence: int) -> d
 
 def _open(server: Server, shop: Shop, **terms: object) -> str:
     body = {"merchant": shop.merchant, "currency": "USD", "deposit": "0.10", "expires_in_s": 3600, **terms}
-    r = httpx.post(f"{server.base}/v1/channels", json=body, headers=auth(shop.customer_key))
+    r = calls.post(f"{server.base}/v1/channels", json=body, headers=auth(shop.customer_key))
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -213,7 +214,7 @@ def test_double_spends_and_bad_headers_are_refused_and_change_nothing(
     pay_to = {"payTo": shop.merchant}
 
     def get(header: str, name: str = "PAYMENT-SIGNATURE") -> httpx.Response:
-        r = httpx.get(url, headers={name: header})
+        r = calls.get(url, headers={name: header})
         if r.status_code != 200:
             assert "full text" not in r.text, "content served without payment"
         return r
@@ -350,7 +351,7 @@ def test_a_payers_close_stops_the_paywall_and_what_it_accepted_stays_redeemable(
     key = SigningKey.generate()
     public_key = bytes(key.verify_key).hex()
     for dispute_s in (0, 60, 3599):
-        r = httpx.post(f"{server.base}/v1/channels", headers=auth(shop.customer_key),
+        r = calls.post(f"{server.base}/v1/channels", headers=auth(shop.customer_key),
                        json={"merchant": shop.merchant, "currency": "USD", "deposit": "0.10", "expires_in_s": 3600,
                              "form": "voucher", "public_key": public_key, "dispute_s": dispute_s})  # fmt: skip
         assert (r.status_code, r.json()["code"]) == (422, "validation_failed"), r.text
@@ -359,13 +360,13 @@ def test_a_payers_close_stops_the_paywall_and_what_it_accepted_stays_redeemable(
     apps.append(app)
     url = f"{app.base}/articles/3"
     ch = _open(server, shop, form="voucher", public_key=public_key)
-    paid = httpx.get(url, headers={"PAYMENT-SIGNATURE": _header(ch, _voucher(key, ch, 200, 1), payTo=shop.merchant)})
+    paid = calls.get(url, headers={"PAYMENT-SIGNATURE": _header(ch, _voucher(key, ch, 200, 1), payTo=shop.merchant)})
     assert paid.status_code == 200 and "full text" in paid.text
 
-    closing = httpx.post(f"{server.base}/v1/channels/{ch}/close", headers=auth(shop.customer_key))
+    closing = calls.post(f"{server.base}/v1/channels/{ch}/close", headers=auth(shop.customer_key))
     assert closing.status_code == 200 and closing.json()["status"] == "closing", closing.text
     time.sleep(CLOSED_CHECK_S + 0.5)
-    late = httpx.get(url, headers={"PAYMENT-SIGNATURE": _header(ch, _voucher(key, ch, 400, 2), payTo=shop.merchant)})
+    late = calls.get(url, headers={"PAYMENT-SIGNATURE": _header(ch, _voucher(key, ch, 400, 2), payTo=shop.merchant)})
     assert (late.status_code, late.json()["code"]) == (402, "channel_closed")
     assert "full text" not in late.text
 
@@ -391,7 +392,7 @@ def test_a_reader_that_comes_back_pays_from_the_channel_it_left_open(
                 assert r.status_code == 200, r.text
         pay.close()
     assert state.stat().st_mode & 0o777 == 0o600  # its channels' secrets: the reader's alone
-    opened = httpx.get(f"{server.base}/v1/channels", headers=auth(shop.customer_key)).json()
+    opened = calls.get(f"{server.base}/v1/channels", headers=auth(shop.customer_key)).json()
     assert len(opened) == 1, opened  # the second run paid from the first run's channel
     assert "1 channels redeemed" in redeem(server, shop, app.store)
     assert balances(server, shop.merchant_key)["USD"][1] == "0.002"  # ten articles at $0.0002, redeemed once

@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+import calls
 from browser import chromium, screenshot, serious_violations
 
 from .conftest import Server
@@ -61,7 +61,7 @@ def test_a_reader_pays_for_an_article_in_the_browser_and_reads_it(gazette: App, 
         expect(stranger.get_by_role("alert")).to_contain_text("used already")
         expect(stranger.get_by_text("The full text of article 3.")).to_have_count(0)
 
-    program = httpx.get(f"{gazette.base}/articles/3")  # no browser: x402 as before
+    program = calls.get(f"{gazette.base}/articles/3")  # no browser: x402 as before
     assert program.status_code == 402 and program.headers["content-type"] == "application/json"
     assert "payment-required" in program.headers
 

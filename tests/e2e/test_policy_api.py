@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+import calls
 from served import serve
 
 from .conftest import Server
@@ -18,19 +19,19 @@ SERVER_ENV = {"FARTHING_POLICIES": "eu-de,kr"}
 
 
 def _party(srv: Server, kind: str, **profile: str) -> tuple[str, str]:
-    r = httpx.post(f"{srv.base}/v1/{kind}s", json={"name": kind, **profile}, headers=auth(srv.operator))
+    r = calls.post(f"{srv.base}/v1/{kind}s", json={"name": kind, **profile}, headers=auth(srv.operator))
     assert r.status_code == 201, r.text
     return r.json()["id"], r.json()["api_key"]["secret"]
 
 
 def _fund(srv: Server, key: str, amount: str, cur: str) -> None:
-    r = httpx.post(f"{srv.base}/v1/topups", json={"amount": amount, "currency": cur, "card_number": "4242424242424242"},
+    r = calls.post(f"{srv.base}/v1/topups", json={"amount": amount, "currency": cur, "card_number": "4242424242424242"},
                    headers=auth(key))  # fmt: skip
     assert r.status_code == 201, r.text
 
 
 def _available(srv: Server, key: str, cur: str) -> str:
-    return str(httpx.get(f"{srv.base}/v1/wallets/{cur}", headers=auth(key)).json()["available"])
+    return str(calls.get(f"{srv.base}/v1/wallets/{cur}", headers=auth(key)).json()["available"])
 
 
 def test_a_minors_monthly_cap_holds_and_a_retry_still_replays(server: Server) -> None:
@@ -41,7 +42,7 @@ def test_a_minors_monthly_cap_holds_and_a_retry_still_replays(server: Server) ->
     def pay(amount: str, idem: str | None = None) -> httpx.Response:
         headers = {**auth(key), **({"Idempotency-Key": idem} if idem else {})}
         body = {"merchant": merchant, "amount": amount, "currency": "KRW"}
-        return httpx.post(f"{server.base}/v1/payments", json=body, headers=headers)
+        return calls.post(f"{server.base}/v1/payments", json=body, headers=headers)
 
     first = pay("60000", "a")
     assert first.status_code == 201 and first.json()["fee"] == "1200", first.text  # the kr pack's 2 %
@@ -61,7 +62,7 @@ def test_concurrent_payments_never_pass_the_cap(server: Server) -> None:
     body = {"merchant": merchant, "amount": "10000", "currency": "KRW"}
 
     def send(_: int) -> int:
-        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code
+        return calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(send, range(25)))
@@ -75,28 +76,28 @@ def test_eu_low_value_exemption_counts_and_evidence_decides_the_vat(server: Serv
     _fund(server, key, "100.00", "EUR")
     body = {"merchant": merchant, "amount": "1.00", "currency": "EUR", "evidence": {"ip": "DE"}}
     for _ in range(5):
-        r = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+        r = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
         assert r.status_code == 201 and r.json()["fee"] == "0.02", r.text
     decided = r.json()["policy"]  # the decision rides with the payment: version, exemption, VAT found
     assert decided["sca_exemption"] == "eu.sca.low_value_remote" and len(decided["version"]) == 64
     assert decided["tax"] == {"place": "DE", "kind": "vat", "amount": "0.159664", "inclusive": True}
-    got = httpx.get(f"{server.base}/v1/payments/{r.json()['id']}", headers=auth(key)).json()
+    got = calls.get(f"{server.base}/v1/payments/{r.json()['id']}", headers=auth(key)).json()
     assert got["policy"] == decided
-    sixth = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    sixth = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
     assert (sixth.status_code, sixth.json()["code"]) == (402, "authentication_required")
     assert "payment 6 since the last SCA" in sixth.json()["detail"]
     _, other = _party(server, "customer", country="DE")
     _fund(server, other, "100.00", "EUR")
-    large = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "31.00"}, headers=auth(other))
+    large = calls.post(f"{server.base}/v1/payments", json={**body, "amount": "31.00"}, headers=auth(other))
     assert (large.status_code, large.json()["code"]) == (402, "authentication_required")
-    unknown = httpx.post(f"{server.base}/v1/payments", json={**body, "evidence": None}, headers=auth(other))
+    unknown = calls.post(f"{server.base}/v1/payments", json={**body, "evidence": None}, headers=auth(other))
     assert (unknown.status_code, unknown.json()["code"]) == (402, "policy_denied")
     assert "one piece of evidence, 2 needed" in unknown.json()["detail"]
     assert _available(server, key, "EUR") == "95.00" and _available(server, other, "EUR") == "100.00"
     month = time.strftime("%Y-%m", time.gmtime(server.now_ms() / 1000))
-    early = httpx.post(f"{server.base}/v1/tax/close", json={"period": month}, headers=auth(server.operator))
+    early = calls.post(f"{server.base}/v1/tax/close", json={"period": month}, headers=auth(server.operator))
     assert early.status_code == 422 and "has not ended everywhere" in early.json()["detail"]
-    usd = httpx.post(f"{server.base}/v1/payments", json={**body, "currency": "USD"}, headers=auth(other))
+    usd = calls.post(f"{server.base}/v1/payments", json={**body, "currency": "USD"}, headers=auth(other))
     assert usd.status_code == 402 and usd.json()["code"] == "insufficient_funds"  # no USD policy: as before
 
 
@@ -111,7 +112,7 @@ def test_two_server_processes_never_pass_the_cap_together(server: Server, tmp_pa
 
         def send(i: int) -> int:
             base = server.base if i % 2 else other
-            return httpx.post(f"{base}/v1/payments", json=body, headers=auth(key), timeout=30).status_code
+            return calls.post(f"{base}/v1/payments", json=body, headers=auth(key), timeout=30).status_code
 
         with ThreadPoolExecutor(max_workers=24) as pool:
             statuses = list(pool.map(send, range(24)))
@@ -129,20 +130,20 @@ def test_holds_count_toward_the_cap_when_captured_not_when_voided(server: Server
 
     def pay(amount: str, capture: bool = True) -> httpx.Response:
         body = {"merchant": merchant, "amount": amount, "currency": "KRW", "capture": capture}
-        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+        return calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
 
     voided = pay("80000", capture=False)
     assert voided.status_code == 201, voided.text
-    r = httpx.post(f"{server.base}/v1/payments/{voided.json()['id']}/void", headers=auth(merchant_key))
+    r = calls.post(f"{server.base}/v1/payments/{voided.json()['id']}/void", headers=auth(merchant_key))
     assert r.status_code == 200
     assert pay("90000").status_code == 201  # the voided hold took nothing from the 100,000 won
     assert pay("20000", capture=False).json()["code"] == "policy_denied"  # a hold is decided in full
     held = pay("10000", capture=False)
     assert held.status_code == 201
     url = f"{server.base}/v1/payments/{held.json()['id']}/capture"
-    captured = httpx.post(url, json={"amount": "10000"}, headers=auth(merchant_key))
+    captured = calls.post(url, json={"amount": "10000"}, headers=auth(merchant_key))
     assert captured.status_code == 200 and captured.json()["fee"] == "200", captured.text
-    again = httpx.post(url, json={"amount": "10000"}, headers=auth(merchant_key))
+    again = calls.post(url, json={"amount": "10000"}, headers=auth(merchant_key))
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true", again.text
     assert pay("1").json()["code"] == "policy_denied"  # the capture filled the month
     assert _available(server, key, "KRW") == "200000"
@@ -153,16 +154,16 @@ def test_a_refund_gives_the_room_back(server: Server) -> None:
     _, key = _party(server, "customer", country="KR", age_band="minor")
     _fund(server, key, "300000", "KRW")
     body = {"merchant": merchant, "amount": "100000", "currency": "KRW"}
-    paid = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    paid = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
     assert paid.status_code == 201, paid.text
-    full = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key))
+    full = calls.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key))
     assert full.json()["code"] == "policy_denied"
-    r = httpx.post(f"{server.base}/v1/payments/{paid.json()['id']}/refunds", json={"amount": "30000"},
+    r = calls.post(f"{server.base}/v1/payments/{paid.json()['id']}/refunds", json={"amount": "30000"},
                    headers=auth(merchant_key))  # fmt: skip
     assert r.status_code == 201, r.text
-    again = httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "30000"}, headers=auth(key))
+    again = calls.post(f"{server.base}/v1/payments", json={**body, "amount": "30000"}, headers=auth(key))
     assert again.status_code == 201, again.text  # the refunded 30,000 won came back under the cap
-    assert httpx.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key)).status_code == 402
+    assert calls.post(f"{server.base}/v1/payments", json={**body, "amount": "1"}, headers=auth(key)).status_code == 402
 
 
 OVERRIDE = """
@@ -189,10 +190,10 @@ def test_a_merchant_tightens_the_cap_for_its_own_payments_and_may_not_loosen_it(
 
     def pay(to: str, amount: str) -> httpx.Response:
         body = {"merchant": to, "amount": amount, "currency": "KRW"}
-        return httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+        return calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
 
-    assert httpx.get(url, headers=auth(merchant_key)).status_code == 404  # the kr pack decides
-    put = httpx.put(url, json={"toml": OVERRIDE.format(max="300000")}, headers=auth(merchant_key))
+    assert calls.get(url, headers=auth(merchant_key)).status_code == 404  # the kr pack decides
+    put = calls.put(url, json={"toml": OVERRIDE.format(max="300000")}, headers=auth(merchant_key))
     assert put.status_code == 200, put.text
     assert put.json()["pack"] == "kr" and {"id": "kr.micropayment.monthly", "source": "the shop's own cap for new "
                                            "readers"} in put.json()["rules"]  # fmt: skip
@@ -202,17 +203,17 @@ def test_a_merchant_tightens_the_cap_for_its_own_payments_and_may_not_loosen_it(
     assert "the shop's own cap" in over.json()["detail"]
     assert pay(other, "60000").status_code == 201  # another merchant: the pack's 1,000,000 won
 
-    looser = httpx.put(url, json={"toml": OVERRIDE.format(max="2000000")}, headers=auth(merchant_key))
+    looser = calls.put(url, json={"toml": OVERRIDE.format(max="2000000")}, headers=auth(merchant_key))
     assert (looser.status_code, looser.json()["code"]) == (422, "policy_invalid"), looser.text
     assert "would loosen a legal limit" in looser.json()["detail"]
-    broken = httpx.put(url, json={"toml": "[pack\n"}, headers=auth(merchant_key))
+    broken = calls.put(url, json={"toml": "[pack\n"}, headers=auth(merchant_key))
     assert (broken.status_code, broken.json()["code"]) == (422, "policy_invalid"), broken.text
-    kept = httpx.get(url, headers=auth(merchant_key))  # refused overrides leave the one in force
+    kept = calls.get(url, headers=auth(merchant_key))  # refused overrides leave the one in force
     assert kept.status_code == 200 and 'max = "300000"' in kept.json()["toml"]
     assert pay(merchant, "60000").status_code == 402
     assert _available(server, key, "KRW") == "590000"  # refusals moved nothing
 
-    assert httpx.delete(url, headers=auth(merchant_key)).status_code == 204
+    assert calls.delete(url, headers=auth(merchant_key)).status_code == 204
     assert pay(merchant, "60000").status_code == 201  # the pack decides again, at once in this process
 
 
@@ -221,15 +222,15 @@ def test_a_payer_withdraws_from_a_purchase_unless_it_waived_the_right(server: Se
     _, key = _party(server, "customer", country="DE")
     _fund(server, key, "10.00", "EUR")
     body = {"merchant": merchant, "amount": "1.50", "currency": "EUR", "evidence": {"ip": "DE"}}
-    kept = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
-    read_at_once = httpx.post(f"{server.base}/v1/payments", json={**body, "withdrawal_waived": True},
+    kept = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key)).json()
+    read_at_once = calls.post(f"{server.base}/v1/payments", json={**body, "withdrawal_waived": True},
                               headers=auth(key)).json()  # fmt: skip
     assert kept["policy"]["withdrawal_waived"] is False and read_at_once["policy"]["withdrawal_waived"] is True
 
-    refused = httpx.post(f"{server.base}/v1/payments/{read_at_once['id']}/withdrawal", headers=auth(key))
+    refused = calls.post(f"{server.base}/v1/payments/{read_at_once['id']}/withdrawal", headers=auth(key))
     assert (refused.status_code, refused.json()["code"]) == (409, "withdrawal_not_allowed"), refused.text
     assert "waived with express consent" in refused.json()["detail"]
-    done = httpx.post(f"{server.base}/v1/payments/{kept['id']}/withdrawal", headers=auth(key))
+    done = calls.post(f"{server.base}/v1/payments/{kept['id']}/withdrawal", headers=auth(key))
     assert done.status_code == 201, done.text
     assert (done.json()["amount"], done.json()["reason"]) == ("1.50", "withdrawal")
     assert _available(server, key, "EUR") == "8.50"  # only the waived purchase is still paid
@@ -242,13 +243,13 @@ def test_a_device_payment_is_decided_by_the_contactless_and_device_thresholds(se
     _, key = _party(server, "customer", country="DE")
     _fund(server, key, "500.00", "EUR")
     body = {"merchant": merchant, "amount": "40.00", "currency": "EUR", "evidence": {"ip": "DE"}}
-    remote = httpx.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
+    remote = calls.post(f"{server.base}/v1/payments", json=body, headers=auth(key))
     assert (remote.status_code, remote.json()["code"]) == (402, "authentication_required"), remote.text
     for _ in range(3):  # 40, 80, 120 of the 150 since the last SCA
-        paid = httpx.post(f"{server.base}/v1/payments", json={**body, "channel": "device"}, headers=auth(key))
+        paid = calls.post(f"{server.base}/v1/payments", json={**body, "channel": "device"}, headers=auth(key))
         assert paid.status_code == 201, paid.text
         assert paid.json()["policy"]["sca_exemption"] == "eu.sca.contactless_device"
-    fourth = httpx.post(f"{server.base}/v1/payments", json={**body, "channel": "device"}, headers=auth(key))
+    fourth = calls.post(f"{server.base}/v1/payments", json={**body, "channel": "device"}, headers=auth(key))
     assert (fourth.status_code, fourth.json()["code"]) == (402, "authentication_required"), fourth.text
     assert "160.00 since the last SCA would pass 150.00" in fourth.json()["detail"]
     assert _available(server, key, "EUR") == "380.00"

@@ -10,7 +10,7 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-import httpx
+import calls
 
 from .conftest import Server
 from .helpers import auth, party, top_up
@@ -47,48 +47,48 @@ def test_personal_data_is_sealed_exported_and_crypto_shredded(server: Server) ->
     merchant, _ = party(server, "merchant", "Shop")
     profile = {"name": NAME, "email": EMAIL, "phone": "+44 20 7946 0000", "address": "1 Byron Row"}
     headers = {**auth(server.operator), "Idempotency-Key": "ada"}
-    made = httpx.post(f"{server.base}/v1/customers", headers=headers, json=profile)
+    made = calls.post(f"{server.base}/v1/customers", headers=headers, json=profile)
     assert made.status_code == 201 and made.json()["email"] == EMAIL, made.text
     customer, key = made.json()["id"], made.json()["api_key"]["secret"]
-    replay = httpx.post(f"{server.base}/v1/customers", headers=headers, json=profile)
+    replay = calls.post(f"{server.base}/v1/customers", headers=headers, json=profile)
     assert replay.status_code == 200 and replay.json()["name"] is None  # replays keep no personal data
     top_up(server, key, "5.00")
-    paid = httpx.post(f"{server.base}/v1/payments", json={"merchant": merchant, "amount": "0.25", "currency": "USD"},
+    paid = calls.post(f"{server.base}/v1/payments", json={"merchant": merchant, "amount": "0.25", "currency": "USD"},
                       headers=auth(key))  # fmt: skip
     assert paid.status_code == 201
 
     held = database_bytes(server)
     assert not any(f in held for f in forms(NAME) + forms(EMAIL)), "plaintext personal data in the database"
-    seen = httpx.get(f"{server.base}/v1/customers/{customer}", headers=auth(server.operator)).json()
+    seen = calls.get(f"{server.base}/v1/customers/{customer}", headers=auth(server.operator)).json()
     assert (seen["name"], seen["email"], seen["address"]) == (NAME, EMAIL, "1 Byron Row")
-    own = httpx.get(f"{server.base}/v1/customers/{customer}", headers=auth(key))
+    own = calls.get(f"{server.base}/v1/customers/{customer}", headers=auth(key))
     assert own.json()["phone"] == "+44 20 7946 0000"
     _, stranger = party(server, "customer", "Someone else")
-    assert httpx.get(f"{server.base}/v1/customers/{customer}", headers=auth(stranger)).status_code == 404
+    assert calls.get(f"{server.base}/v1/customers/{customer}", headers=auth(stranger)).status_code == 404
     _, merchant_key = party(server, "merchant", "Curious merchant")
-    assert httpx.get(f"{server.base}/v1/customers/{customer}/export", headers=auth(merchant_key)).status_code == 404
+    assert calls.get(f"{server.base}/v1/customers/{customer}/export", headers=auth(merchant_key)).status_code == 404
 
-    export = httpx.get(f"{server.base}/v1/customers/{customer}/export", headers=auth(key)).json()
+    export = calls.get(f"{server.base}/v1/customers/{customer}/export", headers=auth(key)).json()
     assert export["customer"]["email"] == EMAIL
     [wallet] = export["wallets"]
     assert wallet["debits_posted"] == "0.25" and {t["type"] for t in wallet["transactions"]} >= {"topup", "payment"}
     assert any(k["id"] for k in export["api_keys"])
 
-    erased = httpx.delete(f"{server.base}/v1/customers/{customer}/personal-data", headers=auth(server.operator))
+    erased = calls.delete(f"{server.base}/v1/customers/{customer}/personal-data", headers=auth(server.operator))
     assert erased.status_code == 200 and erased.json()["object"] == "erasure"
-    gone = httpx.get(f"{server.base}/v1/customers/{customer}", headers=auth(server.operator)).json()
+    gone = calls.get(f"{server.base}/v1/customers/{customer}", headers=auth(server.operator)).json()
     assert (gone["name"], gone["email"], gone["phone"]) == (None, None, None) and gone["erased_ms"]
     held = database_bytes(server)
     assert not any(f in held for f in forms(NAME) + forms(EMAIL))
     # The money is still there and still adds up.
-    assert httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["debits_posted"] == "0.25"
+    assert calls.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["debits_posted"] == "0.25"
     audit = subprocess.run([sys.executable, "-m", "farthing.cli", "audit", "verify", "--db", server.db],
                            capture_output=True, text=True, timeout=120, env=server.env)  # fmt: skip
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
 def test_a_tampered_ciphertext_is_refused(server: Server) -> None:
-    made = httpx.post(f"{server.base}/v1/customers", json={"name": "Grace", "email": "grace@example.test"},
+    made = calls.post(f"{server.base}/v1/customers", json={"name": "Grace", "email": "grace@example.test"},
                       headers=auth(server.operator)).json()  # fmt: skip
     customer = made["id"]
     if server.db.startswith("sqlite:///"):
@@ -108,5 +108,5 @@ def test_a_tampered_ciphertext_is_refused(server: Server) -> None:
             # One bit flipped (a byte overwritten with a constant was, once in 256 runs, that byte already).
             conn.execute("UPDATE personal_data SET sealed = set_byte(sealed, 20, get_byte(sealed, 20) # 1) "
                          "WHERE subject = %s AND field = 'email'", (customer,))  # fmt: skip
-    r = httpx.get(f"{server.base}/v1/customers/{customer}", headers=auth(server.operator))
+    r = calls.get(f"{server.base}/v1/customers/{customer}", headers=auth(server.operator))
     assert (r.status_code, r.json()["code"]) == (500, "personal_data_tampered"), r.text

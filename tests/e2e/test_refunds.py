@@ -6,6 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+import calls
+
 from .conftest import Server
 from .helpers import auth, balances, party, top_up
 
@@ -15,27 +17,27 @@ def _paid(srv: Server, amount: str, capture: bool = True) -> tuple[str, str, str
     _, key = party(srv, "customer", "Buyer")
     top_up(srv, key, "5.00")
     body = {"merchant": merchant, "amount": amount, "currency": "USD", "capture": capture}
-    payment = httpx.post(f"{srv.base}/v1/payments", json=body, headers=auth(key)).json()["id"]
+    payment = calls.post(f"{srv.base}/v1/payments", json=body, headers=auth(key)).json()["id"]
     return payment, merchant_key, key, merchant
 
 
 def test_partial_refunds_up_to_what_was_paid(server: Server) -> None:
     payment, merchant_key, key, merchant = _paid(server, "1.00")
     url = f"{server.base}/v1/payments/{payment}/refunds"
-    first = httpx.post(url, json={"amount": "0.30"}, headers={**auth(merchant_key), "Idempotency-Key": "r1"})
+    first = calls.post(url, json={"amount": "0.30"}, headers={**auth(merchant_key), "Idempotency-Key": "r1"})
     assert first.status_code == 201 and first.json()["amount"] == "0.30", first.text
-    again = httpx.post(url, json={"amount": "0.30"}, headers={**auth(merchant_key), "Idempotency-Key": "r1"})
+    again = calls.post(url, json={"amount": "0.30"}, headers={**auth(merchant_key), "Idempotency-Key": "r1"})
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
-    too_much = httpx.post(url, json={"amount": "0.71"}, headers=auth(merchant_key))
+    too_much = calls.post(url, json={"amount": "0.71"}, headers=auth(merchant_key))
     assert (too_much.status_code, too_much.json()["code"]) == (422, "refund_exceeds_payment")
     # The merchant kept 0.98 after the platform's fee and gave back 0.30: 0.68 cannot cover the 0.70 left.
-    short = httpx.post(url, headers=auth(merchant_key))
+    short = calls.post(url, headers=auth(merchant_key))
     assert (short.status_code, short.json()["code"]) == (402, "insufficient_funds")
     more = {"merchant": merchant, "amount": "0.10", "currency": "USD"}
-    httpx.post(f"{server.base}/v1/payments", json=more, headers=auth(key)).raise_for_status()
-    rest = httpx.post(url, headers=auth(merchant_key))  # no amount: all that is left of the first payment
+    calls.post(f"{server.base}/v1/payments", json=more, headers=auth(key)).raise_for_status()
+    rest = calls.post(url, headers=auth(merchant_key))  # no amount: all that is left of the first payment
     assert rest.status_code == 201 and rest.json()["amount"] == "0.70", rest.text
-    done = httpx.post(url, json={"amount": "0.01"}, headers=auth(merchant_key))
+    done = calls.post(url, json={"amount": "0.01"}, headers=auth(merchant_key))
     assert done.json()["code"] == "refund_exceeds_payment"
     assert balances(server, key)["USD"] == ("4.90", "6.00", "1.10")  # paid 1.10, refunded 1.00
     assert balances(server, merchant_key)["USD"] == ("0.078", "1.10", "1.022")  # fees 0.022, refunds 1.00
@@ -44,11 +46,11 @@ def test_partial_refunds_up_to_what_was_paid(server: Server) -> None:
 def test_concurrent_refunds_never_pass_the_payment(server: Server) -> None:
     payment, merchant_key, key, merchant = _paid(server, "0.50")
     other = {"merchant": merchant, "amount": "1.00", "currency": "USD"}  # so the merchant can afford them all
-    httpx.post(f"{server.base}/v1/payments", json=other, headers=auth(key)).raise_for_status()
+    calls.post(f"{server.base}/v1/payments", json=other, headers=auth(key)).raise_for_status()
     url = f"{server.base}/v1/payments/{payment}/refunds"
 
     def send(_: int) -> httpx.Response:
-        return httpx.post(url, json={"amount": "0.10"}, headers=auth(merchant_key))
+        return calls.post(url, json={"amount": "0.10"}, headers=auth(merchant_key))
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         answers = list(pool.map(send, range(10)))
@@ -60,7 +62,7 @@ def test_concurrent_refunds_never_pass_the_payment(server: Server) -> None:
 def test_refunds_are_the_payees_to_make(server: Server) -> None:
     payment, _, key, _ = _paid(server, "0.50")
     url = f"{server.base}/v1/payments/{payment}/refunds"
-    assert httpx.post(url, headers=auth(key)).json()["code"] == "forbidden"
+    assert calls.post(url, headers=auth(key)).json()["code"] == "forbidden"
     hold, hold_merchant_key, _, _ = _paid(server, "0.50", capture=False)
-    r = httpx.post(f"{server.base}/v1/payments/{hold}/refunds", headers=auth(hold_merchant_key))
+    r = calls.post(f"{server.base}/v1/payments/{hold}/refunds", headers=auth(hold_merchant_key))
     assert (r.status_code, r.json()["code"]) == (409, "payment_not_capturable")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
+
+import calls
 
 from .conftest import Server
 from .helpers import auth, party, signed_in_operator, top_up
@@ -28,17 +29,17 @@ def test_a_takeover_is_refused_reviewed_and_labelled_once(server: Server) -> Non
     paid = []
     for i in range(30):
         body = {"merchant": shop, "amount": f"0.{10 + i % 3}", "currency": "USD"}
-        r = httpx.post(f"{server.base}/v1/payments", json=body, headers={**auth(key), **HOME})
+        r = calls.post(f"{server.base}/v1/payments", json=body, headers={**auth(key), **HOME})
         assert r.status_code == 201, r.text
         assert r.json()["risk"] == {"score": 0, "outcome": "allow", "reasons": []}
         paid.append(r.json()["id"])
     odd = {"merchant": far, "amount": "40.00", "currency": "USD"}
-    refused = httpx.post(f"{server.base}/v1/payments", json=odd, headers={**auth(key), **AWAY})
+    refused = calls.post(f"{server.base}/v1/payments", json=odd, headers={**auth(key), **AWAY})
     assert refused.status_code == 402, refused.text
     assert refused.json()["code"] == "authentication_required"
     assert "the risk analysis scored this payment 75 of 100" in refused.json()["detail"]
     assert (
-        httpx.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"] == "56.70"
+        calls.get(f"{server.base}/v1/wallets/USD", headers=auth(key)).json()["available"] == "56.70"
     )  # 60 - 3.30: nothing taken
 
     console, csrf = signed_in_operator(server)  # the console's queue holds it, with a button a label
@@ -61,7 +62,7 @@ def test_a_takeover_is_refused_reviewed_and_labelled_once(server: Server) -> Non
         console.close()
 
     op = auth(server.operator)
-    queue = httpx.get(f"{server.base}/v1/risk/reviews", headers=op)
+    queue = calls.get(f"{server.base}/v1/risk/reviews", headers=op)
     assert queue.status_code == 200, queue.text
     [review] = [r for r in queue.json()["data"] if r["merchant"] == far]
     assert (review["score"], review["outcome"], review["amount"]) == (75, "step_up", "40.00")
@@ -70,15 +71,15 @@ def test_a_takeover_is_refused_reviewed_and_labelled_once(server: Server) -> Non
     assert review["payment"] == waiting
     label = review["label"]  # labelled from the console above: fraud, on a payment that was never made
     assert (label["fraud"], label["paid"], label["source"], label["amount"]) == (True, False, "operator", "40.00")
-    again = httpx.post(f"{server.base}/v1/risk/labels", json={"payment": waiting, "fraud": False}, headers=op)
+    again = calls.post(f"{server.base}/v1/risk/labels", json={"payment": waiting, "fraud": False}, headers=op)
     assert (again.status_code, again.json()["code"]) == (409, "already_labelled")
-    [seen] = [r for r in httpx.get(f"{server.base}/v1/risk/reviews", headers=op).json()["data"] if r["merchant"] == far]
+    [seen] = [r for r in calls.get(f"{server.base}/v1/risk/reviews", headers=op).json()["data"] if r["merchant"] == far]
     assert seen["label"]["fraud"] is True  # the first label stands
 
-    honest = httpx.post(f"{server.base}/v1/risk/labels", json={"payment": paid[0], "fraud": False}, headers=op)
+    honest = calls.post(f"{server.base}/v1/risk/labels", json={"payment": paid[0], "fraud": False}, headers=op)
     assert honest.status_code == 201, honest.text
     assert (honest.json()["paid"], honest.json()["amount"], honest.json()["currency"]) == (True, "0.10", "USD")
-    got = httpx.get(f"{server.base}/v1/payments/{paid[0]}", headers=auth(key)).json()
+    got = calls.get(f"{server.base}/v1/payments/{paid[0]}", headers=auth(key)).json()
     assert got["risk"] == {"score": 0, "outcome": "allow", "reasons": []}  # as its event recorded it
 
 
@@ -95,6 +96,6 @@ def test_a_takeover_is_refused_reviewed_and_labelled_once(server: Server) -> Non
 def test_a_label_that_cannot_be_taken_is_refused_clearly(
     server: Server, body: dict[str, object], status: int, code: str
 ) -> None:
-    r = httpx.post(f"{server.base}/v1/risk/labels", json=body, headers=auth(server.operator))
+    r = calls.post(f"{server.base}/v1/risk/labels", json=body, headers=auth(server.operator))
     assert (r.status_code, r.json()["code"]) == (status, code), r.text
     assert r.headers["content-type"] == "application/problem+json"

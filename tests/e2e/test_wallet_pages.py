@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
+import calls
 from browser import chromium, screenshot, serious_violations
 
 from .conftest import Server
@@ -111,7 +112,7 @@ def test_forms_refuse_what_they_must_and_move_nothing(server: Server) -> None:
         assert "amount" in refused["a float"].text.lower()
         [wallet] = http.get("/v1/wallets").json()
         assert wallet["available"] == "1.00"  # the one good top-up, nothing from the refused ones
-        login = httpx.post(f"{server.base}/wallet/signin", data={"email": "x@example.test", "password": PASSWORD},
+        login = calls.post(f"{server.base}/wallet/signin", data={"email": "x@example.test", "password": PASSWORD},
                            headers={"Origin": "https://elsewhere.example"})  # fmt: skip
         assert login.status_code == 403  # no signing a browser in to someone else's account from another site
     finally:

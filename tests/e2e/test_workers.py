@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+import calls
+
 from .conftest import Server
 from .helpers import auth, party, top_up, wallet
 from .test_webhooks import Receiver
@@ -82,7 +84,7 @@ class Payer:
         body = {"merchant": self.merchant, "amount": "0.001", "currency": "USD"}
         for _ in range(200):
             try:
-                r = httpx.post(f"{self.server.base}/v1/payments", json=body,
+                r = calls.post(f"{self.server.base}/v1/payments", json=body,
                                headers={**self.key, "Idempotency-Key": idem}, timeout=30)  # fmt: skip
             except httpx.TransportError:  # the worker died with the request: not known, so sent again
                 with self.lock:
@@ -104,7 +106,7 @@ def hooked(server: Server, receiver: Receiver, name: str) -> tuple[Payer, str]:
     """A payer with 1.00 paying a new merchant (its key returned too) whose endpoint is `receiver`."""
     merchant, merchant_key = party(server, "merchant", name)
     wanted = {"url": receiver.url, "events": ["payment.succeeded"]}
-    hook = httpx.post(f"{server.base}/v1/webhook_endpoints", json=wanted, headers=auth(merchant_key))
+    hook = calls.post(f"{server.base}/v1/webhook_endpoints", json=wanted, headers=auth(merchant_key))
     assert hook.status_code == 201, hook.text
     _, key = party(server, "customer", "Payer")
     top_up(server, key, "1.00")
@@ -126,7 +128,7 @@ def test_payments_spread_over_two_workers_apply_once_and_one_delivers_webhooks(
     assert Decimal(wallet(server, merchant_key)["credits_posted"]) == Decimal("0.200")
     assert Decimal(wallet(server, key)["available"]) == Decimal("0.800")
 
-    here = {httpx.get(f"{server.base}/readyz").json()["checks"]["webhooks"]["here"] for _ in range(60)}
+    here = {calls.get(f"{server.base}/readyz").json()["checks"]["webhooks"]["here"] for _ in range(60)}
     assert here == {True, False}, "both workers answer, and only one delivers"
     deadline = time.monotonic() + 30
     while len(receiver.received) < 200 and time.monotonic() < deadline:

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import calls
 from served import free_port
 
 
@@ -59,7 +60,7 @@ def test_serve_answers_https_with_the_given_certificate(tmp_path: Path) -> None:
         while True:
             assert proc.poll() is None, log.read_text()
             try:
-                answer = httpx.get(base + "/healthz", verify=ssl.create_default_context(cafile=cert), timeout=2)
+                answer = calls.get(base + "/healthz", verify=ssl.create_default_context(cafile=cert), timeout=2)
                 break
             except httpx.ConnectError:
                 assert time.monotonic() < deadline, log.read_text()
@@ -67,7 +68,7 @@ def test_serve_answers_https_with_the_given_certificate(tmp_path: Path) -> None:
         assert answer.status_code == 200 and answer.http_version == "HTTP/1.1"
         assert "Farthing on https://" in log.read_text()
         try:
-            plain = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            plain = calls.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
             assert plain.status_code >= 400  # no answer a plain client could mistake for the API
         except httpx.HTTPError:
             pass  # the TLS listener drops a plain request: equally fine

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import calls
 from farthing.api.metrics import HttpMetrics
 from farthing.api.observe import Observed
 from farthing.api.traces import Traces
@@ -61,7 +62,7 @@ def test_a_server_with_console_traces_prints_a_span_per_request(tmp_path: Path) 
     proc, base, operator = serve(f"sqlite:///{tmp_path}/ledger.db", out, env, tmp_path, (), tmp_path / "err.log")
     try:
         headers = {"Authorization": f"Bearer {operator}", "traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}
-        assert httpx.get(f"{base}/v1/merchants", headers=headers, timeout=30).status_code == 200
+        assert calls.get(f"{base}/v1/merchants", headers=headers, timeout=30).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=30)
