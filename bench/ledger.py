@@ -10,7 +10,9 @@ over 10,000 accounts; half the transfers crediting one hot merchant), it measure
 - witness_engine_cost, witness_naive_cost: the share of the engine's and the naive path's rate that the
   witness file costs (its write and fsync after each commit), on and off alternating in the same run
   (SQLite keeps one by default, PostgreSQL when FARTHING_WITNESS names a file).
-SQLite runs durable (WAL, synchronous=FULL). Ratios are engine/naive and engine/raw in the same run.
+SQLite runs durable (WAL, synchronous=FULL). Raw and engine runs go in turn, three of each (raw, engine,
+hot engine; again; again), each on a fresh database of the same 10,001 accounts; every figure is the
+median of its runs and every ratio one of medians, with the spread of the runs printed beside them.
 
     python bench/ledger.py            # full run
     python bench/ledger.py --quick    # under 30 s
@@ -24,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -158,30 +161,58 @@ def postgres_url() -> Iterator[str | None]:
         admin.close()
 
 
-def measure(url_factory: Callable[[], AbstractContextManager[str | None]], n: int, naive_n: int) -> dict[str, float]:
-    figures: dict[str, float] = {}
-    for hot in (False, True):
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _engine_round(url: str, n: int, hot: bool, naive_n: int, rnd: int) -> tuple[float, float | None]:
+    """One engine run on a fresh ledger (and, on the uniform workload, the naive path after it)."""
+    lg = setup(url)
+    try:
+        rate = engine_rate(lg, workload(n, hot, seed=10 * rnd + (1 if hot else 2)))
+        naive = None if hot else naive_rate(lg, workload(naive_n, False, seed=10 * rnd + 3))
+    finally:
+        lg.close()
+    return rate, naive
+
+
+def _raw_round(url: str, n: int, rnd: int) -> float:
+    setup(url).close()  # the same 10,001 accounts, so balance updates hit real rows
+    store = open_store(url)
+    try:
+        return raw_rate(store, workload(n, False, seed=10 * rnd + 2))
+    finally:
+        store.close()
+
+
+def measure(
+    url_factory: Callable[[], AbstractContextManager[str | None]], n: int, naive_n: int, rounds: int
+) -> dict[str, float]:
+    """Engine and raw insert in turn (raw, engine, raw, engine…), `rounds` of each, each on a fresh
+    database of the same accounts and durability; the figures are medians, the ratios medians' ratios."""
+    runs: dict[str, list[float]] = {"engine": [], "raw": [], "naive": [], "hot": []}
+    for rnd in range(rounds):
         with url_factory() as url:
             if url is None:
                 return {}
-            lg = setup(url)
-            try:
-                transfers = workload(n, hot, seed=1 if hot else 2)
-                rate = engine_rate(lg, transfers)
-                if hot:
-                    figures["hot_engine_transfers_per_s"] = rate
-                    continue
-                figures["engine_transfers_per_s"] = rate
-                figures["naive_transfers_per_s"] = naive_rate(lg, workload(naive_n, False, seed=3))
-            finally:
-                lg.close()
+            runs["raw"].append(_raw_round(url, n, rnd))
         with url_factory() as url:
-            setup(url).close()  # the same 10,001 accounts, so balance updates hit real rows
-            store = open_store(url)
-            try:
-                figures["raw_transfers_per_s"] = raw_rate(store, workload(n, False, seed=2))
-            finally:
-                store.close()
+            assert url is not None
+            rate, naive = _engine_round(url, n, False, naive_n, rnd)
+            runs["engine"].append(rate)
+            runs["naive"].append(naive or 0.0)
+        with url_factory() as url:
+            assert url is not None
+            runs["hot"].append(_engine_round(url, n, True, naive_n, rnd)[0])
+    figures = {
+        "engine_transfers_per_s": _median(runs["engine"]),
+        "naive_transfers_per_s": _median(runs["naive"]),
+        "raw_transfers_per_s": _median(runs["raw"]),
+        "hot_engine_transfers_per_s": _median(runs["hot"]),
+        "engine_runs_spread": (max(runs["engine"]) - min(runs["engine"])) / _median(runs["engine"]),
+        "raw_runs_spread": (max(runs["raw"]) - min(runs["raw"])) / _median(runs["raw"]),
+        "rounds": float(rounds),
+    }
     figures.update(witness_cost(url_factory, n, naive_n))
     figures["engine_vs_naive"] = figures["engine_transfers_per_s"] / figures["naive_transfers_per_s"]
     figures["engine_vs_raw"] = figures["engine_transfers_per_s"] / figures["raw_transfers_per_s"]
@@ -232,11 +263,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a run under 30 s")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
-    n = 50_000 if args.quick else 300_000
+    n = 30_000 if args.quick else 300_000
     naive_n = 500 if args.quick else 3_000
+    rounds = 3
     result: dict[str, dict[str, float]] = {}
     for name, factory in (("sqlite", sqlite_url), ("postgres", postgres_url)):
-        figures = measure(factory, n, naive_n)
+        figures = measure(factory, n, naive_n, rounds)
         if not figures:
             continue
         result[name] = figures
@@ -245,7 +277,9 @@ def main() -> None:
             f"naive {figures['naive_transfers_per_s']:>8,.0f}/s  raw {figures['raw_transfers_per_s']:>10,.0f}/s  "
             f"hot {figures['hot_engine_transfers_per_s']:>10,.0f}/s  | engine/naive {figures['engine_vs_naive']:.1f}x  "
             f"engine/raw {figures['engine_vs_raw']:.0%}  hot/uniform {figures['hot_vs_uniform']:.0%}  "
-            f"witness costs engine {figures['witness_engine_cost']:+.1%} naive {figures['witness_naive_cost']:+.1%}"
+            f"witness costs engine {figures['witness_engine_cost']:+.1%} naive {figures['witness_naive_cost']:+.1%}  "
+            f"(medians of {rounds}, raw and engine in turn; runs spread engine {figures['engine_runs_spread']:.0%} "
+            f"raw {figures['raw_runs_spread']:.0%})"
         )
     if args.json:
         print(json.dumps({k: {f: round(v, 3) for f, v in figs.items()} for k, figs in result.items()}))

@@ -7,6 +7,12 @@ payment), each run for enough simulated days to make about 50,000 payments (10,0
 `--payments N` for the issue's 1,000,000), with a progress bar. It prints the whole run's time (the world's set-up
 included) and the rate past the first simulated day (the set-up of 200 consumers' keys, second factors
 and wallets is in the first), and the policy's cost as the `us` world's rate over the `plain` one's.
+The two worlds of the ratio run in turn, three rounds (plain, us; again; again: `--rounds`; eu-de,
+in no ratio, once), and each figure is the median of its rounds, so the ratio compares runs made
+beside each other. Both run as
+the lab runs: the ledger at synchronous=NORMAL (a scratch ledger that outlives no run:
+`farthing.services.ledger.scratch_ledger_url`) and the collector tuned as in the server
+(`farthing.services.heap`).
 Targets in the issue: >= 20,000 simulated payments/s with the policy, a million in under a minute,
 peak memory <= 1 GiB for a million.
 
@@ -29,6 +35,7 @@ import argparse
 import base64
 import json
 import resource
+import statistics
 import time
 
 os.environ.setdefault("FARTHING_MASTER_KEYS", "bench:" + base64.b64encode(b"s" * 32).decode())
@@ -65,6 +72,9 @@ country = "{country}"
 tra = false  # the eu-de world steps up every sixth payment: no exemption by transaction-risk analysis
 """
 
+COMPARED = ("plain", "us")
+"""The worlds of the ratio, run `--rounds` times in turn; the others once."""
+
 WORLDS = {"plain": ("USD", [], "US"), "us": ("USD", ["us"], "US"), "eu-de": ("EUR", ["eu-de"], "DE")}
 """name: (currency, policy packs, the consumers' and merchants' country)"""
 
@@ -98,18 +108,26 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=None, help="about how many payments per world")
     parser.add_argument("--worlds", default="plain,us,eu-de", help="which worlds to run: plain, us, eu-de")
     parser.add_argument("--postgres", default=None, help="run on this PostgreSQL database (a schema per run)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each world, in turn (medians)")
     args = parser.parse_args()
     n = args.payments or (10_000 if args.quick else 50_000)
     worlds = [w for w in args.worlds.split(",") if w]
     if not worlds or set(worlds) - set(WORLDS):
         parser.error("--worlds takes plain, us and eu-de, separated by commas")
-    figures: dict[str, float] = {}
+    rounds: dict[str, list[dict[str, float]]] = {w: [] for w in worlds}
+    for rnd in range(args.rounds):
+        for world in worlds:
+            if world in COMPARED or rnd == 0:  # eu-de, in no ratio, runs once
+                rounds[world].append(measure(n, world, args.postgres))
+    figures: dict[str, float] = {"rounds": float(args.rounds)}
     for world in worlds:
-        m = measure(n, world, args.postgres)
+        m = {k: statistics.median(r[k] for r in rounds[world]) for k in rounds[world][0]}
+        rates = [r["payments_per_s"] for r in rounds[world]]
         figures |= {f"{world}_payments_per_s": m["payments_per_s"], f"{world}_payments": m["payments"],
                     f"{world}_seconds": m["seconds"], f"{world}_step_ups": m["step_ups"]}  # fmt: skip
         print(f"{world + ':':7s} {m['payments']:,.0f} payments in {m['seconds']:.1f} s with the set-up; "
-              f"{m['payments_per_s']:,.0f}/s past the first day, {m['step_ups']:,.0f} step-ups"
+              f"{m['payments_per_s']:,.0f}/s past the first day (median of {len(rates)}: "
+              f"{', '.join(f'{r:,.0f}' for r in rates)}), {m['step_ups']:,.0f} step-ups"
               + (" (target >= 20,000/s)" if world == "us" else ""))  # fmt: skip
     if "plain" in worlds and "us" in worlds:
         figures["us_over_plain"] = figures["us_payments_per_s"] / figures["plain_payments_per_s"]
