@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 from fakes import World
@@ -161,3 +162,34 @@ def test_a_payment_the_policy_steps_up_is_drafted_once_and_waits_as_a_hold() -> 
     assert (len(drafted), len(decided)) == (1, 1)
     [hold] = [t for t in w.ledger.transfers.values() if t.code == T_PAYMENT]
     assert hold.flags & TransferFlags.pending and hold.amount == currency("EUR").parse("40.00")
+
+
+def test_batches_side_by_side_are_prepared_one_after_the_other_and_each_pays_in_full() -> None:
+    w, _, merchant = _world()
+    payers = [w.customer("10.00"), w.customer("10.00")]
+    order: list[int] = []
+    prepare = w.payments.prepare
+
+    def noted(principal: Principal, *args: object, **kwargs: object) -> object:
+        order.append(payers.index(principal))
+        time.sleep(0)  # let the other thread in, as the server's reads and writes do
+        return prepare(principal, *args, **kwargs)  # type: ignore[arg-type]
+
+    w.payments.prepare = noted  # type: ignore[method-assign]
+    items = [_item(merchant, "0.01") for _ in range(300)]
+    answers: list[list[Payment | PlatformError]] = [[], []]
+
+    both = threading.Barrier(2)
+
+    def pay(k: int) -> None:
+        both.wait()
+        answers[k] = w.batches.pay(payers[k], items, f"batch-{k}")
+
+    threads = [threading.Thread(target=pay, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(isinstance(a, Payment) for side in answers for a in side) and len(order) == 600
+    first = order[0]
+    assert order == [first] * 300 + [1 - first] * 300, "one batch's preparation cut into the other's"

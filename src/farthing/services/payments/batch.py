@@ -7,6 +7,7 @@ submitted together, so the group committer writes them in as few transactions as
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import wait
 
@@ -41,6 +42,8 @@ def _settled(_: int, payment: Payment, results: Sequence[TransferResult], __: in
 class Batches:
     def __init__(self, payments: Payments) -> None:
         self.payments = payments
+        self._preparing = threading.Lock()
+        """Held while a call prepares its payments: one call at a time (see `pay_many`)."""
 
     def pay(
         self, principal: Principal, items: Sequence[PaymentItem | PlatformError], idempotency_key: str | None
@@ -70,35 +73,12 @@ class Batches:
         answers: list[Payment | PlatformError] = []
         gates: list[Gate] = []
         submitted: list[tuple[_Chunk, Results]] = []
-        chunk: _Chunk = []
-        size = 0
         try:
-            for i, asked in enumerate(payments):
-                if isinstance(asked, PlatformError):
-                    answers.append(asked)
-                    continue
-                principal, item, key = asked
-                try:
-                    require(principal, "customer", "payments:write")
-                    made = self.payments.prepare(principal, item, key, step_up=step_up)
-                except FarthingError as exc:
-                    answers.append(exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail))
-                    continue
-                if isinstance(made, Payment):
-                    answers.append(made)
-                    continue
-                legs, payment, event, gate = made
-                if gate is not None:
-                    gates.append(gate)
-                answers.append(payment)
-                whole = legs if chain is None else chain(i, item, legs, payment)
-                if chunk and size + len(whole) > limits.payments_chunk_events:
-                    submitted.append((chunk, self._submit(chunk)))
-                    chunk, size = [], 0
-                chunk.append((i, whole, payment, event, len(legs)))
-                size += len(whole)
-            if chunk:
-                submitted.append((chunk, self._submit(chunk)))
+            # One call prepares at a time: preparing is Python work under one interpreter lock, so calls
+            # side by side only traded it and the risk profiles' lock back and forth; the ledger still
+            # writes one call's chunks while the next call prepares.
+            with self._preparing:
+                self._prepare_all(payments, step_up, chain, answers, gates, submitted)
             for done, future in submitted:
                 _answer(answers, done, future.result(), outcome)  # type: ignore[arg-type]
         finally:
@@ -110,6 +90,41 @@ class Batches:
         if step_up:
             answers = [self.payments.waiting(a) if isinstance(a, Payment) else a for a in answers]
         return answers
+
+    def _prepare_all(
+        self, payments: Sequence[tuple[Principal, PaymentItem, str | None] | PlatformError], step_up: bool,
+        chain: Chain | None, answers: list[Payment | PlatformError], gates: list[Gate],
+        submitted: list[tuple[_Chunk, Results]],
+    ) -> None:  # fmt: skip
+        """Prepare each payment in turn (its answer, or its legs into a chunk), submitting chunks as they fill."""
+        chunk: _Chunk = []
+        size = 0
+        for i, asked in enumerate(payments):
+            if isinstance(asked, PlatformError):
+                answers.append(asked)
+                continue
+            principal, item, key = asked
+            try:
+                require(principal, "customer", "payments:write")
+                made = self.payments.prepare(principal, item, key, step_up=step_up)
+            except FarthingError as exc:
+                answers.append(exc if isinstance(exc, PlatformError) else PlatformError(exc.code, exc.detail))
+                continue
+            if isinstance(made, Payment):
+                answers.append(made)
+                continue
+            legs, payment, event, gate = made
+            if gate is not None:
+                gates.append(gate)
+            answers.append(payment)
+            whole = legs if chain is None else chain(i, item, legs, payment)
+            if chunk and size + len(whole) > limits.payments_chunk_events:
+                submitted.append((chunk, self._submit(chunk)))
+                chunk, size = [], 0
+            chunk.append((i, whole, payment, event, len(legs)))
+            size += len(whole)
+        if chunk:
+            submitted.append((chunk, self._submit(chunk)))
 
     def _submit(self, chunk: _Chunk) -> Results:
         flat: list[Transfer] = []
