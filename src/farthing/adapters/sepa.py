@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from importlib import resources
 
 from lxml import etree
-from sepaxml import SepaTransfer
 
 from farthing.domain.money import currency
 from farthing.domain.payouts import Payout
@@ -55,6 +54,8 @@ def credit_transfer(debtor: Debtor, payouts: Sequence[Payout], accounts: Mapping
     codes = {p.currency for p in payouts}
     if codes != {"EUR"}:
         raise PlatformError(ErrorCode.validation_failed, f"a SEPA file pays euros, not {sorted(codes - {'EUR'})}")
+    from sepaxml import SepaTransfer  # 0.17 s to import: loaded by the first payout file, not every start
+
     sepa = SepaTransfer({"name": debtor.name, "IBAN": debtor.iban, "BIC": debtor.bic, "batch": True,
                          "currency": "EUR"}, schema=SCHEMA, clean=True)  # fmt: skip
     for p in payouts:

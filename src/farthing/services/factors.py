@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pyotp
-import segno
 
 from farthing.clock import Clock
 from farthing.domain.factors import FactorView
@@ -102,6 +101,8 @@ class Factors:
         image = ""
         if qr:  # about 12 ms of pure Python: skipped by callers that show no code (the simulator)
             svg = io.BytesIO()
+            import segno  # the QR code maker: loaded by the first enrolment, not every start
+
             segno.make(uri, error="m").save(svg, kind="svg", scale=4)
             image = "data:image/svg+xml;base64," + base64.b64encode(svg.getvalue()).decode()
         self.log.record("factor.enrolled", party, principal.key_id, factor=factor_id, method="totp")
