@@ -19,7 +19,7 @@ import calls
 
 from .conftest import Server
 
-EXAMPLES = int(os.environ.get("FARTHING_SCHEMA_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FARTHING_SCHEMA_EXAMPLES", "8"))
 
 
 @pytest.fixture
