@@ -10,8 +10,8 @@ cluster of machines (each with Farthing installed, at the same version).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from farthing.errors import ErrorCode, FarthingError
 from farthing.sim.agents import Result
