@@ -4,7 +4,7 @@ Each round starts a child that commits random payments from three threads and re
 acknowledged transfer, waits until it is committing, kills it with SIGKILL at a random moment, and
 then checks the store: every acknowledged transfer is present exactly once with its fields, the
 journal chain and every balance verify, and the next life re-submits old transfers as `exists`.
-FARTHING_CRASH_ROUNDS sets the number of rounds (default 20; use more for a long run). PostgreSQL's
+FARTHING_CRASH_ROUNDS sets the number of rounds (default 14; use more for a long run). PostgreSQL's
 rounds are test_crash_postgres.py: a file of their own, so the two stores run on different workers.
 """
 
@@ -24,7 +24,7 @@ from farthing.adapters.open_store import open_store
 from farthing.services.audit import verify
 
 CHILD = Path(__file__).with_name("crash_child.py")
-ROUNDS = int(os.environ.get("FARTHING_CRASH_ROUNDS", "20"))
+ROUNDS = int(os.environ.get("FARTHING_CRASH_ROUNDS", "14"))
 
 
 def _acked(ack: Path) -> list[tuple[int, int, int, int]]:
