@@ -73,6 +73,39 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return pg_schema_url(request.getfixturevalue("pg_database"))
 
 
+SLOW_FIRST = (
+    "e2e/test_schema.py",
+    "e2e/test_schema_postgres.py",
+    "integration/test_crash_postgres.py",
+    "integration/test_crash.py",
+    "e2e/test_workers.py",
+    "e2e/test_passkey_pages.py",
+    "integration/test_store_restart.py",
+    "integration/test_backup.py",
+    "e2e/test_paywall.py",
+    "integration/test_sim_spread.py",
+)
+"""The files that take longest (`pytest --durations`), longest first. pytest-xdist hands out whole files
+(`--dist loadfile`); its own order (most tests first) left these single long tests for last, so one
+worker could finish while the other still ran a 45-s file. Longest first, the two end together."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of `SLOW_FIRST` first, then the others with the most tests first (pytest-xdist's own
+    order, turned off by `--no-loadscope-reorder` in pyproject.toml); a file's tests keep their order."""
+    per_file: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        per_file[path] = per_file.get(path, 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int, str]:
+        path = item.nodeid.split("::")[0]
+        slow = next((i for i, name in enumerate(SLOW_FIRST) if path.endswith(name)), len(SLOW_FIRST))
+        return slow, -per_file[path], path
+
+    items.sort(key=rank)
+
+
 REAL_CLOCK_EDGES = {
     "seoul-month-end": "2027-02-28T14:59:59+00:00",  # 23:59:59 on the last day of February in Seoul
     "leap-day": "2028-02-29T12:00:00+00:00",
