@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from farthing.adapters.open_store import open_store
 from farthing.domain.ledger_types import Account, AccountFlags, Transfer, TransferFlags
+from farthing.services.audit import verify
 from farthing.services.ledger import open_ledger
 
 L = 840
@@ -116,6 +119,54 @@ def test_a_tampered_balance_is_told_as_the_account_not_as_a_batch(store_url: str
     assert result.returncode == 1 and "first bad batch" not in result.stdout
     assert "the journal is intact, but stored balances disagree with it" in result.stdout
     assert "account 2: stored balances" in result.stdout
+
+
+def test_a_snapshot_reads_one_moment_while_a_writer_commits(store_url: str) -> None:
+    """Head, journal, events and balances read in one snapshot agree, though a batch commits between reads."""
+    build(store_url)
+    store = open_store(store_url)
+    lg = open_ledger(store_url)
+    try:
+        with store.snapshot() as view:
+            head = view.head()
+            lg.create_transfers([Transfer(30, 1, 2, 400, L, 1)])  # committed on another connection
+            assert store.head().batch_no == head.batch_no + 1  # outside the snapshot: seen at once
+            assert [r.batch_no for r in view.journal()][-1] == head.batch_no
+            assert max(e.seq for e in view.events()) == head.last_seq
+            assert {a.id: a.credits_posted for a in view.accounts()}[2] == 1_000
+        assert verify(store).ok
+    finally:
+        lg.close()
+        store.close()
+
+
+def test_audit_beside_a_live_writer_sees_no_half_commits(store_url: str) -> None:
+    """`audit verify` while batches commit: every read comes from the same moment, so none disagrees."""
+    build(store_url)
+    store = open_store(store_url)
+    lg = open_ledger(store_url)
+    stop = threading.Event()
+
+    def write() -> None:
+        n = 1_000
+        while not stop.is_set():
+            lg.create_transfers([Transfer(n + i, 1, 3, 1, L, 1) for i in range(20)])
+            n += 20
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        heads = set()
+        for _ in range(15):
+            report = verify(store)
+            assert report.ok, report.problems[:3]
+            heads.add(store.head().batch_no)
+        assert len(heads) > 3, "the writer did not commit while the audits ran"
+    finally:
+        stop.set()
+        writer.join()
+        lg.close()
+        store.close()
 
 
 def test_audit_of_a_missing_database_url_scheme_is_a_clear_error() -> None:

@@ -207,6 +207,55 @@ class PostgresWriter:
             witness_commit(self.witness, rec)
 
 
+class PostgresView:
+    """Whole-ledger reads on one connection; in a REPEATABLE READ transaction they all see the same commits."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def head(self) -> Head:
+        row = self.conn.execute(
+            "SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1"
+        ).fetchone()
+        assert row is not None
+        return Head(row[0], row[1], bytes(row[2]), row[3])
+
+    def accounts(self) -> list[AccountState]:
+        return [_account(r) for r in self.conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+
+    def journal(self) -> Iterator[JournalRecord]:
+        with self.conn.cursor(name="journal") as cur:
+            cur.execute(
+                "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
+                "FROM journal ORDER BY batch_no"
+            )
+            for row in cur:
+                yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
+
+    def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
+        span = (after_seq, upto_seq)
+        with (
+            self.conn.cursor(name="accounts") as acc,
+            self.conn.cursor(name="transfers") as tr,
+            self.conn.cursor(name="expirations") as ex,
+        ):
+            acc.execute(f"SELECT {ACCOUNT_COLS} FROM accounts WHERE seq > %s AND seq <= %s ORDER BY seq", span)
+            tr.execute(
+                f"SELECT seq, {TRANSFER_COLS}, timestamp_ms FROM transfers WHERE seq > %s AND seq <= %s ORDER BY seq",
+                span,
+            )
+            ex.execute(
+                "SELECT seq, pending_id, timestamp_ms FROM expirations WHERE seq > %s AND seq <= %s ORDER BY seq",
+                span,
+            )
+            yield from heapq.merge(
+                (LedgerEvent(r[9], account=_account(r), timestamp_ms=r[10]) for r in acc),
+                (LedgerEvent(r[0], transfer=_transfer(r[1:11]), timestamp_ms=r[11]) for r in tr),
+                (LedgerEvent(r[0], pending_id=int16(bytes(r[1])), timestamp_ms=r[2]) for r in ex),
+                key=lambda e: e.seq,
+            )
+
+
 class PostgresStore:
     """The PostgreSQL store at `url` (schema migrated on open)."""
 
@@ -288,48 +337,28 @@ class PostgresStore:
 
     def head(self) -> Head:
         with self._read() as conn:
-            row = conn.execute("SELECT batch_no, last_seq, hash, timestamp_ms FROM ledger_head WHERE id = 1").fetchone()
-            assert row is not None
-            return Head(row[0], row[1], bytes(row[2]), row[3])
+            return PostgresView(conn).head()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[PostgresView]:
+        """One read-only REPEATABLE READ transaction: every read sees the commits of its first statement."""
+        with self._read() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            view = PostgresView(conn)
+            view.head()
+            yield view
 
     def accounts(self) -> list[AccountState]:
-        with self._read() as conn:
-            return [_account(r) for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+        with self.snapshot() as view:
+            return view.accounts()
 
     def journal(self) -> Iterator[JournalRecord]:
-        with self._read() as conn, conn.cursor(name="journal") as cur:
-            cur.execute(
-                "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
-                "FROM journal ORDER BY batch_no"
-            )
-            for row in cur:
-                yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
+        with self.snapshot() as view:
+            yield from view.journal()
 
     def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
-        span = (after_seq, upto_seq)
-        with self._read() as conn:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for all cursors
-            with (
-                conn.cursor(name="accounts") as acc,
-                conn.cursor(name="transfers") as tr,
-                conn.cursor(name="expirations") as ex,
-            ):
-                acc.execute(f"SELECT {ACCOUNT_COLS} FROM accounts WHERE seq > %s AND seq <= %s ORDER BY seq", span)
-                tr.execute(
-                    f"SELECT seq, {TRANSFER_COLS}, timestamp_ms FROM transfers "
-                    "WHERE seq > %s AND seq <= %s ORDER BY seq",
-                    span,
-                )
-                ex.execute(
-                    "SELECT seq, pending_id, timestamp_ms FROM expirations WHERE seq > %s AND seq <= %s ORDER BY seq",
-                    span,
-                )
-                yield from heapq.merge(
-                    (LedgerEvent(r[9], account=_account(r), timestamp_ms=r[10]) for r in acc),
-                    (LedgerEvent(r[0], transfer=_transfer(r[1:11]), timestamp_ms=r[11]) for r in tr),
-                    (LedgerEvent(r[0], pending_id=int16(bytes(r[1])), timestamp_ms=r[2]) for r in ex),
-                    key=lambda e: e.seq,
-                )
+        with self.snapshot() as view:
+            yield from view.events(after_seq, upto_seq)
 
     def close(self) -> None:
         self._reader.close()

@@ -223,6 +223,47 @@ class WriteLock:
                 self._fd = None
 
 
+class SqliteView:
+    """Whole-ledger reads on one connection; inside a transaction they all see the same commits."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def head(self) -> Head:
+        return SqliteWriter(self.conn).head()
+
+    def accounts(self) -> list[AccountState]:
+        return [_account(r) for r in self.conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+
+    def journal(self) -> Iterator[JournalRecord]:
+        for row in self.conn.execute(
+            "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
+            "FROM journal ORDER BY batch_no"
+        ):
+            yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
+
+    def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
+        conn, span = self.conn, (after_seq, upto_seq)
+        accounts = (
+            LedgerEvent(r[9], account=_account(r), timestamp_ms=r[10])
+            for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts WHERE seq > ? AND seq <= ? ORDER BY seq", span)
+        )
+        transfers = (
+            LedgerEvent(r[0], transfer=_transfer(r[1:11]), timestamp_ms=r[11])
+            for r in conn.execute(
+                f"SELECT seq, {TRANSFER_COLS}, timestamp_ms FROM transfers WHERE seq > ? AND seq <= ? ORDER BY seq",
+                span,
+            )
+        )
+        expiries = (
+            LedgerEvent(r[0], pending_id=_u(r[1]), timestamp_ms=r[2])
+            for r in conn.execute(
+                "SELECT seq, pending_id, timestamp_ms FROM expirations WHERE seq > ? AND seq <= ? ORDER BY seq", span
+            )
+        )
+        yield from heapq.merge(accounts, transfers, expiries, key=lambda e: e.seq)
+
+
 class SqliteStore:
     """The SQLite store; `path` is a file (created with its schema if new)."""
 
@@ -296,52 +337,29 @@ class SqliteStore:
                 self._head_conn = self._read()
             return SqliteWriter(self._head_conn).head()
 
-    def accounts(self) -> list[AccountState]:
+    @contextmanager
+    def snapshot(self) -> Iterator[SqliteView]:
+        """A read transaction on a connection of its own: WAL keeps its first read's snapshot to the end."""
         conn = self._read()
         try:
-            return [_account(r) for r in conn.execute(f"SELECT {ACCOUNT_COLS} FROM accounts ORDER BY seq")]
+            conn.execute("BEGIN")
+            view = SqliteView(conn)
+            view.head()  # the snapshot is taken at the first read, not at BEGIN
+            yield view
         finally:
             conn.close()
+
+    def accounts(self) -> list[AccountState]:
+        with self.snapshot() as view:
+            return view.accounts()
 
     def journal(self) -> Iterator[JournalRecord]:
-        conn = self._read()
-        try:
-            for row in conn.execute(
-                "SELECT batch_no, first_seq, last_seq, timestamp_ms, event_count, prev_hash, hash "
-                "FROM journal ORDER BY batch_no"
-            ):
-                yield JournalRecord(row[0], row[1], row[2], row[3], row[4], bytes(row[5]), bytes(row[6]))
-        finally:
-            conn.close()
+        with self.snapshot() as view:
+            yield from view.journal()
 
     def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
-        conn = self._read()
-        try:
-            conn.execute("BEGIN")  # one snapshot for the three cursors
-            span = (after_seq, upto_seq)
-            accounts = (
-                LedgerEvent(r[9], account=_account(r), timestamp_ms=r[10])
-                for r in conn.execute(
-                    f"SELECT {ACCOUNT_COLS} FROM accounts WHERE seq > ? AND seq <= ? ORDER BY seq", span
-                )
-            )
-            transfers = (
-                LedgerEvent(r[0], transfer=_transfer(r[1:11]), timestamp_ms=r[11])
-                for r in conn.execute(
-                    f"SELECT seq, {TRANSFER_COLS}, timestamp_ms FROM transfers WHERE seq > ? AND seq <= ? ORDER BY seq",
-                    span,
-                )
-            )
-            expiries = (
-                LedgerEvent(r[0], pending_id=_u(r[1]), timestamp_ms=r[2])
-                for r in conn.execute(
-                    "SELECT seq, pending_id, timestamp_ms FROM expirations WHERE seq > ? AND seq <= ? ORDER BY seq",
-                    span,
-                )
-            )
-            yield from heapq.merge(accounts, transfers, expiries, key=lambda e: e.seq)
-        finally:
-            conn.close()
+        with self.snapshot() as view:
+            yield from view.events(after_seq, upto_seq)
 
     def close(self) -> None:
         if self._reader_conn is not None:

@@ -119,6 +119,22 @@ class Witness(Protocol):
     def close(self) -> None: ...
 
 
+class LedgerView(Protocol):
+    """The committed ledger as of one moment: every read agrees with the others, whatever commits meanwhile."""
+
+    def head(self) -> Head: ...
+
+    def accounts(self) -> list[AccountState]:
+        """Every account with its committed balances."""
+        ...
+
+    def journal(self) -> Iterator[JournalRecord]: ...
+
+    def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
+        """The committed events with `after_seq < seq <= upto_seq` (all by default), in sequence order."""
+        ...
+
+
 class Store(Protocol):
     url: str
     witness: Witness | None
@@ -147,6 +163,12 @@ class Store(Protocol):
 
     def events(self, after_seq: int = 0, upto_seq: int = 1 << 62) -> Iterator[LedgerEvent]:
         """The committed events with `after_seq < seq <= upto_seq` (all by default), in sequence order."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[LedgerView]:
+        """One read transaction for reads that must agree (an audit beside a live writer): the methods
+        above each read at their own moment, so a commit between two of them would show a head, a journal
+        and balances from different batches."""
         ...
 
     def close(self) -> None: ...

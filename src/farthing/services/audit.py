@@ -12,18 +12,21 @@ from farthing.errors import ErrorCode, StoreError
 
 
 def verify(store: Store) -> AuditReport:
-    """The audit of the store's rows, and of its head against its witness (`witness_gap`)."""
-    head = store.head()
+    """The audit of the store's rows, and of its head against its witness (`witness_gap`). The rows are read
+    in one snapshot, so a live writer's commits meanwhile are not half seen; the witness is read first, as
+    a writer records a batch with it only after committing it, so it can lag the snapshot, never lead it."""
     witnessed = store.witness.read() if store.witness is not None else None
     seen: dict[str, bytes] = {}
+    with store.snapshot() as ledger:
+        head = ledger.head()
 
-    def records() -> Iterator[JournalRecord]:
-        for record in store.journal():
-            if witnessed is not None and record.batch_no == witnessed.batch_no:
-                seen["hash"] = record.hash
-            yield record
+        def records() -> Iterator[JournalRecord]:
+            for record in ledger.journal():
+                if witnessed is not None and record.batch_no == witnessed.batch_no:
+                    seen["hash"] = record.hash
+                yield record
 
-    report = audit(records(), store.events(), (head.batch_no, head.last_seq, head.hash), store.accounts())
+        report = audit(records(), ledger.events(), (head.batch_no, head.last_seq, head.hash), ledger.accounts())
     report.witness_gap = check(witnessed, head.batch_no, seen.get("hash"))
     return report
 
