@@ -161,10 +161,6 @@ def postgres_url() -> Iterator[str | None]:
         admin.close()
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _engine_round(url: str, n: int, hot: bool, naive_n: int, rnd: int) -> tuple[float, float | None]:
     """One engine run on a fresh ledger (and, on the uniform workload, the naive path after it)."""
     lg = setup(url)
@@ -205,12 +201,12 @@ def measure(
             assert url is not None
             runs["hot"].append(_engine_round(url, n, True, naive_n, rnd)[0])
     figures = {
-        "engine_transfers_per_s": _median(runs["engine"]),
-        "naive_transfers_per_s": _median(runs["naive"]),
-        "raw_transfers_per_s": _median(runs["raw"]),
-        "hot_engine_transfers_per_s": _median(runs["hot"]),
-        "engine_runs_spread": (max(runs["engine"]) - min(runs["engine"])) / _median(runs["engine"]),
-        "raw_runs_spread": (max(runs["raw"]) - min(runs["raw"])) / _median(runs["raw"]),
+        "engine_transfers_per_s": statistics.median(runs["engine"]),
+        "naive_transfers_per_s": statistics.median(runs["naive"]),
+        "raw_transfers_per_s": statistics.median(runs["raw"]),
+        "hot_engine_transfers_per_s": statistics.median(runs["hot"]),
+        "engine_runs_spread": (max(runs["engine"]) - min(runs["engine"])) / statistics.median(runs["engine"]),
+        "raw_runs_spread": (max(runs["raw"]) - min(runs["raw"])) / statistics.median(runs["raw"]),
         "rounds": float(rounds),
     }
     figures.update(witness_cost(url_factory, n, naive_n, rounds))
@@ -250,7 +246,7 @@ def witness_cost(
                     runs.setdefault(("naive", on), []).append(naive_rate(lg, workload(naive_n, False, seed=5)))
                 finally:
                     lg.close()
-    median = {k: _median(v) for k, v in runs.items()}
+    median = {k: statistics.median(v) for k, v in runs.items()}
     return {
         "witness_engine_cost": 1 - median[("engine", True)] / median[("engine", False)],
         "witness_naive_cost": 1 - median[("naive", True)] / median[("naive", False)],
