@@ -70,7 +70,7 @@ def test_a_child_whose_server_is_gone_stops_by_itself(tmp_path: Path) -> None:
     receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
     send.close()  # as when the server dies: its end of the pipe closes with it
     started = time.monotonic()
-    projector_module._run(url, 0.05, receive)
+    projector_module._run(receive, url, 0.05)
     assert time.monotonic() - started < 10
 
 
