@@ -218,6 +218,8 @@ def main() -> None:
                         "postgresql://127.0.0.1/farthing_bench made for the run")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="server processes (farthing serve --workers), "
                         "and the baseline's alike")  # fmt: skip
+    parser.add_argument("--no-writer", action="store_true", help="with --workers on SQLite, each worker runs "
+                        "its own ledger engine on the file (serve --no-writer), not one writer process")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/http.py needs wrk: apt-get install wrk")
@@ -225,6 +227,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="farthing-http-"))
     procs: list[subprocess.Popen[bytes]] = []
     workers = ["--workers", str(args.workers)]
+    writer = ["--no-writer"] if args.no_writer else []
     try:
         (folder / "baseline_app.py").write_text(BASELINE_APP)
         noop = f"http://127.0.0.1:{free_port()}"
@@ -234,7 +237,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{free_port()}"
         log = folder / "server.log"
         server = start([sys.executable, "-m", "farthing.cli", "serve", "--db", args.db or f"sqlite:///{folder}/ledger.db",
-                        "--port", base.rsplit(":", 1)[1], *workers], log, base)  # fmt: skip
+                        "--port", base.rsplit(":", 1)[1], *workers, *writer], log, base)  # fmt: skip
         procs.append(server)
         operator = re.search(r"Operator key \(shown once, keep it\): (\S+)", log.read_text()).group(1)  # type: ignore[union-attr]
         auth = {"Authorization": f"Bearer {operator}"}
@@ -281,6 +284,7 @@ def main() -> None:
         processes = {"server": rss_mb(server.pid), **{f"child {c}": rss_mb(c) for c in children(server.pid)}}
         figures = {
             "workers": args.workers,
+            "ledger_writer": args.workers > 1 and not args.no_writer and not (args.db or "sqlite:").startswith("post"),
             "list_100_ms_p50": list_ms,
             "payments_per_s": single["ok_per_s"],
             "payments_p50_ms": single["p50_ms"],

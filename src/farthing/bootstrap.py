@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import cast
 
 from farthing import limits
 from farthing.adapters.allowances_sql import AllowanceTable
@@ -26,6 +27,7 @@ from farthing.adapters.factors_sql import FactorTable
 from farthing.adapters.history_sql import StatementTable
 from farthing.adapters.key_vault import KeyVault
 from farthing.adapters.keys_sql import KeyTable
+from farthing.adapters.open_store import open_store
 from farthing.adapters.outbox_sql import OutboxTable
 from farthing.adapters.parties_sql import PartyTable
 from farthing.adapters.passkeys_sql import PasskeyTable
@@ -194,6 +196,21 @@ class Platform:
         self._closing.close()
 
 
+def _ledger(url: str | None, commit_wait_ms: float, clock: Clock, ledger_at: str | None) -> GroupCommitter:
+    """The ledger in this process; or with `ledger_at`, the socket of the ledger's writer process, a
+    `RemoteLedger` that sends it this process's requests (`serve --workers` on SQLite)."""
+    if ledger_at is None:
+        return open_ledger(url, wait_ms=commit_wait_ms, clock=clock)
+    from farthing.services.ledger_remote import RemoteLedger
+
+    store = open_store(url)
+    try:
+        return cast(GroupCommitter, RemoteLedger(ledger_at, store))  # the committer's surface, over a socket
+    except BaseException:
+        store.close()
+        raise
+
+
 def open_platform(
     url: str | None = None,
     policy_packs: Sequence[str] = (),
@@ -203,6 +220,7 @@ def open_platform(
     gateway: FundingGateway | None = None,
     topup_guard: Velocity | str | None = "env",
     adjust: Callable[[Policy], Policy] | None = None,
+    ledger_at: str | None = None,
 ) -> Platform:
     """The platform on the ledger at `url`: a running ledger, the platform tables, the test gateway (or
     `gateway`), and the named policy packs, each deciding the payments in its currency (two for one
@@ -213,12 +231,12 @@ def open_platform(
     `farthing.clock.ManualClock` in tests). Configured further by the environment: FARTHING_TOPUP_GUARD,
     FARTHING_WEBHOOK_BACKOFF_MS, FARTHING_CHANNEL_DISPUTE_MIN_S, FARTHING_RP_ID, FARTHING_ORIGIN, FARTHING_MAIL_DIR,
     FARTHING_RISK_PROFILES, FARTHING_STRIPE_SECRET_KEY (`_gateway`) and the key vault's; `topup_guard` (None: no
-    guard) and `adjust` (each pack changed before use: the policy lab's experiments) are given by the simulator."""
+    guard) and `adjust` (each pack changed before use) are given by the policy lab; `ledger_at`: see `_ledger`."""
     by_currency = {code: adjust(p) if adjust else p for code, p in _packs(policy_packs).items()}
     guard = _topup_guard() if isinstance(topup_guard, str) else topup_guard
     closing = ExitStack()
     try:
-        ledger = open_ledger(url, wait_ms=commit_wait_ms, clock=clock)
+        ledger = _ledger(url, commit_wait_ms, clock, ledger_at)
         closing.callback(ledger.close)
         store = ledger.engine.store
         db = PlatformDb(store)

@@ -141,6 +141,7 @@ class ErrorCode(enum.StrEnum):
     database_url_invalid = "database_url_invalid"
     store_schema_too_new = "store_schema_too_new"
     store_unavailable = "store_unavailable"
+    ledger_unavailable = "ledger_unavailable"
     outcome_unknown = "outcome_unknown"
     storage_full = "storage_full"
     store_rolled_back = "store_rolled_back"
@@ -227,7 +228,7 @@ class ErrorCode(enum.StrEnum):
     scheduler_unreachable = "scheduler_unreachable"
 
     def transient(self) -> bool:
-        return self in (ErrorCode.store_unavailable,)
+        return self in (ErrorCode.store_unavailable, ErrorCode.ledger_unavailable)
 
 
 class FarthingError(Exception):

@@ -62,6 +62,7 @@ _STATUS = {
     ErrorCode.key_vault_invalid: 500,
     ErrorCode.personal_data_tampered: 500,
     ErrorCode.store_unavailable: 503,
+    ErrorCode.ledger_unavailable: 503,
     ErrorCode.outcome_unknown: 503,
     ErrorCode.storage_full: 507,
     ErrorCode.engine_closed: 503,
@@ -72,7 +73,7 @@ _STATUS = {
 
 RETRY_AFTER_S = 1
 """`Retry-After` of the answers that say "try again soon": the store is away, or an outcome is unknown."""
-_RETRY_SOON = frozenset({ErrorCode.store_unavailable, ErrorCode.outcome_unknown})
+_RETRY_SOON = frozenset({ErrorCode.store_unavailable, ErrorCode.ledger_unavailable, ErrorCode.outcome_unknown})
 
 
 def status_of(code: ErrorCode) -> int:

@@ -111,6 +111,13 @@ def demo(
     verify_ledger(store.url)
 
 
+WriterOption = Annotated[
+    bool,
+    typer.Option(help="with --workers on SQLite: one process owns the ledger and the workers send it their "
+                 "payments (--no-writer: each worker runs its own engine on the file)"),
+]  # fmt: skip
+
+
 @app.command()
 def serve(
     db: DbOption = None,
@@ -128,10 +135,17 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM, chain first)")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="server processes sharing the port and the store")] = 1,
+    writer: Annotated[
+        bool,
+        typer.Option(
+            help="with --workers on SQLite: one process owns the ledger and the workers send it their "
+            "payments (--no-writer: each worker runs its own engine on the file)"
+        ),
+    ] = True,
 ) -> None:
     """Serve the HTTP API (docs at /docs); prints an operator key on first start. With --tls-cert and
     --tls-key it serves HTTPS itself; behind a reverse proxy that terminates TLS it needs neither.
-    With --workers N, N processes serve, each with its own ledger engine on the one store."""
+    With --workers N, N processes serve (on SQLite beside one ledger writer process)."""
     import uvicorn
 
     from farthing.adapters.open_store import storage_damage
@@ -166,7 +180,7 @@ def serve(
     if workers > 1:
         from farthing.api import workers as many
 
-        many.serve(url, packs, workers, host, port, tls)
+        many.serve(url, packs, workers, host, port, tls, writer=writer)
         return
     # Access lines come from farthing.api.observe (FARTHING_ACCESS_LOG=1), with the request id and the
     # problem code; uvicorn's own would repeat them without either. Its records go to the same handler.

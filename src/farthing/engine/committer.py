@@ -103,7 +103,29 @@ async def answered(future: Future[T]) -> T:
         raise
 
 
-class GroupCommitter:
+class Submitter:
+    """The ways to ask a ledger for accounts and transfers, all through `submit` (the group committer's
+    own, or a worker's over the ledger writer's socket: `farthing.services.ledger_remote`)."""
+
+    def submit(
+        self, kind: str, events: Sequence[object], outbox: Sequence[tuple[int, OutboxEvent]] = ()
+    ) -> Future[_Results]:
+        raise NotImplementedError
+
+    def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        return cast(list[AccountResult], self.submit("accounts", accounts).result())
+
+    def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
+        return cast(list[TransferResult], self.submit("transfers", transfers).result())
+
+    async def create_accounts_async(self, accounts: Sequence[Account]) -> list[AccountResult]:
+        return cast(list[AccountResult], await answered(self.submit("accounts", accounts)))
+
+    async def create_transfers_async(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
+        return cast(list[TransferResult], await answered(self.submit("transfers", transfers)))
+
+
+class GroupCommitter(Submitter):
     """Thread-safe front of a `LedgerEngine`: submit from anywhere, results after commit."""
 
     def __init__(self, engine: LedgerEngine, wait_ms: float = 1.0, pipeline: bool = True) -> None:
@@ -148,18 +170,6 @@ class GroupCommitter:
         fut: Future[_Results] = Future()
         self._queue.put((request, fut))
         return fut
-
-    def create_accounts(self, accounts: Sequence[Account]) -> list[AccountResult]:
-        return cast(list[AccountResult], self.submit("accounts", accounts).result())
-
-    def create_transfers(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
-        return cast(list[TransferResult], self.submit("transfers", transfers).result())
-
-    async def create_accounts_async(self, accounts: Sequence[Account]) -> list[AccountResult]:
-        return cast(list[AccountResult], await answered(self.submit("accounts", accounts)))
-
-    async def create_transfers_async(self, transfers: Sequence[Transfer]) -> list[TransferResult]:
-        return cast(list[TransferResult], await answered(self.submit("transfers", transfers)))
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
         """Copies of accounts as committed, by this process or any other sharing the store: waits for
