@@ -160,3 +160,22 @@ def test_a_capture_after_strong_authentication_neither_reads_nor_opens_sca_count
         pp.settled(after)
     finally:
         platform.close()
+
+
+def test_another_process_that_authenticated_the_payer_moves_the_epoch_here_at_once(tmp_path: object) -> None:
+    """Two server processes on one ledger: one strongly authenticates the payer; the other's next decision
+    counts into the new epoch at once, not into the old one it read a moment before (the payer's exempt
+    payments split over two counters would pass the exemption's limit of five)."""
+    url = f"sqlite:///{tmp_path}/ledger.db"
+    here, there = open_platform(url, ["eu-de"]), open_platform(url, ["eu-de"])
+    try:
+        for platform in (here, there):
+            platform.ledger.shared = True  # as `farthing serve --workers` says
+        now = 1_764_000_000_000
+        before = here.policy._epoch_name("cus_x", now)
+        there.policy.strongly_authenticated("cus_x", now + 1)
+        assert here.policy._epoch_name("cus_x", now + 2) != before
+        assert here.policy._epoch_name("cus_x", now + 2) == there.policy._epoch_name("cus_x", now + 2)
+    finally:
+        here.close()
+        there.close()

@@ -321,9 +321,13 @@ class PaymentPolicy:
 
     def _epoch_name(self, payer: str, now_ms: int) -> str:
         """The payer's SCA epoch, as counter ids name it ("0" until its first strong authentication);
-        remembered for `EPOCH_CACHE_MS` (an epoch read late counts more toward the exemption, never less)."""
+        remembered for `EPOCH_CACHE_MS` by a process alone on its ledger (it moves the epoch itself). With
+        other processes on the ledger (`farthing serve --workers`), read every time: one that authenticated
+        the payer starts a new epoch, and a payment here counted into the old one (whose count may be as
+        low, if it too began lately) would split the payer's exempt payments over two counters, each
+        under the limit."""
         cached = self._epochs.get(payer)
-        if cached is not None and now_ms - cached[1] < EPOCH_CACHE_MS:
+        if cached is not None and now_ms - cached[1] < EPOCH_CACHE_MS and not self._ledger.shared:
             return cached[0]
         may_block()
         name = self._sca.epoch(payer) or "0"
