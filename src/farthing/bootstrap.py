@@ -154,7 +154,8 @@ class Platform:
 
     @property
     def health(self) -> Health:
-        return Health(self.ledger.engine.store, self.history, self.webhooks)
+        return Health(self.ledger.engine.store, self.history, self.webhooks,
+                      writer=getattr(self.ledger, "reachable", None))  # fmt: skip
 
     @property
     def channel_deadlines(self) -> ChannelDeadlines:

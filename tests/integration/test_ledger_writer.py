@@ -173,3 +173,36 @@ def test_the_writer_process_stops_by_itself_when_its_supervisor_is_gone(url: str
     ledger_writer.run(receive, url, socket_path)
     assert time.monotonic() - started < 10
     assert not Path(socket_path).exists(), "the socket is taken away with the writer"
+
+
+def test_a_platform_on_the_writer_pays_and_its_readiness_names_the_writer(
+    served: tuple[GroupCommitter, WriterServer], url: str, socket_path: str
+) -> None:
+    from farthing.bootstrap import open_platform
+    from farthing.domain.principals import Principal
+    from farthing.services.amounts import positive_money
+    from farthing.services.payments.model import PaymentItem
+
+    ledger, server = served
+    platform = open_platform(url, ledger_at=socket_path)
+    try:
+        platform.webhooks.start()
+        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
+        merchant, _, _ = platform.parties.create(operator, "merchant", "m")
+        customer, key, _ = platform.parties.create(operator, "customer", "c")
+        payer = Principal(key, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
+        platform.topups.top_up(payer, positive_money("1.00", "USD"), "4242424242424242")
+        platform.payments.pay(payer, PaymentItem.of(merchant, "0.25", "USD"), None)
+        assert ledger.engine.batches_committed >= 3, "the writer's engine committed them, not the platform's"
+        seen = platform.ledger.engine  # what /metrics reads: the writer's figures
+        assert seen.batches_committed == ledger.engine.batches_committed
+        assert seen.writes.events.cumulative() == ledger.engine.writes.events.cumulative()
+        assert platform.health.readiness().checks["ledger_writer"] == {"ok": True}
+        server.close()
+        gone = platform.health.readiness()
+        assert not gone.ready and gone.checks["ledger_writer"] == {"ok": False}
+        server = WriterServer(ledger, socket_path)
+        assert platform.health.readiness().checks["ledger_writer"] == {"ok": True}
+    finally:
+        platform.close()
+        server.close()

@@ -23,6 +23,19 @@ class Histogram:
         self._counts[bisect.bisect_left(self.bounds, value)] += 1
         self.sum += value
 
+    def counts(self) -> list[int]:
+        """Observations per bucket (not cumulative), the last past every bound."""
+        return list(self._counts)
+
+    @classmethod
+    def of(cls, bounds: tuple[float, ...], counts: list[int], total: float) -> Histogram:
+        """A histogram holding `counts` (as `counts()` gave them) and their sum: one kept by another process."""
+        made = cls(bounds)
+        if len(counts) != len(made._counts):
+            raise ValueError(f"{len(counts)} counts for {len(bounds)} bounds")
+        made._counts, made.sum = list(counts), total
+        return made
+
     def cumulative(self) -> list[tuple[float, int]]:
         """(upper bound, observations at most that), the last bound +inf."""
         out, total = [], 0

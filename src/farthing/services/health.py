@@ -1,8 +1,10 @@
-"""Is the platform ready to serve: its store answers, the history projection keeps up, the webhook
-dispatcher runs. What `/readyz` answers (a load balancer's or an orchestrator's probe)."""
+"""Is the platform ready to serve: its store answers, the ledger's writer process answers (where one
+takes this process's payments), the history projection keeps up, the webhook dispatcher runs. What
+`/readyz` answers (a load balancer's or an orchestrator's probe)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from farthing.engine.store import Store
@@ -20,8 +22,13 @@ class Readiness:
 
 
 class Health:
-    def __init__(self, store: Store, history: History, webhooks: Webhooks, lag_max: int = PROJECTION_LAG_MAX) -> None:
+    def __init__(
+        self, store: Store, history: History, webhooks: Webhooks, lag_max: int = PROJECTION_LAG_MAX,
+        writer: Callable[[], bool] | None = None,
+    ) -> None:  # fmt: skip
+        """`writer`: whether the ledger's writer process answers (`RemoteLedger.reachable`), where there is one."""
         self.store = store
+        self.writer = writer
         self.history = history
         self.webhooks = webhooks
         self.lag_max = lag_max
@@ -34,6 +41,8 @@ class Health:
             checks["store"] = {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
             return Readiness(False, checks)
         checks["store"] = {"ok": True, "batch": head.batch_no}
+        if self.writer is not None:
+            checks["ledger_writer"] = {"ok": self.writer()}
         lag = head.last_seq - self.history.folded_seq()
         checks["history"] = {"ok": lag <= self.lag_max, "lag_events": lag, "lag_max": self.lag_max}
         here = self.webhooks.running()

@@ -25,7 +25,7 @@ from farthing.domain.ledger_types import AccountState
 from farthing.engine.committer import Submitter
 from farthing.engine.engine import Request, check_request
 from farthing.engine.store import Head, OutboxEvent, Store
-from farthing.engine.write_stats import WriteStats
+from farthing.engine.write_stats import EVENTS_BUCKETS, SECONDS_BUCKETS, Histogram, WriteStats
 from farthing.errors import AccountResult, ErrorCode, FarthingError, StoreError, TransferResult
 
 T = TypeVar("T")
@@ -35,23 +35,45 @@ CONNECT_S = 10.0
 
 
 class RemoteEngine:
-    """What the platform reads of its engine: its store (a store of this worker's own), and the head."""
+    """What the platform reads of its engine: its store (a store of this worker's own), the head, and the
+    writer's batch figures for `/metrics` (asked of the writer at most once a second)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, stats: Callable[[], Sequence[Any]]) -> None:
         self.store = store
-        self.batches_committed = 0
-        """Counted by the writer, not here."""
-        self.writes = WriteStats()
+        self._ask = stats
+        self._stats: tuple[float, int, WriteStats] = (0.0, 0, WriteStats())
 
     @property
     def head(self) -> Head:
         return self.store.head()
 
+    def _fresh(self) -> tuple[int, WriteStats]:
+        at, batches, writes = self._stats
+        if time.monotonic() - at >= 1.0:
+            try:
+                batches, events, events_sum, seconds, seconds_sum, failed = self._ask()
+            except FarthingError:  # the writer is away: the last figures it gave
+                return batches, writes
+            writes = WriteStats()
+            writes.events = Histogram.of(EVENTS_BUCKETS, events, events_sum)
+            writes.seconds = Histogram.of(SECONDS_BUCKETS, seconds, seconds_sum)
+            writes.failed = failed
+            self._stats = (time.monotonic(), batches, writes)
+        return batches, writes
+
+    @property
+    def batches_committed(self) -> int:
+        return self._fresh()[0]
+
+    @property
+    def writes(self) -> WriteStats:
+        return self._fresh()[1]
+
 
 class RemoteLedger(Submitter):
     def __init__(self, path: str, store: Store, connect_s: float = CONNECT_S) -> None:
         self.path = path
-        self.engine = RemoteEngine(store)
+        self.engine = RemoteEngine(store, lambda: self._call("read", ("stats",)).result())
         self.shared = False
         self.head_moved_retries = 0
         self.on_validated: list[Callable[[Sequence[Request]], None]] = []
@@ -182,6 +204,15 @@ class RemoteLedger(Submitter):
         for hear in self.on_validated:
             hear(requests)
         return read({a.id: a for a in wire.states_in(rows)})
+
+    def reachable(self) -> bool:
+        """The writer answers: connected, or connected now (for `/readyz`)."""
+        try:
+            with self._send_lock:
+                self._connect()
+        except FarthingError:
+            return False
+        return True
 
     @property
     def queue_depth(self) -> int:

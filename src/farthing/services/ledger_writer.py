@@ -140,6 +140,7 @@ class WriterServer:
             "now": lambda ids: wire.states_out(list(self.ledger.balances_now(ids).values())),
             "validated": lambda ids, asked: self._read_validated(peer, ids, asked),
             "drain": self.ledger.drain,
+            "stats": self._stats,
         }
         read = reads.get(op)
         if read is None:
@@ -156,6 +157,13 @@ class WriterServer:
         except Exception as exc:  # an answer, whatever happened: the worker must not wait forever
             _log.exception("a ledger read failed")
             peer.reply((rid, "err", ("FarthingError", ErrorCode.engine_failed.value, f"{type(exc).__name__}")))
+
+    def _stats(self) -> tuple[int, list[int], float, list[int], float, int]:
+        """The engine's batches and write histograms, for the workers' `/metrics`."""
+        engine = self.ledger.engine
+        w = engine.writes
+        return (engine.batches_committed, w.events.counts(), w.events.sum, w.seconds.counts(), w.seconds.sum,
+                w.failed)  # fmt: skip
 
     def _submit(self, peer: _Peer, rid: int, kind: str, rows: Sequence[Any], outbox: Sequence[Any]) -> None:
         try:
