@@ -218,8 +218,8 @@ def main() -> None:
                         "postgresql://127.0.0.1/farthing_bench made for the run")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="server processes (farthing serve --workers), "
                         "and the baseline's alike")  # fmt: skip
-    parser.add_argument("--no-writer", action="store_true", help="with --workers on SQLite, each worker runs "
-                        "its own ledger engine on the file (serve --no-writer), not one writer process")  # fmt: skip
+    parser.add_argument("--writer", action="store_true", help="with --workers on SQLite, one ledger writer "
+                        "process (serve --writer), not an engine per worker")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/http.py needs wrk: apt-get install wrk")
@@ -227,7 +227,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="farthing-http-"))
     procs: list[subprocess.Popen[bytes]] = []
     workers = ["--workers", str(args.workers)]
-    writer = ["--no-writer"] if args.no_writer else []
+    writer = ["--writer"] if args.writer else []
     try:
         (folder / "baseline_app.py").write_text(BASELINE_APP)
         noop = f"http://127.0.0.1:{free_port()}"
@@ -284,7 +284,7 @@ def main() -> None:
         processes = {"server": rss_mb(server.pid), **{f"child {c}": rss_mb(c) for c in children(server.pid)}}
         figures = {
             "workers": args.workers,
-            "ledger_writer": args.workers > 1 and not args.no_writer and not (args.db or "sqlite:").startswith("post"),
+            "ledger_writer": int(args.workers > 1 and args.writer and not (args.db or "").startswith("post")),
             "list_100_ms_p50": list_ms,
             "payments_per_s": single["ok_per_s"],
             "payments_p50_ms": single["p50_ms"],

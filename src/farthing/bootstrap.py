@@ -202,8 +202,10 @@ def _ledger(url: str | None, commit_wait_ms: float, clock: Clock, ledger_at: str
     `RemoteLedger` that sends it this process's requests (`serve --workers` on SQLite)."""
     if ledger_at is None:
         return open_ledger(url, wait_ms=commit_wait_ms, clock=clock)
+    from farthing.engine.committer import tune_interpreter
     from farthing.services.ledger_remote import RemoteLedger
 
+    tune_interpreter()  # the socket's reader thread hands answers over: it must get the interpreter soon
     store = open_store(url)
     try:
         return cast(GroupCommitter, RemoteLedger(ledger_at, store))  # the committer's surface, over a socket

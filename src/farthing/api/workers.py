@@ -1,11 +1,12 @@
 """`farthing serve --workers N`: N server processes on one listening socket, sharing nothing but the store.
 
 uvicorn's supervisor spawns the workers (and starts one again if it dies); each builds its app with
-`app()` from the settings this module leaves in the environment. On SQLite the ledger has one writer, a
-process of the supervisor's that owns the engine (`farthing.services.ledger_writer`), and the workers
-send it their requests over a Unix socket (`--no-writer`: each worker runs its own engine). On
-PostgreSQL each worker runs its own ledger engine, which catches up with what the others committed
-before it validates (`LedgerEngine.commit`). The history projection runs once, in a process of the
+`app()` from the settings this module leaves in the environment. Each worker runs its own ledger
+engine, which catches up with what the others committed before it validates (`LedgerEngine.commit`);
+or, on SQLite with `--writer`, the ledger has one writer, a process of the supervisor's that owns the
+engine (`farthing.services.ledger_writer`), and the workers send it their requests over a Unix socket
+(measured slower for single payments than an engine per worker, a little faster for batches: see the
+README). The history projection runs once, in a process of the
 supervisor's; webhook delivery and the channels' deadlines run in the one worker holding the store's
 lease (`farthing.api.duties`).
 
@@ -46,10 +47,10 @@ def app() -> FastAPI:
 
 
 def serve(
-    url: str, packs: list[str], workers: int, host: str, port: int, tls: dict[str, str], writer: bool = True
+    url: str, packs: list[str], workers: int, host: str, port: int, tls: dict[str, str], writer: bool = False
 ) -> None:
     """Run the supervisor until it is told to stop: the projection's process, the ledger writer's (on
-    SQLite, unless `writer` is False) and `workers` servers."""
+    SQLite with `writer`) and `workers` servers."""
     import tempfile
 
     import uvicorn

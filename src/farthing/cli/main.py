@@ -114,7 +114,7 @@ def demo(
 WriterOption = Annotated[
     bool,
     typer.Option(help="with --workers on SQLite: one process owns the ledger and the workers send it their "
-                 "payments (--no-writer: each worker runs its own engine on the file)"),
+                 "payments (by default each worker runs its own engine on the file: faster for single payments)"),
 ]  # fmt: skip
 
 
@@ -135,17 +135,11 @@ def serve(
     tls_cert: Annotated[Path | None, typer.Option(help="serve HTTPS with this certificate (PEM, chain first)")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="the certificate's private key (PEM)")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="server processes sharing the port and the store")] = 1,
-    writer: Annotated[
-        bool,
-        typer.Option(
-            help="with --workers on SQLite: one process owns the ledger and the workers send it their "
-            "payments (--no-writer: each worker runs its own engine on the file)"
-        ),
-    ] = True,
+    writer: WriterOption = False,
 ) -> None:
     """Serve the HTTP API (docs at /docs); prints an operator key on first start. With --tls-cert and
     --tls-key it serves HTTPS itself; behind a reverse proxy that terminates TLS it needs neither.
-    With --workers N, N processes serve (on SQLite beside one ledger writer process)."""
+    With --workers N, N processes serve (on SQLite with --writer, beside one ledger writer process)."""
     import uvicorn
 
     from farthing.adapters.open_store import storage_damage
