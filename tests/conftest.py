@@ -79,6 +79,7 @@ SLOW_FIRST = (
     "integration/test_crash_postgres.py",
     "integration/test_crash.py",
     "e2e/test_workers.py",
+    "e2e/test_ledger_writer.py",
     "e2e/test_passkey_pages.py",
     "integration/test_store_restart.py",
     "integration/test_backup.py",
