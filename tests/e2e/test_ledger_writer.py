@@ -1,6 +1,7 @@
 """`farthing serve --workers 2 --writer` on SQLite: one ledger writer process owns the file and the
-engine, and the two workers send it their payments. The worker-kill test of test_workers.py runs here
-too, and the writer itself is killed under load."""
+engine, and the two workers send it their payments; the writer is killed under load. (Requests over
+its socket, a worker's counts in flight and the writer's absence are tested in process, in
+tests/integration/test_ledger_writer.py.)"""
 
 from __future__ import annotations
 
@@ -21,12 +22,10 @@ import calls
 
 from .conftest import Server
 from .helpers import auth, party, top_up, wallet
-from .test_workers import receiver, wait_for_workers
-from .test_workers import test_a_worker_killed_under_load_loses_nothing_acknowledged as test_a_worker_killed
+from .test_workers import wait_for_workers
 
 SERVER_ARGS = ("--workers", "2", "--writer")
 pytestmark = pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # the writer is SQLite's
-__all__ = ["receiver", "test_a_worker_killed"]
 
 
 def ledger_writer(server: Server, not_pid: int = 0) -> int:

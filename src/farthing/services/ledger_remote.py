@@ -113,7 +113,8 @@ class RemoteLedger(Submitter):
 
     def _read(self, sock: socket.socket) -> None:
         try:
-            while (message := wire.recv(sock)) is not None:
+            frames = wire.Reader(sock)
+            while (message := frames.recv()) is not None:
                 rid, status, payload = message
                 with self._send_lock:
                     found = self._waiting.pop(rid, None)

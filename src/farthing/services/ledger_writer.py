@@ -110,15 +110,27 @@ class WriterServer:
             threading.Thread(target=self._serve, args=(peer,), name="farthing-writer-peer", daemon=True).start()
 
     def _send(self, peer: _Peer) -> None:
+        """Answers as they come, those ready together in one write."""
         while (message := peer.out.get()) is not None:
+            ready = [message]
+            while len(ready) < 256:
+                try:
+                    more = peer.out.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    peer.out.put(None)  # the end, after these
+                    break
+                ready.append(more)
             try:
-                wire.send(peer.sock, message)
+                wire.send(peer.sock, *ready)
             except OSError:
                 return  # the worker is gone; its reader thread sees it too
 
     def _serve(self, peer: _Peer) -> None:
         try:
-            while (message := wire.recv(peer.sock)) is not None:
+            frames = wire.Reader(peer.sock)
+            while (message := frames.recv()) is not None:
                 self._handle(peer, message)
         except (OSError, wire.WireError) as exc:
             _log.info("a ledger connection ended: %s", exc)

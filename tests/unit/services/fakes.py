@@ -36,6 +36,8 @@ class FakeLedger:
         self.outbox: list[OutboxEvent] = []
         self.round_trips = 0
         self.on_validated: list[Callable[[Sequence[Request]], None]] = []
+        self.shared = False
+        """Alone on its ledger, as one server process is."""
 
     def submit(
         self, kind: str, events: Sequence[object], outbox: Sequence[tuple[int, OutboxEvent]] = ()
