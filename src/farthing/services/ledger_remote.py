@@ -73,14 +73,15 @@ class RemoteEngine:
 class RemoteLedger(Submitter):
     def __init__(self, path: str, store: Store, connect_s: float = CONNECT_S) -> None:
         self.path = path
-        self.engine = RemoteEngine(store, lambda: self._call("read", ("stats",)).result())
+        self.engine = RemoteEngine(store, lambda: self._call(("stats",)).result())
         self.shared = False
         self.head_moved_retries = 0
         self.on_validated: list[Callable[[Sequence[Request]], None]] = []
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._numbers = itertools.count(1)
-        self._waiting: dict[int, tuple[Future[Any], Request | None, str]] = {}
+        self._waiting: dict[int, tuple[Future[Any], Request | None]] = {}
+        """Sent and not answered: each future, with its request if it is a submit (None for a read)."""
         self._acks: list[int] = []
         self._closed = False
         deadline = time.monotonic() + connect_s
@@ -118,7 +119,7 @@ class RemoteLedger(Submitter):
                 rid, status, payload = message
                 with self._send_lock:
                     found = self._waiting.pop(rid, None)
-                    if found is not None and found[2] == "submit":
+                    if found is not None and found[1] is not None:  # a submit's answer, to acknowledge
                         self._acks.append(rid)
                 if found is None:
                     continue
@@ -141,8 +142,8 @@ class RemoteLedger(Submitter):
             self._waiting.clear()
             self._acks.clear()
         sock.close()
-        for future, _, kind in lost:
-            if kind == "submit":
+        for future, request in lost:
+            if request is not None:
                 future.set_exception(StoreError(
                     ErrorCode.outcome_unknown,
                     "the ledger writer went away before it answered: the request may or may not have been "
@@ -151,15 +152,15 @@ class RemoteLedger(Submitter):
             else:
                 future.set_exception(_unavailable("the ledger writer went away before it answered"))
 
-    def _call(self, kind: str, message: tuple[Any, ...], request: Request | None = None) -> Future[Any]:
+    def _call(self, message: tuple[Any, ...], request: Request | None = None) -> Future[Any]:
         future: Future[Any] = Future()
         with self._send_lock:
             sock = self._connect()
             rid = next(self._numbers)
-            if kind == "submit":
+            if request is not None:
                 message = (*message, self._acks)
                 self._acks = []
-            self._waiting[rid] = (future, request, kind)
+            self._waiting[rid] = (future, request)
             try:
                 wire.send(sock, (rid, *message))
             except OSError as exc:
@@ -174,7 +175,7 @@ class RemoteLedger(Submitter):
     ) -> Future[_Results]:
         request = check_request(kind, events, outbox)
         message = ("submit", kind, wire.events_out(kind, request.events), wire.outbox_out(request.outbox))
-        sent = self._call("submit", message, request)
+        sent = self._call(message, request)
         future: Future[_Results] = Future()
 
         def decoded(f: Future[Any]) -> None:
@@ -189,17 +190,17 @@ class RemoteLedger(Submitter):
 
     def accounts(self, ids: Sequence[int] | None = None) -> list[AccountState]:
         """As `GroupCommitter.accounts`: committed, batches in flight landed first (in the writer)."""
-        return wire.states_in(self._call("read", ("accounts", None if ids is None else list(ids))).result())
+        return wire.states_in(self._call(("accounts", None if ids is None else list(ids))).result())
 
     def balances_now(self, ids: Sequence[int]) -> dict[int, AccountState]:
-        return {a.id: a for a in wire.states_in(self._call("read", ("now", list(ids))).result())}
+        return {a.id: a for a in wire.states_in(self._call(("now", list(ids))).result())}
 
     def read_validated(self, ids: Sequence[int], read: Callable[[dict[int, AccountState]], T]) -> T:
         """As `GroupCommitter.read_validated`: the writer says which of this worker's requests its balances
         hold already; the callbacks of `on_validated` hear of those first, then `read` reads."""
         with self._send_lock:
-            asked = [rid for rid, (_, request, _) in self._waiting.items() if request is not None]
-        rows, validated = self._call("read", ("validated", list(ids), asked)).result()
+            asked = [rid for rid, (_, request) in self._waiting.items() if request is not None]
+        rows, validated = self._call(("validated", list(ids), asked)).result()
         with self._send_lock:
             requests = [w[1] for rid in validated if (w := self._waiting.get(rid)) is not None and w[1] is not None]
         for hear in self.on_validated:
@@ -220,7 +221,7 @@ class RemoteLedger(Submitter):
         return len(self._waiting)
 
     def drain(self) -> None:
-        self._call("read", ("drain",)).result()
+        self._call(("drain",)).result()
 
     def close(self) -> None:
         self._closed = True
