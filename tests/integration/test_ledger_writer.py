@@ -179,19 +179,14 @@ def test_a_platform_on_the_writer_pays_and_its_readiness_names_the_writer(
     served: tuple[GroupCommitter, WriterServer], url: str, socket_path: str
 ) -> None:
     from farthing.bootstrap import open_platform
-    from farthing.domain.principals import Principal
-    from farthing.services.amounts import positive_money
     from farthing.services.payments.model import PaymentItem
+    from funded import merchant_and_payer
 
     ledger, server = served
     platform = open_platform(url, ledger_at=socket_path)
     try:
         platform.webhooks.start()
-        operator = Principal("op", "operator", None, "test", frozenset({"parties:write"}))
-        merchant, _, _ = platform.parties.create(operator, "merchant", "m")
-        customer, key, _ = platform.parties.create(operator, "customer", "c")
-        payer = Principal(key, "customer", customer, "test", frozenset({"payments:write", "topups:write"}))
-        platform.topups.top_up(payer, positive_money("1.00", "USD"), "4242424242424242")
+        merchant, payer = merchant_and_payer(platform)
         platform.payments.pay(payer, PaymentItem.of(merchant, "0.25", "USD"), None)
         assert ledger.engine.batches_committed >= 3, "the writer's engine committed them, not the platform's"
         seen = platform.ledger.engine  # what /metrics reads: the writer's figures
