@@ -201,3 +201,23 @@ def test_a_platform_on_the_writer_pays_and_its_readiness_names_the_writer(
     finally:
         platform.close()
         server.close()
+
+
+def test_rows_that_make_no_events_are_refused_and_the_connection_goes_on(
+    served: tuple[GroupCommitter, WriterServer], socket_path: str
+) -> None:
+    import socket
+
+    from farthing.adapters import ledger_wire as wire
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(socket_path)
+        frames = wire.Reader(sock)
+        good = wire.events_out("accounts", [Account(1, L, 1)])
+        wire.send(sock, (1, "submit", "transfers", [("not", "a", "transfer")], [], []))
+        wire.send(sock, (2, "submit", "transfers", [], [(0, "evt_only")], []))  # an outbox row cut short
+        wire.send(sock, (3, "submit", "accounts", good, [], []))
+        answers = {m[0]: m for m in (frames.recv(), frames.recv(), frames.recv())}
+        assert answers[1][1:] == ("err", ("BatchError", "event_type_invalid", answers[1][2][2]))
+        assert answers[2][1] == "err" and answers[2][2][1] == "event_type_invalid"
+        assert answers[3][1:] == ("ok", [0])

@@ -179,17 +179,18 @@ class WriterServer:
 
     def _submit(self, peer: _Peer, rid: int, kind: str, rows: Sequence[Any], outbox: Sequence[Any]) -> None:
         try:
-            events = wire.events_in(kind, rows)
-            with self._waiting_lock:
-                self._waiting[id(events)] = (peer, rid)
-            future = self.ledger.submit(kind, events, wire.outbox_in(outbox))
+            events, events_outbox = wire.events_in(kind, rows), wire.outbox_in(outbox)
+        except (TypeError, ValueError, IndexError) as exc:  # rows the domain's objects refuse to be made from
+            peer.reply((rid, "err", ("BatchError", ErrorCode.event_type_invalid.value, str(exc))))
+            return
+        with self._waiting_lock:  # before the committer can validate it
+            self._waiting[id(events)] = (peer, rid)
+        try:
+            future = self.ledger.submit(kind, events, events_outbox)
         except FarthingError as exc:
             with self._waiting_lock:
                 self._waiting.pop(id(events), None)
             peer.reply((rid, "err", wire.error_out(exc)))
-            return
-        except (TypeError, ValueError) as exc:  # a row the domain's objects refuse to be made from
-            peer.reply((rid, "err", ("BatchError", ErrorCode.event_type_invalid.value, str(exc))))
             return
 
         def done(f: Future[Any]) -> None:
