@@ -208,13 +208,18 @@ class RemoteLedger(Submitter):
         return read({a.id: a for a in wire.states_in(rows)})
 
     def reachable(self) -> bool:
-        """The writer answers: connected, or connected now (for `/readyz`)."""
-        try:
-            with self._send_lock:
-                self._connect()
-        except FarthingError:
-            return False
-        return True
+        """The writer answers: connected and not closed by it, or connected now (for `/readyz`). A
+        connection the writer closed is let go here, before the reader thread may have seen it."""
+        for _ in range(2):
+            try:
+                with self._send_lock:
+                    sock = self._connect()
+                    if not _closed_by_peer(sock):
+                        return True
+            except (FarthingError, OSError):
+                return False
+            self._lost(sock)
+        return False
 
     @property
     def queue_depth(self) -> int:
@@ -230,6 +235,14 @@ class RemoteLedger(Submitter):
         if sock is not None:
             sock.shutdown(socket.SHUT_RDWR)
         self.engine.store.close()
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    """The other side closed the connection (a look at what is waiting, taking nothing)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing waiting
 
 
 def _unavailable(detail: str) -> StoreError:
